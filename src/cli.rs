@@ -1,0 +1,142 @@
+//! The command line: every flag, its help text and its default, in one place. Resolved once into a
+//! [`ScanConfig`](crate::scan::ScanConfig); nothing past `app` sees these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::finding::Severity;
+use crate::report::Format;
+
+/// Find leaked Klaviyo private API keys and 40+ other secrets in files, directories and standard input.
+///
+/// Exit status: 0 nothing at or above --fail-on; 1 findings; 2 usage error, or something could not be
+/// scanned and nothing was found.
+#[derive(Debug, Parser)]
+#[command(name = "pkhound", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default: the current directory) for secrets.
+    Scan(ScanArgs),
+    /// List the built-in rules.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// When to color the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print secrets in full. Off by default: every output shows the redacted form (`pk_ab…9f`).
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Scan files that .gitignore, .ignore, .pkhoundignore and git's exclude files would skip.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Follow symbolic links (off by default: a link is skipped and counted).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Skip files larger than this, with a notice (suffixes K, M, G: powers of 1024).
+    ///
+    /// The default (100M) keeps minified bundles, source maps and SQL dumps in scope while bounding
+    /// memory to one buffer of this size per thread.
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    /// Exit 1 only for findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
+    pub fail_on: Severity,
+
+    /// Worker threads (0: one per core).
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Never show the progress indicator (it shows only on an attended terminal, never in CI).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Listing format.
+    #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `100M` → 104857600. Plain numbers are bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult: u64 = match c.to_ascii_uppercase() {
+                'B' => 1,
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+            };
+            (&t[..i], mult)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 512K, 100M, 1G)"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("17"), Ok(17));
+        assert!(parse_size("1X").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

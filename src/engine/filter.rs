@@ -1,0 +1,155 @@
+//! Filters on a candidate secret: is it delimited, does it look like a placeholder, how random is it.
+
+/// Word bytes: a secret that starts or ends next to one is glued inside a longer token.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// True when the secret stands on its own: no word byte glued to a word byte at either end.
+///
+/// Escapes are not glue: `%3Dpk_…` (percent-encoding) and `\npk_…` (an escaped newline in a JSON or JS
+/// string) put a letter before the secret that is not part of the token.
+pub fn is_delimited(hay: &[u8], start: usize, end: usize) -> bool {
+    let first = hay[start];
+    let last = hay[end - 1];
+    if is_word(first) && start > 0 && is_word(hay[start - 1]) && !escape_before(hay, start) {
+        return false;
+    }
+    if is_word(last) && hay.get(end).is_some_and(|&b| is_word(b)) {
+        return false;
+    }
+    true
+}
+
+fn escape_before(hay: &[u8], start: usize) -> bool {
+    let at = |i: usize| start.checked_sub(i).and_then(|j| hay.get(j)).copied();
+    let percent = at(3) == Some(b'%')
+        && at(2).is_some_and(|b| b.is_ascii_hexdigit())
+        && at(1).is_some_and(|b| b.is_ascii_hexdigit());
+    let backslash = at(2) == Some(b'\\') && matches!(at(1), Some(b'n' | b'r' | b't'));
+    percent || backslash
+}
+
+/// Marks of documentation and templates, compared case-insensitively.
+const PLACEHOLDER_MARKS: &[&[u8]] = &[
+    b"xxxx",
+    b"example",
+    b"placeholder",
+    b"redacted",
+    b"your_",
+    b"your-",
+    b"dummy",
+    b"changeme",
+    b"****",
+    b"...",
+    b"<",
+    b">",
+    b"${",
+    b"{{",
+];
+
+/// True for values that are obviously not real: template marks, runs of one character, alphabet or digit
+/// sequences, or too few distinct characters to be random.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    let lower: Vec<u8> = secret.iter().map(u8::to_ascii_lowercase).collect();
+    if PLACEHOLDER_MARKS
+        .iter()
+        .any(|m| memchr::memmem::find(&lower, m).is_some())
+    {
+        return true;
+    }
+    let mut same = 1;
+    let mut up = 1;
+    let mut down = 1;
+    for pair in lower.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        same = if a == b { same + 1 } else { 1 };
+        up = if b.is_ascii_alphanumeric() && a.wrapping_add(1) == b {
+            up + 1
+        } else {
+            1
+        };
+        down = if b.is_ascii_alphanumeric() && b.wrapping_add(1) == a {
+            down + 1
+        } else {
+            1
+        };
+        if same >= 6 || up >= 8 || down >= 8 {
+            return true;
+        }
+    }
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for &b in secret {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            distinct += 1;
+        }
+    }
+    distinct <= 4
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimitation() {
+        let hay = b"x=pk_abc; ypk_abc; pk_abcd; %3Dpk_abc \\npk_abc";
+        // `pk_abc` at 2..8 is delimited by `=` and `;`.
+        assert!(is_delimited(hay, 2, 8));
+        // at 11..17 it is glued to `y`.
+        assert!(!is_delimited(hay, 11, 17));
+        // at 19..25 it is followed by `d`.
+        assert!(!is_delimited(hay, 19, 25));
+        // a percent escape and an escaped newline are not glue.
+        assert!(is_delimited(hay, 31, 37));
+        assert!(is_delimited(hay, 40, 46));
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "pk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "pk_your_private_key_here",
+            "pk_aaaaaa0123",
+            "pk_0123456789abcdef0123456789abcdef01",
+            "pk_EXAMPLEKEY",
+            "${KLAVIYO_KEY}",
+            "pk_abababababababababababababababab",
+        ] {
+            assert!(
+                is_placeholder(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
+                "{p}"
+            );
+        }
+        assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a"));
+    }
+
+    #[test]
+    fn entropy_bounds() {
+        assert_eq!(shannon_entropy(b""), 0.0);
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+}

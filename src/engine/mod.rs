@@ -1,0 +1,263 @@
+//! The compiled matcher: one Aho-Corasick automaton over every rule's keywords, then each triggered rule's
+//! regex on merged windows around its keyword hits, then the secret filters.
+//!
+//! The engine takes `&[u8]` and returns secret spans. It never sees a path, a commit or a writer; line and
+//! column are computed later, and only for matches.
+
+mod check;
+mod filter;
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
+use thiserror::Error;
+
+use crate::finding::{RuleId, RuleInfo};
+use crate::rules::{Check, LoadedRule};
+
+pub use filter::{is_placeholder, shannon_entropy};
+
+/// A rule that could not be compiled; names the file, the rule and the field.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("{file}: rule `{rule}`: {field}: {message}")]
+    Regex {
+        file: String,
+        rule: String,
+        field: &'static str,
+        message: String,
+    },
+    #[error("keyword automaton: {0}")]
+    Automaton(String),
+}
+
+/// A rule ready to run.
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub info: Arc<RuleInfo>,
+    regex: Regex,
+    secret_group: Option<usize>,
+    window: usize,
+    min_entropy: Option<f64>,
+    allow: Vec<Regex>,
+    check: Option<Check>,
+    delimited: bool,
+    /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
+    generic: bool,
+}
+
+/// A secret found in a blob: the rule's index and the byte span of the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Per-thread working memory, reused across blobs so the hot loop does not allocate per file.
+pub struct Scratch {
+    /// Merged regex windows per rule, as byte ranges of the blob.
+    windows: Vec<Vec<(usize, usize)>>,
+    /// Rules with at least one window in the current blob.
+    touched: Vec<usize>,
+    locs: Vec<CaptureLocations>,
+    matches: Vec<Match>,
+}
+
+/// All rules, compiled together.
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules that listed it as a keyword.
+    pattern_rules: Vec<Vec<usize>>,
+}
+
+impl Engine {
+    /// Compiles rules. Regex and automaton errors name the rule; nothing here reads input.
+    pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut patterns: Vec<String> = Vec::new();
+        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        for (idx, loaded) in rules.iter().enumerate() {
+            let spec = &loaded.spec;
+            let err = |field: &'static str, e: regex::Error| EngineError::Regex {
+                file: loaded.file.clone(),
+                rule: spec.id.clone(),
+                field,
+                message: e.to_string(),
+            };
+            let regex = RegexBuilder::new(&spec.regex)
+                .size_limit(32 << 20)
+                .build()
+                .map_err(|e| err("regex", e))?;
+            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            let allow = spec
+                .allow
+                .iter()
+                .map(|a| Regex::new(a).map_err(|e| err("allow", e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            for kw in &spec.keywords {
+                let kw = kw.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == kw) {
+                    Some(p) => pattern_rules[p].push(idx),
+                    None => {
+                        patterns.push(kw);
+                        pattern_rules.push(vec![idx]);
+                    }
+                }
+            }
+            let info = RuleInfo {
+                id: RuleId::new(&spec.id),
+                name: spec.name.clone(),
+                severity: spec.severity,
+                description: spec.description.clone(),
+                remediation: spec.remediation.clone(),
+                references: spec.references.clone(),
+                tags: spec.tags.clone(),
+                keywords: spec.keywords.clone(),
+            };
+            compiled.push(CompiledRule {
+                generic: spec.tags.iter().any(|t| t == "generic"),
+                info: Arc::new(info),
+                regex,
+                secret_group,
+                window: spec.window,
+                min_entropy: spec.min_entropy,
+                allow,
+                check: spec.check,
+                delimited: spec.delimited,
+            });
+        }
+        // Overlapping search so that a keyword inside another (`sk_` in `sk_live_`) still triggers its rule.
+        // A DFA keeps the per-byte cost flat with ~100 case-insensitive patterns.
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|e| EngineError::Automaton(e.to_string()))?;
+        Ok(Engine {
+            rules: compiled,
+            automaton,
+            pattern_rules,
+        })
+    }
+
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    pub fn rule(&self, idx: usize) -> &CompiledRule {
+        &self.rules[idx]
+    }
+
+    /// Fresh working memory for one thread.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            windows: vec![Vec::new(); self.rules.len()],
+            touched: Vec::new(),
+            locs: self.rules.iter().map(|r| r.regex.capture_locations()).collect(),
+            matches: Vec::new(),
+        }
+    }
+
+    /// Finds every secret in `hay`, sorted by position. The slice lives in `scratch` until the next call.
+    pub fn scan<'s>(&self, hay: &[u8], scratch: &'s mut Scratch) -> &'s [Match] {
+        for &r in &scratch.touched {
+            scratch.windows[r].clear();
+        }
+        scratch.touched.clear();
+        scratch.matches.clear();
+
+        for hit in self.automaton.find_overlapping_iter(hay) {
+            for &r in &self.pattern_rules[hit.pattern().as_usize()] {
+                let w = self.rules[r].window;
+                let start = hit.start().saturating_sub(w);
+                let end = hit.end().saturating_add(w).min(hay.len());
+                let windows = &mut scratch.windows[r];
+                match windows.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    Some(_) => windows.push((start, end)),
+                    None => {
+                        scratch.touched.push(r);
+                        windows.push((start, end));
+                    }
+                }
+            }
+        }
+
+        for &r in &scratch.touched {
+            let rule = &self.rules[r];
+            let locs = &mut scratch.locs[r];
+            for &(ws, we) in &scratch.windows[r] {
+                let window = &hay[ws..we];
+                let mut pos = 0;
+                while pos <= window.len() {
+                    let Some(m) = rule.regex.captures_read_at(locs, window, pos) else {
+                        break;
+                    };
+                    pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                    let (s, e) = match rule.secret_group {
+                        Some(g) => match locs.get(g) {
+                            Some(span) => span,
+                            None => continue,
+                        },
+                        None => (m.start(), m.end()),
+                    };
+                    let (start, end) = (ws + s, ws + e);
+                    if start < end && rule.accepts(hay, start, end) {
+                        scratch.matches.push(Match { rule: r, start, end });
+                    }
+                }
+            }
+        }
+
+        scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
+        scratch.matches.dedup();
+        self.drop_generic_overlaps(&mut scratch.matches);
+        &scratch.matches
+    }
+
+    /// A generic rule's match that overlaps a specific rule's match is the same secret, already reported.
+    fn drop_generic_overlaps(&self, matches: &mut Vec<Match>) {
+        if !matches.iter().any(|m| self.rules[m.rule].generic) {
+            return;
+        }
+        let specific: Vec<(usize, usize)> = matches
+            .iter()
+            .filter(|m| !self.rules[m.rule].generic)
+            .map(|m| (m.start, m.end))
+            .collect();
+        matches.retain(|m| !self.rules[m.rule].generic || !specific.iter().any(|&(s, e)| s < m.end && m.start < e));
+    }
+}
+
+impl CompiledRule {
+    /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
+    fn accepts(&self, hay: &[u8], start: usize, end: usize) -> bool {
+        let secret = &hay[start..end];
+        if self.delimited && !filter::is_delimited(hay, start, end) {
+            return false;
+        }
+        if self.allow.iter().any(|a| a.is_match(secret)) {
+            return false;
+        }
+        if filter::is_placeholder(secret) {
+            return false;
+        }
+        if let Some(min) = self.min_entropy {
+            if filter::shannon_entropy(secret) < min {
+                return false;
+            }
+        }
+        match self.check {
+            None => true,
+            Some(Check::GithubCrc32) | Some(Check::NpmCrc32) => check::crc32_base62_suffix(secret),
+            Some(Check::Jwt) => check::jwt(secret),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! The rule examples are the rule tests; properties of the engine on arbitrary input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::rules;
+
+fn builtin_engine() -> (Vec<LoadedRule>, Engine) {
+    let rules = rules::builtin().expect("built-in rules load");
+    let engine = Engine::compile(&rules).expect("built-in rules compile");
+    (rules, engine)
+}
+
+/// One engine for the property tests, so each case costs a scan, not a compile.
+fn shared_engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| builtin_engine().1)
+}
+
+/// Every example of every built-in rule, through the real engine (prefilter, window, filters).
+/// Collects every failure and fails once, naming file, rule and example index.
+#[test]
+fn rule_examples() {
+    let (rules, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let mut failures = Vec::new();
+    for (idx, loaded) in rules.iter().enumerate() {
+        let spec = &loaded.spec;
+        let here = |kind: &str, i: usize| format!("{}: {} {kind}[{i}]", loaded.file, spec.id);
+        if spec.examples.positive.is_empty() || spec.examples.negative.is_empty() {
+            failures.push(format!(
+                "{}: {}: needs positive and negative examples",
+                loaded.file, spec.id
+            ));
+        }
+        for (i, ex) in spec.examples.positive.iter().enumerate() {
+            let lower = ex.text.to_ascii_lowercase();
+            if !spec.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
+                failures.push(format!("{}: no keyword occurs in the text", here("positive", i)));
+            }
+            let found: Vec<String> = engine
+                .scan(ex.text.as_bytes(), &mut scratch)
+                .iter()
+                .filter(|m| m.rule == idx)
+                .map(|m| String::from_utf8_lossy(&ex.text.as_bytes()[m.start..m.end]).into_owned())
+                .collect();
+            if found != [ex.secret.clone()] {
+                failures.push(format!(
+                    "{}: expected [{}], got {:?}",
+                    here("positive", i),
+                    ex.secret,
+                    found
+                ));
+            }
+        }
+        for (i, text) in spec.examples.negative.iter().enumerate() {
+            let found: Vec<String> = engine
+                .scan(text.as_bytes(), &mut scratch)
+                .iter()
+                .filter(|m| m.rule == idx)
+                .map(|m| String::from_utf8_lossy(&text.as_bytes()[m.start..m.end]).into_owned())
+                .collect();
+            if !found.is_empty() {
+                failures.push(format!("{}: expected nothing, got {:?}", here("negative", i), found));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rule example failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn scratch_is_reusable_across_blobs() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let key = b"k=pk_a4c123b1612dd272d1371c17149d439536\n";
+    assert_eq!(engine.scan(key, &mut scratch).len(), 1);
+    assert_eq!(engine.scan(b"nothing here", &mut scratch).len(), 0);
+    assert_eq!(engine.scan(key, &mut scratch).len(), 1);
+}
+
+#[test]
+fn keys_in_a_dense_line_are_each_found_once() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let line = "a=pk_a4c123b1612dd272d1371c17149d439536,b=pk_b3216fdaeeb975729fae923d5a4fd12aab,pk_users,pk_live_x";
+    let found = engine.scan(line.as_bytes(), &mut scratch).to_vec();
+    let kl: Vec<_> = found
+        .iter()
+        .filter(|m| engine.rule(m.rule).info.id.as_str() == "klaviyo-private-key")
+        .map(|m| &line[m.start..m.end])
+        .collect();
+    assert_eq!(
+        kl,
+        [
+            "pk_a4c123b1612dd272d1371c17149d439536",
+            "pk_b3216fdaeeb975729fae923d5a4fd12aab"
+        ]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let engine = shared_engine();
+        let mut scratch = engine.scratch();
+        for m in engine.scan(&data, &mut scratch) {
+            prop_assert!(m.start < m.end && m.end <= data.len());
+        }
+    }
+
+    #[test]
+    fn a_key_spliced_into_noise_is_found_once(
+        prefix in "[ -~\n]{0,300}",
+        suffix in "[ -~\n]{0,300}",
+        body in "[0-9a-f]{34}",
+    ) {
+        let key = format!("pk_{body}");
+        prop_assume!(!is_placeholder(key.as_bytes()) && shannon_entropy(key.as_bytes()) >= 3.0);
+        let text = format!("{prefix} {key} {suffix}");
+        let engine = shared_engine();
+        let mut scratch = engine.scratch();
+        let at = prefix.len() + 1;
+        let hits: Vec<_> = engine
+            .scan(text.as_bytes(), &mut scratch)
+            .iter()
+            .filter(|m| engine.rule(m.rule).info.id.as_str() == "klaviyo-private-key")
+            .map(|m| (m.start, m.end))
+            .collect();
+        prop_assert!(hits.contains(&(at, at + key.len())), "{hits:?}");
+        prop_assert_eq!(hits.iter().filter(|&&(s, _)| s == at).count(), 1);
+    }
+}

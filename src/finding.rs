@@ -1,0 +1,334 @@
+//! The finding model: what a match becomes once it has a place (path, line, origin).
+//!
+//! The raw secret lives only in [`Secret`], whose `Debug` and `Display` print the redacted form.
+//! The one way out is [`Secret::expose`]; `grep expose(` lists every place that sees the secret.
+
+use std::{fmt, sync::Arc};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How bad a leak of this kind is. Ordered: `Info < Low < … < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rule's identifier, kebab-case `provider-kind` (`klaviyo-private-key`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId(Arc<str>);
+
+impl RuleId {
+    pub fn new(id: &str) -> Self {
+        RuleId(Arc::from(id))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A secret value. Printing it in any way shows only the redacted form.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(Box<str>);
+
+impl Secret {
+    pub fn new(raw: &[u8]) -> Self {
+        Secret(String::from_utf8_lossy(raw).into())
+    }
+
+    /// The raw secret. Callers: fingerprinting, allowlists, `--show-secrets` rendering, verification.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `pk_ab…9f`: the literal prefix (`pk_`, `ghp_`, `xoxb-` …) plus two characters, then the last two.
+    /// Short secrets keep less, so that at most about a fifth of the secret's own characters show.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+
+    /// A stable hash of rule and secret: the same key in two files or two commits has one fingerprint.
+    pub fn fingerprint(&self, rule: &RuleId) -> Fingerprint {
+        let mut h = Sha256::new();
+        h.update(rule.as_str().as_bytes());
+        h.update([0u8]);
+        h.update(self.0.as_bytes());
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Fingerprint(hex)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The redaction rule, shared by [`Secret`] and by anything that must mask a span it holds raw.
+pub fn redact(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    if n < 8 {
+        return "***".to_string();
+    }
+    // A literal prefix: up to and including the last separator in the first 12 characters
+    // (`pk_`, `sk_live_`, `xoxb-`, `pk_AbC123_`); known prefixes are not secret.
+    let prefix = chars
+        .iter()
+        .take(12)
+        .rposition(|c| matches!(c, '_' | '-'))
+        .map_or(0, |i| i + 1);
+    let body = n - prefix;
+    let (head, tail) = if body >= 20 {
+        (2, 2)
+    } else if body >= 10 {
+        (1, 1)
+    } else {
+        (0, 0)
+    };
+    let mut out: String = chars[..prefix + head].iter().collect();
+    out.push('…');
+    out.extend(&chars[n - tail..]);
+    out
+}
+
+/// Hex digest identifying (rule, secret); never reveals the secret.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where the scanned bytes came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    File,
+    Stdin,
+}
+
+impl Origin {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::File => "file",
+            Origin::Stdin => "stdin",
+        }
+    }
+}
+
+/// Who can see the file the secret sits in. A server credential in code shipped to browsers is public.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exposure {
+    /// Code or assets served to browsers (HTML, JSX/TSX/Vue/Svelte, bundles, `public/`, `static/` …).
+    ClientSide,
+    /// Anything else: server code, configuration, data.
+    Other,
+}
+
+impl Exposure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::ClientSide => "client-side",
+            Exposure::Other => "other",
+        }
+    }
+
+    /// Classifies a repository-relative path by its extension and directories.
+    pub fn of_path(path: &str) -> Exposure {
+        let lower = path.to_ascii_lowercase();
+        let file = lower.rsplit('/').next().unwrap_or(&lower);
+        let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        if matches!(ext, "html" | "htm" | "jsx" | "tsx" | "vue" | "svelte" | "astro") {
+            return Exposure::ClientSide;
+        }
+        let bundle = [".min.js", ".bundle.js", ".chunk.js", ".min.mjs"]
+            .iter()
+            .any(|s| file.ends_with(s));
+        let script = matches!(ext, "js" | "mjs" | "cjs" | "ts" | "map");
+        let client_dir = lower.split('/').rev().skip(1).any(|d| {
+            matches!(
+                d,
+                "public"
+                    | "static"
+                    | "assets"
+                    | "dist"
+                    | "www"
+                    | "wwwroot"
+                    | "htdocs"
+                    | "client"
+                    | "frontend"
+                    | "browser"
+                    | "web"
+                    | "components"
+            )
+        });
+        if bundle || (script && client_dir) {
+            Exposure::ClientSide
+        } else {
+            Exposure::Other
+        }
+    }
+}
+
+/// What a rule says about itself, shared by every finding it produces.
+#[derive(Debug)]
+pub struct RuleInfo {
+    pub id: RuleId,
+    pub name: String,
+    pub severity: Severity,
+    pub description: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub tags: Vec<String>,
+    pub keywords: Vec<String>,
+}
+
+/// A located secret.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: Arc<RuleInfo>,
+    /// The rule's severity, raised one step when the secret sits in client-side code.
+    pub severity: Severity,
+    /// Relative to the scanned root, `/`-separated; `-` for stdin.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column of the secret's first character, in characters.
+    pub column: usize,
+    /// Column just past the secret's last character.
+    pub end_column: usize,
+    pub secret: Secret,
+    pub fingerprint: Fingerprint,
+    /// The secret's line (at most ~160 characters around it), every known secret in it redacted.
+    pub snippet: String,
+    pub origin: Origin,
+    pub exposure: Exposure,
+}
+
+impl Finding {
+    /// The order of every report: by path, then position, then rule.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str) {
+        (&self.path, self.line, self.column, self.rule.id.as_str())
+    }
+}
+
+/// Something that could not be scanned: a file, a ref, an object. It goes into the report's `errors`
+/// and, when nothing was found, decides exit code 2. The message never holds file content.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Something the user should know that is not an error: a file skipped on purpose (over the size limit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub path: String,
+    pub message: String,
+}
+
+/// What a scan covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Files (or blobs) scanned.
+    pub files: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Files passed over: binary, over the size limit, symlinks not followed, FIFOs/sockets/devices.
+    pub skipped: u64,
+    pub skipped_binary: u64,
+    pub skipped_large: u64,
+    pub skipped_other: u64,
+    pub elapsed_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_redact() {
+        let s = Secret::new(b"pk_0123abcd0123abcd0123abcd0123abcd9f");
+        assert_eq!(s.to_string(), "pk_01…9f");
+        assert_eq!(format!("{s:?}"), "Secret(pk_01…9f)");
+        assert!(!format!("{s:?}").contains("abcd0123"));
+    }
+
+    #[test]
+    fn redaction_reveals_little_of_short_secrets() {
+        assert_eq!(redact("hunter2"), "***");
+        assert_eq!(redact("S3cr3tPassw0rd"), "S…d");
+        assert_eq!(
+            redact("pk_AbC123_0f1e2d3c4b5a69788796a5b4c3d2e1f0ff"),
+            "pk_AbC123_0f…ff"
+        );
+        assert_eq!(redact("xoxb-1234"), "xoxb-…");
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_and_secret_only() {
+        let s = Secret::new(b"abc123abc123abc");
+        let a = RuleId::new("a");
+        let b = RuleId::new("b");
+        assert_eq!(s.fingerprint(&a), s.clone().fingerprint(&a));
+        assert_ne!(s.fingerprint(&a), s.fingerprint(&b));
+        assert_eq!(s.fingerprint(&a).as_str().len(), 32);
+    }
+
+    #[test]
+    fn exposure_by_path() {
+        assert_eq!(Exposure::of_path("web/index.html"), Exposure::ClientSide);
+        assert_eq!(Exposure::of_path("public/js/app.js"), Exposure::ClientSide);
+        assert_eq!(Exposure::of_path("dist/main.min.js"), Exposure::ClientSide);
+        assert_eq!(Exposure::of_path("src/components/Signup.tsx"), Exposure::ClientSide);
+        assert_eq!(Exposure::of_path("server/config.py"), Exposure::Other);
+        assert_eq!(Exposure::of_path("api/handler.js"), Exposure::Other);
+        assert_eq!(Exposure::of_path(".env"), Exposure::Other);
+    }
+}

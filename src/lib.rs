@@ -1,0 +1,15 @@
+//! pkhound: find leaked Klaviyo private API keys, and the secrets that sit beside them.
+//!
+//! Data flows one way: `source` → `engine` → `locate` (findings) → `triage` → `report`. `app` wires them
+//! for the command line; `main.rs` only maps the outcome to an exit code.
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod finding;
+pub mod locate;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod triage;

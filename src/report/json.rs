@@ -1,0 +1,126 @@
+//! JSON and JSON Lines. The wire structs below are the contract other tools read: fields may be added,
+//! never renamed. They are kept apart from the domain types so the shape changes only on purpose.
+
+use serde::Serialize;
+
+use super::{ReportInput, ReportOptions};
+use crate::finding::Finding;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    version: &'static str,
+    findings: Vec<WireFinding<'a>>,
+    errors: Vec<WireProblem<'a>>,
+    notices: Vec<WireProblem<'a>>,
+    stats: WireStats,
+}
+
+#[derive(Serialize)]
+struct WireFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: &'static str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    redacted: String,
+    fingerprint: &'a str,
+    origin: WireOrigin,
+    exposure: &'static str,
+    snippet: &'a str,
+    remediation: &'a str,
+    references: &'a [String],
+}
+
+#[derive(Serialize)]
+struct WireOrigin {
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct WireProblem<'a> {
+    path: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct WireStats {
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    skipped_binary: u64,
+    skipped_large: u64,
+    skipped_other: u64,
+    errors: usize,
+    elapsed_ms: u64,
+}
+
+fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
+    WireFinding {
+        rule_id: f.rule.id.as_str(),
+        rule_name: &f.rule.name,
+        severity: f.severity.as_str(),
+        path: &f.path,
+        line: f.line,
+        column: f.column,
+        end_column: f.end_column,
+        secret: opts.show_secrets.then(|| f.secret.expose()),
+        redacted: f.secret.redacted(),
+        fingerprint: f.fingerprint.as_str(),
+        origin: WireOrigin { kind: f.origin.kind() },
+        exposure: f.exposure.as_str(),
+        snippet: &f.snippet,
+        remediation: &f.rule.remediation,
+        references: &f.rule.references,
+    }
+}
+
+/// The whole report as one pretty-printed JSON document.
+pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let report = Report {
+        version: env!("CARGO_PKG_VERSION"),
+        findings: input.findings.iter().map(|f| wire(f, opts)).collect(),
+        errors: input
+            .errors
+            .iter()
+            .map(|e| WireProblem {
+                path: &e.path,
+                message: &e.message,
+            })
+            .collect(),
+        notices: input
+            .notices
+            .iter()
+            .map(|n| WireProblem {
+                path: &n.path,
+                message: &n.message,
+            })
+            .collect(),
+        stats: WireStats {
+            files: input.stats.files,
+            bytes: input.stats.bytes,
+            skipped: input.stats.skipped,
+            skipped_binary: input.stats.skipped_binary,
+            skipped_large: input.stats.skipped_large,
+            skipped_other: input.stats.skipped_other,
+            errors: input.errors.len(),
+            elapsed_ms: input.stats.elapsed_ms,
+        },
+    };
+    let mut out = serde_json::to_vec_pretty(&report).expect("report wire types always serialize");
+    out.push(b'\n');
+    out
+}
+
+/// One finding per line.
+pub fn render_lines(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in input.findings {
+        serde_json::to_writer(&mut out, &wire(f, opts)).expect("finding wire type always serializes");
+        out.push(b'\n');
+    }
+    out
+}

@@ -1,0 +1,185 @@
+//! The report for people: findings grouped by file, each with its place, severity, rule, the redacted
+//! secret in its line, and what to do; then errors, notices and a one-line summary.
+
+use std::fmt::Write as _;
+
+use colored::{ColoredString, Colorize};
+
+use super::{ReportInput, ReportOptions};
+use crate::finding::{Exposure, Finding, Severity};
+
+struct Painter {
+    on: bool,
+}
+
+impl Painter {
+    fn paint(&self, s: &str, f: impl Fn(&str) -> ColoredString) -> String {
+        if self.on {
+            f(s).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        let label = format!("{:<8}", s.as_str().to_uppercase());
+        self.paint(&label, |t| match s {
+            Severity::Critical => t.red().bold(),
+            Severity::High => t.red(),
+            Severity::Medium => t.yellow(),
+            Severity::Low => t.blue(),
+            Severity::Info => t.dimmed(),
+        })
+    }
+}
+
+/// Renders the text report.
+pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let p = Painter { on: opts.color };
+    let mut out = String::new();
+    let mut current: Option<&str> = None;
+    for f in input.findings {
+        if current != Some(f.path.as_str()) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}", p.paint(&f.path, |t| t.bold().underline()));
+            current = Some(&f.path);
+        }
+        finding(&mut out, &p, f, opts);
+    }
+    if !input.findings.is_empty() {
+        out.push('\n');
+    }
+    for e in input.errors {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            p.paint("error:", |t| t.red().bold()),
+            e.path,
+            e.message
+        );
+    }
+    for n in input.notices {
+        let _ = writeln!(out, "{} {}: {}", p.paint("note:", |t| t.yellow()), n.path, n.message);
+    }
+    if !input.errors.is_empty() || !input.notices.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary(input, &p));
+    out.push('\n');
+    out.into_bytes()
+}
+
+fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
+    let shown = if opts.show_secrets {
+        f.secret.expose().to_string()
+    } else {
+        f.secret.redacted()
+    };
+    let place = format!("{}:{}:{}", f.path, f.line, f.column);
+    let _ = writeln!(
+        out,
+        "  {}  {}  {}  {}",
+        p.paint(&place, |t| t.cyan()),
+        p.severity(f.severity),
+        p.paint(&f.rule.name, |t| t.bold()),
+        p.paint(&shown, |t| t.magenta()),
+    );
+    if !f.snippet.is_empty() {
+        let snippet = if opts.show_secrets {
+            // The snippet is redacted at build time; with --show-secrets put this finding's secret back.
+            f.snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1)
+        } else {
+            f.snippet.clone()
+        };
+        let _ = writeln!(out, "      {}", p.paint(&snippet, |t| t.dimmed()));
+    }
+    if f.exposure == Exposure::ClientSide {
+        let _ = writeln!(
+            out,
+            "      {} this file is served to browsers: treat the key as public",
+            p.paint("exposure:", |t| t.red())
+        );
+    }
+    let _ = writeln!(out, "      {} {}", p.paint("fix:", |t| t.green()), f.rule.remediation);
+}
+
+fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
+    let s = input.stats;
+    let n = input.findings.len();
+    let head = if n == 0 {
+        p.paint("no secrets found", |t| t.green().bold())
+    } else {
+        let mut by_sev: Vec<String> = Vec::new();
+        for sev in [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ] {
+            let c = input.findings.iter().filter(|f| f.severity == sev).count();
+            if c > 0 {
+                by_sev.push(format!("{c} {sev}"));
+            }
+        }
+        let mut files: Vec<&str> = input.findings.iter().map(|f| f.path.as_str()).collect();
+        files.dedup();
+        let text = format!(
+            "{n} {} ({}) in {} {}",
+            plural(n, "finding", "findings"),
+            by_sev.join(", "),
+            files.len(),
+            plural(files.len(), "file", "files")
+        );
+        p.paint(&text, |t| t.red().bold())
+    };
+    format!(
+        "{head} · {} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        s.files,
+        plural(s.files as usize, "file", "files"),
+        human_bytes(s.bytes),
+        s.skipped,
+        input.errors.len(),
+        plural(input.errors.len(), "error", "errors"),
+        s.elapsed_ms as f64 / 1000.0
+    )
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if b < 1000 {
+        return format!("{b} B");
+    }
+    let mut v = b as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        if v < 1000.0 {
+            break;
+        }
+        v /= 1000.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500), "1.5 KB");
+        assert_eq!(human_bytes(23_600_000), "23.6 MB");
+    }
+}

@@ -1,0 +1,216 @@
+//! The rule model and its loading: built-in `rules/*.toml` embedded at build time.
+//!
+//! A rule is data: keywords for the prefilter, a regex whose `secret` group is the credential, filters,
+//! metadata for reports, and examples that prove it. This module parses and validates; compiling the
+//! matcher belongs to `engine`.
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::finding::Severity;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Structural checks a secret must pass, beyond its regex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// GitHub tokens: the last 6 characters are base62(CRC32(the 30-character body)).
+    GithubCrc32,
+    /// npm tokens: same scheme as GitHub's.
+    NpmCrc32,
+    /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
+    Jwt,
+}
+
+/// A positive example: `text` must yield exactly one finding of the rule, with secret `secret`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PositiveExample {
+    pub text: String,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    #[serde(default)]
+    pub positive: Vec<PositiveExample>,
+    #[serde(default)]
+    pub negative: Vec<String>,
+}
+
+fn default_window() -> usize {
+    256
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One rule as written in a rule file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: String,
+    #[serde(default = "default_window")]
+    pub window: usize,
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub check: Option<Check>,
+    #[serde(default = "default_true")]
+    pub delimited: bool,
+    #[serde(default)]
+    pub verify: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    pub remediation: String,
+    #[serde(default)]
+    pub examples: Examples,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A rule file that could not be loaded; every variant names the file and, where known, the rule.
+#[derive(Debug, Error)]
+pub enum RuleError {
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: rule `{rule}`: {message}")]
+    Invalid {
+        file: String,
+        rule: String,
+        message: String,
+    },
+    #[error("{file}: rule `{rule}`: duplicate rule id (first defined in {first})")]
+    Duplicate { file: String, rule: String, first: String },
+}
+
+/// A parsed rule with the file it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedRule {
+    pub file: String,
+    pub spec: RuleSpec,
+}
+
+/// Parses one rule file's text. `file` names it in errors.
+pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleError> {
+    let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let mut out = Vec::with_capacity(parsed.rule.len());
+    for spec in parsed.rule {
+        validate_spec(file, &spec)?;
+        out.push(LoadedRule {
+            file: file.to_string(),
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError> {
+    let invalid = |message: String| RuleError::Invalid {
+        file: file.to_string(),
+        rule: spec.id.clone(),
+        message,
+    };
+    let kebab = !spec.id.is_empty()
+        && spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !spec.id.starts_with('-')
+        && !spec.id.ends_with('-');
+    if !kebab {
+        return Err(invalid("id must be kebab-case (a-z, 0-9, -)".into()));
+    }
+    if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.len() < 2) {
+        return Err(invalid("keywords must list at least one literal of 2+ bytes".into()));
+    }
+    if spec.window == 0 || spec.window > 1 << 20 {
+        return Err(invalid("window must be between 1 and 1048576 bytes".into()));
+    }
+    if spec.remediation.trim().is_empty() {
+        return Err(invalid("remediation must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// All built-in rules, in file order. Built-in rule files are part of the program, so an error here
+/// is a bug that the rule-example test catches before release.
+pub fn builtin() -> Result<Vec<LoadedRule>, RuleError> {
+    let mut all: Vec<LoadedRule> = Vec::new();
+    for (file, text) in BUILTIN_RULE_FILES {
+        for rule in parse_rule_file(file, text)? {
+            if let Some(first) = all.iter().find(|r| r.spec.id == rule.spec.id) {
+                return Err(RuleError::Duplicate {
+                    file: rule.file.clone(),
+                    rule: rule.spec.id.clone(),
+                    first: first.file.clone(),
+                });
+            }
+            all.push(rule);
+        }
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_parse() {
+        let rules = builtin().expect("built-in rules load");
+        assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
+    }
+
+    #[test]
+    fn parse_error_names_the_file_and_line() {
+        let err = parse_rule_file("bad.toml", "[[rule]]\nid = \"x\"\nname = 3\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("bad.toml: "), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let text = r#"
+[[rule]]
+id = "x-y"
+name = "X"
+severity = "low"
+keywords = ["ab"]
+regex = "ab"
+remediation = "r"
+colour = "blue"
+"#;
+        let msg = parse_rule_file("f.toml", text).unwrap_err().to_string();
+        assert!(msg.contains("colour"), "{msg}");
+    }
+
+    #[test]
+    fn bad_id_is_an_error() {
+        let text = "[[rule]]\nid = \"Bad_Id\"\nname = \"X\"\nseverity = \"low\"\nkeywords = [\"ab\"]\nregex = \"ab\"\nremediation = \"r\"\n";
+        let msg = parse_rule_file("f.toml", text).unwrap_err().to_string();
+        assert_eq!(msg, "f.toml: rule `Bad_Id`: id must be kebab-case (a-z, 0-9, -)");
+    }
+}

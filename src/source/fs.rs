@@ -1,0 +1,230 @@
+//! The working-tree source: a parallel walk with `ignore::WalkBuilder`.
+//!
+//! `.gitignore`/`.ignore` are respected unless asked otherwise; hidden files are scanned (`.env` is where
+//! keys live); `.git` is never walked as files. Binary, oversized and special files are skipped and counted,
+//! never opened blindly: a FIFO could block forever, a device could read forever.
+
+use std::{
+    fs::File,
+    io::{self, Read},
+    path::{Path, PathBuf},
+};
+
+use ignore::{WalkBuilder, WalkState};
+
+use super::{text, Blob, ScanError, SkipReason};
+use crate::finding::Origin;
+
+/// What the walk does with the files it meets.
+#[derive(Clone, Debug)]
+pub struct WalkOptions {
+    /// Honour `.gitignore`, `.ignore`, `.pkhoundignore` and git's exclude files.
+    pub respect_ignore: bool,
+    /// Follow symbolic links.
+    pub follow: bool,
+    /// Files larger than this are skipped with a notice.
+    pub max_file_size: u64,
+    /// Worker threads; 0 picks one per core.
+    pub threads: usize,
+}
+
+/// Receives the walk's output on each worker thread. One sink per thread: no locking per file.
+pub trait Sink: Send {
+    fn blob(&mut self, blob: Blob<'_>);
+    fn error(&mut self, error: ScanError);
+    fn skip(&mut self, path: &str, reason: SkipReason);
+}
+
+/// Walks `roots` in parallel; `make_sink` is called once per worker thread.
+pub fn walk<S, F>(roots: &[PathBuf], opts: &WalkOptions, make_sink: F)
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let Some((first, rest)) = roots.split_first() else {
+        return;
+    };
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    builder
+        .hidden(false)
+        .parents(opts.respect_ignore)
+        .ignore(opts.respect_ignore)
+        .git_ignore(opts.respect_ignore)
+        .git_global(opts.respect_ignore)
+        .git_exclude(opts.respect_ignore)
+        .require_git(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if opts.respect_ignore {
+        // gitignore syntax, for paths a repository keeps but does not want scanned (test fixtures).
+        builder.add_custom_ignore_filename(".pkhoundignore");
+    }
+
+    // A single directory root reports paths relative to it; anything else reports paths as given.
+    let strip: Option<&Path> = match roots {
+        [only] if only.is_dir() => Some(only.as_path()),
+        _ => None,
+    };
+
+    builder.build_parallel().run(|| {
+        let mut worker = Worker {
+            sink: make_sink(),
+            buf: Vec::with_capacity(64 * 1024),
+            decoded: Vec::new(),
+            opts: opts.clone(),
+        };
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => worker.visit(&entry, strip),
+                Err(err) => worker.sink.error(walk_error(err)),
+            }
+            WalkState::Continue
+        })
+    });
+}
+
+struct Worker<S> {
+    sink: S,
+    /// Reused for every file this thread reads.
+    buf: Vec<u8>,
+    decoded: Vec<u8>,
+    opts: WalkOptions,
+}
+
+impl<S: Sink> Worker<S> {
+    fn visit(&mut self, entry: &ignore::DirEntry, strip: Option<&Path>) {
+        let Some(ft) = entry.file_type() else {
+            return;
+        };
+        if ft.is_dir() {
+            return;
+        }
+        let path = display_path(entry.path(), strip);
+        if ft.is_symlink() {
+            self.sink.skip(&path, SkipReason::Symlink);
+            return;
+        }
+        if !ft.is_file() {
+            self.sink.skip(&path, SkipReason::Special);
+            return;
+        }
+        let size = match entry.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => {
+                self.sink.error(ScanError {
+                    path,
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
+        if size > self.opts.max_file_size {
+            self.sink.skip(
+                &path,
+                SkipReason::TooLarge {
+                    size,
+                    limit: self.opts.max_file_size,
+                },
+            );
+            return;
+        }
+        match self.read(entry.path()) {
+            Ok(ReadOutcome::Text) => {
+                let bytes = if text::decode_utf16(&self.buf, &mut self.decoded) {
+                    &self.decoded
+                } else {
+                    &self.buf
+                };
+                self.sink.blob(Blob {
+                    path: &path,
+                    bytes,
+                    origin: Origin::File,
+                });
+            }
+            Ok(ReadOutcome::Binary) => self.sink.skip(&path, SkipReason::Binary),
+            Ok(ReadOutcome::TooLarge(size)) => self.sink.skip(
+                &path,
+                SkipReason::TooLarge {
+                    size,
+                    limit: self.opts.max_file_size,
+                },
+            ),
+            Err(e) => self.sink.error(ScanError {
+                path,
+                message: io_message(&e),
+            }),
+        }
+    }
+
+    /// Reads the first 8 KiB, stops there if the file is binary, else reads the rest (up to the limit).
+    fn read(&mut self, path: &Path) -> io::Result<ReadOutcome> {
+        self.buf.clear();
+        let mut file = File::open(path)?;
+        let head = (&mut file).take(8192).read_to_end(&mut self.buf)?;
+        let mut probe = Vec::new();
+        if text::looks_binary(&self.buf) && !text::decode_utf16(&self.buf, &mut probe) {
+            return Ok(ReadOutcome::Binary);
+        }
+        if head == 8192 {
+            // The file may have grown since it was measured: never read past the limit.
+            let limit = self.opts.max_file_size.saturating_add(1);
+            (&mut file)
+                .take(limit.saturating_sub(head as u64))
+                .read_to_end(&mut self.buf)?;
+            if self.buf.len() as u64 > self.opts.max_file_size {
+                return Ok(ReadOutcome::TooLarge(self.buf.len() as u64));
+            }
+        }
+        Ok(ReadOutcome::Text)
+    }
+}
+
+enum ReadOutcome {
+    Text,
+    Binary,
+    TooLarge(u64),
+}
+
+fn display_path(path: &Path, strip: Option<&Path>) -> String {
+    let rel = strip.and_then(|root| path.strip_prefix(root).ok()).unwrap_or(path);
+    let s = rel.to_string_lossy();
+    let s = s.strip_prefix("./").unwrap_or(&s);
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.to_string()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// `Permission denied (os error 13)` → `permission denied`: the report says what, the path says where.
+fn io_message(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::NotFound => "not found (removed during the scan, or a broken link)".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn walk_error(err: ignore::Error) -> ScanError {
+    fn find(err: &ignore::Error) -> (Option<String>, String) {
+        match err {
+            ignore::Error::WithPath { path, err } => (Some(path.to_string_lossy().into_owned()), find(err).1),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => find(err),
+            ignore::Error::Loop { child, ancestor } => (
+                Some(child.to_string_lossy().into_owned()),
+                format!("symbolic link loop back to {}", ancestor.display()),
+            ),
+            ignore::Error::Io(e) => (None, io_message(e)),
+            other => (None, other.to_string()),
+        }
+    }
+    let (path, message) = find(&err);
+    ScanError {
+        path: path.unwrap_or_else(|| "?".to_string()),
+        message,
+    }
+}
