@@ -43,3 +43,143 @@ pub fn render(format: Format, input: &ReportInput<'_>, opts: &ReportOptions) -> 
         Format::Jsonl => json::render_lines(input, opts),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::finding::{Exposure, Origin, RuleId, RuleInfo, Secret, Severity};
+
+    const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536";
+    const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA";
+
+    fn rule(id: &str, name: &str, severity: Severity, remediation: &str) -> Arc<RuleInfo> {
+        Arc::new(RuleInfo {
+            id: RuleId::new(id),
+            name: name.to_string(),
+            severity,
+            description: String::new(),
+            remediation: remediation.to_string(),
+            references: vec![format!("https://example.test/{id}")],
+            tags: vec![],
+            keywords: vec![],
+        })
+    }
+
+    fn finding(rule: &Arc<RuleInfo>, path: &str, line: usize, column: usize, secret: &str, snippet: &str) -> Finding {
+        let secret = Secret::new(secret.as_bytes());
+        let exposure = Exposure::of_path(path);
+        Finding {
+            rule: rule.clone(),
+            severity: if exposure == Exposure::ClientSide {
+                Severity::Critical
+            } else {
+                rule.severity
+            },
+            path: path.to_string(),
+            line,
+            column,
+            end_column: column + secret.expose().chars().count(),
+            fingerprint: secret.fingerprint(&rule.id),
+            snippet: snippet.to_string(),
+            secret,
+            origin: Origin::File,
+            exposure,
+        }
+    }
+
+    /// A fixed scan: two Klaviyo keys (one in a browser bundle), an AWS key id, an error and a notice.
+    fn fixture() -> (Vec<Finding>, Vec<ScanError>, Vec<Notice>, ScanStats) {
+        let kl = rule(
+            "klaviyo-private-key",
+            "Klaviyo private API key",
+            Severity::Critical,
+            "Rotate the key in Klaviyo, then revoke this one.",
+        );
+        let aws = rule(
+            "aws-access-key-id",
+            "AWS access key ID",
+            Severity::High,
+            "Deactivate the key in IAM.",
+        );
+        let findings = vec![
+            finding(&kl, ".env", 3, 25, KEY, "KLAVIYO_PRIVATE_API_KEY=pk_a4…36"),
+            finding(&aws, "deploy/aws.cfg", 7, 19, AWS, "aws_access_key_id = AKIAZ…PA"),
+            finding(
+                &kl,
+                "web/public/app.min.js",
+                1,
+                37,
+                KEY,
+                "…k:\"pk_a4…36\"};window.kl=e…",
+            ),
+        ];
+        let errors = vec![ScanError {
+            path: "secrets/locked.env".into(),
+            message: "permission denied".into(),
+        }];
+        let notices = vec![Notice {
+            path: "dump.sql".into(),
+            message: "skipped: 2000 bytes is over --max-file-size (1024 bytes)".into(),
+        }];
+        let stats = ScanStats {
+            files: 42,
+            bytes: 123_456,
+            skipped: 3,
+            skipped_binary: 1,
+            skipped_large: 1,
+            skipped_other: 1,
+            elapsed_ms: 17,
+        };
+        (findings, errors, notices, stats)
+    }
+
+    fn render_fixture(format: Format, show_secrets: bool) -> String {
+        let (findings, errors, notices, stats) = fixture();
+        let input = ReportInput {
+            findings: &findings,
+            errors: &errors,
+            notices: &notices,
+            stats: &stats,
+        };
+        let opts = ReportOptions {
+            show_secrets,
+            color: false,
+        };
+        String::from_utf8(render(format, &input, &opts)).expect("reports are UTF-8")
+    }
+
+    #[test]
+    fn text_snapshot() {
+        let out = render_fixture(Format::Text, false);
+        assert!(!out.contains(KEY) && !out.contains(AWS));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let out = render_fixture(Format::Json, false);
+        let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(parsed["findings"].as_array().map(Vec::len), Some(3));
+        assert!(!out.contains(KEY) && !out.contains(AWS));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn jsonl_snapshot() {
+        let out = render_fixture(Format::Jsonl, false);
+        for line in out.lines() {
+            serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn show_secrets_puts_the_secret_in_every_format() {
+        for format in [Format::Text, Format::Json, Format::Jsonl] {
+            let out = render_fixture(format, true);
+            assert!(out.contains(KEY) && out.contains(AWS), "{format:?}");
+        }
+    }
+}
