@@ -51,7 +51,7 @@ mod tests {
     use super::*;
     use crate::finding::{Exposure, Origin, RuleId, RuleInfo, Secret, Severity};
 
-    const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536";
+    const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
     const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA";
 
     fn rule(id: &str, name: &str, severity: Severity, remediation: &str) -> Arc<RuleInfo> {
