@@ -145,11 +145,29 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// The commit a secret came in with. `summary` must already be redacted by whoever builds it: a commit
+/// message can itself hold the secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Full hex object id.
+    pub sha: String,
+    pub author: String,
+    pub email: String,
+    /// Author date, RFC 3339 (`2024-03-01T12:00:00+01:00`).
+    pub date: String,
+    /// First line of the message.
+    pub summary: String,
+}
+
 /// Where the scanned bytes came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     File,
     Stdin,
+    /// The index, as `git commit` would record it.
+    Staged,
+    /// A blob (or message) of a commit in history.
+    Commit(Arc<CommitInfo>),
 }
 
 impl Origin {
@@ -157,8 +175,36 @@ impl Origin {
         match self {
             Origin::File => "file",
             Origin::Stdin => "stdin",
+            Origin::Staged => "staged",
+            Origin::Commit(_) => "commit",
         }
     }
+
+    pub fn commit(&self) -> Option<&CommitInfo> {
+        match self {
+            Origin::Commit(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// One more place a history finding's secret occurs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    pub commit: String,
+    pub path: String,
+    pub line: usize,
+}
+
+/// What a history scan knows about a secret beyond its first appearance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Whether the secret is still in the tree of HEAD. A deleted key is still leaked.
+    pub in_head: bool,
+    /// How many (commit, path) pairs carry the secret, the first one included.
+    pub occurrence_count: usize,
+    /// A bounded list of the other places (all of them with `--all-occurrences`).
+    pub occurrences: Vec<Occurrence>,
 }
 
 /// Who can see the file the secret sits in. A server credential in code shipped to browsers is public.
@@ -248,6 +294,8 @@ pub struct Finding {
     pub snippet: String,
     pub origin: Origin,
     pub exposure: Exposure,
+    /// Set for findings from git history.
+    pub history: Option<History>,
 }
 
 impl Finding {

@@ -46,6 +46,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             secret,
             origin: origin.clone(),
             exposure,
+            history: None,
         });
     }
 }

@@ -28,7 +28,13 @@ struct WireFinding<'a> {
     secret: Option<&'a str>,
     redacted: String,
     fingerprint: &'a str,
-    origin: WireOrigin,
+    origin: WireOrigin<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrence_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<Vec<WireOccurrence<'a>>>,
     exposure: &'static str,
     snippet: &'a str,
     remediation: &'a str,
@@ -36,8 +42,25 @@ struct WireFinding<'a> {
 }
 
 #[derive(Serialize)]
-struct WireOrigin {
+struct WireOrigin<'a> {
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WireOccurrence<'a> {
+    commit: &'a str,
+    path: &'a str,
+    line: usize,
 }
 
 #[derive(Serialize)]
@@ -70,7 +93,26 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         secret: opts.show_secrets.then(|| f.secret.expose()),
         redacted: f.secret.redacted(),
         fingerprint: f.fingerprint.as_str(),
-        origin: WireOrigin { kind: f.origin.kind() },
+        origin: WireOrigin {
+            kind: f.origin.kind(),
+            commit: f.origin.commit().map(|c| c.sha.as_str()),
+            author: f.origin.commit().map(|c| c.author.as_str()),
+            email: f.origin.commit().map(|c| c.email.as_str()),
+            date: f.origin.commit().map(|c| c.date.as_str()),
+            summary: f.origin.commit().map(|c| c.summary.as_str()),
+        },
+        in_head: f.history.as_ref().map(|h| h.in_head),
+        occurrence_count: f.history.as_ref().map(|h| h.occurrence_count),
+        occurrences: f.history.as_ref().map(|h| {
+            h.occurrences
+                .iter()
+                .map(|o| WireOccurrence {
+                    commit: &o.commit,
+                    path: &o.path,
+                    line: o.line,
+                })
+                .collect()
+        }),
         exposure: f.exposure.as_str(),
         snippet: &f.snippet,
         remediation: &f.rule.remediation,

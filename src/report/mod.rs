@@ -86,6 +86,7 @@ mod tests {
             secret,
             origin: Origin::File,
             exposure,
+            history: None,
         }
     }
 
