@@ -16,9 +16,13 @@ use sha2::{Digest, Sha256};
 use super::{shown_secret, sorted, truncate_chars, utc_timestamp, ReportInput, ReportOptions};
 use crate::finding::{Finding, Severity};
 
-/// The schema version written (the newest 15.x minor; all 15.x accept this shape).
-pub const SCHEMA_VERSION: &str = "15.2.1";
-const SCHEMA_URL: &str = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v15.2.1/dist/secret-detection-report-format.json";
+/// The schema version written. GitLab ingests a report only if its instance vendors the report's
+/// MAJOR.MINOR: 15.0.x is accepted from GitLab 15.4 on, while later minors are refused by instances
+/// that predate them (GitLab 16.x refuses 15.1; 17.2 refuses 15.2.1, gitlab-org/gitlab#517707). GitLab's
+/// own secrets analyzer pins 15.0.7 for that reason (analyzers/secrets!299). Nothing written here needs a
+/// later minor.
+pub const SCHEMA_VERSION: &str = "15.0.7";
+const SCHEMA_URL: &str = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v15.0.7/dist/secret-detection-report-format.json";
 /// The commit of a finding that does not come from a commit.
 const NO_COMMIT: &str = "0000000";
 /// Schema limits.
