@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions};
-use crate::finding::{Finding, RuleInfo, Severity};
+use crate::finding::{Exposure, Finding, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -400,7 +400,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
             });
         }
     }
-    if f.exposure == crate::finding::Exposure::ClientSide {
+    if f.exposure == Exposure::ClientSide {
         message.push_str("; this file is served to browsers, so treat the secret as public");
     }
     message.push('.');
@@ -464,18 +464,16 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
 /// The artifact location of a report path: repository-relative paths become URI references under
 /// `%SRCROOT%`; absolute paths (a file argument given as `/abs/file`) become `file:` URIs.
 fn artifact(path: &str) -> ArtifactLocation {
-    let drive = path.len() >= 3
-        && path.as_bytes()[0].is_ascii_alphabetic()
-        && path.as_bytes()[1] == b':'
-        && path.as_bytes()[2] == b'/';
+    let drive = matches!(path.as_bytes(), [d, b':', b'/', ..] if d.is_ascii_alphabetic());
     if path.starts_with('/') {
         ArtifactLocation {
             uri: format!("file://{}", uri_path(path)),
             uri_base_id: None,
         }
     } else if drive {
+        // `C:/x` → `file:///C:/x` (RFC 8089): the drive's colon stays literal.
         ArtifactLocation {
-            uri: format!("file:///{}", uri_path(path)),
+            uri: format!("file:///{}:{}", &path[..1], uri_path(&path[2..])),
             uri_base_id: None,
         }
     } else {
@@ -565,6 +563,7 @@ mod tests {
         assert_eq!(artifact("/tmp/f").uri_base_id, None);
         assert_eq!(artifact("./a/b").uri, "a/b");
         assert_eq!(artifact("a/b").uri_base_id, Some(SRCROOT));
+        assert_eq!(artifact("C:/src/a b").uri, "file:///C:/src/a%20b");
     }
 
     #[test]
