@@ -4,6 +4,7 @@ use std::{
     fs,
     io::{self, IsTerminal, Write},
     path::PathBuf,
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::{Context, Result};
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::Engine;
-use crate::report::{self, Format, ReportInput, ReportOptions};
+use crate::report::{self, Format, ReportInput, ReportOptions, ScanTimes};
 use crate::rules;
 use crate::scan::{self, ScanConfig};
 use crate::source::fs::WalkOptions;
@@ -60,7 +61,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         progress,
     };
 
+    let started = unix_now();
     let outcome = scan::run(&engine, &config);
+    let times = ScanTimes {
+        started,
+        finished: unix_now(),
+    };
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
@@ -74,6 +80,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         errors: &outcome.errors,
         notices: &outcome.notices,
         stats: &outcome.stats,
+        times,
     };
     let opts = ReportOptions {
         show_secrets: args.show_secrets,
@@ -96,6 +103,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Clean
     })
+}
+
+/// Seconds since the Unix epoch; a clock before 1970 reads as the epoch.
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Writes the report. A closed pipe (`pkhound … | head`) ends the run quietly.

@@ -1,7 +1,12 @@
 //! Reporters: each a pure function of (findings, errors, stats, options) → bytes. No I/O, clock, env or
-//! terminal detection here: color and `--show-secrets` arrive in [`ReportOptions`].
+//! terminal detection here: color and `--show-secrets` arrive in [`ReportOptions`], the scan's start and
+//! end times in [`ReportInput::times`].
 
+pub mod csv;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
 use crate::finding::{Finding, Notice, ScanError, ScanStats};
@@ -13,6 +18,80 @@ pub struct ReportInput<'a> {
     pub errors: &'a [ScanError],
     pub notices: &'a [Notice],
     pub stats: &'a ScanStats,
+    /// When the scan ran. Read by the caller (the reporters hold no clock), used only where a format
+    /// requires it (GitLab's `scan.start_time`/`end_time`).
+    pub times: ScanTimes,
+}
+
+/// When a scan started and ended, in whole seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanTimes {
+    pub started: u64,
+    pub finished: u64,
+}
+
+/// `2024-03-01T12:00:00` (UTC, no zone suffix: the form GitLab's report schema requires).
+pub fn utc_timestamp(unix_secs: u64) -> String {
+    // Days-to-civil conversion from Howard Hinnant's `chrono`-compatible date algorithms
+    // (http://howardhinnant.github.io/date_algorithms.html#civil_from_days), for unsigned days.
+    let days = unix_secs / 86_400;
+    let rem = unix_secs % 86_400;
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")
+}
+
+/// The secret as this report shows it: raw with `--show-secrets`, redacted otherwise.
+fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
+    if opts.show_secrets {
+        f.secret.expose().to_string()
+    } else {
+        f.secret.redacted()
+    }
+}
+
+/// The finding's line. It is redacted when built; with `--show-secrets` this finding's secret is put back.
+fn shown_snippet(f: &Finding, opts: &ReportOptions) -> String {
+    if opts.show_secrets {
+        f.snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1)
+    } else {
+        f.snippet.clone()
+    }
+}
+
+/// The findings in report order, whatever order the caller passed: path, position, rule, then the
+/// fingerprint and commit so that ties (one key in two commits at the same place) stay deterministic.
+fn sorted(findings: &[Finding]) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+            .then_with(|| commit_sha(a).cmp(commit_sha(b)))
+    });
+    v
+}
+
+/// At most `max_chars` characters, the last one `…` when cut (for fields with a length limit).
+fn truncate_chars(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+fn commit_sha(f: &Finding) -> &str {
+    f.origin.commit().map_or("", |c| c.sha.as_str())
 }
 
 /// How to render.
@@ -33,6 +112,14 @@ pub enum Format {
     Json,
     /// One JSON finding per line, for streaming into other tools.
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitLab secret-detection report (schema 15.x), for `artifacts:reports:secret_detection`.
+    Gitlab,
+    /// JUnit XML: one failing test case per finding, for CI systems that show test results.
+    Junit,
+    /// CSV with a header row, one finding per row, for spreadsheets.
+    Csv,
 }
 
 /// Renders the report in `format`.
@@ -41,6 +128,10 @@ pub fn render(format: Format, input: &ReportInput<'_>, opts: &ReportOptions) -> 
         Format::Text => text::render(input, opts),
         Format::Json => json::render(input, opts),
         Format::Jsonl => json::render_lines(input, opts),
+        Format::Sarif => sarif::render(input, opts),
+        Format::Gitlab => gitlab::render(input, opts),
+        Format::Junit => junit::render(input, opts),
+        Format::Csv => csv::render(input, opts),
     }
 }
 
@@ -49,10 +140,13 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::finding::{Exposure, Origin, RuleId, RuleInfo, Secret, Severity};
+    use crate::finding::{CommitInfo, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity};
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
     const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA";
+    /// The key of the history finding: deleted from the tree, still in a commit.
+    const OLD_KEY: &str = "pk_AbCdEf_f0e1d2c3b4a5968778695a4b3c2d1e0f00"; // pkhound:allow
+    const SECRETS: [&str; 3] = [KEY, AWS, OLD_KEY];
 
     fn rule(id: &str, name: &str, severity: Severity, remediation: &str) -> Arc<RuleInfo> {
         Arc::new(RuleInfo {
@@ -90,7 +184,8 @@ mod tests {
         }
     }
 
-    /// A fixed scan: two Klaviyo keys (one in a browser bundle), an AWS key id, an error and a notice.
+    /// A fixed scan: two Klaviyo keys (one in a browser bundle), an AWS key id, a Klaviyo key found in
+    /// history (deleted from HEAD), an error and a notice.
     fn fixture() -> (Vec<Finding>, Vec<ScanError>, Vec<Notice>, ScanStats) {
         let kl = rule(
             "klaviyo-private-key",
@@ -115,6 +210,26 @@ mod tests {
                 KEY,
                 "…k:\"pk_a4…36\"};window.kl=e…",
             ),
+            {
+                let mut f = finding(&kl, "config/old settings.env", 2, 9, OLD_KEY, "api_key=pk_AbCdEf_f0…00");
+                f.origin = Origin::Commit(Arc::new(CommitInfo {
+                    sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
+                    author: "Dana Developer".into(),
+                    email: "dana@example.test".into(),
+                    date: "2024-03-01T12:00:00+01:00".into(),
+                    summary: "add staging settings".into(),
+                }));
+                f.history = Some(History {
+                    in_head: false,
+                    occurrence_count: 2,
+                    occurrences: vec![Occurrence {
+                        commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
+                        path: "config/old settings.env".into(),
+                        line: 4,
+                    }],
+                });
+                f
+            },
         ];
         let errors = vec![ScanError {
             path: "secrets/locked.env".into(),
@@ -143,6 +258,10 @@ mod tests {
             errors: &errors,
             notices: &notices,
             stats: &stats,
+            times: ScanTimes {
+                started: 1_709_290_800,
+                finished: 1_709_290_817,
+            },
         };
         let opts = ReportOptions {
             show_secrets,
@@ -151,10 +270,26 @@ mod tests {
         String::from_utf8(render(format, &input, &opts)).expect("reports are UTF-8")
     }
 
+    const ALL: [Format; 7] = [
+        Format::Text,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Gitlab,
+        Format::Junit,
+        Format::Csv,
+    ];
+
+    fn assert_no_secret(out: &str) {
+        for s in SECRETS {
+            assert!(!out.contains(s), "a raw secret leaked: {}", Secret::new(s.as_bytes()));
+        }
+    }
+
     #[test]
     fn text_snapshot() {
         let out = render_fixture(Format::Text, false);
-        assert!(!out.contains(KEY) && !out.contains(AWS));
+        assert_no_secret(&out);
         insta::assert_snapshot!(out);
     }
 
@@ -162,8 +297,8 @@ mod tests {
     fn json_snapshot() {
         let out = render_fixture(Format::Json, false);
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
-        assert_eq!(parsed["findings"].as_array().map(Vec::len), Some(3));
-        assert!(!out.contains(KEY) && !out.contains(AWS));
+        assert_eq!(parsed["findings"].as_array().map(Vec::len), Some(4));
+        assert_no_secret(&out);
         insta::assert_snapshot!(out);
     }
 
@@ -177,10 +312,175 @@ mod tests {
     }
 
     #[test]
+    fn sarif_snapshot() {
+        let out = render_fixture(Format::Sarif, false);
+        assert_no_secret(&out);
+        let log: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(log["version"], "2.1.0");
+        let run = &log["runs"][0];
+        let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .map(|r| r["id"].as_str().expect("rule id"))
+            .collect();
+        assert_eq!(rules, ["aws-access-key-id", "klaviyo-private-key"]);
+        let results = run["results"].as_array().expect("results");
+        assert_eq!(results.len(), 4);
+        for r in results {
+            let idx = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+            assert_eq!(r["ruleId"], rules[idx]);
+            let fp = &r["partialFingerprints"];
+            assert!(fp["primaryLocationLineHash"].is_string() && fp["pkhound/v1"].is_string());
+        }
+        let old = results
+            .iter()
+            .find(|r| r["properties"]["origin"] == "commit")
+            .expect("the history finding");
+        let uri = &old["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        assert_eq!(uri, "config/old%20settings.env");
+        assert_eq!(old["properties"]["in_head"], false);
+        assert_eq!(old["properties"]["author"], "Dana Developer");
+        let inv = &run["invocations"][0];
+        assert_eq!(inv["executionSuccessful"], false);
+        assert_eq!(inv["toolExecutionNotifications"][0]["level"], "error");
+        assert_eq!(
+            run["tool"]["driver"]["rules"][1]["properties"]["security-severity"],
+            "9.5"
+        );
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn sarif_fingerprints_survive_line_moves_and_never_hold_the_secret() {
+        let (mut findings, errors, notices, stats) = fixture();
+        let fps = |findings: &[Finding]| -> Vec<serde_json::Value> {
+            let input = ReportInput {
+                findings,
+                errors: &errors,
+                notices: &notices,
+                stats: &stats,
+                times: ScanTimes::default(),
+            };
+            let opts = ReportOptions {
+                show_secrets: true,
+                color: false,
+            };
+            let log: serde_json::Value = serde_json::from_slice(&render(Format::Sarif, &input, &opts)).expect("JSON");
+            log["runs"][0]["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|r| r["partialFingerprints"].clone())
+                .collect()
+        };
+        let before = fps(&findings);
+        for f in &mut findings {
+            f.line += 10;
+        }
+        assert_eq!(before, fps(&findings));
+        let text = serde_json::to_string(&before).expect("JSON");
+        assert_no_secret(&text);
+    }
+
+    #[test]
+    fn gitlab_snapshot() {
+        let out = render_fixture(Format::Gitlab, false);
+        assert_no_secret(&out);
+        let report: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(report["scan"]["type"], "secret_detection");
+        assert_eq!(report["scan"]["start_time"], "2024-03-01T11:00:00");
+        assert_eq!(report["scan"]["end_time"], "2024-03-01T11:00:17");
+        let vulns = report["vulnerabilities"].as_array().expect("vulnerabilities");
+        assert_eq!(vulns.len(), 4);
+        for v in vulns {
+            assert!(["Critical", "High", "Medium", "Low", "Info", "Unknown"]
+                .contains(&v["severity"].as_str().expect("severity")));
+            assert!(v["location"]["commit"]["sha"].is_string());
+            assert!(!v["identifiers"].as_array().expect("identifiers").is_empty());
+            assert_eq!(v["id"].as_str().expect("id").len(), 36);
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn junit_snapshot() {
+        let out = render_fixture(Format::Junit, false);
+        assert_no_secret(&out);
+        let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        assert_eq!(root.attribute("failures"), Some("4"));
+        assert_eq!(root.attribute("errors"), Some("1"));
+        let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
+        assert_eq!(failures, 4);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn csv_snapshot() {
+        let out = render_fixture(Format::Csv, false);
+        assert_no_secret(&out);
+        let mut reader = ::csv::Reader::from_reader(out.as_bytes());
+        let header = reader.headers().expect("a header row").clone();
+        assert_eq!(header.get(0), Some("severity"));
+        let rows: Vec<::csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("valid CSV");
+        assert_eq!(rows.len(), 4);
+        let secret = header.iter().position(|h| h == "secret").expect("secret column");
+        assert_eq!(rows[0].get(secret), Some("pk_a4…36"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
     fn show_secrets_puts_the_secret_in_every_format() {
-        for format in [Format::Text, Format::Json, Format::Jsonl] {
+        for format in ALL {
             let out = render_fixture(format, true);
             assert!(out.contains(KEY) && out.contains(AWS), "{format:?}");
         }
+    }
+
+    #[test]
+    fn no_format_holds_a_raw_secret_by_default() {
+        for format in ALL {
+            assert_no_secret(&render_fixture(format, false));
+        }
+    }
+
+    #[test]
+    fn hostile_text_stays_well_formed() {
+        let (mut findings, errors, notices, stats) = fixture();
+        findings[0].snippet = "=cmd|' /C calc'!A0 \u{1b}[31m</failure>]]>\u{0}\"\r\n,".into();
+        findings[0].path = "@evil \"dir\"/<x>.env".into();
+        let input = ReportInput {
+            findings: &findings,
+            errors: &errors,
+            notices: &notices,
+            stats: &stats,
+            times: ScanTimes::default(),
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+        };
+        let junit = String::from_utf8(render(Format::Junit, &input, &opts)).expect("UTF-8");
+        roxmltree::Document::parse(&junit).expect("well-formed XML");
+        let csv = render(Format::Csv, &input, &opts);
+        let rows: Vec<::csv::StringRecord> = ::csv::Reader::from_reader(csv.as_slice())
+            .records()
+            .collect::<Result<_, _>>()
+            .expect("valid CSV");
+        assert!(rows.iter().any(|r| r.iter().any(|c| c.starts_with("'=cmd"))));
+        assert!(rows.iter().any(|r| r.iter().any(|c| c.starts_with("'@evil"))));
+        for format in [Format::Sarif, Format::Gitlab] {
+            serde_json::from_slice::<serde_json::Value>(&render(format, &input, &opts)).expect("valid JSON");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00");
+        assert_eq!(utc_timestamp(1_709_290_817), "2024-03-01T11:00:17");
+        assert_eq!(utc_timestamp(4_102_444_799), "2099-12-31T23:59:59");
     }
 }

@@ -8,7 +8,7 @@ use crate::common::*;
 fn no_format_leaks_a_secret_without_show_secrets() {
     let dir = fixture_tree("basic");
     fs::write(dir.path().join(".gitignore"), "secret.local\n").unwrap();
-    for format in ["text", "json", "jsonl"] {
+    for format in ["text", "json", "jsonl", "sarif", "gitlab", "junit", "csv"] {
         for color in ["never", "always"] {
             let out = pkhound()
                 .arg("scan")

@@ -1,0 +1,95 @@
+//! CSV for spreadsheets: a header row, then one finding per row, in report order. The `secret` column
+//! holds the redacted form unless `--show-secrets`. What could not be scanned is not a finding and is
+//! not written here (it is on stderr, and in every other format).
+//!
+//! Cells that hold text from the scanned files or from git (path, line, author, commit summary) are
+//! defused against spreadsheet formula injection (OWASP "CSV Injection"): a cell that starts with `=`,
+//! `+`, `-`, `@`, tab or carriage return gets a leading `'`, so a hostile file name or line cannot run a
+//! formula in the spreadsheet of whoever opens the report.
+
+use super::{shown_secret, shown_snippet, sorted, ReportInput, ReportOptions};
+
+const HEADER: [&str; 21] = [
+    "severity",
+    "rule_id",
+    "rule_name",
+    "path",
+    "line",
+    "column",
+    "end_column",
+    "secret",
+    "fingerprint",
+    "exposure",
+    "origin",
+    "commit",
+    "author",
+    "email",
+    "date",
+    "summary",
+    "in_head",
+    "occurrence_count",
+    "snippet",
+    "remediation",
+    "references",
+];
+
+/// Renders the CSV report.
+pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(HEADER).expect("writing CSV to memory cannot fail");
+    for f in sorted(input.findings) {
+        let commit = f.origin.commit();
+        let opt = |s: Option<&str>| s.map(defuse).unwrap_or_default();
+        let record: [String; 21] = [
+            f.severity.as_str().into(),
+            f.rule.id.to_string(),
+            defuse(&f.rule.name),
+            if f.path == "-" { f.path.clone() } else { defuse(&f.path) },
+            f.line.to_string(),
+            f.column.to_string(),
+            f.end_column.to_string(),
+            defuse(&shown_secret(f, opts)),
+            f.fingerprint.to_string(),
+            f.exposure.as_str().into(),
+            f.origin.kind().into(),
+            commit.map(|c| c.sha.clone()).unwrap_or_default(),
+            opt(commit.map(|c| c.author.as_str())),
+            opt(commit.map(|c| c.email.as_str())),
+            opt(commit.map(|c| c.date.as_str())),
+            opt(commit.map(|c| c.summary.as_str())),
+            f.history.as_ref().map(|h| h.in_head.to_string()).unwrap_or_default(),
+            f.history
+                .as_ref()
+                .map(|h| h.occurrence_count.to_string())
+                .unwrap_or_default(),
+            defuse(&shown_snippet(f, opts)),
+            defuse(&f.rule.remediation),
+            f.rule.references.join(" "),
+        ];
+        w.write_record(&record).expect("writing CSV to memory cannot fail");
+    }
+    w.into_inner().expect("flushing CSV to memory cannot fail")
+}
+
+/// Prefixes `'` to a cell a spreadsheet would read as a formula.
+fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defuse;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(defuse("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("config/app.env"), "config/app.env");
+    }
+}

@@ -1,0 +1,584 @@
+//! SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+//!
+//! One run; `tool.driver.rules` lists every rule that produced a result, sorted by id, and each result
+//! points at its rule by id and index. Locations are repository-relative URI references under
+//! `%SRCROOT%`. Fingerprints come from [`Finding::fingerprint`] (rule id + secret, hashed), so an alert
+//! keeps its identity when the line moves. The raw secret appears only with `--show-secrets`.
+//!
+//! Hand-written wire structs rather than a generated SARIF crate: the subset we emit is small, the field
+//! names are checked by `validate-sarif` in CI, and the shape changes only on purpose.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::{shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions};
+use crate::finding::{Exposure, Finding, RuleInfo, Severity};
+
+const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SRCROOT: &str = "%SRCROOT%";
+/// GitHub's limit on `fullDescription.text`.
+const MAX_DESCRIPTION: usize = 1024;
+/// GitHub's limit on `properties.tags`.
+const MAX_TAGS: usize = 20;
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool,
+    invocations: [Invocation; 1],
+    original_uri_base_ids: BTreeMap<&'static str, BaseUri>,
+    /// pkhound counts columns in Unicode scalar values, not SARIF's default UTF-16 code units.
+    column_kind: &'static str,
+    results: Vec<SarifResult<'a>>,
+    properties: RunProperties,
+}
+
+#[derive(Serialize)]
+struct BaseUri {
+    description: Text,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule {
+    id: String,
+    name: String,
+    short_description: Text,
+    full_description: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<String>,
+    help: Help,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<String>,
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+    precision: &'static str,
+    #[serde(rename = "problem.severity")]
+    problem_severity: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+struct Notification {
+    level: &'static str,
+    message: Text,
+    locations: [NotificationLocation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationLocation {
+    physical_location: NotificationPhysical,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationPhysical {
+    artifact_location: ArtifactLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    level: &'static str,
+    message: Text,
+    locations: [Location; 1],
+    partial_fingerprints: BTreeMap<&'static str, String>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: PhysicalLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_region: Option<ContextRegion>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    snippet: Text,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextRegion {
+    start_line: usize,
+    end_line: usize,
+    snippet: Text,
+}
+
+#[derive(Serialize)]
+struct ResultProperties<'a> {
+    severity: &'static str,
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+    redacted: String,
+    fingerprint: &'a str,
+    exposure: &'static str,
+    origin: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrence_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<Vec<Occurrence<'a>>>,
+}
+
+#[derive(Serialize)]
+struct Occurrence<'a> {
+    commit: &'a str,
+    path: &'a str,
+    line: usize,
+}
+
+#[derive(Serialize)]
+struct RunProperties {
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    errors: usize,
+}
+
+/// GitHub's `security-severity` (a string holding a number in (0, 10]) for a severity. GitHub buckets
+/// scores as critical > 9.0, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9; each value sits inside its
+/// bucket and away from the edges, so a rounding consumer still lands in the same bucket. `info` has no
+/// GitHub bucket of its own and shows as low, which is the closest meaning.
+pub fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// SARIF `level`: what breaks a build (error), what deserves a look (warning), what is informational.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// Renders the SARIF log.
+pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let findings = sorted(input.findings);
+
+    // Every rule that produced a result, by id; a result's ruleIndex is its rule's place here.
+    let mut by_id: BTreeMap<&str, &RuleInfo> = BTreeMap::new();
+    for f in &findings {
+        by_id.entry(f.rule.id.as_str()).or_insert(&f.rule);
+    }
+    let index: HashMap<&str, usize> = by_id.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+    let rules: Vec<Rule> = by_id.values().map(|r| rule(r)).collect();
+
+    // `primaryLocationLineHash` is the fingerprint plus the occurrence number of that fingerprint in its
+    // file (GitHub's own `hash:n` shape): stable when lines move, distinct for one key written twice.
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let results: Vec<SarifResult> = findings
+        .iter()
+        .map(|f| {
+            let n = seen.entry((f.path.as_str(), f.fingerprint.as_str())).or_insert(0);
+            *n += 1;
+            result(f, index[f.rule.id.as_str()], *n, opts)
+        })
+        .collect();
+
+    // Errors first, then notices; each sorted by path.
+    let mut problems: Vec<(u8, &str, &str)> = input
+        .errors
+        .iter()
+        .map(|e| (0, e.path.as_str(), e.message.as_str()))
+        .chain(input.notices.iter().map(|n| (1, n.path.as_str(), n.message.as_str())))
+        .collect();
+    problems.sort();
+    let notifications = problems
+        .into_iter()
+        .map(|(rank, path, message)| Notification {
+            level: if rank == 0 { "error" } else { "note" },
+            message: Text {
+                text: format!("{path}: {message}"),
+            },
+            locations: [NotificationLocation {
+                physical_location: NotificationPhysical {
+                    artifact_location: artifact(path),
+                },
+            }],
+        })
+        .collect();
+
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "pkhound",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: env!("CARGO_PKG_REPOSITORY"),
+                    rules,
+                },
+            },
+            invocations: [Invocation {
+                execution_successful: input.errors.is_empty(),
+                tool_execution_notifications: notifications,
+            }],
+            original_uri_base_ids: BTreeMap::from([(
+                SRCROOT,
+                BaseUri {
+                    description: Text {
+                        text: "The directory pkhound scanned; result paths are relative to it.".into(),
+                    },
+                },
+            )]),
+            column_kind: "unicodeCodePoints",
+            results,
+            properties: RunProperties {
+                files: input.stats.files,
+                bytes: input.stats.bytes,
+                skipped: input.stats.skipped,
+                errors: input.errors.len(),
+            },
+        }],
+    };
+    let mut out = serde_json::to_vec_pretty(&log).expect("SARIF wire types always serialize");
+    out.push(b'\n');
+    out
+}
+
+fn rule(r: &RuleInfo) -> Rule {
+    let description = if r.description.trim().is_empty() {
+        format!("{} found in the scanned files.", r.name)
+    } else {
+        r.description.clone()
+    };
+    let mut tags: Vec<String> = vec!["security".into(), "secret".into()];
+    for t in &r.tags {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    tags.truncate(MAX_TAGS);
+
+    let mut text = format!("{description}\n\nRemediation: {}", r.remediation);
+    let mut markdown = format!(
+        "{}\n\n**Remediation:** {}",
+        md_escape(&description),
+        md_escape(&r.remediation)
+    );
+    if !r.references.is_empty() {
+        text.push_str("\n\nReferences:");
+        markdown.push_str("\n\n**References:**\n");
+        for url in &r.references {
+            text.push_str("\n- ");
+            text.push_str(url);
+            markdown.push_str(&format!("\n- <{url}>"));
+        }
+    }
+    Rule {
+        id: r.id.to_string(),
+        name: pascal_case(r.id.as_str()),
+        short_description: Text { text: r.name.clone() },
+        full_description: Text {
+            text: truncate_chars(&description, MAX_DESCRIPTION),
+        },
+        help_uri: r.references.first().cloned(),
+        help: Help { text, markdown },
+        default_configuration: Configuration {
+            level: level(r.severity),
+        },
+        properties: RuleProperties {
+            tags,
+            security_severity: security_severity(r.severity),
+            // Every built-in rule anchors on a provider-specific literal and filters by delimitation,
+            // entropy and placeholders; the rule examples prove the false-positive cases. Rules carry no
+            // precision of their own yet, so one value fits all.
+            precision: "high",
+            problem_severity: level(r.severity),
+        },
+    }
+}
+
+fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOptions) -> SarifResult<'a> {
+    let shown = shown_secret(f, opts);
+    let commit = f.origin.commit();
+    let mut message = format!("{} {} ({})", f.rule.name, shown, f.severity);
+    if let Some(c) = commit {
+        message.push_str(&format!(", added in commit {}", short_sha(&c.sha)));
+        if let Some(h) = &f.history {
+            message.push_str(if h.in_head {
+                ", still in HEAD"
+            } else {
+                ", no longer in HEAD but still in history"
+            });
+        }
+    }
+    if f.exposure == Exposure::ClientSide {
+        message.push_str("; this file is served to browsers, so treat the secret as public");
+    }
+    message.push('.');
+
+    let snippet = shown_snippet(f, opts);
+    let partial_fingerprints = BTreeMap::from([
+        ("primaryLocationLineHash", format!("{}:{nth}", f.fingerprint)),
+        ("pkhound/v1", f.fingerprint.to_string()),
+    ]);
+    SarifResult {
+        rule_id: f.rule.id.as_str(),
+        rule_index,
+        level: level(f.severity),
+        message: Text { text: message },
+        locations: [Location {
+            physical_location: PhysicalLocation {
+                artifact_location: artifact(&f.path),
+                region: Region {
+                    start_line: f.line.max(1),
+                    start_column: f.column.max(1),
+                    end_line: f.line.max(1),
+                    end_column: f.end_column.max(f.column.max(1)),
+                    snippet: Text { text: shown.clone() },
+                },
+                context_region: (!snippet.is_empty()).then(|| ContextRegion {
+                    start_line: f.line.max(1),
+                    end_line: f.line.max(1),
+                    snippet: Text { text: snippet },
+                }),
+            },
+        }],
+        partial_fingerprints,
+        properties: ResultProperties {
+            severity: f.severity.as_str(),
+            security_severity: security_severity(f.severity),
+            redacted: f.secret.redacted(),
+            fingerprint: f.fingerprint.as_str(),
+            exposure: f.exposure.as_str(),
+            origin: f.origin.kind(),
+            commit: commit.map(|c| c.sha.as_str()),
+            author: commit.map(|c| c.author.as_str()),
+            email: commit.map(|c| c.email.as_str()),
+            date: commit.map(|c| c.date.as_str()),
+            summary: commit.map(|c| c.summary.as_str()),
+            in_head: f.history.as_ref().map(|h| h.in_head),
+            occurrence_count: f.history.as_ref().map(|h| h.occurrence_count),
+            occurrences: f.history.as_ref().map(|h| {
+                h.occurrences
+                    .iter()
+                    .map(|o| Occurrence {
+                        commit: &o.commit,
+                        path: &o.path,
+                        line: o.line,
+                    })
+                    .collect()
+            }),
+        },
+    }
+}
+
+/// The artifact location of a report path: repository-relative paths become URI references under
+/// `%SRCROOT%`; absolute paths (a file argument given as `/abs/file`) become `file:` URIs.
+fn artifact(path: &str) -> ArtifactLocation {
+    let drive = matches!(path.as_bytes(), [d, b':', b'/', ..] if d.is_ascii_alphabetic());
+    if path.starts_with('/') {
+        ArtifactLocation {
+            uri: format!("file://{}", uri_path(path)),
+            uri_base_id: None,
+        }
+    } else if drive {
+        // `C:/x` → `file:///C:/x` (RFC 8089): the drive's colon stays literal.
+        ArtifactLocation {
+            uri: format!("file:///{}:{}", &path[..1], uri_path(&path[2..])),
+            uri_base_id: None,
+        }
+    } else {
+        ArtifactLocation {
+            uri: uri_path(path.strip_prefix("./").unwrap_or(path)),
+            uri_base_id: Some(SRCROOT),
+        }
+    }
+}
+
+/// Percent-encodes a `/`-separated path as a URI path (RFC 3986 `pchar`s and `/` pass, everything else,
+/// including `%`, `?`, `#`, spaces and non-ASCII bytes, is encoded). `:` is encoded too, so that a first
+/// segment such as `c:x` never reads as a scheme. A backslash is encoded, never taken as a separator.
+pub fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'@'
+                    | b'/'
+            );
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `klaviyo-private-key` → `KlaviyoPrivateKey`: SARIF recommends a Pascal-case `name` distinct from the id.
+fn pascal_case(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn short_sha(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// Characters that would start Markdown or HTML markup in rule text.
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(uri_path("src/app config.py"), "src/app%20config.py");
+        assert_eq!(uri_path("a/100%/b#c?d"), "a/100%25/b%23c%3Fd");
+        assert_eq!(uri_path("c:x/y"), "c%3Ax/y");
+        assert_eq!(uri_path("dir\\file"), "dir%5Cfile");
+        assert_eq!(uri_path("café/ü.txt"), "caf%C3%A9/%C3%BC.txt");
+        assert_eq!(artifact("/tmp/x y/f").uri, "file:///tmp/x%20y/f");
+        assert_eq!(artifact("/tmp/f").uri_base_id, None);
+        assert_eq!(artifact("./a/b").uri, "a/b");
+        assert_eq!(artifact("a/b").uri_base_id, Some(SRCROOT));
+        assert_eq!(artifact("C:/src/a b").uri, "file:///C:/src/a%20b");
+    }
+
+    #[test]
+    fn severities_map_inside_githubs_buckets() {
+        let score = |s| security_severity(s).parse::<f64>().expect("a number");
+        assert!(score(Severity::Critical) >= 9.0);
+        assert!((7.0..9.0).contains(&score(Severity::High)));
+        assert!((4.0..7.0).contains(&score(Severity::Medium)));
+        assert!((0.1..4.0).contains(&score(Severity::Low)));
+        assert!(score(Severity::Info) > 0.0 && score(Severity::Info) < score(Severity::Low));
+    }
+
+    #[test]
+    fn names_are_pascal_case() {
+        assert_eq!(pascal_case("klaviyo-private-key"), "KlaviyoPrivateKey");
+        assert_eq!(pascal_case("aws-access-key-id"), "AwsAccessKeyId");
+    }
+}
