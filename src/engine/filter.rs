@@ -30,7 +30,11 @@ fn escape_before(hay: &[u8], start: usize) -> bool {
     percent || backslash
 }
 
-/// Marks of documentation and templates, compared case-insensitively.
+/// Secrets longer than this are key blocks, not tokens.
+const LONG_SECRET: usize = 128;
+
+/// Marks of documentation and templates, compared case-insensitively. The first `LONG_MARKS` also apply to
+/// key blocks; the rest occur in real ones.
 const PLACEHOLDER_MARKS: &[&[u8]] = &[
     b"xxxx",
     b"example",
@@ -40,23 +44,33 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     b"your-",
     b"dummy",
     b"changeme",
-    b"****",
     b"...",
-    b"<",
-    b">",
     b"${",
     b"{{",
+    b"****",
+    b"<",
+    b">",
 ];
+const LONG_MARKS: usize = 11;
 
 /// True for values that are obviously not real: template marks, runs of one character, alphabet or digit
 /// sequences, or too few distinct characters to be random.
+///
+/// Long secrets (key blocks: PEM, OpenSSH, PGP) are judged by their text marks only: their fixed binary
+/// headers hold runs such as `AAAAAAAAAAAB`, and armor headers such as `Comment: Name <mail>` hold `<`.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let lower: Vec<u8> = secret.iter().map(u8::to_ascii_lowercase).collect();
-    if PLACEHOLDER_MARKS
-        .iter()
-        .any(|m| memchr::memmem::find(&lower, m).is_some())
-    {
+    let long = secret.len() > LONG_SECRET;
+    let marks = if long {
+        &PLACEHOLDER_MARKS[..LONG_MARKS]
+    } else {
+        PLACEHOLDER_MARKS
+    };
+    if marks.iter().any(|m| memchr::memmem::find(&lower, m).is_some()) {
         return true;
+    }
+    if long {
+        return false;
     }
     let mut same = 1;
     let mut up = 1;
@@ -144,6 +158,13 @@ mod tests {
             );
         }
         assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a")); // pkhound:allow
+        let block = format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB{}",
+            "Qx7".repeat(40)
+        );
+        assert!(!is_placeholder(block.as_bytes()));
+        let doc = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".repeat(3);
+        assert!(is_placeholder(doc.as_bytes()));
     }
 
     #[test]

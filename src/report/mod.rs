@@ -143,7 +143,7 @@ mod tests {
     use crate::finding::{CommitInfo, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity};
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
-    const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA";
+    const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA"; // pkhound:allow
     /// The key of the history finding: deleted from the tree, still in a commit.
     const OLD_KEY: &str = "pk_AbCdEf_f0e1d2c3b4a5968778695a4b3c2d1e0f00"; // pkhound:allow
     const SECRETS: [&str; 3] = [KEY, AWS, OLD_KEY];
