@@ -3,19 +3,24 @@
 use std::{
     fs,
     io::{self, IsTerminal, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
+    sync::Arc,
 };
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::{Cli, ColorChoice, Command, RulesArgs, RulesFormat, ScanArgs};
-use crate::engine::Engine;
+use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
+use crate::engine::{check_examples, Engine, EngineError};
 use crate::report::{self, Format, ReportInput, ReportOptions};
-use crate::rules;
+use crate::rules::{
+    self,
+    config::{self, ConfigKind, UserConfig},
+    LoadedRule,
+};
 use crate::scan::{self, ScanConfig};
-use crate::source::fs::WalkOptions;
-use crate::triage;
+use crate::source::fs::{PathPrune, WalkOptions};
+use crate::triage::{self, baseline::Baseline, Policy};
 
 /// How a run ended; `main` maps it to 0, 1, 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,10 +45,124 @@ fn load_engine() -> Result<Engine> {
     Engine::compile(&rules).context("compiling built-in rules")
 }
 
+/// The config for a scan: `--config FILE`, else `.pkhound.toml` in the one directory being scanned.
+/// Returns it with the path (as the walker reports it) of the config file inside the scanned tree, if any.
+fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<(UserConfig, Option<String>)>> {
+    let single_dir = match roots {
+        [only] if only.is_dir() => Some(only.as_path()),
+        _ => None,
+    };
+    if let Some(path) = &args.config {
+        let cfg = config::load_file(path)?;
+        let inside = single_dir.and_then(|root| relative_to(path, root));
+        return Ok(Some((cfg, inside)));
+    }
+    if args.no_config {
+        return Ok(None);
+    }
+    let Some(root) = single_dir else {
+        return Ok(None);
+    };
+    let path = root.join(config::DEFAULT_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let cfg = config::load_file(&path)?;
+    Ok(Some((cfg, Some(config::DEFAULT_FILE.to_string()))))
+}
+
+/// `path` relative to `root`, `/`-separated, when it lies inside it.
+fn relative_to(path: &Path, root: &Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rel = path.strip_prefix(root).ok()?;
+    Some(rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+}
+
+/// Keeps the rules `--only` names (if any) and drops those `--skip` names; an unknown id is an error.
+fn select(rules: &mut Vec<LoadedRule>, only: &[String], skip: &[String]) -> Result<()> {
+    for (flag, ids) in [("--only", only), ("--skip", skip)] {
+        if let Some(bad) = ids.iter().find(|id| !rules.iter().any(|r| r.spec.id == **id)) {
+            bail!("{flag}: unknown rule id `{bad}` (see `pkhound rules`)");
+        }
+    }
+    if !only.is_empty() {
+        rules.retain(|r| only.contains(&r.spec.id));
+    }
+    rules.retain(|r| !skip.contains(&r.spec.id));
+    Ok(())
+}
+
+/// Compiles the rules and checks the config's own rules' examples through the real engine.
+fn compile_checked(rules: &[LoadedRule], cfg: Option<&UserConfig>) -> Result<Engine> {
+    let engine = Engine::compile(rules).map_err(engine_error)?;
+    if let Some(cfg) = cfg.filter(|c| c.kind == ConfigKind::Pkhound) {
+        let custom = custom_indices(rules, cfg);
+        let problems = check_examples(&engine, rules, &custom, false);
+        if !problems.is_empty() {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            bail!("custom rule examples do not behave:\n{}", lines.join("\n"));
+        }
+    }
+    Ok(engine)
+}
+
+fn custom_indices(rules: &[LoadedRule], cfg: &UserConfig) -> Vec<usize> {
+    (0..rules.len())
+        .filter(|&i| {
+            cfg.rules
+                .iter()
+                .any(|r| r.spec.id == rules[i].spec.id && r.file == rules[i].file)
+        })
+        .collect()
+}
+
+/// Regex errors span lines; our errors are one line each.
+fn engine_error(e: EngineError) -> anyhow::Error {
+    match e {
+        EngineError::Regex {
+            file,
+            rule,
+            field,
+            message,
+        } => anyhow::anyhow!("{file}: rule `{rule}`: {field}: {}", config::one_line(&message)),
+        other => other.into(),
+    }
+}
+
 fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
-    let engine = load_engine()?;
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     let roots: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    let found = find_config(&args, &roots)?;
+    let (cfg, config_in_tree) = match found {
+        Some((c, inside)) => (Some(c), inside),
+        None => (None, None),
+    };
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let resolved = config::resolve(builtin, cfg.as_ref())?;
+    for w in &resolved.warnings {
+        eprintln!("pkhound: warning: {w}");
+    }
+    let mut rules = resolved.rules;
+    select(&mut rules, &args.only, &args.skip)?;
+    let engine = compile_checked(&rules, cfg.as_ref())?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+
+    let mut policy = Policy::default();
+    if let Some(cfg) = cfg {
+        policy.allowlists = cfg.allowlists;
+        policy.rule_paths = cfg.rule_paths;
+    }
+    // The config's own example secrets would be reported by its own rules.
+    policy.skip_files.extend(config_in_tree);
+    let policy = Arc::new(policy);
+    let prune = (!policy.skip_files.is_empty() || !policy.allowlists.is_empty()).then(|| {
+        let p = policy.clone();
+        PathPrune(Arc::new(move |path: &str| p.prunes(path)))
+    });
     let progress = !args.no_progress
         && std::env::var_os("CI").is_none()
         && io::stderr().is_terminal()
@@ -56,11 +175,19 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             follow: args.follow,
             max_file_size: args.max_file_size,
             threads: args.threads,
+            prune,
         },
         progress,
+        policy,
     };
 
-    let outcome = scan::run(&engine, &config);
+    let mut outcome = scan::run(&engine, &config);
+    if let Some(path) = &args.baseline_out {
+        triage::baseline::write(&outcome.findings, path)?;
+    }
+    if let Some(b) = &baseline {
+        b.apply(&mut outcome.findings);
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
@@ -123,7 +250,77 @@ struct RuleRow<'a> {
     remediation: &'a str,
 }
 
+/// `pkhound rules check FILE…`: one line per problem on stdout, exit 1 if any.
+fn rules_check(files: &[PathBuf]) -> Result<ExitStatus> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let mut out = Vec::new();
+    let mut failed = false;
+    for path in files {
+        let mut problems: Vec<String> = Vec::new();
+        let cfg = match config::check_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                writeln!(out, "{e}")?;
+                failed = true;
+                continue;
+            }
+        };
+        for w in &cfg.warnings {
+            eprintln!("pkhound: warning: {w}");
+        }
+        problems.extend(cfg.problems.iter().map(ToString::to_string));
+        // The file's rules beside the built-ins they do not redefine, so examples meet the real rule set.
+        let mut all: Vec<LoadedRule> = builtin
+            .iter()
+            .filter(|b| !cfg.rules.iter().any(|r| r.spec.id == b.spec.id))
+            .cloned()
+            .collect();
+        for rule in &cfg.rules {
+            match Engine::compile(std::slice::from_ref(rule)) {
+                Ok(_) => all.push(rule.clone()),
+                Err(e) => problems.push(engine_error(e).to_string()),
+            }
+        }
+        if cfg.kind == ConfigKind::Pkhound {
+            for r in cfg.rules.iter().filter(|r| r.spec.examples.positive.is_empty()) {
+                problems.push(format!(
+                    "{}: rule `{}`: needs at least one positive example",
+                    cfg.file, r.spec.id
+                ));
+            }
+        }
+        match Engine::compile(&all) {
+            Ok(engine) => {
+                let custom = custom_indices(&all, &cfg);
+                problems.extend(
+                    check_examples(&engine, &all, &custom, false)
+                        .iter()
+                        .map(ToString::to_string),
+                );
+            }
+            Err(e) => problems.push(engine_error(e).to_string()),
+        }
+        if problems.is_empty() {
+            writeln!(out, "{}: ok ({} rules)", cfg.file, cfg.rules.len())?;
+        } else {
+            failed = true;
+            for p in &problems {
+                writeln!(out, "{p}")?;
+            }
+        }
+    }
+    emit(&out, None)?;
+    Ok(if failed {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+
 fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
+    if let Some(RulesAction::Check { files }) = &args.action {
+        return rules_check(files);
+    }
     let engine = load_engine()?;
     let rows: Vec<RuleRow> = engine
         .rules()

@@ -2,7 +2,7 @@
 
 use std::{
     path::PathBuf,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -27,6 +27,8 @@ pub struct ScanConfig {
     pub walk: WalkOptions,
     /// Show a progress indicator on stderr (only ever true for an attended terminal).
     pub progress: bool,
+    /// Allowlists and rule path restrictions from the config.
+    pub policy: Arc<triage::Policy>,
 }
 
 /// What a scan produced, ready for triage and reporting.
@@ -81,6 +83,7 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     }
 
     let mut outcome = shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cfg.policy.apply(&mut outcome.findings);
     triage::finish(&mut outcome.findings);
     outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));

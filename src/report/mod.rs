@@ -49,7 +49,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::finding::{Exposure, Origin, RuleId, RuleInfo, Secret, Severity};
+    use crate::finding::{Context, Exposure, Origin, RuleId, RuleInfo, Secret, Severity};
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
     const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA";
@@ -86,6 +86,7 @@ mod tests {
             secret,
             origin: Origin::File,
             exposure,
+            context: Context::of_path(path),
             history: None,
         }
     }
