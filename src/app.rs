@@ -93,18 +93,24 @@ fn select(rules: &mut Vec<LoadedRule>, only: &[String], skip: &[String]) -> Resu
     Ok(())
 }
 
-/// Compiles the rules and checks the config's own rules' examples through the real engine.
-fn compile_checked(rules: &[LoadedRule], cfg: Option<&UserConfig>) -> Result<Engine> {
-    let engine = Engine::compile(rules).map_err(engine_error)?;
+/// The rules a scan runs and their compiled engine: built-ins merged with the config, narrowed by
+/// `--only`/`--skip`; the config's own rules' examples are checked through the real engine. Warnings (a
+/// gitleaks feature pkhound does not support) are returned for the caller to print.
+pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) -> Result<(Engine, Vec<String>)> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let resolved = config::resolve(builtin, cfg)?;
+    let mut rules = resolved.rules;
+    select(&mut rules, only, skip)?;
+    let engine = Engine::compile(&rules).map_err(engine_error)?;
     if let Some(cfg) = cfg.filter(|c| c.kind == ConfigKind::Pkhound) {
-        let custom = custom_indices(rules, cfg);
-        let problems = check_examples(&engine, rules, &custom, false);
+        let custom = custom_indices(&rules, cfg);
+        let problems = check_examples(&engine, &rules, &custom, false);
         if !problems.is_empty() {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            bail!("custom rule examples do not behave:\n{}", lines.join("\n"));
+            bail!("{}", lines.join("\n"));
         }
     }
-    Ok(engine)
+    Ok((engine, resolved.warnings))
 }
 
 fn custom_indices(rules: &[LoadedRule], cfg: &UserConfig) -> Vec<usize> {
@@ -138,14 +144,10 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         Some((c, inside)) => (Some(c), inside),
         None => (None, None),
     };
-    let builtin = rules::builtin().context("loading built-in rules")?;
-    let resolved = config::resolve(builtin, cfg.as_ref())?;
-    for w in &resolved.warnings {
+    let (engine, warnings) = load_rules(cfg.as_ref(), &args.only, &args.skip)?;
+    for w in &warnings {
         eprintln!("pkhound: warning: {w}");
     }
-    let mut rules = resolved.rules;
-    select(&mut rules, &args.only, &args.skip)?;
-    let engine = compile_checked(&rules, cfg.as_ref())?;
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path)?),
         None => None,
@@ -358,4 +360,67 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     }
     emit(&out, None)?;
     Ok(ExitStatus::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixtures(kind: &str) -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config").join(kind);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .expect("fixture dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Loads a fixture the way a scan does (load, resolve, compile, check examples); `name` is the file name.
+    fn load(path: &Path) -> Result<(Engine, Vec<String>)> {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("UTF-8 name");
+        let text = fs::read_to_string(path).expect("fixture reads");
+        let cfg = config::load_str(name, &text)?;
+        load_rules(Some(&cfg), &[], &[])
+    }
+
+    #[test]
+    fn valid_configs_load() {
+        let files = fixtures("valid");
+        assert!(files.len() >= 3);
+        for f in files {
+            if let Err(e) = load(&f) {
+                panic!("{}: {e:#}", f.display());
+            }
+        }
+    }
+
+    /// Each invalid fixture opens with `# expect: MESSAGE` lines: the exact error it must produce, one line
+    /// per problem.
+    #[test]
+    fn invalid_configs_fail_with_their_exact_message() {
+        let files = fixtures("invalid");
+        assert!(files.len() >= 10);
+        let mut failures = Vec::new();
+        for f in files {
+            let text = fs::read_to_string(&f).expect("fixture reads");
+            let expected: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("# expect: ")).collect();
+            assert!(
+                !expected.is_empty(),
+                "{}: first line must be `# expect: MESSAGE`",
+                f.display()
+            );
+            let expected = expected.join("\n");
+            match load(&f) {
+                Ok(_) => failures.push(format!("{}: loaded, expected `{expected}`", f.display())),
+                Err(e) if format!("{e:#}") != expected => {
+                    failures.push(format!("{}:\n  expected: {expected}\n  got:      {e:#}", f.display()))
+                }
+                Err(_) => {}
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }

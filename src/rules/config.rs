@@ -84,6 +84,8 @@ pub struct UserConfig {
     pub rule_paths: Vec<(String, Regex)>,
     /// Unsupported features, named, and other things the user should know.
     pub warnings: Vec<String>,
+    /// The line each of `rules` is defined on, for errors found when resolving.
+    pub rule_lines: BTreeMap<String, usize>,
     /// Errors in single rules (a regex that does not compile) that did not stop loading the rest; loading
     /// for a scan fails on the first, `pkhound rules check` lists them all.
     pub problems: Vec<ConfigError>,
@@ -103,6 +105,7 @@ impl UserConfig {
             rule_paths: Vec::new(),
             warnings: Vec::new(),
             problems: Vec::new(),
+            rule_lines: BTreeMap::new(),
         }
     }
 }
@@ -318,7 +321,13 @@ pub(super) fn toml_error(file: &str, text: &str, e: toml::de::Error, key: &str) 
     } else {
         key.to_string()
     };
-    let message = e.message().trim_end().to_string();
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     if line == 0 {
         ConfigError::Whole {
             file: file.to_string(),
@@ -421,6 +430,7 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
                 format!("duplicate rule id (first defined on line {first_line})"),
             ));
         }
+        cfg.rule_lines.insert(rule.id.clone(), line);
         cfg.rules.push(LoadedRule {
             file: file.to_string(),
             spec: rule,
@@ -564,7 +574,7 @@ pub fn resolve(builtin: Vec<LoadedRule>, cfg: Option<&UserConfig>) -> Result<Res
             } else {
                 return Err(ConfigError::At {
                     file: cfg.file.clone(),
-                    line: 0,
+                    line: cfg.rule_lines.get(&rule.spec.id).copied().unwrap_or(0),
                     key: format!("rule `{}`", rule.spec.id),
                     message: "duplicate rule id (a built-in rule has this id; disable it or pick another id)".into(),
                 });

@@ -194,11 +194,8 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             let allow = convert_allow(file, text, &key, a, std::slice::from_ref(&rule.id), &mut cfg.warnings)?;
             cfg.allowlists.push(allow);
         }
-        let name = rule
-            .description
-            .clone()
-            .filter(|d| !d.trim().is_empty())
-            .unwrap_or_else(|| rule.id.clone());
+        // gitleaks descriptions are whole sentences; the id reads better as the name in a report line.
+        let name = rule.id.clone();
         let spec = RuleSpec {
             id: rule.id.clone(),
             name,
@@ -227,6 +224,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             );
             cfg.rules.remove(first);
         }
+        cfg.rule_lines.insert(spec.id.clone(), line);
         cfg.rules.push(LoadedRule {
             file: file.to_string(),
             spec,
@@ -289,7 +287,9 @@ fn convert_allow(
         Some(other) => {
             return Err(config_at(
                 file,
-                line,
+                Some(find_line(text, &format!("\"{other}\"")))
+                    .filter(|&l| l > 0)
+                    .unwrap_or(line),
                 &format!("{key}.condition"),
                 &format!("`{other}` is not OR or AND"),
             ))
@@ -303,7 +303,9 @@ fn convert_allow(
         Some(other) => {
             return Err(config_at(
                 file,
-                line,
+                Some(find_line(text, &format!("\"{other}\"")))
+                    .filter(|&l| l > 0)
+                    .unwrap_or(line),
                 &format!("{key}.regexTarget"),
                 &format!("`{other}` is not secret, match or line"),
             ))
