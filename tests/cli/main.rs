@@ -1,6 +1,7 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
 mod common;
+mod config;
 mod exit_codes;
 mod hostile;
 mod redaction;
