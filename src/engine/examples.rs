@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::{Engine, Scratch};
+use crate::finding::redact;
 use crate::rules::LoadedRule;
 
 /// One example that does not behave, or a rule with a missing example kind.
@@ -66,15 +67,21 @@ pub fn check_examples(
             }
             let found = found(engine, &mut scratch, idx, &ex.text);
             if found != [ex.secret.clone()] {
-                problems.push(problem(here, format!("expected [{}], got {:?}", ex.secret, found)));
+                // Redacted: an example may be a real key someone is testing a rule against.
+                let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
+                problems.push(problem(
+                    here,
+                    format!("expected [{}], got [{}]", redact(&ex.secret), got.join(", ")),
+                ));
             }
         }
         for (i, text) in spec.examples.negative.iter().enumerate() {
             let found = found(engine, &mut scratch, idx, text);
             if !found.is_empty() {
+                let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
                 problems.push(problem(
                     format!("negative[{i}]"),
-                    format!("expected nothing, got {found:?}"),
+                    format!("expected nothing, got [{}]", got.join(", ")),
                 ));
             }
         }

@@ -3,6 +3,7 @@
 mod common;
 mod config;
 mod exit_codes;
+mod fp_corpus;
 mod hostile;
 mod redaction;
 mod rules_cmd;
