@@ -21,7 +21,7 @@
 //!
 //! A bad config is an error naming the file, the line and the key; nothing falls back to a default.
 
-use std::{collections::BTreeMap, fmt, fs, path::Path};
+use std::{collections::BTreeMap, fs, path::Path};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -619,21 +619,6 @@ pub fn resolve(builtin: Vec<LoadedRule>, cfg: Option<&UserConfig>) -> Result<Res
         }
     }
     Ok(Resolved { rules, warnings })
-}
-
-/// A `Display` helper for lists of ids in messages.
-pub struct Ids<'a>(pub &'a [String]);
-
-impl fmt::Display for Ids<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, id) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "`{id}`")?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

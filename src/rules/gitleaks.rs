@@ -380,6 +380,77 @@ pub fn derive_keywords(regex: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::config::{self, Candidate};
+
+    fn fixture() -> UserConfig {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config/valid/gitleaks.toml");
+        config::load_file(&path).expect("the gitleaks fixture loads")
+    }
+
+    fn allowed(cfg: &UserConfig, rule: &str, path: &str, secret: &str, commit: Option<&str>) -> bool {
+        let c = Candidate {
+            rule,
+            path,
+            secret,
+            commit,
+            test: false,
+        };
+        cfg.allowlists.iter().any(|a| a.allows(&c))
+    }
+
+    #[test]
+    fn the_fixture_maps_onto_the_rule_model() {
+        let cfg = fixture();
+        assert_eq!(cfg.kind, ConfigKind::Gitleaks);
+        let ids: Vec<&str> = cfg.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "aws-access-token",
+                "slack-bot-token",
+                "acme-internal-token",
+                "acme-api-secret",
+                "acme-license-key"
+            ]
+        );
+        let kw = |id: &str| {
+            cfg.rules
+                .iter()
+                .find(|r| r.spec.id == id)
+                .unwrap()
+                .spec
+                .keywords
+                .clone()
+        };
+        assert_eq!(kw("acme-internal-token"), ["acmetok_"]);
+        assert!(kw("acme-license-key").is_empty(), "no literal: always on");
+        assert_eq!(cfg.disable[0].value, "generic-api-key");
+        assert_eq!(cfg.rule_paths.len(), 1);
+    }
+
+    #[test]
+    fn allowlists_keep_gitleaks_semantics() {
+        let cfg = fixture();
+        // Global path regexes, secret regexes and commits.
+        assert!(allowed(&cfg, "slack-bot-token", "vendor/x.py", "s", None));
+        assert!(allowed(&cfg, "slack-bot-token", "a.py", "ssn 219-09-9999", None));
+        assert!(allowed(
+            &cfg,
+            "slack-bot-token",
+            "a.py",
+            "s",
+            Some("f1c5f4d0b8e94c5a1e3d2b7a6c9e8f0a1b2c3d4e")
+        ));
+        assert!(!allowed(&cfg, "slack-bot-token", "a.py", "s", Some("0000000")));
+        // Per-rule allowlist: only for its rule.
+        assert!(allowed(&cfg, "aws-access-token", "a.py", "AKIAIOSFODNN7EXAMPLE", None));
+        assert!(!allowed(&cfg, "slack-bot-token", "a.py", "AKIAIOSFODNN7EXAMPLE", None));
+        // condition = AND with targetRules: both the path and the secret must match.
+        assert!(allowed(&cfg, "acme-license-key", "generated/a", "TEST-1", None));
+        assert!(!allowed(&cfg, "acme-license-key", "generated/a", "PROD-1", None));
+        assert!(!allowed(&cfg, "acme-license-key", "src/a", "TEST-1", None));
+        assert!(!allowed(&cfg, "aws-access-token", "generated/a", "TEST-1", None));
+    }
 
     #[test]
     fn keywords_are_derived_from_required_literals() {
