@@ -40,11 +40,6 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-fn load_engine() -> Result<Engine> {
-    let rules = rules::builtin().context("loading built-in rules")?;
-    Engine::compile(&rules).context("compiling built-in rules")
-}
-
 /// The config for a scan: `--config FILE`, else `.pkhound.toml` in the one directory being scanned.
 /// Returns it with the path (as the walker reports it) of the config file inside the scanned tree, if any.
 fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<(UserConfig, Option<String>)>> {
@@ -323,7 +318,15 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     if let Some(RulesAction::Check { files }) = &args.action {
         return rules_check(files);
     }
-    let engine = load_engine()?;
+    // With --config: the rules a scan with that config would run (built-ins merged with the config's).
+    let cfg = match &args.config {
+        Some(path) => Some(config::load_file(path)?),
+        None => None,
+    };
+    let (engine, warnings) = load_rules(cfg.as_ref(), &[], &[])?;
+    for w in &warnings {
+        eprintln!("pkhound: warning: {w}");
+    }
     let rows: Vec<RuleRow> = engine
         .rules()
         .iter()

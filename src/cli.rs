@@ -109,6 +109,10 @@ pub struct RulesArgs {
     /// Listing format.
     #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
+
+    /// List the rules a scan with this config would run (built-ins merged with the config's rules).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

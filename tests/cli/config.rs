@@ -431,3 +431,24 @@ negative = ["k = loose_r8alh3n0yx5co7qm"]
     let got: Vec<&str> = stdout.lines().collect();
     assert_eq!(got, want.iter().map(String::as_str).collect::<Vec<_>>(), "{stdout}");
 }
+
+#[test]
+fn rules_with_config_lists_the_merged_rule_set() {
+    let out = pkhound()
+        .args(["rules", "--config", &fixture_config("valid/full.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("acme-deploy-token") && l.contains("high")),
+        "{text}"
+    );
+    // full.toml lowers the Klaviyo rule to high.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("klaviyo-private-key") && l.contains("high")),
+        "{text}"
+    );
+}
