@@ -134,6 +134,8 @@ pub struct Allowlist {
     pub path_regexes: Vec<Regex>,
     /// Regexes on the secret.
     pub regexes: Vec<Regex>,
+    /// Regexes on the finding's whole line (gitleaks' `regexTarget = "line"`).
+    pub line_regexes: Vec<Regex>,
     /// Lower-case words; a secret containing one is allowed.
     pub stopwords: Vec<String>,
     /// Commit ids (prefixes of at least 7 hex digits) whose findings are allowed.
@@ -149,6 +151,8 @@ pub struct Candidate<'a> {
     pub secret: &'a str,
     pub commit: Option<&'a str>,
     pub test: bool,
+    /// The finding's whole line, when known.
+    pub line: Option<&'a str>,
 }
 
 impl Allowlist {
@@ -161,6 +165,7 @@ impl Allowlist {
             path_globs: None,
             path_regexes: Vec::new(),
             regexes: Vec::new(),
+            line_regexes: Vec::new(),
             stopwords: Vec::new(),
             commits: Vec::new(),
             test_paths: false,
@@ -188,8 +193,11 @@ impl Allowlist {
         if !self.rules.is_empty() || !self.has_path_criteria() || path == "-" {
             return false;
         }
-        let only_paths =
-            self.regexes.is_empty() && self.stopwords.is_empty() && self.commits.is_empty() && !self.test_paths;
+        let only_paths = self.regexes.is_empty()
+            && self.line_regexes.is_empty()
+            && self.stopwords.is_empty()
+            && self.commits.is_empty()
+            && !self.test_paths;
         (self.condition == Condition::Or || only_paths) && self.path_matches(path)
     }
 
@@ -199,10 +207,12 @@ impl Allowlist {
             return false;
         }
         let lower = c.secret.to_ascii_lowercase();
-        let checks: [Option<bool>; 5] = [
+        let checks: [Option<bool>; 6] = [
             self.has_path_criteria()
                 .then(|| c.path != "-" && self.path_matches(c.path)),
             (!self.regexes.is_empty()).then(|| self.regexes.iter().any(|r| r.is_match(c.secret))),
+            (!self.line_regexes.is_empty())
+                .then(|| c.line.is_some_and(|l| self.line_regexes.iter().any(|r| r.is_match(l)))),
             (!self.stopwords.is_empty()).then(|| self.stopwords.iter().any(|w| lower.contains(w.as_str()))),
             (!self.commits.is_empty()).then(|| {
                 c.commit
@@ -636,6 +646,7 @@ mod tests {
             secret,
             commit: None,
             test: false,
+            line: None,
         }
     }
 

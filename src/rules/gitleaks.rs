@@ -2,7 +2,7 @@
 //!
 //! Supported: `[[rules]]` with `id`, `description`, `regex`, `secretGroup`, `entropy`, `keywords`, `path`,
 //! `tags`, per-rule `[rules.allowlist]` / `[[rules.allowlists]]`; global `[allowlist]` / `[[allowlists]]`
-//! (`paths`, `regexes`, `regexTarget`, `stopwords`, `commits`, `condition`, `targetRules`); `[extend]`
+//! (`paths`, `regexes`, `regexTarget` secret/line, `stopwords`, `commits`, `condition`, `targetRules`); `[extend]`
 //! `useDefault` (pkhound's built-in rules stay on either way) and `disabledRules`. Anything else is a
 //! warning that names it: nothing is dropped silently.
 //!
@@ -269,6 +269,7 @@ fn convert_allow(
         path_globs: None,
         path_regexes: Vec::new(),
         regexes: Vec::new(),
+        line_regexes: Vec::new(),
         stopwords: a
             .stopwords
             .iter()
@@ -295,11 +296,16 @@ fn convert_allow(
             ))
         }
     }
-    match a.regex_target.as_deref() {
-        None | Some("secret") => {}
-        Some(t @ ("match" | "line")) => warnings.push(format!(
-            "{file}: {key}: regexTarget = \"{t}\" is not supported; its regexes are matched against the secret"
-        )),
+    let on_line = match a.regex_target.as_deref() {
+        None | Some("secret") => false,
+        Some("line") => true,
+        Some("match") => {
+            // pkhound keeps the secret's span, not the whole regex match; the line contains the match.
+            warnings.push(format!(
+                "{file}: {key}: regexTarget = \"match\" is not supported; its regexes are matched against the line"
+            ));
+            true
+        }
         Some(other) => {
             return Err(config_at(
                 file,
@@ -310,7 +316,7 @@ fn convert_allow(
                 &format!("`{other}` is not secret, match or line"),
             ))
         }
-    }
+    };
     for p in &a.paths {
         let re = Regex::new(p).map_err(|e| {
             config_at(
@@ -331,7 +337,11 @@ fn convert_allow(
                 &one_line(&e.to_string()),
             )
         })?;
-        allow.regexes.push(re);
+        if on_line {
+            allow.line_regexes.push(re);
+        } else {
+            allow.regexes.push(re);
+        }
     }
     Ok(allow)
 }
@@ -394,6 +404,7 @@ mod tests {
             secret,
             commit,
             test: false,
+            line: Some(secret),
         };
         cfg.allowlists.iter().any(|a| a.allows(&c))
     }

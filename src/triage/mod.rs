@@ -33,7 +33,8 @@ impl Policy {
     }
 
     /// True when the finding is allowed by a config allowlist or fails its rule's path restriction.
-    pub fn suppresses(&self, f: &Finding) -> bool {
+    /// `line` is the finding's whole line, for allowlists that look at lines.
+    pub fn suppresses(&self, f: &Finding, line: Option<&str>) -> bool {
         let rule = f.rule.id.as_str();
         if self
             .rule_paths
@@ -51,15 +52,81 @@ impl Policy {
             secret: f.secret.expose(),
             commit: f.origin.commit().map(|c| c.sha.as_str()),
             test: f.context == Context::Test,
+            line,
         };
         self.allowlists.iter().any(|a| a.allows(&c))
     }
 
-    /// Drops suppressed findings; returns how many.
-    pub fn apply(&self, findings: &mut Vec<Finding>) -> usize {
-        let before = findings.len();
-        findings.retain(|f| !self.suppresses(f));
-        before - findings.len()
+    /// Drops the suppressed findings among `findings[from..]`, all located in the blob `hay` and in line
+    /// order (as `locate` produces them).
+    pub fn filter_blob(&self, hay: &[u8], findings: &mut Vec<Finding>, from: usize) {
+        if self.allowlists.is_empty() && self.rule_paths.is_empty() {
+            return;
+        }
+        let needs_line = self.allowlists.iter().any(|a| !a.line_regexes.is_empty());
+        let mut lines = Lines::new(hay);
+        let mut i = from;
+        while i < findings.len() {
+            let line = needs_line.then(|| String::from_utf8_lossy(lines.get(findings[i].line)).into_owned());
+            if self.suppresses(&findings[i], line.as_deref()) {
+                findings.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Walks a blob's lines forward: a blob's findings come in line order, so one pass finds them all.
+struct Lines<'h> {
+    hay: &'h [u8],
+    /// Line number (1-based) that starts at `start`.
+    number: usize,
+    start: usize,
+}
+
+impl<'h> Lines<'h> {
+    fn new(hay: &'h [u8]) -> Self {
+        Lines {
+            hay,
+            number: 1,
+            start: 0,
+        }
+    }
+
+    /// The bytes of line `n` (without its newline); empty past the end. Restarts if asked for an earlier line.
+    fn get(&mut self, n: usize) -> &'h [u8] {
+        if n < self.number {
+            *self = Lines::new(self.hay);
+        }
+        while self.number < n {
+            let rest = self.hay.get(self.start..).unwrap_or(&[]);
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    self.start += i + 1;
+                    self.number += 1;
+                }
+                None => return &[],
+            }
+        }
+        let rest = self.hay.get(self.start..).unwrap_or(&[]);
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        &rest[..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_walk_forward_and_restart() {
+        let mut l = Lines::new(b"one\ntwo\r\n\nfour");
+        assert_eq!(l.get(2), b"two\r");
+        assert_eq!(l.get(4), b"four");
+        assert_eq!(l.get(1), b"one");
+        assert_eq!(l.get(3), b"");
+        assert_eq!(l.get(9), b"");
     }
 }
 
