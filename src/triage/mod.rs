@@ -115,6 +115,18 @@ impl<'h> Lines<'h> {
     }
 }
 
+/// Sorts findings into report order and drops exact duplicates (the same file reached twice, e.g. from two
+/// overlapping roots).
+pub fn finish(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+}
+
+/// True when any finding is at or above `fail_on`.
+pub fn fails(findings: &[Finding], fail_on: Severity) -> bool {
+    findings.iter().any(|f| f.severity >= fail_on)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,16 +140,4 @@ mod tests {
         assert_eq!(l.get(3), b"");
         assert_eq!(l.get(9), b"");
     }
-}
-
-/// Sorts findings into report order and drops exact duplicates (the same file reached twice, e.g. from two
-/// overlapping roots).
-pub fn finish(findings: &mut Vec<Finding>) {
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
-}
-
-/// True when any finding is at or above `fail_on`.
-pub fn fails(findings: &[Finding], fail_on: Severity) -> bool {
-    findings.iter().any(|f| f.severity >= fail_on)
 }
