@@ -372,10 +372,13 @@ pub(super) fn line_at(text: &str, at: usize) -> usize {
 
 /// The key written on the line at `at` (`name = 3` → `name`; `[allowlist]` → `allowlist`).
 fn key_at(text: &str, at: usize) -> String {
-    let at = at.min(text.len());
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    let line = text[start..end].trim();
+    // `get`, not indexing: a span that is not on a character boundary must not panic.
+    let (Some(before), Some(after)) = (text.get(..at), text.get(at..)) else {
+        return String::new();
+    };
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let end = after.find('\n').map_or(text.len(), |i| at + i);
+    let line = text.get(start..end).unwrap_or("").trim();
     if let Some((k, _)) = line.split_once('=') {
         k.trim().trim_matches('"').to_string()
     } else {
@@ -668,6 +671,18 @@ mod tests {
         assert!(a.allows(&cand("a", "tok_SAMPLEabc")));
         assert!(!a.allows(&cand("a", "tok_1abc")));
         assert!(!a.prunes("a"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+            let _ = load_str("c.toml", &text);
+        }
+
+        #[test]
+        fn arbitrary_tomlish_text_never_panics(text in "(\\[\\[?(rule|rules|allowlist|allowlists|extend)\\]\\]?\n|[a-z]{1,8} = (\"[^\"\n]{0,12}\"|[0-9]{1,3}|\\[\\]|true)\n){0,12}") {
+            let _ = load_str("c.toml", &text);
+        }
     }
 
     #[test]
