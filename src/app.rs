@@ -183,7 +183,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         triage::baseline::write(&outcome.findings, path)?;
     }
     if let Some(b) = &baseline {
-        b.apply(&mut outcome.findings);
+        let known = b.apply(&mut outcome.findings);
+        if known > 0 {
+            // Quiet, not secret: say how much the baseline hides, so an old leak is not forgotten.
+            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
+        }
     }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();

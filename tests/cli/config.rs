@@ -171,8 +171,12 @@ fn baseline_reports_only_new_findings_after_a_move_and_a_rename() {
         format!("# moved\n\n\nKEY={KEY_A}\nOTHER={KEY_B}\n"),
     )
     .unwrap();
-    let (code, report, _) = scan_json(dir.path(), &["--baseline", b]);
+    let (code, report, stderr) = scan_json(dir.path(), &["--baseline", b]);
     assert_eq!(code, 1);
+    assert!(
+        stderr.contains("1 finding(s) already in the baseline not reported"),
+        "{stderr}"
+    );
     assert_eq!(
         places(&report),
         [(
