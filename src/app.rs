@@ -3,20 +3,25 @@
 use std::{
     fs,
     io::{self, IsTerminal, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
+    sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::{Cli, ColorChoice, Command, RulesArgs, RulesFormat, ScanArgs};
-use crate::engine::Engine;
+use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
+use crate::engine::{check_examples, Engine, EngineError};
 use crate::report::{self, Format, ReportInput, ReportOptions, ScanTimes};
-use crate::rules;
+use crate::rules::{
+    self,
+    config::{self, ConfigKind, UserConfig},
+    LoadedRule,
+};
 use crate::scan::{self, ScanConfig};
-use crate::source::fs::WalkOptions;
-use crate::triage;
+use crate::source::fs::{PathPrune, WalkOptions};
+use crate::triage::{self, baseline::Baseline, Policy};
 
 /// How a run ended; `main` maps it to 0, 1, 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,15 +41,126 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-fn load_engine() -> Result<Engine> {
-    let rules = rules::builtin().context("loading built-in rules")?;
-    Engine::compile(&rules).context("compiling built-in rules")
+/// The config for a scan: `--config FILE`, else `.pkhound.toml` in the one directory being scanned.
+/// Returns it with the path (as the walker reports it) of the config file inside the scanned tree, if any.
+fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<(UserConfig, Option<String>)>> {
+    let single_dir = match roots {
+        [only] if only.is_dir() => Some(only.as_path()),
+        _ => None,
+    };
+    if let Some(path) = &args.config {
+        let cfg = config::load_file(path)?;
+        let inside = single_dir.and_then(|root| relative_to(path, root));
+        return Ok(Some((cfg, inside)));
+    }
+    if args.no_config {
+        return Ok(None);
+    }
+    let Some(root) = single_dir else {
+        return Ok(None);
+    };
+    let path = root.join(config::DEFAULT_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let cfg = config::load_file(&path)?;
+    Ok(Some((cfg, Some(config::DEFAULT_FILE.to_string()))))
+}
+
+/// `path` relative to `root`, `/`-separated, when it lies inside it.
+fn relative_to(path: &Path, root: &Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rel = path.strip_prefix(root).ok()?;
+    Some(rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+}
+
+/// Keeps the rules `--only` names (if any) and drops those `--skip` names; an unknown id is an error.
+fn select(rules: &mut Vec<LoadedRule>, only: &[String], skip: &[String]) -> Result<()> {
+    for (flag, ids) in [("--only", only), ("--skip", skip)] {
+        if let Some(bad) = ids.iter().find(|id| !rules.iter().any(|r| r.spec.id == **id)) {
+            bail!("{flag}: unknown rule id `{bad}` (see `pkhound rules`)");
+        }
+    }
+    if !only.is_empty() {
+        rules.retain(|r| only.contains(&r.spec.id));
+    }
+    rules.retain(|r| !skip.contains(&r.spec.id));
+    Ok(())
+}
+
+/// The rules a scan runs and their compiled engine: built-ins merged with the config, narrowed by
+/// `--only`/`--skip`; the config's own rules' examples are checked through the real engine. Warnings (a
+/// gitleaks feature pkhound does not support) are returned for the caller to print.
+pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) -> Result<(Engine, Vec<String>)> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let resolved = config::resolve(builtin, cfg)?;
+    let mut rules = resolved.rules;
+    select(&mut rules, only, skip)?;
+    let engine = Engine::compile(&rules).map_err(engine_error)?;
+    if let Some(cfg) = cfg.filter(|c| c.kind == ConfigKind::Pkhound) {
+        let custom = custom_indices(&rules, cfg);
+        let problems = check_examples(&engine, &rules, &custom, false);
+        if !problems.is_empty() {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            bail!("{}", lines.join("\n"));
+        }
+    }
+    Ok((engine, resolved.warnings))
+}
+
+fn custom_indices(rules: &[LoadedRule], cfg: &UserConfig) -> Vec<usize> {
+    (0..rules.len())
+        .filter(|&i| {
+            cfg.rules
+                .iter()
+                .any(|r| r.spec.id == rules[i].spec.id && r.file == rules[i].file)
+        })
+        .collect()
+}
+
+/// Regex errors span lines; our errors are one line each.
+fn engine_error(e: EngineError) -> anyhow::Error {
+    match e {
+        EngineError::Regex {
+            file,
+            rule,
+            field,
+            message,
+        } => anyhow::anyhow!("{file}: rule `{rule}`: {field}: {}", config::one_line(&message)),
+        other => other.into(),
+    }
 }
 
 fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
-    let engine = load_engine()?;
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     let roots: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    let found = find_config(&args, &roots)?;
+    let (cfg, config_in_tree) = match found {
+        Some((c, inside)) => (Some(c), inside),
+        None => (None, None),
+    };
+    let (engine, warnings) = load_rules(cfg.as_ref(), &args.only, &args.skip)?;
+    for w in &warnings {
+        eprintln!("pkhound: warning: {w}");
+    }
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+
+    let mut policy = Policy::default();
+    if let Some(cfg) = cfg {
+        policy.allowlists = cfg.allowlists;
+        policy.rule_paths = cfg.rule_paths;
+    }
+    // The config's own example secrets would be reported by its own rules.
+    policy.skip_files.extend(config_in_tree);
+    let policy = Arc::new(policy);
+    let prune = (!policy.skip_files.is_empty() || !policy.allowlists.is_empty()).then(|| {
+        let p = policy.clone();
+        PathPrune(Arc::new(move |path: &str| p.prunes(path)))
+    });
     let progress = !args.no_progress
         && std::env::var_os("CI").is_none()
         && io::stderr().is_terminal()
@@ -57,16 +173,28 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             follow: args.follow,
             max_file_size: args.max_file_size,
             threads: args.threads,
+            prune,
         },
         progress,
+        policy,
     };
 
     let started = unix_now();
-    let outcome = scan::run(&engine, &config);
+    let mut outcome = scan::run(&engine, &config);
     let times = ScanTimes {
         started,
         finished: unix_now(),
     };
+    if let Some(path) = &args.baseline_out {
+        triage::baseline::write(&outcome.findings, path)?;
+    }
+    if let Some(b) = &baseline {
+        let known = b.apply(&mut outcome.findings);
+        if known > 0 {
+            // Quiet, not secret: say how much the baseline hides, so an old leak is not forgotten.
+            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
+        }
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
@@ -135,8 +263,86 @@ struct RuleRow<'a> {
     remediation: &'a str,
 }
 
+/// `pkhound rules check FILE…`: one line per problem on stdout, exit 1 if any.
+fn rules_check(files: &[PathBuf]) -> Result<ExitStatus> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let mut out = Vec::new();
+    let mut failed = false;
+    for path in files {
+        let mut problems: Vec<String> = Vec::new();
+        let cfg = match config::check_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                writeln!(out, "{e}")?;
+                failed = true;
+                continue;
+            }
+        };
+        for w in &cfg.warnings {
+            eprintln!("pkhound: warning: {w}");
+        }
+        problems.extend(cfg.problems.iter().map(ToString::to_string));
+        // The file's rules beside the built-ins they do not redefine, so examples meet the real rule set.
+        let mut all: Vec<LoadedRule> = builtin
+            .iter()
+            .filter(|b| !cfg.rules.iter().any(|r| r.spec.id == b.spec.id))
+            .cloned()
+            .collect();
+        for rule in &cfg.rules {
+            match Engine::compile(std::slice::from_ref(rule)) {
+                Ok(_) => all.push(rule.clone()),
+                Err(e) => problems.push(engine_error(e).to_string()),
+            }
+        }
+        if cfg.kind == ConfigKind::Pkhound {
+            for r in cfg.rules.iter().filter(|r| r.spec.examples.positive.is_empty()) {
+                problems.push(format!(
+                    "{}: rule `{}`: needs at least one positive example",
+                    cfg.file, r.spec.id
+                ));
+            }
+        }
+        match Engine::compile(&all) {
+            Ok(engine) => {
+                let custom = custom_indices(&all, &cfg);
+                problems.extend(
+                    check_examples(&engine, &all, &custom, false)
+                        .iter()
+                        .map(ToString::to_string),
+                );
+            }
+            Err(e) => problems.push(engine_error(e).to_string()),
+        }
+        if problems.is_empty() {
+            writeln!(out, "{}: ok ({} rules)", cfg.file, cfg.rules.len())?;
+        } else {
+            failed = true;
+            for p in &problems {
+                writeln!(out, "{p}")?;
+            }
+        }
+    }
+    emit(&out, None)?;
+    Ok(if failed {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+
 fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
-    let engine = load_engine()?;
+    if let Some(RulesAction::Check { files }) = &args.action {
+        return rules_check(files);
+    }
+    // With --config: the rules a scan with that config would run (built-ins merged with the config's).
+    let cfg = match &args.config {
+        Some(path) => Some(config::load_file(path)?),
+        None => None,
+    };
+    let (engine, warnings) = load_rules(cfg.as_ref(), &[], &[])?;
+    for w in &warnings {
+        eprintln!("pkhound: warning: {w}");
+    }
     let rows: Vec<RuleRow> = engine
         .rules()
         .iter()
@@ -173,4 +379,67 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     }
     emit(&out, None)?;
     Ok(ExitStatus::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixtures(kind: &str) -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config").join(kind);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .expect("fixture dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Loads a fixture the way a scan does (load, resolve, compile, check examples); `name` is the file name.
+    fn load(path: &Path) -> Result<(Engine, Vec<String>)> {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("UTF-8 name");
+        let text = fs::read_to_string(path).expect("fixture reads");
+        let cfg = config::load_str(name, &text)?;
+        load_rules(Some(&cfg), &[], &[])
+    }
+
+    #[test]
+    fn valid_configs_load() {
+        let files = fixtures("valid");
+        assert!(files.len() >= 3);
+        for f in files {
+            if let Err(e) = load(&f) {
+                panic!("{}: {e:#}", f.display());
+            }
+        }
+    }
+
+    /// Each invalid fixture opens with `# expect: MESSAGE` lines: the exact error it must produce, one line
+    /// per problem.
+    #[test]
+    fn invalid_configs_fail_with_their_exact_message() {
+        let files = fixtures("invalid");
+        assert!(files.len() >= 10);
+        let mut failures = Vec::new();
+        for f in files {
+            let text = fs::read_to_string(&f).expect("fixture reads");
+            let expected: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("# expect: ")).collect();
+            assert!(
+                !expected.is_empty(),
+                "{}: first line must be `# expect: MESSAGE`",
+                f.display()
+            );
+            let expected = expected.join("\n");
+            match load(&f) {
+                Ok(_) => failures.push(format!("{}: loaded, expected `{expected}`", f.display())),
+                Err(e) if format!("{e:#}") != expected => {
+                    failures.push(format!("{}:\n  expected: {expected}\n  got:      {e:#}", f.display()))
+                }
+                Err(_) => {}
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }

@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (default: the current directory) for secrets.
     Scan(ScanArgs),
-    /// List the built-in rules.
+    /// List the built-in rules, or check a rules or config file (`pkhound rules check FILE`).
     Rules(RulesArgs),
 }
 
@@ -75,13 +75,55 @@ pub struct ScanArgs {
     /// Never show the progress indicator (it shows only on an attended terminal, never in CI).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Load this config (pkhound's format or a gitleaks config) instead of `.pkhound.toml` at the scan root.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Do not load `.pkhound.toml` from the scan root.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// Do not run these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub skip: Vec<String>,
+
+    /// Report only findings whose fingerprint is not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+
     /// Listing format.
     #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
+
+    /// List the rules a scan with this config would run (built-ins merged with the config's rules).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Validate rules or config files: every regex compiles, every example behaves through the real engine,
+    /// every positive example contains a keyword. Prints one line per problem; exit 1 if any.
+    Check {
+        /// Rule files, `.pkhound.toml` configs or gitleaks configs.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -261,6 +261,71 @@ impl Exposure {
     }
 }
 
+/// Whether a finding sits in production code or in tests, fixtures, docs and examples. Test-context
+/// findings are still reported (a real key in a fixture is still leaked), but marked, and a config can
+/// drop them (`[allowlist] test_paths = true`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Context {
+    Code,
+    /// Tests, fixtures, test data, docs and examples.
+    Test,
+}
+
+impl Context {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Context::Code => "code",
+            Context::Test => "test",
+        }
+    }
+
+    /// Classifies a repository-relative path by its directories and file name.
+    pub fn of_path(path: &str) -> Context {
+        let lower = path.to_ascii_lowercase();
+        let mut parts = lower.split('/').rev();
+        let file = parts.next().unwrap_or("");
+        let test_dir = parts.any(|d| {
+            matches!(
+                d,
+                "test"
+                    | "tests"
+                    | "__tests__"
+                    | "__test__"
+                    | "__mocks__"
+                    | "__fixtures__"
+                    | "spec"
+                    | "specs"
+                    | "fixture"
+                    | "fixtures"
+                    | "testdata"
+                    | "test-data"
+                    | "test_data"
+                    | "testing"
+                    | "mocks"
+                    | "doc"
+                    | "docs"
+                    | "example"
+                    | "examples"
+                    | "sample"
+                    | "samples"
+            )
+        });
+        let (stem, ext) = file.rsplit_once('.').unwrap_or((file, ""));
+        let test_file = stem.ends_with("_test")
+            || stem.ends_with(".test")
+            || stem.ends_with(".spec")
+            || stem.ends_with("_spec")
+            || (stem.starts_with("test_") && ext == "py")
+            || (stem.ends_with("test") && matches!(ext, "java" | "kt" | "cs" | "scala") && stem.len() > 4)
+            || (stem.ends_with("tests") && matches!(ext, "java" | "kt" | "cs" | "swift") && stem.len() > 5);
+        if test_dir || test_file {
+            Context::Test
+        } else {
+            Context::Code
+        }
+    }
+}
+
 /// What a rule says about itself, shared by every finding it produces.
 #[derive(Debug)]
 pub struct RuleInfo {
@@ -294,6 +359,8 @@ pub struct Finding {
     pub snippet: String,
     pub origin: Origin,
     pub exposure: Exposure,
+    /// Code, or tests/fixtures/docs/examples (from the path).
+    pub context: Context,
     /// Set for findings from git history.
     pub history: Option<History>,
 }
@@ -378,5 +445,35 @@ mod tests {
         assert_eq!(Exposure::of_path("server/config.py"), Exposure::Other);
         assert_eq!(Exposure::of_path("api/handler.js"), Exposure::Other);
         assert_eq!(Exposure::of_path(".env"), Exposure::Other);
+    }
+
+    #[test]
+    fn context_by_path() {
+        for p in [
+            "tests/cli/main.rs",
+            "src/__tests__/a.js",
+            "spec/models/user_spec.rb",
+            "pkg/api/client_test.go",
+            "web/signup.test.js",
+            "web/signup.spec.ts",
+            "app/test_settings.py",
+            "fixtures/tree/.env",
+            "internal/testdata/keys.txt",
+            "docs/setup.md",
+            "examples/quickstart.py",
+            "src/test/java/com/acme/ClientTest.java",
+        ] {
+            assert_eq!(Context::of_path(p), Context::Test, "{p}");
+        }
+        for p in [
+            "src/app.py",
+            ".env",
+            "config/settings.yaml",
+            "latest.txt",
+            "src/contest.py",
+            "Test.java",
+        ] {
+            assert_eq!(Context::of_path(p), Context::Code, "{p}");
+        }
     }
 }

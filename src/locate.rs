@@ -4,7 +4,7 @@
 use memchr::{memchr, memchr_iter, memrchr};
 
 use crate::engine::{Engine, Match};
-use crate::finding::{redact, Exposure, Finding, Origin, Secret, Severity};
+use crate::finding::{redact, Context, Exposure, Finding, Origin, Secret, Severity};
 use crate::triage;
 
 /// How much of the line, in bytes, a snippet keeps on each side of the secret.
@@ -15,6 +15,10 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
     let exposure = match origin {
         Origin::Stdin => Exposure::Other,
         _ => Exposure::of_path(path),
+    };
+    let context = match origin {
+        Origin::Stdin => Context::Code,
+        _ => Context::of_path(path),
     };
     let mut line = 1;
     let mut counted_to = 0;
@@ -46,6 +50,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             secret,
             origin: origin.clone(),
             exposure,
+            context,
             history: None,
         });
     }

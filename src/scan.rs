@@ -2,7 +2,7 @@
 
 use std::{
     path::PathBuf,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -27,6 +27,8 @@ pub struct ScanConfig {
     pub walk: WalkOptions,
     /// Show a progress indicator on stderr (only ever true for an attended terminal).
     pub progress: bool,
+    /// Allowlists and rule path restrictions from the config.
+    pub policy: Arc<triage::Policy>,
 }
 
 /// What a scan produced, ready for triage and reporting.
@@ -60,7 +62,7 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let progress = cfg.progress.then(progress_bar);
 
     if cfg.stdin {
-        let mut c = Collector::new(engine, &shared, progress.as_ref());
+        let mut c = Collector::new(engine, &cfg.policy, &shared, progress.as_ref());
         let mut buf = Vec::new();
         if let Err(e) = stdin::read(&mut buf, cfg.walk.max_file_size) {
             c.error(e);
@@ -73,7 +75,7 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     }
     if !cfg.roots.is_empty() {
         fs::walk(&cfg.roots, &cfg.walk, || {
-            Collector::new(engine, &shared, progress.as_ref())
+            Collector::new(engine, &cfg.policy, &shared, progress.as_ref())
         });
     }
     if let Some(p) = progress {
@@ -101,6 +103,7 @@ fn progress_bar() -> ProgressBar {
 /// One per worker thread: scans blobs with its own scratch, keeps results locally, merges them on drop.
 struct Collector<'a> {
     engine: &'a Engine,
+    policy: &'a triage::Policy,
     scratch: Scratch,
     local: ScanOutcome,
     shared: &'a Mutex<ScanOutcome>,
@@ -108,9 +111,15 @@ struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    fn new(engine: &'a Engine, shared: &'a Mutex<ScanOutcome>, progress: Option<&'a ProgressBar>) -> Self {
+    fn new(
+        engine: &'a Engine,
+        policy: &'a triage::Policy,
+        shared: &'a Mutex<ScanOutcome>,
+        progress: Option<&'a ProgressBar>,
+    ) -> Self {
         Collector {
             engine,
+            policy,
             scratch: engine.scratch(),
             local: ScanOutcome::default(),
             shared,
@@ -123,6 +132,7 @@ impl Sink for Collector<'_> {
     fn blob(&mut self, blob: Blob<'_>) {
         let matches = self.engine.scan(blob.bytes, &mut self.scratch);
         if !matches.is_empty() {
+            let from = self.local.findings.len();
             locate::findings(
                 self.engine,
                 blob.path,
@@ -131,6 +141,8 @@ impl Sink for Collector<'_> {
                 matches,
                 &mut self.local.findings,
             );
+            // Allowlists run here, while the blob's lines are at hand (gitleaks' `regexTarget = "line"`).
+            self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);
         }
         self.local.stats.files += 1;
         self.local.stats.bytes += blob.bytes.len() as u64;

@@ -5,6 +5,7 @@
 //! column are computed later, and only for matches.
 
 mod check;
+mod examples;
 mod filter;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use thiserror::Error;
 use crate::finding::{RuleId, RuleInfo};
 use crate::rules::{Check, LoadedRule};
 
+pub use examples::{check_examples, ExampleProblem};
 pub use filter::{is_placeholder, shannon_entropy};
 
 /// A rule that could not be compiled; names the file, the rule and the field.
@@ -37,7 +39,7 @@ pub enum EngineError {
 pub struct CompiledRule {
     pub info: Arc<RuleInfo>,
     regex: Regex,
-    secret_group: Option<usize>,
+    secret: SecretGroup,
     window: usize,
     min_entropy: Option<f64>,
     allow: Vec<Regex>,
@@ -45,6 +47,17 @@ pub struct CompiledRule {
     delimited: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
+}
+
+/// Which part of a regex match is the secret.
+#[derive(Clone, Copy, Debug)]
+enum SecretGroup {
+    /// A numbered group (the named `secret` group resolves to its number).
+    Index(usize),
+    /// The first capture group that matched something (gitleaks' default).
+    FirstNonEmpty,
+    /// The whole match.
+    Whole,
 }
 
 /// A secret found in a blob: the rule's index and the byte span of the secret.
@@ -71,6 +84,9 @@ pub struct Engine {
     automaton: AhoCorasick,
     /// For each automaton pattern, the rules that listed it as a keyword.
     pattern_rules: Vec<Vec<usize>>,
+    /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
+    /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
+    always: Vec<usize>,
 }
 
 impl Engine {
@@ -79,6 +95,7 @@ impl Engine {
         let mut compiled = Vec::with_capacity(rules.len());
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
             let err = |field: &'static str, e: regex::Error| EngineError::Regex {
@@ -91,12 +108,31 @@ impl Engine {
                 .size_limit(32 << 20)
                 .build()
                 .map_err(|e| err("regex", e))?;
-            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            let secret = match regex.capture_names().position(|n| n == Some("secret")) {
+                Some(g) => SecretGroup::Index(g),
+                None => match spec.secret_group {
+                    Some(0) => SecretGroup::Whole,
+                    Some(g) if g < regex.captures_len() => SecretGroup::Index(g),
+                    Some(g) => {
+                        return Err(EngineError::Regex {
+                            file: loaded.file.clone(),
+                            rule: spec.id.clone(),
+                            field: "secret_group",
+                            message: format!("the regex has no capture group {g}"),
+                        })
+                    }
+                    None if spec.first_group && regex.captures_len() > 1 => SecretGroup::FirstNonEmpty,
+                    None => SecretGroup::Whole,
+                },
+            };
             let allow = spec
                 .allow
                 .iter()
                 .map(|a| Regex::new(a).map_err(|e| err("allow", e)))
                 .collect::<Result<Vec<_>, _>>()?;
+            if spec.keywords.is_empty() {
+                always.push(idx);
+            }
             for kw in &spec.keywords {
                 let kw = kw.to_ascii_lowercase();
                 match patterns.iter().position(|p| *p == kw) {
@@ -121,7 +157,7 @@ impl Engine {
                 generic: spec.tags.iter().any(|t| t == "generic"),
                 info: Arc::new(info),
                 regex,
-                secret_group,
+                secret,
                 window: spec.window,
                 min_entropy: spec.min_entropy,
                 allow,
@@ -141,6 +177,7 @@ impl Engine {
             rules: compiled,
             automaton,
             pattern_rules,
+            always,
         })
     }
 
@@ -187,6 +224,13 @@ impl Engine {
             }
         }
 
+        if !hay.is_empty() {
+            for &r in &self.always {
+                scratch.windows[r].push((0, hay.len()));
+                scratch.touched.push(r);
+            }
+        }
+
         for &r in &scratch.touched {
             let rule = &self.rules[r];
             let locs = &mut scratch.locs[r];
@@ -198,12 +242,18 @@ impl Engine {
                         break;
                     };
                     pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                    let (s, e) = match rule.secret_group {
-                        Some(g) => match locs.get(g) {
+                    let (s, e) = match rule.secret {
+                        SecretGroup::Index(g) => match locs.get(g) {
                             Some(span) => span,
                             None => continue,
                         },
-                        None => (m.start(), m.end()),
+                        SecretGroup::FirstNonEmpty => {
+                            match (1..locs.len()).filter_map(|g| locs.get(g)).find(|(s, e)| e > s) {
+                                Some(span) => span,
+                                None => continue,
+                            }
+                        }
+                        SecretGroup::Whole => (m.start(), m.end()),
                     };
                     let (start, end) = (ws + s, ws + e);
                     if start < end && rule.accepts(hay, start, end) {

@@ -22,55 +22,40 @@ fn shared_engine() -> &'static Engine {
 #[test]
 fn rule_examples() {
     let (rules, engine) = builtin_engine();
-    let mut scratch = engine.scratch();
-    let mut failures = Vec::new();
-    for (idx, loaded) in rules.iter().enumerate() {
-        let spec = &loaded.spec;
-        let here = |kind: &str, i: usize| format!("{}: {} {kind}[{i}]", loaded.file, spec.id);
-        if spec.examples.positive.is_empty() || spec.examples.negative.is_empty() {
-            failures.push(format!(
-                "{}: {}: needs positive and negative examples",
-                loaded.file, spec.id
-            ));
-        }
-        for (i, ex) in spec.examples.positive.iter().enumerate() {
-            let lower = ex.text.to_ascii_lowercase();
-            if !spec.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
-                failures.push(format!("{}: no keyword occurs in the text", here("positive", i)));
-            }
-            let found: Vec<String> = engine
-                .scan(ex.text.as_bytes(), &mut scratch)
-                .iter()
-                .filter(|m| m.rule == idx)
-                .map(|m| String::from_utf8_lossy(&ex.text.as_bytes()[m.start..m.end]).into_owned())
-                .collect();
-            if found != [ex.secret.clone()] {
-                failures.push(format!(
-                    "{}: expected [{}], got {:?}",
-                    here("positive", i),
-                    ex.secret,
-                    found
-                ));
-            }
-        }
-        for (i, text) in spec.examples.negative.iter().enumerate() {
-            let found: Vec<String> = engine
-                .scan(text.as_bytes(), &mut scratch)
-                .iter()
-                .filter(|m| m.rule == idx)
-                .map(|m| String::from_utf8_lossy(&text.as_bytes()[m.start..m.end]).into_owned())
-                .collect();
-            if !found.is_empty() {
-                failures.push(format!("{}: expected nothing, got {:?}", here("negative", i), found));
-            }
-        }
-    }
+    let all: Vec<usize> = (0..rules.len()).collect();
+    let failures: Vec<String> = check_examples(&engine, &rules, &all, true)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert!(
         failures.is_empty(),
         "{} rule example failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn always_on_rule_runs_without_keywords() {
+    let text = r#"
+[[rule]]
+id = "acme-token"
+name = "Acme token"
+severity = "high"
+keywords = ["zz"]
+regex = 'acme=([A-Za-z0-9]{20})'
+secret_group = 1
+remediation = "Rotate it."
+"#;
+    let mut rules = rules::parse_rule_file("t.toml", text).expect("parses");
+    rules[0].spec.keywords.clear();
+    let engine = Engine::compile(&rules).expect("compiles");
+    let mut scratch = engine.scratch();
+    let hay = b"x\nacme=Q7ZKD2M9XW4BN6PLR3TY\n";
+    let m = engine.scan(hay, &mut scratch).to_vec();
+    assert_eq!(m.len(), 1);
+    assert_eq!(&hay[m[0].start..m[0].end], b"Q7ZKD2M9XW4BN6PLR3TY");
+    assert!(engine.scan(b"", &mut scratch).is_empty());
 }
 
 #[test]

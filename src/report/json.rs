@@ -36,6 +36,7 @@ struct WireFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     occurrences: Option<Vec<WireOccurrence<'a>>>,
     exposure: &'static str,
+    context: &'static str,
     snippet: &'a str,
     remediation: &'a str,
     references: &'a [String],
@@ -114,6 +115,7 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
                 .collect()
         }),
         exposure: f.exposure.as_str(),
+        context: f.context.as_str(),
         snippet: &f.snippet,
         remediation: &f.rule.remediation,
         references: &f.rule.references,

@@ -140,7 +140,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::finding::{CommitInfo, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity};
+    use crate::finding::{
+        CommitInfo, Context, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
+    };
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
     const AWS: &str = "AKIAZ7QW3ERT5YUI2OPA"; // pkhound:allow
@@ -180,6 +182,7 @@ mod tests {
             secret,
             origin: Origin::File,
             exposure,
+            context: Context::of_path(path),
             history: None,
         }
     }

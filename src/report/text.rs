@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use colored::{ColoredString, Colorize};
 
 use super::{ReportInput, ReportOptions};
-use crate::finding::{Exposure, Finding, Severity};
+use crate::finding::{Context, Exposure, Finding, Severity};
 
 struct Painter {
     on: bool,
@@ -100,6 +100,13 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             out,
             "      {} this file is served to browsers: treat the key as public",
             p.paint("exposure:", |t| t.red())
+        );
+    }
+    if f.context == Context::Test {
+        let _ = writeln!(
+            out,
+            "      {} test, fixture, docs or example path (a real key here is still leaked)",
+            p.paint("context:", |t| t.yellow())
         );
     }
     let _ = writeln!(out, "      {} {}", p.paint("fix:", |t| t.green()), f.rule.remediation);

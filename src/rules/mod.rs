@@ -1,8 +1,12 @@
-//! The rule model and its loading: built-in `rules/*.toml` embedded at build time.
+//! The rule model and its loading: built-in `rules/*.toml` embedded at build time, a user's `.pkhound.toml`
+//! ([`config`]) and gitleaks configs ([`gitleaks`]).
 //!
 //! A rule is data: keywords for the prefilter, a regex whose `secret` group is the credential, filters,
 //! metadata for reports, and examples that prove it. This module parses and validates; compiling the
 //! matcher belongs to `engine`.
+
+pub mod config;
+pub mod gitleaks;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -78,6 +82,13 @@ pub struct RuleSpec {
     pub remediation: String,
     #[serde(default)]
     pub examples: Examples,
+    /// The capture group (by number) that holds the secret, for regexes without a `secret` group.
+    #[serde(default)]
+    pub secret_group: Option<usize>,
+    /// With no `secret` group and no `secret_group`: the first non-empty capture group is the secret
+    /// (gitleaks' rule). Set only by the gitleaks importer.
+    #[serde(skip)]
+    pub first_group: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,7 +137,7 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
     Ok(out)
 }
 
-fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError> {
+pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError> {
     let invalid = |message: String| RuleError::Invalid {
         file: file.to_string(),
         rule: spec.id.clone(),

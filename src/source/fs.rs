@@ -6,9 +6,11 @@
 
 use std::{
     borrow::Cow,
+    fmt,
     fs::File,
     io::{self, Read},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use ignore::{WalkBuilder, WalkState};
@@ -27,6 +29,18 @@ pub struct WalkOptions {
     pub max_file_size: u64,
     /// Worker threads; 0 picks one per core.
     pub threads: usize,
+    /// Files (by reported path) never to read: allowlisted paths, pruned before any I/O.
+    pub prune: Option<PathPrune>,
+}
+
+/// A predicate on reported paths; true means "do not read this file".
+#[derive(Clone)]
+pub struct PathPrune(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl fmt::Debug for PathPrune {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PathPrune(..)")
+    }
 }
 
 /// Receives the walk's output on each worker thread. One sink per thread: no locking per file.
@@ -105,6 +119,9 @@ impl<S: Sink> Worker<S> {
             return;
         }
         let path = display_path(entry.path(), strip);
+        if self.opts.prune.as_ref().is_some_and(|p| (p.0)(&path)) {
+            return;
+        }
         if ft.is_symlink() {
             self.sink.skip(&path, SkipReason::Symlink);
             return;

@@ -1,8 +1,10 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
 mod common;
+mod config;
 mod exit_codes;
 mod formats;
+mod fp_corpus;
 mod hostile;
 mod redaction;
 mod rules_cmd;

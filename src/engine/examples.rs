@@ -1,0 +1,100 @@
+//! Runs a rule's own examples through a compiled engine: the check behind the built-in rule test, custom
+//! rules in a user's config, and `pkhound rules check`.
+//!
+//! The examples go through the real engine (prefilter, window, filters, generic-overlap resolution), not the
+//! bare regex: an example that only passes against the regex would prove nothing about what a scan reports.
+
+use std::fmt;
+
+use super::{Engine, Scratch};
+use crate::finding::redact;
+use crate::rules::LoadedRule;
+
+/// One example that does not behave, or a rule with a missing example kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExampleProblem {
+    pub file: String,
+    pub rule: String,
+    /// `positive[2]`, `negative[0]`, or empty for a problem of the rule as a whole.
+    pub example: String,
+    pub message: String,
+}
+
+impl fmt::Display for ExampleProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.example.is_empty() {
+            write!(f, "{}: rule `{}`: {}", self.file, self.rule, self.message)
+        } else {
+            write!(
+                f,
+                "{}: rule `{}`: {}: {}",
+                self.file, self.rule, self.example, self.message
+            )
+        }
+    }
+}
+
+/// Checks the examples of `rules[i]` for every `i` in `which`; `rules` must be the list `engine` was
+/// compiled from (rule indices are shared). `require_both` makes a rule without positive or without
+/// negative examples a problem (built-in rules; a user's rule may carry only positives).
+pub fn check_examples(
+    engine: &Engine,
+    rules: &[LoadedRule],
+    which: &[usize],
+    require_both: bool,
+) -> Vec<ExampleProblem> {
+    let mut scratch = engine.scratch();
+    let mut problems = Vec::new();
+    for &idx in which {
+        let Some(loaded) = rules.get(idx) else {
+            continue;
+        };
+        let spec = &loaded.spec;
+        let problem = |example: String, message: String| ExampleProblem {
+            file: loaded.file.clone(),
+            rule: spec.id.clone(),
+            example,
+            message,
+        };
+        if require_both && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {
+            problems.push(problem(String::new(), "needs positive and negative examples".into()));
+        }
+        for (i, ex) in spec.examples.positive.iter().enumerate() {
+            let here = format!("positive[{i}]");
+            let lower = ex.text.to_ascii_lowercase();
+            if !spec.keywords.is_empty() && !spec.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
+                problems.push(problem(here.clone(), "no keyword occurs in the text".into()));
+            }
+            let found = found(engine, &mut scratch, idx, &ex.text);
+            if found != [ex.secret.clone()] {
+                // Redacted: an example may be a real key someone is testing a rule against.
+                let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
+                problems.push(problem(
+                    here,
+                    format!("expected [{}], got [{}]", redact(&ex.secret), got.join(", ")),
+                ));
+            }
+        }
+        for (i, text) in spec.examples.negative.iter().enumerate() {
+            let found = found(engine, &mut scratch, idx, text);
+            if !found.is_empty() {
+                let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
+                problems.push(problem(
+                    format!("negative[{i}]"),
+                    format!("expected nothing, got [{}]", got.join(", ")),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The secrets rule `idx` reports in `text`.
+fn found(engine: &Engine, scratch: &mut Scratch, idx: usize, text: &str) -> Vec<String> {
+    engine
+        .scan(text.as_bytes(), scratch)
+        .iter()
+        .filter(|m| m.rule == idx)
+        .map(|m| String::from_utf8_lossy(&text.as_bytes()[m.start..m.end]).into_owned())
+        .collect()
+}
