@@ -104,7 +104,10 @@ impl Engine {
                 field,
                 message: e.to_string(),
             };
+            // ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
+            // ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
             let regex = RegexBuilder::new(&spec.regex)
+                .unicode(false)
                 .size_limit(32 << 20)
                 .build()
                 .map_err(|e| err("regex", e))?;
