@@ -1,6 +1,7 @@
 //! Reporters: each a pure function of (findings, errors, stats, options) → bytes. No I/O, clock, env or
 //! terminal detection here: color and `--show-secrets` arrive in [`ReportOptions`].
 
+pub mod hook;
 pub mod json;
 pub mod text;
 
