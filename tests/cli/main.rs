@@ -6,3 +6,4 @@ mod hostile;
 mod redaction;
 mod rules_cmd;
 mod scan_tree;
+mod staged;
