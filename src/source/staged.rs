@@ -16,12 +16,15 @@ use std::{
 };
 
 use git2::{
-    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, ObjectType, Oid, Patch, Repository, RepositoryOpenFlags,
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, IndexEntry, IndexTime, ObjectType, Oid, Patch,
+    Repository, RepositoryOpenFlags, Tree,
 };
 use ignore::gitignore::Gitignore;
 
 use super::{text, Blob, ScanError, SkipReason};
 use crate::finding::Origin;
+
+mod index;
 
 /// Why the staged change could not be listed at all (as opposed to one file that could not be read).
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +104,6 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
     if repo.is_bare() {
         return Err(StagedError::Bare);
     }
-    let index = repo.index().map_err(StagedError::git("reading the index"))?;
     let head = match repo.head() {
         Ok(head) => Some(head.peel_to_tree().map_err(StagedError::git("reading HEAD's tree"))?),
         // The first commit: everything staged is added.
@@ -115,9 +117,56 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
         .include_typechange(true)
         .ignore_submodules(true)
         .skip_binary_check(true);
-    let mut diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut diff_opts))
-        .map_err(StagedError::git("comparing the index with HEAD"))?;
+    let mut diff = match fast_changes(&repo, head.as_ref()) {
+        // The fast path: the changed paths came from our own index reader and the cache-tree; libgit2
+        // then diffs just those paths (an in-memory index of the changed entries against HEAD's tree
+        // restricted to them), so renames are still paired and everything below is shared.
+        Some(changes) => {
+            if changes.present.is_empty() && changes.gone.is_empty() {
+                return Ok(());
+            }
+            let mut staged = git2::Index::new().map_err(StagedError::git("building the change"))?;
+            for (path, id, mode) in &changes.present {
+                staged
+                    .add(&IndexEntry {
+                        ctime: IndexTime::new(0, 0),
+                        mtime: IndexTime::new(0, 0),
+                        dev: 0,
+                        ino: 0,
+                        mode: *mode,
+                        uid: 0,
+                        gid: 0,
+                        file_size: 0,
+                        id: *id,
+                        flags: path.len().min(0xfff) as u16,
+                        flags_extended: 0,
+                        path: path.clone(),
+                    })
+                    .map_err(StagedError::git("building the change"))?;
+            }
+            diff_opts.disable_pathspec_match(true);
+            for path in changes.present.iter().map(|(p, _, _)| p).chain(&changes.gone) {
+                diff_opts.pathspec(path.clone());
+            }
+            repo.diff_tree_to_index(head.as_ref(), Some(&staged), Some(&mut diff_opts))
+        }
+        None => {
+            let index = repo.index().map_err(|e| StagedError::Git {
+                what: "reading the index",
+                message: if e.message().contains("'link'") {
+                    // libgit2 cannot read a split index (core.splitIndex) and neither can our reader.
+                    format!(
+                        "{} (a split index is not supported: git update-index --no-split-index)",
+                        e.message()
+                    )
+                } else {
+                    e.message().to_string()
+                },
+            })?;
+            repo.diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut diff_opts))
+        }
+    }
+    .map_err(StagedError::git("comparing the index with HEAD"))?;
     // A moved or copied file keeps its history: a key it already held is not added by this commit.
     // Similarity is computed among the changed files only.
     let mut find = DiffFindOptions::new();
@@ -168,6 +217,130 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
         reader.file(&path, new.id(), old_id, sink);
     }
     Ok(())
+}
+
+/// What the index changes against HEAD, found without libgit2's index: paths present in the index whose
+/// id or mode differ from HEAD's (added or modified), and HEAD's paths the index no longer has.
+#[derive(Debug, Default)]
+struct Changes {
+    present: Vec<(Vec<u8>, Oid, u32)>,
+    gone: Vec<Vec<u8>>,
+}
+
+/// The fast path; `None` sends the caller to libgit2's full diff.
+fn fast_changes(repo: &Repository, head: Option<&Tree<'_>>) -> Option<Changes> {
+    let file = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(f) if !f.is_empty() => PathBuf::from(f),
+        _ => repo.path().join("index"),
+    };
+    let data = match std::fs::read(file) {
+        Ok(data) => data,
+        // No index yet (a fresh repository): nothing is staged.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Changes::default()),
+        Err(_) => return None,
+    };
+    let index = index::parse(&data)?;
+    // An unfinished merge: `git commit` refuses it anyway; let libgit2 describe it.
+    if index.entries.iter().any(|e| e.stage != 0) {
+        return None;
+    }
+    let mut changes = Changes::default();
+    let mut prefix = Vec::new();
+    compare_dir(
+        repo,
+        &mut prefix,
+        index.tree.as_ref(),
+        head.map(Tree::id),
+        &index.entries,
+        &mut changes,
+    )?;
+    Some(changes)
+}
+
+const TREE_MODE: i32 = 0o040000;
+
+/// Compares the index entries of one directory (`entries`, all under `prefix`) with HEAD's tree for it,
+/// skipping the directory when the cache-tree says its tree is HEAD's: that is what keeps the cost
+/// proportional to the change.
+fn compare_dir(
+    repo: &Repository,
+    prefix: &mut Vec<u8>,
+    node: Option<&index::CacheTree<'_>>,
+    head: Option<Oid>,
+    entries: &[index::Entry<'_>],
+    out: &mut Changes,
+) -> Option<()> {
+    if let (Some(oid), Some(head)) = (node.and_then(|n| n.oid), head) {
+        if oid == head.as_bytes() {
+            return Some(());
+        }
+    }
+    // HEAD's entries here: name → (id, mode, seen in the index).
+    let mut old: HashMap<Vec<u8>, (Oid, i32, bool)> = HashMap::new();
+    if let Some(head) = head {
+        let tree = repo.find_tree(head).ok()?;
+        for e in tree.iter() {
+            old.insert(e.name_bytes().to_vec(), (e.id(), e.filemode(), false));
+        }
+    }
+    let plen = prefix.len();
+    let mut i = 0;
+    while let Some(e) = entries.get(i) {
+        let rest = e.path.get(plen..)?;
+        if let Some(slash) = memchr::memchr(b'/', rest) {
+            let name = &rest[..slash];
+            // The directory's entries are contiguous (index order is byte order of whole paths), so a
+            // binary search finds where they end: an unchanged directory costs O(log n), not O(n).
+            let in_dir = |n: &index::Entry<'_>| {
+                n.path
+                    .get(plen..)
+                    .is_some_and(|r| r.get(..slash) == Some(name) && r.get(slash) == Some(&b'/'))
+            };
+            let j = i + entries.get(i..)?.partition_point(in_dir);
+            let sub_head = match old.get_mut(name) {
+                Some((id, mode, seen)) => {
+                    *seen = true;
+                    if *mode == TREE_MODE {
+                        Some(*id)
+                    } else {
+                        out.gone.push([&prefix[..], name].concat());
+                        None
+                    }
+                }
+                None => None,
+            };
+            prefix.extend_from_slice(name);
+            prefix.push(b'/');
+            let child = node.and_then(|n| n.child(name));
+            compare_dir(repo, prefix, child, sub_head, entries.get(i..j)?, out)?;
+            prefix.truncate(plen);
+            i = j;
+            continue;
+        }
+        i += 1;
+        if e.intent_to_add {
+            continue;
+        }
+        let id = Oid::from_bytes(&e.oid).ok()?;
+        match old.get_mut(rest) {
+            Some((old_id, old_mode, seen)) => {
+                *seen = true;
+                if *old_mode == TREE_MODE {
+                    out.gone.push(e.path.to_vec());
+                    out.present.push((e.path.to_vec(), id, e.mode));
+                } else if *old_id != id || *old_mode as u32 != e.mode {
+                    out.present.push((e.path.to_vec(), id, e.mode));
+                }
+            }
+            None => out.present.push((e.path.to_vec(), id, e.mode)),
+        }
+    }
+    for (name, (_, _, seen)) in old {
+        if !seen {
+            out.gone.push([&prefix[..], &name].concat());
+        }
+    }
+    Some(())
 }
 
 fn open(start: Option<&Path>) -> Result<Repository, StagedError> {
@@ -373,6 +546,110 @@ mod tests {
         assert_eq!(a.0, vec![(2, 5), (10, 13)]);
         assert!(!a.contains(1) && a.contains(2) && a.contains(4) && !a.contains(5) && a.contains(12));
         assert!(a.overlaps(5, 10) && !a.overlaps(5, 9) && a.overlaps(1, 2));
+    }
+
+    /// The fast path (own index reader + cache-tree) must list the same paths as libgit2's full diff.
+    #[test]
+    fn fast_path_agrees_with_libgit2() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .current_dir(root)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", root.join("no-such-gitconfig"))
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .args(["-c", "commit.gpgsign=false"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let write = |p: &str, body: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        };
+        git(&["init", "-q"]);
+        for f in [
+            "a/x",
+            "a/y",
+            "a/b/z",
+            "c/d/e/f",
+            "g",
+            "h",
+            "moved/one",
+            "moved/two",
+            "tochange/k",
+        ] {
+            write(f, f);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "one"]);
+        let check = |label: &str| {
+            let repo = Repository::open(root).unwrap();
+            let head = repo.head().unwrap().peel_to_tree().unwrap();
+            let fast = fast_changes(&repo, Some(&head)).expect("the fast path handles this index");
+            let mut fast_paths: Vec<Vec<u8>> = fast.present.iter().map(|(p, _, _)| p.clone()).collect();
+            fast_paths.extend(fast.gone.iter().cloned());
+            fast_paths.sort();
+            let index = repo.index().unwrap();
+            let diff = repo.diff_tree_to_index(Some(&head), Some(&index), None).unwrap();
+            let mut slow: Vec<Vec<u8>> = diff
+                .deltas()
+                .map(|d| {
+                    d.new_file()
+                        .path_bytes()
+                        .or(d.old_file().path_bytes())
+                        .unwrap()
+                        .to_vec()
+                })
+                .collect();
+            // An intent-to-add entry (`git add -N`) is not committed; libgit2 lists it as added.
+            slow.retain(|p| p != b"later");
+            // A directory that disappears (or becomes a file) is one `gone` entry on the fast path.
+            for p in &mut slow {
+                if let Some(dir) = fast_paths
+                    .iter()
+                    .find(|f| p.starts_with(f) && p.get(f.len()) == Some(&b'/'))
+                {
+                    *p = dir.clone();
+                }
+            }
+            slow.sort();
+            slow.dedup();
+            fast_paths.dedup();
+            let show = |v: &[Vec<u8>]| {
+                v.iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(show(&fast_paths), show(&slow), "{label}");
+        };
+        check("nothing staged");
+        write("a/b/z", "changed");
+        write("new/dir/file", "n");
+        std::fs::remove_file(root.join("h")).unwrap();
+        git(&["add", "-A"]);
+        git(&["mv", "moved", "elsewhere"]);
+        std::fs::remove_file(root.join("tochange/k")).unwrap();
+        std::fs::remove_dir(root.join("tochange")).unwrap();
+        write("tochange", "now a file");
+        write("intent", "i");
+        git(&["add", "-A"]);
+        write("later", "l");
+        git(&["add", "-N", "later"]);
+        check("edits, additions, deletions, a moved directory, a directory become a file");
+        git(&["commit", "-qm", "two"]);
+        check("after a commit");
     }
 
     #[test]

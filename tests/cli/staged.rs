@@ -36,7 +36,8 @@ impl Repo {
         let mut cmd = Command::new("git");
         cmd.current_dir(self.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            // A missing file, not /dev/null: the user's config must play no part either way.
+            .env("GIT_CONFIG_GLOBAL", self.path().join(".git/no-such-gitconfig"))
             .env("GIT_AUTHOR_NAME", "Test")
             .env("GIT_AUTHOR_EMAIL", "test@example.com")
             .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
@@ -215,6 +216,41 @@ fn renamed_file_keeps_its_history() {
     repo.write("config/new name.py", format!("{body}KEY2 = '{KEY2}'\n"));
     repo.git(&["add", "-A"]);
     assert_eq!(repo.blocked(), ["config/new name.py:22"]);
+}
+
+#[test]
+fn moved_directory_keeps_its_history() {
+    let repo = Repo::new();
+    repo.write("conf/keys.py", format!("{}KEY = '{KEY}'\n", lines(10)));
+    repo.write("conf/other.py", lines(3));
+    repo.write("README", "x\n");
+    repo.commit("old key");
+    repo.git(&["mv", "conf", "settings"]);
+    assert!(repo.blocked().is_empty(), "a moved directory adds nothing");
+    // The same after a commit, when the index carries git's cache-tree (pkhound's fast path).
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["status", "--short"]);
+    repo.git(&["mv", "conf", "settings"]);
+    assert!(repo.blocked().is_empty(), "a moved directory adds nothing");
+}
+
+#[test]
+fn index_version_4_and_split_index() {
+    let repo = Repo::new();
+    repo.write("src/app/main.py", lines(3));
+    repo.write("src/app/util.py", format!("OLD = '{KEY}'\n"));
+    repo.commit("init");
+    // Version 4 compresses paths in the index (pkhound reads it itself).
+    repo.git(&["update-index", "--index-version", "4"]);
+    repo.write("src/app/util.py", format!("OLD = '{KEY}'\nNEW = '{KEY2}'\n"));
+    repo.write("src/app/new file.py", "clean = 1\n");
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.blocked(), ["src/app/util.py:2"]);
+    // A split index (core.splitIndex) is read neither by pkhound nor by libgit2: a clear error, exit 2.
+    repo.git(&["update-index", "--split-index"]);
+    let (code, out, err) = repo.staged(&[]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("split index is not supported"), "{err}");
 }
 
 #[test]
