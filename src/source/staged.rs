@@ -2,8 +2,9 @@
 //! commit adds.
 //!
 //! The index (the one `git commit` uses: `$GIT_INDEX_FILE` is honoured, so `git commit -a` and
-//! `git commit PATH` hooks see their temporary index) is diffed against HEAD's tree by object id, so the
-//! cost grows with the change, not with the repository: unchanged files are never read. For each added,
+//! `git commit PATH` hooks see their temporary index) is compared with HEAD's tree by object id, skipping
+//! every directory whose cache-tree id is HEAD's (see `staged/index.rs`), so the cost grows with the
+//! change, not with the repository: unchanged files and directories are never read. For each added,
 //! modified, renamed, copied or type-changed file the new blob is read from the object database, the old
 //! one from HEAD (or the rename source), and a zero-context line diff gives the added line numbers. The
 //! work tree is never read, so partial staging (`git add -p`) is honoured. This module knows nothing of
