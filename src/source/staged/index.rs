@@ -210,4 +210,14 @@ mod tests {
         let _ = parse_tree(b"\x00-1 99999999999\n");
         let _ = parse_tree(b"\x0012 1\n");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..400), v in 2u8..5) {
+            let mut data = vec![b'D', b'I', b'R', b'C', 0, 0, 0, v, 0, 0, 0, 3];
+            data.extend_from_slice(&tail);
+            let _ = parse(&data);
+            let _ = parse_tree(&tail);
+        }
+    }
 }
