@@ -77,8 +77,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     };
 
     let outcome = scan::run(&engine, &config);
-    let failing = triage::fails(&outcome.findings, args.fail_on);
-    let status = if failing {
+    let status = if triage::fails(&outcome.findings, args.fail_on) {
         ExitStatus::Findings
     } else if !outcome.errors.is_empty() {
         ExitStatus::Error

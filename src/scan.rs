@@ -60,12 +60,12 @@ impl ScanOutcome {
 /// Runs the scan. Never fails as a whole: what could not be read is in `errors`.
 pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let started = Instant::now();
-    let shared = Mutex::new(ScanOutcome::default());
     if cfg.staged {
         let mut outcome = run_staged(engine, cfg);
         finish(&mut outcome, started);
         return outcome;
     }
+    let shared = Mutex::new(ScanOutcome::default());
     let progress = cfg.progress.then(progress_bar);
 
     if cfg.stdin {
