@@ -133,9 +133,29 @@ fn engine_error(e: EngineError) -> anyhow::Error {
 }
 
 fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
+    if args.staged {
+        if args.paths.len() > 1 {
+            anyhow::bail!("--staged takes at most one PATH (any place inside the repository)");
+        }
+        if args.paths.iter().any(|p| p.as_os_str() == "-") {
+            anyhow::bail!("--staged reads the git index, not standard input");
+        }
+    }
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    let roots: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
-    let found = find_config(&args, &roots)?;
+    let roots: Vec<PathBuf> = if args.staged {
+        // The default `.` means the current directory, where a hook runs with git's environment
+        // ($GIT_DIR, $GIT_INDEX_FILE) describing the repository.
+        args.paths.iter().filter(|p| p.as_os_str() != ".").cloned().collect()
+    } else {
+        args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect()
+    };
+    // A staged scan runs where the hook runs: its config is the one in the current directory.
+    let config_roots = if args.staged && roots.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        roots.clone()
+    };
+    let found = find_config(&args, &config_roots)?;
     let (cfg, config_in_tree) = match found {
         Some((c, inside)) => (Some(c), inside),
         None => (None, None),
@@ -161,7 +181,8 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         let p = policy.clone();
         PathPrune(Arc::new(move |path: &str| p.prunes(path)))
     });
-    let progress = !args.no_progress
+    let progress = !args.staged
+        && !args.no_progress
         && std::env::var_os("CI").is_none()
         && io::stderr().is_terminal()
         && !(stdin && roots.is_empty());
@@ -177,6 +198,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         },
         progress,
         policy,
+        staged: args.staged,
     };
 
     let started = unix_now();
@@ -195,6 +217,13 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
         }
     }
+    let status = if triage::fails(&outcome.findings, args.fail_on) {
+        ExitStatus::Findings
+    } else if !outcome.errors.is_empty() {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Clean
+    };
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
@@ -214,23 +243,31 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         show_secrets: args.show_secrets,
         color,
     };
-    let bytes = report::render(args.format, &input, &opts);
-    emit(&bytes, args.output.as_ref())?;
+    // A hook's text output: the blocking findings, one line each, and nothing when the commit is clean.
+    let hook = args.staged && args.format == Format::Text;
+    let bytes = if hook {
+        let blocking: Vec<_> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.severity >= args.fail_on)
+            .cloned()
+            .collect();
+        report::hook::render(&blocking, &opts)
+    } else {
+        report::render(args.format, &input, &opts)
+    };
+    if !bytes.is_empty() || args.output.is_some() {
+        emit(&bytes, args.output.as_ref())?;
+    }
 
     // Machine formats go to stdout or a file; say on stderr that the scan had holes, for CI logs.
-    if args.format != Format::Text || args.output.is_some() {
+    if hook || args.format != Format::Text || args.output.is_some() {
         for e in &outcome.errors {
             eprintln!("pkhound: error: {}: {}", e.path, e.message);
         }
     }
 
-    Ok(if triage::fails(&outcome.findings, args.fail_on) {
-        ExitStatus::Findings
-    } else if !outcome.errors.is_empty() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Clean
-    })
+    Ok(status)
 }
 
 /// Seconds since the Unix epoch; a clock before 1970 reads as the epoch.

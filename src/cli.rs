@@ -33,6 +33,15 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 
+    /// Scan what `git commit` would record (the index against HEAD) and report only secrets on the lines
+    /// the commit adds: for pre-commit hooks.
+    ///
+    /// PATH (at most one) is any place inside the repository. The work tree is not read, so partial
+    /// staging (`git add -p`) is honoured. With the text format the output is one line per blocking
+    /// finding and nothing at all when the change is clean.
+    #[arg(long)]
+    pub staged: bool,
+
     /// Report format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -13,6 +13,7 @@ use crate::finding::{Finding, Notice, Origin, ScanError, ScanStats};
 use crate::locate;
 use crate::source::{
     fs::{self, Sink, WalkOptions},
+    staged::{self, AddedLines, StagedOptions},
     stdin, Blob, SkipReason,
 };
 use crate::triage;
@@ -29,6 +30,9 @@ pub struct ScanConfig {
     pub progress: bool,
     /// Allowlists and rule path restrictions from the config.
     pub policy: Arc<triage::Policy>,
+    /// Scan the staged change of the repository containing `roots[0]` (none: the current directory)
+    /// instead of walking `roots`; only secrets on added lines count.
+    pub staged: bool,
 }
 
 /// What a scan produced, ready for triage and reporting.
@@ -58,6 +62,11 @@ impl ScanOutcome {
 /// Runs the scan. Never fails as a whole: what could not be read is in `errors`.
 pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let started = Instant::now();
+    if cfg.staged {
+        let mut outcome = run_staged(engine, cfg);
+        finish(&mut outcome, started);
+        return outcome;
+    }
     let shared = Mutex::new(ScanOutcome::default());
     let progress = cfg.progress.then(progress_bar);
 
@@ -83,11 +92,35 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     }
 
     let mut outcome = shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    finish(&mut outcome, started);
+    outcome
+}
+
+fn finish(outcome: &mut ScanOutcome, started: Instant) {
     triage::finish(&mut outcome.findings);
     outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    outcome
+}
+
+/// The staged change, on this thread: a commit touches few files, and a pre-commit hook must start fast.
+fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
+    let shared = Mutex::new(ScanOutcome::default());
+    let opts = StagedOptions {
+        max_file_size: cfg.walk.max_file_size,
+        respect_ignore: cfg.walk.respect_ignore,
+    };
+    let start = cfg.roots.first().map(PathBuf::as_path);
+    {
+        let mut c = Collector::new(engine, &cfg.policy, &shared, None);
+        if let Err(e) = staged::walk(start, &opts, &mut c) {
+            c.error(ScanError {
+                path: start.map_or_else(|| ".".to_string(), |p| p.display().to_string()),
+                message: e.to_string(),
+            });
+        }
+    }
+    shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn progress_bar() -> ProgressBar {
@@ -179,6 +212,47 @@ impl Sink for Collector<'_> {
             }
             SkipReason::Symlink => stats.skipped_other += 1,
         }
+    }
+}
+
+impl staged::Sink for Collector<'_> {
+    /// Locates every match (so that a snippet still redacts an older secret beside a new one), then keeps
+    /// the findings whose secret touches an added line: a multi-line secret (a PEM body) whose first line
+    /// is old but whose body changed is a new secret.
+    fn file(&mut self, blob: Blob<'_>, added: &AddedLines) {
+        let matches = self.engine.scan(blob.bytes, &mut self.scratch);
+        self.local.stats.files += 1;
+        self.local.stats.bytes += blob.bytes.len() as u64;
+        if matches.is_empty() {
+            return;
+        }
+        let mut kept_lines = Vec::new();
+        let (mut line, mut counted_to) = (1, 0);
+        for m in matches {
+            line += memchr::memchr_iter(b'\n', &blob.bytes[counted_to..m.start]).count();
+            counted_to = m.start;
+            let last = line + memchr::memchr_iter(b'\n', &blob.bytes[m.start..m.end]).count();
+            if added.overlaps(line, last) {
+                kept_lines.push(line);
+            }
+        }
+        if kept_lines.is_empty() {
+            return;
+        }
+        let mut found = Vec::new();
+        locate::findings(self.engine, blob.path, &blob.origin, blob.bytes, matches, &mut found);
+        found.retain(|f| kept_lines.contains(&f.line));
+        let from = self.local.findings.len();
+        self.local.findings.extend(found);
+        self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);
+    }
+
+    fn error(&mut self, error: ScanError) {
+        Sink::error(self, error);
+    }
+
+    fn skip(&mut self, path: &str, reason: SkipReason) {
+        Sink::skip(self, path, reason);
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod gitlab;
+pub mod hook;
 pub mod json;
 pub mod junit;
 pub mod sarif;

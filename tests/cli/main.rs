@@ -9,3 +9,4 @@ mod hostile;
 mod redaction;
 mod rules_cmd;
 mod scan_tree;
+mod staged;
