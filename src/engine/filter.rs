@@ -47,11 +47,13 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     b"...",
     b"${",
     b"{{",
+    // printf-style templates (`?api_key=%s`); percent-encoding never yields `%s` (s is not a hex digit).
+    b"%s",
     b"****",
     b"<",
     b">",
 ];
-const LONG_MARKS: usize = 11;
+const LONG_MARKS: usize = 12;
 
 /// True for values that are obviously not real: template marks, runs of one character, alphabet or digit
 /// sequences, or too few distinct characters to be random.
@@ -151,6 +153,7 @@ mod tests {
             "pk_EXAMPLEKEY",
             "${KLAVIYO_KEY}",
             "pk_abababababababababababababababab",
+            "%s8f2a91c4e7d3b6",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
