@@ -11,10 +11,12 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::Engine;
+use crate::history::{self, HistoryConfig};
 use crate::report::{self, Format, ReportInput, ReportOptions};
 use crate::rules;
-use crate::scan::{self, ScanConfig};
+use crate::scan::{self, ScanConfig, ScanOutcome};
 use crate::source::fs::WalkOptions;
+use crate::source::git::{Repo, Selection};
 use crate::triage;
 
 /// How a run ended; `main` maps it to 0, 1, 2.
@@ -42,6 +44,10 @@ fn load_engine() -> Result<Engine> {
 
 fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let engine = load_engine()?;
+    if args.history_mode() {
+        let outcome = history_scan(&engine, &args)?;
+        return finish(&args, &outcome);
+    }
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     let roots: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     let progress = !args.no_progress
@@ -61,7 +67,68 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     };
 
     let outcome = scan::run(&engine, &config);
+    finish(&args, &outcome)
+}
 
+/// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
+fn history_scan(engine: &Engine, args: &ScanArgs) -> Result<ScanOutcome> {
+    let root = match args.paths.as_slice() {
+        [one] if one.as_os_str() != "-" => one.clone(),
+        _ => anyhow::bail!("--history scans one repository: give one PATH (not `-`)"),
+    };
+    let repo = Repo::open(&root)?;
+    let selection = match (&args.branch, &args.range) {
+        (_, Some(range)) => Selection::Range(range.clone()),
+        (Some(branch), None) => Selection::Branch(branch.clone()),
+        (None, None) => Selection::All,
+    };
+    let cfg = HistoryConfig {
+        selection,
+        since: args.since,
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        all_occurrences: args.all_occurrences,
+    };
+    let mut outcome = history::run(engine, &repo, &cfg)?;
+    if args.worktree {
+        let Some(workdir) = repo.workdir() else {
+            anyhow::bail!(
+                "--worktree: {} is a bare repository, it has no working tree",
+                root.display()
+            );
+        };
+        let config = ScanConfig {
+            roots: vec![workdir.to_path_buf()],
+            stdin: false,
+            walk: WalkOptions {
+                respect_ignore: !args.no_ignore,
+                follow: args.follow,
+                max_file_size: args.max_file_size,
+                threads: args.threads,
+            },
+            progress: false,
+        };
+        let elapsed = outcome.stats.elapsed_ms;
+        let mut tree = scan::run(engine, &config);
+        // One finding per secret: a key the history already reports (with its place in HEAD) is not
+        // reported again from the working tree; uncommitted keys are.
+        let known: std::collections::HashSet<_> = outcome
+            .findings
+            .iter()
+            .map(|f| (f.rule.id.clone(), f.fingerprint.clone()))
+            .collect();
+        tree.findings
+            .retain(|f| !known.contains(&(f.rule.id.clone(), f.fingerprint.clone())));
+        let tree_ms = tree.stats.elapsed_ms;
+        outcome.absorb(tree);
+        outcome.stats.elapsed_ms = elapsed.saturating_add(tree_ms);
+        triage::finish(&mut outcome.findings);
+    }
+    Ok(outcome)
+}
+
+/// Renders the report, writes it, and decides the exit status.
+fn finish(args: &ScanArgs, outcome: &ScanOutcome) -> Result<ExitStatus> {
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,

@@ -2,6 +2,7 @@
 
 mod common;
 mod exit_codes;
+mod history;
 mod hostile;
 mod redaction;
 mod rules_cmd;
