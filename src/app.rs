@@ -89,16 +89,17 @@ fn history_scan(engine: &Engine, args: &ScanArgs) -> Result<ScanOutcome> {
         threads: args.threads,
         all_occurrences: args.all_occurrences,
     };
-    let mut outcome = history::run(engine, &repo, &cfg)?;
+    let workdir = repo.workdir().map(PathBuf::from);
+    let mut outcome = history::run(engine, repo, &cfg)?;
     if args.worktree {
-        let Some(workdir) = repo.workdir() else {
+        let Some(workdir) = workdir else {
             anyhow::bail!(
                 "--worktree: {} is a bare repository, it has no working tree",
                 root.display()
             );
         };
         let config = ScanConfig {
-            roots: vec![workdir.to_path_buf()],
+            roots: vec![workdir],
             stdin: false,
             walk: WalkOptions {
                 respect_ignore: !args.no_ignore,

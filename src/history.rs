@@ -43,28 +43,38 @@ pub struct HistoryConfig {
 
 /// Scans the history of the repository at or above `path`. Fails only when the repository cannot be
 /// opened or the ref/range cannot be resolved; unreadable objects become `errors` entries.
-pub fn run(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+pub fn run(engine: &Engine, repo: Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+    match rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build() {
+        Ok(pool) => pool.install(move || run_in_pool(engine, &repo, cfg)),
+        Err(_) => run_in_pool(engine, &repo, cfg),
+    }
+}
+
+fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
     let started = Instant::now();
     let mut outcome = ScanOutcome::default();
 
     // Commit messages are scanned as the walk meets them: a key pasted into a message is a leak too.
-    let mut scratch = engine.scratch();
-    let mut message_hits: Vec<(u32, Vec<Finding>)> = Vec::new();
-    let inv = repo.inventory(&cfg.selection, cfg.since, |idx, msg| {
-        let matches = engine.scan(msg, &mut scratch);
-        if !matches.is_empty() {
+    let (inv, message_hits) = repo.inventory(
+        &cfg.selection,
+        cfg.since,
+        || engine.scratch(),
+        |scratch, msg| {
+            let matches = engine.scan(msg, scratch);
+            if matches.is_empty() {
+                return None;
+            }
             let mut found = Vec::new();
             locate::findings(engine, MESSAGE_PATH, &Origin::File, msg, matches, &mut found);
-            if !found.is_empty() {
-                message_hits.push((idx, found));
-            }
-        }
-    })?;
+            (!found.is_empty()).then_some(found)
+        },
+    )?;
     outcome.errors.extend(inv.errors.iter().cloned());
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
 
     let scanned = scan_blobs(engine, repo, &inv, cfg);
+    let mut scratch = engine.scratch();
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
     for (blob, result) in inv.blobs.iter().zip(scanned) {
         match result {
@@ -195,23 +205,17 @@ struct Worker {
 /// Reads and scans every unique blob once, in parallel; one repository handle per worker thread.
 fn scan_blobs(engine: &Engine, repo: &Repo, inv: &Inventory, cfg: &HistoryConfig) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
-    let work = || {
-        inv.blobs
-            .par_iter()
-            .map_init(
-                || Worker {
-                    repo: git::open_dir(git_dir).map_err(|e| e.to_string()),
-                    scratch: engine.scratch(),
-                    decoded: Vec::new(),
-                },
-                |w, blob| scan_blob(engine, inv, cfg, w, blob),
-            )
-            .collect()
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
-    }
+    inv.blobs
+        .par_iter()
+        .map_init(
+            || Worker {
+                repo: git::open_dir(git_dir).map_err(|e| e.to_string()),
+                scratch: engine.scratch(),
+                decoded: Vec::new(),
+            },
+            |w, blob| scan_blob(engine, inv, cfg, w, blob),
+        )
+        .collect()
 }
 
 fn scan_blob(

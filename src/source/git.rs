@@ -14,6 +14,7 @@ use std::{
 };
 
 use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
+use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::finding::{Notice, ScanError};
@@ -86,6 +87,10 @@ pub fn open_dir(git_dir: &Path) -> Result<Repository, GitError> {
 impl Repo {
     /// Opens the repository at or above `path`: a work tree, a linked worktree or a bare repository.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
+        // Re-hashing every object read (SHA-1 with collision detection) was 40% of a history scan's CPU.
+        // A scanner reads what is there: a damaged object still fails to inflate or apply and becomes an
+        // error; one whose bytes no longer match its id is scanned as it is, which loses no secret.
+        git2::opts::strict_hash_verification(false);
         let repo =
             Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&str>()).map_err(|e| {
                 GitError::Open {
@@ -109,12 +114,16 @@ impl Repo {
 
     /// Walks the selected commits, calling `message` with each commit's index and message, and lists the
     /// blobs each commit introduced. `since` (Unix seconds) skips older commits.
-    pub fn inventory(
+    ///
+    /// `init` makes per-thread state for `message`, which sees each commit's raw message and may keep
+    /// something from it (returned with the commit's index).
+    pub fn inventory<S, T: Send>(
         &self,
         selection: &Selection,
         since: Option<i64>,
-        mut message: impl FnMut(u32, &[u8]),
-    ) -> Result<Inventory, GitError> {
+        init: impl Fn() -> S + Sync,
+        message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
+    ) -> Result<(Inventory, Vec<(u32, T)>), GitError> {
         let repo = &self.repo;
         let mut inv = Inventory::default();
         if repo.is_shallow() {
@@ -154,7 +163,7 @@ impl Repo {
                         path: "(history)".to_string(),
                         message: "no commits: the repository is empty or its branch is unborn".to_string(),
                     });
-                    return Ok(inv);
+                    return Ok((inv, Vec::new()));
                 }
             }
             Selection::Branch(spec) => {
@@ -175,57 +184,68 @@ impl Repo {
             }
         }
 
+        let mut order: Vec<Oid> = Vec::new();
+        for next in walk {
+            match next {
+                Ok(oid) => order.push(oid),
+                Err(e) => inv.errors.push(ScanError {
+                    path: "(history)".to_string(),
+                    message: format!("walking commits: {}", e.message()),
+                }),
+            }
+        }
+
+        // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
+        // at a time so that only one chunk's lists are held before they are folded in commit order.
         let mut blob_index: HashMap<Oid, u32> = HashMap::new();
         let mut path_index: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut gitlinks: HashSet<u32> = HashSet::new();
-        let mut prefix: Vec<u8> = Vec::new();
-        for next in walk {
-            let oid = match next {
-                Ok(oid) => oid,
-                Err(e) => {
-                    inv.errors.push(ScanError {
-                        path: "(history)".to_string(),
-                        message: format!("walking commits: {}", e.message()),
+        let mut found: Vec<(u32, T)> = Vec::new();
+        let git_dir = self.git_dir.as_path();
+        for chunk in order.chunks(CHUNK) {
+            let deltas: Vec<CommitDelta<T>> = chunk
+                .par_iter()
+                .map_init(
+                    || (open_dir(git_dir), init()),
+                    |(repo, state), &oid| match repo {
+                        Ok(repo) => commit_delta(repo, oid, since, state, &message),
+                        Err(e) => CommitDelta {
+                            errors: vec![ScanError {
+                                path: format!("commit {oid}"),
+                                message: e.to_string(),
+                            }],
+                            ..CommitDelta::default()
+                        },
+                    },
+                )
+                .collect();
+            for (&oid, delta) in chunk.iter().zip(deltas) {
+                inv.errors.extend(delta.errors);
+                if delta.skipped {
+                    continue;
+                }
+                let Ok(idx) = u32::try_from(inv.commits.len()) else {
+                    return Err(GitError::Walk("more than 4 billion commits".to_string()));
+                };
+                inv.commits.push(oid);
+                if let Some(t) = delta.message {
+                    found.push((idx, t));
+                }
+                for (id, path) in delta.introduced {
+                    let path = intern(&mut inv.paths, &mut path_index, path);
+                    let blobs = &mut inv.blobs;
+                    let i = *blob_index.entry(id).or_insert_with(|| {
+                        blobs.push(BlobProvenance { id, places: Vec::new() });
+                        u32::try_from(blobs.len() - 1).unwrap_or(u32::MAX)
                     });
-                    continue;
+                    if let Some(b) = blobs.get_mut(i as usize) {
+                        b.places.push(Place { commit: idx, path });
+                    }
                 }
-            };
-            let commit = match repo.find_commit(oid) {
-                Ok(c) => c,
-                Err(e) => {
-                    inv.errors.push(object_error(oid, oid, "commit", &e));
-                    continue;
+                for path in delta.gitlinks {
+                    gitlinks.insert(intern(&mut inv.paths, &mut path_index, path));
                 }
-            };
-            if since.is_some_and(|s| commit.time().seconds() < s) {
-                continue;
             }
-            let Ok(idx) = u32::try_from(inv.commits.len()) else {
-                return Err(GitError::Walk("more than 4 billion commits".to_string()));
-            };
-            inv.commits.push(oid);
-            message(idx, commit.message_raw_bytes());
-
-            let tree = match commit.tree() {
-                Ok(t) => t,
-                Err(e) => {
-                    inv.errors.push(object_error(commit.tree_id(), oid, "tree", &e));
-                    continue;
-                }
-            };
-            let parents = parent_trees(repo, &commit, &mut inv.errors);
-            let mut walker = TreeWalker {
-                repo,
-                commit: oid,
-                commit_idx: idx,
-                blob_index: &mut blob_index,
-                path_index: &mut path_index,
-                inv: &mut inv,
-                gitlinks: &mut gitlinks,
-            };
-            prefix.clear();
-            let parent_refs: Vec<Option<&Tree<'_>>> = parents.iter().map(Option::as_ref).collect();
-            walker.walk(&tree, &parent_refs, &mut prefix);
         }
         let mut submodules: Vec<u32> = gitlinks.into_iter().collect();
         submodules.sort_unstable();
@@ -235,7 +255,7 @@ impl Repo {
                 message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
             });
         }
-        Ok(inv)
+        Ok((inv, found))
     }
 
     /// Every blob in the tree of HEAD (empty when HEAD is unborn).
@@ -354,17 +374,88 @@ fn parent_trees<'r>(repo: &'r Repository, commit: &Commit<'r>, errors: &mut Vec<
     out
 }
 
-struct TreeWalker<'a, 'r> {
-    repo: &'r Repository,
-    commit: Oid,
-    commit_idx: u32,
-    blob_index: &'a mut HashMap<Oid, u32>,
-    path_index: &'a mut HashMap<Vec<u8>, u32>,
-    inv: &'a mut Inventory,
-    gitlinks: &'a mut HashSet<u32>,
+/// What one commit brought in, computed on a worker thread.
+struct CommitDelta<T> {
+    /// Older than `--since`.
+    skipped: bool,
+    message: Option<T>,
+    /// (blob, path) pairs no parent had.
+    introduced: Vec<(Oid, Vec<u8>)>,
+    gitlinks: Vec<Vec<u8>>,
+    errors: Vec<ScanError>,
 }
 
-impl TreeWalker<'_, '_> {
+impl<T> Default for CommitDelta<T> {
+    fn default() -> Self {
+        CommitDelta {
+            skipped: false,
+            message: None,
+            introduced: Vec::new(),
+            gitlinks: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// How many commits are compared in one parallel batch.
+const CHUNK: usize = 1024;
+
+fn commit_delta<S, T>(
+    repo: &Repository,
+    oid: Oid,
+    since: Option<i64>,
+    state: &mut S,
+    message: &impl Fn(&mut S, &[u8]) -> Option<T>,
+) -> CommitDelta<T> {
+    let mut delta = CommitDelta::default();
+    let commit = match repo.find_commit(oid) {
+        Ok(c) => c,
+        Err(e) => {
+            delta.errors.push(object_error(oid, oid, "commit", &e));
+            delta.skipped = true;
+            return delta;
+        }
+    };
+    if since.is_some_and(|s| commit.time().seconds() < s) {
+        delta.skipped = true;
+        return delta;
+    }
+    delta.message = message(state, commit.message_raw_bytes());
+    let tree = match commit.tree() {
+        Ok(t) => t,
+        Err(e) => {
+            delta.errors.push(object_error(commit.tree_id(), oid, "tree", &e));
+            return delta;
+        }
+    };
+    let parents = parent_trees(repo, &commit, &mut delta.errors);
+    let parent_refs: Vec<Option<&Tree<'_>>> = parents.iter().map(Option::as_ref).collect();
+    let mut walker = TreeWalker {
+        repo,
+        commit: oid,
+        delta: &mut delta,
+    };
+    walker.walk(&tree, &parent_refs, &mut Vec::new());
+    delta
+}
+
+fn intern(paths: &mut Vec<String>, index: &mut HashMap<Vec<u8>, u32>, path: Vec<u8>) -> u32 {
+    if let Some(&i) = index.get(&path) {
+        return i;
+    }
+    let i = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+    paths.push(String::from_utf8_lossy(&path).into_owned());
+    index.insert(path, i);
+    i
+}
+
+struct TreeWalker<'a, 'r, T> {
+    repo: &'r Repository,
+    commit: Oid,
+    delta: &'a mut CommitDelta<T>,
+}
+
+impl<T> TreeWalker<'_, '_, T> {
     /// Records the blobs of `tree` that no parent has at the same path; skips subtrees a parent shares.
     fn walk(&mut self, tree: &Tree<'_>, parents: &[Option<&Tree<'_>>], prefix: &mut Vec<u8>) {
         for entry in tree.iter() {
@@ -392,7 +483,7 @@ impl TreeWalker<'_, '_> {
             }
             prefix.extend_from_slice(name);
             match entry.kind() {
-                Some(ObjectType::Blob) => self.record(id, prefix),
+                Some(ObjectType::Blob) => self.delta.introduced.push((id, prefix.clone())),
                 Some(ObjectType::Tree) => match self.repo.find_tree(id) {
                     Ok(sub) => {
                         let loaded: Vec<Option<Tree<'_>>> = parent_subtrees
@@ -402,41 +493,12 @@ impl TreeWalker<'_, '_> {
                         let refs: Vec<Option<&Tree<'_>>> = loaded.iter().map(Option::as_ref).collect();
                         self.walk(&sub, &refs, prefix);
                     }
-                    Err(e) => self.inv.errors.push(object_error(id, self.commit, "tree", &e)),
+                    Err(e) => self.delta.errors.push(object_error(id, self.commit, "tree", &e)),
                 },
-                Some(ObjectType::Commit) => {
-                    let p = self.intern(prefix);
-                    self.gitlinks.insert(p);
-                }
+                Some(ObjectType::Commit) => self.delta.gitlinks.push(prefix.clone()),
                 _ => {}
             }
             prefix.truncate(len);
-        }
-    }
-
-    fn intern(&mut self, path: &[u8]) -> u32 {
-        if let Some(&i) = self.path_index.get(path) {
-            return i;
-        }
-        let i = u32::try_from(self.inv.paths.len()).unwrap_or(u32::MAX);
-        self.inv.paths.push(String::from_utf8_lossy(path).into_owned());
-        self.path_index.insert(path.to_vec(), i);
-        i
-    }
-
-    fn record(&mut self, id: Oid, path: &[u8]) {
-        let path = self.intern(path);
-        let place = Place {
-            commit: self.commit_idx,
-            path,
-        };
-        let blobs = &mut self.inv.blobs;
-        let i = *self.blob_index.entry(id).or_insert_with(|| {
-            blobs.push(BlobProvenance { id, places: Vec::new() });
-            u32::try_from(blobs.len() - 1).unwrap_or(u32::MAX)
-        });
-        if let Some(b) = blobs.get_mut(i as usize) {
-            b.places.push(place);
         }
     }
 }
