@@ -462,3 +462,32 @@ fn history_and_worktree_together() {
     // The committed key once (from history), the uncommitted one from the working tree.
     assert_eq!(kinds, ["commit", "file"], "{report:#}");
 }
+
+#[test]
+fn linked_worktree_since_and_lfs_pointer() {
+    let mut r = Repo::new();
+    r.write("old.env", &format!("K={KEY1}\n"));
+    r.commit("old key");
+    r.write(
+        "big.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+    );
+    r.write("new.env", &format!("K={KEY2}\n"));
+    r.commit("new key");
+    let wt = r._dir.path().join("linked");
+    let wt_arg = wt.to_string_lossy().into_owned();
+    r.git(&["worktree", "add", "-q", "-b", "side", &wt_arg]);
+
+    let (code, report, _) = history(&wt, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report).len(), 2, "{report:#}");
+    assert!(report["notices"].to_string().contains("Git LFS pointer"), "{report:#}");
+
+    // The fixed clock puts "old key" at 12:00:01 and "new key" at 12:00:02 (+01:00).
+    let (code, report, _) = history(&r.path, &["--since", "2024-03-01T11:00:02Z"]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "new.env");
+    assert_eq!(report["stats"]["commits"], 1);
+}
