@@ -9,6 +9,7 @@
 //! reads and scans it once. Nothing here knows about rules or reports.
 
 use std::{
+    cmp::Ordering,
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
 };
@@ -457,22 +458,39 @@ struct TreeWalker<'a, 'r, T> {
 
 impl<T> TreeWalker<'_, '_, T> {
     /// Records the blobs of `tree` that no parent has at the same path; skips subtrees a parent shares.
+    ///
+    /// Trees are sorted, so each parent is followed with a cursor (a merge join) instead of a lookup by
+    /// name per entry, which would allocate a C string each time.
     fn walk(&mut self, tree: &Tree<'_>, parents: &[Option<&Tree<'_>>], prefix: &mut Vec<u8>) {
+        let mut cursors = vec![0usize; parents.len()];
+        let mut parent_subtrees: Vec<Option<Oid>> = Vec::with_capacity(parents.len());
         for entry in tree.iter() {
             let name = entry.name_bytes();
             let id = entry.id();
+            let is_tree = entry.kind() == Some(ObjectType::Tree);
             let mut in_parent = false;
-            let mut parent_subtrees: Vec<Option<Oid>> = Vec::with_capacity(parents.len());
-            for p in parents {
-                let pe = p.and_then(|t| t.get_name_bytes(name));
-                match pe {
-                    Some(pe) if pe.id() == id => {
-                        in_parent = true;
-                        break;
+            parent_subtrees.clear();
+            for (p, cursor) in parents.iter().zip(cursors.iter_mut()) {
+                let mut same_name = None;
+                if let Some(t) = p {
+                    while let Some(pe) = t.get(*cursor) {
+                        let pe_tree = pe.kind() == Some(ObjectType::Tree);
+                        match git_order(pe.name_bytes(), pe_tree, name, is_tree) {
+                            Ordering::Less => *cursor += 1,
+                            Ordering::Equal => {
+                                same_name = Some(pe.id());
+                                break;
+                            }
+                            Ordering::Greater => break,
+                        }
                     }
-                    Some(pe) if pe.kind() == Some(ObjectType::Tree) => parent_subtrees.push(Some(pe.id())),
-                    _ => parent_subtrees.push(None),
                 }
+                if same_name == Some(id) {
+                    in_parent = true;
+                    break;
+                }
+                // Equal order means equal name and kind: a parent subtree at the same path.
+                parent_subtrees.push(same_name.filter(|_| is_tree));
             }
             if in_parent {
                 continue;
@@ -501,6 +519,17 @@ impl<T> TreeWalker<'_, '_, T> {
             prefix.truncate(len);
         }
     }
+}
+
+/// Git's tree order: names as bytes, a tree's name read as if it ended in `/`.
+fn git_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {}
+        other => return other,
+    }
+    let next = |s: &[u8], tree: bool| s.get(n).copied().or(if tree { Some(b'/') } else { None });
+    next(a, a_tree).cmp(&next(b, b_tree)).then(a.len().cmp(&b.len()))
 }
 
 /// `2024-03-01T12:00:00+01:00` from Unix seconds and a UTC offset in minutes.
@@ -592,6 +621,16 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tree_order_reads_a_tree_name_with_a_trailing_slash() {
+        // git sorts `foo.c` < `foo/` < `foo0`, and a blob `foo` before all of them.
+        assert_eq!(git_order(b"foo.c", false, b"foo", true), Ordering::Less);
+        assert_eq!(git_order(b"foo", true, b"foo0", false), Ordering::Less);
+        assert_eq!(git_order(b"foo", false, b"foo.c", false), Ordering::Less);
+        assert_eq!(git_order(b"foo", true, b"foo", true), Ordering::Equal);
+        assert_ne!(git_order(b"foo", false, b"foo", true), Ordering::Equal);
+    }
 
     #[test]
     fn dates_round_trip() {
