@@ -327,7 +327,9 @@ fn finish_group(
                 .map(move |&(commit, path)| (commit, path, c.finding.line))
         })
         .collect();
-    occ.sort_unstable();
+    // Earliest commit first; within a commit, a file beats the message (a key committed with a message
+    // that quotes it is reported where it sits in the tree).
+    occ.sort_unstable_by_key(|&(commit, path, line)| (commit, path.is_none(), path, line));
     occ.dedup();
     let &first = occ.first()?;
     let cand = group.cands.into_iter().find(|c| {

@@ -299,6 +299,18 @@ fn key_in_a_commit_message_is_found_and_the_summary_redacted_everywhere() {
     assert_eq!(f[0]["path"], "(commit message)");
     assert_eq!(f[0]["origin"]["commit"], c.as_str());
     assert_eq!(f[0]["origin"]["summary"], "rotate to pk_fe…4d for now");
+
+    // The same key committed in a file and quoted in the message: one finding, at the file.
+    let mut r = Repo::new();
+    r.write("k.env", &format!("K={KEY3}\n"));
+    r.commit(&format!("add {KEY3}"));
+    let (_, report, _) = history(&r.path, &[]);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "k.env");
+    assert_eq!(f[0]["occurrence_count"], 2);
+    assert_eq!(f[0]["occurrences"][0]["path"], "(commit message)");
+    assert_eq!(f[0]["origin"]["summary"], "add pk_fe…4d");
     for format in ["text", "json", "jsonl"] {
         let out = pkhound()
             .args(["scan", "--history", "--format", format])
