@@ -13,14 +13,16 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
+use crate::history::{self, HistoryConfig};
 use crate::report::{self, Format, ReportInput, ReportOptions, ScanTimes};
 use crate::rules::{
     self,
     config::{self, ConfigKind, UserConfig},
     LoadedRule,
 };
-use crate::scan::{self, ScanConfig};
+use crate::scan::{self, ScanConfig, ScanOutcome};
 use crate::source::fs::{PathPrune, WalkOptions};
+use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
 
 /// How a run ended; `main` maps it to 0, 1, 2.
@@ -36,7 +38,7 @@ pub enum ExitStatus {
 
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Scan(args) => scan_command(args),
+        Command::Scan(args) => scan_command(*args),
         Command::Rules(args) => rules_command(args),
     }
 }
@@ -134,6 +136,9 @@ fn engine_error(e: EngineError) -> anyhow::Error {
 
 fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     if args.staged {
+        if args.history_mode() {
+            anyhow::bail!("--staged scans the index; it does not combine with --history/--branch/--range/--since");
+        }
         if args.paths.len() > 1 {
             anyhow::bail!("--staged takes at most one PATH (any place inside the repository)");
         }
@@ -186,23 +191,28 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         && std::env::var_os("CI").is_none()
         && io::stderr().is_terminal()
         && !(stdin && roots.is_empty());
-    let config = ScanConfig {
-        roots,
-        stdin,
-        walk: WalkOptions {
-            respect_ignore: !args.no_ignore,
-            follow: args.follow,
-            max_file_size: args.max_file_size,
-            threads: args.threads,
-            prune,
-        },
-        progress,
-        policy,
-        staged: args.staged,
+    let walk = WalkOptions {
+        respect_ignore: !args.no_ignore,
+        follow: args.follow,
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        prune,
     };
 
     let started = unix_now();
-    let mut outcome = scan::run(&engine, &config);
+    let mut outcome = if args.history_mode() {
+        history_scan(&engine, &args, walk, &policy)?
+    } else {
+        let config = ScanConfig {
+            roots,
+            stdin,
+            walk,
+            progress,
+            policy,
+            staged: args.staged,
+        };
+        scan::run(&engine, &config)
+    };
     let times = ScanTimes {
         started,
         finished: unix_now(),
@@ -224,7 +234,68 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Clean
     };
+    finish(&args, &outcome, times, status)
+}
 
+/// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
+fn history_scan(engine: &Engine, args: &ScanArgs, walk: WalkOptions, policy: &Arc<Policy>) -> Result<ScanOutcome> {
+    let root = match args.paths.as_slice() {
+        [one] if one.as_os_str() != "-" => one.clone(),
+        _ => anyhow::bail!("--history scans one repository: give one PATH (not `-`)"),
+    };
+    let repo = Repo::open(&root)?;
+    let selection = match (&args.branch, &args.range) {
+        (_, Some(range)) => Selection::Range(range.clone()),
+        (Some(branch), None) => Selection::Branch(branch.clone()),
+        (None, None) => Selection::All,
+    };
+    let cfg = HistoryConfig {
+        selection,
+        since: args.since,
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        all_occurrences: args.all_occurrences,
+    };
+    let workdir = repo.workdir().map(PathBuf::from);
+    let mut outcome = history::run(engine, repo, &cfg)?;
+    // Config allowlists by path, secret and stopword (history has no line at hand for line targets).
+    outcome.findings.retain(|f| !policy.suppresses(f, None));
+    if args.worktree {
+        let Some(workdir) = workdir else {
+            anyhow::bail!(
+                "--worktree: {} is a bare repository, it has no working tree",
+                root.display()
+            );
+        };
+        let config = ScanConfig {
+            roots: vec![workdir],
+            stdin: false,
+            walk,
+            progress: false,
+            policy: policy.clone(),
+            staged: false,
+        };
+        let elapsed = outcome.stats.elapsed_ms;
+        let mut tree = scan::run(engine, &config);
+        // One finding per secret: a key the history already reports (with its place in HEAD) is not
+        // reported again from the working tree; uncommitted keys are.
+        let known: std::collections::HashSet<_> = outcome
+            .findings
+            .iter()
+            .map(|f| (f.rule.id.clone(), f.fingerprint.clone()))
+            .collect();
+        tree.findings
+            .retain(|f| !known.contains(&(f.rule.id.clone(), f.fingerprint.clone())));
+        let tree_ms = tree.stats.elapsed_ms;
+        outcome.absorb(tree);
+        outcome.stats.elapsed_ms = elapsed.saturating_add(tree_ms);
+        triage::finish(&mut outcome.findings);
+    }
+    Ok(outcome)
+}
+
+/// Renders the report, writes it, and decides the exit status.
+fn finish(args: &ScanArgs, outcome: &ScanOutcome, times: ScanTimes, status: ExitStatus) -> Result<ExitStatus> {
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,

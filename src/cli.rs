@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files and directories (default: the current directory) for secrets.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the built-in rules, or check a rules or config file (`pkhound rules check FILE`).
     Rules(RulesArgs),
 }
@@ -108,6 +108,46 @@ pub struct ScanArgs {
     /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
     #[arg(long, value_name = "FILE")]
     pub baseline_out: Option<PathBuf>,
+
+    /// Scan the git history of the repository at PATH: every commit reachable from any ref (branches,
+    /// tags, remote-tracking refs, stash) and HEAD.
+    ///
+    /// Each unique blob is read once; each secret is reported once, with the commit that first brought it
+    /// in, how many places carry it, and whether HEAD still has it. Commit messages are scanned too.
+    #[arg(long)]
+    pub history: bool,
+
+    /// With --history (or --branch/--range/--since): also scan the working tree, as a plain scan would.
+    #[arg(long)]
+    pub worktree: bool,
+
+    /// Scan the history of one branch, tag or revision only (implies --history).
+    #[arg(long, value_name = "REF", conflicts_with = "range")]
+    pub branch: Option<String>,
+
+    /// Scan the commits of A..B only and report what they introduced (implies --history). For CI on a
+    /// pull request: `--range origin/main..HEAD`.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+
+    /// Skip commits older than DATE (`2024-03-01` or RFC 3339; implies --history).
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<i64>,
+
+    /// List every (commit, path, line) that carries each secret, not just the first 20.
+    #[arg(long)]
+    pub all_occurrences: bool,
+}
+
+impl ScanArgs {
+    /// True when git history is to be scanned.
+    pub fn history_mode(&self) -> bool {
+        self.history || self.branch.is_some() || self.range.is_some() || self.since.is_some()
+    }
+}
+
+fn parse_since(s: &str) -> Result<i64, String> {
+    crate::source::git::parse_date(s)
 }
 
 #[derive(Debug, Args)]

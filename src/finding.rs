@@ -400,6 +400,8 @@ pub struct ScanStats {
     pub skipped_binary: u64,
     pub skipped_large: u64,
     pub skipped_other: u64,
+    /// Commits walked by a history scan (0 otherwise).
+    pub commits: u64,
     pub elapsed_ms: u64,
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod engine;
 pub mod finding;
+pub mod history;
 pub mod locate;
 pub mod report;
 pub mod rules;

@@ -45,7 +45,8 @@ pub struct ScanOutcome {
 }
 
 impl ScanOutcome {
-    fn absorb(&mut self, other: ScanOutcome) {
+    /// Adds another scan's results (a history scan and a working-tree scan run together).
+    pub fn absorb(&mut self, other: ScanOutcome) {
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
         self.notices.extend(other.notices);
@@ -56,6 +57,7 @@ impl ScanOutcome {
         s.skipped_binary += o.skipped_binary;
         s.skipped_large += o.skipped_large;
         s.skipped_other += o.skipped_other;
+        s.commits += o.commits;
     }
 }
 

@@ -78,6 +78,8 @@ struct WireStats {
     skipped_binary: u64,
     skipped_large: u64,
     skipped_other: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    commits: u64,
     errors: usize,
     elapsed_ms: u64,
 }
@@ -150,6 +152,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             skipped_binary: input.stats.skipped_binary,
             skipped_large: input.stats.skipped_large,
             skipped_other: input.stats.skipped_other,
+            commits: input.stats.commits,
             errors: input.errors.len(),
             elapsed_ms: input.stats.elapsed_ms,
         },
@@ -167,4 +170,8 @@ pub fn render_lines(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

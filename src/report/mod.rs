@@ -250,6 +250,7 @@ mod tests {
             skipped_binary: 1,
             skipped_large: 1,
             skipped_other: 1,
+            commits: 0,
             elapsed_ms: 17,
         };
         (findings, errors, notices, stats)
@@ -313,6 +314,67 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
         }
         insta::assert_snapshot!(out);
+    }
+
+    /// A history finding: a key that came in with a commit, was deleted, and sits in three places.
+    fn history_fixture() -> Vec<Finding> {
+        let kl = rule(
+            "klaviyo-private-key",
+            "Klaviyo private API key",
+            Severity::Critical,
+            "Rotate the key in Klaviyo, then revoke this one.",
+        );
+        let mut f = finding(&kl, "config/.env", 2, 25, KEY, "KLAVIYO_PRIVATE_API_KEY=pk_a4…36");
+        f.origin = Origin::Commit(Arc::new(CommitInfo {
+            sha: "1a2b3c4d5e6f708192a3b4c5d6e7f80912a3b4c5".into(),
+            author: "Bob Builder".into(),
+            email: "bob@example.test".into(),
+            date: "2024-03-01T12:00:02+01:00".into(),
+            summary: "add config with pk_a4…36".into(),
+        }));
+        f.history = Some(History {
+            in_head: false,
+            occurrence_count: 6,
+            occurrences: (0..5)
+                .map(|i| Occurrence {
+                    commit: format!("{i}f00000000000000000000000000000000000000"),
+                    path: format!("deploy/{i}.env"),
+                    line: i + 1,
+                })
+                .collect(),
+        });
+        vec![f]
+    }
+
+    #[test]
+    fn history_snapshots() {
+        let findings = history_fixture();
+        let stats = ScanStats {
+            files: 900,
+            bytes: 4_000_000,
+            commits: 120,
+            elapsed_ms: 250,
+            ..ScanStats::default()
+        };
+        let input = ReportInput {
+            findings: &findings,
+            errors: &[],
+            notices: &[],
+            stats: &stats,
+            times: ScanTimes::default(),
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+        };
+        let text = String::from_utf8(render(Format::Text, &input, &opts)).expect("UTF-8");
+        let json = String::from_utf8(render(Format::Json, &input, &opts)).expect("UTF-8");
+        for out in [&text, &json] {
+            assert!(!out.contains(KEY));
+        }
+        serde_json::from_str::<serde_json::Value>(&json).expect("valid JSON");
+        insta::assert_snapshot!("history_text", text);
+        insta::assert_snapshot!("history_json", json);
     }
 
     #[test]

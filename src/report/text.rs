@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use colored::{ColoredString, Colorize};
 
 use super::{ReportInput, ReportOptions};
-use crate::finding::{Context, Exposure, Finding, Severity};
+use crate::finding::{Context, Exposure, Finding, History, Severity};
 
 struct Painter {
     on: bool,
@@ -95,6 +95,9 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         };
         let _ = writeln!(out, "      {}", p.paint(&snippet, |t| t.dimmed()));
     }
+    if let Some(h) = &f.history {
+        history(out, p, f, h);
+    }
     if f.exposure == Exposure::ClientSide {
         let _ = writeln!(
             out,
@@ -110,6 +113,66 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         );
     }
     let _ = writeln!(out, "      {} {}", p.paint("fix:", |t| t.green()), f.rule.remediation);
+    if f.history.is_some() {
+        let _ = writeln!(
+            out,
+            "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
+            p.paint("then:", |t| t.green())
+        );
+    }
+}
+
+/// How many other places `history` lists in the text report (JSON has the bounded list).
+const TEXT_OCCURRENCES: usize = 3;
+
+/// Where a history finding came in, whether HEAD still has it, and where else it sits.
+fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
+    if let Some(c) = f.origin.commit() {
+        let short = c.sha.get(..7).unwrap_or(&c.sha);
+        let day = c.date.get(..10).unwrap_or(&c.date);
+        let _ = writeln!(
+            out,
+            "      {} {} {} by {} <{}> at {}:{} \"{}\"",
+            p.paint("introduced:", |t| t.yellow()),
+            p.paint(short, |t| t.yellow()),
+            day,
+            c.author,
+            c.email,
+            f.path,
+            f.line,
+            c.summary
+        );
+    }
+    let status = if h.in_head {
+        "still in HEAD: rotate it, then remove it from the code"
+    } else {
+        "removed from HEAD but still in history: rotate it"
+    };
+    let _ = writeln!(out, "      {} {status}", p.paint("status:", |t| t.red()));
+    let _ = writeln!(
+        out,
+        "      {} {} {} (commit, path) in history",
+        p.paint("carried by:", |t| t.yellow()),
+        h.occurrence_count,
+        plural(h.occurrence_count, "place", "places")
+    );
+    for o in h.occurrences.iter().take(TEXT_OCCURRENCES) {
+        let _ = writeln!(
+            out,
+            "        also {} {}:{}",
+            o.commit.get(..7).unwrap_or(&o.commit),
+            o.path,
+            o.line
+        );
+    }
+    let listed = h.occurrences.len().min(TEXT_OCCURRENCES);
+    let rest = h.occurrence_count.saturating_sub(1).saturating_sub(listed);
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "        … and {rest} more (--format json --all-occurrences lists them all)"
+        );
+    }
 }
 
 fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
@@ -142,10 +205,19 @@ fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
         );
         p.paint(&text, |t| t.red().bold())
     };
+    let commits = if s.commits > 0 {
+        format!("{} {} · ", s.commits, plural(s.commits as usize, "commit", "commits"))
+    } else {
+        String::new()
+    };
     format!(
-        "{head} · {} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
         s.files,
-        plural(s.files as usize, "file", "files"),
+        if s.commits > 0 {
+            plural(s.files as usize, "blob", "blobs")
+        } else {
+            plural(s.files as usize, "file", "files")
+        },
         human_bytes(s.bytes),
         s.skipped,
         input.errors.len(),

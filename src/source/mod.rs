@@ -2,6 +2,7 @@
 //! about rules or reports.
 
 pub mod fs;
+pub mod git;
 pub mod staged;
 pub mod stdin;
 

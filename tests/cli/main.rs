@@ -5,6 +5,7 @@ mod config;
 mod exit_codes;
 mod formats;
 mod fp_corpus;
+mod history;
 mod hostile;
 mod redaction;
 mod rules_cmd;

@@ -1,0 +1,646 @@
+//! The git-history source: which commits to look at, which blobs each of them brought in and at which
+//! paths, and reading one blob or commit on demand.
+//!
+//! Provenance comes from walking trees, not from content diffs: a commit's tree is compared with its
+//! parents' trees by object id, identical subtrees are skipped whole, and a blob counts as *introduced*
+//! by a commit at a path only when no parent has that same blob at that path. So a merge introduces
+//! nothing that one of its parents already had, and a key that came in on a merged branch is attributed
+//! to the branch commit that added it. Each unique blob is listed once with all its places; the caller
+//! reads and scans it once. Nothing here knows about rules or reports.
+
+use std::{
+    cmp::Ordering,
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+};
+
+use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::finding::{Notice, ScanError};
+
+/// A repository that could not be opened, or a ref or range that could not be resolved.
+#[derive(Debug, Error)]
+pub enum GitError {
+    #[error("{path}: not a git repository ({message})")]
+    Open { path: String, message: String },
+    #[error("`{spec}`: {message}")]
+    Revision { spec: String, message: String },
+    #[error("walking commits: {0}")]
+    Walk(String),
+}
+
+/// Which commits to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Every commit reachable from any ref (branches, tags, remote-tracking refs, stash) and HEAD.
+    All,
+    /// The commits reachable from one ref or revision.
+    Branch(String),
+    /// `A..B`: the commits reachable from B and not from A (a pull request's commits).
+    Range(String),
+}
+
+/// Where a blob sits: the commit that introduced it there and the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// Index into [`Inventory::commits`].
+    pub commit: u32,
+    /// Index into [`Inventory::paths`].
+    pub path: u32,
+}
+
+/// One unique blob and every place some commit introduced it.
+#[derive(Debug)]
+pub struct BlobProvenance {
+    pub id: Oid,
+    /// In commit order (parents before children), so the first place is the earliest.
+    pub places: Vec<Place>,
+}
+
+/// What the walk found: commits in topological order (parents first), interned paths, unique blobs.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub commits: Vec<Oid>,
+    pub paths: Vec<String>,
+    pub blobs: Vec<BlobProvenance>,
+    /// Objects that could not be read (a corrupt or missing tree or commit), naming object and commit.
+    pub errors: Vec<ScanError>,
+    pub notices: Vec<Notice>,
+}
+
+/// An open repository plus the directory that lets worker threads open their own handle
+/// (`git2::Repository` is not `Sync`).
+pub struct Repo {
+    repo: Repository,
+    git_dir: PathBuf,
+}
+
+/// Opens another handle on a repository by its git directory (`git2::Repository` is not `Sync`).
+pub fn open_dir(git_dir: &Path) -> Result<Repository, GitError> {
+    Repository::open(git_dir).map_err(|e| GitError::Open {
+        path: git_dir.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
+impl Repo {
+    /// Opens the repository at or above `path`: a work tree, a linked worktree or a bare repository.
+    pub fn open(path: &Path) -> Result<Repo, GitError> {
+        // Re-hashing every object read (SHA-1 with collision detection) was 40% of a history scan's CPU.
+        // A scanner reads what is there: a damaged object still fails to inflate or apply and becomes an
+        // error; one whose bytes no longer match its id is scanned as it is, which loses no secret.
+        git2::opts::strict_hash_verification(false);
+        let repo =
+            Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&str>()).map_err(|e| {
+                GitError::Open {
+                    path: path.display().to_string(),
+                    message: e.message().to_string(),
+                }
+            })?;
+        let git_dir = repo.path().to_path_buf();
+        Ok(Repo { repo, git_dir })
+    }
+
+    /// The git directory, from which a worker thread opens its own handle with [`open_dir`].
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    /// The work tree, if the repository has one (not for bare repositories).
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// Walks the selected commits, calling `message` with each commit's index and message, and lists the
+    /// blobs each commit introduced. `since` (Unix seconds) skips older commits.
+    ///
+    /// `init` makes per-thread state for `message`, which sees each commit's raw message and may keep
+    /// something from it (returned with the commit's index).
+    pub fn inventory<S, T: Send>(
+        &self,
+        selection: &Selection,
+        since: Option<i64>,
+        init: impl Fn() -> S + Sync,
+        message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
+    ) -> Result<(Inventory, Vec<(u32, T)>), GitError> {
+        let repo = &self.repo;
+        let mut inv = Inventory::default();
+        if repo.is_shallow() {
+            inv.notices.push(Notice {
+                path: "(history)".to_string(),
+                message: "shallow clone: history is truncated; commits before the shallow boundary were not \
+                          scanned (fetch with --unshallow for a full audit)"
+                    .to_string(),
+            });
+        }
+        let mut walk = repo.revwalk().map_err(|e| GitError::Walk(e.message().to_string()))?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+            .map_err(|e| GitError::Walk(e.message().to_string()))?;
+        match selection {
+            Selection::All => {
+                let mut pushed = 0usize;
+                if let Ok(refs) = repo.references() {
+                    for r in refs.flatten() {
+                        // Tags of trees or blobs, and broken refs, have no commit to walk.
+                        if let Ok(c) = r.peel_to_commit() {
+                            if walk.push(c.id()).is_ok() {
+                                pushed += 1;
+                            }
+                        }
+                    }
+                }
+                // A detached HEAD is not under refs/.
+                if let Ok(head) = repo.head() {
+                    if let Ok(c) = head.peel_to_commit() {
+                        if walk.push(c.id()).is_ok() {
+                            pushed += 1;
+                        }
+                    }
+                }
+                if pushed == 0 {
+                    inv.notices.push(Notice {
+                        path: "(history)".to_string(),
+                        message: "no commits: the repository is empty or its branch is unborn".to_string(),
+                    });
+                    return Ok((inv, Vec::new()));
+                }
+            }
+            Selection::Branch(spec) => {
+                let c = repo
+                    .revparse_single(spec)
+                    .and_then(|o| o.peel_to_commit())
+                    .map_err(|e| revision(spec, &e))?;
+                walk.push(c.id()).map_err(|e| revision(spec, &e))?;
+            }
+            Selection::Range(spec) => {
+                if !spec.contains("..") {
+                    return Err(GitError::Revision {
+                        spec: spec.clone(),
+                        message: "a range is written A..B".to_string(),
+                    });
+                }
+                walk.push_range(spec).map_err(|e| revision(spec, &e))?;
+            }
+        }
+
+        let mut order: Vec<Oid> = Vec::new();
+        for next in walk {
+            match next {
+                Ok(oid) => order.push(oid),
+                Err(e) => inv.errors.push(ScanError {
+                    path: "(history)".to_string(),
+                    message: format!("walking commits: {}", e.message()),
+                }),
+            }
+        }
+
+        // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
+        // at a time so that only one chunk's lists are held before they are folded in commit order.
+        let mut blob_index: HashMap<Oid, u32> = HashMap::new();
+        let mut path_index: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut gitlinks: HashSet<u32> = HashSet::new();
+        let mut found: Vec<(u32, T)> = Vec::new();
+        let git_dir = self.git_dir.as_path();
+        for chunk in order.chunks(CHUNK) {
+            let deltas: Vec<CommitDelta<T>> = chunk
+                .par_iter()
+                .map_init(
+                    || (open_dir(git_dir), init()),
+                    |(repo, state), &oid| match repo {
+                        Ok(repo) => commit_delta(repo, oid, since, state, &message),
+                        Err(e) => CommitDelta {
+                            errors: vec![ScanError {
+                                path: format!("commit {oid}"),
+                                message: e.to_string(),
+                            }],
+                            ..CommitDelta::default()
+                        },
+                    },
+                )
+                .collect();
+            for (&oid, delta) in chunk.iter().zip(deltas) {
+                inv.errors.extend(delta.errors);
+                if delta.skipped {
+                    continue;
+                }
+                let Ok(idx) = u32::try_from(inv.commits.len()) else {
+                    return Err(GitError::Walk("more than 4 billion commits".to_string()));
+                };
+                inv.commits.push(oid);
+                if let Some(t) = delta.message {
+                    found.push((idx, t));
+                }
+                for (id, path) in delta.introduced {
+                    let path = intern(&mut inv.paths, &mut path_index, path);
+                    let blobs = &mut inv.blobs;
+                    let i = *blob_index.entry(id).or_insert_with(|| {
+                        blobs.push(BlobProvenance { id, places: Vec::new() });
+                        u32::try_from(blobs.len() - 1).unwrap_or(u32::MAX)
+                    });
+                    if let Some(b) = blobs.get_mut(i as usize) {
+                        b.places.push(Place { commit: idx, path });
+                    }
+                }
+                for path in delta.gitlinks {
+                    gitlinks.insert(intern(&mut inv.paths, &mut path_index, path));
+                }
+            }
+        }
+        let mut submodules: Vec<u32> = gitlinks.into_iter().collect();
+        submodules.sort_unstable();
+        for p in submodules {
+            inv.notices.push(Notice {
+                path: inv.paths.get(p as usize).cloned().unwrap_or_default(),
+                message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
+            });
+        }
+        Ok((inv, found))
+    }
+
+    /// Every blob in the tree of HEAD (empty when HEAD is unborn).
+    pub fn head_blobs(&self) -> HashSet<Oid> {
+        let mut out = HashSet::new();
+        let Ok(tree) = self.repo.head().and_then(|h| h.peel_to_tree()) else {
+            return out;
+        };
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                out.insert(entry.id());
+            }
+            git2::TreeWalkResult::Ok
+        });
+        out
+    }
+
+    /// The blob at `path` in each parent of `commit` (for deciding what a range really introduced).
+    pub fn parent_blobs(&self, commit: Oid, path: &str) -> Vec<Oid> {
+        let Ok(c) = self.repo.find_commit(commit) else {
+            return Vec::new();
+        };
+        c.parents()
+            .filter_map(|p| p.tree().ok())
+            .filter_map(|t| t.get_path(Path::new(path)).ok())
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| e.id())
+            .collect()
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+}
+
+/// Reads a blob with a worker's handle and hands its bytes to `f`; `None` without inflating it when the
+/// header says it is over `limit`. The bytes are freed when `f` returns.
+pub fn with_blob<R>(repo: &Repository, id: Oid, limit: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, String> {
+    let odb = repo.odb().map_err(|e| e.message().to_string())?;
+    let (size, _) = odb.read_header(id).map_err(|e| e.message().to_string())?;
+    if size as u64 > limit {
+        return Ok(None);
+    }
+    let obj = odb.read(id).map_err(|e| e.message().to_string())?;
+    Ok(Some(f(obj.data())))
+}
+
+/// Size from the object header, for the oversize notice.
+pub fn blob_size(repo: &Repository, id: Oid) -> u64 {
+    repo.odb().and_then(|o| o.read_header(id)).map_or(0, |(s, _)| s as u64)
+}
+
+/// Who and when, for the commit a finding came in with. The summary is returned raw: the caller redacts it.
+pub struct CommitMeta {
+    pub sha: String,
+    pub author: String,
+    pub email: String,
+    pub date: String,
+    pub summary: String,
+}
+
+/// Reads a commit's metadata.
+pub fn commit_meta(repo: &Repository, id: Oid) -> Option<CommitMeta> {
+    let c = repo.find_commit(id).ok()?;
+    let a = c.author();
+    let when = a.when();
+    Some(CommitMeta {
+        sha: id.to_string(),
+        author: String::from_utf8_lossy(a.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(a.email_bytes()).into_owned(),
+        date: rfc3339(when.seconds(), when.offset_minutes()),
+        summary: c
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    })
+}
+
+fn revision(spec: &str, e: &git2::Error) -> GitError {
+    GitError::Revision {
+        spec: spec.to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+fn object_error(object: Oid, commit: Oid, kind: &str, e: &git2::Error) -> ScanError {
+    ScanError {
+        path: format!("{kind} {object}"),
+        message: format!("cannot read {kind} {object} (commit {commit}): {}", e.message()),
+    }
+}
+
+fn parent_trees<'r>(repo: &'r Repository, commit: &Commit<'r>, errors: &mut Vec<ScanError>) -> Vec<Option<Tree<'r>>> {
+    let mut out = Vec::with_capacity(commit.parent_count());
+    for i in 0..commit.parent_count() {
+        let tree = match commit.parent(i) {
+            Ok(p) => match p.tree() {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.push(object_error(p.tree_id(), p.id(), "tree", &e));
+                    None
+                }
+            },
+            // A missing parent (outside a shallow boundary, or lost): compare with nothing.
+            Err(e) => {
+                if let Ok(pid) = commit.parent_id(i) {
+                    if !repo.is_shallow() {
+                        errors.push(object_error(pid, commit.id(), "commit", &e));
+                    }
+                }
+                None
+            }
+        };
+        out.push(tree);
+    }
+    out
+}
+
+/// What one commit brought in, computed on a worker thread.
+struct CommitDelta<T> {
+    /// Older than `--since`.
+    skipped: bool,
+    message: Option<T>,
+    /// (blob, path) pairs no parent had.
+    introduced: Vec<(Oid, Vec<u8>)>,
+    gitlinks: Vec<Vec<u8>>,
+    errors: Vec<ScanError>,
+}
+
+impl<T> Default for CommitDelta<T> {
+    fn default() -> Self {
+        CommitDelta {
+            skipped: false,
+            message: None,
+            introduced: Vec::new(),
+            gitlinks: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// How many commits are compared in one parallel batch.
+const CHUNK: usize = 1024;
+
+fn commit_delta<S, T>(
+    repo: &Repository,
+    oid: Oid,
+    since: Option<i64>,
+    state: &mut S,
+    message: &impl Fn(&mut S, &[u8]) -> Option<T>,
+) -> CommitDelta<T> {
+    let mut delta = CommitDelta::default();
+    let commit = match repo.find_commit(oid) {
+        Ok(c) => c,
+        Err(e) => {
+            delta.errors.push(object_error(oid, oid, "commit", &e));
+            delta.skipped = true;
+            return delta;
+        }
+    };
+    if since.is_some_and(|s| commit.time().seconds() < s) {
+        delta.skipped = true;
+        return delta;
+    }
+    delta.message = message(state, commit.message_raw_bytes());
+    let tree = match commit.tree() {
+        Ok(t) => t,
+        Err(e) => {
+            delta.errors.push(object_error(commit.tree_id(), oid, "tree", &e));
+            return delta;
+        }
+    };
+    let parents = parent_trees(repo, &commit, &mut delta.errors);
+    let parent_refs: Vec<Option<&Tree<'_>>> = parents.iter().map(Option::as_ref).collect();
+    let mut walker = TreeWalker {
+        repo,
+        commit: oid,
+        delta: &mut delta,
+    };
+    walker.walk(&tree, &parent_refs, &mut Vec::new());
+    delta
+}
+
+fn intern(paths: &mut Vec<String>, index: &mut HashMap<Vec<u8>, u32>, path: Vec<u8>) -> u32 {
+    if let Some(&i) = index.get(&path) {
+        return i;
+    }
+    let i = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+    paths.push(String::from_utf8_lossy(&path).into_owned());
+    index.insert(path, i);
+    i
+}
+
+struct TreeWalker<'a, 'r, T> {
+    repo: &'r Repository,
+    commit: Oid,
+    delta: &'a mut CommitDelta<T>,
+}
+
+impl<T> TreeWalker<'_, '_, T> {
+    /// Records the blobs of `tree` that no parent has at the same path; skips subtrees a parent shares.
+    ///
+    /// Trees are sorted, so each parent is followed with a cursor (a merge join) instead of a lookup by
+    /// name per entry, which would allocate a C string each time.
+    fn walk(&mut self, tree: &Tree<'_>, parents: &[Option<&Tree<'_>>], prefix: &mut Vec<u8>) {
+        let mut cursors = vec![0usize; parents.len()];
+        let mut parent_subtrees: Vec<Option<Oid>> = Vec::with_capacity(parents.len());
+        for entry in tree.iter() {
+            let name = entry.name_bytes();
+            let id = entry.id();
+            let is_tree = entry.kind() == Some(ObjectType::Tree);
+            let mut in_parent = false;
+            parent_subtrees.clear();
+            for (p, cursor) in parents.iter().zip(cursors.iter_mut()) {
+                let mut same_name = None;
+                if let Some(t) = p {
+                    while let Some(pe) = t.get(*cursor) {
+                        let pe_tree = pe.kind() == Some(ObjectType::Tree);
+                        match git_order(pe.name_bytes(), pe_tree, name, is_tree) {
+                            Ordering::Less => *cursor += 1,
+                            Ordering::Equal => {
+                                same_name = Some(pe.id());
+                                break;
+                            }
+                            Ordering::Greater => break,
+                        }
+                    }
+                }
+                if same_name == Some(id) {
+                    in_parent = true;
+                    break;
+                }
+                // Equal order means equal name and kind: a parent subtree at the same path.
+                parent_subtrees.push(same_name.filter(|_| is_tree));
+            }
+            if in_parent {
+                continue;
+            }
+            let len = prefix.len();
+            if !prefix.is_empty() {
+                prefix.push(b'/');
+            }
+            prefix.extend_from_slice(name);
+            match entry.kind() {
+                Some(ObjectType::Blob) => self.delta.introduced.push((id, prefix.clone())),
+                Some(ObjectType::Tree) => match self.repo.find_tree(id) {
+                    Ok(sub) => {
+                        let loaded: Vec<Option<Tree<'_>>> = parent_subtrees
+                            .iter()
+                            .map(|o| o.and_then(|o| self.repo.find_tree(o).ok()))
+                            .collect();
+                        let refs: Vec<Option<&Tree<'_>>> = loaded.iter().map(Option::as_ref).collect();
+                        self.walk(&sub, &refs, prefix);
+                    }
+                    Err(e) => self.delta.errors.push(object_error(id, self.commit, "tree", &e)),
+                },
+                Some(ObjectType::Commit) => self.delta.gitlinks.push(prefix.clone()),
+                _ => {}
+            }
+            prefix.truncate(len);
+        }
+    }
+}
+
+/// Git's tree order: names as bytes, a tree's name read as if it ended in `/`.
+fn git_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {}
+        other => return other,
+    }
+    let next = |s: &[u8], tree: bool| s.get(n).copied().or(if tree { Some(b'/') } else { None });
+    next(a, a_tree).cmp(&next(b, b_tree)).then(a.len().cmp(&b.len()))
+}
+
+/// `2024-03-01T12:00:00+01:00` from Unix seconds and a UTC offset in minutes.
+pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
+    let local = seconds.saturating_add(i64::from(offset_minutes) * 60);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        off / 60,
+        off % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `2024-03-01` or `2024-03-01T12:00:00Z` / `…+01:00` → Unix seconds.
+pub fn parse_date(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}` is not a date (YYYY-MM-DD or RFC 3339)");
+    let t = s.trim();
+    let date = t.get(..10).ok_or_else(bad)?;
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let y: i64 = y.parse().map_err(|_| bad())?;
+    let m: u32 = m.parse().map_err(|_| bad())?;
+    let d: u32 = d.parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let rest = &t[10..];
+    if !rest.is_empty() {
+        let rest = rest.strip_prefix(['T', ' ']).ok_or_else(bad)?;
+        let hms = rest.get(..8).ok_or_else(bad)?;
+        let f: Vec<&str> = hms.split(':').collect();
+        let [h, mi, se] = f.as_slice() else {
+            return Err(bad());
+        };
+        let h: i64 = h.parse().map_err(|_| bad())?;
+        let mi: i64 = mi.parse().map_err(|_| bad())?;
+        let se: i64 = se.parse().map_err(|_| bad())?;
+        secs += h * 3600 + mi * 60 + se;
+        let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+        if zone != "Z" && !zone.is_empty() {
+            let sign = match zone.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return Err(bad()),
+            };
+            let (oh, om) = zone[1..].split_once(':').ok_or_else(bad)?;
+            let oh: i64 = oh.parse().map_err(|_| bad())?;
+            let om: i64 = om.parse().map_err(|_| bad())?;
+            secs -= sign * (oh * 3600 + om * 60);
+        }
+    }
+    Ok(secs)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_order_reads_a_tree_name_with_a_trailing_slash() {
+        // git sorts `foo.c` < `foo/` < `foo0`, and a blob `foo` before all of them.
+        assert_eq!(git_order(b"foo.c", false, b"foo", true), Ordering::Less);
+        assert_eq!(git_order(b"foo", true, b"foo0", false), Ordering::Less);
+        assert_eq!(git_order(b"foo", false, b"foo.c", false), Ordering::Less);
+        assert_eq!(git_order(b"foo", true, b"foo", true), Ordering::Equal);
+        assert_ne!(git_order(b"foo", false, b"foo", true), Ordering::Equal);
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(rfc3339(1_709_290_800, 60), "2024-03-01T12:00:00+01:00");
+        assert_eq!(rfc3339(1_709_290_800, -330), "2024-03-01T05:30:00-05:30");
+        assert_eq!(parse_date("2024-03-01"), Ok(1_709_251_200));
+        assert_eq!(parse_date("2024-03-01T12:00:00+01:00"), Ok(1_709_290_800));
+        assert_eq!(parse_date("2024-03-01T11:00:00Z"), Ok(1_709_290_800));
+        assert!(parse_date("yesterday").is_err());
+        assert!(parse_date("2024-13-01").is_err());
+    }
+}

@@ -1,0 +1,505 @@
+//! `scan --history`: repositories built at test time with the git CLI, deterministic authors and dates.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command as Process,
+};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::common::pkhound;
+
+const KEY1: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
+const KEY2: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
+const KEY3: &str = "pk_fe228f219e9cb0eb53f16947ccf25ec84d"; // pkhound:allow
+
+/// A git repository in a temp dir, driven through the git CLI with a fixed identity and clock.
+struct Repo {
+    _dir: TempDir,
+    path: PathBuf,
+    tick: u32,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("repo");
+        fs::create_dir(&path).expect("mkdir");
+        let mut r = Repo {
+            _dir: dir,
+            path,
+            tick: 0,
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+
+    fn git(&mut self, args: &[&str]) -> String {
+        git_in(&self.path, args, self.tick, "Alice Example", "alice@example.test")
+    }
+
+    fn write(&self, path: &str, content: &str) {
+        let p = self.path.join(path);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(p, content).expect("write");
+    }
+
+    /// Commits everything as `author`; returns the new commit's sha.
+    fn commit_as(&mut self, message: &str, author: &str, email: &str) -> String {
+        self.tick += 1;
+        git_in(&self.path, &["add", "-A"], self.tick, author, email);
+        git_in(
+            &self.path,
+            &["commit", "-q", "--allow-empty", "-m", message],
+            self.tick,
+            author,
+            email,
+        );
+        self.head()
+    }
+
+    fn commit(&mut self, message: &str) -> String {
+        self.commit_as(message, "Alice Example", "alice@example.test")
+    }
+
+    fn head(&mut self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str], tick: u32, name: &str, email: &str) -> String {
+    let date = format!("2024-03-01T12:{:02}:{:02}+01:00", tick / 60, tick % 60);
+    let out = Process::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "tag.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_NAME", name)
+        .env("GIT_COMMITTER_EMAIL", email)
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `scan --history --format json` with extra args; returns (exit code, report, stderr).
+fn history(path: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let out = pkhound()
+        .arg("scan")
+        .arg(path)
+        .args(["--history", "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("pkhound runs");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (
+        out.status.code().expect("exit code"),
+        report,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn findings(report: &Value) -> &Vec<Value> {
+    report["findings"].as_array().expect("findings array")
+}
+
+#[test]
+fn key_added_then_deleted_is_found_with_its_introducing_commit() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.write(".env", &format!("A=1\nKLAVIYO_PRIVATE_API_KEY={KEY1}\n"));
+    let added = r.commit_as("add config", "Bob Builder", "bob@example.test");
+    fs::remove_file(r.path.join(".env")).expect("rm");
+    r.commit("remove config");
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    let f = &f[0];
+    assert_eq!(f["rule_id"], "klaviyo-private-key");
+    assert_eq!(f["path"], ".env");
+    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(2), Some(25)));
+    assert_eq!(f["in_head"], false);
+    assert_eq!(f["occurrence_count"], 1);
+    assert_eq!(f["origin"]["kind"], "commit");
+    assert_eq!(f["origin"]["commit"], added.as_str());
+    assert_eq!(f["origin"]["author"], "Bob Builder");
+    assert_eq!(f["origin"]["email"], "bob@example.test");
+    assert_eq!(f["origin"]["date"], "2024-03-01T12:00:02+01:00");
+    assert_eq!(f["origin"]["summary"], "add config");
+    assert_eq!(report["stats"]["commits"], 3);
+
+    // The text report says plainly what to do.
+    let out = pkhound()
+        .args(["scan", "--history"])
+        .arg(&r.path)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("removed from HEAD but still in history: rotate it"),
+        "{text}"
+    );
+    assert!(text.contains(&added[..7]), "{text}");
+    assert!(text.contains("Bob Builder"), "{text}");
+    assert!(!text.contains(KEY1), "{text}");
+}
+
+#[test]
+fn same_key_in_many_commits_and_files_is_reported_once() {
+    let mut r = Repo::new();
+    r.write("a.env", &format!("K={KEY1}\n"));
+    r.write("b.env", &format!("K={KEY1}\n"));
+    let first = r.commit("one");
+    r.write("c/d.env", &format!("X=1\nK={KEY1}\n"));
+    r.commit("two");
+    r.write("a.env", &format!("# edited\nK={KEY1}\n"));
+    r.commit("three");
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["origin"]["commit"], first.as_str());
+    assert_eq!(f[0]["path"], "a.env");
+    assert_eq!(f[0]["in_head"], true);
+    assert_eq!(f[0]["occurrence_count"], 4);
+    let occ = f[0]["occurrences"].as_array().expect("occurrences");
+    assert_eq!(occ.len(), 3);
+    assert!(occ.iter().any(|o| o["path"] == "c/d.env" && o["line"] == 2));
+}
+
+#[test]
+fn key_on_an_unmerged_branch_is_found() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("cfg.py", &format!("KEY = '{KEY2}'\n"));
+    let c = r.commit("feature work");
+    r.git(&["checkout", "-q", "main"]);
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["origin"]["commit"], c.as_str());
+    assert_eq!(f[0]["in_head"], false);
+
+    // --branch limits the walk to one ref.
+    let (code, report, _) = history(&r.path, &["--branch", "main"]);
+    assert_eq!((code, findings(&report).len()), (0, 0), "{report:#}");
+    let (code, report, _) = history(&r.path, &["--branch", "feature"]);
+    assert_eq!((code, findings(&report).len()), (1, 1));
+    // An unknown ref is a usage error.
+    pkhound()
+        .args(["scan", "--branch", "nope"])
+        .arg(&r.path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`nope`"));
+}
+
+#[test]
+fn key_only_reachable_from_a_tag_is_found() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "release"]);
+    r.write("deploy.sh", &format!("export KLAVIYO_KEY={KEY3}\n"));
+    let c = r.commit("release build");
+    r.git(&["tag", "-a", "v1.0", "-m", "v1.0"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["branch", "-q", "-D", "release"]);
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["origin"]["commit"], c.as_str());
+}
+
+#[test]
+fn key_from_a_merged_branch_is_attributed_to_the_branch_commit() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("svc/settings.yaml", &format!("klaviyo:\n  key: {KEY1}\n"));
+    let added = r.commit_as("feature: settings", "Carol Coder", "carol@example.test");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("other.txt", "main work\n");
+    r.commit("main work");
+    r.tick += 1;
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    r.git(&["branch", "-q", "-D", "feature"]);
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["origin"]["commit"], added.as_str());
+    assert_eq!(f[0]["origin"]["author"], "Carol Coder");
+    assert_eq!(f[0]["occurrence_count"], 1, "the merge introduced nothing: {report:#}");
+    assert_eq!(f[0]["in_head"], true);
+}
+
+#[test]
+fn renamed_file_keeps_its_first_place() {
+    let mut r = Repo::new();
+    r.write("old.env", &format!("K={KEY2}\n"));
+    let first = r.commit("add");
+    r.git(&["mv", "old.env", "new.env"]);
+    let renamed = r.commit("rename");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["path"], "old.env");
+    assert_eq!(f[0]["origin"]["commit"], first.as_str());
+    assert_eq!(f[0]["in_head"], true);
+    assert_eq!(f[0]["occurrence_count"], 2);
+    assert_eq!(f[0]["occurrences"][0]["path"], "new.env");
+    assert_eq!(f[0]["occurrences"][0]["commit"], renamed.as_str());
+}
+
+#[test]
+fn key_in_a_commit_message_is_found_and_the_summary_redacted_everywhere() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    let c = r.commit(&format!("rotate to {KEY3} for now\n\nbody mentions {KEY3}"));
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "(commit message)");
+    assert_eq!(f[0]["origin"]["commit"], c.as_str());
+    assert_eq!(f[0]["origin"]["summary"], "rotate to pk_fe…4d for now");
+
+    // The same key committed in a file and quoted in the message: one finding, at the file.
+    let mut r = Repo::new();
+    r.write("k.env", &format!("K={KEY3}\n"));
+    r.commit(&format!("add {KEY3}"));
+    let (_, report, _) = history(&r.path, &[]);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "k.env");
+    assert_eq!(f[0]["occurrence_count"], 2);
+    assert_eq!(f[0]["occurrences"][0]["path"], "(commit message)");
+    assert_eq!(f[0]["origin"]["summary"], "add pk_fe…4d");
+    for format in ["text", "json", "jsonl"] {
+        let out = pkhound()
+            .args(["scan", "--history", "--format", format])
+            .arg(&r.path)
+            .output()
+            .expect("runs");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(KEY3), "{format}: {all}");
+        assert!(all.contains("pk_fe…4d"), "{format}: {all}");
+    }
+}
+
+#[test]
+fn shallow_clone_scans_what_exists_and_says_history_is_truncated() {
+    let mut r = Repo::new();
+    r.write("old.env", &format!("K={KEY1}\n"));
+    r.commit("old");
+    fs::remove_file(r.path.join("old.env")).expect("rm");
+    r.write("new.env", &format!("K={KEY2}\n"));
+    r.commit("new");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", r.path.display());
+    git_in(
+        dir.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+        0,
+        "x",
+        "x@x",
+    );
+
+    let (code, report, _) = history(&dir.path().join("shallow"), &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert!(f[0]["redacted"].as_str().is_some_and(|s| s.starts_with("pk_b3")));
+    let notices = report["notices"].to_string();
+    assert!(notices.contains("shallow clone: history is truncated"), "{notices}");
+}
+
+/// Overwrites the loose object file of `oid` with bytes that do not inflate.
+fn corrupt(repo: &Path, oid: &str) {
+    let file = repo.join(".git/objects").join(&oid[..2]).join(&oid[2..]);
+    let mut perms = fs::metadata(&file).expect("loose object exists").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&file, perms).expect("chmod");
+    fs::write(&file, b"this is not zlib data").expect("overwrite");
+}
+
+#[test]
+fn corrupt_object_is_an_error_naming_it_and_the_scan_goes_on() {
+    let mut r = Repo::new();
+    r.write("good.env", &format!("K={KEY1}\n"));
+    r.write("broken.txt", "a file whose object will be damaged\n");
+    let c = r.commit("two files");
+    let blob = r.git(&["rev-parse", "HEAD:broken.txt"]).trim().to_string();
+    corrupt(&r.path, &blob);
+
+    let (code, report, stderr) = history(&r.path, &[]);
+    assert_eq!(code, 1, "a finding still wins");
+    assert_eq!(findings(&report).len(), 1);
+    let errors = report["errors"].to_string();
+    assert!(
+        errors.contains(&blob) && errors.contains(&c) && errors.contains("broken.txt"),
+        "{errors}"
+    );
+    assert!(stderr.contains(&blob), "{stderr}");
+
+    // Nothing found and an object unreadable: exit 2.
+    let mut r = Repo::new();
+    r.write("broken.txt", "another damaged file\n");
+    r.commit("one file");
+    let blob = r.git(&["rev-parse", "HEAD:broken.txt"]).trim().to_string();
+    corrupt(&r.path, &blob);
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 2);
+    assert!(report["errors"].to_string().contains(&blob));
+}
+
+#[test]
+fn empty_repository_detached_head_and_submodule_do_not_fail() {
+    let r = Repo::new();
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(report["notices"].to_string().contains("no commits"));
+
+    let mut r = Repo::new();
+    r.write("a.env", &format!("K={KEY1}\n"));
+    let c = r.commit("one");
+    r.write("b.txt", "two\n");
+    r.commit("two");
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{c},vendor/lib"),
+    ]);
+    r.tick += 1;
+    r.git(&["commit", "-q", "-m", "add submodule"]);
+    r.git(&["checkout", "-q", "--detach", "HEAD~1"]);
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(findings(&report).len(), 1);
+    assert!(report["notices"].to_string().contains("vendor/lib"), "{report:#}");
+}
+
+#[test]
+fn bare_repository_is_scanned() {
+    let mut r = Repo::new();
+    r.write("x.env", &format!("K={KEY2}\n"));
+    r.commit("one");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", r.path.display());
+    git_in(dir.path(), &["clone", "-q", "--bare", &url, "bare.git"], 0, "x", "x@x");
+
+    let (code, report, _) = history(&dir.path().join("bare.git"), &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let f = findings(&report);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["in_head"], true);
+}
+
+#[test]
+fn range_reports_only_what_its_commits_introduced() {
+    let mut r = Repo::new();
+    r.write("a.env", &format!("K={KEY1}\n"));
+    r.commit("old key");
+    let base = r.commit("base");
+    r.write("a.env", &format!("# touched\nK={KEY1}\n"));
+    r.write("b.env", &format!("K={KEY2}\n"));
+    let pr = r.commit("pr");
+
+    let (code, report, _) = history(&r.path, &["--range", &format!("{base}..HEAD")]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "b.env");
+    assert_eq!(f[0]["origin"]["commit"], pr.as_str());
+
+    let (code, report, _) = history(&r.path, &["--range", "HEAD..HEAD"]);
+    assert_eq!((code, findings(&report).len()), (0, 0));
+}
+
+#[test]
+fn history_and_worktree_together() {
+    let mut r = Repo::new();
+    r.write("a.env", &format!("K={KEY1}\n"));
+    r.commit("one");
+    r.write("local.env", &format!("K={KEY2}\n"));
+
+    let (code, report, _) = history(&r.path, &["--worktree"]);
+    assert_eq!(code, 1);
+    let kinds: Vec<&str> = findings(&report)
+        .iter()
+        .filter_map(|f| f["origin"]["kind"].as_str())
+        .collect();
+    // The committed key once (from history), the uncommitted one from the working tree.
+    assert_eq!(kinds, ["commit", "file"], "{report:#}");
+}
+
+#[test]
+fn linked_worktree_since_and_lfs_pointer() {
+    let mut r = Repo::new();
+    r.write("old.env", &format!("K={KEY1}\n"));
+    r.commit("old key");
+    r.write(
+        "big.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+    );
+    r.write("new.env", &format!("K={KEY2}\n"));
+    r.commit("new key");
+    let wt = r._dir.path().join("linked");
+    let wt_arg = wt.to_string_lossy().into_owned();
+    r.git(&["worktree", "add", "-q", "-b", "side", &wt_arg]);
+
+    let (code, report, _) = history(&wt, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report).len(), 2, "{report:#}");
+    assert!(report["notices"].to_string().contains("Git LFS pointer"), "{report:#}");
+
+    // The fixed clock puts "old key" at 12:00:01 and "new key" at 12:00:02 (+01:00).
+    let (code, report, _) = history(&r.path, &["--since", "2024-03-01T11:00:02Z"]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["path"], "new.env");
+    assert_eq!(report["stats"]["commits"], 1);
+}
