@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{ReportInput, ReportOptions};
+use super::{ReportInput, ReportOptions, WireCommit, WireHistory};
 use crate::finding::Finding;
 
 #[derive(Serialize)]
@@ -29,12 +29,8 @@ struct WireFinding<'a> {
     redacted: String,
     fingerprint: &'a str,
     origin: WireOrigin<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    in_head: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    occurrence_count: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    occurrences: Option<Vec<WireOccurrence<'a>>>,
+    #[serde(flatten)]
+    history: WireHistory<'a>,
     exposure: &'static str,
     context: &'static str,
     snippet: &'a str,
@@ -45,23 +41,8 @@ struct WireFinding<'a> {
 #[derive(Serialize)]
 struct WireOrigin<'a> {
     kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct WireOccurrence<'a> {
-    commit: &'a str,
-    path: &'a str,
-    line: usize,
+    #[serde(flatten)]
+    commit: WireCommit<'a>,
 }
 
 #[derive(Serialize)]
@@ -98,24 +79,9 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         fingerprint: f.fingerprint.as_str(),
         origin: WireOrigin {
             kind: f.origin.kind(),
-            commit: f.origin.commit().map(|c| c.sha.as_str()),
-            author: f.origin.commit().map(|c| c.author.as_str()),
-            email: f.origin.commit().map(|c| c.email.as_str()),
-            date: f.origin.commit().map(|c| c.date.as_str()),
-            summary: f.origin.commit().map(|c| c.summary.as_str()),
+            commit: WireCommit::of(f),
         },
-        in_head: f.history.as_ref().map(|h| h.in_head),
-        occurrence_count: f.history.as_ref().map(|h| h.occurrence_count),
-        occurrences: f.history.as_ref().map(|h| {
-            h.occurrences
-                .iter()
-                .map(|o| WireOccurrence {
-                    commit: &o.commit,
-                    path: &o.path,
-                    line: o.line,
-                })
-                .collect()
-        }),
+        history: WireHistory::of(f),
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
         snippet: &f.snippet,

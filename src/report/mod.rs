@@ -123,6 +123,73 @@ pub enum Format {
     Csv,
 }
 
+/// A history finding's introducing commit, as the JSON and SARIF reports spell it; every field is absent
+/// for findings of other origins.
+#[derive(serde::Serialize)]
+pub(crate) struct WireCommit<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+}
+
+impl<'a> WireCommit<'a> {
+    pub(crate) fn of(f: &'a Finding) -> Self {
+        let c = f.origin.commit();
+        WireCommit {
+            commit: c.map(|c| c.sha.as_str()),
+            author: c.map(|c| c.author.as_str()),
+            email: c.map(|c| c.email.as_str()),
+            date: c.map(|c| c.date.as_str()),
+            summary: c.map(|c| c.summary.as_str()),
+        }
+    }
+}
+
+/// A history finding's reach: still in HEAD or not, and the other places that carry the secret.
+#[derive(serde::Serialize)]
+pub(crate) struct WireHistory<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrence_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<Vec<WireOccurrence<'a>>>,
+}
+
+#[derive(serde::Serialize)]
+struct WireOccurrence<'a> {
+    commit: &'a str,
+    path: &'a str,
+    line: usize,
+}
+
+impl<'a> WireHistory<'a> {
+    pub(crate) fn of(f: &'a Finding) -> Self {
+        let h = f.history.as_ref();
+        WireHistory {
+            in_head: h.map(|h| h.in_head),
+            occurrence_count: h.map(|h| h.occurrence_count),
+            occurrences: h.map(|h| {
+                h.occurrences
+                    .iter()
+                    .map(|o| WireOccurrence {
+                        commit: &o.commit,
+                        path: &o.path,
+                        line: o.line,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
 /// Renders the report in `format`.
 pub fn render(format: Format, input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     match format {

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::{shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions};
+use super::{shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, WireCommit, WireHistory};
 use crate::finding::{Exposure, Finding, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -190,29 +190,10 @@ struct ResultProperties<'a> {
     fingerprint: &'a str,
     exposure: &'static str,
     origin: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    in_head: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    occurrence_count: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    occurrences: Option<Vec<Occurrence<'a>>>,
-}
-
-#[derive(Serialize)]
-struct Occurrence<'a> {
-    commit: &'a str,
-    path: &'a str,
-    line: usize,
+    #[serde(flatten)]
+    commit: WireCommit<'a>,
+    #[serde(flatten)]
+    history: WireHistory<'a>,
 }
 
 #[derive(Serialize)]
@@ -440,23 +421,8 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
             origin: f.origin.kind(),
-            commit: commit.map(|c| c.sha.as_str()),
-            author: commit.map(|c| c.author.as_str()),
-            email: commit.map(|c| c.email.as_str()),
-            date: commit.map(|c| c.date.as_str()),
-            summary: commit.map(|c| c.summary.as_str()),
-            in_head: f.history.as_ref().map(|h| h.in_head),
-            occurrence_count: f.history.as_ref().map(|h| h.occurrence_count),
-            occurrences: f.history.as_ref().map(|h| {
-                h.occurrences
-                    .iter()
-                    .map(|o| Occurrence {
-                        commit: &o.commit,
-                        path: &o.path,
-                        line: o.line,
-                    })
-                    .collect()
-            }),
+            commit: WireCommit::of(f),
+            history: WireHistory::of(f),
         },
     }
 }
