@@ -156,7 +156,8 @@ pub struct Candidate<'a> {
 }
 
 impl Allowlist {
-    fn new(origin: String) -> Self {
+    /// An allowlist that allows nothing yet; `origin` names where it was written (`file:line`).
+    pub(super) fn new(origin: String) -> Self {
         Allowlist {
             origin,
             rules: Vec::new(),

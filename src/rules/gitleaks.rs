@@ -262,14 +262,7 @@ fn convert_allow(
         .or(a.commits.first())
         .map_or(0, |s| find_line(text, s));
     let mut allow = Allowlist {
-        origin: format!("{file}:{line}"),
         rules: if rule.is_empty() { a.target_rules } else { rule.to_vec() },
-        condition: Condition::Or,
-        name_globs: None,
-        path_globs: None,
-        path_regexes: Vec::new(),
-        regexes: Vec::new(),
-        line_regexes: Vec::new(),
         stopwords: a
             .stopwords
             .iter()
@@ -277,7 +270,7 @@ fn convert_allow(
             .filter(|w| !w.is_empty())
             .collect(),
         commits: a.commits.iter().map(|c| c.to_ascii_lowercase()).collect(),
-        test_paths: false,
+        ..Allowlist::new(format!("{file}:{line}"))
     };
     for k in a.other.keys() {
         warnings.push(format!("{file}: {key}: unsupported gitleaks key `{k}` ignored"));
