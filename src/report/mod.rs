@@ -185,6 +185,7 @@ mod tests {
             exposure,
             context: Context::of_path(path),
             history: None,
+            encoding: None,
         }
     }
 

@@ -189,6 +189,8 @@ struct ResultProperties<'a> {
     redacted: String,
     fingerprint: &'a str,
     exposure: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
     origin: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a str>,
@@ -439,6 +441,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
             redacted: f.secret.redacted(),
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
+            encoding: f.encoding,
             origin: f.origin.kind(),
             commit: commit.map(|c| c.sha.as_str()),
             author: commit.map(|c| c.author.as_str()),
