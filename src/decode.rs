@@ -183,6 +183,7 @@ pub fn findings(
     let mut found = Vec::new();
     let mut done_to = 0;
     let before = out.len();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     for q in hits {
         if q < done_to {
             continue;
@@ -213,6 +214,7 @@ pub fn findings(
                 let ee = (s + (span.1 * 4).div_ceil(3)).clamp(es, we);
                 if place(hay, &mut f, es, ee, (ws, we), &clear) {
                     f.encoding = Some("base64");
+                    runs.push((ws, we));
                     let dup = out[from..]
                         .iter()
                         .any(|o| o.line == f.line && o.fingerprint == f.fingerprint);
@@ -227,6 +229,64 @@ pub fn findings(
     if out.len() > before {
         out[from..].sort_by_key(|f| (f.line, f.column));
     }
+    if !runs.is_empty() {
+        runs.sort_unstable();
+        runs.dedup();
+        for f in &mut out[from..] {
+            resnippet(hay, f, &runs, &clear);
+        }
+    }
+}
+
+/// Renders a finding's snippet again when its line holds encoded runs that yielded findings, with every
+/// such run collapsed: a snippet must not show the encoded form of *another* secret on its line.
+fn resnippet(hay: &[u8], f: &mut Finding, runs: &[(usize, usize)], clear: &[Match]) {
+    let line_start = match f.line {
+        0 | 1 => 0,
+        n => match memchr_iter(b'\n', hay).nth(n - 2) {
+            Some(i) => i + 1,
+            None => return,
+        },
+    };
+    let line_end = memchr::memchr(b'\n', &hay[line_start..]).map_or(hay.len(), |i| line_start + i);
+    let on_line: Vec<Match> = runs
+        .iter()
+        .filter(|&&(s, e)| s < line_end && line_start < e)
+        .map(|&(s, e)| Match {
+            rule: locate::ENCODED_RUN,
+            start: s.max(line_start),
+            end: e.min(line_end),
+        })
+        .collect();
+    if on_line.is_empty() {
+        return;
+    }
+    // The secret's byte offset, from its column (characters).
+    let line = &hay[line_start..line_end];
+    let mut chars = 0;
+    let Some(col) = line.iter().position(|&b| {
+        if (b & 0xC0) != 0x80 {
+            chars += 1;
+        }
+        chars == f.column
+    }) else {
+        return;
+    };
+    let at = line_start + col;
+    let own = if f.encoding.is_some() {
+        on_line.iter().find(|m| m.start <= at && at < m.end)
+    } else {
+        clear.iter().find(|m| m.start == at)
+    };
+    let Some(&own) = own else { return };
+    let mut all: Vec<Match> = clear
+        .iter()
+        .filter(|m| m.start < line_end && line_start < m.end)
+        .copied()
+        .chain(on_line.iter().copied())
+        .collect();
+    all.sort_unstable_by_key(|m| (m.start, m.end));
+    f.snippet = locate::snippet(hay, line_start, line_end, &own, &all);
 }
 
 /// The secret's byte span in the decoded blob, found again from its line and column there.

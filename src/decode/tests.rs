@@ -136,6 +136,24 @@ fn clear_and_encoded_on_one_line_is_one_finding() {
 }
 
 #[test]
+fn no_snippet_shows_another_secret_encoded_on_its_line() {
+    let other = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
+    let (e1, e2) = (b64(KEY.as_bytes()), b64(other.as_bytes()));
+    for text in [
+        format!("{{\"a\": \"{e1}\", \"b\": \"{e2}\"}}"),
+        format!("a: {other} b: {e1}"),
+    ] {
+        let f = scan(&text);
+        assert_eq!(f.len(), 2, "{f:?}");
+        for x in &f {
+            for hidden in [&e1[4..40], &e2[4..40], &KEY[5..], &other[5..]] {
+                assert!(!x.snippet.contains(hidden), "{}", x.snippet);
+            }
+        }
+    }
+}
+
+#[test]
 fn decoys_yield_nothing() {
     let live = b64(b"pk_live_51HbZ2eLkdIwHu7ixm2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     let random: Vec<u8> = (0u32..48)
