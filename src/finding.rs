@@ -363,6 +363,8 @@ pub struct Finding {
     pub context: Context,
     /// Set for findings from git history.
     pub history: Option<History>,
+    /// How the secret was encoded where it was found (`base64`); `None` when it was in clear.
+    pub encoding: Option<&'static str>,
 }
 
 impl Finding {

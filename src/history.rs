@@ -16,11 +16,11 @@ use rayon::prelude::*;
 
 use crate::engine::{Engine, Scratch};
 use crate::finding::{redact, CommitInfo, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
-use crate::locate;
 use crate::scan::ScanOutcome;
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
 use crate::source::text;
 use crate::triage;
+use crate::{decode, locate};
 
 /// The path shown for a secret found in a commit message.
 pub const MESSAGE_PATH: &str = "(commit message)";
@@ -61,11 +61,11 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
         || engine.scratch(),
         |scratch, msg| {
             let matches = engine.scan(msg, scratch);
-            if matches.is_empty() {
-                return None;
-            }
             let mut found = Vec::new();
-            locate::findings(engine, MESSAGE_PATH, &Origin::File, msg, matches, &mut found);
+            if !matches.is_empty() {
+                locate::findings(engine, MESSAGE_PATH, &Origin::File, msg, matches, &mut found);
+            }
+            decode::findings(engine, scratch, MESSAGE_PATH, &Origin::File, msg, &mut found, 0);
             (!found.is_empty()).then_some(found)
         },
     )?;
@@ -243,9 +243,13 @@ fn scan_blob(
         let lfs = bytes.starts_with(b"version https://git-lfs.github.com/spec/");
         let mut findings = Vec::new();
         let matches = engine.scan(bytes, scratch);
-        if !matches.is_empty() {
+        if !matches.is_empty() || !scratch.encoded_hits().is_empty() {
             let path = first_path(inv, blob);
-            locate::findings(engine, &path, &Origin::File, bytes, matches, &mut findings);
+            let matches = scratch.matches();
+            if !matches.is_empty() {
+                locate::findings(engine, &path, &Origin::File, bytes, matches, &mut findings);
+            }
+            decode::findings(engine, scratch, &path, &Origin::File, bytes, &mut findings, 0);
         }
         BlobResult::Scanned {
             bytes: bytes.len() as u64,

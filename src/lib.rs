@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod decode;
 pub mod engine;
 pub mod finding;
 pub mod history;

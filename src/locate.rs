@@ -52,6 +52,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             exposure,
             context,
             history: None,
+            encoding: None,
         });
     }
 }
@@ -65,14 +66,17 @@ fn raise(s: Severity) -> Severity {
     }
 }
 
+/// The rule index of a pseudo-match covering an encoded run: a snippet shows it as `«base64»`, whole.
+pub const ENCODED_RUN: usize = usize::MAX;
+
 /// Characters in a UTF-8 byte run (invalid bytes count one each).
-fn char_count(bytes: &[u8]) -> usize {
+pub(crate) fn char_count(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
 /// The match's line, cut to some context around it, with every match on it redacted: a snippet must not
 /// leak the *other* secret on a line (an AWS key id beside its secret key).
-fn snippet(hay: &[u8], line_start: usize, line_end: usize, m: &Match, all: &[Match]) -> String {
+pub(crate) fn snippet(hay: &[u8], line_start: usize, line_end: usize, m: &Match, all: &[Match]) -> String {
     let mut from = m.start.saturating_sub(SNIPPET_CONTEXT).max(line_start);
     let mut to = m.end.saturating_add(SNIPPET_CONTEXT).min(line_end);
     // Widen to whole matches, so that no secret is cut in half and left half-visible.
@@ -97,7 +101,10 @@ fn snippet(hay: &[u8], line_start: usize, line_end: usize, m: &Match, all: &[Mat
         if o.start > pos {
             out.push_str(&String::from_utf8_lossy(&hay[pos..o.start]));
         }
-        if o.end > pos {
+        if o.rule == ENCODED_RUN {
+            out.push_str("«base64»");
+            pos = pos.max(o.end);
+        } else if o.end > pos {
             out.push_str(&redact(&String::from_utf8_lossy(&hay[o.start.max(pos)..o.end])));
             pos = o.end;
         }

@@ -10,13 +10,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::{Engine, Scratch};
 use crate::finding::{Finding, Notice, Origin, ScanError, ScanStats};
-use crate::locate;
 use crate::source::{
     fs::{self, Sink, WalkOptions},
     staged::{self, AddedLines, StagedOptions},
     stdin, Blob, SkipReason,
 };
 use crate::triage;
+use crate::{decode, locate};
 
 /// Everything a scan needs, resolved from the command line once.
 #[derive(Clone, Debug)]
@@ -166,8 +166,8 @@ impl<'a> Collector<'a> {
 impl Sink for Collector<'_> {
     fn blob(&mut self, blob: Blob<'_>) {
         let matches = self.engine.scan(blob.bytes, &mut self.scratch);
+        let from = self.local.findings.len();
         if !matches.is_empty() {
-            let from = self.local.findings.len();
             locate::findings(
                 self.engine,
                 blob.path,
@@ -176,6 +176,17 @@ impl Sink for Collector<'_> {
                 matches,
                 &mut self.local.findings,
             );
+        }
+        decode::findings(
+            self.engine,
+            &mut self.scratch,
+            blob.path,
+            &blob.origin,
+            blob.bytes,
+            &mut self.local.findings,
+            from,
+        );
+        if self.local.findings.len() > from {
             // Allowlists run here, while the blob's lines are at hand (gitleaks' `regexTarget = "line"`).
             self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);
         }
@@ -225,25 +236,37 @@ impl staged::Sink for Collector<'_> {
         let matches = self.engine.scan(blob.bytes, &mut self.scratch);
         self.local.stats.files += 1;
         self.local.stats.bytes += blob.bytes.len() as u64;
-        if matches.is_empty() {
-            return;
-        }
-        let mut kept_lines = Vec::new();
-        let (mut line, mut counted_to) = (1, 0);
-        for m in matches {
-            line += memchr::memchr_iter(b'\n', &blob.bytes[counted_to..m.start]).count();
-            counted_to = m.start;
-            let last = line + memchr::memchr_iter(b'\n', &blob.bytes[m.start..m.end]).count();
-            if added.overlaps(line, last) {
-                kept_lines.push(line);
+        let mut found = Vec::new();
+        if !matches.is_empty() {
+            let mut kept_lines = Vec::new();
+            let (mut line, mut counted_to) = (1, 0);
+            for m in matches {
+                line += memchr::memchr_iter(b'\n', &blob.bytes[counted_to..m.start]).count();
+                counted_to = m.start;
+                let last = line + memchr::memchr_iter(b'\n', &blob.bytes[m.start..m.end]).count();
+                if added.overlaps(line, last) {
+                    kept_lines.push(line);
+                }
+            }
+            if !kept_lines.is_empty() {
+                locate::findings(self.engine, blob.path, &blob.origin, blob.bytes, matches, &mut found);
+                found.retain(|f| kept_lines.contains(&f.line));
             }
         }
-        if kept_lines.is_empty() {
+        decode::findings(
+            self.engine,
+            &mut self.scratch,
+            blob.path,
+            &blob.origin,
+            blob.bytes,
+            &mut found,
+            0,
+        );
+        // An encoded secret counts when the line holding its encoded form was added.
+        found.retain(|f| f.encoding.is_none() || added.overlaps(f.line, f.line));
+        if found.is_empty() {
             return;
         }
-        let mut found = Vec::new();
-        locate::findings(self.engine, blob.path, &blob.origin, blob.bytes, matches, &mut found);
-        found.retain(|f| kept_lines.contains(&f.line));
         let from = self.local.findings.len();
         self.local.findings.extend(found);
         self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);

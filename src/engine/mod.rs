@@ -76,6 +76,26 @@ pub struct Scratch {
     touched: Vec<usize>,
     locs: Vec<CaptureLocations>,
     matches: Vec<Match>,
+    /// Quantum-aligned starts of base64-encoded keyword hits, for `decode`.
+    encoded: Vec<usize>,
+}
+
+impl Scratch {
+    /// The matches of the last scan.
+    pub fn matches(&self) -> &[Match] {
+        &self.matches
+    }
+
+    /// Where the last scan saw a keyword's base64 encoding: the start of the 4-character quantum that
+    /// holds the encoded keyword's first byte (unsorted; may repeat).
+    pub fn encoded_hits(&self) -> &[usize] {
+        &self.encoded
+    }
+
+    /// Takes the encoded hits out, so the caller can scan decoded bytes with this scratch meanwhile.
+    pub fn take_encoded_hits(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.encoded)
+    }
 }
 
 /// All rules, compiled together.
@@ -87,6 +107,10 @@ pub struct Engine {
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
+    /// Automaton patterns from this index on are base64 encodings of keywords (see `decode`).
+    encoded_from: usize,
+    /// For each encoded pattern, its distance in characters from the start of its quantum.
+    encoded_shift: Vec<usize>,
 }
 
 impl Engine {
@@ -168,6 +192,23 @@ impl Engine {
                 delimited: spec.delimited,
             });
         }
+        // Base64 encodings of the keywords, as given, lowercased and uppercased (the automaton ignores ASCII case, but
+        // base64 does not), share the one prefilter pass: finding encoded secrets costs no extra pass.
+        let encoded_from = patterns.len();
+        let mut encoded_shift = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for loaded in rules {
+            for kw in &loaded.spec.keywords {
+                for variant in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
+                    for (pattern, shift) in crate::decode::keyword_encodings(variant.as_bytes()) {
+                        if seen.insert(pattern.to_ascii_lowercase()) {
+                            patterns.push(pattern);
+                            encoded_shift.push(shift);
+                        }
+                    }
+                }
+            }
+        }
         // Overlapping search so that a keyword inside another (`sk_` in `sk_live_`) still triggers its rule.
         // A DFA keeps the per-byte cost flat with ~100 case-insensitive patterns.
         let automaton = AhoCorasickBuilder::new()
@@ -181,6 +222,8 @@ impl Engine {
             automaton,
             pattern_rules,
             always,
+            encoded_from,
+            encoded_shift,
         })
     }
 
@@ -199,6 +242,7 @@ impl Engine {
             touched: Vec::new(),
             locs: self.rules.iter().map(|r| r.regex.capture_locations()).collect(),
             matches: Vec::new(),
+            encoded: Vec::new(),
         }
     }
 
@@ -209,9 +253,17 @@ impl Engine {
         }
         scratch.touched.clear();
         scratch.matches.clear();
+        scratch.encoded.clear();
 
         for hit in self.automaton.find_overlapping_iter(hay) {
-            for &r in &self.pattern_rules[hit.pattern().as_usize()] {
+            let p = hit.pattern().as_usize();
+            if p >= self.encoded_from {
+                if let Some(q) = hit.start().checked_sub(self.encoded_shift[p - self.encoded_from]) {
+                    scratch.encoded.push(q);
+                }
+                continue;
+            }
+            for &r in &self.pattern_rules[p] {
                 let w = self.rules[r].window;
                 let start = hit.start().saturating_sub(w);
                 let end = hit.end().saturating_add(w).min(hay.len());

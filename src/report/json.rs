@@ -33,6 +33,8 @@ struct WireFinding<'a> {
     history: WireHistory<'a>,
     exposure: &'static str,
     context: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
     snippet: &'a str,
     remediation: &'a str,
     references: &'a [String],
@@ -84,6 +86,7 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         history: WireHistory::of(f),
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
+        encoding: f.encoding,
         snippet: &f.snippet,
         remediation: &f.rule.remediation,
         references: &f.rule.references,

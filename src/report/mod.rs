@@ -252,6 +252,7 @@ mod tests {
             exposure,
             context: Context::of_path(path),
             history: None,
+            encoding: None,
         }
     }
 

@@ -189,6 +189,8 @@ struct ResultProperties<'a> {
     redacted: String,
     fingerprint: &'a str,
     exposure: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
     origin: &'static str,
     #[serde(flatten)]
     commit: WireCommit<'a>,
@@ -420,6 +422,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
             redacted: f.secret.redacted(),
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
+            encoding: f.encoding,
             origin: f.origin.kind(),
             commit: WireCommit::of(f),
             history: WireHistory::of(f),

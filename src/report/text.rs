@@ -77,6 +77,10 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
     } else {
         f.secret.redacted()
     };
+    let shown = match f.encoding {
+        Some(enc) => format!("{shown} ({enc}-encoded)"),
+        None => shown,
+    };
     let place = format!("{}:{}:{}", f.path, f.line, f.column);
     let _ = writeln!(
         out,

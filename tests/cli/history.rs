@@ -503,3 +503,27 @@ fn linked_worktree_since_and_lfs_pointer() {
     assert_eq!(f[0]["path"], "new.env");
     assert_eq!(report["stats"]["commits"], 1);
 }
+
+#[test]
+fn base64_encoded_key_in_an_old_commit_is_found_on_its_line() {
+    use base64::Engine as _;
+    let mut r = Repo::new();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(KEY2);
+    r.write(
+        "secret.yaml",
+        &format!("kind: Secret\ndata:\n  KLAVIYO_KEY: {encoded}\n"),
+    );
+    r.commit("add secret");
+    fs::remove_file(r.path.join("secret.yaml")).expect("rm");
+    r.commit("remove secret");
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["encoding"], "base64");
+    assert_eq!((f[0]["line"].as_u64(), f[0]["column"].as_u64()), (Some(3), Some(16)));
+    assert_eq!(f[0]["in_head"], false);
+    let text = report.to_string();
+    assert!(!text.contains(KEY2) && !text.contains(&encoded[4..]), "{text}");
+}

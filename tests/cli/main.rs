@@ -2,6 +2,7 @@
 
 mod common;
 mod config;
+mod encoded;
 mod exit_codes;
 mod formats;
 mod fp_corpus;

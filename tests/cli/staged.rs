@@ -427,3 +427,20 @@ fn plain_git_hook_blocks_git_commit_a() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
 }
+
+#[test]
+fn an_added_base64_encoded_key_blocks_and_an_old_one_does_not() {
+    use base64::Engine as _;
+    let b64 = |k: &str| base64::engine::general_purpose::STANDARD.encode(k);
+    let repo = Repo::new();
+    repo.write("k8s/secret.yaml", format!("data:\n  OLD: {}\n", b64(KEY)));
+    repo.commit("old secret");
+    repo.write(
+        "k8s/secret.yaml",
+        format!("data:\n  OLD: {}\n  NEW: {}\n", b64(KEY), b64(KEY2)),
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.blocked(), vec!["k8s/secret.yaml:3"]);
+    let (_, out, _) = repo.staged(&[]);
+    assert!(!out.contains(&b64(KEY2)[4..]), "{out}");
+}

@@ -1,0 +1,196 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::rules;
+
+fn b64(bytes: &[u8]) -> String {
+    encode(bytes)
+}
+
+fn decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_base64(s.as_bytes(), &mut out).then_some(out)
+}
+
+#[test]
+fn decodes_padded_unpadded_and_url_safe() {
+    assert_eq!(decode("cGtf").unwrap(), b"pk_");
+    assert_eq!(decode("cGs=").unwrap(), b"pk");
+    assert_eq!(decode("cGs").unwrap(), b"pk");
+    assert_eq!(decode("cA==").unwrap(), b"p");
+    // 0xfb 0xff encodes to `+/8` in the standard alphabet and `-_8` in the URL-safe one.
+    assert_eq!(decode("-_8").unwrap(), [0xfb, 0xff]);
+    assert_eq!(decode("+/8").unwrap(), [0xfb, 0xff]);
+    assert_eq!(decode("cG!f"), None);
+}
+
+#[test]
+fn encode_round_trips() {
+    for n in 0..10 {
+        let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+        assert_eq!(decode(&b64(&bytes)).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn keyword_encodings_are_found_at_every_alignment() {
+    let keyword = b"secret_access_key";
+    let encodings = keyword_encodings(keyword);
+    for align in 0..3 {
+        let mut text = b"xy".to_vec();
+        text.truncate(align);
+        text.extend_from_slice(keyword);
+        text.extend_from_slice(b"=abc");
+        let enc = b64(&text);
+        let hit = encodings
+            .iter()
+            .find_map(|(p, shift)| enc.find(p.as_str()).map(|at| (at, *shift)));
+        let (at, shift) = hit.unwrap_or_else(|| panic!("alignment {align}: no encoding in {enc}"));
+        assert_eq!((at - shift) % 4, 0, "alignment {align}: the hit's quantum is aligned");
+    }
+    // `pk_` is selective only at alignment 0: `cGtf`.
+    assert_eq!(keyword_encodings(b"pk_")[0], ("cGtf".to_string(), 0));
+}
+
+#[test]
+fn mostly_text_rejects_binary() {
+    assert!(mostly_text(b"KLAVIYO_KEY=abc\n"));
+    assert!(!mostly_text(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0]));
+    assert!(!mostly_text(&[1, 2, 3, 4, 5, 6, 7, 8, 9, b'a']));
+    assert!(!mostly_text(b""));
+}
+
+#[test]
+fn window_caps_huge_runs_on_a_quantum() {
+    let hay = "QUFB".repeat(100_000);
+    let (s, e) = window(hay.as_bytes(), 200_000).unwrap();
+    assert_eq!((s, e), (200_000 - BACK, 200_000 + AHEAD));
+    assert_eq!((e - s) % 4, 0);
+    assert_eq!(window(b"ab cGtf yz", 3), None, "a short run is not decoded");
+    assert_eq!(window(b"abc", 10), None);
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| Engine::compile(&rules::builtin().unwrap()).unwrap())
+}
+
+fn scan(text: &str) -> Vec<Finding> {
+    let engine = engine();
+    let mut scratch = engine.scratch();
+    let mut out = Vec::new();
+    let matches = engine.scan(text.as_bytes(), &mut scratch).to_vec();
+    locate::findings(
+        engine,
+        "k8s/secret.yaml",
+        &Origin::File,
+        text.as_bytes(),
+        &matches,
+        &mut out,
+    );
+    findings(
+        engine,
+        &mut scratch,
+        "k8s/secret.yaml",
+        &Origin::File,
+        text.as_bytes(),
+        &mut out,
+        0,
+    );
+    out
+}
+
+const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
+
+#[test]
+fn finds_a_base64_value_and_maps_it_back() {
+    let enc = b64(KEY.as_bytes());
+    let text = format!("kind: Secret\ndata:\n  KLAVIYO_KEY: {enc}\n");
+    let f = scan(&text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].line, f[0].column), (3, 16));
+    assert_eq!(f[0].encoding, Some("base64"));
+    assert_eq!(f[0].secret.expose(), KEY);
+    assert_eq!(f[0].snippet, "KLAVIYO_KEY: «base64»");
+}
+
+#[test]
+fn finds_a_key_in_a_base64_env_file_at_any_alignment() {
+    for pad in ["", "A", "AB"] {
+        let env = format!("{pad}X=1\nKLAVIYO_PRIVATE_KEY={KEY}\nOTHER=2\n");
+        let enc = b64(env.as_bytes()).replace('+', "-").replace('/', "_");
+        let text = format!("{{\"env\": \"{enc}\"}}");
+        let f = scan(&text);
+        assert_eq!(f.len(), 1, "pad {pad:?}: {f:?}");
+        assert_eq!(f[0].line, 1);
+        assert!(!f[0].snippet.contains(&enc[4..20]), "{}", f[0].snippet);
+    }
+}
+
+#[test]
+fn clear_and_encoded_on_one_line_is_one_finding() {
+    let text = format!("a: {KEY} b: {}\n", b64(KEY.as_bytes()));
+    let f = scan(&text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].encoding, None);
+}
+
+#[test]
+fn no_snippet_shows_another_secret_encoded_on_its_line() {
+    let other = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
+    let (e1, e2) = (b64(KEY.as_bytes()), b64(other.as_bytes()));
+    for text in [
+        format!("{{\"a\": \"{e1}\", \"b\": \"{e2}\"}}"),
+        format!("a: {other} b: {e1}"),
+    ] {
+        let f = scan(&text);
+        assert_eq!(f.len(), 2, "{f:?}");
+        for x in &f {
+            for hidden in [&e1[4..40], &e2[4..40], &KEY[5..], &other[5..]] {
+                assert!(!x.snippet.contains(hidden), "{}", x.snippet);
+            }
+        }
+    }
+}
+
+#[test]
+fn decoys_yield_nothing() {
+    let live = b64(b"pk_live_51HbZ2eLkdIwHu7ixm2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+    let random: Vec<u8> = (0u32..48)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let text = format!(
+        "icon: data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\nlive: {live}\nrandom: {}\nnot: cGtfYWJj\n",
+        b64(&random)
+    );
+    assert!(scan(&text).is_empty(), "{:?}", scan(&text));
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut out = Vec::new();
+        let _ = decode_base64(&bytes, &mut out);
+        for q in 0..bytes.len() {
+            if let Some((s, e)) = window(&bytes, q) {
+                prop_assert!(s <= q && q < e && e <= bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_base64_text_never_panics(s in "[A-Za-z0-9+/=_ \n-]{0,300}") {
+        let prefixed = format!("cGtf{s}");
+        let _ = scan(&prefixed);
+        let _ = scan(&s);
+    }
+
+    #[test]
+    fn a_decoded_match_maps_back_inside_its_blob(noise in "[a-z =\n]{0,40}") {
+        let text = format!("{noise}v: {}\n{noise}", b64(KEY.as_bytes()));
+        let f = scan(&text);
+        prop_assert_eq!(f.len(), 1);
+        let lines = text.lines().count().max(1);
+        prop_assert!(f[0].line <= lines);
+    }
+}
