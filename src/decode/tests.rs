@@ -194,3 +194,13 @@ proptest! {
         prop_assert!(f[0].line <= lines);
     }
 }
+
+#[test]
+fn generic_assignments_inside_encoded_payloads_are_not_findings() {
+    // An OAuth/JWT-style payload whose JSON carries a `secret` field: the token is the secret, the field
+    // inside it is not a leak of its own. A specific key inside the same payload still is.
+    let generic = b64(br#"{"userId":"usrA1b2C3","secret":"q8Zr2LxW9vKp4TnB7mYd"}"#); // pkhound:allow
+    assert!(scan(&format!("payload: {generic}\n")).is_empty());
+    let specific = b64(b"KLAVIYO_PRIVATE_API_KEY=pk_a4c123b1612dd272d1371c17149d439536\n"); // pkhound:allow
+    assert_eq!(scan(&format!("env: {specific}\n")).len(), 1);
+}
