@@ -184,6 +184,7 @@ pub fn findings(
     let mut done_to = 0;
     let before = out.len();
     let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut lines = Lines::default();
     for q in hits {
         if q < done_to {
             continue;
@@ -217,7 +218,7 @@ pub fn findings(
                 };
                 let es = (s + span.0 * 4 / 3).min(we);
                 let ee = (s + (span.1 * 4).div_ceil(3)).clamp(es, we);
-                if place(hay, &mut f, es, ee, (ws, we), &clear) {
+                if place(hay, &mut lines, &mut f, es, ee, (ws, we), &clear) {
                     f.encoding = Some("base64");
                     runs.push((ws, we));
                     let dup = out[from..]
@@ -237,21 +238,18 @@ pub fn findings(
     if !runs.is_empty() {
         runs.sort_unstable();
         runs.dedup();
+        let mut lines = Lines::default();
         for f in &mut out[from..] {
-            resnippet(hay, f, &runs, &clear);
+            resnippet(hay, &mut lines, f, &runs, &clear);
         }
     }
 }
 
 /// Renders a finding's snippet again when its line holds encoded runs that yielded findings, with every
 /// such run collapsed: a snippet must not show the encoded form of *another* secret on its line.
-fn resnippet(hay: &[u8], f: &mut Finding, runs: &[(usize, usize)], clear: &[Match]) {
-    let line_start = match f.line {
-        0 | 1 => 0,
-        n => match memchr_iter(b'\n', hay).nth(n - 2) {
-            Some(i) => i + 1,
-            None => return,
-        },
+fn resnippet(hay: &[u8], lines: &mut Lines, f: &mut Finding, runs: &[(usize, usize)], clear: &[Match]) {
+    let Some(line_start) = lines.start_of(hay, f.line.max(1)) else {
+        return;
     };
     let line_end = memchr::memchr(b'\n', &hay[line_start..]).map_or(hay.len(), |i| line_start + i);
     let on_line: Vec<Match> = runs
@@ -312,13 +310,21 @@ fn decoded_span(decoded: &[u8], f: &Finding) -> Option<(usize, usize)> {
 /// Moves a decoded finding to the encoded span `es..ee` of `hay`: line, columns, and a snippet of the
 /// original line with the whole encoded run redacted (and any clear secret beside it). False when the
 /// original line is inline-allowed.
-fn place(hay: &[u8], f: &mut Finding, es: usize, ee: usize, run: (usize, usize), clear: &[Match]) -> bool {
+fn place(
+    hay: &[u8],
+    lines: &mut Lines,
+    f: &mut Finding,
+    es: usize,
+    ee: usize,
+    run: (usize, usize),
+    clear: &[Match],
+) -> bool {
     let line_start = memrchr(b'\n', &hay[..es]).map_or(0, |i| i + 1);
     let line_end = memchr::memchr(b'\n', &hay[es..]).map_or(hay.len(), |i| es + i);
     if triage::inline_allowed(&hay[line_start..line_end]) {
         return false;
     }
-    f.line = 1 + memchr_iter(b'\n', &hay[..es]).count();
+    f.line = lines.line_of(hay, es);
     f.column = locate::char_count(&hay[line_start..es]) + 1;
     f.end_column = f.column + locate::char_count(&hay[es..ee.min(line_end).max(es)]);
     let (rs, re) = (run.0.max(line_start), run.1.min(line_end));
@@ -336,6 +342,49 @@ fn place(hay: &[u8], f: &mut Finding, es: usize, ee: usize, run: (usize, usize),
     all.sort_unstable_by_key(|m| (m.start, m.end));
     f.snippet = locate::snippet(hay, line_start, line_end, &run_match, &all);
     true
+}
+
+/// A cursor over a blob's lines that only moves forward between resets: findings arrive (nearly) sorted
+/// by position, so a big blob with many findings costs one pass over it, not one pass per finding.
+struct Lines {
+    /// 1-based line number of the line that starts at `start`.
+    line: usize,
+    start: usize,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines { line: 1, start: 0 }
+    }
+}
+
+impl Lines {
+    /// The 1-based line holding byte `at`.
+    fn line_of(&mut self, hay: &[u8], at: usize) -> usize {
+        if at < self.start {
+            *self = Lines::default();
+        }
+        let at = at.min(hay.len());
+        if let Some(i) = memrchr(b'\n', &hay[self.start..at]) {
+            let last = self.start + i;
+            self.line += memchr_iter(b'\n', &hay[self.start..=last]).count();
+            self.start = last + 1;
+        }
+        self.line
+    }
+
+    /// Where 1-based line `n` starts, or None past the last line.
+    fn start_of(&mut self, hay: &[u8], n: usize) -> Option<usize> {
+        if n < self.line {
+            *self = Lines::default();
+        }
+        while self.line < n {
+            let i = memchr::memchr(b'\n', hay.get(self.start..)?)?;
+            self.start += i + 1;
+            self.line += 1;
+        }
+        Some(self.start)
+    }
 }
 
 #[cfg(test)]

@@ -204,3 +204,27 @@ fn generic_assignments_inside_encoded_payloads_are_not_findings() {
     let specific = b64(b"KLAVIYO_PRIVATE_API_KEY=pk_a4c123b1612dd272d1371c17149d439536\n"); // pkhound:allow
     assert_eq!(scan(&format!("env: {specific}\n")).len(), 1);
 }
+
+#[test]
+fn line_cursor_agrees_with_counting_from_the_start() {
+    let hay = b"a\nbb\n\nccc\nd";
+    let naive_line = |at: usize| 1 + hay[..at].iter().filter(|&&b| b == b'\n').count();
+    let naive_start = |n: usize| {
+        (n == 1).then_some(0).or_else(|| {
+            hay.iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .nth(n - 2)
+                .map(|(i, _)| i + 1)
+        })
+    };
+    let mut lines = Lines::default();
+    // Forward, backward (a reset) and repeated positions.
+    for at in [0, 1, 2, 5, 6, 7, 11, 3, 0, 10, 10, 4] {
+        assert_eq!(lines.line_of(hay, at), naive_line(at), "line_of({at})");
+    }
+    let mut lines = Lines::default();
+    for n in [1, 2, 4, 5, 6, 3, 1, 5] {
+        assert_eq!(lines.start_of(hay, n), naive_start(n), "start_of({n})");
+    }
+}
