@@ -20,17 +20,34 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
     };
+    // Line, line bounds and column move forward with the (sorted) matches, so that many matches on one
+    // huge line (a minified bundle) cost one pass over it, not one pass per match.
     let mut line = 1;
     let mut counted_to = 0;
+    let mut line_start = 0;
+    // The current line's end and whether it carries an inline allow, once known.
+    let mut line_end: Option<(usize, bool)> = None;
+    let mut column = 1;
     for m in matches {
-        line += memchr_iter(b'\n', &hay[counted_to..m.start]).count();
+        let gap = &hay[counted_to..m.start];
+        match memrchr(b'\n', gap) {
+            Some(i) => {
+                line += memchr_iter(b'\n', gap).count();
+                line_start = counted_to + i + 1;
+                line_end = None;
+                column = char_count(&hay[line_start..m.start]) + 1;
+            }
+            None => column += char_count(gap),
+        }
         counted_to = m.start;
-        let line_start = memrchr(b'\n', &hay[..m.start]).map_or(0, |i| i + 1);
-        let line_end = memchr(b'\n', &hay[m.start..]).map_or(hay.len(), |i| m.start + i);
-        if triage::inline_allowed(&hay[line_start..line_end]) {
+        let (end, allowed) = *line_end.get_or_insert_with(|| {
+            let end = memchr(b'\n', &hay[m.start..]).map_or(hay.len(), |i| m.start + i);
+            (end, triage::inline_allowed(&hay[line_start..end]))
+        });
+        if allowed {
             continue;
         }
-        let column = char_count(&hay[line_start..m.start]) + 1;
+        let line_end = end;
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&hay[m.start..m.end]);
         let severity = if exposure == Exposure::ClientSide && rule.info.severity >= Severity::Medium {
@@ -148,6 +165,16 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].line, f[0].column, f[0].end_column), (3, 8, 45));
         assert_eq!(f[0].snippet, "é = \"pk_a4…36\"");
+    }
+
+    #[test]
+    fn positions_of_many_matches_on_shared_and_separate_lines() {
+        let k1 = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
+        let k2 = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
+        let text = format!("é={k1} b={k2}\n\nx\n  c={k1}\r\nd={k2} é={k1}");
+        let got: Vec<(usize, usize)> = run(&text).iter().map(|f| (f.line, f.column)).collect();
+        // Columns count characters: `é` is one.
+        assert_eq!(got, [(1, 3), (1, 43), (4, 5), (5, 3), (5, 43)]);
     }
 
     #[test]
