@@ -9,7 +9,7 @@ use std::{
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::pkhound;
+use crate::common::{pkhound, scan_json};
 
 const KEY1: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
 const KEY2: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
@@ -104,20 +104,7 @@ fn git_in(dir: &Path, args: &[&str], tick: u32, name: &str, email: &str) -> Stri
 
 /// Runs `scan --history --format json` with extra args; returns (exit code, report, stderr).
 fn history(path: &Path, extra: &[&str]) -> (i32, Value, String) {
-    let out = pkhound()
-        .arg("scan")
-        .arg(path)
-        .args(["--history", "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("pkhound runs");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (
-        out.status.code().expect("exit code"),
-        report,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    scan_json(path, &[&["--history"], extra].concat())
 }
 
 fn findings(report: &Value) -> &Vec<Value> {
