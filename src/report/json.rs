@@ -35,7 +35,7 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
-    snippet: &'a str,
+    snippet: String,
     remediation: &'a str,
     references: &'a [String],
 }
@@ -86,8 +86,8 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         history: WireHistory::of(f),
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
-        encoding: f.encoding,
-        snippet: &f.snippet,
+        encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        snippet: super::shown_snippet(f, opts),
         remediation: &f.rule.remediation,
         references: &f.rule.references,
     }

@@ -59,12 +59,13 @@ fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
     }
 }
 
-/// The finding's line. It is redacted when built; with `--show-secrets` this finding's secret is put back.
+/// The finding's line: masked by construction; with `--show-secrets` this finding's own secret (and no
+/// other candidate on the line) is shown in clear. The one place a snippet reveals anything.
 fn shown_snippet(f: &Finding, opts: &ReportOptions) -> String {
     if opts.show_secrets {
-        f.snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1)
+        f.snippet.reveal(&f.secret)
     } else {
-        f.snippet.clone()
+        f.snippet.redacted()
     }
 }
 
@@ -209,7 +210,8 @@ mod tests {
 
     use super::*;
     use crate::finding::{
-        CommitInfo, Context, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
+        CommitInfo, Context, ErrorKind, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
+        Snippet,
     };
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
@@ -234,6 +236,11 @@ mod tests {
     fn finding(rule: &Arc<RuleInfo>, path: &str, line: usize, column: usize, secret: &str, snippet: &str) -> Finding {
         let secret = Secret::new(secret.as_bytes());
         let exposure = Exposure::of_path(path);
+        // The fixture's line, with this finding's own secret as a span of its own (as `locate` builds it).
+        let snippet = match snippet.split_once(&secret.redacted()) {
+            Some((before, after)) => Snippet::with_own(before, &secret, after),
+            None => Snippet::from_clear(snippet),
+        };
         Finding {
             rule: rule.clone(),
             severity: if exposure == Exposure::ClientSide {
@@ -246,7 +253,7 @@ mod tests {
             column,
             end_column: column + secret.expose().chars().count(),
             fingerprint: secret.fingerprint(&rule.id),
-            snippet: snippet.to_string(),
+            snippet,
             secret,
             origin: Origin::File,
             exposure,
@@ -303,10 +310,7 @@ mod tests {
                 f
             },
         ];
-        let errors = vec![ScanError {
-            path: "secrets/locked.env".into(),
-            message: "permission denied".into(),
-        }];
+        let errors = vec![ScanError::new(ErrorKind::Io, "secrets/locked.env", "permission denied")];
         let notices = vec![Notice {
             path: "dump.sql".into(),
             message: "skipped: 2000 bytes is over --max-file-size (1024 bytes)".into(),
@@ -583,7 +587,7 @@ mod tests {
     #[test]
     fn hostile_text_stays_well_formed() {
         let (mut findings, errors, notices, stats) = fixture();
-        findings[0].snippet = "=cmd|' /C calc'!A0 \u{1b}[31m</failure>]]>\u{0}\"\r\n,".into();
+        findings[0].snippet = Snippet::from_clear("=cmd|' /C calc'!A0 \u{1b}[31m</failure>]]>\u{0}\"\r\n,");
         findings[0].path = "@evil \"dir\"/<x>.env".into();
         let input = ReportInput {
             findings: &findings,

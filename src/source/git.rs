@@ -18,7 +18,7 @@ use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree}
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::finding::{Notice, ScanError};
+use crate::finding::{ErrorKind, Notice, ScanError};
 
 /// A repository that could not be opened, or a ref or range that could not be resolved.
 #[derive(Debug, Error)]
@@ -129,7 +129,7 @@ impl Repo {
         let mut inv = Inventory::default();
         if repo.is_shallow() {
             inv.notices.push(Notice {
-                path: "(history)".to_string(),
+                path: self.git_dir.display().to_string(),
                 message: "shallow clone: history is truncated; commits before the shallow boundary were not \
                           scanned (fetch with --unshallow for a full audit)"
                     .to_string(),
@@ -161,7 +161,7 @@ impl Repo {
                 }
                 if pushed == 0 {
                     inv.notices.push(Notice {
-                        path: "(history)".to_string(),
+                        path: self.git_dir.display().to_string(),
                         message: "no commits: the repository is empty or its branch is unborn".to_string(),
                     });
                     return Ok((inv, Vec::new()));
@@ -189,10 +189,11 @@ impl Repo {
         for next in walk {
             match next {
                 Ok(oid) => order.push(oid),
-                Err(e) => inv.errors.push(ScanError {
-                    path: "(history)".to_string(),
-                    message: format!("walking commits: {}", e.message()),
-                }),
+                Err(e) => inv.errors.push(ScanError::new(
+                    ErrorKind::Ref,
+                    self.git_dir.display().to_string(),
+                    format!("walking commits: {}", e.message()),
+                )),
             }
         }
 
@@ -211,10 +212,11 @@ impl Repo {
                     |(repo, state), &oid| match repo {
                         Ok(repo) => commit_delta(repo, oid, since, state, &message),
                         Err(e) => CommitDelta {
-                            errors: vec![ScanError {
-                                path: format!("commit {oid}"),
-                                message: e.to_string(),
-                            }],
+                            errors: vec![ScanError::new(
+                                ErrorKind::Repository,
+                                format!("commit {oid}"),
+                                e.to_string(),
+                            )],
                             ..CommitDelta::default()
                         },
                     },
@@ -343,10 +345,11 @@ fn revision(spec: &str, e: &git2::Error) -> GitError {
 }
 
 fn object_error(object: Oid, commit: Oid, kind: &str, e: &git2::Error) -> ScanError {
-    ScanError {
-        path: format!("{kind} {object}"),
-        message: format!("cannot read {kind} {object} (commit {commit}): {}", e.message()),
-    }
+    ScanError::new(
+        ErrorKind::Object,
+        format!("{kind} {object}"),
+        format!("cannot read {kind} {object} (commit {commit}): {}", e.message()),
+    )
 }
 
 fn parent_trees<'r>(repo: &'r Repository, commit: &Commit<'r>, errors: &mut Vec<ScanError>) -> Vec<Option<Tree<'r>>> {
