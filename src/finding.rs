@@ -315,6 +315,8 @@ pub struct Occurrence {
     pub commit: String,
     pub path: String,
     pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
 }
 
 /// What a history scan knows about a secret beyond its first appearance.

@@ -53,6 +53,22 @@ impl LineSpans {
                 }),
         );
         spans.sort_unstable();
+        // Secret-looking tokens no rule took: masked unless they overlap a rule's span (`KEY=pk_…` is one
+        // token, and the rule's span already masks the key in it, or reveals it with --show-secrets).
+        let tokens: Vec<Span> = token_spans(&hay[line_start..line_end])
+            .map(|(s, e)| Span {
+                start: line_start + s,
+                end: line_start + e,
+                encoded: false,
+            })
+            .filter(|t| {
+                // `spans` is sorted by start: only the spans starting before the token's end can overlap it.
+                let hi = spans.partition_point(|s| s.start < t.end);
+                !spans[..hi].iter().rev().take(64).any(|s| t.start < s.end)
+            })
+            .collect();
+        spans.extend(tokens);
+        spans.sort_unstable();
         let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
         for s in spans {
             match merged.last_mut() {
@@ -72,6 +88,37 @@ impl LineSpans {
         let hi = self.spans.partition_point(|s| s.start < to);
         &self.spans[lo..hi.max(lo)]
     }
+}
+
+/// Tokens on a line that look like secrets whatever the rules say: 20 or more characters of the base64 /
+/// token alphabet with letters and digits and a high entropy. A snippet masks them too, so that a
+/// credential no rule knows (or a rule misses in this context: the secret half of an AWS key pair in a
+/// CSV row) is never printed beside a finding. Hashes and ids get masked as well; a snippet is context,
+/// not evidence, so that is the right side to err on.
+fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    const MIN: usize = 20;
+    let token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-');
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < line.len() {
+            while i < line.len() && !token(line[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < line.len() && token(line[i]) {
+                i += 1;
+            }
+            let t = &line[start..i];
+            if t.len() >= MIN
+                && t.iter().any(u8::is_ascii_digit)
+                && t.iter().any(u8::is_ascii_alphabetic)
+                && crate::engine::shannon_entropy(t) >= 3.5
+            {
+                return Some((start, i));
+            }
+        }
+        None
+    })
 }
 
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.

@@ -49,6 +49,9 @@ struct WireOrigin<'a> {
 
 #[derive(Serialize)]
 struct WireProblem<'a> {
+    /// What kind of input an error concerns (`io`, `object`, `ref` …); notices have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
     path: &'a str,
     message: &'a str,
 }
@@ -102,6 +105,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             .errors
             .iter()
             .map(|e| WireProblem {
+                kind: Some(e.kind.as_str()),
                 path: &e.path,
                 message: &e.message,
             })
@@ -110,6 +114,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             .notices
             .iter()
             .map(|n| WireProblem {
+                kind: None,
                 path: &n.path,
                 message: &n.message,
             })

@@ -169,6 +169,7 @@ struct WireOccurrence<'a> {
     commit: &'a str,
     path: &'a str,
     line: usize,
+    column: usize,
 }
 
 impl<'a> WireHistory<'a> {
@@ -184,6 +185,7 @@ impl<'a> WireHistory<'a> {
                         commit: &o.commit,
                         path: &o.path,
                         line: o.line,
+                        column: o.column,
                     })
                     .collect()
             }),
@@ -305,6 +307,7 @@ mod tests {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
                         line: 4,
+                        column: 9,
                     }],
                 });
                 f
@@ -412,6 +415,7 @@ mod tests {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
                     line: i + 1,
+                    column: 5,
                 })
                 .collect(),
         });

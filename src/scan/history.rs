@@ -321,25 +321,25 @@ fn finish_group(
         }
     }
     let in_head = group.cands.iter().any(|c| c.blob.is_some_and(|b| head.contains(&b)));
-    let mut occ: Vec<(u32, Option<u32>, usize)> = group
+    let mut occ: Vec<(u32, Option<u32>, usize, usize)> = group
         .cands
         .iter()
         .flat_map(|c| {
             c.places
                 .iter()
-                .map(move |&(commit, path)| (commit, path, c.finding.line))
+                .map(move |&(commit, path)| (commit, path, c.finding.line, c.finding.column))
         })
         .collect();
     // Earliest commit first; within a commit, a file beats the message (a key committed with a message
     // that quotes it is reported where it sits in the tree).
-    occ.sort_unstable_by_key(|&(commit, path, line)| (commit, path.is_none(), path, line));
+    occ.sort_unstable_by_key(|&(commit, path, line, column)| (commit, path.is_none(), path, line, column));
     occ.dedup();
     let &first = occ.first()?;
     let cand = group.cands.into_iter().find(|c| {
         c.places
             .iter()
             .any(|&(commit, path)| (commit, path) == (first.0, first.1))
-            && c.finding.line == first.2
+            && (c.finding.line, c.finding.column) == (first.2, first.3)
     })?;
     let mut f = cand.finding;
     f.path = match first.1 {
@@ -357,7 +357,7 @@ fn finish_group(
         .iter()
         .skip(1)
         .take(shown)
-        .map(|&(commit, path, line)| Occurrence {
+        .map(|&(commit, path, line, column)| Occurrence {
             commit: inv
                 .commits
                 .get(commit as usize)
@@ -367,6 +367,7 @@ fn finish_group(
                 None => MESSAGE_PATH.to_string(),
             },
             line,
+            column,
         })
         .collect();
     f.history = Some(History {
