@@ -122,9 +122,15 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             }
         }
     }
-    for (commit, findings) in message_hits {
+    for (commit, findings) in message_hits.commits {
         for f in findings {
             add(&mut groups, f, vec![(commit, None)], None);
+        }
+    }
+    // A tag message is located by its tag: the place is the label `refs/tags/NAME (tag message)`.
+    for (label, findings) in message_hits.tags {
+        for f in findings {
+            add(&mut groups, f, vec![(git::NO_COMMIT, Some(label))], None);
         }
     }
 
