@@ -206,7 +206,11 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
             allow: Vec::new(),
             check: None,
-            delimited: true,
+            // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a
+            // class before the secret group), and a secret group after `tok_` is glued to `_` by
+            // construction. Checking the group's ends would drop every such match.
+            // See: issue 12 ("Imported gitleaks rules whose secret group follows `_` never match").
+            delimited: false,
             verify: None,
             tags: rule.tags,
             references: Vec::new(),
