@@ -92,12 +92,12 @@ where
             decoded: Vec::new(),
             opts: opts.clone(),
         };
-        Box::new(move |entry| {
-            match entry {
-                Ok(entry) => worker.visit(&entry, strip),
-                Err(err) => worker.sink.error(walk_error(err)),
+        Box::new(move |entry| match entry {
+            Ok(entry) => worker.visit(&entry, strip),
+            Err(err) => {
+                worker.sink.error(walk_error(err));
+                WalkState::Continue
             }
-            WalkState::Continue
         })
     });
 }
@@ -111,13 +111,30 @@ struct Worker<S> {
 }
 
 impl<S: Sink> Worker<S> {
-    fn visit(&mut self, entry: &ignore::DirEntry, strip: Option<&Path>) {
+    fn visit(&mut self, entry: &ignore::DirEntry, strip: Option<&Path>) -> WalkState {
         let Some(ft) = entry.file_type() else {
-            return;
+            return WalkState::Continue;
         };
-        if ft.is_dir() {
-            return;
+        // With --follow, a link (or a directory reached through one) may lead into the kernel's pseudo
+        // filesystems: /proc/kmsg blocks forever, /proc/self/root walks the host. Never go there.
+        // See: issue 12 ("`ln -s /proc/kmsg k; pkhound scan -L .` blocks forever").
+        if self.opts.follow
+            && entry.depth() > 0
+            && (ft.is_dir() || entry.path_is_symlink())
+            && leads_into_pseudo_fs(entry.path())
+        {
+            let path = display_path(entry.path(), strip);
+            self.sink.skip(&path, SkipReason::Special);
+            return WalkState::Skip;
         }
+        if ft.is_dir() {
+            return WalkState::Continue;
+        }
+        self.visit_file(entry, ft, strip);
+        WalkState::Continue
+    }
+
+    fn visit_file(&mut self, entry: &ignore::DirEntry, ft: std::fs::FileType, strip: Option<&Path>) {
         let path = display_path(entry.path(), strip);
         if self.opts.prune.as_ref().is_some_and(|p| (p.0)(&path)) {
             return;
@@ -205,6 +222,12 @@ enum ReadOutcome {
     Text,
     Binary,
     TooLarge(u64),
+}
+
+/// True when `path` really leads inside `/proc`, `/sys` or `/dev` (kernel pseudo filesystems whose files
+/// block, never end, or lead back to `/`). A path that cannot be resolved does not.
+fn leads_into_pseudo_fs(path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|real| ["/proc", "/sys", "/dev"].iter().any(|p| real.starts_with(p)))
 }
 
 /// The path as reports show it. Borrows from the entry for UTF-8 paths on Unix: no allocation per file.
