@@ -8,6 +8,7 @@ mod formats;
 mod fp_corpus;
 mod history;
 mod hostile;
+mod leak;
 mod redaction;
 mod rules_cmd;
 mod scan_tree;
