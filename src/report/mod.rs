@@ -792,6 +792,48 @@ mod tests {
         assert_eq!(hook.lines().count(), 1, "{hook}");
     }
 
+    /// Inverse of [`visible`], for the property below.
+    fn unescape(v: &str) -> String {
+        let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+            return v.to_string();
+        };
+        let mut out = String::new();
+        let mut it = inner.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('x') => {
+                    let hex: String = it.by_ref().take(2).collect();
+                    out.push(char::from(u8::from_str_radix(&hex, 16).expect("hex")));
+                }
+                Some('u') => {
+                    let hex: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                }
+                Some(other) => out.push(other),
+                None => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Whatever a path or line holds, the shown form has no control character and loses nothing.
+        #[test]
+        fn visible_is_lossless_and_inert(s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}\"\\\\]){0,40}") {
+            let v = visible(&s);
+            proptest::prop_assert!(!v.chars().any(needs_escape), "{:?}", v);
+            proptest::prop_assert_eq!(unescape(&v), s);
+        }
+    }
+
     #[test]
     fn timestamps_are_utc() {
         assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00");

@@ -89,7 +89,7 @@ impl Baseline {
                     return Err(read(format!(
                         "made with fingerprint key {made_with}, but this scan uses key {key_id}: its fingerprints \
                          cannot match. Use the key it was made with (set {} or --fingerprint-key-file; see \
-                         README, \"Fingerprints\"), or re-record it with --baseline-out",
+                         docs/config.md, \"Fingerprints and their key\"), or re-record it with --baseline-out",
                         fingerprint_key::ENV
                     )));
                 }
