@@ -85,8 +85,18 @@ where
         _ => None,
     };
 
+    // Roots the user chose inside a pseudo filesystem (a project under /dev/shm) are theirs to walk.
+    let chosen: Arc<Vec<PathBuf>> = Arc::new(
+        roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .filter(|r| in_pseudo_fs(r))
+            .collect(),
+    );
+
     builder.build_parallel().run(|| {
         let mut worker = Worker {
+            chosen: chosen.clone(),
             sink: make_sink(),
             buf: Vec::with_capacity(64 * 1024),
             decoded: Vec::new(),
@@ -104,6 +114,8 @@ where
 
 struct Worker<S> {
     sink: S,
+    /// Canonical roots inside `/proc`, `/sys` or `/dev`, which `--follow` may walk below.
+    chosen: Arc<Vec<PathBuf>>,
     /// Reused for every file this thread reads.
     buf: Vec<u8>,
     decoded: Vec<u8>,
@@ -121,7 +133,7 @@ impl<S: Sink> Worker<S> {
         if self.opts.follow
             && entry.depth() > 0
             && (ft.is_dir() || entry.path_is_symlink())
-            && leads_into_pseudo_fs(entry.path())
+            && self.leads_into_pseudo_fs(entry.path())
         {
             let path = display_path(entry.path(), strip);
             self.sink.skip(&path, SkipReason::Special);
@@ -132,6 +144,14 @@ impl<S: Sink> Worker<S> {
         }
         self.visit_file(entry, ft, strip);
         WalkState::Continue
+    }
+
+    /// True when `path` really leads inside `/proc`, `/sys` or `/dev` (kernel pseudo filesystems whose
+    /// files block, never end, or lead back to `/`), outside any root the user chose there. A path that
+    /// cannot be resolved does not.
+    fn leads_into_pseudo_fs(&self, path: &Path) -> bool {
+        std::fs::canonicalize(path)
+            .is_ok_and(|real| in_pseudo_fs(&real) && !self.chosen.iter().any(|root| real.starts_with(root)))
     }
 
     fn visit_file(&mut self, entry: &ignore::DirEntry, ft: std::fs::FileType, strip: Option<&Path>) {
@@ -224,10 +244,8 @@ enum ReadOutcome {
     TooLarge(u64),
 }
 
-/// True when `path` really leads inside `/proc`, `/sys` or `/dev` (kernel pseudo filesystems whose files
-/// block, never end, or lead back to `/`). A path that cannot be resolved does not.
-fn leads_into_pseudo_fs(path: &Path) -> bool {
-    std::fs::canonicalize(path).is_ok_and(|real| ["/proc", "/sys", "/dev"].iter().any(|p| real.starts_with(p)))
+fn in_pseudo_fs(canonical: &Path) -> bool {
+    ["/proc", "/sys", "/dev"].iter().any(|p| canonical.starts_with(p))
 }
 
 /// The path as reports show it. Borrows from the entry for UTF-8 paths on Unix: no allocation per file.

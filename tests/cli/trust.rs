@@ -445,6 +445,14 @@ fn follow_never_enters_proc_sys_or_dev() {
     assert_eq!(places(&report).len(), 1);
     // Only the tree itself was read: the links were skipped, not followed.
     assert_eq!(report["stats"]["files"], 1, "{}", report["stats"]);
+    // A project the user put under /dev (a tmpfs such as /dev/shm) is still walked below its root.
+    if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+        fs::create_dir_all(shm.path().join("sub")).expect("mkdir");
+        fs::write(shm.path().join("sub/a.env"), format!("K={KEY}\n")).expect("write");
+        let (code, out, err) = run(shm.path(), &["scan", "-L", ".", "--format", "json"]);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(places(&json(&out)).len(), 1);
+    }
 }
 
 // --- Rules -------------------------------------------------------------------------------------------
