@@ -258,10 +258,15 @@ pub fn redact(s: &str) -> String {
     } else {
         (0, 0)
     };
+    // Shown characters skip whitespace at either end: a key block's body starts with a newline, which
+    // must not break the report's line.
+    let first = body.iter().position(|c| !c.is_whitespace()).unwrap_or(n);
+    let last = body.iter().rposition(|c| !c.is_whitespace()).map_or(first, |i| i + 1);
+    let (head, tail) = (head.min(last - first), tail.min(last - first));
     let mut out = String::from(prefix);
-    out.extend(&body[..head]);
+    out.extend(&body[first..first + head]);
     out.push('…');
-    out.extend(&body[n - tail..]);
+    out.extend(&body[last - tail..last]);
     out
 }
 
@@ -567,6 +572,11 @@ mod tests {
         assert_eq!(redact("xoxb-1234"), "xoxb-…");
         assert_eq!(redact("ghp_0123456789abcdefghij0123456789ABCDEF"), "ghp_01…EF"); // pkhound:allow
         assert_eq!(redact("AKIAZ7QW3ERT5YUI2OPA"), "AKIAZ…A"); // pkhound:allow
+        let block = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIC{}\n-----END RSA PRIVATE KEY-----\n",
+            "Qx7".repeat(30)
+        );
+        assert_eq!(redact(&block), "-----BEGIN RSA PRIVATE KEY-----MI…--");
     }
 
     /// A separator inside a secret is not a prefix: at most 4 of the secret's own characters show.

@@ -118,7 +118,7 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         p.paint(&place, |t| t.cyan()),
         p.severity(f.severity),
         p.paint(&visible(&f.rule.name), |t| t.bold()),
-        p.paint(&shown, |t| t.magenta()),
+        p.paint(&visible(&shown), |t| t.magenta()),
     );
     if !f.snippet.is_empty() {
         let snippet = if opts.show_secrets {
