@@ -593,7 +593,7 @@ mod tests {
             let idx = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
             assert_eq!(r["ruleId"], rules[idx]);
             let fp = &r["partialFingerprints"];
-            assert!(fp["primaryLocationLineHash"].is_string() && fp["pkhound/v1"].is_string());
+            assert!(fp["primaryLocationLineHash"].is_string() && fp["pkhound/v2"].is_string());
         }
         let old = results
             .iter()

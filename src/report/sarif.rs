@@ -451,7 +451,7 @@ fn result<'a>(
     let snippet = shown_snippet(f, opts);
     let partial_fingerprints = BTreeMap::from([
         ("primaryLocationLineHash", format!("{}:{nth}", f.fingerprint)),
-        ("pkhound/v1", f.fingerprint.to_string()),
+        ("pkhound/v2", f.fingerprint.to_string()),
     ]);
     SarifResult {
         rule_id: f.rule.id.as_str(),

@@ -176,6 +176,34 @@ fn a_per_user_key_is_created_on_first_use_and_reused() {
     assert!(!first.to_string().contains(key.trim()));
 }
 
+/// With no key and nowhere to keep one, a scan runs with a key for this run only, says so, and refuses
+/// to write a baseline that could never match again.
+#[test]
+fn without_a_home_the_key_is_per_run_and_baselines_are_refused() {
+    let dir = tree_of(&[(".env", &format!("K={KEY}\n"))]);
+    let bare = || {
+        let mut cmd = pkhound();
+        cmd.env_remove("PKHOUND_FINGERPRINT_KEY")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("HOME")
+            .env_remove("APPDATA");
+        cmd
+    };
+    let out = bare().arg("scan").arg(dir.path()).output().expect("pkhound runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("a random key for this run only"), "{err}");
+    let out = bare()
+        .arg("scan")
+        .arg(dir.path())
+        .arg("--baseline-out")
+        .arg(dir.path().join("b.json"))
+        .output()
+        .expect("pkhound runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--baseline-out needs a fingerprint key"));
+}
+
 /// A baseline records its key's id; under another key it is a clear error, not "everything is new".
 #[test]
 fn a_baseline_made_with_another_key_is_an_error() {
