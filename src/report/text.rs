@@ -1,11 +1,14 @@
 //! The report for people: findings grouped by file, each with its place, severity, rule, the redacted
-//! secret in its line, and what to do; then errors, notices and a one-line summary.
+//! secret in its line, and what to do; then errors, notices, the config applied and a one-line summary.
+//!
+//! Everything that comes from scanned files, git or a config (paths, lines, author names, messages) goes
+//! through [`visible`]: a control character is shown escaped, never sent to the terminal.
 
 use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
-use super::{ReportInput, ReportOptions};
+use super::{visible, ReportInput, ReportOptions};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
 
 struct Painter {
@@ -43,7 +46,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", p.paint(&f.path, |t| t.bold().underline()));
+            let _ = writeln!(out, "{}", p.paint(&visible(&f.path), |t| t.bold().underline()));
             current = Some(&f.path);
         }
         finding(&mut out, &p, f, opts);
@@ -56,14 +59,41 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             out,
             "{} {}: {}",
             p.paint("error:", |t| t.red().bold()),
-            e.path,
-            e.message
+            visible(&e.path),
+            visible(&e.message)
         );
     }
     for n in input.notices {
-        let _ = writeln!(out, "{} {}: {}", p.paint("note:", |t| t.yellow()), n.path, n.message);
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            p.paint("note:", |t| t.yellow()),
+            visible(&n.path),
+            visible(&n.message)
+        );
     }
     if !input.errors.is_empty() || !input.notices.is_empty() {
+        out.push('\n');
+    }
+    if let Some(c) = &input.run.config {
+        let _ = writeln!(
+            out,
+            "{} {} ({})",
+            p.paint("config:", |t| t.yellow()),
+            visible(&c.path),
+            c.source
+        );
+        for w in &c.weakens {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                p.paint("WEAKENS THE SCAN:", |t| t.red().bold()),
+                visible(w)
+            );
+        }
+        for ch in c.changes.iter().filter(|ch| !c.weakens.contains(ch)) {
+            let _ = writeln!(out, "  {}", visible(ch));
+        }
         out.push('\n');
     }
     out.push_str(&summary(input, &p));
@@ -81,18 +111,18 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
     };
-    let place = format!("{}:{}:{}", f.path, f.line, f.column);
+    let place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
     let _ = writeln!(
         out,
         "  {}  {}  {}  {}",
         p.paint(&place, |t| t.cyan()),
         p.severity(f.severity),
-        p.paint(&f.rule.name, |t| t.bold()),
-        p.paint(&shown, |t| t.magenta()),
+        p.paint(&visible(&f.rule.name), |t| t.bold()),
+        p.paint(&visible(&shown), |t| t.magenta()),
     );
     if !f.snippet.is_empty() {
         let snippet = super::shown_snippet(f, opts);
-        let _ = writeln!(out, "      {}", p.paint(&snippet, |t| t.dimmed()));
+        let _ = writeln!(out, "      {}", p.paint(&visible(&snippet), |t| t.dimmed()));
     }
     if let Some(h) = &f.history {
         history(out, p, f, h);
@@ -111,7 +141,12 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             p.paint("context:", |t| t.yellow())
         );
     }
-    let _ = writeln!(out, "      {} {}", p.paint("fix:", |t| t.green()), f.rule.remediation);
+    let _ = writeln!(
+        out,
+        "      {} {}",
+        p.paint("fix:", |t| t.green()),
+        visible(&f.rule.remediation)
+    );
     if f.history.is_some() {
         let _ = writeln!(
             out,
@@ -134,12 +169,12 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
             "      {} {} {} by {} <{}> at {}:{} \"{}\"",
             p.paint("introduced:", |t| t.yellow()),
             p.paint(short, |t| t.yellow()),
-            day,
-            c.author,
-            c.email,
-            f.path,
+            visible(day),
+            visible(&c.author),
+            visible(&c.email),
+            visible(&f.path),
             f.line,
-            c.summary
+            visible(&c.summary)
         );
     }
     let status = if h.in_head {
@@ -159,8 +194,8 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         let _ = writeln!(
             out,
             "        also {} {}:{}",
-            o.commit.get(..7).unwrap_or(&o.commit),
-            o.path,
+            visible(o.commit.get(..7).unwrap_or(&o.commit)),
+            visible(&o.path),
             o.line
         );
     }
@@ -209,8 +244,18 @@ fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
     } else {
         String::new()
     };
+    let incomplete = if input.incomplete() {
+        let text = format!(
+            "INCOMPLETE: {} {} could not be scanned",
+            input.errors.len(),
+            plural(input.errors.len(), "place", "places")
+        );
+        format!("{} · ", p.paint(&text, |t| t.red().bold()))
+    } else {
+        String::new()
+    };
     format!(
-        "{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")
