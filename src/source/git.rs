@@ -79,6 +79,26 @@ pub struct Repo {
     git_dir: PathBuf,
 }
 
+/// How much of the packs libgit2 keeps mapped at once, and in windows of what size. Its defaults (8 GiB in
+/// 1 GiB windows on 64-bit) let a history scan's resident memory grow with the size of the packs it has
+/// touched (a 400 MB pack stayed resident whole); windows are unmapped least-recently-used past the limit,
+/// and re-mapping one is cheap next to inflating what is in it.
+const PACK_MAPPED_LIMIT: usize = 128 << 20;
+const PACK_WINDOW: usize = 32 << 20;
+
+fn bound_pack_maps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 reads these global sizes when it maps a pack window; they are set once per
+        // process, before this process opens its first repository for a history scan (the call sits in
+        // `Repo::open`, on the main thread, ahead of the worker threads that read objects).
+        unsafe {
+            let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
+            let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+        }
+    });
+}
+
 /// Opens another handle on a repository by its git directory (`git2::Repository` is not `Sync`).
 pub fn open_dir(git_dir: &Path) -> Result<Repository, GitError> {
     Repository::open(git_dir).map_err(|e| GitError::Open {
@@ -94,6 +114,7 @@ impl Repo {
         // A scanner reads what is there: a damaged object still fails to inflate or apply and becomes an
         // error; one whose bytes no longer match its id is scanned as it is, which loses no secret.
         git2::opts::strict_hash_verification(false);
+        bound_pack_maps();
         let repo =
             Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&str>()).map_err(|e| {
                 GitError::Open {
