@@ -24,6 +24,7 @@ use crate::scan::{self, ScanConfig, ScanOutcome};
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
+use crate::verify::{self, Verifiers};
 
 /// How a run ended; `main` maps it to 0, 1, 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,6 +170,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     for w in &warnings {
         eprintln!("pkhound: warning: {w}");
     }
+    let verifiers = verifiers(&args, cfg.as_ref())?;
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path)?),
         None => None,
@@ -227,6 +229,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
         }
     }
+    if let Some(verifiers) = &verifiers {
+        verify_findings(&args, &mut outcome.findings, verifiers);
+    }
     let status = if triage::fails(&outcome.findings, args.fail_on) {
         ExitStatus::Findings
     } else if !outcome.errors.is_empty() {
@@ -235,6 +240,51 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         ExitStatus::Clean
     };
     finish(&args, &outcome, times, status)
+}
+
+/// The verifier of each rule, with `--verify`; `None` without (nothing is sent). A config found in the
+/// scanned tree (not named with `--config`) cannot declare verifiers: a loud warning, always.
+fn verifiers(args: &ScanArgs, cfg: Option<&UserConfig>) -> Result<Option<Verifiers>> {
+    if args.only_verified && !args.verifies() {
+        bail!("--only-verified needs --verify (or --blast-radius): nothing is verified without it");
+    }
+    let untrusted = cfg.filter(|_| args.config.is_none()).map(|c| c.file.as_str());
+    if let (Some(c), Some(file)) = (cfg, untrusted) {
+        for w in verify::untrusted_warnings(&c.rules, file) {
+            eprintln!("pkhound: warning: {w}");
+        }
+    }
+    if !args.verifies() {
+        return Ok(None);
+    }
+    let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg)?;
+    Ok(Some(Verifiers::from_rules(&resolved.rules, untrusted)))
+}
+
+/// Verifies after triage and before reporting; `--only-verified` keeps live findings alone.
+fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>, verifiers: &Verifiers) {
+    let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let opts = verify::Options {
+        blast_radius: args.blast_radius,
+        concurrency: usize::from(args.verify_concurrency),
+        timeout: std::time::Duration::from_secs(args.verify_timeout),
+        deadline: std::time::Duration::from_secs(args.verify_deadline),
+        base_urls: verify::Options::base_urls_from(vars),
+    };
+    let s = verify::run(findings, verifiers, &opts);
+    if s.secrets > 0 {
+        eprintln!(
+            "pkhound: verified {} secret(s): {} live, {} invalid, {} unknown",
+            s.secrets, s.live, s.invalid, s.unknown
+        );
+    }
+    if args.only_verified {
+        findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        });
+    }
 }
 
 /// `--history` (and `--worktree`): one repository's history, and its working tree when asked.

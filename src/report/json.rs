@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::verification::{self, WireVerification};
 use super::{ReportInput, ReportOptions, WireCommit, WireHistory};
 use crate::finding::Finding;
 
@@ -36,6 +37,8 @@ struct WireFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
     snippet: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<WireVerification<'a>>,
     remediation: &'a str,
     references: &'a [String],
 }
@@ -88,7 +91,8 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         context: f.context.as_str(),
         encoding: f.encoding,
         snippet: &f.snippet,
-        remediation: &f.rule.remediation,
+        verification: WireVerification::of(f),
+        remediation: verification::remediation(f),
         references: &f.rule.references,
     }
 }

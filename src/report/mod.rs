@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod text;
+mod verification;
 
 use crate::finding::{Finding, Notice, ScanError, ScanStats};
 
@@ -253,6 +254,7 @@ mod tests {
             context: Context::of_path(path),
             history: None,
             encoding: None,
+            verification: None,
         }
     }
 

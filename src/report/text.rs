@@ -7,6 +7,7 @@ use colored::{ColoredString, Colorize};
 
 use super::{ReportInput, ReportOptions};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
+use crate::verify::{klaviyo::company_prefix, ScopeMap, Status};
 
 struct Painter {
     on: bool,
@@ -38,6 +39,8 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let p = Painter { on: opts.color };
     let mut out = String::new();
     let mut current: Option<&str> = None;
+    // A key's scope table is shown once, at its first finding.
+    let mut tabled = std::collections::HashSet::new();
     for f in input.findings {
         if current != Some(f.path.as_str()) {
             if current.is_some() {
@@ -47,9 +50,37 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             current = Some(&f.path);
         }
         finding(&mut out, &p, f, opts);
+        if let Some(v) = &f.verification {
+            let _ = writeln!(
+                out,
+                "      {} {}",
+                p.paint("verified:", |t| match v.status {
+                    Status::Live => t.red().bold(),
+                    _ => t.yellow(),
+                }),
+                super::verification::summary(v)
+            );
+            if let Some(scopes) = v.scopes.as_ref().filter(|_| tabled.insert(&f.fingerprint)) {
+                scope_table(&mut out, &p, scopes);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            p.paint("fix:", |t| t.green()),
+            super::verification::remediation(f)
+        );
+        if f.history.is_some() {
+            let _ = writeln!(
+                out,
+                "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
+                p.paint("then:", |t| t.green())
+            );
+        }
     }
     if !input.findings.is_empty() {
         out.push('\n');
+        accounts(&mut out, &p, input.findings);
     }
     for e in input.errors {
         let _ = writeln!(
@@ -116,14 +147,97 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             p.paint("context:", |t| t.yellow())
         );
     }
-    let _ = writeln!(out, "      {} {}", p.paint("fix:", |t| t.green()), f.rule.remediation);
-    if f.history.is_some() {
+}
+
+/// `--blast-radius`: one row per read scope, granted first.
+fn scope_table(out: &mut String, p: &Painter, scopes: &ScopeMap) {
+    let _ = writeln!(
+        out,
+        "      {} read scopes this key holds (write scopes {})",
+        p.paint("blast radius:", |t| t.red()),
+        super::verification::WRITE_NOTE
+    );
+    let width = scopes.granted.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &scopes.granted {
         let _ = writeln!(
             out,
-            "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
-            p.paint("then:", |t| t.green())
+            "        {}  {:<width$}  {}",
+            p.paint("granted", |t| t.red()),
+            s.name,
+            s.exposes
         );
     }
+    if !scopes.denied.is_empty() {
+        let names: Vec<&str> = scopes.denied.iter().map(|s| s.name).collect();
+        let _ = writeln!(out, "        denied   {}", names.join(", "));
+    }
+    for s in &scopes.unknown {
+        let _ = writeln!(out, "        unknown  {} ({})", s.name, s.note);
+    }
+    let can = |names: &[&str]| scopes.granted.iter().any(|s| names.contains(&s.name));
+    let pii = can(&[
+        "profiles:read",
+        "events:read",
+        "lists:read",
+        "segments:read",
+        "conversations:read",
+    ]);
+    let sending = can(&["campaigns:read", "flows:read", "templates:read"]);
+    let _ = writeln!(
+        out,
+        "        {} customer PII and purchase events: {}; sending setup (campaigns, flows, templates): {}",
+        p.paint("reach:", |t| t.red()),
+        if pii { "readable" } else { "not readable" },
+        if sending { "readable" } else { "not readable" }
+    );
+}
+
+/// Klaviyo keys grouped by account: by the account a verification confirmed, else by the company id
+/// that `pk_XXXXXX_…` keys carry, which is only a hint until `--verify` confirms it. Shown when two or
+/// more keys share an account, or when any key's account is known.
+fn accounts(out: &mut String, p: &Painter, findings: &[Finding]) {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(bool, String), BTreeMap<String, String>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.rule.id.as_str().starts_with("klaviyo-")) {
+        let account = f.verification.as_ref().and_then(|v| v.account.as_ref());
+        let key = match (account, company_prefix(&f.secret)) {
+            (Some(a), _) => {
+                let org = a
+                    .organization
+                    .as_deref()
+                    .map(|o| format!(" \"{o}\""))
+                    .unwrap_or_default();
+                (true, format!("account {}{org} (confirmed by Klaviyo)", a.id))
+            }
+            (None, Some(prefix)) => (
+                false,
+                format!(
+                    "company id {prefix} in the key (unconfirmed: --verify checks it against the account's public key)"
+                ),
+            ),
+            (None, None) => continue,
+        };
+        groups
+            .entry(key)
+            .or_default()
+            .insert(f.fingerprint.to_string(), f.secret.redacted());
+    }
+    let show = groups.keys().any(|(confirmed, _)| *confirmed) || groups.values().any(|k| k.len() > 1);
+    if !show {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.paint("Klaviyo keys by account:", |t| t.bold()));
+    for ((_, label), keys) in &groups {
+        let keys: Vec<&str> = keys.values().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "  {label}: {} {} ({})",
+            keys.len(),
+            plural(keys.len(), "key", "keys"),
+            keys.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 /// How many other places `history` lists in the text report (JSON has the bounded list).

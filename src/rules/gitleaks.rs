@@ -208,6 +208,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             check: None,
             delimited: true,
             verify: None,
+            verify_http: None,
             tags: rule.tags,
             references: Vec::new(),
             description: rule.description.unwrap_or_default(),

@@ -1,0 +1,223 @@
+//! The one place that opens connections: GET/HEAD only, no redirects (a redirect must not carry a
+//! credential to another host), a timeout per request, an overall deadline, and bounded 429 retries.
+//! Every failure becomes a short reason written here, never an error's `Display` (ureq's names the URL,
+//! and a URL may carry a secret in its query).
+
+use std::{
+    io::{self, Read},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// The most of a response body read (errors and a `/api/accounts/` answer are far smaller).
+const MAX_BODY: u64 = 256 * 1024;
+/// 429 retries per request before giving up as `unknown`.
+pub(crate) const MAX_RETRIES: u32 = 2;
+/// The longest `Retry-After` honoured by waiting; longer means the quota is spent: give up, do not burn it.
+pub(crate) const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+/// An HTTP answer, reduced to what verifiers read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    /// `Retry-After` in seconds (the HTTP-date form is read as absent).
+    pub retry_after: Option<u64>,
+    /// `RateLimit-Remaining` / `RateLimit-Reset` (first number of each).
+    pub rate_remaining: Option<u64>,
+    pub rate_reset: Option<u64>,
+    /// Cloudflare's `cf-mitigated` header: the answer is a challenge page, not the API's.
+    pub challenge: bool,
+    pub body: String,
+}
+
+impl Reply {
+    /// A JSON (or JSON:API) body by its content type.
+    pub fn is_json(&self) -> bool {
+        let ct = self.content_type.to_ascii_lowercase();
+        ct.contains("json")
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    /// The first JSON:API error's `code` (`authentication_failed`, `permission_denied` …).
+    pub fn error_code(&self) -> Option<String> {
+        let v = self.json()?;
+        v.get("errors")?.get(0)?.get("code")?.as_str().map(|s| {
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect()
+        })
+    }
+}
+
+/// A request's result: an answer, or why there was none.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    Reply(Reply),
+    Failed(String),
+}
+
+/// One request to send. Header and query values may hold the secret; they go nowhere but the wire.
+pub(crate) struct Request<'a> {
+    pub method: &'a str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+}
+
+/// The HTTP client of one run.
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl Client {
+    pub fn new(timeout: Duration, deadline: Instant) -> Self {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(timeout)
+            .timeout(timeout)
+            .redirects(0)
+            .user_agent(concat!("pkhound/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Client {
+            agent,
+            timeout,
+            deadline,
+        }
+    }
+
+    /// Time left before the overall deadline.
+    pub fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Sleeps until `at`; false (without sleeping) when `at` is past the deadline.
+    pub fn sleep_until(&self, at: Instant) -> bool {
+        if at > self.deadline {
+            return false;
+        }
+        let now = Instant::now();
+        if at > now {
+            thread::sleep(at - now);
+        }
+        true
+    }
+
+    /// Sends one request (no retry).
+    pub fn send(&self, req: &Request<'_>) -> Outcome {
+        let left = self.left();
+        if left < Duration::from_millis(50) {
+            return Outcome::Failed("verification deadline reached before the request".into());
+        }
+        let timeout = self.timeout.min(left);
+        if !matches!(req.method, "GET" | "HEAD") {
+            // Rules are validated at load; this is the last line of defence against a write.
+            return Outcome::Failed(format!("method {} refused: verifiers only read", req.method));
+        }
+        let mut r = self.agent.request(req.method, &req.url).timeout(timeout);
+        for (k, v) in &req.headers {
+            r = r.set(k, v);
+        }
+        for (k, v) in &req.query {
+            r = r.query(k, v);
+        }
+        match r.call() {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Outcome::Reply(reply(resp)),
+            Err(ureq::Error::Transport(t)) => Outcome::Failed(transport_reason(&t, timeout)),
+        }
+    }
+
+    /// Sends a request, waiting out `429 Retry-After` (bounded by [`MAX_RETRY_WAIT`], [`MAX_RETRIES`]
+    /// and the deadline). `before` runs before each attempt (a pacer's wait); it returns false to stop.
+    pub fn send_with_retry(&self, req: &Request<'_>, mut before: impl FnMut() -> bool) -> Outcome {
+        let mut attempt = 0;
+        loop {
+            if !before() {
+                return Outcome::Failed("verification deadline reached while pacing requests".into());
+            }
+            let out = self.send(req);
+            let Outcome::Reply(r) = &out else { return out };
+            if r.status != 429 {
+                return out;
+            }
+            let wait = Duration::from_secs(r.retry_after.unwrap_or(1).max(1));
+            if attempt >= MAX_RETRIES {
+                return Outcome::Failed(format!("rate limited (429) after {} retries", MAX_RETRIES));
+            }
+            if wait > MAX_RETRY_WAIT {
+                return Outcome::Failed(format!(
+                    "rate limited (429, Retry-After {}s): not waiting longer than {}s, the quota is the owner's",
+                    wait.as_secs(),
+                    MAX_RETRY_WAIT.as_secs()
+                ));
+            }
+            if !self.sleep_until(Instant::now() + wait) {
+                return Outcome::Failed(format!(
+                    "rate limited (429, Retry-After {}s) and the verification deadline is nearer",
+                    wait.as_secs()
+                ));
+            }
+            attempt += 1;
+        }
+    }
+}
+
+fn first_number(v: Option<&str>) -> Option<u64> {
+    let v = v?.trim();
+    let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+fn reply(resp: ureq::Response) -> Reply {
+    let status = resp.status();
+    let content_type = resp.header("content-type").unwrap_or("").to_string();
+    let retry_after = first_number(resp.header("retry-after")).filter(|_| {
+        // The HTTP-date form starts with a weekday name: not a number of seconds.
+        resp.header("retry-after")
+            .is_some_and(|v| v.trim().chars().all(|c| c.is_ascii_digit()))
+    });
+    let rate_remaining = first_number(resp.header("ratelimit-remaining"));
+    let rate_reset = first_number(resp.header("ratelimit-reset"));
+    let challenge = resp.header("cf-mitigated").is_some();
+    let mut body = String::new();
+    // A body cut short or not UTF-8 is read as far as it goes; verifiers decide on status first.
+    let mut bytes = Vec::new();
+    let _ = resp.into_reader().take(MAX_BODY).read_to_end(&mut bytes);
+    body.push_str(&String::from_utf8_lossy(&bytes));
+    Reply {
+        status,
+        content_type,
+        retry_after,
+        rate_remaining,
+        rate_reset,
+        challenge,
+        body,
+    }
+}
+
+/// A transport failure in words of our own (see the module doc).
+fn transport_reason(t: &ureq::Transport, timeout: Duration) -> String {
+    use ureq::ErrorKind;
+    let io_kind = std::error::Error::source(t)
+        .and_then(|e| e.downcast_ref::<io::Error>())
+        .map(io::Error::kind);
+    match (t.kind(), io_kind) {
+        (_, Some(io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)) => {
+            format!("timed out after {:.1}s", timeout.as_secs_f64())
+        }
+        (ErrorKind::Dns, _) => "DNS lookup failed".into(),
+        (ErrorKind::ConnectionFailed, _) => "could not connect".into(),
+        (ErrorKind::InvalidUrl | ErrorKind::UnknownScheme, _) => "invalid verifier URL".into(),
+        (ErrorKind::InsecureRequestHttpsOnly, _) => "refused: https only".into(),
+        (ErrorKind::Io, Some(io::ErrorKind::ConnectionRefused)) => "could not connect".into(),
+        (ErrorKind::Io | ErrorKind::BadStatus | ErrorKind::BadHeader, _) => {
+            "connection dropped before a complete response".into()
+        }
+        _ => "request failed".into(),
+    }
+}
