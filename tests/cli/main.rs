@@ -12,3 +12,4 @@ mod redaction;
 mod rules_cmd;
 mod scan_tree;
 mod staged;
+mod verify;
