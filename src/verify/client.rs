@@ -26,6 +26,8 @@ pub(crate) struct Reply {
     /// `RateLimit-Remaining` / `RateLimit-Reset` (first number of each).
     pub rate_remaining: Option<u64>,
     pub rate_reset: Option<u64>,
+    /// The one-minute limit from `RateLimit-Limit: 10, 10;w=1, 150;w=60` (Klaviyo's form), if given.
+    pub rate_per_minute: Option<u64>,
     /// Cloudflare's `cf-mitigated` header: the answer is a challenge page, not the API's.
     pub challenge: bool,
     pub body: String,
@@ -173,6 +175,14 @@ fn first_number(v: Option<&str>) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The `;w=60` entry of a `RateLimit-Limit` value (`10, 10;w=1, 150;w=60` → 150).
+fn per_minute(limit: &str) -> Option<u64> {
+    limit.split(',').find_map(|item| {
+        let (n, w) = item.trim().split_once(';')?;
+        (w.trim() == "w=60").then(|| n.trim().parse().ok()).flatten()
+    })
+}
+
 fn reply(resp: ureq::Response) -> Reply {
     let status = resp.status();
     let content_type = resp.header("content-type").unwrap_or("").to_string();
@@ -183,6 +193,7 @@ fn reply(resp: ureq::Response) -> Reply {
     });
     let rate_remaining = first_number(resp.header("ratelimit-remaining"));
     let rate_reset = first_number(resp.header("ratelimit-reset"));
+    let rate_per_minute = resp.header("ratelimit-limit").and_then(per_minute);
     let challenge = resp.header("cf-mitigated").is_some();
     let mut body = String::new();
     // A body cut short or not UTF-8 is read as far as it goes; verifiers decide on status first.
@@ -195,6 +206,7 @@ fn reply(resp: ureq::Response) -> Reply {
         retry_after,
         rate_remaining,
         rate_reset,
+        rate_per_minute,
         challenge,
         body,
     }
@@ -219,5 +231,17 @@ fn transport_reason(t: &ureq::Transport, timeout: Duration) -> String {
             "connection dropped before a complete response".into()
         }
         _ => "request failed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_minute;
+
+    #[test]
+    fn the_one_minute_limit_is_read_from_ratelimit_limit() {
+        assert_eq!(per_minute("10, 10;w=1, 150;w=60"), Some(150));
+        assert_eq!(per_minute("1, 1;w=1, 15;w=60"), Some(15));
+        assert_eq!(per_minute("150"), None);
     }
 }

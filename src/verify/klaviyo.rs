@@ -258,6 +258,9 @@ struct Pacer<'c> {
     client: &'c Client,
     next: HashMap<&'static str, Instant>,
     sent: HashMap<&'static str, VecDeque<Instant>>,
+    /// One-minute limits the account's answers announced (`RateLimit-Limit`), lower than the tier's when
+    /// Klaviyo set the account a stricter limit.
+    learned: HashMap<&'static str, usize>,
 }
 
 impl Pacer<'_> {
@@ -270,8 +273,13 @@ impl Pacer<'_> {
         }
         // As many requests in the last minute as the steady limit: wait for the oldest to age out
         // (bounded by the deadline) rather than spend the owner's quota.
-        if sent.len() >= steady_per_minute(endpoint) {
-            let free = sent[sent.len() - steady_per_minute(endpoint)] + minute;
+        let limit = self
+            .learned
+            .get(endpoint)
+            .map_or(steady_per_minute(endpoint), |&l| l.min(steady_per_minute(endpoint)))
+            .max(1);
+        if sent.len() >= limit {
+            let free = sent[sent.len() - limit] + minute;
             at = Some(at.map_or(free, |a| a.max(free)));
         }
         let ok = at.map_or(true, |at| self.client.sleep_until(at));
@@ -285,6 +293,9 @@ impl Pacer<'_> {
     fn note(&mut self, endpoint: &'static str, out: &Outcome) {
         let mut gap = MIN_GAP;
         if let Outcome::Reply(r) = out {
+            if let Some(l) = r.rate_per_minute.and_then(|l| usize::try_from(l).ok()) {
+                self.learned.insert(endpoint, l);
+            }
             if r.rate_remaining == Some(0) {
                 let reset = Duration::from_secs(r.rate_reset.unwrap_or(1));
                 gap = gap.max(reset.min(MAX_RESET_WAIT));
@@ -300,6 +311,7 @@ pub(crate) fn verify_group(client: &Client, base: &str, keys: &[&Secret], blast_
         client,
         next: HashMap::new(),
         sent: HashMap::new(),
+        learned: HashMap::new(),
     };
     keys.iter()
         .map(|key| verify_key(&mut pacer, base, key, blast_radius))
@@ -490,6 +502,7 @@ mod tests {
             client: &client,
             next: HashMap::new(),
             sent: HashMap::new(),
+            learned: HashMap::new(),
         };
         for _ in 0..15 {
             assert!(pacer.wait("accounts"));
@@ -499,6 +512,10 @@ mod tests {
         assert!(!pacer.wait("accounts"));
         assert!(started.elapsed() < Duration::from_secs(1));
         assert!(pacer.wait("profiles:read"));
+        // A stricter limit the account announced (RateLimit-Limit: 1, 1;w=1, 2;w=60) wins over the tier's.
+        pacer.learned.insert("lists:read", 2);
+        assert!(pacer.wait("lists:read") && pacer.wait("lists:read"));
+        assert!(!pacer.wait("lists:read"));
     }
 
     fn reply(status: u16, ct: &str, body: &str) -> Outcome {
