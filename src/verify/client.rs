@@ -4,8 +4,7 @@
 //! and a URL may carry a secret in its query).
 
 use std::{
-    io::{self, Read},
-    thread,
+    io, thread,
     time::{Duration, Instant},
 };
 
@@ -80,12 +79,15 @@ pub(crate) struct Client {
 
 impl Client {
     pub fn new(timeout: Duration, deadline: Instant) -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(timeout)
-            .timeout(timeout)
-            .redirects(0)
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            // Not followed: a redirect must not carry a credential anywhere, and 3xx is `unknown`.
+            .max_redirects(0)
+            // 4xx and 5xx are answers to classify, not errors.
+            .http_status_as_error(false)
             .user_agent(concat!("pkhound/", env!("CARGO_PKG_VERSION")))
-            .build();
+            .build()
+            .into();
         Client {
             agent,
             timeout,
@@ -121,16 +123,20 @@ impl Client {
             // Rules are validated at load; this is the last line of defence against a write.
             return Outcome::Failed(format!("method {} refused: verifiers only read", req.method));
         }
-        let mut r = self.agent.request(req.method, &req.url).timeout(timeout);
+        let mut r = if req.method == "HEAD" {
+            self.agent.head(&req.url)
+        } else {
+            self.agent.get(&req.url)
+        };
         for (k, v) in &req.headers {
-            r = r.set(k, v);
+            r = r.header(k.as_str(), v.as_str());
         }
         for (k, v) in &req.query {
-            r = r.query(k, v);
+            r = r.query(k.as_str(), v.as_str());
         }
-        match r.call() {
-            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Outcome::Reply(reply(resp)),
-            Err(ureq::Error::Transport(t)) => Outcome::Failed(transport_reason(&t, timeout)),
+        match r.config().timeout_global(Some(timeout)).build().call() {
+            Ok(resp) => Outcome::Reply(reply(resp)),
+            Err(e) => Outcome::Failed(failure_reason(&e, timeout)),
         }
     }
 
@@ -183,23 +189,31 @@ fn per_minute(limit: &str) -> Option<u64> {
     })
 }
 
-fn reply(resp: ureq::Response) -> Reply {
-    let status = resp.status();
-    let content_type = resp.header("content-type").unwrap_or("").to_string();
-    let retry_after = first_number(resp.header("retry-after")).filter(|_| {
-        // The HTTP-date form starts with a weekday name: not a number of seconds.
-        resp.header("retry-after")
-            .is_some_and(|v| v.trim().chars().all(|c| c.is_ascii_digit()))
-    });
-    let rate_remaining = first_number(resp.header("ratelimit-remaining"));
-    let rate_reset = first_number(resp.header("ratelimit-reset"));
-    let rate_per_minute = resp.header("ratelimit-limit").and_then(per_minute);
-    let challenge = resp.header("cf-mitigated").is_some();
-    let mut body = String::new();
-    // A body cut short or not UTF-8 is read as far as it goes; verifiers decide on status first.
-    let mut bytes = Vec::new();
-    let _ = resp.into_reader().take(MAX_BODY).read_to_end(&mut bytes);
-    body.push_str(&String::from_utf8_lossy(&bytes));
+fn reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    // The HTTP-date form of Retry-After is read as absent: only whole seconds are honoured.
+    let retry_after = header("retry-after")
+        .filter(|v| v.trim().chars().all(|c| c.is_ascii_digit()))
+        .and_then(|v| v.trim().parse().ok());
+    let rate_remaining = first_number(header("ratelimit-remaining").as_deref());
+    let rate_reset = first_number(header("ratelimit-reset").as_deref());
+    let rate_per_minute = header("ratelimit-limit").as_deref().and_then(per_minute);
+    let challenge = header("cf-mitigated").is_some();
+    // A body cut short, over the limit or not UTF-8 reads as far as it goes; verifiers decide on status
+    // first.
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .unwrap_or_default();
     Reply {
         status,
         content_type,
@@ -208,26 +222,24 @@ fn reply(resp: ureq::Response) -> Reply {
         rate_reset,
         rate_per_minute,
         challenge,
-        body,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
-/// A transport failure in words of our own (see the module doc).
-fn transport_reason(t: &ureq::Transport, timeout: Duration) -> String {
-    use ureq::ErrorKind;
-    let io_kind = std::error::Error::source(t)
-        .and_then(|e| e.downcast_ref::<io::Error>())
-        .map(io::Error::kind);
-    match (t.kind(), io_kind) {
-        (_, Some(io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)) => {
-            format!("timed out after {:.1}s", timeout.as_secs_f64())
-        }
-        (ErrorKind::Dns, _) => "DNS lookup failed".into(),
-        (ErrorKind::ConnectionFailed, _) => "could not connect".into(),
-        (ErrorKind::InvalidUrl | ErrorKind::UnknownScheme, _) => "invalid verifier URL".into(),
-        (ErrorKind::InsecureRequestHttpsOnly, _) => "refused: https only".into(),
-        (ErrorKind::Io, Some(io::ErrorKind::ConnectionRefused)) => "could not connect".into(),
-        (ErrorKind::Io | ErrorKind::BadStatus | ErrorKind::BadHeader, _) => {
+/// A failure in words of our own (see the module doc).
+fn failure_reason(e: &ureq::Error, timeout: Duration) -> String {
+    use ureq::Error as E;
+    let timed_out = || format!("timed out after {:.1}s", timeout.as_secs_f64());
+    match e {
+        E::Timeout(_) => timed_out(),
+        E::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => timed_out(),
+        E::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => "could not connect".into(),
+        E::HostNotFound => "DNS lookup failed".into(),
+        E::ConnectionFailed | E::ConnectProxyFailed(_) => "could not connect".into(),
+        E::BadUri(_) | E::Http(_) => "invalid verifier URL".into(),
+        E::RequireHttpsOnly(_) | E::TlsRequired => "refused: https only".into(),
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) => "TLS handshake failed".into(),
+        E::Io(_) | E::Protocol(_) | E::BodyStalled | E::LargeResponseHeader(..) => {
             "connection dropped before a complete response".into()
         }
         _ => "request failed".into(),

@@ -127,7 +127,8 @@ impl Mock {
         let body = ureq::get(&format!("{}{path}", self.url))
             .call()
             .expect("mock answers")
-            .into_string()
+            .body_mut()
+            .read_to_string()
             .expect("body");
         serde_json::from_str(&body).expect("JSON")
     }
@@ -169,8 +170,24 @@ struct Run {
     stderr: String,
 }
 
+/// The binary, with no proxy between it and the local servers.
+fn direct() -> assert_cmd::Command {
+    let mut cmd = pkhound();
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn run(dir: &Path, mock_url: &str, args: &[&str]) -> Run {
-    let out = pkhound()
+    let out = direct()
         .arg("scan")
         .arg(dir)
         .args(args)
@@ -669,7 +686,7 @@ impl Seen {
 }
 
 fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = pkhound();
+    let mut cmd = direct();
     cmd.arg("scan").arg(dir).args(args);
     for (k, v) in env {
         cmd.env(k, v);
