@@ -2,7 +2,6 @@
 //! near misses (`pk_users`, `pk_live_…`), and a source-like mix with a few real hits.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pkhound::engine::Engine;
 use pkhound::rules;
 
 const SIZE: usize = 4 << 20;
@@ -80,7 +79,7 @@ fn source_mix() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let rules = rules::builtin().expect("built-in rules load");
-    let engine = Engine::compile(&rules).expect("built-in rules compile");
+    let engine = pkhound::scan::compile(&rules).expect("built-in rules compile");
     let mut scratch = engine.scratch();
     let mut group = c.benchmark_group("engine");
     group.sample_size(20);

@@ -13,14 +13,14 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
-use crate::history::{self, HistoryConfig};
 use crate::report::{self, Format, ReportInput, ReportOptions, ScanTimes};
 use crate::rules::{
     self,
     config::{self, ConfigKind, UserConfig},
     LoadedRule,
 };
-use crate::scan::{self, ScanConfig, ScanOutcome};
+use crate::scan::history::{self, HistoryConfig};
+use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
@@ -78,17 +78,13 @@ fn relative_to(path: &Path, root: &Path) -> Option<String> {
     Some(rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
 }
 
-/// Keeps the rules `--only` names (if any) and drops those `--skip` names; an unknown id is an error.
-fn select(rules: &mut Vec<LoadedRule>, only: &[String], skip: &[String]) -> Result<()> {
+/// Checks that every id `--only` and `--skip` name is a rule; an unknown id is an error.
+fn check_selection(rules: &[LoadedRule], only: &[String], skip: &[String]) -> Result<()> {
     for (flag, ids) in [("--only", only), ("--skip", skip)] {
         if let Some(bad) = ids.iter().find(|id| !rules.iter().any(|r| r.spec.id == **id)) {
             bail!("{flag}: unknown rule id `{bad}` (see `pkhound rules`)");
         }
     }
-    if !only.is_empty() {
-        rules.retain(|r| only.contains(&r.spec.id));
-    }
-    rules.retain(|r| !skip.contains(&r.spec.id));
     Ok(())
 }
 
@@ -98,9 +94,9 @@ fn select(rules: &mut Vec<LoadedRule>, only: &[String], skip: &[String]) -> Resu
 pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) -> Result<(Engine, Vec<String>)> {
     let builtin = rules::builtin().context("loading built-in rules")?;
     let resolved = config::resolve(builtin, cfg)?;
-    let mut rules = resolved.rules;
-    select(&mut rules, only, skip)?;
-    let engine = Engine::compile(&rules).map_err(engine_error)?;
+    let rules = resolved.rules;
+    check_selection(&rules, only, skip)?;
+    let mut engine = scan::compile(&rules).map_err(engine_error)?;
     if let Some(cfg) = cfg.filter(|c| c.kind == ConfigKind::Pkhound) {
         let custom = custom_indices(&rules, cfg);
         let problems = check_examples(&engine, &rules, &custom, false);
@@ -109,6 +105,12 @@ pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) ->
             bail!("{}", lines.join("\n"));
         }
     }
+    // Rules `--only`/`--skip` leave out stay in the engine, inactive: they report nothing, but a snippet
+    // still masks what they would match.
+    engine.retain_active(|r| {
+        let id = r.id.as_str();
+        (only.is_empty() || only.iter().any(|o| o == id)) && !skip.iter().any(|s| s == id)
+    });
     Ok((engine, resolved.warnings))
 }
 
@@ -307,7 +309,7 @@ fn history_scan(engine: &Engine, args: &ScanArgs, walk: WalkOptions, policy: &Ar
         all_occurrences: args.all_occurrences,
     };
     let workdir = repo.workdir().map(PathBuf::from);
-    let mut outcome = history::run(engine, repo, &cfg)?;
+    let mut outcome = history::run(Scanner::new(engine, policy), repo, &cfg)?;
     // Config allowlists by path, secret and stopword (history has no line at hand for line targets).
     outcome.findings.retain(|f| !policy.suppresses(f, None));
     if args.worktree {
@@ -502,8 +504,7 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
         eprintln!("pkhound: warning: {w}");
     }
     let rows: Vec<RuleRow> = engine
-        .rules()
-        .iter()
+        .active_rules()
         .map(|r| RuleRow {
             id: r.info.id.as_str(),
             name: &r.info.name,

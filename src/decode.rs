@@ -8,13 +8,124 @@
 //! whose encodings are too short to be selective (3 characters or fewer) is found at the alignments where
 //! its encoding is long enough. Depth 1: a decoded blob is not decoded again.
 //!
+//! Decoders sit behind the [`Decoder`] trait: each hands the engine the patterns that betray its
+//! encoding (the engine takes them as input and knows nothing of decoding), then turns the engine's hits
+//! of those patterns into findings mapped back to the encoded span.
+//!
 //! This module knows the engine and `locate`; it never sees a source, a writer or a report.
 
 use memchr::{memchr_iter, memrchr};
 
-use crate::engine::{Engine, Match, Scratch};
-use crate::finding::{Finding, Origin};
-use crate::{locate, triage};
+use crate::engine::{Engine, ExtraPattern, Scratch};
+use crate::finding::{Encoding, Finding, Origin};
+use crate::locate::{self, LineSpans, Span};
+use crate::rules::LoadedRule;
+use crate::triage;
+
+/// A way a secret can be hidden in text, found through patterns in the engine's one prefilter pass.
+pub trait Decoder: Sync {
+    /// What findings it produces say about their encoding.
+    fn encoding(&self) -> Encoding;
+
+    /// Patterns for the engine's automaton, derived from a rule keyword, each with its shift (how many
+    /// bytes before the hit the decoder wants the position reported).
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)>;
+
+    /// Appends the findings hidden around `hits` (positions of this decoder's patterns, sorted and
+    /// unique) in `hay`. `out[from..]` holds the blob's clear findings; the blob's findings stay in line
+    /// order.
+    #[allow(clippy::too_many_arguments)]
+    fn findings(
+        &self,
+        engine: &Engine,
+        scratch: &mut Scratch,
+        hits: &[usize],
+        path: &str,
+        origin: &Origin,
+        hay: &[u8],
+        out: &mut Vec<Finding>,
+        from: usize,
+    );
+}
+
+/// Every decoder, in the order their findings are produced. An index here is the engine's decoder id.
+pub static DECODERS: &[&dyn Decoder] = &[&Base64];
+
+/// The patterns of every decoder for every keyword of `rules` (each spelled as given, lowercased and
+/// uppercased: the automaton ignores ASCII case, an encoding does not), without repeats.
+pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (decoder, d) in DECODERS.iter().enumerate() {
+        for loaded in rules {
+            for kw in &loaded.spec.keywords {
+                for variant in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
+                    for (pattern, shift) in d.patterns(variant.as_bytes()) {
+                        if seen.insert((decoder, pattern.to_ascii_lowercase())) {
+                            out.push(ExtraPattern {
+                                pattern,
+                                decoder,
+                                shift,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs every decoder on the hits of the last `engine.scan(hay, scratch)`.
+pub fn findings(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    path: &str,
+    origin: &Origin,
+    hay: &[u8],
+    out: &mut Vec<Finding>,
+    from: usize,
+) {
+    if scratch.decoder_hits().is_empty() {
+        return;
+    }
+    let mut hits = scratch.take_decoder_hits();
+    hits.sort_unstable();
+    hits.dedup();
+    for (id, d) in DECODERS.iter().enumerate() {
+        let mine: Vec<usize> = hits.iter().filter(|h| h.decoder == id).map(|h| h.at).collect();
+        if !mine.is_empty() {
+            d.findings(engine, scratch, &mine, path, origin, hay, out, from);
+        }
+    }
+}
+
+/// Base64 runs: the selective encodings of each keyword at the three byte alignments.
+struct Base64;
+
+impl Decoder for Base64 {
+    fn encoding(&self) -> Encoding {
+        Encoding::Base64
+    }
+
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
+        keyword_encodings(keyword)
+    }
+
+    fn findings(
+        &self,
+        engine: &Engine,
+        scratch: &mut Scratch,
+        hits: &[usize],
+        path: &str,
+        origin: &Origin,
+        hay: &[u8],
+        out: &mut Vec<Finding>,
+        from: usize,
+    ) {
+        base64_findings(engine, scratch, hits, path, origin, hay, out, from);
+    }
+}
 
 /// Encoded keywords shorter than this hit too often to be worth decoding around.
 const MIN_PATTERN: usize = 3;
@@ -159,33 +270,36 @@ pub fn window(hay: &[u8], q: usize) -> Option<(usize, usize)> {
     (run >= MIN_RUN).then_some((start, end))
 }
 
-/// Appends the findings hidden in base64 runs of `hay`, using the encoded-keyword hits of the last
-/// `engine.scan(hay, scratch)`. `out[from..]` holds this blob's clear findings: a decoded secret that is
-/// also in clear on the same line is not reported twice, and the blob's findings stay in line order.
+/// Appends the findings hidden in base64 runs of `hay` around `hits` (quantum-aligned starts of encoded
+/// keywords). `out[from..]` holds this blob's clear findings: a decoded secret that is also in clear on
+/// the same line is not reported twice, and the blob's findings stay in line order.
 #[allow(clippy::too_many_arguments)]
-pub fn findings(
+fn base64_findings(
     engine: &Engine,
     scratch: &mut Scratch,
+    hits: &[usize],
     path: &str,
     origin: &Origin,
     hay: &[u8],
     out: &mut Vec<Finding>,
     from: usize,
 ) {
-    if scratch.encoded_hits().is_empty() {
-        return;
-    }
-    let mut hits = scratch.take_encoded_hits();
-    hits.sort_unstable();
-    hits.dedup();
-    let clear: Vec<Match> = scratch.matches().to_vec();
+    let clear: Vec<Span> = scratch
+        .matches()
+        .iter()
+        .map(|m| Span {
+            start: m.start,
+            end: m.end,
+            encoded: false,
+        })
+        .collect();
     let mut decoded = Vec::new();
     let mut found = Vec::new();
     let mut done_to = 0;
     let before = out.len();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut lines = Lines::default();
-    for q in hits {
+    for &q in hits {
         if q < done_to {
             continue;
         }
@@ -218,8 +332,8 @@ pub fn findings(
                 };
                 let es = (s + span.0 * 4 / 3).min(we);
                 let ee = (s + (span.1 * 4).div_ceil(3)).clamp(es, we);
-                if place(hay, &mut lines, &mut f, es, ee, (ws, we), &clear) {
-                    f.encoding = Some("base64");
+                if place(engine, hay, &mut lines, &mut f, es, ee, (ws, we), &clear) {
+                    f.encoding = Some(Encoding::Base64);
                     runs.push((ws, we));
                     let dup = out[from..]
                         .iter()
@@ -240,25 +354,25 @@ pub fn findings(
         runs.dedup();
         let mut lines = Lines::default();
         for f in &mut out[from..] {
-            resnippet(hay, &mut lines, f, &runs, &clear);
+            resnippet(engine, hay, &mut lines, f, &runs, &clear);
         }
     }
 }
 
 /// Renders a finding's snippet again when its line holds encoded runs that yielded findings, with every
 /// such run collapsed: a snippet must not show the encoded form of *another* secret on its line.
-fn resnippet(hay: &[u8], lines: &mut Lines, f: &mut Finding, runs: &[(usize, usize)], clear: &[Match]) {
+fn resnippet(engine: &Engine, hay: &[u8], lines: &mut Lines, f: &mut Finding, runs: &[(usize, usize)], clear: &[Span]) {
     let Some(line_start) = lines.start_of(hay, f.line.max(1)) else {
         return;
     };
     let line_end = memchr::memchr(b'\n', &hay[line_start..]).map_or(hay.len(), |i| line_start + i);
-    let on_line: Vec<Match> = runs
+    let on_line: Vec<Span> = runs
         .iter()
         .filter(|&&(s, e)| s < line_end && line_start < e)
-        .map(|&(s, e)| Match {
-            rule: locate::ENCODED_RUN,
+        .map(|&(s, e)| Span {
             start: s.max(line_start),
             end: e.min(line_end),
+            encoded: true,
         })
         .collect();
     if on_line.is_empty() {
@@ -282,14 +396,10 @@ fn resnippet(hay: &[u8], lines: &mut Lines, f: &mut Finding, runs: &[(usize, usi
         clear.iter().find(|m| m.start == at)
     };
     let Some(&own) = own else { return };
-    let mut all: Vec<Match> = clear
-        .iter()
-        .filter(|m| m.start < line_end && line_start < m.end)
-        .copied()
-        .chain(on_line.iter().copied())
-        .collect();
-    all.sort_unstable_by_key(|m| (m.start, m.end));
-    f.snippet = locate::snippet(hay, line_start, line_end, &own, &all);
+    let mut extra: Vec<Span> = locate::on_line(clear, line_start, line_end).to_vec();
+    extra.extend(on_line);
+    let spans = LineSpans::new(engine, hay, line_start, line_end, &extra);
+    f.snippet = locate::snippet(hay, line_start, line_end, (own.start, own.end), &spans);
 }
 
 /// The secret's byte span in the decoded blob, found again from its line and column there.
@@ -308,16 +418,18 @@ fn decoded_span(decoded: &[u8], f: &Finding) -> Option<(usize, usize)> {
 }
 
 /// Moves a decoded finding to the encoded span `es..ee` of `hay`: line, columns, and a snippet of the
-/// original line with the whole encoded run redacted (and any clear secret beside it). False when the
+/// original line with the whole encoded run masked (and every candidate beside it). False when the
 /// original line is inline-allowed.
+#[allow(clippy::too_many_arguments)]
 fn place(
+    engine: &Engine,
     hay: &[u8],
     lines: &mut Lines,
     f: &mut Finding,
     es: usize,
     ee: usize,
     run: (usize, usize),
-    clear: &[Match],
+    clear: &[Span],
 ) -> bool {
     let line_start = memrchr(b'\n', &hay[..es]).map_or(0, |i| i + 1);
     let line_end = memchr::memchr(b'\n', &hay[es..]).map_or(hay.len(), |i| es + i);
@@ -328,19 +440,15 @@ fn place(
     f.column = locate::char_count(&hay[line_start..es]) + 1;
     f.end_column = f.column + locate::char_count(&hay[es..ee.min(line_end).max(es)]);
     let (rs, re) = (run.0.max(line_start), run.1.min(line_end));
-    let mut all: Vec<Match> = clear
-        .iter()
-        .filter(|m| m.start < line_end && line_start < m.end)
-        .copied()
-        .collect();
-    let run_match = Match {
-        rule: locate::ENCODED_RUN,
+    let run_span = Span {
         start: rs,
         end: re.max(rs),
+        encoded: true,
     };
-    all.push(run_match);
-    all.sort_unstable_by_key(|m| (m.start, m.end));
-    f.snippet = locate::snippet(hay, line_start, line_end, &run_match, &all);
+    let mut extra: Vec<Span> = locate::on_line(clear, line_start, line_end).to_vec();
+    extra.push(run_span);
+    let spans = LineSpans::new(engine, hay, line_start, line_end, &extra);
+    f.snippet = locate::snippet(hay, line_start, line_end, (run_span.start, run_span.end), &spans);
     true
 }
 

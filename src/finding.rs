@@ -145,6 +145,127 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// How a secret was encoded where it was found; a finding in clear has none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Encoding {
+    /// A base64 run (standard or URL-safe alphabet) decoded in place.
+    Base64,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A finding's line, cut to some context around the secret, with every candidate secret on it masked.
+///
+/// Redacted by construction: it is assembled from the spans of every candidate on the line (whatever rule
+/// or filter decided about each, enabled or not), so its clear parts never hold a candidate's bytes. The
+/// finding's own secret is kept apart, so that [`Snippet::reveal`] — called only for `--show-secrets` —
+/// can put exactly that one back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snippet {
+    parts: Vec<SnippetPart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SnippetPart {
+    /// Line text that holds no candidate secret; control characters already replaced.
+    Clear(String),
+    /// Another candidate on the line, or an encoded run: shown only in this form.
+    Masked(String),
+    /// This finding's own secret, redacted.
+    Own(String),
+}
+
+impl Snippet {
+    /// Appends line text that holds no candidate secret. Control characters become spaces: a snippet is
+    /// printed on terminals and must not move the cursor or forge lines.
+    pub(crate) fn push_clear(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        match self.parts.last_mut() {
+            Some(SnippetPart::Clear(last)) => last.push_str(&clean),
+            _ => self.parts.push(SnippetPart::Clear(clean)),
+        }
+    }
+
+    /// Appends a masked candidate (already in its shown form: redacted, or `«base64»`).
+    pub(crate) fn push_masked(&mut self, shown: String) {
+        self.parts.push(SnippetPart::Masked(shown));
+    }
+
+    /// Appends the finding's own secret, given redacted.
+    pub(crate) fn push_own(&mut self, redacted: String) {
+        self.parts.push(SnippetPart::Own(redacted));
+    }
+
+    /// Trims surrounding whitespace of the whole snippet (the line's indentation, a trailing `\r`).
+    pub(crate) fn trim(&mut self) {
+        if let Some(SnippetPart::Clear(first)) = self.parts.first_mut() {
+            *first = first.trim_start().to_string();
+        }
+        if let Some(SnippetPart::Clear(last)) = self.parts.last_mut() {
+            *last = last.trim_end().to_string();
+        }
+        self.parts
+            .retain(|p| !matches!(p, SnippetPart::Clear(t) if t.is_empty()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The snippet as every report shows it by default.
+    pub fn redacted(&self) -> String {
+        self.render(None)
+    }
+
+    /// The snippet with this finding's own secret in clear (`--show-secrets`); every other candidate on
+    /// the line stays masked.
+    pub fn reveal(&self, own: &Secret) -> String {
+        self.render(Some(own))
+    }
+
+    fn render(&self, own: Option<&Secret>) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match (p, own) {
+                (SnippetPart::Clear(t) | SnippetPart::Masked(t), _) | (SnippetPart::Own(t), None) => out.push_str(t),
+                (SnippetPart::Own(_), Some(s)) => out.push_str(s.expose()),
+            }
+        }
+        out
+    }
+
+    /// `before`, the secret (redacted), `after`: a one-secret line (tests and fixtures of reporters).
+    pub fn with_own(before: &str, own: &Secret, after: &str) -> Snippet {
+        let mut s = Snippet::default();
+        s.push_clear(before);
+        s.push_own(own.redacted());
+        s.push_clear(after);
+        s
+    }
+
+    /// A snippet of plain text with nothing masked (tests and fixtures of reporters).
+    pub fn from_clear(text: &str) -> Snippet {
+        let mut s = Snippet::default();
+        s.push_clear(text);
+        s
+    }
+}
+
 /// The commit a secret came in with. `summary` must already be redacted by whoever builds it: a commit
 /// message can itself hold the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +315,8 @@ pub struct Occurrence {
     pub commit: String,
     pub path: String,
     pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
 }
 
 /// What a history scan knows about a secret beyond its first appearance.
@@ -355,16 +478,16 @@ pub struct Finding {
     pub end_column: usize,
     pub secret: Secret,
     pub fingerprint: Fingerprint,
-    /// The secret's line (at most ~160 characters around it), every known secret in it redacted.
-    pub snippet: String,
+    /// The secret's line (at most ~160 characters around it), every candidate secret in it masked.
+    pub snippet: Snippet,
     pub origin: Origin,
     pub exposure: Exposure,
     /// Code, or tests/fixtures/docs/examples (from the path).
     pub context: Context,
     /// Set for findings from git history.
     pub history: Option<History>,
-    /// How the secret was encoded where it was found (`base64`); `None` when it was in clear.
-    pub encoding: Option<&'static str>,
+    /// How the secret was encoded where it was found; `None` when it was in clear.
+    pub encoding: Option<Encoding>,
     /// What the provider said about the secret (`--verify`); `None` when not verified.
     pub verification: Option<Arc<crate::verify::Verification>>,
 }
@@ -376,13 +499,57 @@ impl Finding {
     }
 }
 
+/// What kind of input could not be scanned: decides nothing by itself (every error makes a scan
+/// incomplete), but lets reports and tests tell a hole in a file from a hole in a repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// A file or directory could not be read (permissions, vanished, I/O error).
+    Io,
+    /// Standard input could not be read whole.
+    Stdin,
+    /// A git object (commit, tree, blob, tag) could not be read or inflated.
+    Object,
+    /// A ref, a revision or the commit walk could not be resolved.
+    Ref,
+    /// A repository or index could not be opened or listed.
+    Repository,
+    /// Something was left unscanned because it went past a limit.
+    Limit,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::Stdin => "stdin",
+            ErrorKind::Object => "object",
+            ErrorKind::Ref => "ref",
+            ErrorKind::Repository => "repository",
+            ErrorKind::Limit => "limit",
+        }
+    }
+}
+
 /// Something that could not be scanned: a file, a ref, an object. It goes into the report's `errors`
 /// and, when nothing was found, decides exit code 2. The message never holds file content.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct ScanError {
+    pub kind: ErrorKind,
+    /// What could not be scanned, named as the user can find it: a file path, `-` for standard input, a
+    /// ref, or `blob <id>` / `tree <id>` / `commit <id>` for a git object.
     pub path: String,
     pub message: String,
+}
+
+impl ScanError {
+    pub fn new(kind: ErrorKind, path: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError {
+            kind,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Something the user should know that is not an error: a file skipped on purpose (over the size limit).

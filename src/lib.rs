@@ -8,7 +8,6 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod finding;
-pub mod history;
 pub mod locate;
 pub mod report;
 pub mod rules;

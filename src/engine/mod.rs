@@ -68,6 +68,25 @@ pub struct Match {
     pub end: usize,
 }
 
+/// A pattern a decoder adds to the keyword automaton (the base64 spelling of a keyword): the one prefilter
+/// pass then finds encoded secrets too. The engine knows nothing of decoding; it reports where each
+/// pattern hit, shifted back by `shift` bytes, under the decoder's number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraPattern {
+    pub pattern: String,
+    /// Which decoder asked for it (an index the caller chooses).
+    pub decoder: usize,
+    /// How many bytes before the hit the reported position is (the start of a base64 quantum).
+    pub shift: usize,
+}
+
+/// Where an [`ExtraPattern`] hit: its decoder and the (shifted) position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DecoderHit {
+    pub decoder: usize,
+    pub at: usize,
+}
+
 /// Per-thread working memory, reused across blobs so the hot loop does not allocate per file.
 pub struct Scratch {
     /// Merged regex windows per rule, as byte ranges of the blob.
@@ -76,8 +95,8 @@ pub struct Scratch {
     touched: Vec<usize>,
     locs: Vec<CaptureLocations>,
     matches: Vec<Match>,
-    /// Quantum-aligned starts of base64-encoded keyword hits, for `decode`.
-    encoded: Vec<usize>,
+    /// Hits of decoder patterns (unsorted; may repeat).
+    decoder_hits: Vec<DecoderHit>,
 }
 
 impl Scratch {
@@ -86,15 +105,14 @@ impl Scratch {
         &self.matches
     }
 
-    /// Where the last scan saw a keyword's base64 encoding: the start of the 4-character quantum that
-    /// holds the encoded keyword's first byte (unsorted; may repeat).
-    pub fn encoded_hits(&self) -> &[usize] {
-        &self.encoded
+    /// Where the last scan saw decoder patterns (unsorted; may repeat).
+    pub fn decoder_hits(&self) -> &[DecoderHit] {
+        &self.decoder_hits
     }
 
-    /// Takes the encoded hits out, so the caller can scan decoded bytes with this scratch meanwhile.
-    pub fn take_encoded_hits(&mut self) -> Vec<usize> {
-        std::mem::take(&mut self.encoded)
+    /// Takes the decoder hits out, so the caller can scan decoded bytes with this scratch meanwhile.
+    pub fn take_decoder_hits(&mut self) -> Vec<DecoderHit> {
+        std::mem::take(&mut self.decoder_hits)
     }
 }
 
@@ -107,15 +125,22 @@ pub struct Engine {
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
-    /// Automaton patterns from this index on are base64 encodings of keywords (see `decode`).
-    encoded_from: usize,
-    /// For each encoded pattern, its distance in characters from the start of its quantum.
-    encoded_shift: Vec<usize>,
+    /// Automaton patterns from this index on are decoders' patterns.
+    extra_from: usize,
+    extra: Vec<ExtraPattern>,
+    /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
+    /// candidates, so that a snippet never shows their secrets in clear.
+    active: Vec<bool>,
 }
 
 impl Engine {
-    /// Compiles rules. Regex and automaton errors name the rule; nothing here reads input.
+    /// Compiles rules with no decoder patterns. Regex and automaton errors name the rule.
     pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
+        Engine::compile_with(rules, &[])
+    }
+
+    /// Compiles rules, adding decoders' patterns to the keyword automaton. Nothing here reads input.
+    pub fn compile_with(rules: &[LoadedRule], extra: &[ExtraPattern]) -> Result<Engine, EngineError> {
         let mut compiled = Vec::with_capacity(rules.len());
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
@@ -192,23 +217,9 @@ impl Engine {
                 delimited: spec.delimited,
             });
         }
-        // Base64 encodings of the keywords, as given, lowercased and uppercased (the automaton ignores ASCII case, but
-        // base64 does not), share the one prefilter pass: finding encoded secrets costs no extra pass.
-        let encoded_from = patterns.len();
-        let mut encoded_shift = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for loaded in rules {
-            for kw in &loaded.spec.keywords {
-                for variant in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
-                    for (pattern, shift) in crate::decode::keyword_encodings(variant.as_bytes()) {
-                        if seen.insert(pattern.to_ascii_lowercase()) {
-                            patterns.push(pattern);
-                            encoded_shift.push(shift);
-                        }
-                    }
-                }
-            }
-        }
+        // Decoders' patterns share the one prefilter pass: finding encoded secrets costs no extra pass.
+        let extra_from = patterns.len();
+        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
         // Overlapping search so that a keyword inside another (`sk_` in `sk_live_`) still triggers its rule.
         // A DFA keeps the per-byte cost flat with ~100 case-insensitive patterns.
         let automaton = AhoCorasickBuilder::new()
@@ -222,13 +233,27 @@ impl Engine {
             automaton,
             pattern_rules,
             always,
-            encoded_from,
-            encoded_shift,
+            extra_from,
+            extra: extra.to_vec(),
+            active: vec![true; rules.len()],
         })
     }
 
+    /// Every rule, active or not.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
+    }
+
+    /// The rules that report findings.
+    pub fn active_rules(&self) -> impl Iterator<Item = &CompiledRule> {
+        self.rules.iter().zip(&self.active).filter(|(_, a)| **a).map(|(r, _)| r)
+    }
+
+    /// Keeps reporting only the rules for which `keep` is true; the others still mask their candidates.
+    pub fn retain_active(&mut self, keep: impl Fn(&RuleInfo) -> bool) {
+        for (rule, active) in self.rules.iter().zip(self.active.iter_mut()) {
+            *active = *active && keep(&rule.info);
+        }
     }
 
     pub fn rule(&self, idx: usize) -> &CompiledRule {
@@ -242,7 +267,7 @@ impl Engine {
             touched: Vec::new(),
             locs: self.rules.iter().map(|r| r.regex.capture_locations()).collect(),
             matches: Vec::new(),
-            encoded: Vec::new(),
+            decoder_hits: Vec::new(),
         }
     }
 
@@ -253,17 +278,20 @@ impl Engine {
         }
         scratch.touched.clear();
         scratch.matches.clear();
-        scratch.encoded.clear();
+        scratch.decoder_hits.clear();
 
         for hit in self.automaton.find_overlapping_iter(hay) {
             let p = hit.pattern().as_usize();
-            if p >= self.encoded_from {
-                if let Some(q) = hit.start().checked_sub(self.encoded_shift[p - self.encoded_from]) {
-                    scratch.encoded.push(q);
+            if let Some(e) = p.checked_sub(self.extra_from).and_then(|i| self.extra.get(i)) {
+                if let Some(at) = hit.start().checked_sub(e.shift) {
+                    scratch.decoder_hits.push(DecoderHit { decoder: e.decoder, at });
                 }
                 continue;
             }
             for &r in &self.pattern_rules[p] {
+                if !self.active[r] {
+                    continue;
+                }
                 let w = self.rules[r].window;
                 let start = hit.start().saturating_sub(w);
                 let end = hit.end().saturating_add(w).min(hay.len());
@@ -280,7 +308,7 @@ impl Engine {
         }
 
         if !hay.is_empty() {
-            for &r in &self.always {
+            for &r in self.always.iter().filter(|&&r| self.active[r]) {
                 scratch.windows[r].push((0, hay.len()));
                 scratch.touched.push(r);
             }
@@ -322,6 +350,58 @@ impl Engine {
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
         &scratch.matches
+    }
+
+    /// Every span in `hay` that any rule's regex takes for a secret, active or not, whatever its filters
+    /// would say: what a snippet must mask. Runs only on lines that hold a finding, so it allocates freely.
+    pub fn candidates(&self, hay: &[u8]) -> Vec<(usize, usize)> {
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        for hit in self.automaton.find_overlapping_iter(hay) {
+            let Some(rules) = self.pattern_rules.get(hit.pattern().as_usize()) else {
+                continue;
+            };
+            for &r in rules {
+                let w = self.rules[r].window;
+                windows.push((
+                    r,
+                    hit.start().saturating_sub(w),
+                    hit.end().saturating_add(w).min(hay.len()),
+                ));
+            }
+        }
+        windows.extend(self.always.iter().map(|&r| (r, 0, hay.len())));
+        windows.sort_unstable();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < windows.len() {
+            let (r, ws, mut we) = windows[i];
+            i += 1;
+            while i < windows.len() && windows[i].0 == r && windows[i].1 <= we {
+                we = we.max(windows[i].2);
+                i += 1;
+            }
+            let rule = &self.rules[r];
+            let mut locs = rule.regex.capture_locations();
+            let window = &hay[ws..we];
+            let mut pos = 0;
+            while pos <= window.len() {
+                let Some(m) = rule.regex.captures_read_at(&mut locs, window, pos) else {
+                    break;
+                };
+                pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                let span = match rule.secret {
+                    SecretGroup::Index(g) => locs.get(g),
+                    SecretGroup::FirstNonEmpty => (1..locs.len()).filter_map(|g| locs.get(g)).find(|(s, e)| e > s),
+                    SecretGroup::Whole => Some((m.start(), m.end())),
+                };
+                if let Some((s, e)) = span.filter(|(s, e)| e > s) {
+                    out.push((ws + s, ws + e));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// A generic rule's match that overlaps a specific rule's match is the same secret, already reported.

@@ -36,7 +36,7 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
-    snippet: &'a str,
+    snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<WireVerification<'a>>,
     remediation: &'a str,
@@ -52,6 +52,9 @@ struct WireOrigin<'a> {
 
 #[derive(Serialize)]
 struct WireProblem<'a> {
+    /// What kind of input an error concerns (`io`, `object`, `ref` …); notices have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
     path: &'a str,
     message: &'a str,
 }
@@ -89,8 +92,8 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         history: WireHistory::of(f),
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
-        encoding: f.encoding,
-        snippet: &f.snippet,
+        encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        snippet: super::shown_snippet(f, opts),
         verification: WireVerification::of(f),
         remediation: verification::remediation(f),
         references: &f.rule.references,
@@ -106,6 +109,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             .errors
             .iter()
             .map(|e| WireProblem {
+                kind: Some(e.kind.as_str()),
                 path: &e.path,
                 message: &e.message,
             })
@@ -114,6 +118,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             .notices
             .iter()
             .map(|n| WireProblem {
+                kind: None,
                 path: &n.path,
                 message: &n.message,
             })

@@ -60,12 +60,13 @@ fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
     }
 }
 
-/// The finding's line. It is redacted when built; with `--show-secrets` this finding's secret is put back.
+/// The finding's line: masked by construction; with `--show-secrets` this finding's own secret (and no
+/// other candidate on the line) is shown in clear. The one place a snippet reveals anything.
 fn shown_snippet(f: &Finding, opts: &ReportOptions) -> String {
     if opts.show_secrets {
-        f.snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1)
+        f.snippet.reveal(&f.secret)
     } else {
-        f.snippet.clone()
+        f.snippet.redacted()
     }
 }
 
@@ -169,6 +170,7 @@ struct WireOccurrence<'a> {
     commit: &'a str,
     path: &'a str,
     line: usize,
+    column: usize,
 }
 
 impl<'a> WireHistory<'a> {
@@ -184,6 +186,7 @@ impl<'a> WireHistory<'a> {
                         commit: &o.commit,
                         path: &o.path,
                         line: o.line,
+                        column: o.column,
                     })
                     .collect()
             }),
@@ -210,7 +213,8 @@ mod tests {
 
     use super::*;
     use crate::finding::{
-        CommitInfo, Context, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
+        CommitInfo, Context, ErrorKind, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
+        Snippet,
     };
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
@@ -235,6 +239,11 @@ mod tests {
     fn finding(rule: &Arc<RuleInfo>, path: &str, line: usize, column: usize, secret: &str, snippet: &str) -> Finding {
         let secret = Secret::new(secret.as_bytes());
         let exposure = Exposure::of_path(path);
+        // The fixture's line, with this finding's own secret as a span of its own (as `locate` builds it).
+        let snippet = match snippet.split_once(&secret.redacted()) {
+            Some((before, after)) => Snippet::with_own(before, &secret, after),
+            None => Snippet::from_clear(snippet),
+        };
         Finding {
             rule: rule.clone(),
             severity: if exposure == Exposure::ClientSide {
@@ -247,7 +256,7 @@ mod tests {
             column,
             end_column: column + secret.expose().chars().count(),
             fingerprint: secret.fingerprint(&rule.id),
-            snippet: snippet.to_string(),
+            snippet,
             secret,
             origin: Origin::File,
             exposure,
@@ -300,15 +309,13 @@ mod tests {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
                         line: 4,
+                        column: 9,
                     }],
                 });
                 f
             },
         ];
-        let errors = vec![ScanError {
-            path: "secrets/locked.env".into(),
-            message: "permission denied".into(),
-        }];
+        let errors = vec![ScanError::new(ErrorKind::Io, "secrets/locked.env", "permission denied")];
         let notices = vec![Notice {
             path: "dump.sql".into(),
             message: "skipped: 2000 bytes is over --max-file-size (1024 bytes)".into(),
@@ -410,6 +417,7 @@ mod tests {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
                     line: i + 1,
+                    column: 5,
                 })
                 .collect(),
         });
@@ -585,7 +593,7 @@ mod tests {
     #[test]
     fn hostile_text_stays_well_formed() {
         let (mut findings, errors, notices, stats) = fixture();
-        findings[0].snippet = "=cmd|' /C calc'!A0 \u{1b}[31m</failure>]]>\u{0}\"\r\n,".into();
+        findings[0].snippet = Snippet::from_clear("=cmd|' /C calc'!A0 \u{1b}[31m</failure>]]>\u{0}\"\r\n,");
         findings[0].path = "@evil \"dir\"/<x>.env".into();
         let input = ReportInput {
             findings: &findings,

@@ -429,7 +429,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
             redacted: f.secret.redacted(),
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
-            encoding: f.encoding,
+            encoding: f.encoding.map(crate::finding::Encoding::as_str),
             origin: f.origin.kind(),
             commit: WireCommit::of(f),
             history: WireHistory::of(f),

@@ -109,7 +109,7 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         f.secret.redacted()
     };
     let shown = match f.encoding {
-        Some(enc) => format!("{shown} ({enc}-encoded)"),
+        Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
     };
     let place = format!("{}:{}:{}", f.path, f.line, f.column);
@@ -122,12 +122,7 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         p.paint(&shown, |t| t.magenta()),
     );
     if !f.snippet.is_empty() {
-        let snippet = if opts.show_secrets {
-            // The snippet is redacted at build time; with --show-secrets put this finding's secret back.
-            f.snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1)
-        } else {
-            f.snippet.clone()
-        };
+        let snippet = super::shown_snippet(f, opts);
         let _ = writeln!(out, "      {}", p.paint(&snippet, |t| t.dimmed()));
     }
     if let Some(h) = &f.history {

@@ -16,7 +16,7 @@ use std::{
 use ignore::{WalkBuilder, WalkState};
 
 use super::{text, Blob, ScanError, SkipReason};
-use crate::finding::Origin;
+use crate::finding::{ErrorKind, Origin};
 
 /// What the walk does with the files it meets.
 #[derive(Clone, Debug)]
@@ -85,17 +85,22 @@ where
         _ => None,
     };
 
+    let root_names = roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let root_names = root_names.as_str();
     builder.build_parallel().run(|| {
         let mut worker = Worker {
             sink: make_sink(),
             buf: Vec::with_capacity(64 * 1024),
-            decoded: Vec::new(),
             opts: opts.clone(),
         };
         Box::new(move |entry| {
             match entry {
                 Ok(entry) => worker.visit(&entry, strip),
-                Err(err) => worker.sink.error(walk_error(err)),
+                Err(err) => worker.sink.error(walk_error(err, root_names)),
             }
             WalkState::Continue
         })
@@ -106,7 +111,6 @@ struct Worker<S> {
     sink: S,
     /// Reused for every file this thread reads.
     buf: Vec<u8>,
-    decoded: Vec<u8>,
     opts: WalkOptions,
 }
 
@@ -133,10 +137,8 @@ impl<S: Sink> Worker<S> {
         let size = match entry.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
-                self.sink.error(ScanError {
-                    path: path.into_owned(),
-                    message: e.to_string(),
-                });
+                self.sink
+                    .error(ScanError::new(ErrorKind::Io, path.into_owned(), e.to_string()));
                 return;
             }
         };
@@ -151,18 +153,11 @@ impl<S: Sink> Worker<S> {
             return;
         }
         match self.read(entry.path()) {
-            Ok(ReadOutcome::Text) => {
-                let bytes = if text::decode_utf16(&self.buf, &mut self.decoded) {
-                    &self.decoded
-                } else {
-                    &self.buf
-                };
-                self.sink.blob(Blob {
-                    path: &path,
-                    bytes,
-                    origin: Origin::File,
-                });
-            }
+            Ok(ReadOutcome::Text) => self.sink.blob(Blob {
+                path: &path,
+                bytes: &self.buf,
+                origin: Origin::File,
+            }),
             Ok(ReadOutcome::Binary) => self.sink.skip(&path, SkipReason::Binary),
             Ok(ReadOutcome::TooLarge(size)) => self.sink.skip(
                 &path,
@@ -171,10 +166,9 @@ impl<S: Sink> Worker<S> {
                     limit: self.opts.max_file_size,
                 },
             ),
-            Err(e) => self.sink.error(ScanError {
-                path: path.into_owned(),
-                message: io_message(&e),
-            }),
+            Err(e) => self
+                .sink
+                .error(ScanError::new(ErrorKind::Io, path.into_owned(), io_message(&e))),
         }
     }
 
@@ -182,12 +176,12 @@ impl<S: Sink> Worker<S> {
     fn read(&mut self, path: &Path) -> io::Result<ReadOutcome> {
         self.buf.clear();
         let mut file = File::open(path)?;
-        let head = (&mut file).take(8192).read_to_end(&mut self.buf)?;
-        let mut probe = Vec::new();
-        if text::looks_binary(&self.buf) && !text::decode_utf16(&self.buf, &mut probe) {
+        let head = (&mut file).take(text::SAMPLE as u64).read_to_end(&mut self.buf)?;
+        // The class depends on the first `SAMPLE` bytes only: a binary file is skipped unread past them.
+        if text::classify(&self.buf) == text::Class::Binary {
             return Ok(ReadOutcome::Binary);
         }
-        if head == 8192 {
+        if head == text::SAMPLE {
             // The file may have grown since it was measured: never read past the limit.
             let limit = self.opts.max_file_size.saturating_add(1);
             (&mut file)
@@ -230,7 +224,7 @@ fn io_message(e: &io::Error) -> String {
     }
 }
 
-fn walk_error(err: ignore::Error) -> ScanError {
+fn walk_error(err: ignore::Error, roots: &str) -> ScanError {
     fn find(err: &ignore::Error) -> (Option<String>, String) {
         match err {
             ignore::Error::WithPath { path, err } => (Some(path.to_string_lossy().into_owned()), find(err).1),
@@ -244,8 +238,6 @@ fn walk_error(err: ignore::Error) -> ScanError {
         }
     }
     let (path, message) = find(&err);
-    ScanError {
-        path: path.unwrap_or_else(|| "?".to_string()),
-        message,
-    }
+    // An error the walker reports without a path concerns the walk itself: name what was being walked.
+    ScanError::new(ErrorKind::Io, path.unwrap_or_else(|| roots.to_string()), message)
 }

@@ -14,11 +14,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
+use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::finding::{Notice, ScanError};
+use crate::finding::{ErrorKind, Notice, ScanError};
 
 /// A repository that could not be opened, or a ref or range that could not be resolved.
 #[derive(Debug, Error)]
@@ -67,6 +67,8 @@ pub struct Inventory {
     pub blobs: Vec<BlobProvenance>,
     /// Objects that could not be read (a corrupt or missing tree or commit), naming object and commit.
     pub errors: Vec<ScanError>,
+    /// Annotated tag messages scanned.
+    pub tag_messages: usize,
     pub notices: Vec<Notice>,
 }
 
@@ -124,84 +126,99 @@ impl Repo {
         since: Option<i64>,
         init: impl Fn() -> S + Sync,
         message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
-    ) -> Result<(Inventory, Vec<(u32, T)>), GitError> {
+    ) -> Result<(Inventory, Messages<T>), GitError> {
         let repo = &self.repo;
         let mut inv = Inventory::default();
         if repo.is_shallow() {
             inv.notices.push(Notice {
-                path: "(history)".to_string(),
+                path: self.git_dir.display().to_string(),
                 message: "shallow clone: history is truncated; commits before the shallow boundary were not \
                           scanned (fetch with --unshallow for a full audit)"
                     .to_string(),
             });
         }
-        let mut walk = repo.revwalk().map_err(|e| GitError::Walk(e.message().to_string()))?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-            .map_err(|e| GitError::Walk(e.message().to_string()))?;
+        // The objects the selection starts from. Every ref that cannot be followed to an object is an error
+        // naming it: a scan must never call a repository empty because its refs are broken.
+        let mut starts = Starts::default();
+        let mut hidden: Vec<Oid> = Vec::new();
         match selection {
             Selection::All => {
-                let mut pushed = 0usize;
-                if let Ok(refs) = repo.references() {
-                    for r in refs.flatten() {
-                        // Tags of trees or blobs, and broken refs, have no commit to walk.
-                        if let Ok(c) = r.peel_to_commit() {
-                            if walk.push(c.id()).is_ok() {
-                                pushed += 1;
+                let mut refs = 0usize;
+                match repo.references() {
+                    Ok(iter) => {
+                        for r in iter {
+                            refs += 1;
+                            match r {
+                                Ok(r) => {
+                                    let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                                    match r.resolve() {
+                                        Ok(direct) => match direct.target() {
+                                            Some(oid) => starts.follow(repo, &name, oid, &mut inv.errors),
+                                            None => inv.errors.push(ref_error(&name, "points to nothing")),
+                                        },
+                                        Err(e) => inv.errors.push(ref_error(&name, e.message())),
+                                    }
+                                }
+                                Err(e) => inv
+                                    .errors
+                                    .push(ref_error(&self.git_dir.display().to_string(), e.message())),
                             }
                         }
                     }
+                    Err(e) => inv
+                        .errors
+                        .push(ref_error(&self.git_dir.display().to_string(), e.message())),
                 }
-                // A detached HEAD is not under refs/.
-                if let Ok(head) = repo.head() {
-                    if let Ok(c) = head.peel_to_commit() {
-                        if walk.push(c.id()).is_ok() {
-                            pushed += 1;
+                // A detached HEAD is not under refs/; an unborn HEAD is an empty repository, not an error.
+                match repo.head() {
+                    Ok(head) => {
+                        if let Some(oid) = head.target() {
+                            starts.follow(repo, "HEAD", oid, &mut inv.errors);
                         }
                     }
+                    Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => {}
+                    Err(e) => inv.errors.push(ref_error("HEAD", e.message())),
                 }
-                if pushed == 0 {
+                if refs == 0 && starts.is_empty() && inv.errors.is_empty() {
                     inv.notices.push(Notice {
-                        path: "(history)".to_string(),
+                        path: self.git_dir.display().to_string(),
                         message: "no commits: the repository is empty or its branch is unborn".to_string(),
                     });
-                    return Ok((inv, Vec::new()));
+                    return Ok((inv, Messages::default()));
                 }
             }
             Selection::Branch(spec) => {
-                let c = repo
-                    .revparse_single(spec)
-                    .and_then(|o| o.peel_to_commit())
-                    .map_err(|e| revision(spec, &e))?;
-                walk.push(c.id()).map_err(|e| revision(spec, &e))?;
+                let obj = repo.revparse_single(spec).map_err(|e| revision(spec, &e))?;
+                starts.follow(repo, spec, obj.id(), &mut inv.errors);
             }
             Selection::Range(spec) => {
-                if !spec.contains("..") {
+                let Some((from, to)) = spec.split_once("..").filter(|(_, to)| !to.starts_with('.')) else {
                     return Err(GitError::Revision {
                         spec: spec.clone(),
                         message: "a range is written A..B".to_string(),
                     });
-                }
-                walk.push_range(spec).map_err(|e| revision(spec, &e))?;
+                };
+                let to = if to.is_empty() { "HEAD" } else { to };
+                let from_obj = repo
+                    .revparse_single(from)
+                    .and_then(|o| o.peel_to_commit())
+                    .map_err(|e| revision(from, &e))?;
+                let to_obj = repo.revparse_single(to).map_err(|e| revision(to, &e))?;
+                hidden.push(from_obj.id());
+                let mut tips = Starts::default();
+                tips.follow(repo, to, to_obj.id(), &mut inv.errors);
+                starts.commits = tips.commits;
             }
         }
 
-        let mut order: Vec<Oid> = Vec::new();
-        for next in walk {
-            match next {
-                Ok(oid) => order.push(oid),
-                Err(e) => inv.errors.push(ScanError {
-                    path: "(history)".to_string(),
-                    message: format!("walking commits: {}", e.message()),
-                }),
-            }
-        }
-
+        let order = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
         // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
         // at a time so that only one chunk's lists are held before they are folded in commit order.
         let mut blob_index: HashMap<Oid, u32> = HashMap::new();
         let mut path_index: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut gitlinks: HashSet<u32> = HashSet::new();
         let mut found: Vec<(u32, T)> = Vec::new();
+        let mut found_tags: Vec<(u32, T)> = Vec::new();
         let git_dir = self.git_dir.as_path();
         for chunk in order.chunks(CHUNK) {
             let deltas: Vec<CommitDelta<T>> = chunk
@@ -211,10 +228,11 @@ impl Repo {
                     |(repo, state), &oid| match repo {
                         Ok(repo) => commit_delta(repo, oid, since, state, &message),
                         Err(e) => CommitDelta {
-                            errors: vec![ScanError {
-                                path: format!("commit {oid}"),
-                                message: e.to_string(),
-                            }],
+                            errors: vec![ScanError::new(
+                                ErrorKind::Repository,
+                                format!("commit {oid}"),
+                                e.to_string(),
+                            )],
                             ..CommitDelta::default()
                         },
                     },
@@ -233,21 +251,58 @@ impl Repo {
                     found.push((idx, t));
                 }
                 for (id, path) in delta.introduced {
-                    let path = intern(&mut inv.paths, &mut path_index, path);
-                    let blobs = &mut inv.blobs;
-                    let i = *blob_index.entry(id).or_insert_with(|| {
-                        blobs.push(BlobProvenance { id, places: Vec::new() });
-                        u32::try_from(blobs.len() - 1).unwrap_or(u32::MAX)
-                    });
-                    if let Some(b) = blobs.get_mut(i as usize) {
-                        b.places.push(Place { commit: idx, path });
-                    }
+                    add_place(&mut inv, &mut blob_index, &mut path_index, id, idx, path);
                 }
                 for path in delta.gitlinks {
                     gitlinks.insert(intern(&mut inv.paths, &mut path_index, path));
                 }
             }
         }
+        // Trees and blobs that a ref (a tag, usually) points at directly: no commit brought them in, so
+        // their places name the ref (`refs/tags/keys:config/.env`).
+        for (name, tree) in &starts.trees {
+            let Ok(tree) = repo.find_tree(*tree) else {
+                continue;
+            };
+            let mut delta = CommitDelta::<T>::default();
+            TreeWalker {
+                repo,
+                commit: tree.id(),
+                delta: &mut delta,
+            }
+            .walk(&tree, &[], &mut Vec::new());
+            inv.errors.extend(delta.errors);
+            for (id, path) in delta.introduced {
+                let mut label = format!("{name}:").into_bytes();
+                label.extend_from_slice(&path);
+                add_place(&mut inv, &mut blob_index, &mut path_index, id, NO_COMMIT, label);
+            }
+        }
+        for (name, blob) in &starts.blobs {
+            add_place(
+                &mut inv,
+                &mut blob_index,
+                &mut path_index,
+                *blob,
+                NO_COMMIT,
+                name.clone().into_bytes(),
+            );
+        }
+        // Annotated tag messages are text anyone can paste a key into, like commit messages.
+        let mut tag_state = init();
+        let mut tag_hits = Vec::new();
+        for tag in &starts.tags {
+            if let Some(t) = message(&mut tag_state, &tag.message) {
+                tag_hits.push((tag.name.clone(), t));
+            }
+        }
+        inv.tag_messages = tag_hits.len();
+        for (name, t) in tag_hits {
+            let label = format!("{name} (tag message)").into_bytes();
+            let path = intern(&mut inv.paths, &mut path_index, label);
+            found_tags.push((path, t));
+        }
+
         let mut submodules: Vec<u32> = gitlinks.into_iter().collect();
         submodules.sort_unstable();
         for p in submodules {
@@ -256,7 +311,13 @@ impl Repo {
                 message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
             });
         }
-        Ok((inv, found))
+        Ok((
+            inv,
+            Messages {
+                commits: found,
+                tags: found_tags,
+            },
+        ))
     }
 
     /// Every blob in the tree of HEAD (empty when HEAD is unborn).
@@ -335,6 +396,199 @@ pub fn commit_meta(repo: &Repository, id: Oid) -> Option<CommitMeta> {
     })
 }
 
+/// The commit index of places that no commit introduced (a tree or blob a ref points at directly).
+pub const NO_COMMIT: u32 = u32::MAX;
+
+/// What the message callback kept from commit and annotated-tag messages.
+pub struct Messages<T> {
+    /// (commit index, kept) per commit message.
+    pub commits: Vec<(u32, T)>,
+    /// (path index of the label `refs/tags/NAME (tag message)`, kept) per tag message.
+    pub tags: Vec<(u32, T)>,
+}
+
+impl<T> Default for Messages<T> {
+    fn default() -> Self {
+        Messages {
+            commits: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// An annotated tag met while following a ref.
+struct TagMessage {
+    name: String,
+    message: Vec<u8>,
+}
+
+/// What the refs of a selection lead to.
+#[derive(Default)]
+struct Starts {
+    commits: Vec<Oid>,
+    /// (ref name, tree) for refs that peel to a tree.
+    trees: Vec<(String, Oid)>,
+    /// (ref name, blob) for refs that peel to a blob.
+    blobs: Vec<(String, Oid)>,
+    tags: Vec<TagMessage>,
+    seen_tags: HashSet<Oid>,
+}
+
+impl Starts {
+    fn is_empty(&self) -> bool {
+        self.commits.is_empty() && self.trees.is_empty() && self.blobs.is_empty() && self.tags.is_empty()
+    }
+
+    /// Follows `oid` (named `name`) through annotated tags to a commit, tree or blob; an object that cannot
+    /// be read is an error naming the ref.
+    fn follow(&mut self, repo: &Repository, name: &str, mut oid: Oid, errors: &mut Vec<ScanError>) {
+        // Tags of tags are legal; a cycle is not possible with content addressing, but bound it anyway.
+        for _ in 0..64 {
+            let obj = match repo.find_object(oid, None) {
+                Ok(o) => o,
+                Err(e) => {
+                    errors.push(ScanError::new(
+                        ErrorKind::Ref,
+                        name,
+                        format!("cannot read object {oid} that {name} points to: {}", e.message()),
+                    ));
+                    return;
+                }
+            };
+            match obj.kind() {
+                Some(ObjectType::Commit) => {
+                    self.commits.push(oid);
+                    return;
+                }
+                Some(ObjectType::Tree) => {
+                    self.trees.push((name.to_string(), oid));
+                    return;
+                }
+                Some(ObjectType::Blob) => {
+                    self.blobs.push((name.to_string(), oid));
+                    return;
+                }
+                Some(ObjectType::Tag) => {
+                    let Some(tag) = obj.as_tag() else { return };
+                    if self.seen_tags.insert(oid) {
+                        self.tags.push(TagMessage {
+                            name: name.to_string(),
+                            message: tag.message_bytes().unwrap_or_default().to_vec(),
+                        });
+                    }
+                    oid = tag.target_id();
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+fn ref_error(name: &str, message: &str) -> ScanError {
+    ScanError::new(ErrorKind::Ref, name, format!("cannot resolve {name}: {message}"))
+}
+
+fn add_place(
+    inv: &mut Inventory,
+    blob_index: &mut HashMap<Oid, u32>,
+    path_index: &mut HashMap<Vec<u8>, u32>,
+    id: Oid,
+    commit: u32,
+    path: Vec<u8>,
+) {
+    let path = intern(&mut inv.paths, path_index, path);
+    let blobs = &mut inv.blobs;
+    let i = *blob_index.entry(id).or_insert_with(|| {
+        blobs.push(BlobProvenance { id, places: Vec::new() });
+        u32::try_from(blobs.len() - 1).unwrap_or(u32::MAX)
+    });
+    if let Some(b) = blobs.get_mut(i as usize) {
+        b.places.push(Place { commit, path });
+    }
+}
+
+/// The commits reachable from `tips` and not from `hidden`, parents before children (ties by commit time,
+/// then id, so the order is deterministic). Our own walk rather than libgit2's revwalk, which ends the
+/// whole walk at the first commit it cannot read: here a missing or corrupt commit is an error naming it
+/// and the commit that reaches it, and the walk goes on around it. Outside a shallow boundary, a missing
+/// parent is expected and not an error.
+fn walk_commits(repo: &Repository, tips: &[Oid], hidden: &[Oid], errors: &mut Vec<ScanError>) -> Vec<Oid> {
+    let shallow = repo.is_shallow();
+    let read = |oid: Oid| {
+        repo.find_commit(oid)
+            .map(|c| (c.parent_ids().collect::<Vec<Oid>>(), c.time().seconds()))
+    };
+
+    // Everything reachable from the hidden side (the base of a range) is not selected.
+    let mut excluded: HashSet<Oid> = HashSet::new();
+    let mut stack: Vec<Oid> = hidden.to_vec();
+    while let Some(oid) = stack.pop() {
+        if !excluded.insert(oid) {
+            continue;
+        }
+        if let Ok((parents, _)) = read(oid) {
+            stack.extend(parents.into_iter().filter(|p| !excluded.contains(p)));
+        }
+    }
+
+    let mut graph: HashMap<Oid, (Vec<Oid>, i64)> = HashMap::new();
+    let mut stack: Vec<(Oid, Option<Oid>)> = tips.iter().map(|&t| (t, None)).collect();
+    let mut failed: HashSet<Oid> = HashSet::new();
+    while let Some((oid, child)) = stack.pop() {
+        if excluded.contains(&oid) || graph.contains_key(&oid) || failed.contains(&oid) {
+            continue;
+        }
+        match read(oid) {
+            Ok((parents, time)) => {
+                stack.extend(parents.iter().map(|&p| (p, Some(oid))));
+                graph.insert(oid, (parents, time));
+            }
+            Err(e) => {
+                failed.insert(oid);
+                if shallow && child.is_some() {
+                    continue;
+                }
+                let reached = match child {
+                    Some(c) => format!("parent of commit {c}"),
+                    None => "a ref points to it".to_string(),
+                };
+                errors.push(ScanError::new(
+                    ErrorKind::Object,
+                    format!("commit {oid}"),
+                    format!("cannot read commit {oid} ({reached}): {}", e.message()),
+                ));
+            }
+        }
+    }
+
+    // Kahn's algorithm: a commit is ready once every parent inside the selection has been emitted.
+    let mut waiting: HashMap<Oid, usize> = HashMap::with_capacity(graph.len());
+    let mut children: HashMap<Oid, Vec<Oid>> = HashMap::new();
+    for (&oid, (parents, _)) in &graph {
+        let inside = parents.iter().filter(|p| graph.contains_key(p)).count();
+        waiting.insert(oid, inside);
+        for p in parents.iter().filter(|p| graph.contains_key(p)) {
+            children.entry(*p).or_default().push(oid);
+        }
+    }
+    let key = |oid: &Oid| std::cmp::Reverse((graph.get(oid).map_or(0, |g| g.1), *oid));
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Oid)>> =
+        waiting.iter().filter(|(_, &n)| n == 0).map(|(o, _)| key(o)).collect();
+    let mut order = Vec::with_capacity(graph.len());
+    while let Some(std::cmp::Reverse((_, oid))) = ready.pop() {
+        order.push(oid);
+        for c in children.get(&oid).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(n) = waiting.get_mut(c) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(key(c));
+                }
+            }
+        }
+    }
+    order
+}
+
 fn revision(spec: &str, e: &git2::Error) -> GitError {
     GitError::Revision {
         spec: spec.to_string(),
@@ -343,10 +597,11 @@ fn revision(spec: &str, e: &git2::Error) -> GitError {
 }
 
 fn object_error(object: Oid, commit: Oid, kind: &str, e: &git2::Error) -> ScanError {
-    ScanError {
-        path: format!("{kind} {object}"),
-        message: format!("cannot read {kind} {object} (commit {commit}): {}", e.message()),
-    }
+    ScanError::new(
+        ErrorKind::Object,
+        format!("{kind} {object}"),
+        format!("cannot read {kind} {object} (commit {commit}): {}", e.message()),
+    )
 }
 
 fn parent_trees<'r>(repo: &'r Repository, commit: &Commit<'r>, errors: &mut Vec<ScanError>) -> Vec<Option<Tree<'r>>> {

@@ -31,20 +31,83 @@ pub enum SkipReason {
     Symlink,
 }
 
-/// How bytes that are not UTF-8 are turned into text to scan.
+/// What bytes are, decided in one place for every source: the same bytes get the same answer whether
+/// they come from a file, standard input, the index or a history blob.
 pub mod text {
-    /// If `bytes` is UTF-16 (a BOM, or the zero-byte pattern of ASCII text in UTF-16), decodes it into
-    /// `out` as UTF-8 and returns true. Unpaired surrogates become U+FFFD: the rest is still scanned.
-    pub fn decode_utf16(bytes: &[u8], out: &mut Vec<u8>) -> bool {
-        let (big_endian, body) = match bytes {
-            [0xFF, 0xFE, rest @ ..] => (false, rest),
-            [0xFE, 0xFF, rest @ ..] => (true, rest),
-            _ => match sniff_utf16(bytes) {
-                Some(be) => (be, bytes),
-                None => return false,
-            },
+    /// How much of the start of a blob decides its class. Looking only at a prefix lets the file source
+    /// classify after reading it, and skip binary files without reading them whole.
+    pub const SAMPLE: usize = 8192;
+
+    /// The class of a blob, from its first [`SAMPLE`] bytes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Class {
+        /// UTF-8, Latin-1 or any other 8-bit text: scanned as bytes.
+        Text,
+        /// UTF-16, decoded to UTF-8 before scanning. `bom`: the first two bytes are a byte-order mark.
+        Utf16 { big_endian: bool, bom: bool },
+        /// Not text: a NUL byte in the sample that is not UTF-16's.
+        Binary,
+    }
+
+    /// Classifies `bytes` by their first [`SAMPLE`] bytes.
+    ///
+    /// A byte-order mark alone does not make UTF-16: `FF FE` followed by plain ASCII is 8-bit text that
+    /// happens to start with two odd bytes (decoding it as UTF-16 would turn a key into CJK characters).
+    /// With a BOM, the rest is UTF-16 unless it reads as ASCII text with no NUL; without one, UTF-16 is
+    /// recognised by the zero bytes of ASCII characters on one side of each pair.
+    pub fn classify(bytes: &[u8]) -> Class {
+        let sample = &bytes[..bytes.len().min(SAMPLE)];
+        let bom = match sample {
+            [0xFF, 0xFE, ..] => Some(false),
+            [0xFE, 0xFF, ..] => Some(true),
+            _ => None,
         };
+        if let Some(big_endian) = bom {
+            let body = &sample[2..];
+            if memchr::memchr(0, body).is_some() || !ascii_text(body) {
+                return Class::Utf16 { big_endian, bom: true };
+            }
+            return Class::Text;
+        }
+        if let Some(big_endian) = sniff_utf16(sample) {
+            return Class::Utf16 { big_endian, bom: false };
+        }
+        if memchr::memchr(0, sample).is_some() {
+            Class::Binary
+        } else {
+            Class::Text
+        }
+    }
+
+    /// The text to scan: `raw` itself, or its UTF-16 decoding in `buf`; `None` for binary.
+    pub fn prepare<'a>(raw: &'a [u8], buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        match classify(raw) {
+            Class::Text => Some(raw),
+            Class::Binary => None,
+            Class::Utf16 { big_endian, bom } => {
+                decode_utf16(if bom { &raw[2..] } else { raw }, big_endian, buf);
+                Some(buf.as_slice())
+            }
+        }
+    }
+
+    /// Mostly printable ASCII, tabs and line breaks: what 8-bit text after a stray BOM looks like.
+    fn ascii_text(body: &[u8]) -> bool {
+        if body.is_empty() {
+            return true;
+        }
+        let text = body
+            .iter()
+            .filter(|&&b| matches!(b, b' '..=b'~' | b'\t' | b'\n' | b'\r'))
+            .count();
+        text * 10 >= body.len() * 9
+    }
+
+    /// Decodes UTF-16 `body` (no BOM) into `out` as UTF-8. Unpaired surrogates become U+FFFD and an odd
+    /// last byte is dropped: the rest is still scanned.
+    fn decode_utf16(body: &[u8], big_endian: bool, out: &mut Vec<u8>) {
         out.clear();
+        out.reserve(body.len());
         let units = body.chunks_exact(2).map(|p| {
             if big_endian {
                 u16::from_be_bytes([p[0], p[1]])
@@ -57,12 +120,11 @@ pub mod text {
             let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
-        true
     }
 
     /// BOM-less UTF-16 of mostly-ASCII text: nearly every other byte is zero, on one side only.
-    fn sniff_utf16(bytes: &[u8]) -> Option<bool> {
-        let sample = &bytes[..bytes.len().min(4096) & !1];
+    fn sniff_utf16(sample: &[u8]) -> Option<bool> {
+        let sample = &sample[..sample.len().min(4096) & !1];
         if sample.len() < 16 || memchr::memchr(0, sample).is_none() {
             return None;
         }
@@ -78,14 +140,14 @@ pub mod text {
         }
     }
 
-    /// Binary: a NUL byte in the first 8 KiB (after UTF-16 has been ruled out).
-    pub fn looks_binary(bytes: &[u8]) -> bool {
-        memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
-    }
-
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        fn decoded(bytes: &[u8]) -> Option<String> {
+            let mut buf = Vec::new();
+            prepare(bytes, &mut buf).map(|t| String::from_utf8_lossy(t).into_owned())
+        }
 
         #[test]
         fn utf16_with_and_without_bom() {
@@ -94,23 +156,46 @@ pub mod text {
                 .into_iter()
                 .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
                 .collect();
-            let mut out = Vec::new();
-            assert!(decode_utf16(&le, &mut out));
-            assert_eq!(out, text.as_bytes());
+            assert_eq!(decoded(&le).as_deref(), Some(text));
             let be_nobom: Vec<u8> = "a longer line of text, pk_abc\n"
                 .encode_utf16()
                 .flat_map(u16::to_be_bytes)
                 .collect();
-            assert!(decode_utf16(&be_nobom, &mut out));
-            assert_eq!(out, "a longer line of text, pk_abc\n".as_bytes());
-            assert!(!decode_utf16(b"plain ascii text here, long enough", &mut out));
+            assert_eq!(decoded(&be_nobom).as_deref(), Some("a longer line of text, pk_abc\n"));
+            assert_eq!(classify(b"plain ascii text here, long enough"), Class::Text);
+        }
+
+        /// See: issue 11 — `FF FE` then ASCII hid its key on disk but not in history.
+        #[test]
+        fn a_bom_before_ascii_text_is_not_utf16() {
+            let mut bytes = vec![0xFF, 0xFE];
+            bytes.extend_from_slice(b"KEY=pk_856403284f13fbb876cb4d064abc227eff\n"); // pkhound:allow
+            assert_eq!(classify(&bytes), Class::Text);
+        }
+
+        /// See: issue 11 — UTF-16 with a BOM and no NUL in its first 8 KiB (non-Latin text first).
+        #[test]
+        fn utf16_with_a_bom_and_no_nul_in_the_sample() {
+            let text: String = "парольключ密钥".repeat(400) + "pk_856403284f13fbb876cb4d064abc227eff"; // pkhound:allow
+            let le: Vec<u8> = [0xFF, 0xFE]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect();
+            assert!(memchr::memchr(0, &le[..SAMPLE]).is_none());
+            assert_eq!(decoded(&le).as_deref(), Some(text.as_str()));
+        }
+
+        #[test]
+        fn nul_bytes_make_binary() {
+            assert_eq!(classify(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00"), Class::Binary);
         }
 
         #[test]
         fn odd_length_and_lone_surrogates_do_not_panic() {
-            let mut out = Vec::new();
-            assert!(decode_utf16(&[0xFF, 0xFE, 0x00, 0xD8, 0x41], &mut out));
-            assert_eq!(String::from_utf8(out).unwrap(), "\u{FFFD}");
+            assert_eq!(decoded(&[0xFF, 0xFE, 0x00, 0xD8, 0x41]).as_deref(), Some("\u{FFFD}"));
+            for bytes in [&[0xFF_u8][..], &[0xFF, 0xFE], &[0xFE, 0xFF, 0x00], &[]] {
+                let _ = decoded(bytes);
+            }
         }
     }
 }

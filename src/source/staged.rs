@@ -23,7 +23,7 @@ use git2::{
 use ignore::gitignore::Gitignore;
 
 use super::{text, Blob, ScanError, SkipReason};
-use crate::finding::Origin;
+use crate::finding::{ErrorKind, Origin};
 
 mod index;
 
@@ -382,10 +382,7 @@ enum Content {
 
 impl Reader<'_> {
     fn file(&mut self, path: &str, new_id: Oid, old_id: Option<Oid>, sink: &mut impl Sink) {
-        let error = |message: String| ScanError {
-            path: path.to_string(),
-            message,
-        };
+        let error = |message: String| ScanError::new(ErrorKind::Object, path, message);
         let mut new = std::mem::take(&mut self.new);
         match self.load(new_id, &mut new) {
             Ok(Content::Text) => {}
@@ -448,13 +445,9 @@ impl Reader<'_> {
             return Ok(Content::TooLarge(size as u64));
         }
         let blob = self.repo.find_blob(id)?;
-        let bytes = blob.content();
-        if text::decode_utf16(bytes, &mut self.decoded) {
-            buf.extend_from_slice(&self.decoded);
-        } else if text::looks_binary(bytes) {
-            return Ok(Content::Binary);
-        } else {
-            buf.extend_from_slice(bytes);
+        match text::prepare(blob.content(), &mut self.decoded) {
+            Some(t) => buf.extend_from_slice(t),
+            None => return Ok(Content::Binary),
         }
         Ok(Content::Text)
     }

@@ -2,9 +2,10 @@
 
 use std::io::{self, Read};
 
-use super::{text, ScanError};
+use super::ScanError;
+use crate::finding::ErrorKind;
 
-/// Reads stdin into `buf` (at most `limit` bytes, UTF-16 decoded). Returns an error entry when input was
+/// Reads stdin into `buf` (at most `limit` bytes, raw: the scanner classifies it). Returns an error entry when input was
 /// cut at the limit; the bytes read so far are still scanned.
 pub fn read(buf: &mut Vec<u8>, limit: u64) -> Result<(), ScanError> {
     read_from(io::stdin().lock(), buf, limit)
@@ -12,10 +13,7 @@ pub fn read(buf: &mut Vec<u8>, limit: u64) -> Result<(), ScanError> {
 
 fn read_from(reader: impl Read, buf: &mut Vec<u8>, limit: u64) -> Result<(), ScanError> {
     buf.clear();
-    let err = |message: String| ScanError {
-        path: "-".to_string(),
-        message,
-    };
+    let err = |message: String| ScanError::new(ErrorKind::Stdin, "-", message);
     reader
         .take(limit.saturating_add(1))
         .read_to_end(buf)
@@ -23,10 +21,6 @@ fn read_from(reader: impl Read, buf: &mut Vec<u8>, limit: u64) -> Result<(), Sca
     let truncated = buf.len() as u64 > limit;
     if truncated {
         buf.truncate(limit as usize);
-    }
-    let mut decoded = Vec::new();
-    if text::decode_utf16(buf, &mut decoded) {
-        *buf = decoded;
     }
     if truncated {
         return Err(err(format!(

@@ -115,11 +115,23 @@ impl<'h> Lines<'h> {
     }
 }
 
-/// Sorts findings into report order and drops exact duplicates (the same file reached twice, e.g. from two
-/// overlapping roots).
+/// Sorts findings into report order and drops exact duplicates: the same secret of the same rule at the
+/// same place of the same provenance (one file reached twice from two overlapping roots). Nothing else
+/// merges: two keys that sat at the same spot in different commits (a key rotated in place) are two
+/// findings. See: issue 11.
 pub fn finish(findings: &mut Vec<Finding>) {
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    findings.sort_by(|a, b| identity(a).cmp(&identity(b)));
+    findings.dedup_by(|a, b| identity(a) == identity(b));
+}
+
+/// What makes a finding distinct: rule, place, secret and provenance (kind and commit).
+fn identity(f: &Finding) -> ((&str, usize, usize, &str), &str, &str, Option<&str>) {
+    (
+        f.sort_key(),
+        f.fingerprint.as_str(),
+        f.origin.kind(),
+        f.origin.commit().map(|c| c.sha.as_str()),
+    )
 }
 
 /// True when any finding is at or above `fail_on`.

@@ -16,14 +16,14 @@ const KEY2: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
 const KEY3: &str = "pk_fe228f219e9cb0eb53f16947ccf25ec84d"; // pkhound:allow
 
 /// A git repository in a temp dir, driven through the git CLI with a fixed identity and clock.
-struct Repo {
+pub(crate) struct Repo {
     _dir: TempDir,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     tick: u32,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("repo");
         fs::create_dir(&path).expect("mkdir");
@@ -36,11 +36,11 @@ impl Repo {
         r
     }
 
-    fn git(&mut self, args: &[&str]) -> String {
+    pub(crate) fn git(&mut self, args: &[&str]) -> String {
         git_in(&self.path, args, self.tick, "Alice Example", "alice@example.test")
     }
 
-    fn write(&self, path: &str, content: &str) {
+    pub(crate) fn write(&self, path: &str, content: &str) {
         let p = self.path.join(path);
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).expect("mkdir");
@@ -49,7 +49,7 @@ impl Repo {
     }
 
     /// Commits everything as `author`; returns the new commit's sha.
-    fn commit_as(&mut self, message: &str, author: &str, email: &str) -> String {
+    pub(crate) fn commit_as(&mut self, message: &str, author: &str, email: &str) -> String {
         self.tick += 1;
         git_in(&self.path, &["add", "-A"], self.tick, author, email);
         git_in(
@@ -62,11 +62,11 @@ impl Repo {
         self.head()
     }
 
-    fn commit(&mut self, message: &str) -> String {
+    pub(crate) fn commit(&mut self, message: &str) -> String {
         self.commit_as(message, "Alice Example", "alice@example.test")
     }
 
-    fn head(&mut self) -> String {
+    pub(crate) fn head(&mut self) -> String {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 }
@@ -103,7 +103,7 @@ fn git_in(dir: &Path, args: &[&str], tick: u32, name: &str, email: &str) -> Stri
 }
 
 /// Runs `scan --history --format json` with extra args; returns (exit code, report, stderr).
-fn history(path: &Path, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn history(path: &Path, extra: &[&str]) -> (i32, Value, String) {
     scan_json(path, &[&["--history"], extra].concat())
 }
 

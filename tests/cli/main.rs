@@ -8,6 +8,8 @@ mod formats;
 mod fp_corpus;
 mod history;
 mod hostile;
+mod integrity;
+mod pipeline;
 mod redaction;
 mod rules_cmd;
 mod scan_tree;

@@ -14,13 +14,11 @@ use std::{
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
-use crate::engine::{Engine, Scratch};
-use crate::finding::{redact, CommitInfo, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
-use crate::scan::ScanOutcome;
+use super::{ScanOutcome, Scanned, Scanner, Worker};
+use crate::engine::Engine;
+use crate::finding::{redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
-use crate::source::text;
 use crate::triage;
-use crate::{decode, locate};
 
 /// The path shown for a secret found in a commit message.
 pub const MESSAGE_PATH: &str = "(commit message)";
@@ -43,38 +41,36 @@ pub struct HistoryConfig {
 
 /// Scans the history of the repository at or above `path`. Fails only when the repository cannot be
 /// opened or the ref/range cannot be resolved; unreadable objects become `errors` entries.
-pub fn run(engine: &Engine, repo: Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+pub fn run(scanner: Scanner<'_>, repo: Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
     match rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build() {
-        Ok(pool) => pool.install(move || run_in_pool(engine, &repo, cfg)),
-        Err(_) => run_in_pool(engine, &repo, cfg),
+        Ok(pool) => pool.install(move || run_in_pool(scanner, &repo, cfg)),
+        Err(_) => run_in_pool(scanner, &repo, cfg),
     }
 }
 
-fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
     let started = Instant::now();
     let mut outcome = ScanOutcome::default();
 
-    // Commit messages are scanned as the walk meets them: a key pasted into a message is a leak too.
-    let (inv, message_hits) = repo.inventory(
+    // Commit messages are scanned as the walk meets them, by the same recipe as files: a key pasted into
+    // a message is a leak too.
+    let (mut inv, message_hits) = repo.inventory(
         &cfg.selection,
         cfg.since,
-        || engine.scratch(),
-        |scratch, msg| {
-            let matches = engine.scan(msg, scratch);
+        || scanner.worker(),
+        |worker, msg| {
             let mut found = Vec::new();
-            if !matches.is_empty() {
-                locate::findings(engine, MESSAGE_PATH, &Origin::File, msg, matches, &mut found);
-            }
-            decode::findings(engine, scratch, MESSAGE_PATH, &Origin::File, msg, &mut found, 0);
+            scanner.scan_text(worker, MESSAGE_PATH, &Origin::File, msg, &mut found);
             (!found.is_empty()).then_some(found)
         },
     )?;
+    prune(&mut inv, scanner.policy);
     outcome.errors.extend(inv.errors.iter().cloned());
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
 
-    let scanned = scan_blobs(engine, repo, &inv, cfg);
-    let mut scratch = engine.scratch();
+    let scanned = scan_blobs(scanner, repo, &inv, cfg);
+    let mut worker = scanner.worker();
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
     for (blob, result) in inv.blobs.iter().zip(scanned) {
         match result {
@@ -83,7 +79,7 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
                 outcome.stats.bytes += bytes;
                 if lfs {
                     outcome.notices.push(Notice {
-                        path: first_path(&inv, blob),
+                        path: first_path(&inv, blob).to_string(),
                         message: "Git LFS pointer: the file's content is stored outside git and was not scanned"
                             .to_string(),
                     });
@@ -101,7 +97,7 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
                 outcome.stats.skipped += 1;
                 outcome.stats.skipped_large += 1;
                 outcome.notices.push(Notice {
-                    path: first_path(&inv, blob),
+                    path: first_path(&inv, blob).to_string(),
                     message: format!(
                         "skipped blob {}: {size} bytes is over --max-file-size ({} bytes)",
                         blob.id, cfg.max_file_size
@@ -114,20 +110,27 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
                     .first()
                     .and_then(|p| inv.commits.get(p.commit as usize))
                     .map_or_else(String::new, Oid::to_string);
-                outcome.errors.push(ScanError {
-                    path: format!("blob {}", blob.id),
-                    message: format!(
+                outcome.errors.push(ScanError::new(
+                    ErrorKind::Object,
+                    format!("blob {}", blob.id),
+                    format!(
                         "cannot read blob {} at {} (commit {commit}): {message}",
                         blob.id,
                         first_path(&inv, blob)
                     ),
-                });
+                ));
             }
         }
     }
-    for (commit, findings) in message_hits {
+    for (commit, findings) in message_hits.commits {
         for f in findings {
             add(&mut groups, f, vec![(commit, None)], None);
+        }
+    }
+    // A tag message is located by its tag: the place is the label `refs/tags/NAME (tag message)`.
+    for (label, findings) in message_hits.tags {
+        for f in findings {
+            add(&mut groups, f, vec![(git::NO_COMMIT, Some(label))], None);
         }
     }
 
@@ -139,14 +142,14 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, group) in keyed {
         let finding = finish_group(
-            engine,
+            scanner,
             repo,
             &inv,
             group,
             &head,
             range,
             cfg.all_occurrences,
-            &mut scratch,
+            &mut worker,
             &mut infos,
             &mut parent_cache,
         );
@@ -160,10 +163,13 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
     let secrets: Vec<Secret> = outcome.findings.iter().map(|f| f.secret.clone()).collect();
     for f in &mut outcome.findings {
         if let Origin::Commit(info) = &f.origin {
-            let summary = redact_known(&info.summary, &secrets);
-            if summary != info.summary {
-                let mut changed = CommitInfo::clone(info);
-                changed.summary = summary;
+            let changed = CommitInfo {
+                author: redact_known(&info.author, &secrets),
+                email: redact_known(&info.email, &secrets),
+                summary: redact_known(&info.summary, &secrets),
+                ..CommitInfo::clone(info)
+            };
+            if changed != **info {
                 f.origin = Origin::Commit(Arc::new(changed));
             }
         }
@@ -177,12 +183,11 @@ fn run_in_pool(engine: &Engine, repo: &Repo, cfg: &HistoryConfig) -> Result<Scan
     Ok(outcome)
 }
 
-fn first_path(inv: &Inventory, blob: &BlobProvenance) -> String {
+fn first_path<'i>(inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {
     blob.places
         .first()
         .and_then(|p| inv.paths.get(p.path as usize))
-        .cloned()
-        .unwrap_or_default()
+        .map_or("", String::as_str)
 }
 
 enum BlobResult {
@@ -196,65 +201,65 @@ enum BlobResult {
     Unreadable(String),
 }
 
-struct Worker {
+/// Drops the places whose path the config allowlists whole (as the working-tree walk never reads such a
+/// file), and the blobs left with no place: the first remaining place is then one that may report.
+fn prune(inv: &mut Inventory, policy: &triage::Policy) {
+    if policy.allowlists.is_empty() && policy.skip_files.is_empty() {
+        return;
+    }
+    let pruned: Vec<bool> = inv.paths.iter().map(|p| policy.prunes(p)).collect();
+    if !pruned.contains(&true) {
+        return;
+    }
+    for blob in &mut inv.blobs {
+        blob.places
+            .retain(|p| !pruned.get(p.path as usize).copied().unwrap_or(false));
+    }
+    inv.blobs.retain(|b| !b.places.is_empty());
+}
+
+struct BlobWorker {
     repo: Result<Repository, String>,
-    scratch: Scratch,
-    decoded: Vec<u8>,
+    worker: Worker,
 }
 
 /// Reads and scans every unique blob once, in parallel; one repository handle per worker thread.
-fn scan_blobs(engine: &Engine, repo: &Repo, inv: &Inventory, cfg: &HistoryConfig) -> Vec<BlobResult> {
+fn scan_blobs(scanner: Scanner<'_>, repo: &Repo, inv: &Inventory, cfg: &HistoryConfig) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
     inv.blobs
         .par_iter()
         .map_init(
-            || Worker {
+            || BlobWorker {
                 repo: git::open_dir(git_dir).map_err(|e| e.to_string()),
-                scratch: engine.scratch(),
-                decoded: Vec::new(),
+                worker: scanner.worker(),
             },
-            |w, blob| scan_blob(engine, inv, cfg, w, blob),
+            |w, blob| scan_blob(scanner, inv, cfg, w, blob),
         )
         .collect()
 }
 
 fn scan_blob(
-    engine: &Engine,
+    scanner: Scanner<'_>,
     inv: &Inventory,
     cfg: &HistoryConfig,
-    w: &mut Worker,
+    w: &mut BlobWorker,
     blob: &BlobProvenance,
 ) -> BlobResult {
     let repo = match &w.repo {
         Ok(r) => r,
         Err(e) => return BlobResult::Unreadable(e.clone()),
     };
-    let (scratch, decoded) = (&mut w.scratch, &mut w.decoded);
+    let worker = &mut w.worker;
     let read = git::with_blob(repo, blob.id, cfg.max_file_size, |raw| {
-        let bytes: &[u8] = if text::looks_binary(raw) {
-            if text::decode_utf16(raw, decoded) {
-                decoded
-            } else {
-                return BlobResult::Binary;
-            }
-        } else {
-            raw
-        };
-        let lfs = bytes.starts_with(b"version https://git-lfs.github.com/spec/");
+        let path = first_path(inv, blob);
         let mut findings = Vec::new();
-        let matches = engine.scan(bytes, scratch);
-        if !matches.is_empty() || !scratch.encoded_hits().is_empty() {
-            let path = first_path(inv, blob);
-            let matches = scratch.matches();
-            if !matches.is_empty() {
-                locate::findings(engine, &path, &Origin::File, bytes, matches, &mut findings);
-            }
-            decode::findings(engine, scratch, &path, &Origin::File, bytes, &mut findings, 0);
-        }
-        BlobResult::Scanned {
-            bytes: bytes.len() as u64,
-            findings,
-            lfs,
+        match scanner.scan(worker, path, &Origin::File, raw, &mut findings) {
+            Scanned::Text(bytes) => BlobResult::Scanned {
+                bytes,
+                findings,
+                lfs: raw.starts_with(b"version https://git-lfs.github.com/spec/"),
+            },
+            Scanned::Binary => BlobResult::Binary,
         }
     });
     match read {
@@ -291,14 +296,14 @@ fn add(groups: &mut HashMap<(String, String), Group>, f: Finding, places: Vec<(u
 
 #[allow(clippy::too_many_arguments)]
 fn finish_group(
-    engine: &Engine,
+    scanner: Scanner<'_>,
     repo: &Repo,
     inv: &Inventory,
     mut group: Group,
     head: &HashSet<Oid>,
     range: bool,
     all_occurrences: bool,
-    scratch: &mut Scratch,
+    worker: &mut Worker,
     infos: &mut HashMap<u32, Arc<CommitInfo>>,
     parent_cache: &mut HashMap<Oid, Vec<String>>,
 ) -> Option<Finding> {
@@ -317,37 +322,37 @@ fn finish_group(
                 !repo
                     .parent_blobs(oid, path)
                     .into_iter()
-                    .any(|b| blob_fingerprints(engine, repo.repository(), b, scratch, parent_cache).contains(&fp))
+                    .any(|b| blob_fingerprints(scanner, repo.repository(), b, worker, parent_cache).contains(&fp))
             });
         }
     }
     let in_head = group.cands.iter().any(|c| c.blob.is_some_and(|b| head.contains(&b)));
-    let mut occ: Vec<(u32, Option<u32>, usize)> = group
+    let mut occ: Vec<(u32, Option<u32>, usize, usize)> = group
         .cands
         .iter()
         .flat_map(|c| {
             c.places
                 .iter()
-                .map(move |&(commit, path)| (commit, path, c.finding.line))
+                .map(move |&(commit, path)| (commit, path, c.finding.line, c.finding.column))
         })
         .collect();
     // Earliest commit first; within a commit, a file beats the message (a key committed with a message
     // that quotes it is reported where it sits in the tree).
-    occ.sort_unstable_by_key(|&(commit, path, line)| (commit, path.is_none(), path, line));
+    occ.sort_unstable_by_key(|&(commit, path, line, column)| (commit, path.is_none(), path, line, column));
     occ.dedup();
     let &first = occ.first()?;
     let cand = group.cands.into_iter().find(|c| {
         c.places
             .iter()
             .any(|&(commit, path)| (commit, path) == (first.0, first.1))
-            && c.finding.line == first.2
+            && (c.finding.line, c.finding.column) == (first.2, first.3)
     })?;
     let mut f = cand.finding;
     f.path = match first.1 {
         Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default(),
         None => MESSAGE_PATH.to_string(),
     };
-    let info = commit_info(engine, repo.repository(), inv, first.0, scratch, infos);
+    let info = commit_info(scanner.engine, repo.repository(), inv, first.0, infos);
     f.origin = match info {
         Some(info) => Origin::Commit(info),
         None => Origin::File,
@@ -358,7 +363,7 @@ fn finish_group(
         .iter()
         .skip(1)
         .take(shown)
-        .map(|&(commit, path, line)| Occurrence {
+        .map(|&(commit, path, line, column)| Occurrence {
             commit: inv
                 .commits
                 .get(commit as usize)
@@ -368,6 +373,7 @@ fn finish_group(
                 None => MESSAGE_PATH.to_string(),
             },
             line,
+            column,
         })
         .collect();
     f.history = Some(History {
@@ -380,22 +386,17 @@ fn finish_group(
 
 /// Fingerprints of every secret in a blob (cached): the range filter's "was it there before?".
 fn blob_fingerprints<'c>(
-    engine: &Engine,
+    scanner: Scanner<'_>,
     repo: &Repository,
     blob: Oid,
-    scratch: &mut Scratch,
+    worker: &mut Worker,
     cache: &'c mut HashMap<Oid, Vec<String>>,
 ) -> &'c Vec<String> {
     cache.entry(blob).or_insert_with(|| {
         git::with_blob(repo, blob, u64::MAX, |data| {
-            engine
-                .scan(data, scratch)
-                .iter()
-                .filter_map(|m| {
-                    let secret = Secret::new(data.get(m.start..m.end)?);
-                    Some(secret.fingerprint(&engine.rule(m.rule).info.id).as_str().to_string())
-                })
-                .collect()
+            let mut found = Vec::new();
+            scanner.scan(worker, "", &Origin::File, data, &mut found);
+            found.iter().map(|f| f.fingerprint.as_str().to_string()).collect()
         })
         .ok()
         .flatten()
@@ -409,7 +410,6 @@ fn commit_info(
     repo: &Repository,
     inv: &Inventory,
     idx: u32,
-    scratch: &mut Scratch,
     cache: &mut HashMap<u32, Arc<CommitInfo>>,
 ) -> Option<Arc<CommitInfo>> {
     if let Some(info) = cache.get(&idx) {
@@ -417,34 +417,35 @@ fn commit_info(
     }
     let oid = *inv.commits.get(idx as usize)?;
     let meta = git::commit_meta(repo, oid)?;
-    let summary = redact_matches(engine, &meta.summary, scratch);
+    // A message, and even an author name or e-mail, is text anyone could type a key into.
     let info = Arc::new(CommitInfo {
         sha: meta.sha,
-        author: meta.author,
-        email: meta.email,
+        author: redact_matches(engine, &meta.author),
+        email: redact_matches(engine, &meta.email),
         date: meta.date,
-        summary,
+        summary: redact_matches(engine, &meta.summary),
     });
     cache.insert(idx, info.clone());
     Some(info)
 }
 
-/// `text` with every span the engine matches replaced by its redacted form.
-fn redact_matches(engine: &Engine, text: &str, scratch: &mut Scratch) -> String {
+/// `text` with every candidate secret of any rule (active or not, whatever its filters say) replaced by
+/// its redacted form.
+fn redact_matches(engine: &Engine, text: &str) -> String {
     let bytes = text.as_bytes();
-    let matches = engine.scan(bytes, scratch);
-    if matches.is_empty() {
+    let spans = engine.candidates(bytes);
+    if spans.is_empty() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    for m in matches {
-        if m.start < pos || m.end > bytes.len() {
+    for (start, end) in spans {
+        if start < pos || end > bytes.len() {
             continue;
         }
-        out.push_str(&String::from_utf8_lossy(&bytes[pos..m.start]));
-        out.push_str(&redact(&String::from_utf8_lossy(&bytes[m.start..m.end])));
-        pos = m.end;
+        out.push_str(&String::from_utf8_lossy(&bytes[pos..start]));
+        out.push_str(&redact(&String::from_utf8_lossy(&bytes[start..end])));
+        pos = end;
     }
     out.push_str(&String::from_utf8_lossy(&bytes[pos..]));
     out

@@ -1,4 +1,12 @@
-//! Top-level glue for one scan: sources → engine → located findings → triage. No I/O of reports here.
+//! The scan stage: the one recipe every source's bytes go through, and the runs that feed it.
+//!
+//! [`Scanner::scan`] is the only place where bytes become findings: classify (text, UTF-16, binary, one
+//! function for every source) → engine → locate → decoders → inline and line allowlists. The working
+//! tree, standard input, the staged index ([`run`]), history blobs and commit messages ([`history`]) all
+//! call it; a source adds a producer of bytes, never a second copy of the recipe. Triage (config
+//! allowlists, baseline, dedup, threshold) runs once, after.
+
+pub mod history;
 
 use std::{
     path::PathBuf,
@@ -8,15 +16,88 @@ use std::{
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{Engine, Scratch};
-use crate::finding::{Finding, Notice, Origin, ScanError, ScanStats};
+use crate::engine::{Engine, EngineError, Scratch};
+use crate::finding::{ErrorKind, Finding, Notice, Origin, ScanError, ScanStats};
+use crate::rules::LoadedRule;
 use crate::source::{
     fs::{self, Sink, WalkOptions},
     staged::{self, AddedLines, StagedOptions},
-    stdin, Blob, SkipReason,
+    stdin, text, Blob, SkipReason,
 };
 use crate::triage;
 use crate::{decode, locate};
+
+/// Compiles `rules` with every decoder's patterns: the engine a scan runs.
+pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
+    Engine::compile_with(rules, &decode::patterns(rules))
+}
+
+/// The one scan recipe, shared by every source and thread.
+#[derive(Clone, Copy)]
+pub struct Scanner<'a> {
+    pub engine: &'a Engine,
+    pub policy: &'a triage::Policy,
+}
+
+/// One thread's working memory for [`Scanner`]: reused across blobs, so the hot loop does not allocate.
+pub struct Worker {
+    scratch: Scratch,
+    decoded: Vec<u8>,
+}
+
+/// What became of a blob handed to the scanner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// Scanned as text of this many bytes (after UTF-16 decoding).
+    Text(u64),
+    /// Not text: passed over, and counted by the caller.
+    Binary,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(engine: &'a Engine, policy: &'a triage::Policy) -> Self {
+        Scanner { engine, policy }
+    }
+
+    pub fn worker(&self) -> Worker {
+        Worker {
+            scratch: self.engine.scratch(),
+            decoded: Vec::new(),
+        }
+    }
+
+    /// Scans raw bytes: classified by [`text::prepare`], then [`Scanner::scan_text`]. Findings are appended
+    /// to `out` in line order.
+    pub fn scan(&self, w: &mut Worker, path: &str, origin: &Origin, raw: &[u8], out: &mut Vec<Finding>) -> Scanned {
+        let Worker { scratch, decoded } = w;
+        match text::prepare(raw, decoded) {
+            Some(t) => {
+                self.recipe(scratch, path, origin, t, out);
+                Scanned::Text(t.len() as u64)
+            }
+            None => Scanned::Binary,
+        }
+    }
+
+    /// Scans text that [`text::prepare`] already produced (the staged source diffs the decoded text, so
+    /// it prepares both sides itself), or text that is never a file (a commit message).
+    pub fn scan_text(&self, w: &mut Worker, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
+        self.recipe(&mut w.scratch, path, origin, text, out);
+    }
+
+    fn recipe(&self, scratch: &mut Scratch, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
+        let from = out.len();
+        let matches = self.engine.scan(text, scratch);
+        if !matches.is_empty() {
+            locate::findings(self.engine, path, origin, text, matches, out);
+        }
+        decode::findings(self.engine, scratch, path, origin, text, out, from);
+        if out.len() > from {
+            // Allowlists that read the line (gitleaks' `regexTarget = "line"`) run while it is at hand.
+            self.policy.filter_blob(text, out, from);
+        }
+    }
+}
 
 /// Everything a scan needs, resolved from the command line once.
 #[derive(Clone, Debug)]
@@ -76,7 +157,7 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
         let mut c = Collector::new(engine, &cfg.policy, &shared, progress.as_ref());
         let mut buf = Vec::new();
         if let Err(e) = stdin::read(&mut buf, cfg.walk.max_file_size) {
-            c.error(e);
+            Sink::error(&mut c, e);
         }
         c.blob(Blob {
             path: "-",
@@ -116,10 +197,14 @@ fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     {
         let mut c = Collector::new(engine, &cfg.policy, &shared, None);
         if let Err(e) = staged::walk(start, &opts, &mut c) {
-            c.error(ScanError {
-                path: start.map_or_else(|| ".".to_string(), |p| p.display().to_string()),
-                message: e.to_string(),
-            });
+            Sink::error(
+                &mut c,
+                ScanError::new(
+                    ErrorKind::Repository,
+                    start.map_or_else(|| ".".to_string(), |p| p.display().to_string()),
+                    e.to_string(),
+                ),
+            );
         }
     }
     shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -135,11 +220,10 @@ fn progress_bar() -> ProgressBar {
     pb
 }
 
-/// One per worker thread: scans blobs with its own scratch, keeps results locally, merges them on drop.
+/// One per worker thread: scans blobs with its own [`Worker`], keeps results locally, merges them on drop.
 struct Collector<'a> {
-    engine: &'a Engine,
-    policy: &'a triage::Policy,
-    scratch: Scratch,
+    scanner: Scanner<'a>,
+    worker: Worker,
     local: ScanOutcome,
     shared: &'a Mutex<ScanOutcome>,
     progress: Option<&'a ProgressBar>,
@@ -152,10 +236,10 @@ impl<'a> Collector<'a> {
         shared: &'a Mutex<ScanOutcome>,
         progress: Option<&'a ProgressBar>,
     ) -> Self {
+        let scanner = Scanner::new(engine, policy);
         Collector {
-            engine,
-            policy,
-            scratch: engine.scratch(),
+            scanner,
+            worker: scanner.worker(),
             local: ScanOutcome::default(),
             shared,
             progress,
@@ -165,33 +249,20 @@ impl<'a> Collector<'a> {
 
 impl Sink for Collector<'_> {
     fn blob(&mut self, blob: Blob<'_>) {
-        let matches = self.engine.scan(blob.bytes, &mut self.scratch);
-        let from = self.local.findings.len();
-        if !matches.is_empty() {
-            locate::findings(
-                self.engine,
-                blob.path,
-                &blob.origin,
-                blob.bytes,
-                matches,
-                &mut self.local.findings,
-            );
-        }
-        decode::findings(
-            self.engine,
-            &mut self.scratch,
+        let scanned = self.scanner.scan(
+            &mut self.worker,
             blob.path,
             &blob.origin,
             blob.bytes,
             &mut self.local.findings,
-            from,
         );
-        if self.local.findings.len() > from {
-            // Allowlists run here, while the blob's lines are at hand (gitleaks' `regexTarget = "line"`).
-            self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);
+        match scanned {
+            Scanned::Text(bytes) => {
+                self.local.stats.files += 1;
+                self.local.stats.bytes += bytes;
+            }
+            Scanned::Binary => self.skip(blob.path, SkipReason::Binary),
         }
-        self.local.stats.files += 1;
-        self.local.stats.bytes += blob.bytes.len() as u64;
         if let Some(p) = self.progress {
             p.inc(1);
             if self.local.stats.files % 64 == 0 {
@@ -229,47 +300,29 @@ impl Sink for Collector<'_> {
 }
 
 impl staged::Sink for Collector<'_> {
-    /// Locates every match (so that a snippet still redacts an older secret beside a new one), then keeps
-    /// the findings whose secret touches an added line: a multi-line secret (a PEM body) whose first line
-    /// is old but whose body changed is a new secret.
+    /// Scans the whole staged text (so that a snippet still masks an older secret beside a new one), then
+    /// keeps the findings whose secret touches an added line: a multi-line secret (a PEM body) whose
+    /// first line is old but whose body changed is a new secret; an encoded secret counts when the line
+    /// holding its encoded form was added.
     fn file(&mut self, blob: Blob<'_>, added: &AddedLines) {
-        let matches = self.engine.scan(blob.bytes, &mut self.scratch);
-        self.local.stats.files += 1;
-        self.local.stats.bytes += blob.bytes.len() as u64;
-        let mut found = Vec::new();
-        if !matches.is_empty() {
-            let mut kept_lines = Vec::new();
-            let (mut line, mut counted_to) = (1, 0);
-            for m in matches {
-                line += memchr::memchr_iter(b'\n', &blob.bytes[counted_to..m.start]).count();
-                counted_to = m.start;
-                let last = line + memchr::memchr_iter(b'\n', &blob.bytes[m.start..m.end]).count();
-                if added.overlaps(line, last) {
-                    kept_lines.push(line);
-                }
-            }
-            if !kept_lines.is_empty() {
-                locate::findings(self.engine, blob.path, &blob.origin, blob.bytes, matches, &mut found);
-                found.retain(|f| kept_lines.contains(&f.line));
-            }
-        }
-        decode::findings(
-            self.engine,
-            &mut self.scratch,
+        let from = self.local.findings.len();
+        self.scanner.scan_text(
+            &mut self.worker,
             blob.path,
             &blob.origin,
             blob.bytes,
-            &mut found,
-            0,
+            &mut self.local.findings,
         );
-        // An encoded secret counts when the line holding its encoded form was added.
-        found.retain(|f| f.encoding.is_none() || added.overlaps(f.line, f.line));
-        if found.is_empty() {
-            return;
-        }
-        let from = self.local.findings.len();
-        self.local.findings.extend(found);
-        self.policy.filter_blob(blob.bytes, &mut self.local.findings, from);
+        self.local.stats.files += 1;
+        self.local.stats.bytes += blob.bytes.len() as u64;
+        let scanned = self.local.findings.split_off(from);
+        self.local.findings.extend(scanned.into_iter().filter(|f| {
+            let last = match f.encoding {
+                Some(_) => f.line,
+                None => f.line + f.secret.expose().matches('\n').count(),
+            };
+            added.overlaps(f.line, last)
+        }));
     }
 
     fn error(&mut self, error: ScanError) {
