@@ -124,6 +124,9 @@ impl HttpCheck {
         {
             return Err(format!("verify_http: {s} is not an HTTP status"));
         }
+        if self.method == "HEAD" && self.live_body.is_some() {
+            return Err("verify_http.live_body needs a body: use GET".into());
+        }
         if let Some(re) = &self.live_body {
             regex::Regex::new(re).map_err(|e| format!("verify_http.live_body: {}", first_line(&e.to_string())))?;
         }
