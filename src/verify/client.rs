@@ -95,6 +95,10 @@ impl Client {
         }
     }
 
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     /// Time left before the overall deadline.
     pub fn left(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -27,6 +27,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -41,6 +42,9 @@ pub const DEFAULT_BASE: &str = "https://a.klaviyo.com";
 const PROVIDER: &str = "klaviyo";
 /// The least time between two requests to one endpoint of one account (the XS tier's burst: 1/s).
 const MIN_GAP: Duration = Duration::from_secs(1);
+/// The gap kept between lanes: a slot is booked before its request is sent, and Klaviyo's fixed window
+/// starts when a request arrives, so a booking exactly one second after another may land inside its window.
+const LANE_GAP: Duration = Duration::from_millis(1200);
 /// The longest `RateLimit-Reset` pause taken when `RateLimit-Remaining` reaches 0.
 const MAX_RESET_WAIT: Duration = Duration::from_secs(10);
 
@@ -252,10 +256,26 @@ fn steady_per_minute(endpoint: &str) -> usize {
     }
 }
 
+/// When each endpoint was last booked, across the lanes of one run: by any lane, and by the lane of keys
+/// whose account is unknown.
+#[derive(Default)]
+pub(crate) struct Lanes {
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    any: HashMap<&'static str, Instant>,
+    unknown: HashMap<&'static str, Instant>,
+}
+
 /// Remembers when each endpoint of one account may be called again, and what this run already spent of
 /// its one-minute window.
 struct Pacer<'c> {
     client: &'c Client,
+    lanes: &'c Lanes,
+    /// This lane's keys carry no company id: their account could be any other lane's.
+    unknown: bool,
     next: HashMap<&'static str, Instant>,
     sent: HashMap<&'static str, VecDeque<Instant>>,
     /// One-minute limits the account's answers announced (`RateLimit-Limit`), lower than the tier's when
@@ -264,7 +284,20 @@ struct Pacer<'c> {
 }
 
 impl Pacer<'_> {
+    /// Waits for `endpoint`'s next slot; false (at once) when it lies past the deadline.
     fn wait(&mut self, endpoint: &'static str) -> bool {
+        let Some(slot) = self.book(endpoint) else {
+            return false;
+        };
+        let ok = self.client.sleep_until(slot);
+        if ok {
+            self.sent.entry(endpoint).or_default().push_back(Instant::now());
+        }
+        ok
+    }
+
+    /// Reserves the earliest time `endpoint` may be called by this lane.
+    fn book(&mut self, endpoint: &'static str) -> Option<Instant> {
         let mut at = self.next.get(endpoint).copied();
         let sent = self.sent.entry(endpoint).or_default();
         let minute = Duration::from_secs(60);
@@ -282,11 +315,32 @@ impl Pacer<'_> {
             let free = sent[sent.len() - limit] + minute;
             at = Some(at.map_or(free, |a| a.max(free)));
         }
-        let ok = at.map_or(true, |at| self.client.sleep_until(at));
-        if ok {
-            sent.push_back(Instant::now());
-        }
-        ok
+        // Across lanes: a key of unknown account may belong to any account, so its requests keep a
+        // gap from every lane's, and every lane's from its. The slot is reserved under the lock.
+        let slot = {
+            let mut lanes = self.lanes.slots.lock().expect("no lane panics while holding the slots");
+            let other = if self.unknown {
+                lanes.any.get(endpoint)
+            } else {
+                lanes.unknown.get(endpoint)
+            };
+            let t = [at, other.map(|o| *o + LANE_GAP)]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or_else(Instant::now)
+                .max(Instant::now());
+            if t > self.client.deadline() {
+                return None;
+            }
+            let any = lanes.any.entry(endpoint).or_insert(t);
+            *any = (*any).max(t);
+            if self.unknown {
+                lanes.unknown.insert(endpoint, t);
+            }
+            t
+        };
+        Some(slot)
     }
 
     /// After an answer: one second at least, longer when the headers say the window is spent.
@@ -306,9 +360,17 @@ impl Pacer<'_> {
 }
 
 /// Verifies keys believed to share an account, one after the other, paced per endpoint.
-pub(crate) fn verify_group(client: &Client, base: &str, keys: &[&Secret], blast_radius: bool) -> Vec<Verification> {
+pub(crate) fn verify_group(
+    client: &Client,
+    lanes: &Lanes,
+    base: &str,
+    keys: &[&Secret],
+    blast_radius: bool,
+) -> Vec<Verification> {
     let mut pacer = Pacer {
         client,
+        lanes,
+        unknown: keys.first().is_some_and(|k| company_prefix(k).is_none()),
         next: HashMap::new(),
         sent: HashMap::new(),
         learned: HashMap::new(),
@@ -498,8 +560,11 @@ mod tests {
     #[test]
     fn the_pacer_never_spends_more_than_the_steady_window() {
         let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(2));
+        let lanes = Lanes::default();
         let mut pacer = Pacer {
             client: &client,
+            lanes: &lanes,
+            unknown: false,
             next: HashMap::new(),
             sent: HashMap::new(),
             learned: HashMap::new(),
@@ -516,6 +581,29 @@ mod tests {
         pacer.learned.insert("lists:read", 2);
         assert!(pacer.wait("lists:read") && pacer.wait("lists:read"));
         assert!(!pacer.wait("lists:read"));
+    }
+
+    #[test]
+    fn a_key_of_unknown_account_keeps_a_gap_from_every_lane() {
+        let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(30));
+        let lanes = Lanes::default();
+        let lane = |unknown| Pacer {
+            client: &client,
+            lanes: &lanes,
+            unknown,
+            next: HashMap::new(),
+            sent: HashMap::new(),
+            learned: HashMap::new(),
+        };
+        let (mut classic, mut acme, mut other) = (lane(true), lane(false), lane(false));
+        let t0 = classic.book("accounts").expect("a slot");
+        let t1 = acme.book("accounts").expect("a slot");
+        let t2 = other.book("accounts").expect("a slot");
+        assert!(t1 >= t0 + LANE_GAP && t2 >= t0 + LANE_GAP);
+        // Two lanes with different company ids are different accounts: no gap between them.
+        assert!(t2 < t1 + MIN_GAP);
+        let t3 = classic.book("accounts").expect("a slot");
+        assert!(t3 >= t1.max(t2) + LANE_GAP);
     }
 
     fn reply(status: u16, ct: &str, body: &str) -> Outcome {

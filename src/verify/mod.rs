@@ -205,6 +205,7 @@ fn verify_all(
     let queue = Mutex::new(queue);
     let results = Mutex::new(HashMap::new());
     let client = Client::new(opts.timeout, Instant::now() + opts.deadline);
+    let lanes = klaviyo::Lanes::default();
     let klaviyo_base = opts
         .base_urls
         .get("klaviyo")
@@ -218,7 +219,7 @@ fn verify_all(
                 let done: Vec<(Fingerprint, Verification)> = match job {
                     Job::Klaviyo(keys) => {
                         let secrets: Vec<&Secret> = keys.iter().map(|(_, s)| s).collect();
-                        let out = klaviyo::verify_group(&client, klaviyo_base, &secrets, opts.blast_radius);
+                        let out = klaviyo::verify_group(&client, &lanes, klaviyo_base, &secrets, opts.blast_radius);
                         keys.iter().map(|(k, _)| k.clone()).zip(out).collect()
                     }
                     Job::Http(key, check, secret) => {
