@@ -169,15 +169,8 @@ fn scope_table(out: &mut String, p: &Painter, scopes: &ScopeMap) {
     for s in &scopes.unknown {
         let _ = writeln!(out, "        unknown  {} ({})", s.name, s.note);
     }
-    let can = |names: &[&str]| scopes.granted.iter().any(|s| names.contains(&s.name));
-    let pii = can(&[
-        "profiles:read",
-        "events:read",
-        "lists:read",
-        "segments:read",
-        "conversations:read",
-    ]);
-    let sending = can(&["campaigns:read", "flows:read", "templates:read"]);
+    let pii = scopes.reads_customer_data();
+    let sending = scopes.reads_sending_setup();
     let _ = writeln!(
         out,
         "        {} customer PII and purchase events: {}; sending setup (campaigns, flows, templates): {}",

@@ -38,6 +38,10 @@ struct WireScopes<'a> {
     granted: Vec<&'a str>,
     denied: Vec<&'a str>,
     unknown: Vec<&'a str>,
+    /// Profiles, events, lists, segments or SMS conversations are readable.
+    customer_data: bool,
+    /// Campaigns, flows or templates are readable.
+    sending_setup: bool,
     /// Write scopes are never probed.
     write: &'static str,
 }
@@ -63,6 +67,8 @@ impl<'a> WireVerification<'a> {
                 granted: names(&s.granted),
                 denied: names(&s.denied),
                 unknown: names(&s.unknown),
+                customer_data: s.reads_customer_data(),
+                sending_setup: s.reads_sending_setup(),
                 write: WRITE_NOTE,
             }),
         })

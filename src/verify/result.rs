@@ -56,6 +56,28 @@ pub struct ScopeMap {
     pub unknown: Vec<Scope>,
 }
 
+impl ScopeMap {
+    fn holds_any(&self, names: &[&str]) -> bool {
+        self.granted.iter().any(|s| names.contains(&s.name))
+    }
+
+    /// Whether the key reads customer data: profiles (PII), events (purchases), lists, segments, SMS.
+    pub fn reads_customer_data(&self) -> bool {
+        self.holds_any(&[
+            "profiles:read",
+            "events:read",
+            "lists:read",
+            "segments:read",
+            "conversations:read",
+        ])
+    }
+
+    /// Whether the key reads the sending setup: campaigns, flows, templates.
+    pub fn reads_sending_setup(&self) -> bool {
+        self.holds_any(&["campaigns:read", "flows:read", "templates:read"])
+    }
+}
+
 /// The result of verifying one secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verification {

@@ -564,6 +564,10 @@ fn blast_radius_maps_a_partially_scoped_key() {
         assert!(denied.contains(&s.to_string()), "{s} not denied: {v}");
     }
     assert!(list("unknown").is_empty(), "{v}");
+    assert_eq!(
+        (&v["scopes"]["customer_data"], &v["scopes"]["sending_setup"]),
+        (&json!(true), &json!(true))
+    );
     assert!(granted.len() + denied.len() >= 23);
     // Only reads, and no 400 (every required filter and page size was right).
     assert_eq!(mock.writes(), 0);
