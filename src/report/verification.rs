@@ -111,3 +111,137 @@ pub(crate) fn summary(v: &Verification) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{render, Format, ReportInput, ReportOptions, ScanTimes};
+    use crate::finding::{Context, Exposure, Finding, Origin, RuleId, RuleInfo, ScanStats, Secret, Severity, Snippet};
+    use crate::verify::{Account, Scope, ScopeMap, Status, Verification};
+
+    const KEY: &str = "pk_AbC123_0f1e2d3c4b5a69788796a5b4c3d2e1f0ff"; // pkhound:allow
+
+    fn verified(status: Status, scopes: bool) -> Finding {
+        let rule = Arc::new(RuleInfo {
+            id: RuleId::new("klaviyo-private-key"),
+            name: "Klaviyo private API key".into(),
+            severity: Severity::Critical,
+            description: String::new(),
+            remediation: "Rotate it.".into(),
+            references: vec![],
+            tags: vec![],
+            keywords: vec![],
+        });
+        let secret = Secret::new(KEY.as_bytes());
+        let mut v = Verification::new("klaviyo", status, "200 from /api/accounts/");
+        if status == Status::Live {
+            v.account = Some(Account {
+                id: "AbC123".into(),
+                organization: Some("Acme Inc".into()),
+                public_api_key: Some("AbC123".into()),
+                test_account: Some(false),
+                prefix_is_public_key: Some(true),
+            });
+            v.remediation = Some(crate::verify::klaviyo::LIVE_REMEDIATION.into());
+        }
+        if scopes {
+            let scope = |name| Scope {
+                name,
+                exposes: "x",
+                note: String::new(),
+            };
+            v.scopes = Some(ScopeMap {
+                granted: vec![scope("accounts:read"), scope("profiles:read")],
+                denied: vec![scope("flows:read")],
+                unknown: vec![],
+            });
+        }
+        Finding {
+            fingerprint: secret.fingerprint(&rule.id),
+            snippet: Snippet::with_own("KEY=", &secret, ""),
+            secret,
+            rule,
+            severity: Severity::Critical,
+            path: ".env".into(),
+            line: 1,
+            column: 5,
+            end_column: 48,
+            origin: Origin::File,
+            exposure: Exposure::Other,
+            context: Context::Code,
+            history: None,
+            encoding: None,
+            verification: Some(Arc::new(v)),
+        }
+    }
+
+    fn out(format: Format, findings: &[Finding]) -> String {
+        let stats = ScanStats::default();
+        let input = ReportInput {
+            findings,
+            errors: &[],
+            notices: &[],
+            stats: &stats,
+            times: ScanTimes::default(),
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+        };
+        String::from_utf8(render(format, &input, &opts)).expect("UTF-8")
+    }
+
+    #[test]
+    fn every_format_shows_the_verification_and_no_secret() {
+        let findings = [verified(Status::Live, true)];
+        for format in [
+            Format::Text,
+            Format::Json,
+            Format::Jsonl,
+            Format::Sarif,
+            Format::Gitlab,
+            Format::Junit,
+            Format::Csv,
+        ] {
+            let o = out(format, &findings);
+            assert!(!o.contains(KEY), "{format:?} holds the secret");
+            assert!(
+                o.contains("Revoke the leaked key"),
+                "{format:?} lacks the live remediation"
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(&out(Format::Json, &findings)).expect("JSON");
+        let v = &json["findings"][0]["verification"];
+        assert_eq!(v["status"], "live");
+        assert_eq!(v["account"]["organization"], "Acme Inc");
+        assert_eq!(v["account"]["key_prefix_is_public_key"], true);
+        assert_eq!(
+            v["scopes"]["granted"],
+            serde_json::json!(["accounts:read", "profiles:read"])
+        );
+        assert_eq!(v["scopes"]["denied"], serde_json::json!(["flows:read"]));
+        assert_eq!(v["scopes"]["customer_data"], true);
+        let sarif: serde_json::Value = serde_json::from_str(&out(Format::Sarif, &findings)).expect("JSON");
+        assert_eq!(
+            sarif["runs"][0]["results"][0]["properties"]["verification"]["status"],
+            "live"
+        );
+        let text = out(Format::Text, &findings);
+        assert!(text.contains("verified: LIVE (klaviyo)"), "{text}");
+        assert!(text.contains("granted  profiles:read"), "{text}");
+        assert!(
+            text.contains("account AbC123 \"Acme Inc\" (confirmed by Klaviyo)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_key_keeps_the_rule_remediation() {
+        let findings = [verified(Status::Invalid, false)];
+        let json: serde_json::Value = serde_json::from_str(&out(Format::Json, &findings)).expect("JSON");
+        assert_eq!(json["findings"][0]["remediation"], "Rotate it.");
+        assert_eq!(json["findings"][0]["verification"]["status"], "invalid");
+        assert!(json["findings"][0]["verification"].get("scopes").is_none());
+    }
+}
