@@ -55,11 +55,45 @@ impl Reply {
     }
 }
 
+/// Why a request got no answer a verifier can read. The text is what reports show as the reason: it
+/// names no URL and no secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("timed out after {:.1}s", .0.as_secs_f64())]
+    Timeout(Duration),
+    #[error("connection dropped before a complete response")]
+    Dropped,
+    #[error("could not connect")]
+    Connect,
+    #[error("DNS lookup failed")]
+    Dns,
+    #[error("TLS handshake failed")]
+    Tls,
+    #[error("invalid verifier URL")]
+    InvalidUrl,
+    #[error("refused: https only")]
+    HttpsOnly,
+    #[error("request failed")]
+    Other,
+    #[error("method {0} refused: verifiers only read")]
+    NotARead(String),
+    #[error("verification deadline reached before the request")]
+    Deadline,
+    #[error("verification deadline reached while pacing requests")]
+    DeadlineWhilePacing,
+    #[error("rate limited (429) after {0} retries")]
+    RateLimited(u32),
+    #[error("rate limited (429, Retry-After {0}s): not waiting longer than {max}s, the quota is the owner's", max = MAX_RETRY_WAIT.as_secs())]
+    RetryTooLong(u64),
+    #[error("rate limited (429, Retry-After {0}s) and the verification deadline is nearer")]
+    RetryPastDeadline(u64),
+}
+
 /// A request's result: an answer, or why there was none.
 #[derive(Clone, Debug)]
 pub(crate) enum Outcome {
     Reply(Reply),
-    Failed(String),
+    Failed(Failure),
 }
 
 /// One request to send. Header and query values may hold the secret; they go nowhere but the wire.
@@ -120,12 +154,12 @@ impl Client {
     pub fn send(&self, req: &Request<'_>) -> Outcome {
         let left = self.left();
         if left < Duration::from_millis(50) {
-            return Outcome::Failed("verification deadline reached before the request".into());
+            return Outcome::Failed(Failure::Deadline);
         }
         let timeout = self.timeout.min(left);
         if !matches!(req.method, "GET" | "HEAD") {
             // Rules are validated at load; this is the last line of defence against a write.
-            return Outcome::Failed(format!("method {} refused: verifiers only read", req.method));
+            return Outcome::Failed(Failure::NotARead(req.method.to_string()));
         }
         let mut r = if req.method == "HEAD" {
             self.agent.head(&req.url)
@@ -140,7 +174,7 @@ impl Client {
         }
         match r.config().timeout_global(Some(timeout)).build().call() {
             Ok(resp) => Outcome::Reply(reply(resp)),
-            Err(e) => Outcome::Failed(failure_reason(&e, timeout)),
+            Err(e) => Outcome::Failed(failure(&e, timeout)),
         }
     }
 
@@ -150,7 +184,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             if !before() {
-                return Outcome::Failed("verification deadline reached while pacing requests".into());
+                return Outcome::Failed(Failure::DeadlineWhilePacing);
             }
             let out = self.send(req);
             let Outcome::Reply(r) = &out else { return out };
@@ -159,20 +193,13 @@ impl Client {
             }
             let wait = Duration::from_secs(r.retry_after.unwrap_or(1).max(1));
             if attempt >= MAX_RETRIES {
-                return Outcome::Failed(format!("rate limited (429) after {} retries", MAX_RETRIES));
+                return Outcome::Failed(Failure::RateLimited(MAX_RETRIES));
             }
             if wait > MAX_RETRY_WAIT {
-                return Outcome::Failed(format!(
-                    "rate limited (429, Retry-After {}s): not waiting longer than {}s, the quota is the owner's",
-                    wait.as_secs(),
-                    MAX_RETRY_WAIT.as_secs()
-                ));
+                return Outcome::Failed(Failure::RetryTooLong(wait.as_secs()));
             }
             if !self.sleep_until(Instant::now() + wait) {
-                return Outcome::Failed(format!(
-                    "rate limited (429, Retry-After {}s) and the verification deadline is nearer",
-                    wait.as_secs()
-                ));
+                return Outcome::Failed(Failure::RetryPastDeadline(wait.as_secs()));
             }
             attempt += 1;
         }
@@ -231,33 +258,43 @@ fn reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
 }
 
 /// A failure in words of our own (see the module doc).
-fn failure_reason(e: &ureq::Error, timeout: Duration) -> String {
+fn failure(e: &ureq::Error, timeout: Duration) -> Failure {
     use ureq::Error as E;
-    let timed_out = || format!("timed out after {:.1}s", timeout.as_secs_f64());
     match e {
-        E::Timeout(_) => timed_out(),
-        E::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => timed_out(),
-        E::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => "could not connect".into(),
-        E::HostNotFound => "DNS lookup failed".into(),
-        E::ConnectionFailed | E::ConnectProxyFailed(_) => "could not connect".into(),
-        E::BadUri(_) | E::Http(_) => "invalid verifier URL".into(),
-        E::RequireHttpsOnly(_) | E::TlsRequired => "refused: https only".into(),
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) => "TLS handshake failed".into(),
-        E::Io(_) | E::Protocol(_) | E::BodyStalled | E::LargeResponseHeader(..) => {
-            "connection dropped before a complete response".into()
+        E::Timeout(_) => Failure::Timeout(timeout),
+        E::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            Failure::Timeout(timeout)
         }
-        _ => "request failed".into(),
+        E::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => Failure::Connect,
+        E::HostNotFound => Failure::Dns,
+        E::ConnectionFailed | E::ConnectProxyFailed(_) => Failure::Connect,
+        E::BadUri(_) | E::Http(_) => Failure::InvalidUrl,
+        E::RequireHttpsOnly(_) | E::TlsRequired => Failure::HttpsOnly,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) => Failure::Tls,
+        E::Io(_) | E::Protocol(_) | E::BodyStalled | E::LargeResponseHeader(..) => Failure::Dropped,
+        _ => Failure::Other,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::per_minute;
+    use super::*;
 
     #[test]
     fn the_one_minute_limit_is_read_from_ratelimit_limit() {
         assert_eq!(per_minute("10, 10;w=1, 150;w=60"), Some(150));
         assert_eq!(per_minute("1, 1;w=1, 15;w=60"), Some(15));
         assert_eq!(per_minute("150"), None);
+    }
+
+    #[test]
+    fn failures_read_as_reasons() {
+        assert_eq!(
+            Failure::Timeout(Duration::from_secs(1)).to_string(),
+            "timed out after 1.0s"
+        );
+        assert!(Failure::RetryTooLong(60)
+            .to_string()
+            .contains("not waiting longer than 10s"));
     }
 }

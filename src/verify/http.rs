@@ -170,7 +170,7 @@ pub(crate) fn check(client: &Client, spec: &HttpCheck, base: Option<&str>, secre
     };
     let provider = spec.provider.as_str();
     let r = match client.send_with_retry(&req, || true) {
-        Outcome::Failed(reason) => return Verification::unknown(provider, reason),
+        Outcome::Failed(f) => return Verification::unknown(provider, f.to_string()),
         Outcome::Reply(r) => r,
     };
     if spec.live.contains(&r.status) {

@@ -417,7 +417,7 @@ fn verify_key(pacer: &mut Pacer<'_>, base: &str, key: &Secret, blast_radius: boo
 /// What `GET /api/accounts/` says about the key.
 fn classify_accounts(out: &Outcome, key: &Secret) -> Verification {
     let r = match out {
-        Outcome::Failed(reason) => return Verification::unknown(PROVIDER, reason.clone()),
+        Outcome::Failed(f) => return Verification::unknown(PROVIDER, f.to_string()),
         Outcome::Reply(r) => r,
     };
     match r.status {
@@ -536,8 +536,8 @@ fn scope_map(pacer: &mut Pacer<'_>, base: &str, key: &Secret, accounts_read: boo
                 );
                 map.unknown.push(scope);
             }
-            Outcome::Failed(reason) => {
-                scope.note = reason.clone();
+            Outcome::Failed(f) => {
+                scope.note = f.to_string();
                 map.unknown.push(scope);
             }
         }
@@ -547,6 +547,7 @@ fn scope_map(pacer: &mut Pacer<'_>, base: &str, key: &Secret, accounts_read: boo
 
 #[cfg(test)]
 mod tests {
+    use super::super::client::Failure;
     use super::*;
 
     #[test]
@@ -637,7 +638,7 @@ mod tests {
         assert_eq!(v.status, Status::Unknown);
         let v = classify_accounts(&reply(503, "text/html", ""), &k);
         assert_eq!((v.status, v.reason.as_str()), (Status::Unknown, "server error 503"));
-        let v = classify_accounts(&Outcome::Failed("timed out after 1.0s".into()), &k);
+        let v = classify_accounts(&Outcome::Failed(Failure::Timeout(Duration::from_secs(1))), &k);
         assert_eq!(v.status, Status::Unknown);
     }
 }

@@ -22,6 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use client::Failure;
 pub use result::{Account, Scope, ScopeMap, Status, Verification};
 
 use crate::finding::{Finding, Fingerprint, RuleId, Secret};
