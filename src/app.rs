@@ -272,6 +272,18 @@ fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>,
         timeout: std::time::Duration::from_secs(args.verify_timeout),
         deadline: std::time::Duration::from_secs(args.verify_deadline),
         base_urls: verify::Options::base_urls_from(vars),
+        roots: std::env::var_os("SSL_CERT_FILE")
+            .filter(|p| !p.is_empty())
+            .and_then(|path| match fs::read(&path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    eprintln!(
+                        "pkhound: warning: SSL_CERT_FILE {}: {e}; using the built-in root certificates",
+                        Path::new(&path).display()
+                    );
+                    None
+                }
+            }),
     };
     let s = verify::run(findings, verifiers, &opts);
     if s.secrets > 0 {

@@ -67,7 +67,7 @@ pub enum Failure {
     Connect,
     #[error("DNS lookup failed")]
     Dns,
-    #[error("TLS handshake failed")]
+    #[error("TLS handshake failed (an untrusted certificate? SSL_CERT_FILE names a CA bundle to trust)")]
     Tls,
     #[error("invalid verifier URL")]
     InvalidUrl,
@@ -112,8 +112,25 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(timeout: Duration, deadline: Instant) -> Self {
+    /// `roots`: certificates (PEM) to trust instead of Mozilla's root store, from `SSL_CERT_FILE`.
+    pub fn new(timeout: Duration, deadline: Instant, roots: Option<&[u8]>) -> Self {
+        let certs: Vec<_> = roots
+            .map(|pem| {
+                ureq::tls::parse_pem(pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let root_certs = if certs.is_empty() {
+            ureq::tls::RootCerts::WebPki
+        } else {
+            ureq::tls::RootCerts::new_with_certs(&certs)
+        };
         let agent = ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(root_certs).build())
             .timeout_global(Some(timeout))
             // Not followed: a redirect must not carry a credential anywhere, and 3xx is `unknown`.
             .max_redirects(0)
@@ -266,6 +283,8 @@ fn failure(e: &ureq::Error, timeout: Duration) -> Failure {
             Failure::Timeout(timeout)
         }
         E::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => Failure::Connect,
+        // rustls reports an untrusted certificate or a failed handshake as invalid data.
+        E::Io(io) if io.kind() == io::ErrorKind::InvalidData => Failure::Tls,
         E::HostNotFound => Failure::Dns,
         E::ConnectionFailed | E::ConnectProxyFailed(_) => Failure::Connect,
         E::BadUri(_) | E::Http(_) => Failure::InvalidUrl,

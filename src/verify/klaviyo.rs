@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn the_pacer_never_spends_more_than_the_steady_window() {
-        let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(2));
+        let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(2), None);
         let lanes = Lanes::default();
         let mut pacer = Pacer {
             client: &client,
@@ -586,7 +586,7 @@ mod tests {
 
     #[test]
     fn a_key_of_unknown_account_keeps_a_gap_from_every_lane() {
-        let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(30));
+        let client = Client::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(30), None);
         let lanes = Lanes::default();
         let lane = |unknown| Pacer {
             client: &client,

@@ -116,6 +116,9 @@ pub struct Options {
     pub deadline: Duration,
     /// Base URLs by provider (`klaviyo` → `http://127.0.0.1:8080`), from `PKHOUND_<PROVIDER>_API_URL`.
     pub base_urls: HashMap<String, String>,
+    /// PEM certificates to trust instead of Mozilla's roots (the file `SSL_CERT_FILE` names), for
+    /// networks that inspect TLS.
+    pub roots: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -205,7 +208,7 @@ fn verify_all(
     let workers = opts.concurrency.max(1).min(queue.len());
     let queue = Mutex::new(queue);
     let results = Mutex::new(HashMap::new());
-    let client = Client::new(opts.timeout, Instant::now() + opts.deadline);
+    let client = Client::new(opts.timeout, Instant::now() + opts.deadline, opts.roots.as_deref());
     let lanes = klaviyo::Lanes::default();
     let klaviyo_base = opts
         .base_urls
