@@ -433,6 +433,9 @@ struct RuleRow<'a> {
     tags: &'a [String],
     references: &'a [String],
     remediation: &'a str,
+    /// The provider `--verify` asks about this rule's secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<String>,
 }
 
 /// `pkhound rules check FILE…`: one line per problem on stdout, exit 1 if any.
@@ -515,9 +518,13 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     for w in &warnings {
         eprintln!("pkhound: warning: {w}");
     }
+    // A config named with --config is trusted, as in a scan with --config.
+    let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg.as_ref())?;
+    let verifiers = Verifiers::from_rules(&resolved.rules, None);
     let rows: Vec<RuleRow> = engine
         .active_rules()
         .map(|r| RuleRow {
+            verify: verifiers.get(&r.info.id).map(|v| v.provider().to_string()),
             id: r.info.id.as_str(),
             name: &r.info.name,
             severity: r.info.severity.as_str(),
