@@ -66,10 +66,11 @@ pub struct ScanArgs {
     #[arg(short = 'L', long)]
     pub follow: bool,
 
-    /// Skip files larger than this, with a notice (suffixes K, M, G: powers of 1024).
+    /// Read files larger than this as streams, in overlapping windows of this size (suffixes K, M, G:
+    /// powers of 1024; at least 1M).
     ///
-    /// The default (100M) keeps minified bundles, source maps and SQL dumps in scope while bounding
-    /// memory to one buffer of this size per thread.
+    /// The limit bounds memory (one window per thread), not coverage: nothing is skipped for its size.
+    /// Standard input and pipes named on the command line are always streamed.
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
     pub max_file_size: u64,
 

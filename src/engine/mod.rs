@@ -105,6 +105,13 @@ impl Scratch {
         &self.matches
     }
 
+    /// Keeps only the matches and decoder hits of the last scan that start in `from..to` (a window of a
+    /// streamed source reports only its own part).
+    pub fn keep_within(&mut self, from: usize, to: usize) {
+        self.matches.retain(|m| from <= m.start && m.start < to);
+        self.decoder_hits.retain(|h| from <= h.at && h.at < to);
+    }
+
     /// Where the last scan saw decoder patterns (unsorted; may repeat).
     pub fn decoder_hits(&self) -> &[DecoderHit] {
         &self.decoder_hits

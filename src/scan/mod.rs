@@ -9,6 +9,7 @@
 pub mod history;
 
 use std::{
+    io::{self, Read},
     path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -30,6 +31,58 @@ use crate::{decode, locate};
 /// Compiles `rules` with every decoder's patterns: the engine a scan runs.
 pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
     Engine::compile_with(rules, &decode::patterns(rules))
+}
+
+/// How much consecutive windows of a streamed source overlap: twice the longest secret (with its context)
+/// that must be found across a window edge.
+pub const OVERLAP: usize = 64 * 1024;
+/// The smallest window: `--max-file-size 0` still scans everything, in 1 MiB windows.
+const MIN_WINDOW: usize = 1 << 20;
+const READ_BLOCK: usize = 64 * 1024;
+
+/// One read, retried on `Interrupted`; 0 at the end of the input.
+fn read_some(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Reads into `out` until it holds `want` bytes; true when the input ended first.
+fn fill(reader: &mut dyn Read, out: &mut Vec<u8>, want: usize, buf: &mut [u8]) -> io::Result<bool> {
+    while out.len() < want {
+        let take = (want - out.len()).min(buf.len());
+        let n = read_some(reader, &mut buf[..take])?;
+        if n == 0 {
+            return Ok(true);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Ok(false)
+}
+
+/// Appends raw bytes of class `c` to `text`, decoding UTF-16 (the BOM of the first chunk dropped, an odd
+/// trailing byte kept for the next chunk).
+fn append(text: &mut Vec<u8>, raw: &[u8], c: text::Class, first: bool, odd: &mut Option<u8>, buf: &mut Vec<u8>) {
+    match c {
+        text::Class::Utf16 { big_endian, bom } => {
+            let mut bytes: Vec<u8> = Vec::with_capacity(raw.len() + 1);
+            bytes.extend(odd.take());
+            bytes.extend_from_slice(if first && bom {
+                raw.get(2..).unwrap_or_default()
+            } else {
+                raw
+            });
+            if bytes.len() % 2 == 1 {
+                *odd = bytes.pop();
+            }
+            text::decode_utf16_into(&bytes, big_endian, buf);
+            text.extend_from_slice(buf);
+        }
+        _ => text.extend_from_slice(raw),
+    }
 }
 
 /// The one scan recipe, shared by every source and thread.
@@ -85,9 +138,102 @@ impl<'a> Scanner<'a> {
         self.recipe(&mut w.scratch, path, origin, text, out);
     }
 
+    /// Scans a source too large to hold whole (or of unknown size: a pipe, standard input) in windows of
+    /// `window` bytes of text that overlap by [`OVERLAP`]: memory is bounded by the window, not by the
+    /// input. Each window reports the matches that start in its own part (the overlap is split in the
+    /// middle), so a secret across a window edge is found once, by the window that holds it whole; lines
+    /// and columns are counted across windows. The class (text, UTF-16, binary) is decided once, from the
+    /// first bytes, as for a blob held whole.
+    pub fn scan_reader(
+        &self,
+        w: &mut Worker,
+        path: &str,
+        origin: &Origin,
+        reader: &mut dyn Read,
+        window: usize,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<Scanned> {
+        let window = window.max(MIN_WINDOW);
+        let Worker { scratch, decoded } = w;
+        let mut raw = vec![0u8; READ_BLOCK];
+        // The class is decided on the first `SAMPLE` bytes (short reads from a pipe are gathered first).
+        let mut sample = Vec::with_capacity(text::SAMPLE);
+        let mut eof = fill(reader, &mut sample, text::SAMPLE, &mut raw)?;
+        let class = text::classify(&sample);
+        if class == text::Class::Binary {
+            return Ok(Scanned::Binary);
+        }
+        // An odd byte of UTF-16 left from the last read.
+        let mut odd: Option<u8> = None;
+        let mut text: Vec<u8> = Vec::new();
+        let mut total = sample.len() as u64;
+        append(&mut text, &sample, class, true, &mut odd, decoded);
+        drop(sample);
+        let (mut line_base, mut col_base) = (1usize, 0usize);
+        let mut own_from = 0usize;
+        loop {
+            while text.len() < window && !eof {
+                let n = read_some(reader, &mut raw)?;
+                if n == 0 {
+                    eof = true;
+                } else {
+                    append(&mut text, &raw[..n], class, false, &mut odd, decoded);
+                    total += n as u64;
+                }
+            }
+            let own_to = if eof {
+                text.len()
+            } else {
+                text.len().saturating_sub(OVERLAP / 2)
+            };
+            let from = out.len();
+            self.recipe_within(scratch, path, origin, &text, own_from..own_to, out);
+            for f in &mut out[from..] {
+                if f.line == 1 {
+                    f.column += col_base;
+                    f.end_column += col_base;
+                }
+                f.line += line_base - 1;
+            }
+            if eof {
+                break;
+            }
+            // The next window starts `OVERLAP` bytes before this one's end.
+            let next = text.len().saturating_sub(OVERLAP);
+            let carried = &text[..next];
+            match memchr::memrchr(b'\n', carried) {
+                Some(i) => {
+                    line_base += memchr::memchr_iter(b'\n', carried).count();
+                    col_base = locate::char_count(&carried[i + 1..]);
+                }
+                None => col_base += locate::char_count(carried),
+            }
+            text.drain(..next);
+            own_from = (OVERLAP / 2).min(text.len());
+        }
+        Ok(Scanned::Text(total))
+    }
+
     fn recipe(&self, scratch: &mut Scratch, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
+        self.recipe_within(scratch, path, origin, text, 0..text.len(), out);
+    }
+
+    /// The recipe, reporting only the matches (and decoder hits) that start in `own`.
+    fn recipe_within(
+        &self,
+        scratch: &mut Scratch,
+        path: &str,
+        origin: &Origin,
+        text: &[u8],
+        own: std::ops::Range<usize>,
+        out: &mut Vec<Finding>,
+    ) {
         let from = out.len();
-        let matches = self.engine.scan(text, scratch);
+        self.engine.scan(text, scratch);
+        if own != (0..text.len()) {
+            scratch.keep_within(own.start, own.end);
+        }
+        let matches = scratch.matches();
         if !matches.is_empty() {
             locate::findings(self.engine, path, origin, text, matches, out);
         }
@@ -154,20 +300,13 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let progress = cfg.progress.then(progress_bar);
 
     if cfg.stdin {
-        let mut c = Collector::new(engine, &cfg.policy, &shared, progress.as_ref());
-        let mut buf = Vec::new();
-        if let Err(e) = stdin::read(&mut buf, cfg.walk.max_file_size) {
-            Sink::error(&mut c, e);
-        }
-        c.blob(Blob {
-            path: "-",
-            bytes: &buf,
-            origin: Origin::Stdin,
-        });
+        // Standard input is streamed: memory stays bounded by the window, whatever comes down the pipe.
+        let mut c = Collector::new(engine, &cfg.policy, &shared, progress.as_ref(), window(cfg));
+        c.read_stream("-", &Origin::Stdin, &mut stdin::reader());
     }
     if !cfg.roots.is_empty() {
         fs::walk(&cfg.roots, &cfg.walk, || {
-            Collector::new(engine, &cfg.policy, &shared, progress.as_ref())
+            Collector::new(engine, &cfg.policy, &shared, progress.as_ref(), window(cfg))
         });
     }
     if let Some(p) = progress {
@@ -190,12 +329,11 @@ fn finish(outcome: &mut ScanOutcome, started: Instant) {
 fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let shared = Mutex::new(ScanOutcome::default());
     let opts = StagedOptions {
-        max_file_size: cfg.walk.max_file_size,
         respect_ignore: cfg.walk.respect_ignore,
     };
     let start = cfg.roots.first().map(PathBuf::as_path);
     {
-        let mut c = Collector::new(engine, &cfg.policy, &shared, None);
+        let mut c = Collector::new(engine, &cfg.policy, &shared, None, window(cfg));
         if let Err(e) = staged::walk(start, &opts, &mut c) {
             Sink::error(
                 &mut c,
@@ -208,6 +346,11 @@ fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
         }
     }
     shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The window a streamed source is scanned in: `--max-file-size`, which bounds memory, not coverage.
+fn window(cfg: &ScanConfig) -> usize {
+    usize::try_from(cfg.walk.max_file_size).unwrap_or(usize::MAX)
 }
 
 fn progress_bar() -> ProgressBar {
@@ -227,6 +370,7 @@ struct Collector<'a> {
     local: ScanOutcome,
     shared: &'a Mutex<ScanOutcome>,
     progress: Option<&'a ProgressBar>,
+    window: usize,
 }
 
 impl<'a> Collector<'a> {
@@ -235,6 +379,7 @@ impl<'a> Collector<'a> {
         policy: &'a triage::Policy,
         shared: &'a Mutex<ScanOutcome>,
         progress: Option<&'a ProgressBar>,
+        window: usize,
     ) -> Self {
         let scanner = Scanner::new(engine, policy);
         Collector {
@@ -243,11 +388,43 @@ impl<'a> Collector<'a> {
             local: ScanOutcome::default(),
             shared,
             progress,
+            window,
+        }
+    }
+
+    fn read_stream(&mut self, path: &str, origin: &Origin, reader: &mut dyn Read) {
+        let scanned = self.scanner.scan_reader(
+            &mut self.worker,
+            path,
+            origin,
+            reader,
+            self.window,
+            &mut self.local.findings,
+        );
+        match scanned {
+            Ok(Scanned::Text(bytes)) => {
+                self.local.stats.files += 1;
+                self.local.stats.bytes += bytes;
+            }
+            Ok(Scanned::Binary) => self.skip(path, SkipReason::Binary),
+            Err(e) => {
+                let kind = if matches!(origin, Origin::Stdin) {
+                    ErrorKind::Stdin
+                } else {
+                    ErrorKind::Io
+                };
+                // What was read before the failure is scanned; the rest is a hole.
+                Sink::error(self, ScanError::new(kind, path, format!("reading stopped: {e}")));
+            }
         }
     }
 }
 
 impl Sink for Collector<'_> {
+    fn stream(&mut self, path: &str, reader: &mut dyn Read) {
+        self.read_stream(path, &Origin::File, reader);
+    }
+
     fn blob(&mut self, blob: Blob<'_>) {
         let scanned = self.scanner.scan(
             &mut self.worker,
@@ -339,5 +516,114 @@ impl Drop for Collector<'_> {
         let local = std::mem::take(&mut self.local);
         let mut shared = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         shared.absorb(local);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    fn engine() -> &'static Engine {
+        static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        ENGINE.get_or_init(|| compile(&rules::builtin().expect("built-in rules load")).expect("compile"))
+    }
+
+    type Key = (String, String, usize, usize);
+
+    fn keys(found: &[Finding]) -> Vec<Key> {
+        let mut v: Vec<Key> = found
+            .iter()
+            .map(|f| (f.rule.id.to_string(), f.secret.expose().to_string(), f.line, f.column))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A Klaviyo-shaped key from a small xorshift generator: random enough for every filter.
+    fn key(n: usize) -> String {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64 ^ (n as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let mut out = String::from("pk_");
+        while out.len() < 37 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(char::from_digit((x % 16) as u32, 16).unwrap_or('0'));
+        }
+        out
+    }
+
+    /// Text of about `len` bytes with a key every `every` bytes, on lines of `line` bytes (0: one line).
+    fn planted(len: usize, every: usize, line: usize) -> (String, usize) {
+        let mut out = String::with_capacity(len + 100);
+        let mut n = 0;
+        let mut since_nl = 0;
+        while out.len() < len {
+            if out.len() / every >= n {
+                out.push_str(&format!(" k={} ", key(n)));
+                n += 1;
+            } else {
+                out.push_str("lorem ipsum ");
+            }
+            since_nl += 12;
+            if line > 0 && since_nl >= line {
+                out.push('\n');
+                since_nl = 0;
+            }
+        }
+        (out, n)
+    }
+
+    fn whole_and_streamed(bytes: &[u8]) -> (Vec<Key>, Vec<Key>) {
+        let policy = triage::Policy::default();
+        let scanner = Scanner::new(engine(), &policy);
+        let mut w = scanner.worker();
+        let mut whole = Vec::new();
+        scanner.scan(&mut w, "a.txt", &Origin::File, bytes, &mut whole);
+        let mut streamed = Vec::new();
+        let scanned = scanner
+            .scan_reader(&mut w, "a.txt", &Origin::File, &mut &bytes[..], 0, &mut streamed)
+            .expect("reading a slice cannot fail");
+        assert!(matches!(scanned, Scanned::Text(_)));
+        (keys(&whole), keys(&streamed))
+    }
+
+    /// See: issue 12 — files over the size limit are scanned in overlapping windows, each key once, with
+    /// the same lines and columns as a scan of the whole file.
+    #[test]
+    fn windows_find_each_key_once_where_the_whole_scan_does() {
+        for (len, every, line) in [(3_500_000, 4099, 80), (3_300_000, 65_531, 0), (2_200_000, 32_771, 5000)] {
+            let (text, n) = planted(len, every, line);
+            let (whole, streamed) = whole_and_streamed(text.as_bytes());
+            assert_eq!(whole.len(), n, "every planted key, len {len}");
+            assert_eq!(whole, streamed, "len {len} every {every} line {line}");
+        }
+    }
+
+    #[test]
+    fn windows_of_utf16_match_the_whole_scan() {
+        let (text, n) = planted(1_600_000, 9973, 120);
+        let bytes: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let (whole, streamed) = whole_and_streamed(&bytes);
+        assert_eq!(whole.len(), n);
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn a_stream_classifies_binary_and_empty_input() {
+        let policy = triage::Policy::default();
+        let scanner = Scanner::new(engine(), &policy);
+        let mut w = scanner.worker();
+        let mut out = Vec::new();
+        let mut bin = vec![0u8; 20_000];
+        bin[..4].copy_from_slice(b"\x7fELF");
+        let r = scanner.scan_reader(&mut w, "b", &Origin::File, &mut &bin[..], 0, &mut out);
+        assert!(matches!(r, Ok(Scanned::Binary)));
+        let r = scanner.scan_reader(&mut w, "e", &Origin::File, &mut &b""[..], 0, &mut out);
+        assert!(matches!(r, Ok(Scanned::Text(0))));
+        assert!(out.is_empty());
     }
 }

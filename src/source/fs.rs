@@ -25,7 +25,7 @@ pub struct WalkOptions {
     pub respect_ignore: bool,
     /// Follow symbolic links.
     pub follow: bool,
-    /// Files larger than this are skipped with a notice.
+    /// Files larger than this are not read whole but streamed in windows of this size.
     pub max_file_size: u64,
     /// Worker threads; 0 picks one per core.
     pub threads: usize,
@@ -46,6 +46,9 @@ impl fmt::Debug for PathPrune {
 /// Receives the walk's output on each worker thread. One sink per thread: no locking per file.
 pub trait Sink: Send {
     fn blob(&mut self, blob: Blob<'_>);
+    /// A file too large to hold whole (over `max_file_size`), or a pipe or device named on the command
+    /// line: to be read as a stream.
+    fn stream(&mut self, path: &str, reader: &mut dyn Read);
     fn error(&mut self, error: ScanError);
     fn skip(&mut self, path: &str, reason: SkipReason);
 }
@@ -131,7 +134,18 @@ impl<S: Sink> Worker<S> {
             return;
         }
         if !ft.is_file() {
-            self.sink.skip(&path, SkipReason::Special);
+            // A pipe or device the user named (`scan <(cat .env)`, `scan /dev/stdin`) is read as a stream;
+            // one met while walking a directory is never opened (it could block or read forever).
+            if entry.depth() == 0 && !ft.is_dir() {
+                match File::open(entry.path()) {
+                    Ok(mut f) => self.sink.stream(&path, &mut f),
+                    Err(e) => self
+                        .sink
+                        .error(ScanError::new(ErrorKind::Io, path.into_owned(), io_message(&e))),
+                }
+            } else {
+                self.sink.skip(&path, SkipReason::Special);
+            }
             return;
         }
         let size = match entry.metadata() {
@@ -143,13 +157,7 @@ impl<S: Sink> Worker<S> {
             }
         };
         if size > self.opts.max_file_size {
-            self.sink.skip(
-                &path,
-                SkipReason::TooLarge {
-                    size,
-                    limit: self.opts.max_file_size,
-                },
-            );
+            self.stream(entry.path(), &path);
             return;
         }
         match self.read(entry.path()) {
@@ -159,16 +167,19 @@ impl<S: Sink> Worker<S> {
                 origin: Origin::File,
             }),
             Ok(ReadOutcome::Binary) => self.sink.skip(&path, SkipReason::Binary),
-            Ok(ReadOutcome::TooLarge(size)) => self.sink.skip(
-                &path,
-                SkipReason::TooLarge {
-                    size,
-                    limit: self.opts.max_file_size,
-                },
-            ),
+            // It grew past the limit while being read: read it again, as a stream.
+            Ok(ReadOutcome::TooLarge) => self.stream(entry.path(), &path),
             Err(e) => self
                 .sink
                 .error(ScanError::new(ErrorKind::Io, path.into_owned(), io_message(&e))),
+        }
+    }
+
+    /// A file over the size limit: scanned as a stream, in windows of the limit's size.
+    fn stream(&mut self, file: &Path, path: &str) {
+        match File::open(file) {
+            Ok(mut f) => self.sink.stream(path, &mut f),
+            Err(e) => self.sink.error(ScanError::new(ErrorKind::Io, path, io_message(&e))),
         }
     }
 
@@ -188,7 +199,8 @@ impl<S: Sink> Worker<S> {
                 .take(limit.saturating_sub(head as u64))
                 .read_to_end(&mut self.buf)?;
             if self.buf.len() as u64 > self.opts.max_file_size {
-                return Ok(ReadOutcome::TooLarge(self.buf.len() as u64));
+                self.buf.clear();
+                return Ok(ReadOutcome::TooLarge);
             }
         }
         Ok(ReadOutcome::Text)
@@ -198,7 +210,7 @@ impl<S: Sink> Worker<S> {
 enum ReadOutcome {
     Text,
     Binary,
-    TooLarge(u64),
+    TooLarge,
 }
 
 /// The path as reports show it. Borrows from the entry for UTF-8 paths on Unix: no allocation per file.

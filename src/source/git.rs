@@ -365,11 +365,6 @@ pub fn with_blob<R>(repo: &Repository, id: Oid, limit: u64, f: impl FnOnce(&[u8]
     Ok(Some(f(obj.data())))
 }
 
-/// Size from the object header, for the oversize notice.
-pub fn blob_size(repo: &Repository, id: Oid) -> u64 {
-    repo.odb().and_then(|o| o.read_header(id)).map_or(0, |(s, _)| s as u64)
-}
-
 /// Who and when, for the commit a finding came in with. The summary is returned raw: the caller redacts it.
 pub struct CommitMeta {
     pub sha: String,

@@ -103,6 +103,12 @@ pub mod text {
         text * 10 >= body.len() * 9
     }
 
+    /// Decodes UTF-16 `body` (no BOM) into `out` (cleared first) as UTF-8, for a source streamed in
+    /// chunks that has classified its first one.
+    pub fn decode_utf16_into(body: &[u8], big_endian: bool, out: &mut Vec<u8>) {
+        decode_utf16(body, big_endian, out);
+    }
+
     /// Decodes UTF-16 `body` (no BOM) into `out` as UTF-8. Unpaired surrogates become U+FFFD and an odd
     /// last byte is dropped: the rest is still scanned.
     fn decode_utf16(body: &[u8], big_endian: bool, out: &mut Vec<u8>) {

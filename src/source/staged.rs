@@ -50,8 +50,6 @@ impl StagedError {
 /// What the staged source does with the files it meets.
 #[derive(Clone, Debug)]
 pub struct StagedOptions {
-    /// Skip staged files larger than this, with a notice.
-    pub max_file_size: u64,
     /// Honour `.pkhoundignore` files (the ones in the work tree, which the pre-commit framework makes
     /// equal to the index while hooks run).
     pub respect_ignore: bool,
@@ -178,7 +176,6 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
     let mut ignores = Ignores::new(opts.respect_ignore.then(|| repo.workdir()).flatten());
     let mut reader = Reader {
         repo: &repo,
-        opts,
         new: Vec::new(),
         old: Vec::new(),
         decoded: Vec::new(),
@@ -368,7 +365,6 @@ fn open(start: Option<&Path>) -> Result<Repository, StagedError> {
 /// Reads blobs with reused buffers.
 struct Reader<'r> {
     repo: &'r Repository,
-    opts: &'r StagedOptions,
     new: Vec<u8>,
     old: Vec<u8>,
     decoded: Vec<u8>,
@@ -377,7 +373,6 @@ struct Reader<'r> {
 enum Content {
     Text,
     Binary,
-    TooLarge(u64),
 }
 
 impl Reader<'_> {
@@ -388,17 +383,6 @@ impl Reader<'_> {
             Ok(Content::Text) => {}
             Ok(Content::Binary) => {
                 sink.skip(path, SkipReason::Binary);
-                self.new = new;
-                return;
-            }
-            Ok(Content::TooLarge(size)) => {
-                sink.skip(
-                    path,
-                    SkipReason::TooLarge {
-                        size,
-                        limit: self.opts.max_file_size,
-                    },
-                );
                 self.new = new;
                 return;
             }
@@ -437,12 +421,10 @@ impl Reader<'_> {
             return Ok(Content::Text);
         }
         let odb = self.repo.odb()?;
-        let (size, kind) = odb.read_header(id)?;
+        // No size limit: the added-line diff needs both sides whole (libgit2 holds a blob whole anyway).
+        let (_, kind) = odb.read_header(id)?;
         if kind != ObjectType::Blob {
             return Ok(Content::Binary);
-        }
-        if size as u64 > self.opts.max_file_size {
-            return Ok(Content::TooLarge(size as u64));
         }
         let blob = self.repo.find_blob(id)?;
         match text::prepare(blob.content(), &mut self.decoded) {

@@ -70,18 +70,71 @@ fn unreadable_file_is_an_error_and_the_scan_goes_on() {
     assert_eq!(report["stats"]["files"], 1);
 }
 
+/// See: issue 12 — files over `--max-file-size` were skipped with a notice and exit 0; now the limit bounds
+/// memory, not coverage: they are streamed in windows.
 #[test]
-fn oversized_file_is_skipped_with_a_notice() {
+fn oversized_files_are_streamed_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("big.log"), format!("{}\nK={KEY}\n", "x".repeat(4096))).unwrap();
-    let (code, report, _) = scan_json(dir.path(), &["--max-file-size", "1K"]);
+    let big = format!("{}\nK={KEY}\n{}", "x".repeat(3 << 20), "y = 1\n".repeat(200_000));
+    fs::write(dir.path().join("big.log"), &big).unwrap();
+    for limit in ["1K", "0", "100M"] {
+        let (code, report, _) = scan_json(dir.path(), &["--max-file-size", limit]);
+        assert_eq!(code, 1, "--max-file-size {limit}: {report}");
+        assert_eq!(report["findings"][0]["line"], 2, "{limit}");
+        assert_eq!(report["findings"][0]["column"], 3, "{limit}");
+        assert_eq!(report["stats"]["skipped"], 0, "{limit}");
+    }
+}
+
+/// See: issue 12 — `scan /dev/stdin` and `scan <(cat .env)` were skipped as special files with exit 0.
+#[test]
+fn a_pipe_named_on_the_command_line_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pkhound()
+        .args(["scan", "/dev/stdin", "--format", "json"])
+        .write_stdin(format!("K={KEY}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let fifo = dir.path().join("fifo");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::write(fifo, format!("A=1\nK={KEY}\n")).unwrap())
+    };
+    let out = pkhound()
+        .arg("scan")
+        .arg(&fifo)
+        .args(["--format", "json"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["line"], 2);
+
+    // A FIFO met while walking a directory is still never opened.
+    let (code, report, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["stats"]["skipped_large"], 1);
-    let notice = report["notices"][0]["message"].as_str().unwrap();
-    assert!(notice.contains("--max-file-size"), "{notice}");
-    // Without the limit the key is found.
-    let (code, _, _) = scan_json(dir.path(), &[]);
-    assert_eq!(code, 1);
+    assert_eq!(report["stats"]["skipped_other"], 1);
+}
+
+/// Standard input is streamed: a large input is scanned whole, in windows, with lines counted across them.
+#[test]
+fn large_stdin_is_streamed() {
+    let input = format!("{}K={KEY}\n", "filler line\n".repeat(400_000));
+    let out = pkhound()
+        .args(["scan", "-", "--format", "json", "--max-file-size", "1M"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["line"], 400_001);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0);
 }
 
 #[test]
