@@ -180,37 +180,52 @@ fn scope_table(out: &mut String, p: &Painter, scopes: &ScopeMap) {
     );
 }
 
-/// Klaviyo keys grouped by account: by the account a verification confirmed, else by the company id
-/// that `pk_XXXXXX_…` keys carry, which is only a hint until `--verify` confirms it. Shown when two or
-/// more keys share an account, or when any key's account is known.
+/// Klaviyo keys grouped by account: by the account a verification returned; else, for `pk_XXXXXX_…` keys,
+/// by the company id in the key, which joins an account's group only once a verified key with the same
+/// prefix showed that prefix is that account's public key, and otherwise stays marked unconfirmed. Shown
+/// when two or more keys share a group, or when any key's account is known.
 fn accounts(out: &mut String, p: &Painter, findings: &[Finding]) {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, HashMap};
+    let klaviyo = || findings.iter().filter(|f| f.rule.id.as_str().starts_with("klaviyo-"));
+    let account = |f: &Finding| f.verification.as_ref().and_then(|v| v.account.clone());
+    let label = |a: &crate::verify::Account| {
+        let org = a
+            .organization
+            .as_deref()
+            .map(|o| format!(" \"{o}\""))
+            .unwrap_or_default();
+        format!("account {}{org} (confirmed by Klaviyo)", a.id)
+    };
+    // Prefixes a response confirmed as an account's public key.
+    let confirmed: HashMap<String, String> = klaviyo()
+        .filter_map(|f| {
+            let a = account(f)?;
+            let prefix = company_prefix(&f.secret)?;
+            (a.prefix_is_public_key == Some(true)).then(|| (prefix.to_string(), label(&a)))
+        })
+        .collect();
+    // (unconfirmed, label) → fingerprint → shown key.
     let mut groups: BTreeMap<(bool, String), BTreeMap<String, String>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.rule.id.as_str().starts_with("klaviyo-")) {
-        let account = f.verification.as_ref().and_then(|v| v.account.as_ref());
-        let key = match (account, company_prefix(&f.secret)) {
-            (Some(a), _) => {
-                let org = a
-                    .organization
-                    .as_deref()
-                    .map(|o| format!(" \"{o}\""))
-                    .unwrap_or_default();
-                (true, format!("account {}{org} (confirmed by Klaviyo)", a.id))
-            }
-            (None, Some(prefix)) => (
-                false,
-                format!(
-                    "company id {prefix} in the key (unconfirmed: --verify checks it against the account's public key)"
+    for f in klaviyo() {
+        let (key, shown) = match (account(f), company_prefix(&f.secret)) {
+            (Some(a), _) => ((false, label(&a)), f.secret.redacted()),
+            (None, Some(prefix)) => match confirmed.get(prefix) {
+                Some(l) => ((false, l.clone()), format!("{} (by its company id)", f.secret.redacted())),
+                None => (
+                    (
+                        true,
+                        format!(
+                            "company id {prefix} in the key (unconfirmed: --verify checks it against the account's public key)"
+                        ),
+                    ),
+                    f.secret.redacted(),
                 ),
-            ),
+            },
             (None, None) => continue,
         };
-        groups
-            .entry(key)
-            .or_default()
-            .insert(f.fingerprint.to_string(), f.secret.redacted());
+        groups.entry(key).or_default().insert(f.fingerprint.to_string(), shown);
     }
-    let show = groups.keys().any(|(confirmed, _)| *confirmed) || groups.values().any(|k| k.len() > 1);
+    let show = groups.keys().any(|(unconfirmed, _)| !unconfirmed) || groups.values().any(|k| k.len() > 1);
     if !show {
         return;
     }

@@ -598,6 +598,30 @@ fn company_id_keys_are_grouped_by_account_offline_without_a_claim() {
     assert!(r.stdout.contains("2 keys"), "{}", r.stdout);
 }
 
+#[test]
+fn a_confirmed_company_id_groups_the_other_keys_that_carry_it() {
+    // One key reads its account (and confirms its prefix is the public key); the other lacks
+    // accounts:read, so only its company id ties it to the account.
+    let reader = company_key("CoNf01", "reader");
+    let scoped = company_key("CoNf01", "scoped");
+    let keys = json!({
+        &reader: account("CoNf01", "Confirmed Co", &["accounts:read"]),
+        &scoped: account("CoNf01", "Confirmed Co", &["profiles:read"]),
+    });
+    let mock = Mock::start(&keys, &[]);
+    let dir = tree(&[format!("A={reader}"), format!("B={scoped}")]);
+    let r = run(dir.path(), &mock.url, &["--verify", "--color", "never"]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("account CoNf01 \"Confirmed Co\" (confirmed by Klaviyo)"))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(
+        line.contains("2 keys") && line.contains("(by its company id)"),
+        "{line}"
+    );
+}
+
 // ------------------------------------------------------------------------------------------ data-driven
 
 /// What the test server saw of one request.
