@@ -42,9 +42,6 @@ pub const DEFAULT_BASE: &str = "https://a.klaviyo.com";
 const PROVIDER: &str = "klaviyo";
 /// The least time between two requests to one endpoint of one account (the XS tier's burst: 1/s).
 const MIN_GAP: Duration = Duration::from_secs(1);
-/// The gap kept between lanes: a slot is booked before its request is sent, and Klaviyo's fixed window
-/// starts when a request arrives, so a booking exactly one second after another may land inside its window.
-const LANE_GAP: Duration = Duration::from_millis(1200);
 /// The longest `RateLimit-Reset` pause taken when `RateLimit-Remaining` reaches 0.
 const MAX_RESET_WAIT: Duration = Duration::from_secs(10);
 
@@ -256,8 +253,10 @@ fn steady_per_minute(endpoint: &str) -> usize {
     }
 }
 
-/// When each endpoint was last booked, across the lanes of one run: by any lane, and by the lane of keys
-/// whose account is unknown.
+/// Requests in flight and last answered, per endpoint, across the lanes of one run: for every lane, and
+/// for the lane of keys whose account is unknown. A key of unknown account may belong to any account,
+/// so its requests and every other lane's never overlap and keep [`MIN_GAP`] between the end of one and
+/// the start of the next (an answer has arrived, so the request reached Klaviyo's window before it).
 #[derive(Default)]
 pub(crate) struct Lanes {
     slots: Mutex<Slots>,
@@ -265,9 +264,29 @@ pub(crate) struct Lanes {
 
 #[derive(Default)]
 struct Slots {
-    any: HashMap<&'static str, Instant>,
-    unknown: HashMap<&'static str, Instant>,
+    any: HashMap<&'static str, Use>,
+    unknown: HashMap<&'static str, Use>,
 }
+
+#[derive(Clone, Copy, Default)]
+struct Use {
+    in_flight: usize,
+    done: Option<Instant>,
+}
+
+impl Use {
+    fn start(&mut self) {
+        self.in_flight += 1;
+    }
+
+    fn end(&mut self, at: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.done = Some(self.done.map_or(at, |d| d.max(at)));
+    }
+}
+
+/// How often a lane looks again while another lane's request to the same endpoint is in flight.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Remembers when each endpoint of one account may be called again, and what this run already spent of
 /// its one-minute window.
@@ -276,6 +295,8 @@ struct Pacer<'c> {
     lanes: &'c Lanes,
     /// This lane's keys carry no company id: their account could be any other lane's.
     unknown: bool,
+    /// The endpoint of this lane's request in flight.
+    holding: Option<&'static str>,
     next: HashMap<&'static str, Instant>,
     sent: HashMap<&'static str, VecDeque<Instant>>,
     /// One-minute limits the account's answers announced (`RateLimit-Limit`), lower than the tier's when
@@ -284,21 +305,69 @@ struct Pacer<'c> {
 }
 
 impl Pacer<'_> {
-    /// Waits for `endpoint`'s next slot; false (at once) when it lies past the deadline.
+    /// Waits for `endpoint`'s next slot and marks the request in flight; false (at once) when the slot
+    /// lies past the deadline.
     fn wait(&mut self, endpoint: &'static str) -> bool {
-        let Some(slot) = self.book(endpoint) else {
+        self.release();
+        let Some(at) = self.own_slot(endpoint) else {
             return false;
         };
-        let ok = self.client.sleep_until(slot);
-        if ok {
-            self.sent.entry(endpoint).or_default().push_back(Instant::now());
+        if !self.client.sleep_until(at) {
+            return false;
         }
-        ok
+        loop {
+            match self.try_start(endpoint, Instant::now()) {
+                Ok(()) => break,
+                Err(t) if !self.client.sleep_until(t) => return false,
+                Err(_) => {}
+            }
+        }
+        self.sent.entry(endpoint).or_default().push_back(Instant::now());
+        true
     }
 
-    /// Reserves the earliest time `endpoint` may be called by this lane.
-    fn book(&mut self, endpoint: &'static str) -> Option<Instant> {
-        let mut at = self.next.get(endpoint).copied();
+    /// Starts a request to `endpoint` if no conflicting lane has one in flight or answered less than
+    /// [`MIN_GAP`] ago; else says when to look again.
+    fn try_start(&mut self, endpoint: &'static str, now: Instant) -> Result<(), Instant> {
+        let mut lanes = self.lanes.slots.lock().expect("no lane panics while holding the slots");
+        let other = if self.unknown {
+            lanes.any.get(endpoint)
+        } else {
+            lanes.unknown.get(endpoint)
+        }
+        .copied()
+        .unwrap_or_default();
+        if other.in_flight > 0 {
+            return Err(now + POLL);
+        }
+        if let Some(free) = other.done.map(|d| d + MIN_GAP).filter(|f| *f > now) {
+            return Err(free);
+        }
+        lanes.any.entry(endpoint).or_default().start();
+        if self.unknown {
+            lanes.unknown.entry(endpoint).or_default().start();
+        }
+        self.holding = Some(endpoint);
+        Ok(())
+    }
+
+    /// Ends the request in flight, if any: other lanes may go one [`MIN_GAP`] after now.
+    fn release(&mut self) {
+        let Some(endpoint) = self.holding.take() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut lanes = self.lanes.slots.lock().expect("no lane panics while holding the slots");
+        lanes.any.entry(endpoint).or_default().end(now);
+        if self.unknown {
+            lanes.unknown.entry(endpoint).or_default().end(now);
+        }
+    }
+
+    /// This lane's own earliest time for `endpoint`: a second after its last answer, and within the
+    /// endpoint's one-minute limit. `None` when that is past the deadline.
+    fn own_slot(&mut self, endpoint: &'static str) -> Option<Instant> {
+        let mut at = self.next.get(endpoint).copied().unwrap_or_else(Instant::now);
         let sent = self.sent.entry(endpoint).or_default();
         let minute = Duration::from_secs(60);
         while sent.front().is_some_and(|t| t.elapsed() >= minute) {
@@ -312,39 +381,14 @@ impl Pacer<'_> {
             .map_or(steady_per_minute(endpoint), |&l| l.min(steady_per_minute(endpoint)))
             .max(1);
         if sent.len() >= limit {
-            let free = sent[sent.len() - limit] + minute;
-            at = Some(at.map_or(free, |a| a.max(free)));
+            at = at.max(sent[sent.len() - limit] + minute);
         }
-        // Across lanes: a key of unknown account may belong to any account, so its requests keep a
-        // gap from every lane's, and every lane's from its. The slot is reserved under the lock.
-        let slot = {
-            let mut lanes = self.lanes.slots.lock().expect("no lane panics while holding the slots");
-            let other = if self.unknown {
-                lanes.any.get(endpoint)
-            } else {
-                lanes.unknown.get(endpoint)
-            };
-            let t = [at, other.map(|o| *o + LANE_GAP)]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or_else(Instant::now)
-                .max(Instant::now());
-            if t > self.client.deadline() {
-                return None;
-            }
-            let any = lanes.any.entry(endpoint).or_insert(t);
-            *any = (*any).max(t);
-            if self.unknown {
-                lanes.unknown.insert(endpoint, t);
-            }
-            t
-        };
-        Some(slot)
+        (at <= self.client.deadline()).then_some(at)
     }
 
     /// After an answer: one second at least, longer when the headers say the window is spent.
     fn note(&mut self, endpoint: &'static str, out: &Outcome) {
+        self.release();
         let mut gap = MIN_GAP;
         if let Outcome::Reply(r) = out {
             if let Some(l) = r.rate_per_minute.and_then(|l| usize::try_from(l).ok()) {
@@ -371,6 +415,7 @@ pub(crate) fn verify_group(
         client,
         lanes,
         unknown: keys.first().is_some_and(|k| company_prefix(k).is_none()),
+        holding: None,
         next: HashMap::new(),
         sent: HashMap::new(),
         learned: HashMap::new(),
@@ -566,6 +611,7 @@ mod tests {
             client: &client,
             lanes: &lanes,
             unknown: false,
+            holding: None,
             next: HashMap::new(),
             sent: HashMap::new(),
             learned: HashMap::new(),
@@ -592,19 +638,29 @@ mod tests {
             client: &client,
             lanes: &lanes,
             unknown,
+            holding: None,
             next: HashMap::new(),
             sent: HashMap::new(),
             learned: HashMap::new(),
         };
         let (mut classic, mut acme, mut other) = (lane(true), lane(false), lane(false));
-        let t0 = classic.book("accounts").expect("a slot");
-        let t1 = acme.book("accounts").expect("a slot");
-        let t2 = other.book("accounts").expect("a slot");
-        assert!(t1 >= t0 + LANE_GAP && t2 >= t0 + LANE_GAP);
-        // Two lanes with different company ids are different accounts: no gap between them.
-        assert!(t2 < t1 + MIN_GAP);
-        let t3 = classic.book("accounts").expect("a slot");
-        assert!(t3 >= t1.max(t2) + LANE_GAP);
+        let t0 = Instant::now();
+        assert_eq!(classic.try_start("accounts", t0), Ok(()));
+        // While the unknown-account lane has a request in flight, no other lane starts one…
+        assert!(acme.try_start("accounts", t0).is_err());
+        classic.release();
+        let done = Instant::now();
+        // … nor within a second of its answer; another endpoint is free.
+        let wait = acme.try_start("accounts", done).expect_err("too soon");
+        assert!(wait >= done + MIN_GAP - Duration::from_millis(50));
+        assert_eq!(acme.try_start("profiles:read", done), Ok(()));
+        acme.release();
+        // Lanes with company ids are different accounts: they do not wait for each other.
+        let later = done + MIN_GAP + Duration::from_millis(10);
+        assert_eq!(acme.try_start("accounts", later), Ok(()));
+        assert_eq!(other.try_start("accounts", later), Ok(()));
+        // And the unknown lane waits for both.
+        assert!(classic.try_start("accounts", later).is_err());
     }
 
     fn reply(status: u16, ct: &str, body: &str) -> Outcome {
