@@ -622,6 +622,25 @@ fn a_confirmed_company_id_groups_the_other_keys_that_carry_it() {
     );
 }
 
+#[test]
+fn history_findings_are_verified_once_per_secret() {
+    let key = klaviyo_key("history");
+    let mock = Mock::start(&json!({ &key: account("HiS001", "History Co", &["*"]) }), &[]);
+    let mut repo = crate::history::Repo::new();
+    repo.write("config/.env", &format!("KLAVIYO_KEY={key}\n"));
+    repo.commit("add config");
+    repo.write("deploy/.env", &format!("KLAVIYO_KEY={key}\n"));
+    repo.commit("copy config");
+    repo.write("config/.env", "KLAVIYO_KEY=\n");
+    repo.commit("remove the key");
+    let report = json_run(&repo.path, &mock.url, &["--history", "--verify"]);
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["verification"]["status"], "live");
+    assert_eq!(findings[0]["verification"]["account"]["id"], "HiS001");
+    assert_eq!(api_requests(&mock).len(), 1);
+}
+
 // ------------------------------------------------------------------------------------------ data-driven
 
 /// What the test server saw of one request.
