@@ -227,6 +227,13 @@ mod tests {
             sarif["runs"][0]["results"][0]["properties"]["verification"]["status"],
             "live"
         );
+        let csv = out(Format::Csv, &findings);
+        let mut rows = ::csv::Reader::from_reader(csv.as_bytes());
+        let header = rows.headers().expect("a header").clone();
+        let row = rows.records().next().expect("a row").expect("valid CSV");
+        let col = |name: &str| header.iter().position(|h| h == name).expect("column");
+        assert_eq!(&row[col("verification")], "live");
+        assert_eq!(&row[col("account")], "AbC123 (Acme Inc)");
         let text = out(Format::Text, &findings);
         assert!(text.contains("verified: LIVE (klaviyo)"), "{text}");
         assert!(text.contains("granted  profiles:read"), "{text}");
