@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
-use crate::report::{self, Format, ReportInput, ReportOptions, ScanTimes};
+use crate::finding::FingerprintKey;
+use crate::fingerprint_key::{self, KeySource};
+use crate::report::{self, visible, AppliedConfig, Format, ReportInput, ReportOptions, RunInfo, ScanTimes, SourceRoot};
 use crate::rules::{
     self,
     config::{self, ConfigKind, UserConfig},
@@ -44,20 +46,55 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-/// The config for a scan: `--config FILE`, else `.pkhound.toml` in the one directory being scanned.
-/// Returns it with the path (as the walker reports it) of the config file inside the scanned tree, if any.
-fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<(UserConfig, Option<String>)>> {
+/// A config the scan applies, with where it came from.
+struct FoundConfig {
+    cfg: UserConfig,
+    /// Why it applies, as reports say it: `--config`, `scan root`, `base of --range`, `--config-ref`.
+    source: &'static str,
+    /// The path (as the walker reports it) of the config file inside the scanned tree, if it is there.
+    in_tree: Option<String>,
+}
+
+/// The config for a scan: `--config FILE`; else `.pkhound.toml` as of a trusted commit (`--config-ref
+/// REF`, or the base of `--range A..B`: the change under review must not weaken its own scan); else
+/// `.pkhound.toml` in the one directory being scanned.
+fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<FoundConfig>> {
     let single_dir = match roots {
         [only] if only.is_dir() => Some(only.as_path()),
         _ => None,
     };
     if let Some(path) = &args.config {
         let cfg = config::load_file(path)?;
-        let inside = single_dir.and_then(|root| relative_to(path, root));
-        return Ok(Some((cfg, inside)));
+        let in_tree = single_dir.and_then(|root| relative_to(path, root));
+        return Ok(Some(FoundConfig {
+            cfg,
+            source: "--config",
+            in_tree,
+        }));
     }
     if args.no_config {
         return Ok(None);
+    }
+    let trusted = match (&args.config_ref, &args.range) {
+        (Some(r), _) => Some((r.clone(), "--config-ref")),
+        (None, Some(range)) => Some((range_base(range), "base of --range")),
+        _ => None,
+    };
+    let root = single_dir.unwrap_or(Path::new("."));
+    if let Some((rev, source)) = trusted {
+        let found = config_at_ref(root, &rev)
+            .with_context(|| format!("{source}: reading {} at `{rev}`", config::DEFAULT_FILE))?;
+        if found.is_none() && root.join(config::DEFAULT_FILE).is_file() {
+            eprintln!(
+                "pkhound: note: {} of the working tree not applied: the config comes from `{rev}` ({source}), which has none",
+                config::DEFAULT_FILE
+            );
+        }
+        return Ok(found.map(|cfg| FoundConfig {
+            cfg,
+            source,
+            in_tree: None,
+        }));
     }
     let Some(root) = single_dir else {
         return Ok(None);
@@ -67,7 +104,50 @@ fn find_config(args: &ScanArgs, roots: &[PathBuf]) -> Result<Option<(UserConfig,
         return Ok(None);
     }
     let cfg = config::load_file(&path)?;
-    Ok(Some((cfg, Some(config::DEFAULT_FILE.to_string()))))
+    Ok(Some(FoundConfig {
+        cfg,
+        source: "scan root",
+        in_tree: Some(config::DEFAULT_FILE.to_string()),
+    }))
+}
+
+/// `A` of `A..B` or `A...B` (`HEAD` when empty).
+fn range_base(range: &str) -> String {
+    let base = range.split_once("..").map_or(range, |(a, _)| a);
+    if base.is_empty() {
+        "HEAD".to_string()
+    } else {
+        base.to_string()
+    }
+}
+
+/// `.pkhound.toml` of the directory `dir` (inside a git work tree, or a bare repository) as committed at
+/// `rev`; `None` when that commit has no such file.
+fn config_at_ref(dir: &Path, rev: &str) -> Result<Option<UserConfig>> {
+    let repo = git2::Repository::discover(dir).context("not inside a git repository")?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| anyhow::anyhow!("`{rev}` is not a commit: {}", e.message()))?;
+    // The scanned directory's place in the work tree: its config sits there in the commit too.
+    let within = repo
+        .workdir()
+        .and_then(|w| relative_to(dir, w))
+        .filter(|r| !r.is_empty());
+    let in_repo = match &within {
+        Some(w) => format!("{w}/{}", config::DEFAULT_FILE),
+        None => config::DEFAULT_FILE.to_string(),
+    };
+    let tree = commit.tree().map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let Ok(entry) = tree.get_path(Path::new(&in_repo)) else {
+        return Ok(None);
+    };
+    let blob = entry
+        .to_object(&repo)
+        .and_then(|o| o.peel_to_blob())
+        .map_err(|e| anyhow::anyhow!("{in_repo} at `{rev}` is not a file: {}", e.message()))?;
+    let text = std::str::from_utf8(blob.content()).map_err(|_| anyhow::anyhow!("{in_repo} at `{rev}`: not UTF-8"))?;
+    Ok(Some(config::load_str(&format!("{rev}:{in_repo}"), text)?))
 }
 
 /// `path` relative to `root`, `/`-separated, when it lies inside it.
@@ -163,28 +243,43 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     } else {
         roots.clone()
     };
+    let key = install_fingerprint_key(&args)?;
+    let threads = bound_threads(args.threads);
     let found = find_config(&args, &config_roots)?;
-    let (cfg, config_in_tree) = match found {
-        Some((c, inside)) => (Some(c), inside),
-        None => (None, None),
-    };
-    let (engine, warnings) = load_rules(cfg.as_ref(), &args.only, &args.skip)?;
+    let (engine, warnings) = load_rules(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
     for w in &warnings {
-        eprintln!("pkhound: warning: {w}");
+        eprintln!("pkhound: warning: {}", visible(w));
     }
-    let verifiers = verifiers(&args, cfg.as_ref())?;
+    let applied = found.as_ref().map(applied_config).transpose()?;
+    if let Some(a) = &applied {
+        announce_config(a);
+    }
+    let verifiers = verifiers(&args, found.as_ref())?;
     let baseline = match &args.baseline {
-        Some(path) => Some(Baseline::load(path)?),
+        Some(path) => {
+            let b = Baseline::load(path, key.id())?;
+            if b.is_legacy() {
+                eprintln!(
+                    "pkhound: warning: baseline {} has unkeyed fingerprints (format 1), which can be brute-forced: \
+                     re-record it with --baseline-out",
+                    visible(&path.display().to_string())
+                );
+            }
+            Some(b)
+        }
         None => None,
     };
 
     let mut policy = Policy::default();
-    if let Some(cfg) = cfg {
-        policy.allowlists = cfg.allowlists;
-        policy.rule_paths = cfg.rule_paths;
+    // The config file itself is scanned (a key pasted into it is a leak); only its own rules' example
+    // strings are not reported.
+    let mut own_examples: Vec<String> = Vec::new();
+    let config_in_tree = found.as_ref().and_then(|f| f.in_tree.clone());
+    if let Some(found) = found {
+        own_examples = example_strings(&found.cfg);
+        policy.allowlists = found.cfg.allowlists;
+        policy.rule_paths = found.cfg.rule_paths;
     }
-    // The config's own example secrets would be reported by its own rules.
-    policy.skip_files.extend(config_in_tree);
     let policy = Arc::new(policy);
     let prune = (!policy.skip_files.is_empty() || !policy.allowlists.is_empty()).then(|| {
         let p = policy.clone();
@@ -199,13 +294,14 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         respect_ignore: !args.no_ignore,
         follow: args.follow,
         max_file_size: args.max_file_size,
-        threads: args.threads,
+        threads,
         prune,
     };
 
+    let root = source_root(&args, &roots);
     let started = unix_now();
     let mut outcome = if args.history_mode() {
-        history_scan(&engine, &args, walk, &policy)?
+        history_scan(&engine, &args, walk, &policy, threads)?
     } else {
         let config = ScanConfig {
             roots,
@@ -221,6 +317,13 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         started,
         finished: unix_now(),
     };
+    if !own_examples.is_empty() {
+        outcome.findings.retain(|f| {
+            let in_config = config_in_tree.as_deref() == Some(f.path.as_str())
+                || f.path.rsplit('/').next() == Some(config::DEFAULT_FILE);
+            !(in_config && is_example(f.secret.expose(), &own_examples))
+        });
+    }
     if let Some(path) = &args.baseline_out {
         triage::baseline::write(&outcome.findings, path)?;
     }
@@ -241,19 +344,179 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Clean
     };
-    finish(&args, &outcome, times, status)
+    let run = RunInfo {
+        source_root: root,
+        fingerprint_key: key.id().to_string(),
+        config: applied,
+    };
+    finish(&args, &outcome, times, status, &run)
 }
 
-/// The verifier of each rule, with `--verify`; `None` without (nothing is sent). A config found in the
-/// scanned tree (not named with `--config`) cannot declare verifiers: a loud warning, always.
-fn verifiers(args: &ScanArgs, cfg: Option<&UserConfig>) -> Result<Option<Verifiers>> {
+/// Resolves the fingerprint key (see [`fingerprint_key`]), installs it for this process and says on
+/// stderr when it was just created or could not be kept.
+fn install_fingerprint_key(args: &ScanArgs) -> Result<&'static FingerprintKey> {
+    let (key, source) = fingerprint_key::resolve(args.fingerprint_key_file.as_deref())?;
+    let id = key.id().to_string();
+    key.install();
+    match &source {
+        KeySource::User { path, created: true } => eprintln!(
+            "pkhound: created fingerprint key {} (id {id}); fingerprints and baselines match only under \
+             this key: give it to CI and teammates as {}",
+            visible(&path.display().to_string()),
+            fingerprint_key::ENV
+        ),
+        KeySource::Ephemeral { reason } => {
+            if args.baseline_out.is_some() {
+                bail!(
+                    "--baseline-out needs a fingerprint key that outlives this run ({reason}): set {} or \
+                     --fingerprint-key-file",
+                    fingerprint_key::ENV
+                );
+            }
+            eprintln!(
+                "pkhound: warning: no fingerprint key ({reason}): a random key for this run only, so \
+                 fingerprints will not match other runs; set {}",
+                fingerprint_key::ENV
+            );
+        }
+        _ => {}
+    }
+    Ok(FingerprintKey::current())
+}
+
+/// More worker threads than this only cost start-up time (measured: `-j 5000` took over a minute on
+/// three files); the walk and the history scan are bound by I/O and cores long before.
+fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_mul(4).max(64)
+}
+
+/// `-j N`, bounded by [`max_threads`] with a warning. 0 stays 0 (one per core).
+// See: issue 12 ("`-j 5000` takes over a minute on 3 files").
+fn bound_threads(n: usize) -> usize {
+    let max = max_threads();
+    if n > max {
+        eprintln!("pkhound: warning: -j {n} is more threads than can help; using {max}");
+        max
+    } else {
+        n
+    }
+}
+
+/// The config as reports name it: file, why it applied, what it changes and what it weakens.
+fn applied_config(found: &FoundConfig) -> Result<AppliedConfig> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let summary = config::summarize(&found.cfg, &builtin);
+    Ok(AppliedConfig {
+        path: found.cfg.file.clone(),
+        source: found.source.to_string(),
+        format: match found.cfg.kind {
+            ConfigKind::Pkhound => "pkhound",
+            ConfigKind::Gitleaks => "gitleaks",
+        },
+        changes: summary.changes,
+        weakens: summary.weakens,
+    })
+}
+
+/// Says on stderr which config applies; a config that weakens the built-in rules is named loudly, line
+/// by line, whatever the format and even in a pre-commit hook.
+fn announce_config(c: &AppliedConfig) {
+    let path = visible(&c.path);
+    if c.weakens.is_empty() {
+        let what = if c.changes.is_empty() {
+            "no changes".to_string()
+        } else {
+            c.changes
+                .iter()
+                .map(|ch| visible(ch).into_owned())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        eprintln!("pkhound: config {path} ({}): {what}", c.source);
+    } else {
+        eprintln!(
+            "pkhound: WARNING: config {path} ({}) WEAKENS THE SCAN ({} {}):",
+            c.source,
+            c.weakens.len(),
+            if c.weakens.len() == 1 { "change" } else { "changes" }
+        );
+        for w in &c.weakens {
+            eprintln!("pkhound: WARNING:   {}", visible(w));
+        }
+    }
+}
+
+/// The strings a config's own rules carry as examples: the config file holds them, and they are not
+/// leaks. Only these are not reported in the config file itself.
+fn example_strings(cfg: &UserConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &cfg.rules {
+        for p in &r.spec.examples.positive {
+            out.push(p.secret.clone());
+            out.push(p.text.clone());
+        }
+        out.extend(r.spec.examples.negative.iter().cloned());
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// True when `secret` is one of the example strings (or inside one).
+fn is_example(secret: &str, examples: &[String]) -> bool {
+    examples.iter().any(|e| e == secret || e.contains(secret))
+}
+
+/// The git work tree enclosing the scanned paths, and the directory report paths are relative to, for
+/// SARIF: GitHub resolves result paths from the repository root. Staged and history paths are already
+/// relative to the root; a tree scan's are relative to its one directory, or to the current directory.
+fn source_root(args: &ScanArgs, roots: &[PathBuf]) -> Option<SourceRoot> {
+    let (start, base): (PathBuf, Option<PathBuf>) = if args.staged || args.history_mode() {
+        let start = roots.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+        (start, None)
+    } else {
+        let base = match roots {
+            [only] if only.is_dir() => only.clone(),
+            _ => PathBuf::from("."),
+        };
+        (base.clone(), Some(base))
+    };
+    let start = start.canonicalize().ok()?;
+    let root = start.ancestors().find(|d| d.join(".git").exists())?.to_path_buf();
+    let prefix = match base {
+        Some(b) => {
+            let b = b.canonicalize().ok()?;
+            let rel = b
+                .strip_prefix(&root)
+                .ok()?
+                .to_string_lossy()
+                .replace(std::path::MAIN_SEPARATOR, "/");
+            if rel.is_empty() {
+                rel
+            } else {
+                format!("{rel}/")
+            }
+        }
+        None => String::new(),
+    };
+    Some(SourceRoot {
+        path: root.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"),
+        prefix,
+    })
+}
+
+/// The verifier of each rule, with `--verify`; `None` without (nothing is sent). Only a config named with
+/// `--config` may declare verifiers; one found in the scanned tree or read at a ref cannot (anyone who can
+/// change the repository could point them at their own server): a loud warning, always.
+fn verifiers(args: &ScanArgs, found: Option<&FoundConfig>) -> Result<Option<Verifiers>> {
     if args.only_verified && !args.verifies() {
         bail!("--only-verified needs --verify (or --blast-radius): nothing is verified without it");
     }
-    let untrusted = cfg.filter(|_| args.config.is_none()).map(|c| c.file.as_str());
+    let cfg = found.map(|f| &f.cfg);
+    let untrusted = found.filter(|f| f.source != "--config").map(|f| f.cfg.file.as_str());
     if let (Some(c), Some(file)) = (cfg, untrusted) {
         for w in verify::untrusted_warnings(&c.rules, file) {
-            eprintln!("pkhound: warning: {w}");
+            eprintln!("pkhound: warning: {}", visible(&w));
         }
     }
     if !args.verifies() {
@@ -279,7 +542,7 @@ fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>,
                 Err(e) => {
                     eprintln!(
                         "pkhound: warning: SSL_CERT_FILE {}: {e}; using the built-in root certificates",
-                        Path::new(&path).display()
+                        visible(&Path::new(&path).display().to_string())
                     );
                     None
                 }
@@ -302,7 +565,13 @@ fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>,
 }
 
 /// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
-fn history_scan(engine: &Engine, args: &ScanArgs, walk: WalkOptions, policy: &Arc<Policy>) -> Result<ScanOutcome> {
+fn history_scan(
+    engine: &Engine,
+    args: &ScanArgs,
+    walk: WalkOptions,
+    policy: &Arc<Policy>,
+    threads: usize,
+) -> Result<ScanOutcome> {
     let root = match args.paths.as_slice() {
         [one] if one.as_os_str() != "-" => one.clone(),
         _ => anyhow::bail!("--history scans one repository: give one PATH (not `-`)"),
@@ -317,7 +586,7 @@ fn history_scan(engine: &Engine, args: &ScanArgs, walk: WalkOptions, policy: &Ar
         selection,
         since: args.since,
         max_file_size: args.max_file_size,
-        threads: args.threads,
+        threads,
         all_occurrences: args.all_occurrences,
     };
     let workdir = repo.workdir().map(PathBuf::from);
@@ -359,7 +628,13 @@ fn history_scan(engine: &Engine, args: &ScanArgs, walk: WalkOptions, policy: &Ar
 }
 
 /// Renders the report, writes it, and decides the exit status.
-fn finish(args: &ScanArgs, outcome: &ScanOutcome, times: ScanTimes, status: ExitStatus) -> Result<ExitStatus> {
+fn finish(
+    args: &ScanArgs,
+    outcome: &ScanOutcome,
+    times: ScanTimes,
+    status: ExitStatus,
+    run: &RunInfo,
+) -> Result<ExitStatus> {
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,
@@ -372,6 +647,7 @@ fn finish(args: &ScanArgs, outcome: &ScanOutcome, times: ScanTimes, status: Exit
         errors: &outcome.errors,
         notices: &outcome.notices,
         stats: &outcome.stats,
+        run,
         times,
     };
     let opts = ReportOptions {
@@ -398,8 +674,15 @@ fn finish(args: &ScanArgs, outcome: &ScanOutcome, times: ScanTimes, status: Exit
     // Machine formats go to stdout or a file; say on stderr that the scan had holes, for CI logs.
     if hook || args.format != Format::Text || args.output.is_some() {
         for e in &outcome.errors {
-            eprintln!("pkhound: error: {}: {}", e.path, e.message);
+            eprintln!("pkhound: error: {}: {}", visible(&e.path), visible(&e.message));
         }
+    }
+    if input.incomplete() {
+        eprintln!(
+            "pkhound: INCOMPLETE: {} {} could not be scanned; a finding there would be missing",
+            outcome.errors.len(),
+            if outcome.errors.len() == 1 { "place" } else { "places" }
+        );
     }
 
     Ok(status)
@@ -516,7 +799,7 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     };
     let (engine, warnings) = load_rules(cfg.as_ref(), &[], &[])?;
     for w in &warnings {
-        eprintln!("pkhound: warning: {w}");
+        eprintln!("pkhound: warning: {}", visible(w));
     }
     // A config named with --config is trusted, as in a scan with --config.
     let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg.as_ref())?;

@@ -94,6 +94,13 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
 
+    /// Load `.pkhound.toml` as committed at REF (e.g. `origin/main`), not from the working tree.
+    ///
+    /// For CI on a change under review: the change cannot weaken its own scan. `--range A..B` does this
+    /// by itself, with A.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["config", "no_config"])]
+    pub config_ref: Option<String>,
+
     /// Run only these rules (comma-separated or repeated).
     #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
     pub only: Vec<String>,
@@ -109,6 +116,15 @@ pub struct ScanArgs {
     /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
     #[arg(long, value_name = "FILE")]
     pub baseline_out: Option<PathBuf>,
+
+    /// Read the fingerprint key from FILE (at least 16 characters).
+    ///
+    /// Fingerprints are HMAC-SHA-256 of rule and secret under a key kept out of every report. Default:
+    /// $PKHOUND_FINGERPRINT_KEY (the key itself), else the per-user key file
+    /// $XDG_CONFIG_HOME/pkhound/fingerprint-key (~/.config/…), created on first use. Baselines record the
+    /// key's id and fail clearly under another key.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
 
     /// Scan the git history of the repository at PATH: every commit reachable from any ref (branches,
     /// tags, remote-tracking refs, stash) and HEAD.

@@ -70,21 +70,99 @@ impl Secret {
         &self.0
     }
 
-    /// `pk_ab…9f`: the literal prefix (`pk_`, `ghp_`, `xoxb-` …) plus two characters, then the last two.
-    /// Short secrets keep less, so that at most about a fifth of the secret's own characters show.
+    /// `pk_ab…9f`: a rule's documented public prefix (`pk_`, `ghp_`, `AKIA` …) plus at most 4 characters
+    /// of the secret itself. See [`redact`].
     pub fn redacted(&self) -> String {
         redact(&self.0)
     }
 
-    /// A stable hash of rule and secret: the same key in two files or two commits has one fingerprint.
+    /// A keyed hash of rule and secret (HMAC-SHA-256 under the process's [`FingerprintKey`]): the same key
+    /// in two files or two commits has one fingerprint, and without the key nobody can test a guess
+    /// (`Winter2024!`) against it offline.
     pub fn fingerprint(&self, rule: &RuleId) -> Fingerprint {
+        FingerprintKey::current().fingerprint(rule, &self.0)
+    }
+
+    /// The unkeyed fingerprint of format-1 baselines (`SHA-256(rule, 0, secret)`), only to read them.
+    pub fn legacy_fingerprint(&self, rule: &RuleId) -> Fingerprint {
         let mut h = Sha256::new();
         h.update(rule.as_str().as_bytes());
         h.update([0u8]);
         h.update(self.0.as_bytes());
-        let digest = h.finalize();
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        Fingerprint(hex)
+        Fingerprint(hex(&h.finalize()[..16]))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA-256 (RFC 2104), from `sha2`'s block function; 20 lines instead of a dependency.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    for p in parts {
+        inner.update(p);
+    }
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// The key fingerprints are made with. It lives outside every report (a per-user file, an environment
+/// variable, a CI secret); reports and baselines carry only its [`id`](FingerprintKey::id), so that a
+/// baseline made with another key is an error rather than "everything is new".
+#[derive(Clone)]
+pub struct FingerprintKey {
+    key: Box<[u8]>,
+    id: String,
+}
+
+static FINGERPRINT_KEY: std::sync::OnceLock<FingerprintKey> = std::sync::OnceLock::new();
+
+/// The key of a process that installed none: unit tests and library users. Public, so not a secret:
+/// the command line always installs a real key.
+const UNCONFIGURED_KEY: &[u8] = b"pkhound: no fingerprint key configured";
+
+impl FingerprintKey {
+    pub fn new(key: &[u8]) -> Self {
+        let id = hex(&hmac_sha256(key, &[b"pkhound fingerprint key id"])[..4]);
+        FingerprintKey { key: key.into(), id }
+    }
+
+    /// 8 hex digits naming the key; it does not help recover the key or any secret.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Makes `self` the key of every fingerprint this process computes. Call it once, before scanning;
+    /// false if a key was already in use.
+    pub fn install(self) -> bool {
+        FINGERPRINT_KEY.set(self).is_ok()
+    }
+
+    /// The installed key (or the public unconfigured one).
+    pub fn current() -> &'static FingerprintKey {
+        FINGERPRINT_KEY.get_or_init(|| FingerprintKey::new(UNCONFIGURED_KEY))
+    }
+
+    pub fn fingerprint(&self, rule: &RuleId, secret: &str) -> Fingerprint {
+        let mac = hmac_sha256(&self.key, &[rule.as_str().as_bytes(), &[0u8], secret.as_bytes()]);
+        Fingerprint(hex(&mac[..16]))
+    }
+}
+
+impl fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FingerprintKey(id {})", self.id)
     }
 }
 
@@ -100,31 +178,95 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The redaction rule, shared by [`Secret`] and by anything that must mask a span it holds raw.
+/// Documented public prefixes of the built-in rules' secrets: the literal every key of that kind starts
+/// with, published by its provider (and in each rule's regex). A redacted secret shows its prefix, so a
+/// reader knows what leaked, plus at most 4 characters of the secret itself. A test checks that each one
+/// is a literal prefix of a built-in rule's secret; longer entries win over shorter ones.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----BEGIN EC PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----",
+    "AIza",
+    "AKIA",
+    "ASIA",
+    "HRKU-",
+    "SG.",
+    "dckr_oat_",
+    "dckr_pat_",
+    "doo_v1_",
+    "dop_v1_",
+    "dor_v1_",
+    "gho_",
+    "ghp_",
+    "ghr_",
+    "ghs_",
+    "ghu_",
+    "github_pat_",
+    "glpat-",
+    "https://hooks.slack.com/",
+    "key-",
+    "npm_",
+    "pk_",
+    "pypi-AgE",
+    "rk_live_",
+    "rk_test_",
+    "shpat_",
+    "shpca_",
+    "shppa_",
+    "shpss_",
+    "sk-ant-admin01-",
+    "sk-ant-api03-",
+    "sk-proj-",
+    "sk-svcacct-",
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "sntrys_",
+    "sntryu_",
+    "xapp-",
+    "xoxb-",
+    "xoxp-",
+];
+
+/// The public prefix `s` starts with (the longest), or "".
+pub fn public_prefix(s: &str) -> &'static str {
+    PUBLIC_PREFIXES
+        .iter()
+        .filter(|p| s.starts_with(**p) && s.len() > p.len())
+        .max_by_key(|p| p.len())
+        .copied()
+        .unwrap_or("")
+}
+
+/// The redaction rule, shared by [`Secret`] and by anything that must mask a span it holds raw: the
+/// documented public prefix (see [`public_prefix`]), then at most 4 characters of the secret itself (2 at
+/// each end for 20 or more, 1 for 10 or more, none below). A separator inside the secret (`-`, `_`) never
+/// widens what shows: `Xq7vLm2kPz9-Rt` shows as `X…t`.
 pub fn redact(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len();
-    if n < 8 {
+    let prefix = public_prefix(s);
+    let body: Vec<char> = s[prefix.len()..].chars().collect();
+    let n = body.len();
+    if prefix.is_empty() && n < 8 {
         return "***".to_string();
     }
-    // A literal prefix: up to and including the last separator in the first 12 characters
-    // (`pk_`, `sk_live_`, `xoxb-`, `pk_AbC123_`); known prefixes are not secret.
-    let prefix = chars
-        .iter()
-        .take(12)
-        .rposition(|c| matches!(c, '_' | '-'))
-        .map_or(0, |i| i + 1);
-    let body = n - prefix;
-    let (head, tail) = if body >= 20 {
+    let (head, tail) = if n >= 20 {
         (2, 2)
-    } else if body >= 10 {
+    } else if n >= 10 {
         (1, 1)
     } else {
         (0, 0)
     };
-    let mut out: String = chars[..prefix + head].iter().collect();
+    // Shown characters skip whitespace at either end: a key block's body starts with a newline, which
+    // must not break the report's line.
+    let first = body.iter().position(|c| !c.is_whitespace()).unwrap_or(n);
+    let last = body.iter().rposition(|c| !c.is_whitespace()).map_or(first, |i| i + 1);
+    let (head, tail) = (head.min(last - first), tail.min(last - first));
+    let mut out = String::from(prefix);
+    out.extend(&body[first..first + head]);
     out.push('…');
-    out.extend(&chars[n - tail..]);
+    out.extend(&body[last - tail..last]);
     out
 }
 
@@ -594,19 +736,119 @@ mod tests {
         assert_eq!(redact("S3cr3tPassw0rd"), "S…d");
         assert_eq!(
             redact("pk_AbC123_0f1e2d3c4b5a69788796a5b4c3d2e1f0ff"), // pkhound:allow
-            "pk_AbC123_0f…ff"
+            "pk_Ab…ff"
         );
         assert_eq!(redact("xoxb-1234"), "xoxb-…");
+        assert_eq!(redact("ghp_0123456789abcdefghij0123456789ABCDEF"), "ghp_01…EF"); // pkhound:allow
+        assert_eq!(redact("AKIAZ7QW3ERT5YUI2OPA"), "AKIAZ…A"); // pkhound:allow
+        let block = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIC{}\n-----END RSA PRIVATE KEY-----\n",
+            "Qx7".repeat(30)
+        );
+        assert_eq!(redact(&block), "-----BEGIN RSA PRIVATE KEY-----MI…--");
+    }
+
+    /// A separator inside a secret is not a prefix: at most 4 of the secret's own characters show.
+    // See: issue 12 ("redact() reveals most of a secret that contains `-` or `_`").
+    #[test]
+    fn separators_in_a_secret_do_not_widen_what_shows() {
+        for (secret, shown) in [
+            ("Xq7vLm2kPz9-Rt", "X…t"),
+            ("n8Fq2Lk9Wx_Zr5Tb7Mq2", "n8…q2"),
+            ("app:Xq7vLm2kPz9-Rt", "a…t"),
+            ("a-b-c-d-e-f-g-h-i-j-k", "a-…-k"),
+        ] {
+            let r = redact(secret);
+            assert_eq!(r, shown, "{secret}");
+            let own = r.chars().filter(|&c| c != '…').count();
+            assert!(own <= 4, "{secret} → {r}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the secret, the redacted form shows its public prefix and at most 4 more characters.
+        #[test]
+        fn redaction_shows_at_most_four_secret_characters(s in "\\PC{0,60}") {
+            let r = redact(&s);
+            let prefix = public_prefix(&s);
+            let own = r.strip_prefix(prefix).unwrap_or(&r).chars().filter(|&c| c != '…').count();
+            proptest::prop_assert!(own <= 4 || r == "***", "{} → {}", s, r);
+        }
+    }
+
+    /// Every public prefix is the literal start of some built-in rule's secret: redaction never shows a
+    /// character the rule does not fix.
+    #[test]
+    fn public_prefixes_are_literal_starts_of_builtin_rules() {
+        use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+        fn secret_group(h: &Hir) -> Option<&Hir> {
+            match h.kind() {
+                HirKind::Capture(c) if c.name.as_deref() == Some("secret") => Some(&c.sub),
+                HirKind::Capture(c) => secret_group(&c.sub),
+                HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(secret_group),
+                HirKind::Repetition(r) => secret_group(&r.sub),
+                _ => None,
+            }
+        }
+        let mut starts: Vec<String> = Vec::new();
+        for rule in crate::rules::builtin().expect("built-in rules load") {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&rule.spec.regex)
+                .expect("built-in regexes parse");
+            let Some(sub) = secret_group(&hir) else { continue };
+            let mut ex = Extractor::new();
+            ex.limit_class(1);
+            if let Some(lits) = ex.extract(sub).literals() {
+                starts.extend(lits.iter().map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned()));
+            }
+        }
+        for p in PUBLIC_PREFIXES {
+            assert!(
+                starts.iter().any(|s| s.starts_with(p)),
+                "`{p}` is not the literal start of any built-in rule's secret; literal starts: {starts:?}"
+            );
+        }
     }
 
     #[test]
-    fn fingerprint_depends_on_rule_and_secret_only() {
-        let s = Secret::new(b"abc123abc123abc");
-        let a = RuleId::new("a");
-        let b = RuleId::new("b");
-        assert_eq!(s.fingerprint(&a), s.clone().fingerprint(&a));
-        assert_ne!(s.fingerprint(&a), s.fingerprint(&b));
-        assert_eq!(s.fingerprint(&a).as_str().len(), 32);
+    fn hmac_matches_rfc_4231() {
+        // Test case 2.
+        let mac = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            hex(&mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than the block is hashed first.
+        let mac = hmac_sha256(
+            &[0xaa; 131],
+            &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
+        );
+        assert_eq!(
+            hex(&mac),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn fingerprints_depend_on_the_key() {
+        let a = FingerprintKey::new(b"0123456789abcdef0123");
+        let b = FingerprintKey::new(b"0123456789abcdef0124");
+        let r = RuleId::new("generic-password-assignment");
+        assert_eq!(
+            a.fingerprint(&r, "Winter2024Sales!"),
+            a.fingerprint(&r, "Winter2024Sales!")
+        );
+        assert_ne!(
+            a.fingerprint(&r, "Winter2024Sales!"),
+            b.fingerprint(&r, "Winter2024Sales!")
+        );
+        assert_ne!(a.id(), b.id());
+        assert_eq!(a.id().len(), 8);
+        let s = Secret::new(b"Winter2024Sales!");
+        assert_ne!(s.legacy_fingerprint(&r), a.fingerprint(&r, "Winter2024Sales!"));
     }
 
     #[test]

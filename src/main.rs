@@ -13,7 +13,11 @@ fn main() -> ExitCode {
         Ok(ExitStatus::Findings) => ExitCode::from(1),
         Ok(ExitStatus::Error) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("pkhound: error: {e:#}");
+            // Line by line: a message may span lines, but a control character from a path must not
+            // reach the terminal raw.
+            let message = format!("{e:#}");
+            let lines: Vec<_> = message.lines().map(pkhound::report::visible).collect();
+            eprintln!("pkhound: error: {}", lines.join("\n"));
             ExitCode::from(2)
         }
     }

@@ -55,8 +55,13 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
 ];
 const LONG_MARKS: usize = 12;
 
-/// True for values that are obviously not real: template marks, runs of one character, alphabet or digit
-/// sequences, or too few distinct characters to be random.
+/// True for values that are obviously not real: template marks, a value made mostly of one repeated
+/// character (`000000…`, `aaaaaa12`), alphabet or digit sequences, or too few distinct characters to be
+/// random.
+///
+/// A run of identical characters alone is not a placeholder: 6 in a row occur in about 1 random
+/// 34-hex-digit Klaviyo key in 36,000 (`pk_6cf41755555513d31cf0d8e8d584ad168a`). A run rejects only when
+/// it is a third of the value or 12 long, which random keys of these lengths practically never reach.
 ///
 /// Long secrets (key blocks: PEM, OpenSSH, PGP) are judged by their text marks only: their fixed binary
 /// headers hold runs such as `AAAAAAAAAAAB`, and armor headers such as `Comment: Name <mail>` hold `<`.
@@ -74,6 +79,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if long {
         return false;
     }
+    let n = secret.len();
     let mut same = 1;
     let mut up = 1;
     let mut down = 1;
@@ -90,7 +96,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         } else {
             1
         };
-        if same >= 6 || up >= 8 || down >= 8 {
+        let templated_run = same >= 6 && (same * 3 >= n || same >= 12);
+        if templated_run || up >= 8 || down >= 8 {
             return true;
         }
     }
@@ -168,6 +175,53 @@ mod tests {
         assert!(!is_placeholder(block.as_bytes()));
         let doc = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".repeat(3);
         assert!(is_placeholder(doc.as_bytes()));
+    }
+
+    /// Real keys that happen to repeat a character are keys. See: issue 12 ("The placeholder filter that
+    /// rejects a run of 6 identical characters drops about 1 real Klaviyo key in 36,000").
+    #[test]
+    fn repeated_characters_in_a_random_key_are_not_a_placeholder() {
+        assert!(!is_placeholder(b"pk_6cf41755555513d31cf0d8e8d584ad168a")); // pkhound:allow
+        assert!(!is_placeholder(b"pk_6cf41700000013d31cf0d8e8d584ad168a")); // pkhound:allow
+        assert!(is_placeholder(b"pk_0000000000000000000000000000000000"));
+        assert!(is_placeholder(b"pk_000000000000a4c123b1612dd272d13716"));
+        assert!(is_placeholder(b"aaaaaa12"));
+    }
+
+    fn klaviyo_engine() -> &'static crate::engine::Engine {
+        static ENGINE: std::sync::OnceLock<crate::engine::Engine> = std::sync::OnceLock::new();
+        ENGINE.get_or_init(|| {
+            let rules: Vec<_> = crate::rules::builtin()
+                .expect("built-in rules load")
+                .into_iter()
+                .filter(|r| r.spec.id == "klaviyo-private-key")
+                .collect();
+            crate::engine::Engine::compile(&rules).expect("the Klaviyo rule compiles")
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Any well-formed Klaviyo private key (either form) in an ordinary assignment is found, once.
+        #[test]
+        fn random_klaviyo_keys_are_always_found(
+            company in proptest::option::of("[A-Za-z0-9]{6}"),
+            body in "[0-9a-f]{34}",
+        ) {
+            let key = match company {
+                Some(c) => format!("pk_{c}_{body}"),
+                None => format!("pk_{body}"),
+            };
+            let text = format!("KLAVIYO_PRIVATE_API_KEY={key}\n");
+            let engine = klaviyo_engine();
+            let mut scratch = engine.scratch();
+            let found: Vec<&[u8]> = engine
+                .scan(text.as_bytes(), &mut scratch)
+                .iter()
+                .map(|m| &text.as_bytes()[m.start..m.end])
+                .collect();
+            proptest::prop_assert_eq!(found, vec![key.as_bytes()]);
+        }
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! CSV for spreadsheets: a header row, then one finding per row, in report order. The `secret` column
-//! holds the redacted form unless `--show-secrets`. What could not be scanned is not a finding and is
-//! not written here (it is on stderr, and in every other format).
+//! holds the redacted form unless `--show-secrets`.
+//!
+//! After the findings, rows that are not findings, so that a spreadsheet of the report cannot look clean
+//! when the scan was not: one `pkhound-incomplete` row (severity `error`) per place that could not be
+//! scanned, and a `pkhound-config` row naming the config applied (severity `warning` when it weakens the
+//! built-in rules, `info` otherwise).
 //!
 //! Cells that hold text from the scanned files or from git (path, line, author, commit summary) are
 //! defused against spreadsheet formula injection (OWASP "CSV Injection"): a cell that starts with `=`,
 //! `+`, `-`, `@`, tab or carriage return gets a leading `'`, so a hostile file name or line cannot run a
 //! formula in the spreadsheet of whoever opens the report.
 
-use super::{shown_secret, shown_snippet, sorted, ReportInput, ReportOptions};
+use super::{shown_secret, shown_snippet, sorted, visible, ReportInput, ReportOptions};
 
 const HEADER: [&str; 21] = [
     "severity",
@@ -93,11 +97,51 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         }
         w.write_record(&record).expect("writing CSV to memory cannot fail");
     }
+    let width = header.len();
+    let note = |severity: &str, rule: &str, path: &str, text: &str| {
+        // As wide as the header (the verification columns included): CSV rows have one width.
+        let mut row = vec![String::new(); width];
+        row[0] = severity.into();
+        row[1] = rule.into();
+        row[3] = defuse(path);
+        row[18] = defuse(text);
+        row
+    };
+    for e in input.errors {
+        let row = note(
+            "error",
+            "pkhound-incomplete",
+            &e.path,
+            &format!("not scanned: {}", e.message),
+        );
+        w.write_record(&row).expect("writing CSV to memory cannot fail");
+    }
+    if let Some(c) = &input.run.config {
+        let (severity, text) = if c.weakens.is_empty() {
+            (
+                "info",
+                format!("config applied ({}): {}", c.source, c.changes.join("; ")),
+            )
+        } else {
+            (
+                "warning",
+                format!(
+                    "config applied ({}) WEAKENS THE SCAN: {}",
+                    c.source,
+                    c.weakens.join("; ")
+                ),
+            )
+        };
+        let row = note(severity, "pkhound-config", &c.path, &text);
+        w.write_record(&row).expect("writing CSV to memory cannot fail");
+    }
     w.into_inner().expect("flushing CSV to memory cannot fail")
 }
 
-/// Prefixes `'` to a cell a spreadsheet would read as a formula.
+/// Prefixes `'` to a cell a spreadsheet would read as a formula; control characters are shown escaped
+/// ([`visible`]), so that `cat report.csv` cannot drive the terminal.
 fn defuse(s: &str) -> String {
+    let s = visible(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

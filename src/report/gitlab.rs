@@ -153,6 +153,38 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         }))
         .collect();
     messages.sort_by(|a, b| a.value.cmp(&b.value));
+    // The schema has no field for it: an incomplete scan and the config applied lead the messages.
+    let mut head = Vec::new();
+    if input.incomplete() {
+        head.push(Message {
+            level: "warn",
+            value: format!(
+                "incomplete scan: {} {} could not be scanned; a finding there would be missing",
+                input.errors.len(),
+                if input.errors.len() == 1 { "place" } else { "places" }
+            ),
+        });
+    }
+    if let Some(c) = &input.run.config {
+        head.push(if c.weakens.is_empty() {
+            Message {
+                level: "info",
+                value: format!("config {} ({}) applied: {}", c.path, c.source, c.changes.join("; ")),
+            }
+        } else {
+            Message {
+                level: "warn",
+                value: format!(
+                    "config {} ({}) WEAKENS THE SCAN: {}",
+                    c.path,
+                    c.source,
+                    c.weakens.join("; ")
+                ),
+            }
+        });
+    }
+    head.append(&mut messages);
+    let messages = head;
 
     let pkhound = || Component {
         id: "pkhound",

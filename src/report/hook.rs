@@ -1,9 +1,10 @@
 //! The pre-commit report (`scan --staged` with the text format): one line per blocking finding, saying
 //! where, what, and what to do; nothing at all for a clean commit, so a hook stays silent when it passes.
+//! A path with a newline or an escape sequence is shown quoted and escaped: one finding, one line.
 
 use std::fmt::Write as _;
 
-use super::ReportOptions;
+use super::{visible, ReportOptions};
 use crate::finding::Finding;
 
 /// What to do about a secret on its way into a commit, the same for every rule: the rule's own
@@ -28,7 +29,12 @@ pub fn render(findings: &[Finding], opts: &ReportOptions) -> Vec<u8> {
         let _ = writeln!(
             out,
             "{}:{}: {} ({}) {}{verified}: {}",
-            f.path, f.line, f.rule.id, f.severity, shown, ADVICE
+            visible(&f.path),
+            f.line,
+            f.rule.id,
+            f.severity,
+            visible(&shown),
+            ADVICE
         );
     }
     out.into_bytes()

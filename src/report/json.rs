@@ -4,12 +4,19 @@
 use serde::Serialize;
 
 use super::verification::{self, WireVerification};
-use super::{ReportInput, ReportOptions, WireCommit, WireHistory};
+use super::{ReportInput, ReportOptions, WireCommit, WireConfig, WireHistory};
 use crate::finding::Finding;
 
 #[derive(Serialize)]
 struct Report<'a> {
     version: &'static str,
+    /// Something could not be scanned (`errors` says what): a finding there would be missing.
+    incomplete: bool,
+    /// The id of the key fingerprints were made with.
+    fingerprint_key: &'a str,
+    /// The config applied, if any: where from, what it changes, what it weakens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<WireConfig<'a>>,
     findings: Vec<WireFinding<'a>>,
     errors: Vec<WireProblem<'a>>,
     notices: Vec<WireProblem<'a>>,
@@ -104,6 +111,9 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
 pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let report = Report {
         version: env!("CARGO_PKG_VERSION"),
+        incomplete: input.incomplete(),
+        fingerprint_key: &input.run.fingerprint_key,
+        config: input.run.config.as_ref().map(WireConfig::of),
         findings: input.findings.iter().map(|f| wire(f, opts)).collect(),
         errors: input
             .errors

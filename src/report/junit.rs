@@ -2,13 +2,15 @@
 //! Pipelines, CircleCI …).
 //!
 //! One `<testsuite>` per file with findings, one failing `<testcase>` per finding; what could not be
-//! scanned is an `<error>` test case in a `pkhound: scan errors` suite. A clean scan is one passing test
-//! case, so a CI page shows that the check ran. Text is escaped for XML 1.0, and characters XML 1.0
-//! cannot carry at all (most C0 controls, from a hostile file's line) are replaced by U+FFFD.
+//! scanned is an `<error>` test case in a `pkhound: scan errors (incomplete scan)` suite. A clean scan is
+//! one passing test case, so a CI page shows that the check ran. The config applied is a `pkhound: config`
+//! test case, failing when it weakens the built-in rules. Text is escaped for XML 1.0; control characters
+//! from scanned files or git (which XML 1.0 cannot carry) are shown escaped first ([`visible`]), so nothing
+//! is lost.
 
 use std::fmt::Write as _;
 
-use super::{shown_secret, shown_snippet, sorted, ReportInput, ReportOptions};
+use super::{shown_secret, shown_snippet, sorted, visible, ReportInput, ReportOptions};
 use crate::finding::Finding;
 
 /// Renders the JUnit report.
@@ -33,7 +35,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         let _ = writeln!(
             suites,
             r#"  <testsuite name="{}" tests="{n}" failures="{n}" errors="0" skipped="0">"#,
-            attr(path),
+            attr(&visible(path)),
             n = group.len()
         );
         for f in group {
@@ -45,14 +47,15 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     if !errors.is_empty() {
         let _ = writeln!(
             suites,
-            r#"  <testsuite name="pkhound: scan errors" tests="{n}" failures="0" errors="{n}" skipped="0">"#,
+            r#"  <testsuite name="pkhound: scan errors (incomplete scan)" tests="{n}" failures="0" errors="{n}" skipped="0">"#,
             n = errors.len()
         );
         for (path, message) in &errors {
+            let (path, message) = (visible(path), visible(message));
             let _ = writeln!(
                 suites,
                 r#"    <testcase name="scan {p}" classname="pkhound.errors" file="{p}">"#,
-                p = attr(path)
+                p = attr(&path)
             );
             let _ = writeln!(
                 suites,
@@ -63,6 +66,56 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             suites.push_str("    </testcase>\n");
         }
         suites.push_str("  </testsuite>\n");
+    }
+    let mut extra = 0;
+    let mut extra_failures = 0;
+    if let Some(c) = &input.run.config {
+        extra = 1;
+        let weak = !c.weakens.is_empty();
+        extra_failures = usize::from(weak);
+        let _ = writeln!(
+            suites,
+            r#"  <testsuite name="pkhound: config" tests="1" failures="{}" errors="0" skipped="0">"#,
+            usize::from(weak)
+        );
+        let name = format!("config {} ({})", visible(&c.path), c.source);
+        if weak {
+            let _ = writeln!(
+                suites,
+                r#"    <testcase name="{}" classname="pkhound.config">"#,
+                attr(&name)
+            );
+            let _ = writeln!(
+                suites,
+                r#"      <failure message="{}" type="pkhound-config">{}</failure>"#,
+                attr("this config weakens the built-in rules"),
+                text(
+                    &c.weakens
+                        .iter()
+                        .map(|w| visible(w).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            );
+        } else {
+            let _ = writeln!(
+                suites,
+                r#"    <testcase name="{}" classname="pkhound.config">"#,
+                attr(&name)
+            );
+            let _ = writeln!(
+                suites,
+                "      <system-out>{}</system-out>",
+                text(
+                    &c.changes
+                        .iter()
+                        .map(|w| visible(w).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            );
+        }
+        suites.push_str("    </testcase>\n  </testsuite>\n");
     }
     if findings.is_empty() && errors.is_empty() {
         suites.push_str(r#"  <testsuite name="pkhound" tests="1" failures="0" errors="0" skipped="0">"#);
@@ -75,12 +128,12 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         suites.push_str("  </testsuite>\n");
     }
 
-    let tests = findings.len() + errors.len() + usize::from(findings.is_empty() && errors.is_empty());
+    let tests = findings.len() + errors.len() + usize::from(findings.is_empty() && errors.is_empty()) + extra;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         r#"<testsuites name="pkhound" tests="{tests}" failures="{}" errors="{}">"#,
-        findings.len(),
+        findings.len() + extra_failures,
         errors.len()
     );
     out.push_str(&suites);
@@ -90,23 +143,31 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
 
 fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions) {
     let shown = shown_secret(f, opts);
-    let place = format!("{}:{}:{}", f.path, f.line, f.column);
+    let path = visible(&f.path);
+    let place = format!("{}:{}:{}", path, f.line, f.column);
     let _ = writeln!(
         out,
         r#"    <testcase name="{} at {}" classname="pkhound.{}" file="{}" line="{}">"#,
         attr(f.rule.id.as_str()),
         attr(&place),
         attr(f.rule.id.as_str()),
-        attr(&f.path),
+        attr(&path),
         f.line
     );
     let mut body = format!("{place}: {} {shown} ({})\n", f.rule.name, f.severity);
     let snippet = shown_snippet(f, opts);
     if !snippet.is_empty() {
-        let _ = writeln!(body, "line: {snippet}");
+        let _ = writeln!(body, "line: {}", visible(&snippet));
     }
     if let Some(c) = f.origin.commit() {
-        let _ = writeln!(body, "commit: {} by {} <{}> on {}", c.sha, c.author, c.email, c.date);
+        let _ = writeln!(
+            body,
+            "commit: {} by {} <{}> on {}",
+            c.sha,
+            visible(&c.author),
+            visible(&c.email),
+            visible(&c.date)
+        );
         if let Some(h) = &f.history {
             let _ = writeln!(body, "in HEAD: {}", if h.in_head { "yes" } else { "no" });
         }

@@ -11,6 +11,8 @@ pub mod sarif;
 pub mod text;
 mod verification;
 
+use std::borrow::Cow;
+
 use crate::finding::{Finding, Notice, ScanError, ScanStats};
 
 /// Everything a reporter renders.
@@ -20,9 +22,89 @@ pub struct ReportInput<'a> {
     pub errors: &'a [ScanError],
     pub notices: &'a [Notice],
     pub stats: &'a ScanStats,
+    /// What the report says about the run itself: config applied, fingerprint key, source root.
+    pub run: &'a RunInfo,
     /// When the scan ran. Read by the caller (the reporters hold no clock), used only where a format
     /// requires it (GitLab's `scan.start_time`/`end_time`).
     pub times: ScanTimes,
+}
+
+impl ReportInput<'_> {
+    /// True when something could not be scanned: every format marks such a report incomplete, findings
+    /// or not.
+    pub fn incomplete(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// Facts about the run that every format states, beside the findings.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// The git work tree that holds the scanned paths; `None` outside a repository.
+    pub source_root: Option<SourceRoot>,
+    /// The id of the key fingerprints were made with (never the key).
+    pub fingerprint_key: String,
+    /// The configuration applied, if any.
+    pub config: Option<AppliedConfig>,
+}
+
+/// Where SARIF result paths are rooted: GitHub resolves them from the repository root, whatever
+/// directory was scanned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceRoot {
+    /// The root's absolute path, `/`-separated, without a trailing `/`.
+    pub path: String,
+    /// The directory report paths are relative to, relative to the root (`src/`; empty for the root).
+    pub prefix: String,
+}
+
+/// A config the scan applied, as every report names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppliedConfig {
+    /// The file (or `REF:.pkhound.toml`).
+    pub path: String,
+    /// Why it applied: `--config`, `scan root`, `base of --range`, `--config-ref`.
+    pub source: String,
+    /// `pkhound` or `gitleaks`.
+    pub format: &'static str,
+    /// Everything it changes, one phrase each (`disables rule generic-password-assignment`).
+    pub changes: Vec<String>,
+    /// The changes that weaken the built-in rules (disable, replace, lower, broad allowlists): named
+    /// loudly on stderr and in every report.
+    pub weakens: Vec<String>,
+}
+
+/// `s` as it may reach a terminal or a line-oriented log: unchanged when it holds no control or
+/// bidirectional-override character; otherwise in double quotes with those characters, `\` and `"`
+/// escaped (`"a\x1b[2Jb"`, `"x\ny"`), as git quotes paths. Nothing is lost and nothing reaches the
+/// terminal raw: an escape sequence in a file name cannot rewrite the screen, a newline cannot forge a
+/// line of hook output.
+pub fn visible(s: &str) -> Cow<'_, str> {
+    if !s.starts_with('"') && !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && needs_escape(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
+/// Control characters (C0, DEL, C1) and the Unicode bidirectional controls ("Trojan Source").
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// When a scan started and ended, in whole seconds since the Unix epoch (UTC).
@@ -194,6 +276,28 @@ impl<'a> WireHistory<'a> {
     }
 }
 
+/// The config the scan applied, as the JSON and SARIF reports spell it.
+#[derive(serde::Serialize)]
+pub(crate) struct WireConfig<'a> {
+    path: &'a str,
+    source: &'a str,
+    format: &'static str,
+    changes: &'a [String],
+    weakens: &'a [String],
+}
+
+impl<'a> WireConfig<'a> {
+    pub(crate) fn of(c: &'a AppliedConfig) -> Self {
+        WireConfig {
+            path: &c.path,
+            source: &c.source,
+            format: c.format,
+            changes: &c.changes,
+            weakens: &c.weakens,
+        }
+    }
+}
+
 /// Renders the report in `format`.
 pub fn render(format: Format, input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     match format {
@@ -284,7 +388,7 @@ mod tests {
         );
         let findings = vec![
             finding(&kl, ".env", 3, 25, KEY, "KLAVIYO_PRIVATE_API_KEY=pk_a4…36"),
-            finding(&aws, "deploy/aws.cfg", 7, 19, AWS, "aws_access_key_id = AKIAZ…PA"),
+            finding(&aws, "deploy/aws.cfg", 7, 19, AWS, "aws_access_key_id = AKIAZ…A"),
             finding(
                 &kl,
                 "web/public/app.min.js",
@@ -294,7 +398,7 @@ mod tests {
                 "…k:\"pk_a4…36\"};window.kl=e…",
             ),
             {
-                let mut f = finding(&kl, "config/old settings.env", 2, 9, OLD_KEY, "api_key=pk_AbCdEf_f0…00");
+                let mut f = finding(&kl, "config/old settings.env", 2, 9, OLD_KEY, "api_key=pk_Ab…00");
                 f.origin = Origin::Commit(Arc::new(CommitInfo {
                     sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
                     author: "Dana Developer".into(),
@@ -333,6 +437,28 @@ mod tests {
         (findings, errors, notices, stats)
     }
 
+    /// The run of the fixture scan: in a repository, scanned from its `app/` directory, with a config that
+    /// adds a rule and weakens another.
+    fn fixture_run() -> RunInfo {
+        RunInfo {
+            source_root: Some(SourceRoot {
+                path: "/work/repo".into(),
+                prefix: "app/".into(),
+            }),
+            fingerprint_key: "0badc0de".into(),
+            config: Some(AppliedConfig {
+                path: ".pkhound.toml".into(),
+                source: "scan root".into(),
+                format: "pkhound",
+                changes: vec![
+                    "adds rule `acme-token`".into(),
+                    "disables built-in rule `generic-password-assignment`".into(),
+                ],
+                weakens: vec!["disables built-in rule `generic-password-assignment`".into()],
+            }),
+        }
+    }
+
     fn render_fixture(format: Format, show_secrets: bool) -> String {
         let (findings, errors, notices, stats) = fixture();
         let input = ReportInput {
@@ -340,6 +466,7 @@ mod tests {
             errors: &errors,
             notices: &notices,
             stats: &stats,
+            run: &fixture_run(),
             times: ScanTimes {
                 started: 1_709_290_800,
                 finished: 1_709_290_817,
@@ -439,6 +566,7 @@ mod tests {
             errors: &[],
             notices: &[],
             stats: &stats,
+            run: &RunInfo::default(),
             times: ScanTimes::default(),
         };
         let opts = ReportOptions {
@@ -475,14 +603,22 @@ mod tests {
             let idx = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
             assert_eq!(r["ruleId"], rules[idx]);
             let fp = &r["partialFingerprints"];
-            assert!(fp["primaryLocationLineHash"].is_string() && fp["pkhound/v1"].is_string());
+            assert!(fp["primaryLocationLineHash"].is_string() && fp["pkhound/v2"].is_string());
         }
         let old = results
             .iter()
             .find(|r| r["properties"]["origin"] == "commit")
             .expect("the history finding");
         let uri = &old["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
-        assert_eq!(uri, "config/old%20settings.env");
+        // Relative to the repository root: the fixture scanned its `app/` directory.
+        assert_eq!(uri, "app/config/old%20settings.env");
+        assert_eq!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"], "file:///work/repo/");
+        assert_eq!(run["properties"]["incomplete"], true);
+        assert_eq!(run["properties"]["fingerprintKey"], "0badc0de");
+        assert_eq!(
+            run["properties"]["config"]["weakens"][0],
+            "disables built-in rule `generic-password-assignment`"
+        );
         assert_eq!(old["properties"]["in_head"], false);
         assert_eq!(old["properties"]["author"], "Dana Developer");
         let inv = &run["invocations"][0];
@@ -504,6 +640,7 @@ mod tests {
                 errors: &errors,
                 notices: &notices,
                 stats: &stats,
+                run: &RunInfo::default(),
                 times: ScanTimes::default(),
             };
             let opts = ReportOptions {
@@ -554,10 +691,11 @@ mod tests {
         let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "testsuites");
-        assert_eq!(root.attribute("failures"), Some("4"));
+        // 4 findings and the weakening config.
+        assert_eq!(root.attribute("failures"), Some("5"));
         assert_eq!(root.attribute("errors"), Some("1"));
         let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
-        assert_eq!(failures, 4);
+        assert_eq!(failures, 5);
         insta::assert_snapshot!(out);
     }
 
@@ -569,7 +707,10 @@ mod tests {
         let header = reader.headers().expect("a header row").clone();
         assert_eq!(header.get(0), Some("severity"));
         let rows: Vec<::csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("valid CSV");
-        assert_eq!(rows.len(), 4);
+        // 4 findings, then the error (incomplete scan) and the config.
+        assert_eq!(rows.len(), 6);
+        assert_eq!(rows[4].get(1), Some("pkhound-incomplete"));
+        assert_eq!(rows[5].get(0), Some("warning"));
         let secret = header.iter().position(|h| h == "secret").expect("secret column");
         assert_eq!(rows[0].get(secret), Some("pk_a4…36"));
         insta::assert_snapshot!(out);
@@ -600,6 +741,7 @@ mod tests {
             errors: &errors,
             notices: &notices,
             stats: &stats,
+            run: &RunInfo::default(),
             times: ScanTimes::default(),
         };
         let opts = ReportOptions {
@@ -613,10 +755,93 @@ mod tests {
             .records()
             .collect::<Result<_, _>>()
             .expect("valid CSV");
-        assert!(rows.iter().any(|r| r.iter().any(|c| c.starts_with("'=cmd"))));
+        // Control characters never reach the cell raw (a snippet holds none: they became spaces when it
+        // was built), and the cell is not a formula.
+        assert!(rows
+            .iter()
+            .any(|r| r.iter().any(|c| c.contains("=cmd") && !c.starts_with('='))));
         assert!(rows.iter().any(|r| r.iter().any(|c| c.starts_with("'@evil"))));
+        assert!(!csv.contains(&0x1b));
+        let junit_text = junit.replace("&#10;", "").replace("&#13;", "");
+        assert!(!junit_text.contains('\u{FFFD}'), "nothing is lost: {junit}");
         for format in [Format::Sarif, Format::Gitlab] {
             serde_json::from_slice::<serde_json::Value>(&render(format, &input, &opts)).expect("valid JSON");
+        }
+    }
+
+    /// A file name or line with control characters never reaches a terminal raw, and nothing is lost.
+    // See: issue 12 ("Control characters in file names and snippets reach the terminal raw").
+    #[test]
+    fn control_characters_are_escaped_for_terminals() {
+        assert_eq!(visible("src/app.py"), "src/app.py");
+        assert_eq!(visible("a\u{1b}[2Jb"), "\"a\\x1b[2Jb\"");
+        assert_eq!(visible("x\ny: leaked"), "\"x\\ny: leaked\"");
+        assert_eq!(visible("q\"\\\u{7f}\u{202e}"), "\"q\\\"\\\\\\x7f\\u{202e}\"");
+        assert_eq!(visible("\"quoted\""), "\"\\\"quoted\\\"\"");
+
+        let (mut findings, errors, notices, stats) = fixture();
+        findings[0].path = "x\n.env:1: klaviyo-private-key (critical) forged\u{1b}[2J".into();
+        findings[0].snippet = Snippet::from_clear("k=\u{1b}]0;title\u{7}");
+        let input = ReportInput {
+            findings: &findings,
+            errors: &errors,
+            notices: &notices,
+            stats: &stats,
+            run: &RunInfo::default(),
+            times: ScanTimes::default(),
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+        };
+        let text = String::from_utf8(render(Format::Text, &input, &opts)).expect("UTF-8");
+        let hook = String::from_utf8(hook::render(&findings[..1], &opts)).expect("UTF-8");
+        for out in [&text, &hook] {
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+            assert!(out.contains("\\x1b[2J"), "{out}");
+        }
+        assert_eq!(hook.lines().count(), 1, "{hook}");
+    }
+
+    /// Inverse of [`visible`], for the property below.
+    fn unescape(v: &str) -> String {
+        let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+            return v.to_string();
+        };
+        let mut out = String::new();
+        let mut it = inner.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('x') => {
+                    let hex: String = it.by_ref().take(2).collect();
+                    out.push(char::from(u8::from_str_radix(&hex, 16).expect("hex")));
+                }
+                Some('u') => {
+                    let hex: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char"));
+                }
+                Some(other) => out.push(other),
+                None => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Whatever a path or line holds, the shown form has no control character and loses nothing.
+        #[test]
+        fn visible_is_lossless_and_inert(s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}\"\\\\]){0,40}") {
+            let v = visible(&s);
+            proptest::prop_assert!(!v.chars().any(needs_escape), "{:?}", v);
+            proptest::prop_assert_eq!(unescape(&v), s);
         }
     }
 

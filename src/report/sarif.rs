@@ -1,8 +1,9 @@
 //! SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 //!
 //! One run; `tool.driver.rules` lists every rule that produced a result, sorted by id, and each result
-//! points at its rule by id and index. Locations are repository-relative URI references under
-//! `%SRCROOT%`. Fingerprints come from [`Finding::fingerprint`] (rule id + secret, hashed), so an alert
+//! points at its rule by id and index. Locations are URI references under `%SRCROOT%`, the root of the
+//! git work tree that holds the scanned paths (GitHub resolves result paths from the repository root,
+//! whatever directory was scanned), or the scanned directory outside a repository. Fingerprints come from [`Finding::fingerprint`] (rule id + secret, hashed), so an alert
 //! keeps its identity when the line moves. The raw secret appears only with `--show-secrets`.
 //!
 //! Hand-written wire structs rather than a generated SARIF crate: the subset we emit is small, the field
@@ -12,7 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::{shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, WireCommit, WireHistory};
+use super::{
+    shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, SourceRoot, WireCommit,
+    WireConfig, WireHistory,
+};
 use crate::finding::{Exposure, Finding, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -39,11 +43,14 @@ struct Run<'a> {
     /// pkhound counts columns in Unicode scalar values, not SARIF's default UTF-16 code units.
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
-    properties: RunProperties,
+    properties: RunProperties<'a>,
 }
 
 #[derive(Serialize)]
 struct BaseUri {
+    /// The root as a `file:` URI ending in `/`; absent outside a repository (the scanned directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<String>,
     description: Text,
 }
 
@@ -113,7 +120,8 @@ struct Invocation {
 struct Notification {
     level: &'static str,
     message: Text,
-    locations: [NotificationLocation; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<NotificationLocation>,
 }
 
 #[derive(Serialize)]
@@ -203,11 +211,17 @@ struct ResultProperties<'a> {
 }
 
 #[derive(Serialize)]
-struct RunProperties {
+struct RunProperties<'a> {
     files: u64,
     bytes: u64,
     skipped: u64,
     errors: usize,
+    /// Something could not be scanned (also `invocations[0].executionSuccessful: false`).
+    incomplete: bool,
+    #[serde(rename = "fingerprintKey")]
+    fingerprint_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<WireConfig<'a>>,
 }
 
 /// GitHub's `security-severity` (a string holding a number in (0, 10]) for a severity. GitHub buckets
@@ -233,6 +247,16 @@ pub fn level(s: Severity) -> &'static str {
     }
 }
 
+/// GitHub's `problem.severity` for a rule: `error`, `warning` or `recommendation` (the only values it
+/// accepts; `note` is refused). The same buckets as [`level`], so a rule and its results agree.
+// See: issue 12 ("problem.severity is `note` for low and info rules").
+pub fn problem_severity(s: Severity) -> &'static str {
+    match level(s) {
+        "note" => "recommendation",
+        other => other,
+    }
+}
+
 /// Renders the SARIF log.
 pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let findings = sorted(input.findings);
@@ -253,7 +277,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         .map(|f| {
             let n = seen.entry((f.path.as_str(), f.fingerprint.as_str())).or_insert(0);
             *n += 1;
-            result(f, index[f.rule.id.as_str()], *n, opts)
+            result(f, index[f.rule.id.as_str()], *n, opts, input.run.source_root.as_ref())
         })
         .collect();
 
@@ -265,20 +289,54 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         .chain(input.notices.iter().map(|n| (1, n.path.as_str(), n.message.as_str())))
         .collect();
     problems.sort();
-    let notifications = problems
+    let root = input.run.source_root.as_ref();
+    let mut notifications: Vec<Notification> = problems
         .into_iter()
         .map(|(rank, path, message)| Notification {
             level: if rank == 0 { "error" } else { "note" },
             message: Text {
                 text: format!("{path}: {message}"),
             },
-            locations: [NotificationLocation {
+            locations: vec![NotificationLocation {
                 physical_location: NotificationPhysical {
-                    artifact_location: artifact(path),
+                    artifact_location: artifact(path, root),
                 },
             }],
         })
         .collect();
+    if input.incomplete() {
+        notifications.insert(
+            0,
+            Notification {
+                level: "error",
+                message: Text {
+                    text: format!(
+                        "incomplete scan: {} {} could not be scanned; a finding there would be missing",
+                        input.errors.len(),
+                        if input.errors.len() == 1 { "place" } else { "places" }
+                    ),
+                },
+                locations: Vec::new(),
+            },
+        );
+    }
+    if let Some(c) = &input.run.config {
+        let weak = !c.weakens.is_empty();
+        let mut text = format!("config {} ({}) applied", c.path, c.source);
+        if weak {
+            text = format!(
+                "WARNING: {text}; it weakens the built-in rules: {}",
+                c.weakens.join("; ")
+            );
+        } else if !c.changes.is_empty() {
+            text.push_str(&format!(": {}", c.changes.join("; ")));
+        }
+        notifications.push(Notification {
+            level: if weak { "warning" } else { "note" },
+            message: Text { text },
+            locations: Vec::new(),
+        });
+    }
 
     let log = Log {
         schema: SCHEMA,
@@ -297,14 +355,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 execution_successful: input.errors.is_empty(),
                 tool_execution_notifications: notifications,
             }],
-            original_uri_base_ids: BTreeMap::from([(
-                SRCROOT,
-                BaseUri {
-                    description: Text {
-                        text: "The directory pkhound scanned; result paths are relative to it.".into(),
-                    },
-                },
-            )]),
+            original_uri_base_ids: BTreeMap::from([(SRCROOT, base_uri(root))]),
             column_kind: "unicodeCodePoints",
             results,
             properties: RunProperties {
@@ -312,6 +363,9 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 bytes: input.stats.bytes,
                 skipped: input.stats.skipped,
                 errors: input.errors.len(),
+                incomplete: input.incomplete(),
+                fingerprint_key: &input.run.fingerprint_key,
+                config: input.run.config.as_ref().map(WireConfig::of),
             },
         }],
     };
@@ -368,12 +422,18 @@ fn rule(r: &RuleInfo) -> Rule {
             // entropy and placeholders; the rule examples prove the false-positive cases. Rules carry no
             // precision of their own yet, so one value fits all.
             precision: "high",
-            problem_severity: level(r.severity),
+            problem_severity: problem_severity(r.severity),
         },
     }
 }
 
-fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOptions) -> SarifResult<'a> {
+fn result<'a>(
+    f: &'a Finding,
+    rule_index: usize,
+    nth: usize,
+    opts: &ReportOptions,
+    root: Option<&SourceRoot>,
+) -> SarifResult<'a> {
     let shown = shown_secret(f, opts);
     let commit = f.origin.commit();
     let mut message = format!("{} {} ({})", f.rule.name, shown, f.severity);
@@ -398,7 +458,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
     let snippet = shown_snippet(f, opts);
     let partial_fingerprints = BTreeMap::from([
         ("primaryLocationLineHash", format!("{}:{nth}", f.fingerprint)),
-        ("pkhound/v1", f.fingerprint.to_string()),
+        ("pkhound/v2", f.fingerprint.to_string()),
     ]);
     SarifResult {
         rule_id: f.rule.id.as_str(),
@@ -407,7 +467,7 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
         message: Text { text: message },
         locations: [Location {
             physical_location: PhysicalLocation {
-                artifact_location: artifact(&f.path),
+                artifact_location: artifact(&f.path, root),
                 region: Region {
                     start_line: f.line.max(1),
                     start_column: f.column.max(1),
@@ -440,9 +500,51 @@ fn result<'a>(f: &'a Finding, rule_index: usize, nth: usize, opts: &ReportOption
     }
 }
 
-/// The artifact location of a report path: repository-relative paths become URI references under
-/// `%SRCROOT%`; absolute paths (a file argument given as `/abs/file`) become `file:` URIs.
-fn artifact(path: &str) -> ArtifactLocation {
+/// `%SRCROOT%`: the repository root (as a `file:` URI) when the scan is inside one.
+fn base_uri(root: Option<&SourceRoot>) -> BaseUri {
+    match root {
+        Some(r) => BaseUri {
+            uri: Some(format!("file://{}/", uri_path(&r.path))),
+            description: Text {
+                text: "The root of the git work tree that holds the scanned paths; result paths are relative to it."
+                    .into(),
+            },
+        },
+        None => BaseUri {
+            uri: None,
+            description: Text {
+                text: "The directory pkhound scanned; result paths are relative to it.".into(),
+            },
+        },
+    }
+}
+
+/// The artifact location of a report path. Relative paths (relative to the scanned directory) become URI
+/// references under `%SRCROOT%`, prefixed with the scanned directory's place in the repository; absolute
+/// paths inside the repository become relative to it; other absolute paths (a file argument given as
+/// `/abs/file`) become `file:` URIs.
+fn artifact(path: &str, root: Option<&SourceRoot>) -> ArtifactLocation {
+    if let Some(r) = root {
+        let inside = path
+            .strip_prefix(r.path.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| !rest.is_empty() && !r.path.is_empty());
+        if let Some(rest) = inside {
+            return ArtifactLocation {
+                uri: uri_path(rest),
+                uri_base_id: Some(SRCROOT),
+            };
+        }
+        let relative =
+            !path.starts_with('/') && !matches!(path.as_bytes(), [d, b':', b'/', ..] if d.is_ascii_alphabetic());
+        if relative && path != "-" {
+            let path = path.strip_prefix("./").unwrap_or(path);
+            return ArtifactLocation {
+                uri: uri_path(&format!("{}{path}", r.prefix)),
+                uri_base_id: Some(SRCROOT),
+            };
+        }
+    }
     let drive = matches!(path.as_bytes(), [d, b':', b'/', ..] if d.is_ascii_alphabetic());
     if path.starts_with('/') {
         ArtifactLocation {
@@ -538,11 +640,46 @@ mod tests {
         assert_eq!(uri_path("c:x/y"), "c%3Ax/y");
         assert_eq!(uri_path("dir\\file"), "dir%5Cfile");
         assert_eq!(uri_path("café/ü.txt"), "caf%C3%A9/%C3%BC.txt");
-        assert_eq!(artifact("/tmp/x y/f").uri, "file:///tmp/x%20y/f");
-        assert_eq!(artifact("/tmp/f").uri_base_id, None);
-        assert_eq!(artifact("./a/b").uri, "a/b");
-        assert_eq!(artifact("a/b").uri_base_id, Some(SRCROOT));
-        assert_eq!(artifact("C:/src/a b").uri, "file:///C:/src/a%20b");
+        assert_eq!(artifact("/tmp/x y/f", None).uri, "file:///tmp/x%20y/f");
+        assert_eq!(artifact("/tmp/f", None).uri_base_id, None);
+        assert_eq!(artifact("./a/b", None).uri, "a/b");
+        assert_eq!(artifact("a/b", None).uri_base_id, Some(SRCROOT));
+        assert_eq!(artifact("C:/src/a b", None).uri, "file:///C:/src/a%20b");
+    }
+
+    /// Paths resolve from the repository root whatever directory was scanned.
+    // See: issue 12 ("`pkhound scan src --format sarif` writes `uri: email/k.py`").
+    #[test]
+    fn paths_resolve_from_the_repository_root() {
+        let root = SourceRoot {
+            path: "/work/repo".into(),
+            prefix: "src/".into(),
+        };
+        let a = artifact("email/k.py", Some(&root));
+        assert_eq!((a.uri.as_str(), a.uri_base_id), ("src/email/k.py", Some(SRCROOT)));
+        assert_eq!(artifact("/work/repo/lib/x.py", Some(&root)).uri, "lib/x.py");
+        assert_eq!(
+            artifact("/work/repository/x.py", Some(&root)).uri,
+            "file:///work/repository/x.py"
+        );
+        assert_eq!(base_uri(Some(&root)).uri.as_deref(), Some("file:///work/repo/"));
+    }
+
+    #[test]
+    fn problem_severity_is_one_github_accepts() {
+        for s in [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            assert!(
+                ["error", "warning", "recommendation"].contains(&problem_severity(s)),
+                "{s}"
+            );
+        }
+        assert_eq!(problem_severity(Severity::Low), "recommendation");
     }
 
     #[test]

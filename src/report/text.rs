@@ -1,11 +1,14 @@
 //! The report for people: findings grouped by file, each with its place, severity, rule, the redacted
-//! secret in its line, and what to do; then errors, notices and a one-line summary.
+//! secret in its line, and what to do; then errors, notices, the config applied and a one-line summary.
+//!
+//! Everything that comes from scanned files, git or a config (paths, lines, author names, messages) goes
+//! through [`visible`]: a control character is shown escaped, never sent to the terminal.
 
 use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
-use super::{ReportInput, ReportOptions};
+use super::{visible, ReportInput, ReportOptions};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
 use crate::verify::{klaviyo::company_prefix, ScopeMap, Status};
 
@@ -46,37 +49,11 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", p.paint(&f.path, |t| t.bold().underline()));
+            let _ = writeln!(out, "{}", p.paint(&visible(&f.path), |t| t.bold().underline()));
             current = Some(&f.path);
         }
-        finding(&mut out, &p, f, opts);
-        if let Some(v) = &f.verification {
-            let _ = writeln!(
-                out,
-                "      {} {}",
-                p.paint("verified:", |t| match v.status {
-                    Status::Live => t.red().bold(),
-                    _ => t.yellow(),
-                }),
-                super::verification::summary(v)
-            );
-            if let Some(scopes) = v.scopes.as_ref().filter(|_| tabled.insert(&f.fingerprint)) {
-                scope_table(&mut out, &p, scopes);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "      {} {}",
-            p.paint("fix:", |t| t.green()),
-            super::verification::remediation(f)
-        );
-        if f.history.is_some() {
-            let _ = writeln!(
-                out,
-                "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
-                p.paint("then:", |t| t.green())
-            );
-        }
+        let table = f.verification.as_ref().is_some_and(|v| v.scopes.is_some()) && tabled.insert(&f.fingerprint);
+        finding(&mut out, &p, f, opts, table);
     }
     if !input.findings.is_empty() {
         out.push('\n');
@@ -87,14 +64,41 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             out,
             "{} {}: {}",
             p.paint("error:", |t| t.red().bold()),
-            e.path,
-            e.message
+            visible(&e.path),
+            visible(&e.message)
         );
     }
     for n in input.notices {
-        let _ = writeln!(out, "{} {}: {}", p.paint("note:", |t| t.yellow()), n.path, n.message);
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            p.paint("note:", |t| t.yellow()),
+            visible(&n.path),
+            visible(&n.message)
+        );
     }
     if !input.errors.is_empty() || !input.notices.is_empty() {
+        out.push('\n');
+    }
+    if let Some(c) = &input.run.config {
+        let _ = writeln!(
+            out,
+            "{} {} ({})",
+            p.paint("config:", |t| t.yellow()),
+            visible(&c.path),
+            c.source
+        );
+        for w in &c.weakens {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                p.paint("WEAKENS THE SCAN:", |t| t.red().bold()),
+                visible(w)
+            );
+        }
+        for ch in c.changes.iter().filter(|ch| !c.weakens.contains(ch)) {
+            let _ = writeln!(out, "  {}", visible(ch));
+        }
         out.push('\n');
     }
     out.push_str(&summary(input, &p));
@@ -102,7 +106,8 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
+/// One finding; `table`: print its key's blast-radius table (once per key).
+fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions, table: bool) {
     let shown = if opts.show_secrets {
         f.secret.expose().to_string()
     } else {
@@ -112,18 +117,18 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
     };
-    let place = format!("{}:{}:{}", f.path, f.line, f.column);
+    let place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
     let _ = writeln!(
         out,
         "  {}  {}  {}  {}",
         p.paint(&place, |t| t.cyan()),
         p.severity(f.severity),
-        p.paint(&f.rule.name, |t| t.bold()),
-        p.paint(&shown, |t| t.magenta()),
+        p.paint(&visible(&f.rule.name), |t| t.bold()),
+        p.paint(&visible(&shown), |t| t.magenta()),
     );
     if !f.snippet.is_empty() {
         let snippet = super::shown_snippet(f, opts);
-        let _ = writeln!(out, "      {}", p.paint(&snippet, |t| t.dimmed()));
+        let _ = writeln!(out, "      {}", p.paint(&visible(&snippet), |t| t.dimmed()));
     }
     if let Some(h) = &f.history {
         history(out, p, f, h);
@@ -140,6 +145,33 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             out,
             "      {} test, fixture, docs or example path (a real key here is still leaked)",
             p.paint("context:", |t| t.yellow())
+        );
+    }
+    if let Some(v) = &f.verification {
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            p.paint("verified:", |t| match v.status {
+                Status::Live => t.red().bold(),
+                _ => t.yellow(),
+            }),
+            visible(&super::verification::summary(v))
+        );
+        if let Some(scopes) = v.scopes.as_ref().filter(|_| table) {
+            scope_table(out, p, scopes);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "      {} {}",
+        p.paint("fix:", |t| t.green()),
+        visible(super::verification::remediation(f))
+    );
+    if f.history.is_some() {
+        let _ = writeln!(
+            out,
+            "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
+            p.paint("then:", |t| t.green())
         );
     }
 }
@@ -234,7 +266,8 @@ fn accounts(out: &mut String, p: &Painter, findings: &[Finding]) {
         let keys: Vec<&str> = keys.values().map(String::as_str).collect();
         let _ = writeln!(
             out,
-            "  {label}: {} {} ({})",
+            "  {}: {} {} ({})",
+            visible(label),
             keys.len(),
             plural(keys.len(), "key", "keys"),
             keys.join(", ")
@@ -256,12 +289,12 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
             "      {} {} {} by {} <{}> at {}:{} \"{}\"",
             p.paint("introduced:", |t| t.yellow()),
             p.paint(short, |t| t.yellow()),
-            day,
-            c.author,
-            c.email,
-            f.path,
+            visible(day),
+            visible(&c.author),
+            visible(&c.email),
+            visible(&f.path),
             f.line,
-            c.summary
+            visible(&c.summary)
         );
     }
     let status = if h.in_head {
@@ -281,8 +314,8 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         let _ = writeln!(
             out,
             "        also {} {}:{}",
-            o.commit.get(..7).unwrap_or(&o.commit),
-            o.path,
+            visible(o.commit.get(..7).unwrap_or(&o.commit)),
+            visible(&o.path),
             o.line
         );
     }
@@ -331,8 +364,18 @@ fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
     } else {
         String::new()
     };
+    let incomplete = if input.incomplete() {
+        let text = format!(
+            "INCOMPLETE: {} {} could not be scanned",
+            input.errors.len(),
+            plural(input.errors.len(), "place", "places")
+        );
+        format!("{} · ", p.paint(&text, |t| t.red().bold()))
+    } else {
+        String::new()
+    };
     format!(
-        "{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")

@@ -116,8 +116,11 @@ pub(crate) fn summary(v: &Verification) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::{render, Format, ReportInput, ReportOptions, ScanTimes};
-    use crate::finding::{Context, Exposure, Finding, Origin, RuleId, RuleInfo, ScanStats, Secret, Severity, Snippet};
+    use super::super::{render, AppliedConfig, Format, ReportInput, ReportOptions, RunInfo, ScanTimes};
+    use crate::finding::{
+        Context, ErrorKind, Exposure, Finding, Origin, RuleId, RuleInfo, ScanError, ScanStats, Secret, Severity,
+        Snippet,
+    };
     use crate::verify::{Account, Scope, ScopeMap, Status, Verification};
 
     const KEY: &str = "pk_AbC123_0f1e2d3c4b5a69788796a5b4c3d2e1f0ff"; // pkhound:allow
@@ -177,12 +180,17 @@ mod tests {
     }
 
     fn out(format: Format, findings: &[Finding]) -> String {
+        out_with(format, findings, &[], &RunInfo::default())
+    }
+
+    fn out_with(format: Format, findings: &[Finding], errors: &[ScanError], run: &RunInfo) -> String {
         let stats = ScanStats::default();
         let input = ReportInput {
             findings,
-            errors: &[],
+            errors,
             notices: &[],
             stats: &stats,
+            run,
             times: ScanTimes::default(),
         };
         let opts = ReportOptions {
@@ -241,6 +249,28 @@ mod tests {
             text.contains("account AbC123 \"Acme Inc\" (confirmed by Klaviyo)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn csv_rows_after_the_findings_are_as_wide_as_the_verification_header() {
+        let findings = [verified(Status::Live, false)];
+        let errors = [ScanError::new(ErrorKind::Io, "locked.env", "permission denied")];
+        let run = RunInfo {
+            config: Some(AppliedConfig {
+                path: "pkhound.toml".into(),
+                source: "--config".into(),
+                format: "pkhound",
+                changes: vec!["adds rule acme-token".into()],
+                weakens: vec![],
+            }),
+            ..RunInfo::default()
+        };
+        let csv = out_with(Format::Csv, &findings, &errors, &run);
+        let rows: Vec<::csv::StringRecord> = ::csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .collect::<Result<_, _>>()
+            .expect("one width for every row");
+        assert_eq!(rows.len(), 3);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //!
 //! A bad config is an error naming the file, the line and the key; nothing falls back to a default.
 
-use std::{collections::BTreeMap, fs, path::Path};
+use std::{collections::BTreeMap, path::Path};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -127,6 +127,8 @@ pub struct Allowlist {
     /// Rule ids it applies to; empty means every rule.
     pub rules: Vec<String>,
     pub condition: Condition,
+    /// The path globs as written, for the summary every report gives of the config.
+    pub path_patterns: Vec<String>,
     /// Globs on the repository-relative path. A glob without `/` matches the file name at any depth.
     pub name_globs: Option<GlobSet>,
     pub path_globs: Option<GlobSet>,
@@ -162,6 +164,7 @@ impl Allowlist {
             origin,
             rules: Vec::new(),
             condition: Condition::Or,
+            path_patterns: Vec::new(),
             name_globs: None,
             path_globs: None,
             path_regexes: Vec::new(),
@@ -200,6 +203,60 @@ impl Allowlist {
             && self.commits.is_empty()
             && !self.test_paths;
         (self.condition == Condition::Or || only_paths) && self.path_matches(path)
+    }
+
+    /// One line saying what this allowlist lets through (`.pkhound.toml:4: paths "vendor/**"; stopwords "sample"`).
+    pub fn describe(&self) -> String {
+        let quoted = |v: &mut dyn Iterator<Item = &str>| v.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if !self.rules.is_empty() {
+            parts.push(format!(
+                "for rules {}",
+                quoted(&mut self.rules.iter().map(String::as_str))
+            ));
+        }
+        let paths: Vec<&str> = self
+            .path_patterns
+            .iter()
+            .map(String::as_str)
+            .chain(self.path_regexes.iter().map(Regex::as_str))
+            .collect();
+        if !paths.is_empty() {
+            parts.push(format!("paths {}", quoted(&mut paths.into_iter())));
+        }
+        if !self.regexes.is_empty() {
+            parts.push(format!(
+                "secrets matching {}",
+                quoted(&mut self.regexes.iter().map(Regex::as_str))
+            ));
+        }
+        if !self.line_regexes.is_empty() {
+            parts.push(format!(
+                "lines matching {}",
+                quoted(&mut self.line_regexes.iter().map(Regex::as_str))
+            ));
+        }
+        if !self.stopwords.is_empty() {
+            parts.push(format!(
+                "stopwords {}",
+                quoted(&mut self.stopwords.iter().map(String::as_str))
+            ));
+        }
+        if !self.commits.is_empty() {
+            parts.push(format!(
+                "commits {}",
+                quoted(&mut self.commits.iter().map(String::as_str))
+            ));
+        }
+        if self.test_paths {
+            parts.push("test, fixture, docs and example paths".to_string());
+        }
+        let join = if self.condition == Condition::And {
+            " and "
+        } else {
+            "; "
+        };
+        format!("allowlist {}: {}", self.origin, parts.join(join))
     }
 
     /// True when the finding is allowed by this allowlist.
@@ -268,9 +325,9 @@ struct AllowSpec {
 /// Reads and loads a config file (either format).
 pub fn load_file(path: &Path) -> Result<UserConfig, ConfigError> {
     let file = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| ConfigError::Io {
+    let text = crate::userfile::read_to_string(path).map_err(|e| ConfigError::Io {
         file: file.clone(),
-        message: format!("cannot read: {}", e.kind().to_string().to_lowercase()),
+        message: format!("cannot read: {}", crate::userfile::message(&e)),
     })?;
     load_str(&file, &text)
 }
@@ -289,9 +346,9 @@ pub fn load_str(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
 /// that every such rule can be reported at once.
 pub fn check_file(path: &Path) -> Result<UserConfig, ConfigError> {
     let file = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| ConfigError::Io {
+    let text = crate::userfile::read_to_string(path).map_err(|e| ConfigError::Io {
         file: file.clone(),
-        message: format!("cannot read: {}", e.kind().to_string().to_lowercase()),
+        message: format!("cannot read: {}", crate::userfile::message(&e)),
     })?;
     load_lenient(&file, &text)
 }
@@ -495,6 +552,7 @@ fn compile_allow(file: &str, text: &str, key: &str, spec: Spanned<AllowSpec>) ->
     let spec = spec.into_inner();
     let mut allow = Allowlist::new(format!("{file}:{line}"));
     allow.rules = spec.rules.into_iter().map(Spanned::into_inner).collect();
+    allow.path_patterns = spec.paths.iter().map(|p| p.get_ref().clone()).collect();
     let (names, paths) =
         compile_globs(&spec.paths).map_err(|(span, m)| at(file, line_at(text, span), format!("{key}.paths"), m))?;
     allow.name_globs = names;
@@ -559,6 +617,104 @@ fn compile_globs(globs: &[Spanned<String>]) -> Result<Globs, (usize, String)> {
         b.build().map(Some).map_err(|e| (0, e.to_string()))
     };
     Ok((build(names, n)?, build(paths, p)?))
+}
+
+/// What a config changes in a scan, in words: everything it does, and the part that weakens the built-in
+/// rules (named loudly in every report: a repository can otherwise switch its own scan off).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub changes: Vec<String>,
+    pub weakens: Vec<String>,
+}
+
+/// Ordinary source and config files: an allowlist that lets a built-in rule's real-looking secret through
+/// in one of these allows far more than a vendored directory or a fixture.
+const PROBE_PATHS: [&str; 5] = [
+    "src/main.py",
+    ".env",
+    "config/settings.yaml",
+    "app/index.js",
+    "deploy/prod.tf",
+];
+
+/// Describes `cfg` against the built-in rules.
+///
+/// Weakening: disabling or replacing a built-in rule, lowering its severity, restricting it to some
+/// paths, and any allowlist that lets a built-in rule's own positive example through in an ordinary file
+/// ([`PROBE_PATHS`]): `paths = ["**"]`, `regexes = ['.']`, a one-letter stopword. Narrow allowlists
+/// (`vendor/**`, one known test value, `test_paths`) are listed as changes.
+pub fn summarize(cfg: &UserConfig, builtin: &[LoadedRule]) -> Summary {
+    let mut out = Summary::default();
+    let is_builtin = |id: &str| builtin.iter().any(|b| b.spec.id == id);
+    let mut add = |weak: bool, text: String| {
+        if weak {
+            out.weakens.push(text.clone());
+        }
+        out.changes.push(text);
+    };
+    for r in &cfg.rules {
+        if is_builtin(&r.spec.id) {
+            add(true, format!("replaces built-in rule `{}`", r.spec.id));
+        } else {
+            add(false, format!("adds rule `{}`", r.spec.id));
+        }
+    }
+    for d in &cfg.disable {
+        add(
+            is_builtin(&d.value),
+            format!(
+                "disables {}rule `{}`",
+                if is_builtin(&d.value) { "built-in " } else { "" },
+                d.value
+            ),
+        );
+    }
+    for s in &cfg.severity {
+        let (id, to) = &s.value;
+        match builtin.iter().find(|b| b.spec.id == *id) {
+            Some(b) if *to < b.spec.severity => add(
+                true,
+                format!("lowers built-in rule `{id}` from {} to {to}", b.spec.severity),
+            ),
+            Some(b) => add(false, format!("sets rule `{id}` from {} to {to}", b.spec.severity)),
+            None => add(false, format!("sets rule `{id}` to {to}")),
+        }
+    }
+    for (id, re) in &cfg.rule_paths {
+        add(
+            is_builtin(id),
+            format!("reports rule `{id}` only in paths matching `{}`", re.as_str()),
+        );
+    }
+    for a in &cfg.allowlists {
+        let broad = builtin
+            .iter()
+            .filter(|b| a.applies_to(&b.spec.id))
+            .filter_map(|b| b.spec.examples.positive.first().map(|ex| (b, ex)))
+            .find_map(|(b, ex)| {
+                PROBE_PATHS
+                    .iter()
+                    .find(|path| {
+                        a.allows(&Candidate {
+                            rule: &b.spec.id,
+                            path,
+                            secret: &ex.secret,
+                            commit: None,
+                            test: false,
+                            line: Some(&ex.text),
+                        })
+                    })
+                    .map(|path| (b.spec.id.as_str(), *path))
+            });
+        match broad {
+            Some((id, path)) => add(
+                true,
+                format!("{} (broad: it allows a `{id}` key in `{path}`)", a.describe()),
+            ),
+            None => add(false, a.describe()),
+        }
+    }
+    out
 }
 
 /// The rules a scan runs: built-ins, then the config's, with disabled rules removed and severities set.
@@ -675,14 +831,54 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
             let _ = load_str("c.toml", &text);
         }
 
+        /// Arbitrary bytes (as a file read from disk would give) never panic the loader. See: issue 12.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = load_str("c.toml", &String::from_utf8_lossy(&bytes));
+        }
+
         #[test]
         fn arbitrary_tomlish_text_never_panics(text in "(\\[\\[?(rule|rules|allowlist|allowlists|extend)\\]\\]?\n|[a-z]{1,8} = (\"[^\"\n]{0,12}\"|[0-9]{1,3}|\\[\\]|true)\n){0,12}") {
             let _ = load_str("c.toml", &text);
+        }
+    }
+
+    fn summary(text: &str) -> Summary {
+        let builtin = crate::rules::builtin().expect("built-in rules load");
+        summarize(&load_str("c.toml", text).expect("loads"), &builtin)
+    }
+
+    /// A config that switches the scan off is named as weakening it; a narrow one is only listed.
+    // See: issue 12 ("A repository that switches its own scan off").
+    #[test]
+    fn weakening_configs_are_named() {
+        for text in [
+            "[allowlist]\npaths = ['**']\n",
+            "[allowlist]\npaths = ['*']\n",
+            "[allowlist]\nregexes = ['.']\n",
+            "[allowlist]\nstopwords = ['a']\n",
+            "disable = ['klaviyo-private-key']\n",
+            "[severity]\nklaviyo-private-key = 'info'\n",
+            "[[allowlists]]\nrules = ['klaviyo-private-key']\npaths = ['**/*']\n",
+        ] {
+            let s = summary(text);
+            assert!(!s.weakens.is_empty(), "{text}: {s:?}");
+        }
+        for text in [
+            "[allowlist]\npaths = ['vendor/**', '*.snap']\n",
+            "[allowlist]\nregexes = ['^pk_0{6}']\n",
+            "[allowlist]\ntest_paths = true\n",
+            "[severity]\ngeneric-password-assignment = 'high'\n",
+        ] {
+            let s = summary(text);
+            assert!(s.weakens.is_empty(), "{text}: {s:?}");
+            assert_eq!(s.changes.len(), 1, "{text}: {s:?}");
         }
     }
 

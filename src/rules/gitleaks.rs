@@ -206,7 +206,11 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
             allow: Vec::new(),
             check: None,
-            delimited: true,
+            // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a
+            // class before the secret group), and a secret group after `tok_` is glued to `_` by
+            // construction. Checking the group's ends would drop every such match.
+            // See: issue 12 ("Imported gitleaks rules whose secret group follows `_` never match").
+            delimited: false,
             verify: None,
             verify_http: None,
             tags: rule.tags,
@@ -385,6 +389,25 @@ pub fn derive_keywords(regex: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::rules::config::{self, Candidate};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// Arbitrary bytes never panic the gitleaks importer. See: issue 12 ("Property tests over
+        /// arbitrary bytes for every parser").
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = load("g.toml", &String::from_utf8_lossy(&bytes));
+        }
+
+        /// gitleaks-shaped TOML (rules, allowlists, extend, with odd values) never panics either.
+        #[test]
+        fn arbitrary_gitleaks_toml_never_panics(text in r#"(\[\[?(rules|allowlists|rules\.allowlists)\]\]?
+|\[(allowlist|extend|rules\.allowlist)\]
+|(id|regex|secretGroup|entropy|keywords|path|paths|regexes|regexTarget|condition|stopwords|commits|targetRules|useDefault|disabledRules|description) = ("[^"\n]{0,12}"|'[^'\n]{0,16}'|-?[0-9]{1,3}(\.[0-9])?|\["[^"\n]{0,8}"\]|\[\]|true)
+){0,14}"#) {
+            let _ = load("g.toml", &text);
+        }
+    }
 
     fn fixture() -> UserConfig {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config/valid/gitleaks.toml");

@@ -627,3 +627,78 @@ mod tests {
         assert!(out.is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::rules;
+
+    fn engine() -> &'static Engine {
+        static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        ENGINE.get_or_init(|| compile(&rules::builtin().expect("built-in rules load")).expect("compile"))
+    }
+
+    /// Bytes biased toward what breaks scanners: keyword fragments, base64, BOMs, NULs, CR/LF, UTF-8.
+    fn hostile() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..64),
+            Just(b"pk_a4c123b1612dd272d1371c17149d439536".to_vec()), // pkhound:allow
+            Just(b"cGtfYTRjMTIzYjE2MTJkZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==".to_vec()),
+            Just(vec![0xFF, 0xFE]),
+            Just(vec![0xFE, 0xFF, 0x00]),
+            Just(b"\r\n".to_vec()),
+            Just("é密\u{FEFF}".as_bytes().to_vec()),
+            Just(b"AKIA".to_vec()),
+            Just(b"-----BEGIN PRIVATE KEY-----\n".to_vec()),
+            Just(b"password=".to_vec()),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes never panic the recipe, and every finding points inside its blob.
+        #[test]
+        fn the_recipe_never_panics(bytes in hostile()) {
+            let policy = triage::Policy::default();
+            let scanner = Scanner::new(engine(), &policy);
+            let mut w = scanner.worker();
+            let mut out = Vec::new();
+            let scanned = scanner.scan(&mut w, "x.txt", &Origin::File, &bytes, &mut out);
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+            if let Scanned::Text(_) = scanned {
+                for f in &out {
+                    prop_assert!(f.line >= 1 && f.column >= 1 && f.end_column >= f.column);
+                    // UTF-16 text has as many lines as its decoding, never more than bytes allow.
+                    prop_assert!(f.line <= lines.max(bytes.len() / 2 + 1));
+                }
+            }
+            let mut streamed = Vec::new();
+            let r = scanner.scan_reader(&mut w, "x.txt", &Origin::File, &mut &bytes[..], 0, &mut streamed);
+            prop_assert!(r.is_ok());
+            // Small inputs fit one window: streaming and whole scans agree exactly.
+            let key = |f: &Finding| (f.rule.id.clone(), f.secret.clone(), f.line, f.column);
+            prop_assert_eq!(out.iter().map(key).collect::<Vec<_>>(), streamed.iter().map(key).collect::<Vec<_>>());
+        }
+
+        /// Classification looks at a prefix only and never panics.
+        #[test]
+        fn classify_is_decided_by_the_sample(bytes in prop::collection::vec(any::<u8>(), 0..20_000)) {
+            let c = text::classify(&bytes);
+            prop_assert_eq!(c, text::classify(&bytes[..bytes.len().min(text::SAMPLE)]));
+            let mut buf = Vec::new();
+            let _ = text::prepare(&bytes, &mut buf);
+        }
+
+        /// `Engine::candidates` (the snippet masks) never panics and returns spans inside the input.
+        #[test]
+        fn candidates_stay_inside(bytes in hostile()) {
+            for (s, e) in engine().candidates(&bytes) {
+                prop_assert!(s < e && e <= bytes.len());
+            }
+        }
+    }
+}

@@ -94,37 +94,74 @@ where
         .collect::<Vec<_>>()
         .join(", ");
     let root_names = root_names.as_str();
+    // Roots the user chose inside a pseudo filesystem (a project under /dev/shm) are theirs to walk.
+    let chosen: Arc<Vec<PathBuf>> = Arc::new(
+        roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .filter(|r| in_pseudo_fs(r))
+            .collect(),
+    );
+
     builder.build_parallel().run(|| {
         let mut worker = Worker {
+            chosen: chosen.clone(),
             sink: make_sink(),
             buf: Vec::with_capacity(64 * 1024),
             opts: opts.clone(),
         };
-        Box::new(move |entry| {
-            match entry {
-                Ok(entry) => worker.visit(&entry, strip),
-                Err(err) => worker.sink.error(walk_error(err, root_names)),
+        Box::new(move |entry| match entry {
+            Ok(entry) => worker.visit(&entry, strip),
+            Err(err) => {
+                worker.sink.error(walk_error(err, root_names));
+                WalkState::Continue
             }
-            WalkState::Continue
         })
     });
 }
 
 struct Worker<S> {
     sink: S,
+    /// Canonical roots inside `/proc`, `/sys` or `/dev`, which `--follow` may walk below.
+    chosen: Arc<Vec<PathBuf>>,
     /// Reused for every file this thread reads.
     buf: Vec<u8>,
     opts: WalkOptions,
 }
 
 impl<S: Sink> Worker<S> {
-    fn visit(&mut self, entry: &ignore::DirEntry, strip: Option<&Path>) {
+    fn visit(&mut self, entry: &ignore::DirEntry, strip: Option<&Path>) -> WalkState {
         let Some(ft) = entry.file_type() else {
-            return;
+            return WalkState::Continue;
         };
-        if ft.is_dir() {
-            return;
+        // With --follow, a link (or a directory reached through one) may lead into the kernel's pseudo
+        // filesystems: /proc/kmsg blocks forever, /proc/self/root walks the host. Never go there.
+        // See: issue 12 ("`ln -s /proc/kmsg k; pkhound scan -L .` blocks forever").
+        if self.opts.follow
+            && entry.depth() > 0
+            && (ft.is_dir() || entry.path_is_symlink())
+            && self.leads_into_pseudo_fs(entry.path())
+        {
+            let path = display_path(entry.path(), strip);
+            self.sink.skip(&path, SkipReason::Special);
+            return WalkState::Skip;
         }
+        if ft.is_dir() {
+            return WalkState::Continue;
+        }
+        self.visit_file(entry, ft, strip);
+        WalkState::Continue
+    }
+
+    /// True when `path` really leads inside `/proc`, `/sys` or `/dev` (kernel pseudo filesystems whose
+    /// files block, never end, or lead back to `/`), outside any root the user chose there. A path that
+    /// cannot be resolved does not.
+    fn leads_into_pseudo_fs(&self, path: &Path) -> bool {
+        std::fs::canonicalize(path)
+            .is_ok_and(|real| in_pseudo_fs(&real) && !self.chosen.iter().any(|root| real.starts_with(root)))
+    }
+
+    fn visit_file(&mut self, entry: &ignore::DirEntry, ft: std::fs::FileType, strip: Option<&Path>) {
         let path = display_path(entry.path(), strip);
         if self.opts.prune.as_ref().is_some_and(|p| (p.0)(&path)) {
             return;
@@ -211,6 +248,10 @@ enum ReadOutcome {
     Text,
     Binary,
     TooLarge,
+}
+
+fn in_pseudo_fs(canonical: &Path) -> bool {
+    ["/proc", "/sys", "/dev"].iter().any(|p| canonical.starts_with(p))
 }
 
 /// The path as reports show it. Borrows from the entry for UTF-8 paths on Unix: no allocation per file.

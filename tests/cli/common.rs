@@ -4,10 +4,16 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The binary under test, with a clean environment for color and CI detection.
+/// The fingerprint key every test run shares (tests of the key itself override it).
+pub const TEST_KEY: &str = "pkhound-test-fingerprint-key";
+
+/// The binary under test, with a clean environment for color and CI detection, and a fixed fingerprint
+/// key (so that no test creates a key file in the real home directory).
 pub fn pkhound() -> Command {
     let mut cmd = Command::cargo_bin("pkhound").expect("the pkhound binary is built for tests");
-    cmd.env_remove("NO_COLOR").env("CI", "true");
+    cmd.env_remove("NO_COLOR")
+        .env("CI", "true")
+        .env("PKHOUND_FINGERPRINT_KEY", TEST_KEY);
     cmd
 }
 
@@ -83,3 +89,38 @@ pub const NOT_REPORTED: &[&str] = &[
     "pk_06b40928b5b7a767c76fb008f86bebb273",
     "pk_034d6608697a8d41bed440e50454f31af3",
 ];
+
+/// A fresh temp dir holding `files` (path, content).
+pub fn tree_of(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().expect("has a parent")).expect("mkdir");
+        fs::write(p, content).expect("write");
+    }
+    dir
+}
+
+/// Runs git in `dir`, deterministic and independent of the user's config; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.test")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.test")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", dir.join(".git/no-such-gitconfig"))
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -75,7 +75,7 @@ fn sarif_describes_every_planted_key() {
             let fp = &r["partialFingerprints"];
             assert_eq!(
                 fp["primaryLocationLineHash"].as_str().unwrap(),
-                format!("{}:1", fp["pkhound/v1"].as_str().unwrap())
+                format!("{}:1", fp["pkhound/v2"].as_str().unwrap())
             );
             (
                 loc["artifactLocation"]["uri"].as_str().unwrap().to_string(),
@@ -107,7 +107,7 @@ fn sarif_fingerprints_match_the_json_report_and_are_deterministic() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["partialFingerprints"]["pkhound/v1"].as_str().unwrap())
+        .map(|r| r["partialFingerprints"]["pkhound/v2"].as_str().unwrap())
         .collect();
     let mut json_fps: Vec<&str> = json["findings"]
         .as_array()

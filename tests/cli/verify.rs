@@ -157,8 +157,22 @@ fn account(id: &str, org: &str, scopes: &[&str]) -> Value {
     json!({"account_id": id, "organization": org, "scopes": scopes})
 }
 
-/// A directory holding `.env` with these lines.
+thread_local! {
+    /// The line of `.env` each key was written on by [`tree`], to find its finding without relying on
+    /// the shape of the redacted form.
+    static LINES: std::cell::RefCell<std::collections::HashMap<String, u64>> = Default::default();
+}
+
+/// A directory holding `.env` with these lines (`NAME=key`).
 fn tree(lines: &[String]) -> TempDir {
+    LINES.with(|l| {
+        let mut l = l.borrow_mut();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some((_, key)) = line.split_once('=') {
+                l.insert(key.to_string(), i as u64 + 1);
+            }
+        }
+    });
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join(".env"), lines.join("\n") + "\n").expect("write .env");
     dir
@@ -208,24 +222,18 @@ fn json_run(dir: &Path, mock_url: &str, args: &[&str]) -> Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}\n{}", r.stdout, r.stderr))
 }
 
-/// The `verification` object of the finding whose redacted secret is `key`'s.
+/// The `verification` object of the finding of `key` (on the `.env` line [`tree`] wrote it to).
 fn verification<'a>(report: &'a Value, key: &str) -> &'a Value {
-    let redacted = format!("{}…{}", &key[..5], &key[key.len() - 2..]);
-    let prefix_form = key.split('_').count() == 3;
+    let line = LINES
+        .with(|l| l.borrow().get(key).copied())
+        .expect("the key was written by tree()");
     report["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .find(|f| {
-            let r = f["redacted"].as_str().unwrap_or("");
-            if prefix_form {
-                r.starts_with(&key[..12]) && r.ends_with(&key[key.len() - 2..])
-            } else {
-                r == redacted
-            }
-        })
+        .find(|f| f["path"] == ".env" && f["line"] == line)
         .map(|f| &f["verification"])
-        .unwrap_or_else(|| panic!("no finding for {redacted} in {report:#}"))
+        .unwrap_or_else(|| panic!("no finding on .env:{line} in {report:#}"))
 }
 
 fn api_requests(mock: &Mock) -> Vec<Value> {
