@@ -919,6 +919,12 @@ fn a_config_found_in_the_scanned_tree_cannot_define_a_verifier() {
         &["--verify", "--config", cfg.to_str().expect("UTF-8"), "--format", "json"],
     );
     assert!(!r.stderr.contains("IGNORED"), "{}", r.stderr);
+    // The config's announcement says where its rule's secrets go.
+    assert!(
+        r.stderr.contains("verifies its secrets at https://acme.example/whoami"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(server.seen().len(), 1);
     assert_eq!(
         server.seen()[0].header("authorization"),
