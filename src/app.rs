@@ -26,6 +26,7 @@ use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
+use crate::verify::{self, Verifiers};
 
 /// How a run ended; `main` maps it to 0, 1, 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +254,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     if let Some(a) = &applied {
         announce_config(a);
     }
+    let verifiers = verifiers(&args, found.as_ref())?;
     let baseline = match &args.baseline {
         Some(path) => {
             let b = Baseline::load(path, key.id())?;
@@ -331,6 +333,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             // Quiet, not secret: say how much the baseline hides, so an old leak is not forgotten.
             eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
         }
+    }
+    if let Some(verifiers) = &verifiers {
+        verify_findings(&args, &mut outcome.findings, verifiers);
     }
     let status = if triage::fails(&outcome.findings, args.fail_on) {
         ExitStatus::Findings
@@ -500,6 +505,65 @@ fn source_root(args: &ScanArgs, roots: &[PathBuf]) -> Option<SourceRoot> {
     })
 }
 
+/// The verifier of each rule, with `--verify`; `None` without (nothing is sent). Only a config named with
+/// `--config` may declare verifiers; one found in the scanned tree or read at a ref cannot (anyone who can
+/// change the repository could point them at their own server): a loud warning, always.
+fn verifiers(args: &ScanArgs, found: Option<&FoundConfig>) -> Result<Option<Verifiers>> {
+    if args.only_verified && !args.verifies() {
+        bail!("--only-verified needs --verify (or --blast-radius): nothing is verified without it");
+    }
+    let cfg = found.map(|f| &f.cfg);
+    let untrusted = found.filter(|f| f.source != "--config").map(|f| f.cfg.file.as_str());
+    if let (Some(c), Some(file)) = (cfg, untrusted) {
+        for w in verify::untrusted_warnings(&c.rules, file) {
+            eprintln!("pkhound: warning: {}", visible(&w));
+        }
+    }
+    if !args.verifies() {
+        return Ok(None);
+    }
+    let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg)?;
+    Ok(Some(Verifiers::from_rules(&resolved.rules, untrusted)))
+}
+
+/// Verifies after triage and before reporting; `--only-verified` keeps live findings alone.
+fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>, verifiers: &Verifiers) {
+    let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let opts = verify::Options {
+        blast_radius: args.blast_radius,
+        concurrency: usize::from(args.verify_concurrency),
+        timeout: std::time::Duration::from_secs(args.verify_timeout),
+        deadline: std::time::Duration::from_secs(args.verify_deadline),
+        base_urls: verify::Options::base_urls_from(vars),
+        roots: std::env::var_os("SSL_CERT_FILE")
+            .filter(|p| !p.is_empty())
+            .and_then(|path| match fs::read(&path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    eprintln!(
+                        "pkhound: warning: SSL_CERT_FILE {}: {e}; using the built-in root certificates",
+                        visible(&Path::new(&path).display().to_string())
+                    );
+                    None
+                }
+            }),
+    };
+    let s = verify::run(findings, verifiers, &opts);
+    if s.secrets > 0 {
+        eprintln!(
+            "pkhound: verified {} secret(s): {} live, {} invalid, {} unknown",
+            s.secrets, s.live, s.invalid, s.unknown
+        );
+    }
+    if args.only_verified {
+        findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == verify::Status::Live)
+        });
+    }
+}
+
 /// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
 fn history_scan(
     engine: &Engine,
@@ -652,6 +716,9 @@ struct RuleRow<'a> {
     tags: &'a [String],
     references: &'a [String],
     remediation: &'a str,
+    /// The provider `--verify` asks about this rule's secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<String>,
 }
 
 /// `pkhound rules check FILE…`: one line per problem on stdout, exit 1 if any.
@@ -734,9 +801,13 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
+    // A config named with --config is trusted, as in a scan with --config.
+    let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg.as_ref())?;
+    let verifiers = Verifiers::from_rules(&resolved.rules, None);
     let rows: Vec<RuleRow> = engine
         .active_rules()
         .map(|r| RuleRow {
+            verify: verifiers.get(&r.info.id).map(|v| v.provider().to_string()),
             id: r.info.id.as_str(),
             name: &r.info.name,
             severity: r.info.severity.as_str(),

@@ -154,12 +154,46 @@ pub struct ScanArgs {
     /// List every (commit, path, line) that carries each secret, not just the first 20.
     #[arg(long)]
     pub all_occurrences: bool,
+
+    /// Ask each secret's provider whether it is live (off by default: nothing leaves the machine).
+    ///
+    /// Only secrets of rules with a verifier (Klaviyo, GitHub, GitLab, Slack, Stripe, SendGrid, OpenAI,
+    /// Anthropic), each once, only to its provider's API host, with read-only GETs. Reports gain
+    /// `verification`: live, invalid or unknown, with the reason and, for Klaviyo, the account.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With a live Klaviyo key, probe each read scope once (one GET, smallest page) and report which it
+    /// holds: what an attacker could read. Write scopes are never tried. Implies --verify.
+    #[arg(long)]
+    pub blast_radius: bool,
+
+    /// Report only findings whose secret was verified live (needs --verify or --blast-radius).
+    #[arg(long)]
+    pub only_verified: bool,
+
+    /// Verification requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub verify_concurrency: u16,
+
+    /// Timeout of each verification request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub verify_timeout: u64,
+
+    /// Time for the whole verification, in seconds; what is not checked by then is reported `unknown`.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub verify_deadline: u64,
 }
 
 impl ScanArgs {
     /// True when git history is to be scanned.
     pub fn history_mode(&self) -> bool {
         self.history || self.branch.is_some() || self.range.is_some() || self.since.is_some()
+    }
+
+    /// True when secrets are to be sent to their providers (`--verify`, or `--blast-radius`).
+    pub fn verifies(&self) -> bool {
+        self.verify || self.blast_radius
     }
 }
 

@@ -630,6 +630,8 @@ pub struct Finding {
     pub history: Option<History>,
     /// How the secret was encoded where it was found; `None` when it was in clear.
     pub encoding: Option<Encoding>,
+    /// What the provider said about the secret (`--verify`); `None` when not verified.
+    pub verification: Option<Arc<crate::verify::Verification>>,
 }
 
 impl Finding {

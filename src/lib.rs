@@ -1,7 +1,7 @@
 //! pkhound: find leaked Klaviyo private API keys, and the secrets that sit beside them.
 //!
-//! Data flows one way: `source` → `engine` → `locate` (findings) → `triage` → `report`. `app` wires them
-//! for the command line; `main.rs` only maps the outcome to an exit code.
+//! Data flows one way: `source` → `engine` → `locate` (findings) → `triage` → `verify` (opt-in) →
+//! `report`. `app` wires them for the command line; `main.rs` only maps the outcome to an exit code.
 
 pub mod app;
 pub mod cli;
@@ -16,3 +16,4 @@ pub mod scan;
 pub mod source;
 pub mod triage;
 pub mod userfile;
+pub mod verify;

@@ -37,12 +37,21 @@ const HEADER: [&str; 21] = [
     "references",
 ];
 
+/// Added after [`HEADER`] when any finding was verified (`--verify`).
+const VERIFY_HEADER: [&str; 3] = ["verification", "verification_reason", "account"];
+
 /// Renders the CSV report.
 pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing CSV to memory cannot fail");
+    // With --verify, three more columns; without, the header is unchanged.
+    let verified = input.findings.iter().any(|f| f.verification.is_some());
+    let mut header: Vec<&str> = HEADER.to_vec();
+    if verified {
+        header.extend(VERIFY_HEADER);
+    }
+    w.write_record(&header).expect("writing CSV to memory cannot fail");
     for f in sorted(input.findings) {
         let commit = f.origin.commit();
         let opt = |s: Option<&str>| s.map(defuse).unwrap_or_default();
@@ -69,13 +78,29 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 .map(|h| h.occurrence_count.to_string())
                 .unwrap_or_default(),
             defuse(&shown_snippet(f, opts)),
-            defuse(&f.rule.remediation),
+            defuse(super::verification::remediation(f)),
             f.rule.references.join(" "),
         ];
+        let mut record = record.to_vec();
+        if verified {
+            let v = f.verification.as_deref();
+            record.push(v.map(|v| v.status.as_str().to_string()).unwrap_or_default());
+            record.push(v.map(|v| defuse(&v.reason)).unwrap_or_default());
+            record.push(
+                v.and_then(|v| v.account.as_ref())
+                    .map(|a| match &a.organization {
+                        Some(org) => defuse(&format!("{} ({org})", a.id)),
+                        None => defuse(&a.id),
+                    })
+                    .unwrap_or_default(),
+            );
+        }
         w.write_record(&record).expect("writing CSV to memory cannot fail");
     }
+    let width = header.len();
     let note = |severity: &str, rule: &str, path: &str, text: &str| {
-        let mut row: [String; 21] = Default::default();
+        // As wide as the header (the verification columns included): CSV rows have one width.
+        let mut row = vec![String::new(); width];
         row[0] = severity.into();
         row[1] = rule.into();
         row[3] = defuse(path);

@@ -237,12 +237,15 @@ fn vulnerability<'a>(f: &'a Finding, sha: &'a str, nth: usize, opts: &ReportOpti
             " The secret is no longer in HEAD but stays in history."
         });
     }
+    if let Some(v) = &f.verification {
+        description.push_str(&format!(" Verified {}.", super::verification::summary(v)));
+    }
     Vulnerability {
         id: stable_id(f, sha, nth),
         name: truncate_chars(&f.rule.name, MAX_NAME),
         description,
         severity: severity(f.severity),
-        solution: truncate_chars(&f.rule.remediation, MAX_SOLUTION),
+        solution: truncate_chars(super::verification::remediation(f), MAX_SOLUTION),
         identifiers: vec![Identifier {
             kind: "pkhound_rule_id",
             name: truncate_chars(&format!("pkhound rule {}", f.rule.id), MAX_NAME),

@@ -21,9 +21,14 @@ pub fn render(findings: &[Finding], opts: &ReportOptions) -> Vec<u8> {
         } else {
             f.secret.redacted()
         };
+        let verified = f
+            .verification
+            .as_ref()
+            .map(|v| format!(" [verified {}]", v.status.as_str()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}:{}: {} ({}) {}: {}",
+            "{}:{}: {} ({}) {}{verified}: {}",
             visible(&f.path),
             f.line,
             f.rule.id,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::verification::{self, WireVerification};
 use super::{ReportInput, ReportOptions, WireCommit, WireConfig, WireHistory};
 use crate::finding::Finding;
 
@@ -43,6 +44,8 @@ struct WireFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
     snippet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<WireVerification<'a>>,
     remediation: &'a str,
     references: &'a [String],
 }
@@ -98,7 +101,8 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         context: f.context.as_str(),
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
         snippet: super::shown_snippet(f, opts),
-        remediation: &f.rule.remediation,
+        verification: WireVerification::of(f),
+        remediation: verification::remediation(f),
         references: &f.rule.references,
     }
 }

@@ -174,7 +174,10 @@ fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions) {
     }
     let _ = writeln!(body, "exposure: {}", f.exposure.as_str());
     let _ = writeln!(body, "fingerprint: {}", f.fingerprint);
-    let _ = writeln!(body, "fix: {}", f.rule.remediation);
+    if let Some(v) = &f.verification {
+        let _ = writeln!(body, "verified: {}", super::verification::summary(v));
+    }
+    let _ = writeln!(body, "fix: {}", super::verification::remediation(f));
     for url in &f.rule.references {
         let _ = writeln!(body, "see: {url}");
     }

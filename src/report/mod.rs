@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod text;
+mod verification;
 
 use std::borrow::Cow;
 
@@ -366,6 +367,7 @@ mod tests {
             context: Context::of_path(path),
             history: None,
             encoding: None,
+            verification: None,
         }
     }
 

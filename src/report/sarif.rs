@@ -204,6 +204,10 @@ struct ResultProperties<'a> {
     commit: WireCommit<'a>,
     #[serde(flatten)]
     history: WireHistory<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<super::verification::WireVerification<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remediation: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -446,6 +450,9 @@ fn result<'a>(
     if f.exposure == Exposure::ClientSide {
         message.push_str("; this file is served to browsers, so treat the secret as public");
     }
+    if let Some(v) = &f.verification {
+        message.push_str(&format!("; verified {}", super::verification::summary(v)));
+    }
     message.push('.');
 
     let snippet = shown_snippet(f, opts);
@@ -486,6 +493,9 @@ fn result<'a>(
             origin: f.origin.kind(),
             commit: WireCommit::of(f),
             history: WireHistory::of(f),
+            verification: super::verification::WireVerification::of(f),
+            // A live key's steps differ from the rule's help: carry them on the result.
+            remediation: f.verification.is_some().then(|| super::verification::remediation(f)),
         },
     }
 }

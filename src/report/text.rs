@@ -10,6 +10,7 @@ use colored::{ColoredString, Colorize};
 
 use super::{visible, ReportInput, ReportOptions};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
+use crate::verify::{klaviyo::company_prefix, ScopeMap, Status};
 
 struct Painter {
     on: bool,
@@ -41,6 +42,8 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let p = Painter { on: opts.color };
     let mut out = String::new();
     let mut current: Option<&str> = None;
+    // A key's scope table is shown once, at its first finding.
+    let mut tabled = std::collections::HashSet::new();
     for f in input.findings {
         if current != Some(f.path.as_str()) {
             if current.is_some() {
@@ -49,10 +52,12 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             let _ = writeln!(out, "{}", p.paint(&visible(&f.path), |t| t.bold().underline()));
             current = Some(&f.path);
         }
-        finding(&mut out, &p, f, opts);
+        let table = f.verification.as_ref().is_some_and(|v| v.scopes.is_some()) && tabled.insert(&f.fingerprint);
+        finding(&mut out, &p, f, opts, table);
     }
     if !input.findings.is_empty() {
         out.push('\n');
+        accounts(&mut out, &p, input.findings);
     }
     for e in input.errors {
         let _ = writeln!(
@@ -101,7 +106,8 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
+/// One finding; `table`: print its key's blast-radius table (once per key).
+fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions, table: bool) {
     let shown = if opts.show_secrets {
         f.secret.expose().to_string()
     } else {
@@ -141,11 +147,25 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             p.paint("context:", |t| t.yellow())
         );
     }
+    if let Some(v) = &f.verification {
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            p.paint("verified:", |t| match v.status {
+                Status::Live => t.red().bold(),
+                _ => t.yellow(),
+            }),
+            visible(&super::verification::summary(v))
+        );
+        if let Some(scopes) = v.scopes.as_ref().filter(|_| table) {
+            scope_table(out, p, scopes);
+        }
+    }
     let _ = writeln!(
         out,
         "      {} {}",
         p.paint("fix:", |t| t.green()),
-        visible(&f.rule.remediation)
+        visible(super::verification::remediation(f))
     );
     if f.history.is_some() {
         let _ = writeln!(
@@ -154,6 +174,106 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
             p.paint("then:", |t| t.green())
         );
     }
+}
+
+/// `--blast-radius`: one row per read scope, granted first.
+fn scope_table(out: &mut String, p: &Painter, scopes: &ScopeMap) {
+    let _ = writeln!(
+        out,
+        "      {} read scopes this key holds (write scopes {})",
+        p.paint("blast radius:", |t| t.red()),
+        super::verification::WRITE_NOTE
+    );
+    let width = scopes.granted.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &scopes.granted {
+        let _ = writeln!(
+            out,
+            "        {}  {:<width$}  {}",
+            p.paint("granted", |t| t.red()),
+            s.name,
+            s.exposes
+        );
+    }
+    if !scopes.denied.is_empty() {
+        let names: Vec<&str> = scopes.denied.iter().map(|s| s.name).collect();
+        let _ = writeln!(out, "        denied   {}", names.join(", "));
+    }
+    for s in &scopes.unknown {
+        let _ = writeln!(out, "        unknown  {} ({})", s.name, s.note);
+    }
+    let pii = scopes.reads_customer_data();
+    let sending = scopes.reads_sending_setup();
+    let _ = writeln!(
+        out,
+        "        {} customer PII and purchase events: {}; sending setup (campaigns, flows, templates): {}",
+        p.paint("reach:", |t| t.red()),
+        if pii { "readable" } else { "not readable" },
+        if sending { "readable" } else { "not readable" }
+    );
+}
+
+/// Klaviyo keys grouped by account: by the account a verification returned; else, for `pk_XXXXXX_…` keys,
+/// by the company id in the key, which joins an account's group only once a verified key with the same
+/// prefix showed that prefix is that account's public key, and otherwise stays marked unconfirmed. Shown
+/// when two or more keys share a group, or when any key's account is known.
+fn accounts(out: &mut String, p: &Painter, findings: &[Finding]) {
+    use std::collections::{BTreeMap, HashMap};
+    let klaviyo = || findings.iter().filter(|f| f.rule.id.as_str().starts_with("klaviyo-"));
+    let account = |f: &Finding| f.verification.as_ref().and_then(|v| v.account.clone());
+    let label = |a: &crate::verify::Account| {
+        let org = a
+            .organization
+            .as_deref()
+            .map(|o| format!(" \"{o}\""))
+            .unwrap_or_default();
+        format!("account {}{org} (confirmed by Klaviyo)", a.id)
+    };
+    // Prefixes a response confirmed as an account's public key.
+    let confirmed: HashMap<String, String> = klaviyo()
+        .filter_map(|f| {
+            let a = account(f)?;
+            let prefix = company_prefix(&f.secret)?;
+            (a.prefix_is_public_key == Some(true)).then(|| (prefix.to_string(), label(&a)))
+        })
+        .collect();
+    // (unconfirmed, label) → fingerprint → shown key.
+    let mut groups: BTreeMap<(bool, String), BTreeMap<String, String>> = BTreeMap::new();
+    for f in klaviyo() {
+        let (key, shown) = match (account(f), company_prefix(&f.secret)) {
+            (Some(a), _) => ((false, label(&a)), f.secret.redacted()),
+            (None, Some(prefix)) => match confirmed.get(prefix) {
+                Some(l) => ((false, l.clone()), format!("{} (by its company id)", f.secret.redacted())),
+                None => (
+                    (
+                        true,
+                        format!(
+                            "company id {prefix} in the key (unconfirmed: --verify checks it against the account's public key)"
+                        ),
+                    ),
+                    f.secret.redacted(),
+                ),
+            },
+            (None, None) => continue,
+        };
+        groups.entry(key).or_default().insert(f.fingerprint.to_string(), shown);
+    }
+    let show = groups.keys().any(|(unconfirmed, _)| !unconfirmed) || groups.values().any(|k| k.len() > 1);
+    if !show {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.paint("Klaviyo keys by account:", |t| t.bold()));
+    for ((_, label), keys) in &groups {
+        let keys: Vec<&str> = keys.values().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "  {}: {} {} ({})",
+            visible(label),
+            keys.len(),
+            plural(keys.len(), "key", "keys"),
+            keys.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 /// How many other places `history` lists in the text report (JSON has the bounded list).

@@ -658,6 +658,12 @@ pub fn summarize(cfg: &UserConfig, builtin: &[LoadedRule]) -> Summary {
         } else {
             add(false, format!("adds rule `{}`", r.spec.id));
         }
+        // Where `--verify` would send this rule's secrets (honoured only from a config named with --config).
+        if let Some(h) = &r.spec.verify_http {
+            add(false, format!("rule `{}` verifies its secrets at {}", r.spec.id, h.url));
+        } else if let Some(v) = &r.spec.verify {
+            add(false, format!("rule `{}` verifies its secrets with {v}", r.spec.id));
+        }
     }
     for d in &cfg.disable {
         add(

@@ -212,6 +212,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             // See: issue 12 ("Imported gitleaks rules whose secret group follows `_` never match").
             delimited: false,
             verify: None,
+            verify_http: None,
             tags: rule.tags,
             references: Vec::new(),
             description: rule.description.unwrap_or_default(),

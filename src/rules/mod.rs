@@ -73,6 +73,9 @@ pub struct RuleSpec {
     pub delimited: bool,
     #[serde(default)]
     pub verify: Option<String>,
+    /// A data-driven live check (`[rule.verify_http]`), for providers with a simple "who am I" call.
+    #[serde(default)]
+    pub verify_http: Option<crate::verify::http::HttpCheck>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -161,6 +164,12 @@ pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError
     }
     if spec.remediation.trim().is_empty() {
         return Err(invalid("remediation must not be empty".into()));
+    }
+    if let Some(name) = spec.verify.as_deref().filter(|v| !crate::verify::NAMED.contains(v)) {
+        return Err(invalid(format!("verify: unknown verifier `{name}` (known: klaviyo)")));
+    }
+    if let Some(check) = &spec.verify_http {
+        check.validate().map_err(invalid)?;
     }
     Ok(())
 }

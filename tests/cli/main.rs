@@ -16,3 +16,4 @@ mod rules_cmd;
 mod scan_tree;
 mod staged;
 mod trust;
+mod verify;

@@ -20,6 +20,7 @@ fn rules_json_has_ids_severities_and_keywords() {
     let kl = rules.iter().find(|r| r["id"] == "klaviyo-private-key").unwrap();
     assert_eq!(kl["severity"], "critical");
     assert_eq!(kl["keywords"][0], "pk_");
+    assert_eq!(kl["verify"], "klaviyo");
     let mut ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
     let n = ids.len();
     ids.sort();
