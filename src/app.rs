@@ -301,7 +301,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let root = source_root(&args, &roots);
     let started = unix_now();
     let mut outcome = if args.history_mode() {
-        history_scan(&engine, &args, walk, &policy, threads)?
+        history_scan(&engine, &args, walk, &policy, threads, progress)?
     } else {
         let config = ScanConfig {
             roots,
@@ -571,6 +571,7 @@ fn history_scan(
     walk: WalkOptions,
     policy: &Arc<Policy>,
     threads: usize,
+    progress: bool,
 ) -> Result<ScanOutcome> {
     let root = match args.paths.as_slice() {
         [one] if one.as_os_str() != "-" => one.clone(),
@@ -588,6 +589,7 @@ fn history_scan(
         max_file_size: args.max_file_size,
         threads,
         all_occurrences: args.all_occurrences,
+        progress,
     };
     let workdir = repo.workdir().map(PathBuf::from);
     let mut outcome = history::run(Scanner::new(engine, policy), repo, &cfg)?;

@@ -12,6 +12,7 @@ use std::{
 };
 
 use git2::{Oid, Repository};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::{ScanOutcome, Scanned, Scanner, Worker};
@@ -37,6 +38,8 @@ pub struct HistoryConfig {
     pub threads: usize,
     /// List every place instead of the first [`OCCURRENCE_LIMIT`].
     pub all_occurrences: bool,
+    /// Show progress on stderr (only ever true for an attended terminal, never in CI).
+    pub progress: bool,
 }
 
 /// Scans the history of the repository at or above `path`. Fails only when the repository cannot be
@@ -54,9 +57,24 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
 
     // Commit messages are scanned as the walk meets them, by the same recipe as files: a key pasted into
     // a message is a leak too.
+    let progress = cfg.progress.then(|| {
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} history: {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.enable_steady_tick(std::time::Duration::from_millis(125));
+        pb
+    });
+    let on_commits = |n: usize| {
+        if let Some(p) = &progress {
+            p.set_message(format!("{n} commits compared"));
+        }
+    };
     let (mut inv, message_hits) = repo.inventory(
         &cfg.selection,
         cfg.since,
+        &on_commits,
         || scanner.worker(),
         |worker, msg| {
             let mut found = Vec::new();
@@ -69,7 +87,18 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
 
-    let scanned = scan_blobs(scanner, repo, &inv, cfg);
+    if let Some(p) = &progress {
+        p.set_style(
+            ProgressStyle::with_template("{spinner} history: {pos}/{len} blobs scanned, {msg} [{elapsed}, {per_sec}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        p.set_length(inv.blobs.len() as u64);
+        p.set_message(format!("{} commits", inv.commits.len()));
+    }
+    let scanned = scan_blobs(scanner, repo, &inv, cfg, progress.as_ref());
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
     let mut worker = scanner.worker();
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
     for (blob, result) in inv.blobs.iter().zip(scanned) {
@@ -212,7 +241,13 @@ struct BlobWorker {
 }
 
 /// Reads and scans every unique blob once, in parallel; one repository handle per worker thread.
-fn scan_blobs(scanner: Scanner<'_>, repo: &Repo, inv: &Inventory, cfg: &HistoryConfig) -> Vec<BlobResult> {
+fn scan_blobs(
+    scanner: Scanner<'_>,
+    repo: &Repo,
+    inv: &Inventory,
+    cfg: &HistoryConfig,
+    progress: Option<&ProgressBar>,
+) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
     // Blobs are read in pack order, in runs of neighbours per task: a delta chain's base is then inflated
     // once and reused from libgit2's delta-base cache by the blobs right after it.
@@ -236,9 +271,14 @@ fn scan_blobs(scanner: Scanner<'_>, repo: &Repo, inv: &Inventory, cfg: &HistoryC
                 worker: scanner.worker(),
             },
             |w, run| {
-                run.iter()
+                let done: Vec<_> = run
+                    .iter()
                     .map(|&(_, _, i)| (i, scan_blob(scanner, inv, cfg, w, &inv.blobs[i])))
-                    .collect::<Vec<_>>()
+                    .collect();
+                if let Some(p) = progress {
+                    p.inc(done.len() as u64);
+                }
+                done
             },
         )
         .flatten()

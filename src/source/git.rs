@@ -83,8 +83,8 @@ pub struct Repo {
 /// 1 GiB windows on 64-bit) let a history scan's resident memory grow with the size of the packs it has
 /// touched (a 400 MB pack stayed resident whole); windows are unmapped least-recently-used past the limit,
 /// and re-mapping one is cheap next to inflating what is in it.
-const PACK_MAPPED_LIMIT: usize = 128 << 20;
-const PACK_WINDOW: usize = 32 << 20;
+const PACK_MAPPED_LIMIT: usize = 256 << 20;
+const PACK_WINDOW: usize = 64 << 20;
 
 fn bound_pack_maps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -145,6 +145,7 @@ impl Repo {
         &self,
         selection: &Selection,
         since: Option<i64>,
+        progress: &dyn Fn(usize),
         init: impl Fn() -> S + Sync,
         message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
     ) -> Result<(Inventory, Messages<T>), GitError> {
@@ -278,6 +279,7 @@ impl Repo {
                     gitlinks.insert(intern(&mut inv.paths, &mut path_index, path));
                 }
             }
+            progress(inv.commits.len());
         }
         // Trees and blobs that a ref (a tag, usually) points at directly: no commit brought them in, so
         // their places name the ref (`refs/tags/keys:config/.env`).
