@@ -83,8 +83,8 @@ pub struct Repo {
 /// 1 GiB windows on 64-bit) let a history scan's resident memory grow with the size of the packs it has
 /// touched (a 400 MB pack stayed resident whole); windows are unmapped least-recently-used past the limit,
 /// and re-mapping one is cheap next to inflating what is in it.
-const PACK_MAPPED_LIMIT: usize = 256 << 20;
-const PACK_WINDOW: usize = 64 << 20;
+const PACK_MAPPED_LIMIT: usize = 128 << 20;
+const PACK_WINDOW: usize = 32 << 20;
 
 fn bound_pack_maps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
