@@ -6,6 +6,7 @@
 //! matcher belongs to `engine`.
 
 pub mod config;
+pub mod doc;
 pub mod gitleaks;
 
 use serde::Deserialize;
@@ -25,6 +26,82 @@ pub enum Check {
     NpmCrc32,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
+}
+
+/// What kind of service a credential belongs to, for grouping rules in listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Cloud,
+    Ai,
+    Payments,
+    SourceControl,
+    Registry,
+    Messaging,
+    EmailMarketing,
+    Observability,
+    Database,
+    Identity,
+    Saas,
+    PrivateKey,
+    Generic,
+}
+
+impl Category {
+    /// Every category, in listing order.
+    pub const ALL: [Category; 13] = [
+        Category::Cloud,
+        Category::Ai,
+        Category::Payments,
+        Category::SourceControl,
+        Category::Registry,
+        Category::Messaging,
+        Category::EmailMarketing,
+        Category::Observability,
+        Category::Database,
+        Category::Identity,
+        Category::Saas,
+        Category::PrivateKey,
+        Category::Generic,
+    ];
+
+    /// The kebab-case name used in rule files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Cloud => "cloud",
+            Category::Ai => "ai",
+            Category::Payments => "payments",
+            Category::SourceControl => "source-control",
+            Category::Registry => "registry",
+            Category::Messaging => "messaging",
+            Category::EmailMarketing => "email-marketing",
+            Category::Observability => "observability",
+            Category::Database => "database",
+            Category::Identity => "identity",
+            Category::Saas => "saas",
+            Category::PrivateKey => "private-key",
+            Category::Generic => "generic",
+        }
+    }
+
+    /// The heading a listing shows.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Cloud => "Cloud and infrastructure",
+            Category::Ai => "AI and machine learning",
+            Category::Payments => "Payments and commerce",
+            Category::SourceControl => "Source hosting and CI/CD",
+            Category::Registry => "Package registries",
+            Category::Messaging => "Messaging and chat",
+            Category::EmailMarketing => "E-mail and marketing",
+            Category::Observability => "Observability and monitoring",
+            Category::Database => "Databases and URLs with credentials",
+            Category::Identity => "Identity, auth and tokens",
+            Category::Saas => "SaaS and productivity",
+            Category::PrivateKey => "Private keys",
+            Category::Generic => "Generic credentials",
+        }
+    }
 }
 
 /// A positive example: `text` must yield exactly one finding of the rule, with secret `secret`.
@@ -75,6 +152,9 @@ pub struct RuleSpec {
     pub verify: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The group `pkhound rules` and `docs/rules.md` list the rule under; every built-in rule has one.
+    #[serde(default)]
+    pub category: Option<Category>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
@@ -192,6 +272,21 @@ mod tests {
     fn builtin_rules_parse() {
         let rules = builtin().expect("built-in rules load");
         assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
+    }
+
+    #[test]
+    fn every_builtin_rule_has_a_category_and_a_reference() {
+        let bad: Vec<String> = builtin()
+            .expect("built-in rules load")
+            .iter()
+            .filter(|r| r.spec.category.is_none() || r.spec.references.is_empty())
+            .map(|r| format!("{}: {}", r.file, r.spec.id))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "built-in rules without category or references:\n{}",
+            bad.join("\n")
+        );
     }
 
     #[test]
