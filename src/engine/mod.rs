@@ -8,6 +8,7 @@ mod check;
 mod examples;
 mod filter;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -115,7 +116,16 @@ impl Scratch {
 /// All rules, compiled together.
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    automaton: AhoCorasick,
+    /// The prefilter as a non-contiguous NFA: cheap to build, so a small scan (a pre-commit hook, a
+    /// staged change) does not pay for a DFA over thousands of patterns.
+    nfa: AhoCorasick,
+    /// The same patterns as a DFA, built once this engine has scanned `DFA_AFTER` bytes: a large scan
+    /// amortises its build and gets the faster per-byte search. Same pattern ids as `nfa`.
+    dfa: OnceLock<Result<AhoCorasick, EngineError>>,
+    /// Bytes scanned so far, to decide when the DFA pays.
+    scanned: AtomicUsize,
+    /// The automaton's patterns, kept for the DFA build.
+    patterns: Vec<String>,
     /// For each automaton pattern, the rules that listed it as a keyword.
     pattern_rules: Vec<Vec<usize>>,
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
@@ -176,39 +186,52 @@ impl Engine {
                 delimited: spec.delimited,
             });
         }
-        // Base64 encodings of the keywords, as given, lowercased and uppercased (the automaton ignores ASCII case, but
-        // base64 does not), share the one prefilter pass: finding encoded secrets costs no extra pass.
+        // Base64 encodings of the keywords that sit inside secrets, in each spelling a secret can have (the
+        // automaton ignores ASCII case, but base64 does not), share the one prefilter pass: finding encoded
+        // secrets costs no extra pass.
         let encoded_from = patterns.len();
         let mut encoded_shift = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for loaded in rules {
-            for kw in &loaded.spec.keywords {
-                for variant in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
-                    for (pattern, shift) in crate::decode::keyword_encodings(variant.as_bytes()) {
-                        if seen.insert(pattern.to_ascii_lowercase()) {
-                            patterns.push(pattern);
-                            encoded_shift.push(shift);
-                        }
+            for spelling in encoded_spellings(&loaded.spec) {
+                for (pattern, shift) in crate::decode::keyword_encodings(spelling.as_bytes()) {
+                    if seen.insert(pattern.to_ascii_lowercase()) {
+                        patterns.push(pattern);
+                        encoded_shift.push(shift);
                     }
                 }
             }
         }
-        // Overlapping search so that a keyword inside another (`sk_` in `sk_live_`) still triggers its rule.
-        // A DFA keeps the per-byte cost flat with ~100 case-insensitive patterns.
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| EngineError::Automaton(e.to_string()))?;
+        let nfa = build_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)?;
         Ok(Engine {
             rules: compiled,
-            automaton,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+            patterns,
             pattern_rules,
             always,
             encoded_from,
             encoded_shift,
         })
+    }
+
+    /// The automaton for the next scan: the NFA until `DFA_AFTER` bytes have been scanned, then the DFA.
+    fn automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(Ok(dfa)) = self.dfa.get() {
+            return dfa;
+        }
+        if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
+            return &self.nfa;
+        }
+        match self
+            .dfa
+            .get_or_init(|| build_automaton(&self.patterns, AhoCorasickKind::DFA))
+        {
+            Ok(dfa) => dfa,
+            // The NFA holds the same patterns; a DFA over them can only fail on a size limit.
+            Err(_) => &self.nfa,
+        }
     }
 
     /// Compiles the regexes of the rules at `which` (indices into the list `compile` was given) now, and
@@ -254,7 +277,7 @@ impl Engine {
         scratch.matches.clear();
         scratch.encoded.clear();
 
-        for hit in self.automaton.find_overlapping_iter(hay) {
+        for hit in self.automaton(hay.len()).find_overlapping_iter(hay) {
             let p = hit.pattern().as_usize();
             if p >= self.encoded_from {
                 if let Some(q) = hit.start().checked_sub(self.encoded_shift[p - self.encoded_from]) {
@@ -403,6 +426,59 @@ impl CompiledRule {
             Some(Check::Jwt) => check::jwt(secret),
         }
     }
+}
+
+/// Bytes an engine scans with its NFA before it builds the DFA. A DFA over a few thousand patterns takes
+/// tens of milliseconds to build and then searches about twice as fast: it pays after a few megabytes,
+/// and a pre-commit hook's staged change never gets there.
+const DFA_AFTER: usize = 4 << 20;
+
+/// The prefilter over `patterns`: ASCII case ignored, overlapping search so that a keyword inside another
+/// (`sk_` in `sk_live_`) still triggers its rule.
+fn build_automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, EngineError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(patterns)
+        .map_err(|e| EngineError::Automaton(e.to_string()))
+}
+
+/// The spellings of `spec`'s keywords worth finding in base64: the keywords that occur inside a secret (a
+/// token prefix such as `ghp_` or `pk_`), spelled as they are in the rule's positive examples, and not the
+/// context words (`datadog`, `password`) that only sit next to one. A rule without examples (a user's, an
+/// imported gitleaks rule) has every keyword encoded as given, lowercased and uppercased. Generic rules
+/// are never reported inside decoded bytes, so none of theirs are. This keeps the automaton at about a
+/// thousand patterns instead of several thousand.
+fn encoded_spellings(spec: &crate::rules::RuleSpec) -> Vec<String> {
+    if spec.tags.iter().any(|t| t == "generic") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    if spec.examples.positive.is_empty() {
+        for kw in &spec.keywords {
+            for s in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
+                push(s);
+            }
+        }
+        return out;
+    }
+    for kw in &spec.keywords {
+        let lower = kw.to_ascii_lowercase();
+        for p in &spec.examples.positive {
+            if let Some(at) = p.secret.to_ascii_lowercase().find(&lower) {
+                if let Some(spelled) = p.secret.get(at..at + kw.len()) {
+                    push(spelled.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

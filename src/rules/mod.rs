@@ -245,12 +245,28 @@ pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError
     Ok(())
 }
 
-/// All built-in rules, in file order. Built-in rule files are part of the program, so an error here
-/// is a bug that the rule-example test catches before release.
+/// All built-in rules, in file order, without their example texts (what a scan needs; see `build.rs`).
+/// Built-in rule files are part of the program, so an error here is a bug that the rule-example test
+/// catches before release.
 pub fn builtin() -> Result<Vec<LoadedRule>, RuleError> {
+    load_builtin(false)
+}
+
+/// All built-in rules with their examples, parsed from the rule files as written: for the rule-example
+/// test and anything else that runs or shows examples.
+pub fn builtin_with_examples() -> Result<Vec<LoadedRule>, RuleError> {
+    load_builtin(true)
+}
+
+fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     let mut all: Vec<LoadedRule> = Vec::new();
-    for (file, text) in BUILTIN_RULE_FILES {
-        for rule in parse_rule_file(file, text)? {
+    for (file, text, lean) in BUILTIN_RULE_FILES {
+        let rules = if examples || lean.is_empty() {
+            parse_rule_file(file, text)?
+        } else {
+            parse_lean(file, lean)?
+        };
+        for rule in rules {
             if let Some(first) = all.iter().find(|r| r.spec.id == rule.spec.id) {
                 return Err(RuleError::Duplicate {
                     file: rule.file.clone(),
@@ -264,6 +280,25 @@ pub fn builtin() -> Result<Vec<LoadedRule>, RuleError> {
     Ok(all)
 }
 
+/// Parses the lean JSON copy of a built-in rule file (same schema, validated the same way).
+fn parse_lean(file: &str, json: &str) -> Result<Vec<LoadedRule>, RuleError> {
+    let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    parsed
+        .rule
+        .into_iter()
+        .map(|spec| {
+            validate_spec(file, &spec)?;
+            Ok(LoadedRule {
+                file: file.to_string(),
+                spec,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,9 +309,32 @@ mod tests {
         assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
     }
 
+    /// The lean copy a scan loads is the rule files minus example texts: same rules, same fields.
+    #[test]
+    fn lean_builtin_rules_match_the_rule_files() {
+        let lean = builtin().expect("built-in rules load");
+        let full = builtin_with_examples().expect("built-in rules load with examples");
+        assert!(BUILTIN_RULE_FILES.iter().all(|(_, _, json)| !json.is_empty()));
+        assert_eq!(lean.len(), full.len());
+        for (l, f) in lean.iter().zip(&full) {
+            let (l, f) = (&l.spec, &f.spec);
+            assert_eq!(
+                (&l.id, &l.regex, &l.keywords, l.window),
+                (&f.id, &f.regex, &f.keywords, f.window)
+            );
+            assert_eq!(
+                (&l.allow, l.category, &l.references),
+                (&f.allow, f.category, &f.references)
+            );
+            let secrets = |s: &RuleSpec| s.examples.positive.iter().map(|p| p.secret.clone()).collect::<Vec<_>>();
+            assert_eq!(secrets(l), secrets(f));
+            assert!(l.examples.negative.is_empty() && l.examples.positive.iter().all(|p| p.text.is_empty()));
+        }
+    }
+
     #[test]
     fn every_builtin_rule_has_a_category_and_a_reference() {
-        let bad: Vec<String> = builtin()
+        let bad: Vec<String> = builtin_with_examples()
             .expect("built-in rules load")
             .iter()
             .filter(|r| r.spec.category.is_none() || r.spec.references.is_empty())
