@@ -153,3 +153,19 @@ fn context_words_are_not_encoded_but_token_prefixes_are() {
     custom.examples = Default::default();
     assert_eq!(encoded_spellings(&custom), ["pk_", "PK_"]);
 }
+
+/// Base64 is case-sensitive: an encoded keyword's hit counts only in its exact spelling, so that `try` in
+/// code is not taken for the encoding `TRy`.
+#[test]
+fn encoded_hits_match_case() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let p = (engine.encoded_from..engine.patterns.len())
+        .find(|&p| engine.patterns[p].bytes().any(|b| b.is_ascii_uppercase()))
+        .expect("an encoding with an uppercase letter");
+    let exact = format!("data: {}", engine.patterns[p]);
+    engine.scan(exact.as_bytes(), &mut scratch);
+    assert!(!scratch.encoded_hits().is_empty());
+    engine.scan(exact.to_ascii_lowercase().as_bytes(), &mut scratch);
+    assert!(scratch.encoded_hits().is_empty());
+}
