@@ -1,4 +1,10 @@
 //! Embeds every `rules/*.toml` file into the binary, so a new rule file needs no code change.
+//!
+//! Each file is embedded twice: as written (the rule-example test and `rules check` read its examples), and
+//! as a lean JSON copy without the example texts, which is what a scan parses. With hundreds of rules the
+//! examples are most of the bytes, and TOML is several times slower to parse than JSON: the lean copy keeps
+//! start-up from growing with the examples. A positive example keeps its `secret` (the engine reads which
+//! keywords occur inside secrets); its `text` and the negatives are dropped.
 
 use std::{env, fs, path::Path};
 
@@ -15,19 +21,49 @@ fn main() {
         .collect();
     files.sort();
 
-    let mut out = String::from("/// Built-in rule files: (file name, TOML text), sorted by name.\npub static BUILTIN_RULE_FILES: &[(&str, &str)] = &[\n");
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let mut out = String::from(
+        "/// Built-in rule files: (file name, TOML text, lean JSON or \"\" when the TOML does not parse), sorted by name.\npub static BUILTIN_RULE_FILES: &[(&str, &str, &str)] = &[\n",
+    );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .expect("rule file names are UTF-8");
+        let text = fs::read_to_string(path).expect("rule files are UTF-8");
+        // A file that does not parse gets no lean copy: the loader then parses the TOML and reports the
+        // error with its line, as for any rule file.
+        let lean = lean_json(&text).unwrap_or_default();
+        let lean_path = Path::new(&out_dir).join(format!("{name}.json"));
+        fs::write(&lean_path, lean).expect("OUT_DIR is writable");
         out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            path.display().to_string()
+            "    ({name:?}, include_str!({:?}), include_str!({:?})),\n",
+            path.display().to_string(),
+            lean_path.display().to_string()
         ));
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
-    fs::write(dest, out).expect("OUT_DIR is writable");
+    fs::write(Path::new(&out_dir).join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
+}
+
+/// The rule file as JSON, each example text emptied and the negatives dropped.
+fn lean_json(text: &str) -> Option<String> {
+    let mut table: toml::Table = text.parse().ok()?;
+    if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
+        for rule in rules.iter_mut() {
+            let Some(examples) = rule.get_mut("examples").and_then(|e| e.as_table_mut()) else {
+                continue;
+            };
+            examples.remove("negative");
+            if let Some(toml::Value::Array(positives)) = examples.get_mut("positive") {
+                for p in positives.iter_mut() {
+                    if let Some(t) = p.as_table_mut() {
+                        t.insert("text".into(), toml::Value::String(String::new()));
+                    }
+                }
+            }
+        }
+    }
+    serde_json::to_string(&table).ok()
 }

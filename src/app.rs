@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
-use crate::finding::FingerprintKey;
+use crate::finding::{FingerprintKey, RuleId};
 use crate::fingerprint_key::{self, KeySource};
 use crate::report::{self, visible, AppliedConfig, Format, ReportInput, ReportOptions, RunInfo, ScanTimes, SourceRoot};
 use crate::rules::{
@@ -172,11 +172,25 @@ fn check_selection(rules: &[LoadedRule], only: &[String], skip: &[String]) -> Re
 /// `--only`/`--skip`; the config's own rules' examples are checked through the real engine. Warnings (a
 /// gitleaks feature pkhound does not support) are returned for the caller to print.
 pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) -> Result<(Engine, Vec<String>)> {
+    load_rule_set(cfg, only, skip).map(|(_, engine, warnings)| (engine, warnings))
+}
+
+/// [`load_rules`], with the rules the engine was compiled from (same order, same indices).
+fn load_rule_set(
+    cfg: Option<&UserConfig>,
+    only: &[String],
+    skip: &[String],
+) -> Result<(Vec<LoadedRule>, Engine, Vec<String>)> {
     let builtin = rules::builtin().context("loading built-in rules")?;
     let resolved = config::resolve(builtin, cfg)?;
     let rules = resolved.rules;
     check_selection(&rules, only, skip)?;
     let mut engine = scan::compile(&rules).map_err(engine_error)?;
+    // Built-in regexes compile lazily (the example test vouches for them); a config's are compiled now, so
+    // that a bad one is an error at load.
+    if let Some(cfg) = cfg {
+        engine.prepare(custom_indices(&rules, cfg)).map_err(engine_error)?;
+    }
     if let Some(cfg) = cfg.filter(|c| c.kind == ConfigKind::Pkhound) {
         let custom = custom_indices(&rules, cfg);
         let problems = check_examples(&engine, &rules, &custom, false);
@@ -191,7 +205,7 @@ pub fn load_rules(cfg: Option<&UserConfig>, only: &[String], skip: &[String]) ->
         let id = r.id.as_str();
         (only.is_empty() || only.iter().any(|o| o == id)) && !skip.iter().any(|s| s == id)
     });
-    Ok((engine, resolved.warnings))
+    Ok((rules, engine, resolved.warnings))
 }
 
 fn custom_indices(rules: &[LoadedRule], cfg: &UserConfig) -> Vec<usize> {
@@ -714,6 +728,7 @@ struct RuleRow<'a> {
     id: &'a str,
     name: &'a str,
     severity: &'static str,
+    category: Option<&'static str>,
     keywords: &'a [String],
     tags: &'a [String],
     references: &'a [String],
@@ -749,7 +764,7 @@ fn rules_check(files: &[PathBuf]) -> Result<ExitStatus> {
             .cloned()
             .collect();
         for rule in &cfg.rules {
-            match Engine::compile(std::slice::from_ref(rule)) {
+            match Engine::compile(std::slice::from_ref(rule)).and_then(|e| e.prepare([0])) {
                 Ok(_) => all.push(rule.clone()),
                 Err(e) => problems.push(engine_error(e).to_string()),
             }
@@ -799,45 +814,52 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
         Some(path) => Some(config::load_file(path)?),
         None => None,
     };
-    let (engine, warnings) = load_rules(cfg.as_ref(), &[], &[])?;
+    let (rules, _, warnings) = load_rule_set(cfg.as_ref(), &[], &[])?;
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
     // A config named with --config is trusted, as in a scan with --config.
-    let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg.as_ref())?;
-    let verifiers = Verifiers::from_rules(&resolved.rules, None);
-    let rows: Vec<RuleRow> = engine
-        .active_rules()
-        .map(|r| RuleRow {
-            verify: verifiers.get(&r.info.id).map(|v| v.provider().to_string()),
-            id: r.info.id.as_str(),
-            name: &r.info.name,
-            severity: r.info.severity.as_str(),
-            keywords: &r.info.keywords,
-            tags: &r.info.tags,
-            references: &r.info.references,
-            remediation: &r.info.remediation,
-        })
-        .collect();
+    let verifiers = Verifiers::from_rules(&rules, None);
+    fn row<'a>(r: &'a LoadedRule, verifiers: &Verifiers) -> RuleRow<'a> {
+        RuleRow {
+            id: &r.spec.id,
+            name: &r.spec.name,
+            severity: r.spec.severity.as_str(),
+            category: r.spec.category.map(|c| c.as_str()),
+            keywords: &r.spec.keywords,
+            tags: &r.spec.tags,
+            references: &r.spec.references,
+            remediation: &r.spec.remediation,
+            verify: verifiers
+                .get(&RuleId::new(&r.spec.id))
+                .map(|v| v.provider().to_string()),
+        }
+    }
     let mut out = Vec::new();
     match args.format {
         RulesFormat::Json => {
+            let rows: Vec<RuleRow> = rules.iter().map(|r| row(r, &verifiers)).collect();
             serde_json::to_writer_pretty(&mut out, &rows).context("serializing rules")?;
             out.push(b'\n');
         }
+        RulesFormat::Markdown => out.extend_from_slice(rules::doc::markdown(&rules).as_bytes()),
         RulesFormat::Text => {
-            let w = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            for r in &rows {
-                writeln!(
-                    out,
-                    "{:<w$}  {:<8}  {}  [{}]",
-                    r.id,
-                    r.severity,
-                    r.name,
-                    r.keywords.join(", ")
-                )?;
+            let w = rules.iter().map(|r| r.spec.id.len()).max().unwrap_or(0);
+            for (category, group) in rules::doc::grouped(&rules) {
+                writeln!(out, "{} ({})", rules::doc::title(category), group.len())?;
+                for r in group {
+                    writeln!(
+                        out,
+                        "  {:<w$}  {:<8}  {}  [{}]",
+                        r.spec.id,
+                        r.spec.severity.as_str(),
+                        r.spec.name,
+                        r.spec.keywords.join(", ")
+                    )?;
+                }
+                writeln!(out)?;
             }
-            writeln!(out, "{} rules", rows.len())?;
+            writeln!(out, "{} rules", rules.len())?;
         }
     }
     emit(&out, None)?;

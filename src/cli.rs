@@ -228,8 +228,11 @@ pub enum RulesAction {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
+    /// One line per rule, grouped by category.
     Text,
     Json,
+    /// The catalogue as Markdown tables, one per category (what `docs/rules.md` holds).
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -31,6 +31,11 @@ pub trait Decoder: Sync {
     /// bytes before the hit the decoder wants the position reported).
     fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)>;
 
+    /// Whether a hit must match a pattern's exact case (true for base64, where case is data).
+    fn exact_case(&self) -> bool {
+        true
+    }
+
     /// Appends the findings hidden around `hits` (positions of this decoder's patterns, sorted and
     /// unique) in `hay`. `out[from..]` holds the blob's clear findings; the blob's findings stay in line
     /// order.
@@ -51,24 +56,60 @@ pub trait Decoder: Sync {
 /// Every decoder, in the order their findings are produced. An index here is the engine's decoder id.
 pub static DECODERS: &[&dyn Decoder] = &[&Base64];
 
-/// The patterns of every decoder for every keyword of `rules` (each spelled as given, lowercased and
-/// uppercased: the automaton ignores ASCII case, an encoding does not), without repeats.
+/// The patterns of every decoder for the keyword spellings of `rules` worth finding encoded (see
+/// [`encoded_spellings`]), without repeats.
 pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (decoder, d) in DECODERS.iter().enumerate() {
         for loaded in rules {
-            for kw in &loaded.spec.keywords {
-                for variant in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
-                    for (pattern, shift) in d.patterns(variant.as_bytes()) {
-                        if seen.insert((decoder, pattern.to_ascii_lowercase())) {
-                            out.push(ExtraPattern {
-                                pattern,
-                                decoder,
-                                shift,
-                            });
-                        }
+            for spelling in encoded_spellings(&loaded.spec) {
+                for (pattern, shift) in d.patterns(spelling.as_bytes()) {
+                    if seen.insert((decoder, pattern.to_ascii_lowercase())) {
+                        out.push(ExtraPattern {
+                            pattern,
+                            decoder,
+                            shift,
+                            exact_case: d.exact_case(),
+                        });
                     }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The spellings of `spec`'s keywords worth finding in base64: the keywords that occur inside a secret (a
+/// token prefix such as `ghp_` or `pk_`), spelled as they are in the rule's positive examples, and not the
+/// context words (`datadog`, `password`) that only sit next to one. A rule without examples (a user's, an
+/// imported gitleaks rule) has every keyword encoded as given, lowercased and uppercased. Generic rules
+/// are never reported inside decoded bytes, so none of theirs are. This keeps the automaton at about a
+/// thousand patterns instead of several thousand.
+pub(crate) fn encoded_spellings(spec: &crate::rules::RuleSpec) -> Vec<String> {
+    if spec.tags.iter().any(|t| t == "generic") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    if spec.examples.positive.is_empty() {
+        for kw in &spec.keywords {
+            for s in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
+                push(s);
+            }
+        }
+        return out;
+    }
+    for kw in &spec.keywords {
+        let lower = kw.to_ascii_lowercase();
+        for p in &spec.examples.positive {
+            if let Some(at) = p.secret.to_ascii_lowercase().find(&lower) {
+                if let Some(spelled) = p.secret.get(at..at + kw.len()) {
+                    push(spelled.to_string());
                 }
             }
         }

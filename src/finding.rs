@@ -805,9 +805,13 @@ mod tests {
                 starts.extend(lits.iter().map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned()));
             }
         }
+        // A prefix is public when a rule's secret starts with it literally, or when it extends a rule's
+        // literal start by the token's documented kind (`xox` + `p-`, `sk-ant-admin` + `01-`).
         for p in PUBLIC_PREFIXES {
             assert!(
-                starts.iter().any(|s| s.starts_with(p)),
+                starts
+                    .iter()
+                    .any(|s| s.starts_with(p) || (s.len() >= 3 && p.starts_with(s.as_str()))),
                 "`{p}` is not the literal start of any built-in rule's secret; literal starts: {starts:?}"
             );
         }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::{Engine, Scratch};
+use super::{Engine, EngineError, Scratch};
 use crate::finding::redact;
 use crate::rules::LoadedRule;
 
@@ -56,6 +56,15 @@ pub fn check_examples(
             example,
             message,
         };
+        // Compiled eagerly here: a regex that does not compile is reported as such, not as examples that fail.
+        if let Err(e) = engine.prepare([idx]) {
+            let message = match e {
+                EngineError::Regex { field, message, .. } => format!("{field}: {message}"),
+                other => other.to_string(),
+            };
+            problems.push(problem(String::new(), message));
+            continue;
+        }
         if require_both && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {
             problems.push(problem(String::new(), "needs positive and negative examples".into()));
         }

@@ -8,7 +8,8 @@ mod check;
 mod examples;
 mod filter;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
@@ -21,7 +22,7 @@ pub use examples::{check_examples, ExampleProblem};
 pub use filter::{is_placeholder, shannon_entropy};
 
 /// A rule that could not be compiled; names the file, the rule and the field.
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 pub enum EngineError {
     #[error("{file}: rule `{rule}`: {field}: {message}")]
     Regex {
@@ -34,19 +35,32 @@ pub enum EngineError {
     Automaton(String),
 }
 
-/// A rule ready to run.
+/// A rule ready to run. Its regexes compile on first use (a keyword hit, or [`Engine::prepare`]), so start-up
+/// costs the keyword automaton only, whatever the number of rules.
 #[derive(Debug)]
 pub struct CompiledRule {
     pub info: Arc<RuleInfo>,
-    regex: Regex,
-    secret: SecretGroup,
+    /// Where the rule came from, for errors of its lazy compilation.
+    file: String,
+    regex_src: String,
+    secret_group: Option<usize>,
+    first_group: bool,
+    allow_src: Vec<String>,
+    matcher: OnceLock<Result<Matcher, EngineError>>,
     window: usize,
     min_entropy: Option<f64>,
-    allow: Vec<Regex>,
     check: Option<Check>,
     delimited: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
+}
+
+/// The compiled half of a rule: its regex, where its secret is, and its allowlist.
+#[derive(Debug)]
+struct Matcher {
+    regex: Regex,
+    secret: SecretGroup,
+    allow: Vec<Regex>,
 }
 
 /// Which part of a regex match is the secret.
@@ -78,6 +92,9 @@ pub struct ExtraPattern {
     pub decoder: usize,
     /// How many bytes before the hit the reported position is (the start of a base64 quantum).
     pub shift: usize,
+    /// Only a hit spelled exactly as the pattern counts (the automaton itself ignores ASCII case, which
+    /// suits keywords, but `TRy`, a base64 spelling, is not `try`).
+    pub exact_case: bool,
 }
 
 /// Where an [`ExtraPattern`] hit: its decoder and the (shifted) position.
@@ -93,7 +110,8 @@ pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     /// Rules with at least one window in the current blob.
     touched: Vec<usize>,
-    locs: Vec<CaptureLocations>,
+    /// Per rule, filled on the rule's first window in this thread (its regex compiles lazily).
+    locs: Vec<Option<CaptureLocations>>,
     matches: Vec<Match>,
     /// Hits of decoder patterns (unsorted; may repeat).
     decoder_hits: Vec<DecoderHit>,
@@ -126,7 +144,16 @@ impl Scratch {
 /// All rules, compiled together.
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    automaton: AhoCorasick,
+    /// The prefilter as a non-contiguous NFA: cheap to build, so a small scan (a pre-commit hook, a
+    /// staged change) does not pay for a DFA over thousands of patterns.
+    nfa: AhoCorasick,
+    /// The same patterns as a DFA, built once this engine has scanned `DFA_AFTER` bytes: a large scan
+    /// amortises its build and gets the faster per-byte search. Same pattern ids as `nfa`.
+    dfa: OnceLock<Result<AhoCorasick, EngineError>>,
+    /// Bytes scanned so far, to decide when the DFA pays.
+    scanned: AtomicUsize,
+    /// The automaton's patterns, kept for the DFA build.
+    patterns: Vec<String>,
     /// For each automaton pattern, the rules that listed it as a keyword.
     pattern_rules: Vec<Vec<usize>>,
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
@@ -141,7 +168,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Compiles rules with no decoder patterns. Regex and automaton errors name the rule.
+    /// Builds the keyword automaton over `rules`, with no decoder patterns. Their regexes compile later, on
+    /// each rule's first keyword hit; call [`Engine::prepare`] to compile (and so validate) some or all of
+    /// them now. Automaton errors are reported here; nothing here reads input.
     pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
         Engine::compile_with(rules, &[])
     }
@@ -154,41 +183,6 @@ impl Engine {
         let mut always = Vec::new();
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
-            let err = |field: &'static str, e: regex::Error| EngineError::Regex {
-                file: loaded.file.clone(),
-                rule: spec.id.clone(),
-                field,
-                message: e.to_string(),
-            };
-            // ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
-            // ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
-            let regex = RegexBuilder::new(&spec.regex)
-                .unicode(false)
-                .size_limit(32 << 20)
-                .build()
-                .map_err(|e| err("regex", e))?;
-            let secret = match regex.capture_names().position(|n| n == Some("secret")) {
-                Some(g) => SecretGroup::Index(g),
-                None => match spec.secret_group {
-                    Some(0) => SecretGroup::Whole,
-                    Some(g) if g < regex.captures_len() => SecretGroup::Index(g),
-                    Some(g) => {
-                        return Err(EngineError::Regex {
-                            file: loaded.file.clone(),
-                            rule: spec.id.clone(),
-                            field: "secret_group",
-                            message: format!("the regex has no capture group {g}"),
-                        })
-                    }
-                    None if spec.first_group && regex.captures_len() > 1 => SecretGroup::FirstNonEmpty,
-                    None => SecretGroup::Whole,
-                },
-            };
-            let allow = spec
-                .allow
-                .iter()
-                .map(|a| Regex::new(a).map_err(|e| err("allow", e)))
-                .collect::<Result<Vec<_>, _>>()?;
             if spec.keywords.is_empty() {
                 always.push(idx);
             }
@@ -215,11 +209,14 @@ impl Engine {
             compiled.push(CompiledRule {
                 generic: spec.tags.iter().any(|t| t == "generic"),
                 info: Arc::new(info),
-                regex,
-                secret,
+                file: loaded.file.clone(),
+                regex_src: spec.regex.clone(),
+                secret_group: spec.secret_group,
+                first_group: spec.first_group,
+                allow_src: spec.allow.clone(),
+                matcher: OnceLock::new(),
                 window: spec.window,
                 min_entropy: spec.min_entropy,
-                allow,
                 check: spec.check,
                 delimited: spec.delimited,
             });
@@ -227,23 +224,52 @@ impl Engine {
         // Decoders' patterns share the one prefilter pass: finding encoded secrets costs no extra pass.
         let extra_from = patterns.len();
         patterns.extend(extra.iter().map(|e| e.pattern.clone()));
-        // Overlapping search so that a keyword inside another (`sk_` in `sk_live_`) still triggers its rule.
-        // A DFA keeps the per-byte cost flat with ~100 case-insensitive patterns.
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| EngineError::Automaton(e.to_string()))?;
+        let nfa = build_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)?;
         Ok(Engine {
             rules: compiled,
-            automaton,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+            patterns,
             pattern_rules,
             always,
             extra_from,
             extra: extra.to_vec(),
             active: vec![true; rules.len()],
         })
+    }
+
+    /// The automaton for the next scan: the NFA until `DFA_AFTER` bytes have been scanned, then the DFA.
+    fn automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(Ok(dfa)) = self.dfa.get() {
+            return dfa;
+        }
+        if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
+            return &self.nfa;
+        }
+        match self
+            .dfa
+            .get_or_init(|| build_automaton(&self.patterns, AhoCorasickKind::DFA))
+        {
+            Ok(dfa) => dfa,
+            // The NFA holds the same patterns; a DFA over them can only fail on a size limit.
+            Err(_) => &self.nfa,
+        }
+    }
+
+    /// Compiles the regexes of the rules at `which` (indices into the list `compile` was given) now, and
+    /// returns the first error. Rules whose regexes nobody has checked (a user's config, an imported gitleaks
+    /// config, `rules check`) go through here, so that a bad regex is an error at load, not a rule that
+    /// silently never matches. Built-in rules are checked by the rule-example test.
+    pub fn prepare(&self, which: impl IntoIterator<Item = usize>) -> Result<(), EngineError> {
+        for idx in which {
+            if let Some(rule) = self.rules.get(idx) {
+                if let Err(e) = rule.matcher() {
+                    return Err(e.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every rule, active or not.
@@ -272,7 +298,7 @@ impl Engine {
         Scratch {
             windows: vec![Vec::new(); self.rules.len()],
             touched: Vec::new(),
-            locs: self.rules.iter().map(|r| r.regex.capture_locations()).collect(),
+            locs: (0..self.rules.len()).map(|_| None).collect(),
             matches: Vec::new(),
             decoder_hits: Vec::new(),
         }
@@ -287,9 +313,13 @@ impl Engine {
         scratch.matches.clear();
         scratch.decoder_hits.clear();
 
-        for hit in self.automaton.find_overlapping_iter(hay) {
+        for hit in self.automaton(hay.len()).find_overlapping_iter(hay) {
             let p = hit.pattern().as_usize();
             if let Some(e) = p.checked_sub(self.extra_from).and_then(|i| self.extra.get(i)) {
+                // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
+                if e.exact_case && hay.get(hit.start()..hit.end()) != Some(e.pattern.as_bytes()) {
+                    continue;
+                }
                 if let Some(at) = hit.start().checked_sub(e.shift) {
                     scratch.decoder_hits.push(DecoderHit { decoder: e.decoder, at });
                 }
@@ -323,16 +353,21 @@ impl Engine {
 
         for &r in &scratch.touched {
             let rule = &self.rules[r];
-            let locs = &mut scratch.locs[r];
+            // A rule whose regex does not compile has no matches; such a rule never reaches a scan, because
+            // non-built-in rules go through `prepare` at load and built-in ones through the example test.
+            let Ok(matcher) = rule.matcher() else {
+                continue;
+            };
+            let locs = scratch.locs[r].get_or_insert_with(|| matcher.regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &hay[ws..we];
                 let mut pos = 0;
                 while pos <= window.len() {
-                    let Some(m) = rule.regex.captures_read_at(locs, window, pos) else {
+                    let Some(m) = matcher.regex.captures_read_at(locs, window, pos) else {
                         break;
                     };
                     pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                    let (s, e) = match rule.secret {
+                    let (s, e) = match matcher.secret {
                         SecretGroup::Index(g) => match locs.get(g) {
                             Some(span) => span,
                             None => continue,
@@ -346,7 +381,7 @@ impl Engine {
                         SecretGroup::Whole => (m.start(), m.end()),
                     };
                     let (start, end) = (ws + s, ws + e);
-                    if start < end && rule.accepts(hay, start, end) {
+                    if start < end && rule.accepts(matcher, hay, start, end) {
                         scratch.matches.push(Match { rule: r, start, end });
                     }
                 }
@@ -363,7 +398,7 @@ impl Engine {
     /// would say: what a snippet must mask. Runs only on lines that hold a finding, so it allocates freely.
     pub fn candidates(&self, hay: &[u8]) -> Vec<(usize, usize)> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for hit in self.automaton.find_overlapping_iter(hay) {
+        for hit in self.automaton(0).find_overlapping_iter(hay) {
             let Some(rules) = self.pattern_rules.get(hit.pattern().as_usize()) else {
                 continue;
             };
@@ -387,7 +422,9 @@ impl Engine {
                 we = we.max(windows[i].2);
                 i += 1;
             }
-            let rule = &self.rules[r];
+            let Ok(rule) = self.rules[r].matcher() else {
+                continue;
+            };
             let mut locs = rule.regex.capture_locations();
             let window = &hay[ws..we];
             let mut pos = 0;
@@ -426,13 +463,50 @@ impl Engine {
 }
 
 impl CompiledRule {
+    /// The rule's regexes, compiled on the first call.
+    fn matcher(&self) -> &Result<Matcher, EngineError> {
+        self.matcher.get_or_init(|| self.compile_matcher())
+    }
+
+    fn compile_matcher(&self) -> Result<Matcher, EngineError> {
+        let err = |field: &'static str, message: String| EngineError::Regex {
+            file: self.file.clone(),
+            rule: self.info.id.as_str().to_string(),
+            field,
+            message,
+        };
+        // ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
+        // ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
+        let regex = RegexBuilder::new(&self.regex_src)
+            .unicode(false)
+            .size_limit(32 << 20)
+            .build()
+            .map_err(|e| err("regex", e.to_string()))?;
+        let secret = match regex.capture_names().position(|n| n == Some("secret")) {
+            Some(g) => SecretGroup::Index(g),
+            None => match self.secret_group {
+                Some(0) => SecretGroup::Whole,
+                Some(g) if g < regex.captures_len() => SecretGroup::Index(g),
+                Some(g) => return Err(err("secret_group", format!("the regex has no capture group {g}"))),
+                None if self.first_group && regex.captures_len() > 1 => SecretGroup::FirstNonEmpty,
+                None => SecretGroup::Whole,
+            },
+        };
+        let allow = self
+            .allow_src
+            .iter()
+            .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Matcher { regex, secret, allow })
+    }
+
     /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
-    fn accepts(&self, hay: &[u8], start: usize, end: usize) -> bool {
+    fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize) -> bool {
         let secret = &hay[start..end];
         if self.delimited && !filter::is_delimited(hay, start, end) {
             return false;
         }
-        if self.allow.iter().any(|a| a.is_match(secret)) {
+        if matcher.allow.iter().any(|a| a.is_match(secret)) {
             return false;
         }
         if filter::is_placeholder(secret) {
@@ -449,6 +523,22 @@ impl CompiledRule {
             Some(Check::Jwt) => check::jwt(secret),
         }
     }
+}
+
+/// Bytes an engine scans with its NFA before it builds the DFA. A DFA over a thousand patterns takes
+/// 10-20 ms to build and then searches two to three times as fast as the NFA: it pays after a megabyte or
+/// two, and a pre-commit hook's staged change never gets there.
+const DFA_AFTER: usize = 1 << 20;
+
+/// The prefilter over `patterns`: ASCII case ignored, overlapping search so that a keyword inside another
+/// (`sk_` in `sk_live_`) still triggers its rule.
+fn build_automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, EngineError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(patterns)
+        .map_err(|e| EngineError::Automaton(e.to_string()))
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::decode::encoded_spellings;
 use crate::rules;
 
 fn builtin_engine() -> (Vec<LoadedRule>, Engine) {
-    let rules = rules::builtin().expect("built-in rules load");
-    let engine = Engine::compile(&rules).expect("built-in rules compile");
+    let rules = rules::builtin_with_examples().expect("built-in rules load");
+    let engine = crate::scan::compile(&rules).expect("built-in rules compile");
     (rules, engine)
 }
 
@@ -121,4 +122,54 @@ proptest! {
         prop_assert!(hits.contains(&(at, at + key.len())), "{hits:?}");
         prop_assert_eq!(hits.iter().filter(|&&(s, _)| s == at).count(), 1);
     }
+}
+
+/// The NFA a small scan uses and the DFA a large one switches to find the same matches.
+#[test]
+fn nfa_and_dfa_prefilters_agree() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let sample = "x = 1\nKLAVIYO=pk_a4c123b1612dd272d1371c17149d439536\ntoken: ghp_x\n".repeat(50); // pkhound:allow
+    let before = engine.scan(sample.as_bytes(), &mut scratch).to_vec();
+    let before_encoded = scratch.decoder_hits().len();
+    assert!(engine.dfa.get().is_none(), "a small scan stays on the NFA");
+    let filler = vec![b'a'; DFA_AFTER + 1];
+    engine.scan(&filler, &mut scratch);
+    let after = engine.scan(sample.as_bytes(), &mut scratch).to_vec();
+    assert!(matches!(engine.dfa.get(), Some(Ok(_))), "a large scan builds the DFA");
+    assert_eq!(before, after);
+    assert_eq!(before_encoded, scratch.decoder_hits().len());
+    assert_eq!(before.len(), 50);
+}
+
+#[test]
+fn context_words_are_not_encoded_but_token_prefixes_are() {
+    let rules = rules::builtin().expect("built-in rules load");
+    let spec = |id: &str| &rules.iter().find(|r| r.spec.id == id).expect("rule exists").spec;
+    assert_eq!(encoded_spellings(spec("klaviyo-private-key")), ["pk_"]);
+    assert_eq!(
+        encoded_spellings(spec("aws-access-key-id")),
+        ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"]
+    );
+    assert!(encoded_spellings(spec("datadog-api-key")).is_empty());
+    assert!(encoded_spellings(spec("generic-secret-assignment")).is_empty());
+    let mut custom = spec("klaviyo-private-key").clone();
+    custom.examples = Default::default();
+    assert_eq!(encoded_spellings(&custom), ["pk_", "PK_"]);
+}
+
+/// Base64 is case-sensitive: an encoded keyword's hit counts only in its exact spelling, so that `try` in
+/// code is not taken for the encoding `TRy`.
+#[test]
+fn encoded_hits_match_case() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let p = (engine.extra_from..engine.patterns.len())
+        .find(|&p| engine.patterns[p].bytes().any(|b| b.is_ascii_uppercase()))
+        .expect("an encoding with an uppercase letter");
+    let exact = format!("data: {}", engine.patterns[p]);
+    engine.scan(exact.as_bytes(), &mut scratch);
+    assert!(!scratch.decoder_hits().is_empty());
+    engine.scan(exact.to_ascii_lowercase().as_bytes(), &mut scratch);
+    assert!(scratch.decoder_hits().is_empty());
 }

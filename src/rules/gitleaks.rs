@@ -214,6 +214,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             verify: None,
             verify_http: None,
             tags: rule.tags,
+            category: None,
             references: Vec::new(),
             description: rule.description.unwrap_or_default(),
             remediation: "Revoke or rotate this credential with its provider, then move it to a secrets manager."

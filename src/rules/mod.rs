@@ -6,6 +6,7 @@
 //! matcher belongs to `engine`.
 
 pub mod config;
+pub mod doc;
 pub mod gitleaks;
 
 use serde::Deserialize;
@@ -25,6 +26,82 @@ pub enum Check {
     NpmCrc32,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
+}
+
+/// What kind of service a credential belongs to, for grouping rules in listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Cloud,
+    Ai,
+    Payments,
+    SourceControl,
+    Registry,
+    Messaging,
+    EmailMarketing,
+    Observability,
+    Database,
+    Identity,
+    Saas,
+    PrivateKey,
+    Generic,
+}
+
+impl Category {
+    /// Every category, in listing order.
+    pub const ALL: [Category; 13] = [
+        Category::Cloud,
+        Category::Ai,
+        Category::Payments,
+        Category::SourceControl,
+        Category::Registry,
+        Category::Messaging,
+        Category::EmailMarketing,
+        Category::Observability,
+        Category::Database,
+        Category::Identity,
+        Category::Saas,
+        Category::PrivateKey,
+        Category::Generic,
+    ];
+
+    /// The kebab-case name used in rule files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Cloud => "cloud",
+            Category::Ai => "ai",
+            Category::Payments => "payments",
+            Category::SourceControl => "source-control",
+            Category::Registry => "registry",
+            Category::Messaging => "messaging",
+            Category::EmailMarketing => "email-marketing",
+            Category::Observability => "observability",
+            Category::Database => "database",
+            Category::Identity => "identity",
+            Category::Saas => "saas",
+            Category::PrivateKey => "private-key",
+            Category::Generic => "generic",
+        }
+    }
+
+    /// The heading a listing shows.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Cloud => "Cloud and infrastructure",
+            Category::Ai => "AI and machine learning",
+            Category::Payments => "Payments and commerce",
+            Category::SourceControl => "Source hosting and CI/CD",
+            Category::Registry => "Package registries",
+            Category::Messaging => "Messaging and chat",
+            Category::EmailMarketing => "E-mail and marketing",
+            Category::Observability => "Observability and monitoring",
+            Category::Database => "Databases and URLs with credentials",
+            Category::Identity => "Identity, auth and tokens",
+            Category::Saas => "SaaS and productivity",
+            Category::PrivateKey => "Private keys",
+            Category::Generic => "Generic credentials",
+        }
+    }
 }
 
 /// A positive example: `text` must yield exactly one finding of the rule, with secret `secret`.
@@ -78,6 +155,9 @@ pub struct RuleSpec {
     pub verify_http: Option<crate::verify::http::HttpCheck>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The group `pkhound rules` and `docs/rules.md` list the rule under; every built-in rule has one.
+    #[serde(default)]
+    pub category: Option<Category>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
@@ -174,12 +254,28 @@ pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError
     Ok(())
 }
 
-/// All built-in rules, in file order. Built-in rule files are part of the program, so an error here
-/// is a bug that the rule-example test catches before release.
+/// All built-in rules, in file order, without their example texts (what a scan needs; see `build.rs`).
+/// Built-in rule files are part of the program, so an error here is a bug that the rule-example test
+/// catches before release.
 pub fn builtin() -> Result<Vec<LoadedRule>, RuleError> {
+    load_builtin(false)
+}
+
+/// All built-in rules with their examples, parsed from the rule files as written: for the rule-example
+/// test and anything else that runs or shows examples.
+pub fn builtin_with_examples() -> Result<Vec<LoadedRule>, RuleError> {
+    load_builtin(true)
+}
+
+fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     let mut all: Vec<LoadedRule> = Vec::new();
-    for (file, text) in BUILTIN_RULE_FILES {
-        for rule in parse_rule_file(file, text)? {
+    for (file, text, lean) in BUILTIN_RULE_FILES {
+        let rules = if examples || lean.is_empty() {
+            parse_rule_file(file, text)?
+        } else {
+            parse_lean(file, lean)?
+        };
+        for rule in rules {
             if let Some(first) = all.iter().find(|r| r.spec.id == rule.spec.id) {
                 return Err(RuleError::Duplicate {
                     file: rule.file.clone(),
@@ -193,6 +289,25 @@ pub fn builtin() -> Result<Vec<LoadedRule>, RuleError> {
     Ok(all)
 }
 
+/// Parses the lean JSON copy of a built-in rule file (same schema, validated the same way).
+fn parse_lean(file: &str, json: &str) -> Result<Vec<LoadedRule>, RuleError> {
+    let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    parsed
+        .rule
+        .into_iter()
+        .map(|spec| {
+            validate_spec(file, &spec)?;
+            Ok(LoadedRule {
+                file: file.to_string(),
+                spec,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +316,44 @@ mod tests {
     fn builtin_rules_parse() {
         let rules = builtin().expect("built-in rules load");
         assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
+    }
+
+    /// The lean copy a scan loads is the rule files minus example texts: same rules, same fields.
+    #[test]
+    fn lean_builtin_rules_match_the_rule_files() {
+        let lean = builtin().expect("built-in rules load");
+        let full = builtin_with_examples().expect("built-in rules load with examples");
+        assert!(BUILTIN_RULE_FILES.iter().all(|(_, _, json)| !json.is_empty()));
+        assert_eq!(lean.len(), full.len());
+        for (l, f) in lean.iter().zip(&full) {
+            let (l, f) = (&l.spec, &f.spec);
+            assert_eq!(
+                (&l.id, &l.regex, &l.keywords, l.window),
+                (&f.id, &f.regex, &f.keywords, f.window)
+            );
+            assert_eq!(
+                (&l.allow, l.category, &l.references),
+                (&f.allow, f.category, &f.references)
+            );
+            let secrets = |s: &RuleSpec| s.examples.positive.iter().map(|p| p.secret.clone()).collect::<Vec<_>>();
+            assert_eq!(secrets(l), secrets(f));
+            assert!(l.examples.negative.is_empty() && l.examples.positive.iter().all(|p| p.text.is_empty()));
+        }
+    }
+
+    #[test]
+    fn every_builtin_rule_has_a_category_and_a_reference() {
+        let bad: Vec<String> = builtin_with_examples()
+            .expect("built-in rules load")
+            .iter()
+            .filter(|r| r.spec.category.is_none() || r.spec.references.is_empty())
+            .map(|r| format!("{}: {}", r.file, r.spec.id))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "built-in rules without category or references:\n{}",
+            bad.join("\n")
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ struct Plant {
 }
 
 fn plants() -> Vec<Plant> {
-    pkhound::rules::builtin()
+    pkhound::rules::builtin_with_examples()
         .expect("built-in rules load")
         .into_iter()
         .filter_map(|r| {

@@ -7,7 +7,7 @@ fn rules_lists_the_klaviyo_rule() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.lines()
-            .any(|l| l.starts_with("klaviyo-private-key") && l.contains("critical")),
+            .any(|l| l.trim_start().starts_with("klaviyo-private-key") && l.contains("critical")),
         "{text}"
     );
 }
@@ -21,9 +21,25 @@ fn rules_json_has_ids_severities_and_keywords() {
     assert_eq!(kl["severity"], "critical");
     assert_eq!(kl["keywords"][0], "pk_");
     assert_eq!(kl["verify"], "klaviyo");
+    assert_eq!(kl["category"], "email-marketing");
     let mut ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
     let n = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "rule ids are unique");
+}
+
+#[test]
+fn rules_are_listed_under_their_category() {
+    let out = pkhound().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let heading = text
+        .lines()
+        .position(|l| l.starts_with("E-mail and marketing ("))
+        .expect(&text);
+    let klaviyo = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("klaviyo-private-key "))
+        .expect(&text);
+    assert!(heading < klaviyo, "{text}");
 }
