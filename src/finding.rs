@@ -714,6 +714,16 @@ pub struct ScanStats {
     /// Commits walked by a history scan (0 otherwise).
     pub commits: u64,
     pub elapsed_ms: u64,
+    /// Each file passed over and why (the working tree and standard input), for the JSON report and `-v`.
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+/// A file passed over on purpose, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: String,
+    /// `binary`, `too large`, `not a regular file` or `symbolic link`.
+    pub reason: &'static str,
 }
 
 #[cfg(test)]

@@ -13,13 +13,36 @@ struct Report<'a> {
     incomplete: bool,
     /// The id of the key fingerprints were made with.
     fingerprint_key: &'a str,
+    /// The absolute directory every `path` is relative to.
+    paths_relative_to: &'a str,
+    /// What the run decided, as the exit status says it: consumers need not recompute it.
+    outcome: WireOutcome,
     /// The config applied, if any: where from, what it changes, what it weakens.
     #[serde(skip_serializing_if = "Option::is_none")]
     config: Option<WireConfig<'a>>,
     findings: Vec<WireFinding<'a>>,
     errors: Vec<WireProblem<'a>>,
     notices: Vec<WireProblem<'a>>,
+    /// Each file passed over on purpose, and why.
+    skipped: Vec<WireSkipped<'a>>,
     stats: WireStats,
+}
+
+#[derive(Serialize)]
+struct WireOutcome {
+    /// `--fail-on`: findings at or above it fail the run.
+    fail_on: &'static str,
+    /// How many findings are at or above `fail_on`.
+    blocking: usize,
+    incomplete: bool,
+    /// 0 clean, 1 blocking findings, 2 something could not be scanned and nothing blocks.
+    exit_code: u8,
+}
+
+#[derive(Serialize)]
+struct WireSkipped<'a> {
+    path: &'a str,
+    reason: &'static str,
 }
 
 #[derive(Serialize)]
@@ -109,6 +132,13 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         version: env!("CARGO_PKG_VERSION"),
         incomplete: input.incomplete(),
         fingerprint_key: &input.run.fingerprint_key,
+        paths_relative_to: &input.run.paths_relative_to,
+        outcome: WireOutcome {
+            fail_on: input.run.outcome.fail_on.as_str(),
+            blocking: input.run.outcome.blocking,
+            incomplete: input.run.outcome.incomplete,
+            exit_code: input.run.outcome.exit_code,
+        },
         config: input.run.config.as_ref().map(WireConfig::of),
         findings: input.findings.iter().map(|f| wire(f, opts)).collect(),
         errors: input
@@ -127,6 +157,15 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 kind: None,
                 path: &n.path,
                 message: &n.message,
+            })
+            .collect(),
+        skipped: input
+            .stats
+            .skipped_files
+            .iter()
+            .map(|s| WireSkipped {
+                path: &s.path,
+                reason: s.reason,
             })
             .collect(),
         stats: WireStats {

@@ -1,16 +1,18 @@
-//! The report for people: findings grouped by file, each with its place, severity, rule, the redacted
-//! secret in its line, and what to do; then errors, notices, the config applied and a one-line summary.
+//! The report for people: findings grouped by secret (one credential to rotate, with every place that
+//! holds it), the most urgent first (severity, still present, client-side); what to do, once per rule;
+//! then errors, notices, the config applied and a one-line summary. `--compact` prints one line per
+//! finding instead, for grep and editors.
 //!
 //! Everything that comes from scanned files, git or a config (paths, lines, author names, messages) goes
-//! through [`visible`]: a control character is shown escaped, never sent to the terminal.
+//! through [`visible`]: a control character is shown escaped, never sent to the terminal. Paths are shown
+//! as the user can open them from the current directory ([`RunInfo::shown_path`]).
 
-use std::fmt::Write as _;
+use std::{cmp::Reverse, collections::HashMap, fmt::Write as _};
 
 use colored::{ColoredString, Colorize};
 
-use super::{visible, ReportInput, ReportOptions};
+use super::{visible, ReportInput, ReportOptions, RunInfo};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
-
 struct Painter {
     on: bool,
 }
@@ -36,30 +38,85 @@ impl Painter {
     }
 }
 
+/// One credential: a (rule, secret) pair and every place it was found. The unit a person acts on
+/// (rotate it once), and where a per-secret status (still present, client-side, verified) belongs.
+pub struct SecretGroup<'a> {
+    /// The places, in report order.
+    pub findings: Vec<&'a Finding>,
+    /// The highest severity among the places (client-side code raises it).
+    pub severity: Severity,
+    /// Still present: in the working tree, or (for history) in HEAD.
+    pub present: bool,
+    /// Some place is served to browsers.
+    pub client_side: bool,
+}
+
+impl SecretGroup<'_> {
+    fn first(&self) -> &Finding {
+        self.findings[0]
+    }
+}
+
+/// The findings grouped by (rule, secret), the most urgent first: severity, then still present, then
+/// client-side, then the first place.
+pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut groups: Vec<SecretGroup<'a>> = Vec::new();
+    for f in super::sorted(findings) {
+        let present = f.history.as_ref().map_or(true, |h| h.in_head);
+        let client = f.exposure == Exposure::ClientSide;
+        let key = (f.rule.id.as_str(), f.fingerprint.as_str());
+        match index.get(&key) {
+            Some(&i) => {
+                let g = &mut groups[i];
+                g.findings.push(f);
+                g.severity = g.severity.max(f.severity);
+                g.present |= present;
+                g.client_side |= client;
+            }
+            None => {
+                index.insert(key, groups.len());
+                groups.push(SecretGroup {
+                    findings: vec![f],
+                    severity: f.severity,
+                    present,
+                    client_side: client,
+                });
+            }
+        }
+    }
+    groups.sort_by(|a, b| {
+        (Reverse(a.severity), !a.present, !a.client_side)
+            .cmp(&(Reverse(b.severity), !b.present, !b.client_side))
+            .then_with(|| a.first().sort_key().cmp(&b.first().sort_key()))
+    });
+    groups
+}
+
 /// Renders the text report.
 pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
-    let p = Painter { on: opts.color };
-    let mut out = String::new();
-    let mut current: Option<&str> = None;
-    for f in input.findings {
-        if current != Some(f.path.as_str()) {
-            if current.is_some() {
-                out.push('\n');
-            }
-            let _ = writeln!(out, "{}", p.paint(&visible(&f.path), |t| t.bold().underline()));
-            current = Some(&f.path);
-        }
-        finding(&mut out, &p, f, opts);
+    if opts.compact {
+        return compact(input, opts);
     }
-    if !input.findings.is_empty() {
+    let p = Painter { on: opts.color };
+    let run = input.run;
+    let mut out = String::new();
+    let groups = groups(input.findings);
+    for g in &groups {
+        group(&mut out, &p, g, run, opts);
         out.push('\n');
     }
-    for e in input.errors {
+    if !groups.is_empty() {
+        what_to_do(&mut out, &p, &groups);
+        out.push('\n');
+    }
+    let listed_errors = if opts.list_errors { input.errors.len() } else { 0 };
+    for e in input.errors.iter().take(listed_errors) {
         let _ = writeln!(
             out,
             "{} {}: {}",
             p.paint("error:", |t| t.red().bold()),
-            visible(&e.path),
+            visible(&run.shown_path(&e.path)),
             visible(&e.message)
         );
     }
@@ -68,14 +125,14 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             out,
             "{} {}: {}",
             p.paint("note:", |t| t.yellow()),
-            visible(&n.path),
+            visible(&run.shown_path(&n.path)),
             visible(&n.message)
         );
     }
-    if !input.errors.is_empty() || !input.notices.is_empty() {
+    if listed_errors > 0 || !input.notices.is_empty() {
         out.push('\n');
     }
-    if let Some(c) = &input.run.config {
+    if let Some(c) = &run.config {
         let _ = writeln!(
             out,
             "{} {} ({})",
@@ -96,64 +153,124 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         }
         out.push('\n');
     }
-    out.push_str(&summary(input, &p));
+    out.push_str(&summary(input, &p, opts));
     out.push('\n');
     out.into_bytes()
 }
 
-fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
-    let shown = if opts.show_secrets {
-        f.secret.expose().to_string()
-    } else {
-        f.secret.redacted()
-    };
-    let shown = match f.encoding {
+/// `--compact`: one line per finding, `path:line:column: severity rule-id secret`, sorted by place;
+/// nothing else (the summary goes to stderr).
+fn compact(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let p = Painter { on: opts.color };
+    let mut out = String::new();
+    for f in super::sorted(input.findings) {
+        let place = format!("{}:{}:{}", visible(&input.run.shown_path(&f.path)), f.line, f.column);
+        let _ = writeln!(
+            out,
+            "{}: {} {} {}",
+            p.paint(&place, |t| t.cyan()),
+            f.severity,
+            f.rule.id,
+            p.paint(&visible(&shown_secret(f, opts)), |t| t.magenta()),
+        );
+    }
+    out.into_bytes()
+}
+
+/// The secret as shown, with its encoding when it was found encoded.
+fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
+    let shown = super::shown_secret(f, opts);
+    match f.encoding {
         Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
-    };
-    let place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
+    }
+}
+
+/// One secret: a header (severity, rule, the redacted secret, how many places, what makes it urgent),
+/// then each place with its line.
+fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, run: &RunInfo, opts: &ReportOptions) {
+    let f = g.first();
+    let places = g.findings.len();
+    let mut notes: Vec<String> = vec![format!("{places} {}", plural(places, "place", "places"))];
+    if g.client_side {
+        notes.push(p.paint("in code served to browsers: treat it as public", |t| t.red()));
+    }
+    if f.history.is_some() {
+        notes.push(if g.present {
+            p.paint("still in HEAD", |t| t.red())
+        } else {
+            p.paint("removed from HEAD, still in history", |t| t.yellow())
+        });
+    }
+    if f.severity < run.outcome.fail_on && g.severity < run.outcome.fail_on {
+        notes.push(format!("below --fail-on {}", run.outcome.fail_on));
+    }
     let _ = writeln!(
         out,
-        "  {}  {}  {}  {}",
-        p.paint(&place, |t| t.cyan()),
-        p.severity(f.severity),
+        "{}  {}  {}  ({})  · {}",
+        p.severity(g.severity),
         p.paint(&visible(&f.rule.name), |t| t.bold()),
-        p.paint(&visible(&shown), |t| t.magenta()),
+        p.paint(&visible(&shown_secret(f, opts)), |t| t.magenta()),
+        f.rule.id,
+        notes.join(" · ")
     );
+    for f in &g.findings {
+        place(out, p, f, run, opts);
+    }
+}
+
+/// One place of a secret: where, its line, and what the path says about it.
+fn place(out: &mut String, p: &Painter, f: &Finding, run: &RunInfo, opts: &ReportOptions) {
+    let place = format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column);
+    let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
     if !f.snippet.is_empty() {
         let snippet = super::shown_snippet(f, opts);
-        let _ = writeln!(out, "      {}", p.paint(&visible(&snippet), |t| t.dimmed()));
+        let _ = write!(line, "  {}", p.paint(&visible(&snippet), |t| t.dimmed()));
     }
+    if let Some(enc) = f.encoding {
+        let _ = write!(line, "  [{}-encoded]", enc.as_str());
+    }
+    if f.exposure == Exposure::ClientSide {
+        let _ = write!(line, "  {}", p.paint("[client-side]", |t| t.red()));
+    }
+    if f.context == Context::Test {
+        let _ = write!(line, "  {}", p.paint("[test path: still leaked]", |t| t.yellow()));
+    }
+    let _ = writeln!(out, "{line}");
     if let Some(h) = &f.history {
         history(out, p, f, h);
     }
-    if f.exposure == Exposure::ClientSide {
+}
+
+/// What to do, once per rule, in the order the rules first appear; then the advice that applies to all.
+fn what_to_do(out: &mut String, p: &Painter, groups: &[SecretGroup<'_>]) {
+    let _ = writeln!(out, "{}", p.paint("What to do", |t| t.green().bold()));
+    let mut seen: Vec<&str> = Vec::new();
+    for g in groups {
+        let f = g.first();
+        if seen.contains(&f.rule.id.as_str()) {
+            continue;
+        }
+        seen.push(f.rule.id.as_str());
         let _ = writeln!(
             out,
-            "      {} this file is served to browsers: treat the key as public",
-            p.paint("exposure:", |t| t.red())
+            "  {} {}",
+            p.paint(&format!("{}:", f.rule.id), |t| t.green()),
+            visible(&f.rule.remediation)
         );
     }
-    if f.context == Context::Test {
+    if groups.iter().any(|g| g.first().history.is_some()) {
         let _ = writeln!(
             out,
-            "      {} test, fixture, docs or example path (a real key here is still leaked)",
-            p.paint("context:", |t| t.yellow())
+            "  {} rotate first: rewriting history alone does not un-leak a key that was pushed or cloned",
+            p.paint("history:", |t| t.green())
         );
     }
     let _ = writeln!(
         out,
-        "      {} {}",
-        p.paint("fix:", |t| t.green()),
-        visible(&f.rule.remediation)
+        "  {} add `pkhound:allow` in a comment on the line, or record known findings with --baseline-out",
+        p.paint("false positive:", |t| t.green())
     );
-    if f.history.is_some() {
-        let _ = writeln!(
-            out,
-            "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
-            p.paint("then:", |t| t.green())
-        );
-    }
 }
 
 /// How many other places `history` lists in the text report (JSON has the bounded list).
@@ -166,14 +283,12 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         let day = c.date.get(..10).unwrap_or(&c.date);
         let _ = writeln!(
             out,
-            "      {} {} {} by {} <{}> at {}:{} \"{}\"",
+            "      {} {} {} by {} <{}> \"{}\"",
             p.paint("introduced:", |t| t.yellow()),
             p.paint(short, |t| t.yellow()),
             visible(day),
             visible(&c.author),
             visible(&c.email),
-            visible(&f.path),
-            f.line,
             visible(&c.summary)
         );
     }
@@ -209,35 +324,60 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
     }
 }
 
-fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
+/// The headline of a report: `3 secrets in 4 places (2 critical, 1 high) in 3 files`, or `no secrets
+/// found` (`nothing found in what could be scanned` when something could not be). Plain text: the
+/// stderr summary uses it too.
+pub fn headline(input: &ReportInput<'_>) -> String {
+    let n = input.findings.len();
+    if n == 0 {
+        return if input.incomplete() {
+            "nothing found in what could be scanned".to_string()
+        } else {
+            "no secrets found".to_string()
+        };
+    }
+    let groups = groups(input.findings);
+    let mut by_sev: Vec<String> = Vec::new();
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let c = groups.iter().filter(|g| g.severity == sev).count();
+        if c > 0 {
+            by_sev.push(format!("{c} {sev}"));
+        }
+    }
+    let mut files: Vec<&str> = input.findings.iter().map(|f| f.path.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    format!(
+        "{} {} in {n} {} ({}) in {} {}",
+        groups.len(),
+        plural(groups.len(), "secret", "secrets"),
+        plural(n, "place", "places"),
+        by_sev.join(", "),
+        files.len(),
+        plural(files.len(), "file", "files")
+    )
+}
+
+fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String {
     let s = input.stats;
     let n = input.findings.len();
-    let head = if n == 0 {
-        p.paint("no secrets found", |t| t.green().bold())
+    let text = headline(input);
+    let head = if n == 0 && !input.incomplete() {
+        p.paint(&text, |t| t.green().bold())
     } else {
-        let mut by_sev: Vec<String> = Vec::new();
-        for sev in [
-            Severity::Critical,
-            Severity::High,
-            Severity::Medium,
-            Severity::Low,
-            Severity::Info,
-        ] {
-            let c = input.findings.iter().filter(|f| f.severity == sev).count();
-            if c > 0 {
-                by_sev.push(format!("{c} {sev}"));
-            }
-        }
-        let mut files: Vec<&str> = input.findings.iter().map(|f| f.path.as_str()).collect();
-        files.dedup();
-        let text = format!(
-            "{n} {} ({}) in {} {}",
-            plural(n, "finding", "findings"),
-            by_sev.join(", "),
-            files.len(),
-            plural(files.len(), "file", "files")
-        );
         p.paint(&text, |t| t.red().bold())
+    };
+    let blocking = input.findings.iter().filter(|f| input.run.blocks(f)).count();
+    let blocking = if n > 0 && blocking < n {
+        format!(" · {blocking} blocking at --fail-on {}", input.run.outcome.fail_on)
+    } else {
+        String::new()
     };
     let commits = if s.commits > 0 {
         format!("{} {} · ", s.commits, plural(s.commits as usize, "commit", "commits"))
@@ -246,16 +386,17 @@ fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
     };
     let incomplete = if input.incomplete() {
         let text = format!(
-            "INCOMPLETE: {} {} could not be scanned",
+            "INCOMPLETE: {} {} could not be scanned{}",
             input.errors.len(),
-            plural(input.errors.len(), "place", "places")
+            plural(input.errors.len(), "place", "places"),
+            if opts.list_errors { "" } else { " (listed on stderr)" }
         );
         format!("{} · ", p.paint(&text, |t| t.red().bold()))
     } else {
         String::new()
     };
     format!(
-        "{incomplete}{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head}{blocking} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")
