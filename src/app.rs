@@ -365,6 +365,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     outcome.errors.extend(missing);
     outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.stats.skipped_files.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.stats.ignored_files.sort();
     if !own_examples.is_empty() {
         outcome.findings.retain(|f| {
             let in_config = config_in_tree.as_deref() == Some(f.path.as_str())

@@ -716,6 +716,9 @@ pub struct ScanStats {
     pub elapsed_ms: u64,
     /// Each file passed over and why (the working tree and standard input), for the JSON report and `-v`.
     pub skipped_files: Vec<SkippedFile>,
+    /// Files the ignore files skip that were scanned anyway, for their name (`.env`, key files …): not
+    /// tracked by git, sorted.
+    pub ignored_files: Vec<String>,
 }
 
 /// A file passed over on purpose, and why.

@@ -25,6 +25,8 @@ struct Report<'a> {
     notices: Vec<WireProblem<'a>>,
     /// Each file passed over on purpose, and why.
     skipped: Vec<WireSkipped<'a>>,
+    /// Files the ignore files skip that were scanned for their name (`.env`, key files …).
+    ignored_scanned: &'a [String],
     stats: WireStats,
 }
 
@@ -65,6 +67,9 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    /// In a file the ignore files skip (scanned for its name: `.env`, key files): not tracked by git.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    git_ignored: bool,
     snippet: String,
     remediation: &'a str,
     references: &'a [String],
@@ -100,7 +105,7 @@ struct WireStats {
     elapsed_ms: u64,
 }
 
-fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
+fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> WireFinding<'a> {
     WireFinding {
         rule_id: f.rule.id.as_str(),
         rule_name: &f.rule.name,
@@ -120,6 +125,7 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        git_ignored: input.git_ignored(f),
         snippet: super::shown_snippet(f, opts),
         remediation: &f.rule.remediation,
         references: &f.rule.references,
@@ -140,7 +146,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             exit_code: input.run.outcome.exit_code,
         },
         config: input.run.config.as_ref().map(WireConfig::of),
-        findings: input.findings.iter().map(|f| wire(f, opts)).collect(),
+        findings: input.findings.iter().map(|f| wire(f, input, opts)).collect(),
         errors: input
             .errors
             .iter()
@@ -168,6 +174,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 reason: s.reason,
             })
             .collect(),
+        ignored_scanned: &input.stats.ignored_files,
         stats: WireStats {
             files: input.stats.files,
             bytes: input.stats.bytes,
@@ -189,7 +196,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
 pub fn render_lines(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let mut out = Vec::new();
     for f in input.findings {
-        serde_json::to_writer(&mut out, &wire(f, opts)).expect("finding wire type always serializes");
+        serde_json::to_writer(&mut out, &wire(f, input, opts)).expect("finding wire type always serializes");
         out.push(b'\n');
     }
     out

@@ -29,6 +29,12 @@ pub struct ReportInput<'a> {
 }
 
 impl ReportInput<'_> {
+    /// True when `f` sits in a file the ignore files skip, scanned for its name (`.env`, key files): not
+    /// tracked by git.
+    pub fn git_ignored(&self, f: &Finding) -> bool {
+        f.origin == crate::finding::Origin::File && self.stats.ignored_files.binary_search(&f.path).is_ok()
+    }
+
     /// True when something could not be scanned: every format marks such a report incomplete, findings
     /// or not.
     pub fn incomplete(&self) -> bool {

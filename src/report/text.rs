@@ -11,7 +11,7 @@ use std::{cmp::Reverse, collections::HashMap, fmt::Write as _};
 
 use colored::{ColoredString, Colorize};
 
-use super::{visible, ReportInput, ReportOptions, RunInfo};
+use super::{visible, ReportInput, ReportOptions};
 use crate::finding::{Context, Exposure, Finding, History, Severity};
 struct Painter {
     on: bool,
@@ -103,7 +103,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let mut out = String::new();
     let groups = groups(input.findings);
     for g in &groups {
-        group(&mut out, &p, g, run, opts);
+        group(&mut out, &p, g, input, opts);
         out.push('\n');
     }
     if !groups.is_empty() {
@@ -188,7 +188,8 @@ fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
 
 /// One secret: a header (severity, rule, the redacted secret, how many places, what makes it urgent),
 /// then each place with its line.
-fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, run: &RunInfo, opts: &ReportOptions) {
+fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput<'_>, opts: &ReportOptions) {
+    let run = input.run;
     let f = g.first();
     let places = g.findings.len();
     let mut notes: Vec<String> = vec![format!("{places} {}", plural(places, "place", "places"))];
@@ -215,12 +216,13 @@ fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, run: &RunInfo, opts
         notes.join(" · ")
     );
     for f in &g.findings {
-        place(out, p, f, run, opts);
+        place(out, p, f, input, opts);
     }
 }
 
 /// One place of a secret: where, its line, and what the path says about it.
-fn place(out: &mut String, p: &Painter, f: &Finding, run: &RunInfo, opts: &ReportOptions) {
+fn place(out: &mut String, p: &Painter, f: &Finding, input: &ReportInput<'_>, opts: &ReportOptions) {
+    let run = input.run;
     let place = format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column);
     let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
     if !f.snippet.is_empty() {
@@ -235,6 +237,16 @@ fn place(out: &mut String, p: &Painter, f: &Finding, run: &RunInfo, opts: &Repor
     }
     if f.context == Context::Test {
         let _ = write!(line, "  {}", p.paint("[test path: still leaked]", |t| t.yellow()));
+    }
+    if input.git_ignored(f) {
+        let _ = write!(
+            line,
+            "  {}",
+            p.paint(
+                "[ignored by git: not committed, but copied by builds and backups]",
+                |t| t.yellow()
+            )
+        );
     }
     let _ = writeln!(out, "{line}");
     if let Some(h) = &f.history {
@@ -395,8 +407,18 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
     } else {
         String::new()
     };
+    let ignored = if s.ignored_files.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · {} ignored {} scanned for {} name (--no-ignore scans every ignored file)",
+            s.ignored_files.len(),
+            plural(s.ignored_files.len(), "file", "files"),
+            plural(s.ignored_files.len(), "its", "their"),
+        )
+    };
     format!(
-        "{incomplete}{head}{blocking} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head}{blocking} · {commits}{} {} scanned ({}){ignored} · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")

@@ -286,6 +286,7 @@ impl ScanOutcome {
         s.skipped_other += o.skipped_other;
         s.commits += o.commits;
         s.skipped_files.extend(o.skipped_files);
+        s.ignored_files.extend(o.ignored_files);
     }
 }
 
@@ -451,6 +452,10 @@ impl Sink for Collector<'_> {
 
     fn error(&mut self, error: ScanError) {
         self.local.errors.push(error);
+    }
+
+    fn ignored(&mut self, path: &str) {
+        self.local.stats.ignored_files.push(path.to_string());
     }
 
     fn skip(&mut self, path: &str, reason: SkipReason) {

@@ -259,3 +259,45 @@ fn help_snapshot() {
         .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// A gitignored `.env` is scanned (and marked), other ignored files and ignored directories are not, and
+/// a `.env` that is not ignored is reported once.
+#[test]
+fn ignored_secret_files_are_scanned_and_marked() {
+    let dir = tree_of(&[
+        (".gitignore", ".env\nlocal.txt\nbuild/\n"),
+        (".env", &format!("KLAVIYO_PRIVATE_API_KEY={KEY}\n")),
+        ("local.txt", &format!("k={KEY}\n")),
+        ("build/.env", &format!("k={KEY}\n")),
+        ("app/.env.example", &format!("k={KEY}\n")),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&report),
+        vec![
+            (".env".to_string(), 1, 25, "klaviyo-private-key".to_string()),
+            ("app/.env.example".to_string(), 1, 3, "klaviyo-private-key".to_string()),
+        ]
+    );
+    assert_eq!(report["findings"][0]["git_ignored"], true);
+    assert!(report["findings"][1].get("git_ignored").is_none());
+    assert_eq!(report["ignored_scanned"], serde_json::json!([".env"]));
+    let out = pkhound()
+        .current_dir(dir.path())
+        .args(["scan", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(".env:1:25  KLAVIYO_PRIVATE_API_KEY=pk_a4…36  [ignored by git"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 ignored file scanned for its name (--no-ignore"),
+        "{text}"
+    );
+    // --no-ignore: everything, once.
+    let (_, all, _) = scan_json(dir.path(), &["--no-ignore"]);
+    assert_eq!(places(&all).len(), 4, "{all}");
+}
