@@ -451,11 +451,31 @@ impl Origin {
     }
 }
 
+/// What kind of place holds a finding: a file (on disk, in the index, in a commit's tree) or a commit
+/// message, which its commit (the finding's origin) locates; reports show it by commit, not by a path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    #[default]
+    File,
+    CommitMessage,
+}
+
+impl Place {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::File => "file",
+            Place::CommitMessage => "commit-message",
+        }
+    }
+}
+
 /// One more place a history finding's secret occurs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     pub commit: String,
     pub path: String,
+    /// A file, or the commit's message (then `path` is only a label).
+    pub place: Place,
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
@@ -630,6 +650,8 @@ pub struct Finding {
     pub history: Option<History>,
     /// How the secret was encoded where it was found; `None` when it was in clear.
     pub encoding: Option<Encoding>,
+    /// A file, or a commit message (then `path` is only a label for formats that need one).
+    pub place: Place,
 }
 
 impl Finding {

@@ -193,6 +193,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             context,
             history: None,
             encoding: None,
+            place: crate::finding::Place::File,
         });
     }
 }

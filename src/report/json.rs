@@ -67,6 +67,9 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    /// `commit-message` for a secret in a commit message (`path` is then only a label); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
     /// In a file the ignore files skip (scanned for its name: `.env`, key files): not tracked by git.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     git_ignored: bool,
@@ -126,6 +129,7 @@ fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> Wi
         context: f.context.as_str(),
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
         git_ignored: input.git_ignored(f),
+        location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
         snippet: super::shown_snippet(f, opts),
         remediation: &f.rule.remediation,
         references: &f.rule.references,

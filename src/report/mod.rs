@@ -331,6 +331,9 @@ pub(crate) struct WireHistory<'a> {
 struct WireOccurrence<'a> {
     commit: &'a str,
     path: &'a str,
+    /// `commit-message` for the commit's message (`path` is then only a label); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
     line: usize,
     column: usize,
 }
@@ -347,6 +350,7 @@ impl<'a> WireHistory<'a> {
                     .map(|o| WireOccurrence {
                         commit: &o.commit,
                         path: &o.path,
+                        location: (o.place != crate::finding::Place::File).then(|| o.place.as_str()),
                         line: o.line,
                         column: o.column,
                     })
@@ -447,6 +451,7 @@ mod tests {
             context: Context::of_path(path),
             history: None,
             encoding: None,
+            place: crate::finding::Place::File,
         }
     }
 
@@ -491,6 +496,7 @@ mod tests {
                     occurrences: vec![Occurrence {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
+                        place: crate::finding::Place::File,
                         line: 4,
                         column: 9,
                     }],
@@ -679,6 +685,7 @@ mod tests {
                 .map(|i| Occurrence {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
+                    place: crate::finding::Place::File,
                     line: i + 1,
                     column: 5,
                 })

@@ -12,7 +12,7 @@ use std::{cmp::Reverse, collections::HashMap, fmt::Write as _};
 use colored::{ColoredString, Colorize};
 
 use super::{visible, ReportInput, ReportOptions};
-use crate::finding::{Context, Exposure, Finding, History, Severity};
+use crate::finding::{Context, Exposure, Finding, History, Place, Severity};
 struct Painter {
     on: bool,
 }
@@ -223,7 +223,15 @@ fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput
 /// One place of a secret: where, its line, and what the path says about it.
 fn place(out: &mut String, p: &Painter, f: &Finding, input: &ReportInput<'_>, opts: &ReportOptions) {
     let run = input.run;
-    let place = format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column);
+    let place = match (f.place, f.origin.commit()) {
+        (Place::CommitMessage, Some(c)) => format!(
+            "commit {} message:{}:{}",
+            c.sha.get(..7).unwrap_or(&c.sha),
+            f.line,
+            f.column
+        ),
+        _ => format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column),
+    };
     let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
     if !f.snippet.is_empty() {
         let snippet = super::shown_snippet(f, opts);
@@ -318,13 +326,11 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         plural(h.occurrence_count, "place", "places")
     );
     for o in h.occurrences.iter().take(TEXT_OCCURRENCES) {
-        let _ = writeln!(
-            out,
-            "        also {} {}:{}",
-            visible(o.commit.get(..7).unwrap_or(&o.commit)),
-            visible(&o.path),
-            o.line
-        );
+        let sha = visible(o.commit.get(..7).unwrap_or(&o.commit)).into_owned();
+        let _ = match o.place {
+            Place::CommitMessage => writeln!(out, "        also commit {sha} message:{}", o.line),
+            Place::File => writeln!(out, "        also {sha} {}:{}", visible(&o.path), o.line),
+        };
     }
     let listed = h.occurrences.len().min(TEXT_OCCURRENCES);
     let rest = h.occurrence_count.saturating_sub(1).saturating_sub(listed);
@@ -362,17 +368,34 @@ pub fn headline(input: &ReportInput<'_>) -> String {
             by_sev.push(format!("{c} {sev}"));
         }
     }
-    let mut files: Vec<&str> = input.findings.iter().map(|f| f.path.as_str()).collect();
+    // A commit message is not a file: counted apart.
+    let mut files: Vec<&str> = input
+        .findings
+        .iter()
+        .filter(|f| f.place == Place::File)
+        .map(|f| f.path.as_str())
+        .collect();
     files.sort_unstable();
     files.dedup();
+    let messages = input
+        .findings
+        .iter()
+        .filter(|f| f.place == Place::CommitMessage)
+        .count();
+    let mut wheres: Vec<String> = Vec::new();
+    if !files.is_empty() {
+        wheres.push(format!("{} {}", files.len(), plural(files.len(), "file", "files")));
+    }
+    if messages > 0 {
+        wheres.push(format!("{messages} commit {}", plural(messages, "message", "messages")));
+    }
     format!(
-        "{} {} in {n} {} ({}) in {} {}",
+        "{} {} in {n} {} ({}) in {}",
         groups.len(),
         plural(groups.len(), "secret", "secrets"),
         plural(n, "place", "places"),
         by_sev.join(", "),
-        files.len(),
-        plural(files.len(), "file", "files")
+        wheres.join(" and ")
     )
 }
 
