@@ -13,9 +13,11 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
-use crate::finding::{FingerprintKey, RuleId};
+use crate::finding::{ErrorKind, FingerprintKey, RuleId, ScanError};
 use crate::fingerprint_key::{self, KeySource};
-use crate::report::{self, visible, AppliedConfig, Format, ReportInput, ReportOptions, RunInfo, ScanTimes, SourceRoot};
+use crate::report::{
+    self, visible, AppliedConfig, Format, Outcome, ReportInput, ReportOptions, RunInfo, ScanTimes, SourceRoot,
+};
 use crate::rules::{
     self,
     config::{self, ConfigKind, UserConfig},
@@ -43,7 +45,26 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
         Command::Rules(args) => rules_command(args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cli_command(), "pkhound", &mut out);
+            emit(&out, None)?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cli_command())
+                .render(&mut out)
+                .context("rendering the manual page")?;
+            emit(&out, None)?;
+            Ok(ExitStatus::Clean)
+        }
     }
+}
+
+fn cli_command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 /// A config the scan applies, with where it came from.
@@ -162,10 +183,22 @@ fn relative_to(path: &Path, root: &Path) -> Option<String> {
 fn check_selection(rules: &[LoadedRule], only: &[String], skip: &[String]) -> Result<()> {
     for (flag, ids) in [("--only", only), ("--skip", skip)] {
         if let Some(bad) = ids.iter().find(|id| !rules.iter().any(|r| r.spec.id == **id)) {
-            bail!("{flag}: unknown rule id `{bad}` (see `pkhound rules`)");
+            match did_you_mean(bad, rules.iter().map(|r| r.spec.id.as_str())) {
+                Some(near) => bail!("{flag}: unknown rule id `{bad}`; did you mean `{near}`? (see `pkhound rules`)"),
+                None => bail!("{flag}: unknown rule id `{bad}` (see `pkhound rules`)"),
+            }
         }
     }
     Ok(())
+}
+
+/// The known id closest to `wrong`, when it is close enough to be a typo (or `wrong` is part of it).
+fn did_you_mean<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim::jaro_winkler(wrong, k), k))
+        .filter(|(score, k)| *score > 0.85 || (wrong.len() >= 4 && k.contains(wrong)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// The rules a scan runs and their compiled engine: built-ins merged with the config, narrowed by
@@ -244,13 +277,23 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         }
     }
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    let roots: Vec<PathBuf> = if args.staged {
+    let mut roots: Vec<PathBuf> = if args.staged {
         // The default `.` means the current directory, where a hook runs with git's environment
         // ($GIT_DIR, $GIT_INDEX_FILE) describing the repository.
         args.paths.iter().filter(|p| p.as_os_str() != ".").cloned().collect()
     } else {
         args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect()
     };
+    // A path that does not exist is said on stderr as the shell would say it. When nothing is left to
+    // scan that is the whole answer (exit 2, no report: a "no secrets found" would mislead); otherwise
+    // the scan goes on and the report is incomplete.
+    let missing = take_missing(&mut roots);
+    if !missing.is_empty() && roots.is_empty() && !stdin {
+        for e in &missing {
+            eprintln!("pkhound: {}: {}", visible(&e.path), e.message);
+        }
+        return Ok(ExitStatus::Error);
+    }
     // A staged scan runs where the hook runs: its config is the one in the current directory.
     let config_roots = if args.staged && roots.is_empty() {
         vec![PathBuf::from(".")]
@@ -266,7 +309,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     }
     let applied = found.as_ref().map(applied_config).transpose()?;
     if let Some(a) = &applied {
-        announce_config(a);
+        if !(args.quiet && a.weakens.is_empty()) {
+            announce_config(a);
+        }
     }
     let verifiers = verifiers(&args, found.as_ref())?;
     let baseline = match &args.baseline {
@@ -313,6 +358,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     };
 
     let root = source_root(&args, &roots);
+    let (display_prefix, paths_relative_to) = path_bases(&args, &roots, root.as_ref());
     let started = unix_now();
     let mut outcome = if args.history_mode() {
         history_scan(&engine, &args, walk, &policy, threads, progress)?
@@ -331,6 +377,10 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         started,
         finished: unix_now(),
     };
+    outcome.errors.extend(missing);
+    outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.stats.skipped_files.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.stats.ignored_files.sort();
     if !own_examples.is_empty() {
         outcome.findings.retain(|f| {
             let in_config = config_in_tree.as_deref() == Some(f.path.as_str())
@@ -351,17 +401,20 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     if let Some(verifiers) = &verifiers {
         verify_findings(&args, &mut outcome.findings, verifiers);
     }
-    let status = if triage::fails(&outcome.findings, args.fail_on) {
-        ExitStatus::Findings
-    } else if !outcome.errors.is_empty() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Clean
+    let decided = Outcome::of(&outcome.findings, args.fail_on, !outcome.errors.is_empty());
+    debug_assert_eq!(decided.blocking > 0, triage::fails(&outcome.findings, args.fail_on));
+    let status = match decided.exit_code {
+        1 => ExitStatus::Findings,
+        2 => ExitStatus::Error,
+        _ => ExitStatus::Clean,
     };
     let run = RunInfo {
         source_root: root,
         fingerprint_key: key.id().to_string(),
         config: applied,
+        display_prefix,
+        paths_relative_to,
+        outcome: decided,
     };
     finish(&args, &outcome, times, status, &run)
 }
@@ -578,6 +631,88 @@ fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>,
     }
 }
 
+/// Removes the roots that do not exist (not even as a broken link) and returns them as errors.
+fn take_missing(roots: &mut Vec<PathBuf>) -> Vec<ScanError> {
+    let mut missing = Vec::new();
+    roots.retain(|r| match fs::symlink_metadata(r) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            missing.push(ScanError::new(
+                ErrorKind::Io,
+                r.display().to_string(),
+                "No such file or directory",
+            ));
+            false
+        }
+        _ => true,
+    });
+    missing
+}
+
+/// What the human formats prepend to a report path so that it opens from the current directory
+/// (ripgrep's rule: the root as typed, then the path under it), and the absolute directory the machine
+/// formats' paths are relative to.
+fn path_bases(args: &ScanArgs, roots: &[PathBuf], root: Option<&SourceRoot>) -> (String, String) {
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .unwrap_or_else(|_| PathBuf::from("."));
+    let slashed = |p: &Path| p.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+    if args.staged || args.history_mode() {
+        // Paths are relative to the repository's root. History paths name places in commits, not files
+        // on disk: they stay as git names them.
+        let base = match root {
+            Some(r) => PathBuf::from(&r.path),
+            None => roots
+                .first()
+                .and_then(|p| p.canonicalize().ok())
+                .unwrap_or_else(|| cwd.clone()),
+        };
+        let prefix = if args.staged {
+            relative_from(&cwd, &base)
+        } else {
+            String::new()
+        };
+        return (prefix, slashed(&base));
+    }
+    match roots {
+        [only] if only.is_dir() => {
+            let typed = slashed(only);
+            let prefix = if typed == "." || typed == "./" {
+                String::new()
+            } else if typed.ends_with('/') {
+                typed
+            } else {
+                format!("{typed}/")
+            };
+            let base = only.canonicalize().unwrap_or_else(|_| only.clone());
+            (prefix, slashed(&base))
+        }
+        _ => (String::new(), slashed(&cwd)),
+    }
+}
+
+/// The way from directory `from` to directory `to` (both absolute), as a prefix for paths under `to`:
+/// `""`, `sub/`, `../`, `../../other/`.
+fn relative_from(from: &Path, to: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        let mut s = to
+            .iter()
+            .collect::<PathBuf>()
+            .to_string_lossy()
+            .replace(std::path::MAIN_SEPARATOR, "/");
+        s.push('/');
+        return s;
+    }
+    let mut out = "../".repeat(from.len() - common);
+    for c in &to[common..] {
+        out.push_str(&c.as_os_str().to_string_lossy());
+        out.push('/');
+    }
+    out
+}
+
 /// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
 fn history_scan(
     engine: &Engine,
@@ -669,17 +804,15 @@ fn finish(
     let opts = ReportOptions {
         show_secrets: args.show_secrets,
         color,
+        compact: args.compact,
+        // On a terminal or a pipe the errors are on stderr already; a report file lists them itself.
+        list_errors: args.output.is_some(),
     };
-    // A hook's text output: the blocking findings, one line each, and nothing when the commit is clean.
-    let hook = args.staged && args.format == Format::Text;
+    // A hook's text output: a header, the blocking findings, the ways forward; nothing for a clean commit.
+    let hook = args.staged && args.format == Format::Text && !args.compact;
     let bytes = if hook {
-        let blocking: Vec<_> = outcome
-            .findings
-            .iter()
-            .filter(|f| f.severity >= args.fail_on)
-            .cloned()
-            .collect();
-        report::hook::render(&blocking, &opts)
+        let blocking: Vec<_> = outcome.findings.iter().filter(|f| run.blocks(f)).cloned().collect();
+        report::hook::render(&blocking, run, &opts)
     } else {
         report::render(args.format, &input, &opts)
     };
@@ -687,10 +820,17 @@ fn finish(
         emit(&bytes, args.output.as_ref())?;
     }
 
-    // Machine formats go to stdout or a file; say on stderr that the scan had holes, for CI logs.
-    if hook || args.format != Format::Text || args.output.is_some() {
-        for e in &outcome.errors {
-            eprintln!("pkhound: error: {}: {}", visible(&e.path), visible(&e.message));
+    // Errors always go to stderr, named as the shell names a path (`pkhound: PATH: message`).
+    for e in &outcome.errors {
+        eprintln!(
+            "pkhound: {}: {}",
+            visible(&run.shown_path(&e.path)),
+            visible(&e.message)
+        );
+    }
+    if args.verbose {
+        for s in &outcome.stats.skipped_files {
+            eprintln!("pkhound: skipped {}: {}", visible(&run.shown_path(&s.path)), s.reason);
         }
     }
     if input.incomplete() {
@@ -700,8 +840,37 @@ fn finish(
             if outcome.errors.len() == 1 { "place" } else { "places" }
         );
     }
+    // A CI log must say what happened even when the report went to a file or is for machines.
+    let machine = args.format != Format::Text || args.output.is_some() || args.compact;
+    if machine && !hook && !args.quiet {
+        eprintln!("pkhound: {}", stderr_summary(&input, args));
+    }
 
     Ok(status)
+}
+
+/// One line for stderr: the headline, what blocks, and where the report went.
+fn stderr_summary(input: &ReportInput<'_>, args: &ScanArgs) -> String {
+    let mut line = report::text::headline(input);
+    let o = input.run.outcome;
+    if !input.findings.is_empty() {
+        line.push_str(&format!("; {} blocking at --fail-on {}", o.blocking, o.fail_on));
+    }
+    let s = input.stats;
+    line.push_str(&format!(
+        "; {} {} scanned",
+        s.files,
+        match (s.commits > 0, s.files == 1) {
+            (true, true) => "blob",
+            (true, false) => "blobs",
+            (false, true) => "file",
+            (false, false) => "files",
+        }
+    ));
+    if let Some(path) = &args.output {
+        line.push_str(&format!("; report in {}", visible(&path.display().to_string())));
+    }
+    line
 }
 
 /// Seconds since the Unix epoch; a clock before 1970 reads as the epoch.
@@ -805,9 +974,109 @@ fn rules_check(files: &[PathBuf]) -> Result<ExitStatus> {
     })
 }
 
+/// `pkhound rules show ID`: one rule in full, as text or JSON.
+fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
+    let builtin = rules::builtin().context("loading built-in rules")?;
+    let cfg = match &args.config {
+        Some(path) => Some(config::load_file(path)?),
+        None => None,
+    };
+    let all = config::resolve(builtin, cfg.as_ref())?.rules;
+    let Some(rule) = all.iter().find(|r| r.spec.id == id) else {
+        match did_you_mean(id, all.iter().map(|r| r.spec.id.as_str())) {
+            Some(near) => bail!("unknown rule id `{id}`; did you mean `{near}`? (see `pkhound rules`)"),
+            None => bail!("unknown rule id `{id}` (see `pkhound rules`)"),
+        }
+    };
+    let r = &rule.spec;
+    let mut filters: Vec<String> = Vec::new();
+    if r.delimited {
+        filters.push("delimited (not glued inside a longer token)".to_string());
+    }
+    if let Some(e) = r.min_entropy {
+        filters.push(format!("entropy at least {e}"));
+    }
+    if let Some(c) = r.check {
+        filters.push(format!("check {c:?}"));
+    }
+    for a in &r.allow {
+        filters.push(format!("allow /{a}/"));
+    }
+    let mut out = Vec::new();
+    if args.format == RulesFormat::Json {
+        let value = serde_json::json!({
+            "id": r.id,
+            "name": r.name,
+            "severity": rule_severity(&all, id),
+            "file": rule.file,
+            "description": r.description,
+            "keywords": r.keywords,
+            "regex": r.regex,
+            "window": r.window,
+            "filters": filters,
+            "verifier": r.verify,
+            "tags": r.tags,
+            "examples": {
+                "positive": r.examples.positive.iter().map(|p| serde_json::json!({"text": p.text, "secret": p.secret})).collect::<Vec<_>>(),
+                "negative": r.examples.negative,
+            },
+            "remediation": r.remediation,
+            "references": r.references,
+        });
+        serde_json::to_writer_pretty(&mut out, &value).context("serializing the rule")?;
+        out.push(b'\n');
+    } else {
+        writeln!(out, "{}  {}", r.id, r.name)?;
+        writeln!(out, "severity:     {}", rule_severity(&all, id))?;
+        writeln!(out, "defined in:   {}", rule.file)?;
+        if !r.description.is_empty() {
+            writeln!(out, "description:  {}", r.description)?;
+        }
+        writeln!(out, "keywords:     {}", r.keywords.join(", "))?;
+        writeln!(out, "regex:        {}", r.regex)?;
+        writeln!(out, "window:       {} bytes around each keyword", r.window)?;
+        writeln!(
+            out,
+            "filters:      {}",
+            if filters.is_empty() {
+                "none".to_string()
+            } else {
+                filters.join("; ")
+            }
+        )?;
+        writeln!(out, "verifier:     {}", r.verify.as_deref().unwrap_or("none"))?;
+        if !r.tags.is_empty() {
+            writeln!(out, "tags:         {}", r.tags.join(", "))?;
+        }
+        writeln!(out, "examples:")?;
+        for p in &r.examples.positive {
+            writeln!(out, "  found:      {}  →  {}", visible(&p.text), visible(&p.secret))?;
+        }
+        for n in &r.examples.negative {
+            writeln!(out, "  not found:  {}", visible(n))?;
+        }
+        writeln!(out, "remediation:  {}", r.remediation)?;
+        for url in &r.references {
+            writeln!(out, "see:          {url}")?;
+        }
+    }
+    emit(&out, None)?;
+    Ok(ExitStatus::Clean)
+}
+
+/// The severity a scan gives rule `id` (after the config's changes).
+fn rule_severity(rules: &[LoadedRule], id: &str) -> &'static str {
+    rules
+        .iter()
+        .find(|r| r.spec.id == id)
+        .map_or("?", |r| r.spec.severity.as_str())
+}
+
 fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
-    if let Some(RulesAction::Check { files }) = &args.action {
-        return rules_check(files);
+    match &args.action {
+        Some(RulesAction::Check { files }) => return rules_check(files),
+        Some(RulesAction::Show { id }) => return rules_show(&args, id),
+        None => {}
     }
     // With --config: the rules a scan with that config would run (built-ins merged with the config's).
     let cfg = match &args.config {

@@ -8,12 +8,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::finding::Severity;
 use crate::report::Format;
 
+/// `--version`: the package version, the git commit it was built from (when built from a checkout) and
+/// the number of built-in rules, from `build.rs`.
+pub const VERSION: &str = env!("PKHOUND_LONG_VERSION");
+
 /// Find leaked Klaviyo private API keys and 40+ other secrets in files, directories and standard input.
 ///
 /// Exit status: 0 nothing at or above --fail-on; 1 findings; 2 usage error, or something could not be
 /// scanned and nothing was found.
 #[derive(Debug, Parser)]
-#[command(name = "pkhound", version, about, long_about, max_term_width = 100)]
+#[command(name = "pkhound", version = VERSION, about, long_about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -23,8 +27,17 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (default: the current directory) for secrets.
     Scan(Box<ScanArgs>),
-    /// List the built-in rules, or check a rules or config file (`pkhound rules check FILE`).
+    /// List the built-in rules, show one (`pkhound rules show ID`), or check a rules or config file
+    /// (`pkhound rules check FILE`).
     Rules(RulesArgs),
+    /// Print a shell completion script (`pkhound completions bash > /etc/bash_completion.d/pkhound`).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from this command line (`pkhound man > pkhound.1`).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -37,8 +50,9 @@ pub struct ScanArgs {
     /// the commit adds: for pre-commit hooks.
     ///
     /// PATH (at most one) is any place inside the repository. The work tree is not read, so partial
-    /// staging (`git add -p`) is honoured. With the text format the output is one line per blocking
-    /// finding and nothing at all when the change is clean.
+    /// staging (`git add -p`) is honoured. With the text format the output is a header ("pkhound blocked
+    /// this commit: 2 secrets"), one line per blocking finding and the ways forward, and nothing at all
+    /// when the change is clean.
     #[arg(long)]
     pub staged: bool,
 
@@ -46,9 +60,22 @@ pub struct ScanArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (a one-line summary goes to stderr).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// With the text format: one line per finding (`path:line:column: severity rule secret`), for grep
+    /// and editors; the summary goes to stderr.
+    #[arg(long)]
+    pub compact: bool,
+
+    /// Print nothing on stderr but errors and warnings (no summary, no notes).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also list each skipped file and why on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// When to color the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -217,6 +244,13 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesAction {
+    /// Show one rule in full: description, severity, keywords, regex, filters, examples, verifier,
+    /// remediation and references.
+    Show {
+        /// The rule id (`pkhound rules` lists them).
+        #[arg(value_name = "ID")]
+        id: String,
+    },
     /// Validate rules or config files: every regex compiles, every example behaves through the real engine,
     /// every positive example contains a keyword. Prints one line per problem; exit 1 if any.
     Check {

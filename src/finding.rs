@@ -451,11 +451,31 @@ impl Origin {
     }
 }
 
+/// What kind of place holds a finding: a file (on disk, in the index, in a commit's tree) or a commit
+/// message, which its commit (the finding's origin) locates; reports show it by commit, not by a path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    #[default]
+    File,
+    CommitMessage,
+}
+
+impl Place {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::File => "file",
+            Place::CommitMessage => "commit-message",
+        }
+    }
+}
+
 /// One more place a history finding's secret occurs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     pub commit: String,
     pub path: String,
+    /// A file, or the commit's message (then `path` is only a label).
+    pub place: Place,
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
@@ -632,6 +652,8 @@ pub struct Finding {
     pub encoding: Option<Encoding>,
     /// What the provider said about the secret (`--verify`); `None` when not verified.
     pub verification: Option<Arc<crate::verify::Verification>>,
+    /// A file, or a commit message (then `path` is only a label for formats that need one).
+    pub place: Place,
 }
 
 impl Finding {
@@ -716,6 +738,19 @@ pub struct ScanStats {
     /// Commits walked by a history scan (0 otherwise).
     pub commits: u64,
     pub elapsed_ms: u64,
+    /// Each file passed over and why (the working tree and standard input), for the JSON report and `-v`.
+    pub skipped_files: Vec<SkippedFile>,
+    /// Files the ignore files skip that were scanned anyway, for their name (`.env`, key files …): not
+    /// tracked by git, sorted.
+    pub ignored_files: Vec<String>,
+}
+
+/// A file passed over on purpose, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: String,
+    /// `binary`, `too large`, `not a regular file` or `symbolic link`.
+    pub reason: &'static str,
 }
 
 #[cfg(test)]

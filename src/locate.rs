@@ -194,6 +194,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             history: None,
             encoding: None,
             verification: None,
+            place: crate::finding::Place::File,
         });
     }
 }

@@ -78,9 +78,16 @@ pub fn check_examples(
             if found != [ex.secret.clone()] {
                 // Redacted: an example may be a real key someone is testing a rule against.
                 let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
+                let why = if found.is_empty() {
+                    rejected_by(spec, &ex.text, &ex.secret)
+                        .map(|w| format!(" ({w})"))
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
                 problems.push(problem(
                     here,
-                    format!("expected [{}], got [{}]", redact(&ex.secret), got.join(", ")),
+                    format!("expected [{}], got [{}]{why}", redact(&ex.secret), got.join(", ")),
                 ));
             }
         }
@@ -96,6 +103,61 @@ pub fn check_examples(
         }
     }
     problems
+}
+
+/// Why a positive example's `secret` was not reported: the first filter of the rule that rejects it
+/// where it sits in `text` (the order the engine applies them), or that the regex does not match it.
+/// `None` when every filter passes (another rule's match took it, or the window missed it).
+fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Option<String> {
+    let hay = text.as_bytes();
+    let start = text.find(secret)?;
+    let end = start + secret.len();
+    let regex = regex::bytes::RegexBuilder::new(&spec.regex)
+        .unicode(false)
+        .build()
+        .ok()?;
+    let matched = regex.captures_iter(hay).any(|c| {
+        c.name("secret")
+            .or_else(|| spec.secret_group.and_then(|g| c.get(g)))
+            .or_else(|| c.iter().skip(1).flatten().next())
+            .is_some_and(|m| m.start() == start && m.end() == end)
+    });
+    if !matched {
+        return Some("the regex does not match the secret here".into());
+    }
+    let secret_bytes = &hay[start..end];
+    if spec.delimited && !super::filter::is_delimited(hay, start, end) {
+        return Some("rejected by the delimitation filter: glued to a longer token".into());
+    }
+    for a in &spec.allow {
+        let allowed = regex::bytes::RegexBuilder::new(a)
+            .unicode(false)
+            .build()
+            .is_ok_and(|r| r.is_match(secret_bytes));
+        if allowed {
+            return Some(format!("rejected by the allow regex `{a}`"));
+        }
+    }
+    if super::filter::is_placeholder(secret_bytes) {
+        return Some("rejected by the placeholder filter".into());
+    }
+    if let Some(min) = spec.min_entropy {
+        let e = super::filter::shannon_entropy(secret_bytes);
+        if e < min {
+            return Some(format!("rejected by the entropy filter: {e:.2} < min_entropy {min}"));
+        }
+    }
+    let check_ok = match spec.check {
+        None => true,
+        Some(crate::rules::Check::GithubCrc32 | crate::rules::Check::NpmCrc32) => {
+            super::check::crc32_base62_suffix(secret_bytes)
+        }
+        Some(crate::rules::Check::Jwt) => super::check::jwt(secret_bytes),
+    };
+    if !check_ok {
+        return Some(format!("rejected by the {:?} check", spec.check?));
+    }
+    None
 }
 
 /// The secrets rule `idx` reports in `text`.

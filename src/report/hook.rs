@@ -1,26 +1,43 @@
-//! The pre-commit report (`scan --staged` with the text format): one line per blocking finding, saying
-//! where, what, and what to do; nothing at all for a clean commit, so a hook stays silent when it passes.
-//! A path with a newline or an escape sequence is shown quoted and escaped: one finding, one line.
+//! The pre-commit report (`scan --staged` with the text format): a header naming the hook and how many
+//! secrets it blocked, one line per blocking finding (`path:line: rule (severity) secret`), then the ways
+//! forward, once. Nothing at all for a clean commit, so a hook stays silent when it passes. A path with a
+//! newline or an escape sequence is shown quoted and escaped: one finding, one line.
 
 use std::fmt::Write as _;
 
-use super::{visible, ReportOptions};
+use super::{shown_secret, visible, ReportOptions, RunInfo};
 use crate::finding::Finding;
 
-/// What to do about a secret on its way into a commit, the same for every rule: the rule's own
-/// remediation (rotation steps) is in the full report.
-const ADVICE: &str = "remove it and read it from the environment or a secrets manager; \
-                      rotate it if it was ever pushed; if it is a false positive, add `pkhound:allow` on the line";
+/// The ways forward, the same for every rule (the rule's own rotation steps are in the full report).
+const OPTIONS: &[&str] = &[
+    "remove the secret and read it from the environment or a secrets manager; rotate it if it was ever pushed",
+    "a false positive: add `pkhound:allow` in a comment on the line",
+    "accept known findings with a baseline: `pkhound scan --baseline-out .pkhound-baseline`, then add \
+     `--baseline .pkhound-baseline` to the hook's arguments",
+    "commit anyway, skipping every hook (not recommended): `git commit --no-verify`",
+];
 
-/// Renders `findings` (already filtered to the blocking ones), one line each.
-pub fn render(findings: &[Finding], opts: &ReportOptions) -> Vec<u8> {
-    let mut out = String::new();
-    for f in findings {
-        let shown = if opts.show_secrets {
-            f.secret.expose().to_string()
-        } else {
-            f.secret.redacted()
-        };
+/// Renders `findings` (already filtered to the blocking ones); empty when there are none.
+pub fn render(findings: &[Finding], run: &RunInfo, opts: &ReportOptions) -> Vec<u8> {
+    if findings.is_empty() {
+        return Vec::new();
+    }
+    let mut secrets: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.rule.id.as_str(), f.fingerprint.as_str()))
+        .collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    let n = secrets.len();
+    let mut out = format!(
+        "pkhound blocked this commit: {n} {}",
+        if n == 1 { "secret" } else { "secrets" }
+    );
+    if findings.len() > n {
+        let _ = write!(out, " in {} places", findings.len());
+    }
+    out.push('\n');
+    for f in super::sorted(findings) {
         let verified = f
             .verification
             .as_ref()
@@ -28,14 +45,17 @@ pub fn render(findings: &[Finding], opts: &ReportOptions) -> Vec<u8> {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}:{}: {} ({}) {}{verified}: {}",
-            visible(&f.path),
+            "{}:{}: {} ({}) {}{verified}",
+            visible(&run.shown_path(&f.path)),
             f.line,
             f.rule.id,
             f.severity,
-            visible(&shown),
-            ADVICE
+            visible(&shown_secret(f, opts)),
         );
+    }
+    out.push_str("To go on, one of:\n");
+    for o in OPTIONS {
+        let _ = writeln!(out, "  - {o}");
     }
     out.into_bytes()
 }

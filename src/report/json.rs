@@ -14,13 +14,38 @@ struct Report<'a> {
     incomplete: bool,
     /// The id of the key fingerprints were made with.
     fingerprint_key: &'a str,
+    /// The absolute directory every `path` is relative to.
+    paths_relative_to: &'a str,
+    /// What the run decided, as the exit status says it: consumers need not recompute it.
+    outcome: WireOutcome,
     /// The config applied, if any: where from, what it changes, what it weakens.
     #[serde(skip_serializing_if = "Option::is_none")]
     config: Option<WireConfig<'a>>,
     findings: Vec<WireFinding<'a>>,
     errors: Vec<WireProblem<'a>>,
     notices: Vec<WireProblem<'a>>,
+    /// Each file passed over on purpose, and why.
+    skipped: Vec<WireSkipped<'a>>,
+    /// Files the ignore files skip that were scanned for their name (`.env`, key files …).
+    ignored_scanned: &'a [String],
     stats: WireStats,
+}
+
+#[derive(Serialize)]
+struct WireOutcome {
+    /// `--fail-on`: findings at or above it fail the run.
+    fail_on: &'static str,
+    /// How many findings are at or above `fail_on`.
+    blocking: usize,
+    incomplete: bool,
+    /// 0 clean, 1 blocking findings, 2 something could not be scanned and nothing blocks.
+    exit_code: u8,
+}
+
+#[derive(Serialize)]
+struct WireSkipped<'a> {
+    path: &'a str,
+    reason: &'static str,
 }
 
 #[derive(Serialize)]
@@ -43,6 +68,12 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    /// `commit-message` for a secret in a commit message (`path` is then only a label); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
+    /// In a file the ignore files skip (scanned for its name: `.env`, key files): not tracked by git.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    git_ignored: bool,
     snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<WireVerification<'a>>,
@@ -80,7 +111,7 @@ struct WireStats {
     elapsed_ms: u64,
 }
 
-fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
+fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> WireFinding<'a> {
     WireFinding {
         rule_id: f.rule.id.as_str(),
         rule_name: &f.rule.name,
@@ -100,6 +131,8 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        git_ignored: input.git_ignored(f),
+        location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
         snippet: super::shown_snippet(f, opts),
         verification: WireVerification::of(f),
         remediation: verification::remediation(f),
@@ -113,8 +146,15 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         version: env!("CARGO_PKG_VERSION"),
         incomplete: input.incomplete(),
         fingerprint_key: &input.run.fingerprint_key,
+        paths_relative_to: &input.run.paths_relative_to,
+        outcome: WireOutcome {
+            fail_on: input.run.outcome.fail_on.as_str(),
+            blocking: input.run.outcome.blocking,
+            incomplete: input.run.outcome.incomplete,
+            exit_code: input.run.outcome.exit_code,
+        },
         config: input.run.config.as_ref().map(WireConfig::of),
-        findings: input.findings.iter().map(|f| wire(f, opts)).collect(),
+        findings: input.findings.iter().map(|f| wire(f, input, opts)).collect(),
         errors: input
             .errors
             .iter()
@@ -133,6 +173,16 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 message: &n.message,
             })
             .collect(),
+        skipped: input
+            .stats
+            .skipped_files
+            .iter()
+            .map(|s| WireSkipped {
+                path: &s.path,
+                reason: s.reason,
+            })
+            .collect(),
+        ignored_scanned: &input.stats.ignored_files,
         stats: WireStats {
             files: input.stats.files,
             bytes: input.stats.bytes,
@@ -154,7 +204,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
 pub fn render_lines(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let mut out = Vec::new();
     for f in input.findings {
-        serde_json::to_writer(&mut out, &wire(f, opts)).expect("finding wire type always serializes");
+        serde_json::to_writer(&mut out, &wire(f, input, opts)).expect("finding wire type always serializes");
         out.push(b'\n');
     }
     out

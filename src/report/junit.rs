@@ -1,7 +1,8 @@
 //! JUnit XML for CI systems that show test results (GitLab `artifacts:reports:junit`, Jenkins, Azure
 //! Pipelines, CircleCI …).
 //!
-//! One `<testsuite>` per file with findings, one failing `<testcase>` per finding; what could not be
+//! One `<testsuite>` per file with findings, one `<testcase>` per finding, failing when the finding is
+//! at or above `--fail-on` (the exit status and the report agree); what could not be
 //! scanned is an `<error>` test case in a `pkhound: scan errors (incomplete scan)` suite. A clean scan is
 //! one passing test case, so a CI page shows that the check ran. The config applied is a `pkhound: config`
 //! test case, failing when it weakens the built-in rules. Text is escaped for XML 1.0; control characters
@@ -34,12 +35,13 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         let group = &findings[start..end];
         let _ = writeln!(
             suites,
-            r#"  <testsuite name="{}" tests="{n}" failures="{n}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="0">"#,
             attr(&visible(path)),
-            n = group.len()
+            group.len(),
+            group.iter().filter(|f| input.run.blocks(f)).count()
         );
         for f in group {
-            testcase(&mut suites, f, opts);
+            testcase(&mut suites, f, opts, input.run.blocks(f));
         }
         suites.push_str("  </testsuite>\n");
         start = end;
@@ -133,7 +135,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     let _ = writeln!(
         out,
         r#"<testsuites name="pkhound" tests="{tests}" failures="{}" errors="{}">"#,
-        findings.len() + extra_failures,
+        findings.iter().filter(|f| input.run.blocks(f)).count() + extra_failures,
         errors.len()
     );
     out.push_str(&suites);
@@ -141,7 +143,9 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions) {
+/// One finding as a test case: failing when it is at or above `--fail-on` (as the exit status says),
+/// else passing, with the finding in `<system-out>`.
+fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions, blocking: bool) {
     let shown = shown_secret(f, opts);
     let path = visible(&f.path);
     let place = format!("{}:{}:{}", path, f.line, f.column);
@@ -181,13 +185,21 @@ fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions) {
     for url in &f.rule.references {
         let _ = writeln!(body, "see: {url}");
     }
-    let _ = writeln!(
-        out,
-        r#"      <failure message="{}" type="{}">{}</failure>"#,
-        attr(&format!("{} {shown} ({})", f.rule.name, f.severity)),
-        attr(f.rule.id.as_str()),
-        text(&body)
-    );
+    if blocking {
+        let _ = writeln!(
+            out,
+            r#"      <failure message="{}" type="{}">{}</failure>"#,
+            attr(&format!("{} {shown} ({})", f.rule.name, f.severity)),
+            attr(f.rule.id.as_str()),
+            text(&body)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>",
+            text(&format!("below --fail-on: not failing\n{body}"))
+        );
+    }
     out.push_str("    </testcase>\n");
 }
 

@@ -13,7 +13,7 @@ mod verification;
 
 use std::borrow::Cow;
 
-use crate::finding::{Finding, Notice, ScanError, ScanStats};
+use crate::finding::{Finding, Notice, ScanError, ScanStats, Severity};
 
 /// Everything a reporter renders.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +30,12 @@ pub struct ReportInput<'a> {
 }
 
 impl ReportInput<'_> {
+    /// True when `f` sits in a file the ignore files skip, scanned for its name (`.env`, key files): not
+    /// tracked by git.
+    pub fn git_ignored(&self, f: &Finding) -> bool {
+        f.origin == crate::finding::Origin::File && self.stats.ignored_files.binary_search(&f.path).is_ok()
+    }
+
     /// True when something could not be scanned: every format marks such a report incomplete, findings
     /// or not.
     pub fn incomplete(&self) -> bool {
@@ -46,6 +52,76 @@ pub struct RunInfo {
     pub fingerprint_key: String,
     /// The configuration applied, if any.
     pub config: Option<AppliedConfig>,
+    /// Prepended to a report path in the human formats (text, hook) so that the user can open it from
+    /// the current directory, as ripgrep prints it: `src/` for `pkhound scan src`, `../` for `pkhound
+    /// scan ..`; empty when paths already are so.
+    pub display_prefix: String,
+    /// The absolute directory the machine formats' paths are relative to (the scanned directory, the
+    /// current directory for several paths or files, the repository root for `--staged` and history).
+    pub paths_relative_to: String,
+    /// What the run decided: every format says the same.
+    pub outcome: Outcome,
+}
+
+impl RunInfo {
+    /// `path` as the human formats show it: reachable from the current directory. Standard input
+    /// (`-`) is shown as is.
+    pub fn shown_path<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if self.display_prefix.is_empty() || path == "-" {
+            Cow::Borrowed(path)
+        } else {
+            Cow::Owned(format!("{}{path}", self.display_prefix))
+        }
+    }
+
+    /// True when `f` is at or above `--fail-on`: it fails the run, in every format alike.
+    pub fn blocks(&self, f: &Finding) -> bool {
+        f.severity >= self.outcome.fail_on
+    }
+}
+
+/// How a run ended, decided once and stated by every format: `--fail-on` decides what fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// `--fail-on`: findings at or above it fail the run.
+    pub fail_on: Severity,
+    /// How many findings are at or above `fail_on`.
+    pub blocking: usize,
+    /// Something could not be scanned.
+    pub incomplete: bool,
+    /// The process exit status: 0 clean, 1 blocking findings, 2 holes and nothing blocking.
+    pub exit_code: u8,
+}
+
+impl Outcome {
+    /// The outcome of `findings` under `fail_on`, with `incomplete` holes.
+    pub fn of(findings: &[Finding], fail_on: Severity, incomplete: bool) -> Outcome {
+        let blocking = findings.iter().filter(|f| f.severity >= fail_on).count();
+        let exit_code = if blocking > 0 {
+            1
+        } else if incomplete {
+            2
+        } else {
+            0
+        };
+        Outcome {
+            fail_on,
+            blocking,
+            incomplete,
+            exit_code,
+        }
+    }
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome {
+            fail_on: Severity::Low,
+            blocking: 0,
+            incomplete: false,
+            exit_code: 0,
+        }
+    }
 }
 
 /// Where SARIF result paths are rooted: GitHub resolves them from the repository root, whatever
@@ -186,14 +262,19 @@ pub struct ReportOptions {
     pub show_secrets: bool,
     /// ANSI colors (text only).
     pub color: bool,
+    /// Text: one line per finding (`path:line:col: severity rule secret`), for grep and editors.
+    pub compact: bool,
+    /// Text: list each place that could not be scanned (when the report goes to a file; on a terminal
+    /// they are on stderr already).
+    pub list_errors: bool,
 }
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Findings grouped by file, for people.
+    /// Findings grouped by secret, most urgent first, for people (`--compact`: one line per finding).
     Text,
-    /// One JSON document: findings, errors, stats.
+    /// One JSON document: outcome, findings, errors, skipped files, stats.
     Json,
     /// One JSON finding per line, for streaming into other tools.
     Jsonl,
@@ -201,7 +282,7 @@ pub enum Format {
     Sarif,
     /// GitLab secret-detection report (schema 15.x), for `artifacts:reports:secret_detection`.
     Gitlab,
-    /// JUnit XML: one failing test case per finding, for CI systems that show test results.
+    /// JUnit XML: one test case per finding, failing at or above --fail-on, for CI systems that show test results.
     Junit,
     /// CSV with a header row, one finding per row, for spreadsheets.
     Csv,
@@ -251,6 +332,9 @@ pub(crate) struct WireHistory<'a> {
 struct WireOccurrence<'a> {
     commit: &'a str,
     path: &'a str,
+    /// `commit-message` for the commit's message (`path` is then only a label); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
     line: usize,
     column: usize,
 }
@@ -267,6 +351,7 @@ impl<'a> WireHistory<'a> {
                     .map(|o| WireOccurrence {
                         commit: &o.commit,
                         path: &o.path,
+                        location: (o.place != crate::finding::Place::File).then(|| o.place.as_str()),
                         line: o.line,
                         column: o.column,
                     })
@@ -368,6 +453,7 @@ mod tests {
             history: None,
             encoding: None,
             verification: None,
+            place: crate::finding::Place::File,
         }
     }
 
@@ -412,6 +498,7 @@ mod tests {
                     occurrences: vec![Occurrence {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
+                        place: crate::finding::Place::File,
                         line: 4,
                         column: 9,
                     }],
@@ -433,6 +520,7 @@ mod tests {
             skipped_other: 1,
             commits: 0,
             elapsed_ms: 17,
+            ..ScanStats::default()
         };
         (findings, errors, notices, stats)
     }
@@ -456,6 +544,14 @@ mod tests {
                 ],
                 weakens: vec!["disables built-in rule `generic-password-assignment`".into()],
             }),
+            display_prefix: String::new(),
+            paths_relative_to: "/work/repo/app".into(),
+            outcome: Outcome {
+                fail_on: Severity::High,
+                blocking: 3,
+                incomplete: true,
+                exit_code: 1,
+            },
         }
     }
 
@@ -475,6 +571,8 @@ mod tests {
         let opts = ReportOptions {
             show_secrets,
             color: false,
+            compact: false,
+            list_errors: true,
         };
         String::from_utf8(render(format, &input, &opts)).expect("reports are UTF-8")
     }
@@ -499,6 +597,52 @@ mod tests {
     fn text_snapshot() {
         let out = render_fixture(Format::Text, false);
         assert_no_secret(&out);
+        insta::assert_snapshot!(out);
+    }
+
+    /// The pre-commit message for the fixture's findings: header, one line per finding, options once.
+    #[test]
+    fn hook_snapshot() {
+        let (findings, ..) = fixture();
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            compact: false,
+            list_errors: false,
+        };
+        let run = RunInfo {
+            display_prefix: "../".into(),
+            ..RunInfo::default()
+        };
+        let out = String::from_utf8(hook::render(&findings, &run, &opts)).expect("UTF-8");
+        assert_no_secret(&out);
+        assert!(
+            out.starts_with("pkhound blocked this commit: 3 secrets in 4 places\n"),
+            "{out}"
+        );
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn compact_text_snapshot() {
+        let (findings, errors, notices, stats) = fixture();
+        let input = ReportInput {
+            findings: &findings,
+            errors: &errors,
+            notices: &notices,
+            stats: &stats,
+            run: &fixture_run(),
+            times: ScanTimes::default(),
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            compact: true,
+            list_errors: false,
+        };
+        let out = String::from_utf8(render(Format::Text, &input, &opts)).expect("UTF-8");
+        assert_no_secret(&out);
+        assert_eq!(out.lines().count(), 4);
         insta::assert_snapshot!(out);
     }
 
@@ -543,6 +687,7 @@ mod tests {
                 .map(|i| Occurrence {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
+                    place: crate::finding::Place::File,
                     line: i + 1,
                     column: 5,
                 })
@@ -572,6 +717,8 @@ mod tests {
         let opts = ReportOptions {
             show_secrets: false,
             color: false,
+            compact: false,
+            list_errors: true,
         };
         let text = String::from_utf8(render(Format::Text, &input, &opts)).expect("UTF-8");
         let json = String::from_utf8(render(Format::Json, &input, &opts)).expect("UTF-8");
@@ -646,6 +793,8 @@ mod tests {
             let opts = ReportOptions {
                 show_secrets: true,
                 color: false,
+                compact: false,
+                list_errors: true,
             };
             let log: serde_json::Value = serde_json::from_slice(&render(Format::Sarif, &input, &opts)).expect("JSON");
             log["runs"][0]["results"]
@@ -747,6 +896,8 @@ mod tests {
         let opts = ReportOptions {
             show_secrets: false,
             color: false,
+            compact: false,
+            list_errors: true,
         };
         let junit = String::from_utf8(render(Format::Junit, &input, &opts)).expect("UTF-8");
         roxmltree::Document::parse(&junit).expect("well-formed XML");
@@ -793,14 +944,17 @@ mod tests {
         let opts = ReportOptions {
             show_secrets: false,
             color: false,
+            compact: false,
+            list_errors: true,
         };
         let text = String::from_utf8(render(Format::Text, &input, &opts)).expect("UTF-8");
-        let hook = String::from_utf8(hook::render(&findings[..1], &opts)).expect("UTF-8");
+        let hook = String::from_utf8(hook::render(&findings[..1], &RunInfo::default(), &opts)).expect("UTF-8");
         for out in [&text, &hook] {
             assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
             assert!(out.contains("\\x1b[2J"), "{out}");
         }
-        assert_eq!(hook.lines().count(), 1, "{hook}");
+        let lines: Vec<&str> = hook.lines().filter(|l| l.contains("klaviyo-private-key")).collect();
+        assert_eq!(lines.len(), 1, "{hook}");
     }
 
     /// Inverse of [`visible`], for the property below.

@@ -247,6 +247,16 @@ pub fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A result's `level`: `error` exactly when the finding is at or above `--fail-on` (it fails the run, as
+/// the exit status and the JUnit report say); below it, the severity's bucket without `error`.
+pub fn result_level(s: Severity, blocking: bool) -> &'static str {
+    match (blocking, level(s)) {
+        (true, _) => "error",
+        (false, "error") => "warning",
+        (false, other) => other,
+    }
+}
+
 /// GitHub's `problem.severity` for a rule: `error`, `warning` or `recommendation` (the only values it
 /// accepts; `note` is refused). The same buckets as [`level`], so a rule and its results agree.
 // See: issue 12 ("problem.severity is `note` for low and info rules").
@@ -277,7 +287,15 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         .map(|f| {
             let n = seen.entry((f.path.as_str(), f.fingerprint.as_str())).or_insert(0);
             *n += 1;
-            result(f, index[f.rule.id.as_str()], *n, opts, input.run.source_root.as_ref())
+            let blocking = input.run.blocks(f);
+            result(
+                f,
+                index[f.rule.id.as_str()],
+                *n,
+                opts,
+                input.run.source_root.as_ref(),
+                blocking,
+            )
         })
         .collect();
 
@@ -433,6 +451,7 @@ fn result<'a>(
     nth: usize,
     opts: &ReportOptions,
     root: Option<&SourceRoot>,
+    blocking: bool,
 ) -> SarifResult<'a> {
     let shown = shown_secret(f, opts);
     let commit = f.origin.commit();
@@ -463,7 +482,7 @@ fn result<'a>(
     SarifResult {
         rule_id: f.rule.id.as_str(),
         rule_index,
-        level: level(f.severity),
+        level: result_level(f.severity, blocking),
         message: Text { text: message },
         locations: [Location {
             physical_location: PhysicalLocation {

@@ -1,17 +1,19 @@
-//! The report for people: findings grouped by file, each with its place, severity, rule, the redacted
-//! secret in its line, and what to do; then errors, notices, the config applied and a one-line summary.
+//! The report for people: findings grouped by secret (one credential to rotate, with every place that
+//! holds it), the most urgent first (severity, still present, client-side); what to do, once per rule;
+//! then errors, notices, the config applied and a one-line summary. `--compact` prints one line per
+//! finding instead, for grep and editors.
 //!
 //! Everything that comes from scanned files, git or a config (paths, lines, author names, messages) goes
-//! through [`visible`]: a control character is shown escaped, never sent to the terminal.
+//! through [`visible`]: a control character is shown escaped, never sent to the terminal. Paths are shown
+//! as the user can open them from the current directory ([`RunInfo::shown_path`]).
 
-use std::fmt::Write as _;
+use std::{cmp::Reverse, collections::HashMap, fmt::Write as _};
 
 use colored::{ColoredString, Colorize};
 
 use super::{visible, ReportInput, ReportOptions};
-use crate::finding::{Context, Exposure, Finding, History, Severity};
+use crate::finding::{Context, Exposure, Finding, History, Place, Severity};
 use crate::verify::{klaviyo::company_prefix, ScopeMap, Status};
-
 struct Painter {
     on: bool,
 }
@@ -37,34 +39,86 @@ impl Painter {
     }
 }
 
+/// One credential: a (rule, secret) pair and every place it was found. The unit a person acts on
+/// (rotate it once), and where a per-secret status (still present, client-side, verified) belongs.
+pub struct SecretGroup<'a> {
+    /// The places, in report order.
+    pub findings: Vec<&'a Finding>,
+    /// The highest severity among the places (client-side code raises it).
+    pub severity: Severity,
+    /// Still present: in the working tree, or (for history) in HEAD.
+    pub present: bool,
+    /// Some place is served to browsers.
+    pub client_side: bool,
+}
+
+impl SecretGroup<'_> {
+    fn first(&self) -> &Finding {
+        self.findings[0]
+    }
+}
+
+/// The findings grouped by (rule, secret), the most urgent first: severity, then still present, then
+/// client-side, then the first place.
+pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut groups: Vec<SecretGroup<'a>> = Vec::new();
+    for f in super::sorted(findings) {
+        let present = f.history.as_ref().map_or(true, |h| h.in_head);
+        let client = f.exposure == Exposure::ClientSide;
+        let key = (f.rule.id.as_str(), f.fingerprint.as_str());
+        match index.get(&key) {
+            Some(&i) => {
+                let g = &mut groups[i];
+                g.findings.push(f);
+                g.severity = g.severity.max(f.severity);
+                g.present |= present;
+                g.client_side |= client;
+            }
+            None => {
+                index.insert(key, groups.len());
+                groups.push(SecretGroup {
+                    findings: vec![f],
+                    severity: f.severity,
+                    present,
+                    client_side: client,
+                });
+            }
+        }
+    }
+    groups.sort_by(|a, b| {
+        (Reverse(a.severity), !a.present, !a.client_side)
+            .cmp(&(Reverse(b.severity), !b.present, !b.client_side))
+            .then_with(|| a.first().sort_key().cmp(&b.first().sort_key()))
+    });
+    groups
+}
+
 /// Renders the text report.
 pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    if opts.compact {
+        return compact(input, opts);
+    }
     let p = Painter { on: opts.color };
+    let run = input.run;
     let mut out = String::new();
-    let mut current: Option<&str> = None;
-    // A key's scope table is shown once, at its first finding.
-    let mut tabled = std::collections::HashSet::new();
-    for f in input.findings {
-        if current != Some(f.path.as_str()) {
-            if current.is_some() {
-                out.push('\n');
-            }
-            let _ = writeln!(out, "{}", p.paint(&visible(&f.path), |t| t.bold().underline()));
-            current = Some(&f.path);
-        }
-        let table = f.verification.as_ref().is_some_and(|v| v.scopes.is_some()) && tabled.insert(&f.fingerprint);
-        finding(&mut out, &p, f, opts, table);
-    }
-    if !input.findings.is_empty() {
+    let groups = groups(input.findings);
+    for g in &groups {
+        group(&mut out, &p, g, input, opts);
         out.push('\n');
-        accounts(&mut out, &p, input.findings);
     }
-    for e in input.errors {
+    if !groups.is_empty() {
+        accounts(&mut out, &p, input.findings);
+        what_to_do(&mut out, &p, &groups);
+        out.push('\n');
+    }
+    let listed_errors = if opts.list_errors { input.errors.len() } else { 0 };
+    for e in input.errors.iter().take(listed_errors) {
         let _ = writeln!(
             out,
             "{} {}: {}",
             p.paint("error:", |t| t.red().bold()),
-            visible(&e.path),
+            visible(&run.shown_path(&e.path)),
             visible(&e.message)
         );
     }
@@ -73,14 +127,14 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             out,
             "{} {}: {}",
             p.paint("note:", |t| t.yellow()),
-            visible(&n.path),
+            visible(&run.shown_path(&n.path)),
             visible(&n.message)
         );
     }
-    if !input.errors.is_empty() || !input.notices.is_empty() {
+    if listed_errors > 0 || !input.notices.is_empty() {
         out.push('\n');
     }
-    if let Some(c) = &input.run.config {
+    if let Some(c) = &run.config {
         let _ = writeln!(
             out,
             "{} {} ({})",
@@ -101,79 +155,165 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         }
         out.push('\n');
     }
-    out.push_str(&summary(input, &p));
+    out.push_str(&summary(input, &p, opts));
     out.push('\n');
     out.into_bytes()
 }
 
-/// One finding; `table`: print its key's blast-radius table (once per key).
-fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions, table: bool) {
-    let shown = if opts.show_secrets {
-        f.secret.expose().to_string()
-    } else {
-        f.secret.redacted()
-    };
-    let shown = match f.encoding {
+/// `--compact`: one line per finding, `path:line:column: severity rule-id secret`, sorted by place;
+/// nothing else (the summary goes to stderr).
+fn compact(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    let p = Painter { on: opts.color };
+    let mut out = String::new();
+    for f in super::sorted(input.findings) {
+        let place = format!("{}:{}:{}", visible(&input.run.shown_path(&f.path)), f.line, f.column);
+        let _ = writeln!(
+            out,
+            "{}: {} {} {}",
+            p.paint(&place, |t| t.cyan()),
+            f.severity,
+            f.rule.id,
+            p.paint(&visible(&shown_secret(f, opts)), |t| t.magenta()),
+        );
+    }
+    out.into_bytes()
+}
+
+/// The secret as shown, with its encoding when it was found encoded.
+fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
+    let shown = super::shown_secret(f, opts);
+    match f.encoding {
         Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
-    };
-    let place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
+    }
+}
+
+/// One secret: a header (severity, rule, the redacted secret, how many places, what makes it urgent),
+/// then each place with its line.
+fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput<'_>, opts: &ReportOptions) {
+    let run = input.run;
+    let f = g.first();
+    let places = g.findings.len();
+    let mut notes: Vec<String> = vec![format!("{places} {}", plural(places, "place", "places"))];
+    if g.client_side {
+        notes.push(p.paint("in code served to browsers: treat it as public", |t| t.red()));
+    }
+    if f.history.is_some() {
+        notes.push(if g.present {
+            p.paint("still in HEAD", |t| t.red())
+        } else {
+            p.paint("removed from HEAD, still in history", |t| t.yellow())
+        });
+    }
+    if f.severity < run.outcome.fail_on && g.severity < run.outcome.fail_on {
+        notes.push(format!("below --fail-on {}", run.outcome.fail_on));
+    }
     let _ = writeln!(
         out,
-        "  {}  {}  {}  {}",
-        p.paint(&place, |t| t.cyan()),
-        p.severity(f.severity),
+        "{}  {}  {}  ({})  · {}",
+        p.severity(g.severity),
         p.paint(&visible(&f.rule.name), |t| t.bold()),
-        p.paint(&visible(&shown), |t| t.magenta()),
+        p.paint(&visible(&shown_secret(f, opts)), |t| t.magenta()),
+        f.rule.id,
+        notes.join(" · ")
     );
-    if !f.snippet.is_empty() {
-        let snippet = super::shown_snippet(f, opts);
-        let _ = writeln!(out, "      {}", p.paint(&visible(&snippet), |t| t.dimmed()));
-    }
-    if let Some(h) = &f.history {
-        history(out, p, f, h);
-    }
-    if f.exposure == Exposure::ClientSide {
-        let _ = writeln!(
-            out,
-            "      {} this file is served to browsers: treat the key as public",
-            p.paint("exposure:", |t| t.red())
-        );
-    }
-    if f.context == Context::Test {
-        let _ = writeln!(
-            out,
-            "      {} test, fixture, docs or example path (a real key here is still leaked)",
-            p.paint("context:", |t| t.yellow())
-        );
-    }
     if let Some(v) = &f.verification {
         let _ = writeln!(
             out,
-            "      {} {}",
+            "  {} {}",
             p.paint("verified:", |t| match v.status {
                 Status::Live => t.red().bold(),
                 _ => t.yellow(),
             }),
             visible(&super::verification::summary(v))
         );
-        if let Some(scopes) = v.scopes.as_ref().filter(|_| table) {
+        if let Some(scopes) = &v.scopes {
             scope_table(out, p, scopes);
         }
     }
-    let _ = writeln!(
-        out,
-        "      {} {}",
-        p.paint("fix:", |t| t.green()),
-        visible(super::verification::remediation(f))
-    );
-    if f.history.is_some() {
-        let _ = writeln!(
-            out,
-            "      {} rotate the key first: rewriting history alone does not un-leak a key that was pushed or cloned",
-            p.paint("then:", |t| t.green())
+    for f in &g.findings {
+        place(out, p, f, input, opts);
+    }
+}
+
+/// One place of a secret: where, its line, and what the path says about it.
+fn place(out: &mut String, p: &Painter, f: &Finding, input: &ReportInput<'_>, opts: &ReportOptions) {
+    let run = input.run;
+    let place = match (f.place, f.origin.commit()) {
+        (Place::CommitMessage, Some(c)) => format!(
+            "commit {} message:{}:{}",
+            c.sha.get(..7).unwrap_or(&c.sha),
+            f.line,
+            f.column
+        ),
+        _ => format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column),
+    };
+    let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
+    if !f.snippet.is_empty() {
+        let snippet = super::shown_snippet(f, opts);
+        let _ = write!(line, "  {}", p.paint(&visible(&snippet), |t| t.dimmed()));
+    }
+    if let Some(enc) = f.encoding {
+        let _ = write!(line, "  [{}-encoded]", enc.as_str());
+    }
+    if f.exposure == Exposure::ClientSide {
+        let _ = write!(line, "  {}", p.paint("[client-side]", |t| t.red()));
+    }
+    if f.context == Context::Test {
+        let _ = write!(line, "  {}", p.paint("[test path: still leaked]", |t| t.yellow()));
+    }
+    if input.git_ignored(f) {
+        let _ = write!(
+            line,
+            "  {}",
+            p.paint(
+                "[ignored by git: not committed, but copied by builds and backups]",
+                |t| t.yellow()
+            )
         );
     }
+    let _ = writeln!(out, "{line}");
+    if let Some(h) = &f.history {
+        history(out, p, f, h);
+    }
+}
+
+/// What to do, once per rule, in the order the rules first appear; then the advice that applies to all.
+fn what_to_do(out: &mut String, p: &Painter, groups: &[SecretGroup<'_>]) {
+    let _ = writeln!(out, "{}", p.paint("What to do", |t| t.green().bold()));
+    let mut seen: Vec<&str> = Vec::new();
+    for g in groups {
+        let f = g.first();
+        if seen.contains(&f.rule.id.as_str()) {
+            continue;
+        }
+        seen.push(f.rule.id.as_str());
+        // A live key of the rule gets the concrete steps its verification calls for.
+        let live = groups
+            .iter()
+            .map(SecretGroup::first)
+            .filter(|o| o.rule.id == f.rule.id)
+            .find(|o| o.verification.as_ref().is_some_and(|v| v.status == Status::Live))
+            .unwrap_or(f);
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.paint(&format!("{}:", f.rule.id), |t| t.green()),
+            visible(super::verification::remediation(live))
+        );
+    }
+    if groups.iter().any(|g| g.first().history.is_some()) {
+        let _ = writeln!(
+            out,
+            "  {} rotate first: rewriting history alone does not un-leak a key that was pushed or cloned",
+            p.paint("history:", |t| t.green())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} add `pkhound:allow` in a comment on the line, or record known findings with --baseline-out",
+        p.paint("false positive:", |t| t.green())
+    );
 }
 
 /// `--blast-radius`: one row per read scope, granted first.
@@ -286,14 +426,12 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         let day = c.date.get(..10).unwrap_or(&c.date);
         let _ = writeln!(
             out,
-            "      {} {} {} by {} <{}> at {}:{} \"{}\"",
+            "      {} {} {} by {} <{}> \"{}\"",
             p.paint("introduced:", |t| t.yellow()),
             p.paint(short, |t| t.yellow()),
             visible(day),
             visible(&c.author),
             visible(&c.email),
-            visible(&f.path),
-            f.line,
             visible(&c.summary)
         );
     }
@@ -311,13 +449,11 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
         plural(h.occurrence_count, "place", "places")
     );
     for o in h.occurrences.iter().take(TEXT_OCCURRENCES) {
-        let _ = writeln!(
-            out,
-            "        also {} {}:{}",
-            visible(o.commit.get(..7).unwrap_or(&o.commit)),
-            visible(&o.path),
-            o.line
-        );
+        let sha = visible(o.commit.get(..7).unwrap_or(&o.commit)).into_owned();
+        let _ = match o.place {
+            Place::CommitMessage => writeln!(out, "        also commit {sha} message:{}", o.line),
+            Place::File => writeln!(out, "        also {sha} {}:{}", visible(&o.path), o.line),
+        };
     }
     let listed = h.occurrences.len().min(TEXT_OCCURRENCES);
     let rest = h.occurrence_count.saturating_sub(1).saturating_sub(listed);
@@ -329,35 +465,77 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
     }
 }
 
-fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
+/// The headline of a report: `3 secrets in 4 places (2 critical, 1 high) in 3 files`, or `no secrets
+/// found` (`nothing found in what could be scanned` when something could not be). Plain text: the
+/// stderr summary uses it too.
+pub fn headline(input: &ReportInput<'_>) -> String {
+    let n = input.findings.len();
+    if n == 0 {
+        return if input.incomplete() {
+            "nothing found in what could be scanned".to_string()
+        } else {
+            "no secrets found".to_string()
+        };
+    }
+    let groups = groups(input.findings);
+    let mut by_sev: Vec<String> = Vec::new();
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let c = groups.iter().filter(|g| g.severity == sev).count();
+        if c > 0 {
+            by_sev.push(format!("{c} {sev}"));
+        }
+    }
+    // A commit message is not a file: counted apart.
+    let mut files: Vec<&str> = input
+        .findings
+        .iter()
+        .filter(|f| f.place == Place::File)
+        .map(|f| f.path.as_str())
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    let messages = input
+        .findings
+        .iter()
+        .filter(|f| f.place == Place::CommitMessage)
+        .count();
+    let mut wheres: Vec<String> = Vec::new();
+    if !files.is_empty() {
+        wheres.push(format!("{} {}", files.len(), plural(files.len(), "file", "files")));
+    }
+    if messages > 0 {
+        wheres.push(format!("{messages} commit {}", plural(messages, "message", "messages")));
+    }
+    format!(
+        "{} {} in {n} {} ({}) in {}",
+        groups.len(),
+        plural(groups.len(), "secret", "secrets"),
+        plural(n, "place", "places"),
+        by_sev.join(", "),
+        wheres.join(" and ")
+    )
+}
+
+fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String {
     let s = input.stats;
     let n = input.findings.len();
-    let head = if n == 0 {
-        p.paint("no secrets found", |t| t.green().bold())
+    let text = headline(input);
+    let head = if n == 0 && !input.incomplete() {
+        p.paint(&text, |t| t.green().bold())
     } else {
-        let mut by_sev: Vec<String> = Vec::new();
-        for sev in [
-            Severity::Critical,
-            Severity::High,
-            Severity::Medium,
-            Severity::Low,
-            Severity::Info,
-        ] {
-            let c = input.findings.iter().filter(|f| f.severity == sev).count();
-            if c > 0 {
-                by_sev.push(format!("{c} {sev}"));
-            }
-        }
-        let mut files: Vec<&str> = input.findings.iter().map(|f| f.path.as_str()).collect();
-        files.dedup();
-        let text = format!(
-            "{n} {} ({}) in {} {}",
-            plural(n, "finding", "findings"),
-            by_sev.join(", "),
-            files.len(),
-            plural(files.len(), "file", "files")
-        );
         p.paint(&text, |t| t.red().bold())
+    };
+    let blocking = input.findings.iter().filter(|f| input.run.blocks(f)).count();
+    let blocking = if n > 0 && blocking < n {
+        format!(" · {blocking} blocking at --fail-on {}", input.run.outcome.fail_on)
+    } else {
+        String::new()
     };
     let commits = if s.commits > 0 {
         format!("{} {} · ", s.commits, plural(s.commits as usize, "commit", "commits"))
@@ -366,16 +544,27 @@ fn summary(input: &ReportInput<'_>, p: &Painter) -> String {
     };
     let incomplete = if input.incomplete() {
         let text = format!(
-            "INCOMPLETE: {} {} could not be scanned",
+            "INCOMPLETE: {} {} could not be scanned{}",
             input.errors.len(),
-            plural(input.errors.len(), "place", "places")
+            plural(input.errors.len(), "place", "places"),
+            if opts.list_errors { "" } else { " (listed on stderr)" }
         );
         format!("{} · ", p.paint(&text, |t| t.red().bold()))
     } else {
         String::new()
     };
+    let ignored = if s.ignored_files.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · {} ignored {} scanned for {} name (--no-ignore scans every ignored file)",
+            s.ignored_files.len(),
+            plural(s.ignored_files.len(), "file", "files"),
+            plural(s.ignored_files.len(), "its", "their"),
+        )
+    };
     format!(
-        "{incomplete}{head} · {commits}{} {} scanned ({}) · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head}{blocking} · {commits}{} {} scanned ({}){ignored} · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")

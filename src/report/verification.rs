@@ -176,6 +176,7 @@ mod tests {
             history: None,
             encoding: None,
             verification: Some(Arc::new(v)),
+            place: crate::finding::Place::File,
         }
     }
 
@@ -196,6 +197,8 @@ mod tests {
         let opts = ReportOptions {
             show_secrets: false,
             color: false,
+            compact: false,
+            list_errors: true,
         };
         String::from_utf8(render(format, &input, &opts)).expect("UTF-8")
     }

@@ -413,7 +413,10 @@ fn finish_group(
     let mut f = cand.finding;
     f.path = match first.1 {
         Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default(),
-        None => MESSAGE_PATH.to_string(),
+        None => {
+            f.place = crate::finding::Place::CommitMessage;
+            MESSAGE_PATH.to_string()
+        }
     };
     let info = commit_info(scanner.engine, repo.repository(), inv, first.0, infos);
     f.origin = match info {
@@ -434,6 +437,10 @@ fn finish_group(
             path: match path {
                 Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default(),
                 None => MESSAGE_PATH.to_string(),
+            },
+            place: match path {
+                Some(_) => crate::finding::Place::File,
+                None => crate::finding::Place::CommitMessage,
             },
             line,
             column,

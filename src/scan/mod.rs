@@ -285,6 +285,8 @@ impl ScanOutcome {
         s.skipped_large += o.skipped_large;
         s.skipped_other += o.skipped_other;
         s.commits += o.commits;
+        s.skipped_files.extend(o.skipped_files);
+        s.ignored_files.extend(o.ignored_files);
     }
 }
 
@@ -452,9 +454,17 @@ impl Sink for Collector<'_> {
         self.local.errors.push(error);
     }
 
+    fn ignored(&mut self, path: &str) {
+        self.local.stats.ignored_files.push(path.to_string());
+    }
+
     fn skip(&mut self, path: &str, reason: SkipReason) {
         let stats = &mut self.local.stats;
         stats.skipped += 1;
+        stats.skipped_files.push(crate::finding::SkippedFile {
+            path: path.to_string(),
+            reason: reason.as_str(),
+        });
         match reason {
             SkipReason::Binary => stats.skipped_binary += 1,
             SkipReason::TooLarge { size, limit } => {

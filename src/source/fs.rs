@@ -3,16 +3,23 @@
 //! `.gitignore`/`.ignore` are respected unless asked otherwise; hidden files are scanned (`.env` is where
 //! keys live); `.git` is never walked as files. Binary, oversized and special files are skipped and counted,
 //! never opened blindly: a FIFO could block forever, a device could read forever.
+//!
+//! Files that exist to hold secrets ([`SECRET_FILES`]: `.env`, key and credential files, `*.tfvars` …)
+//! are scanned even when an ignore file skips them: they are not committed, but Docker build contexts,
+//! backups and archives pick them up. A second walk, through the directories the first one entered and
+//! without ignore files, finds them; the sink hears of each through [`Sink::ignored`].
 
 use std::{
     borrow::Cow,
+    collections::HashSet,
     fmt,
     fs::File,
     io::{self, Read},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex},
 };
 
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
 use super::{text, Blob, ScanError, SkipReason};
@@ -51,17 +58,52 @@ pub trait Sink: Send {
     fn stream(&mut self, path: &str, reader: &mut dyn Read);
     fn error(&mut self, error: ScanError);
     fn skip(&mut self, path: &str, reason: SkipReason);
+    /// The next file handed over is one the ignore files skip, scanned for its name ([`SECRET_FILES`]).
+    fn ignored(&mut self, _path: &str) {}
 }
 
-/// Walks `roots` in parallel; `make_sink` is called once per worker thread.
-pub fn walk<S, F>(roots: &[PathBuf], opts: &WalkOptions, make_sink: F)
-where
-    S: Sink,
-    F: Fn() -> S + Sync,
-{
-    let Some((first, rest)) = roots.split_first() else {
-        return;
-    };
+/// File names (gitignore globs, matched at any depth) of files that exist to hold secrets: scanned even
+/// when ignored. Inside an ignored directory they stay unscanned (`--no-ignore` reaches them).
+pub const SECRET_FILES: &[&str] = &[
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    "*.tfvars",
+    "*.tfvars.json",
+    "*.tfstate",
+    "*.pem",
+    "*.key",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
+    "credentials.json",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    ".pgpass",
+    ".git-credentials",
+    ".htpasswd",
+    "secrets.json",
+    "secrets.yml",
+    "secrets.yaml",
+    "secrets.toml",
+    "service-account*.json",
+];
+
+fn secret_names() -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for g in SECRET_FILES {
+        b.add(Glob::new(g).expect("SECRET_FILES are valid globs"));
+    }
+    b.build().expect("SECRET_FILES are valid globs")
+}
+
+/// A walker over `roots` with the options' ignore settings.
+fn walk_builder(roots: &[PathBuf], opts: &WalkOptions) -> Option<WalkBuilder> {
+    let (first, rest) = roots.split_first()?;
     let mut builder = WalkBuilder::new(first);
     for root in rest {
         builder.add(root);
@@ -81,6 +123,18 @@ where
         // gitignore syntax, for paths a repository keeps but does not want scanned (test fixtures).
         builder.add_custom_ignore_filename(".pkhoundignore");
     }
+    Some(builder)
+}
+
+/// Walks `roots` in parallel; `make_sink` is called once per worker thread.
+pub fn walk<S, F>(roots: &[PathBuf], opts: &WalkOptions, make_sink: F)
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let Some(builder) = walk_builder(roots, opts) else {
+        return;
+    };
 
     // A single directory root reports paths relative to it; anything else reports paths as given.
     let strip: Option<&Path> = match roots {
@@ -103,19 +157,61 @@ where
             .collect(),
     );
 
+    // Secret-named files the first walk scanned, so that the second does not scan them again.
+    let names = opts.respect_ignore.then(|| Arc::new(secret_names()));
+    let seen: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+    // Directories the first walk entered: the second walks only these.
+    let entered: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+    let new_worker = |second: bool| Worker {
+        chosen: chosen.clone(),
+        sink: make_sink(),
+        buf: Vec::with_capacity(64 * 1024),
+        opts: opts.clone(),
+        names: names.clone(),
+        seen: seen.clone(),
+        entered: entered.clone(),
+        second,
+    };
     builder.build_parallel().run(|| {
-        let mut worker = Worker {
-            chosen: chosen.clone(),
-            sink: make_sink(),
-            buf: Vec::with_capacity(64 * 1024),
-            opts: opts.clone(),
-        };
+        let mut worker = new_worker(false);
         Box::new(move |entry| match entry {
             Ok(entry) => worker.visit(&entry, strip),
             Err(err) => {
                 worker.sink.error(walk_error(err, root_names));
                 WalkState::Continue
             }
+        })
+    });
+
+    // The second walk: the secret-named files of the directories the first walk entered that it did
+    // not hand over, that is, the ones an ignore file skips. It reads no ignore file (the first walk
+    // decided which directories count) and opens only those files: measured on eslint's working tree,
+    // it adds a few ms of CPU to ~95 ms.
+    let dirs: Vec<PathBuf> = roots.iter().filter(|r| r.is_dir()).cloned().collect();
+    let Some(first) = dirs.first().filter(|_| opts.respect_ignore) else {
+        return;
+    };
+    let entered: Arc<HashSet<PathBuf>> =
+        Arc::new(std::mem::take(&mut *entered.lock().unwrap_or_else(|p| p.into_inner())));
+    let mut second = WalkBuilder::new(first);
+    for root in &dirs[1..] {
+        second.add(root);
+    }
+    second
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads)
+        .filter_entry(move |e| {
+            e.file_name() != ".git"
+                && (e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) || entered.contains(e.path()))
+        });
+    second.build_parallel().run(|| {
+        let mut worker = new_worker(true);
+        // Errors were reported by the first walk.
+        Box::new(move |entry| match entry {
+            Ok(entry) => worker.visit(&entry, strip),
+            Err(_) => WalkState::Continue,
         })
     });
 }
@@ -127,6 +223,14 @@ struct Worker<S> {
     /// Reused for every file this thread reads.
     buf: Vec<u8>,
     opts: WalkOptions,
+    /// [`SECRET_FILES`], when ignore files are respected.
+    names: Option<Arc<GlobSet>>,
+    /// Secret-named files the first walk handed over.
+    seen: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Directories the first walk entered (recorded only when ignore files are respected).
+    entered: Arc<Mutex<HashSet<PathBuf>>>,
+    /// This worker belongs to the second walk: it hands over only what the first did not.
+    second: bool,
 }
 
 impl<S: Sink> Worker<S> {
@@ -147,6 +251,12 @@ impl<S: Sink> Worker<S> {
             return WalkState::Skip;
         }
         if ft.is_dir() {
+            if self.names.is_some() && !self.second {
+                self.entered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(entry.path().to_path_buf());
+            }
             return WalkState::Continue;
         }
         self.visit_file(entry, ft, strip);
@@ -162,9 +272,26 @@ impl<S: Sink> Worker<S> {
     }
 
     fn visit_file(&mut self, entry: &ignore::DirEntry, ft: std::fs::FileType, strip: Option<&Path>) {
+        if let Some(names) = &self.names {
+            if names.is_match(entry.file_name()) {
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                if self.second {
+                    if seen.contains(entry.path()) {
+                        return;
+                    }
+                } else {
+                    seen.insert(entry.path().to_path_buf());
+                }
+            } else if self.second {
+                return;
+            }
+        }
         let path = display_path(entry.path(), strip);
         if self.opts.prune.as_ref().is_some_and(|p| (p.0)(&path)) {
             return;
+        }
+        if self.second && ft.is_file() {
+            self.sink.ignored(&path);
         }
         if ft.is_symlink() {
             self.sink.skip(&path, SkipReason::Symlink);

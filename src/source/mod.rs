@@ -31,6 +31,18 @@ pub enum SkipReason {
     Symlink,
 }
 
+impl SkipReason {
+    /// How reports name the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge { .. } => "too large",
+            SkipReason::Special => "not a regular file",
+            SkipReason::Symlink => "symbolic link",
+        }
+    }
+}
+
 /// What bytes are, decided in one place for every source: the same bytes get the same answer whether
 /// they come from a file, standard input, the index or a history blob.
 pub mod text {

@@ -40,14 +40,36 @@ fn missing_path_exits_two_and_names_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        report["errors"][0]["path"]
-            .as_str()
-            .unwrap()
-            .contains("/definitely/not/here"),
-        "{report}"
+    // Nothing was scanned: no report at all (a "no secrets found" would mislead), the error on stderr.
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pkhound: /definitely/not/here: No such file or directory\n"
     );
+    let text = pkhound().args(["scan", "/definitely/not/here"]).output().unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    assert!(text.stdout.is_empty());
+}
+
+/// One missing path among others: said on stderr, the rest is scanned, the report is incomplete.
+#[test]
+fn a_missing_path_beside_others_makes_the_scan_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.txt"), "nothing here\n").unwrap();
+    let out = pkhound()
+        .current_dir(dir.path())
+        .args(["scan", "a.txt", "gone.txt", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["errors"][0]["path"], "gone.txt");
+    assert_eq!(report["outcome"]["exit_code"], 2);
+    assert_eq!(report["outcome"]["incomplete"], true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pkhound: gone.txt: No such file or directory\n"), "{err}");
+    assert!(err.contains("pkhound: nothing found in what could be scanned"), "{err}");
+    assert!(!err.contains("no secrets found"), "{err}");
 }
 
 #[test]

@@ -284,7 +284,19 @@ fn key_in_a_commit_message_is_found_and_the_summary_redacted_everywhere() {
     let f = findings(&report);
     assert_eq!(f.len(), 1, "{report:#}");
     assert_eq!(f[0]["path"], "(commit message)");
+    assert_eq!(f[0]["location"], "commit-message");
     assert_eq!(f[0]["origin"]["commit"], c.as_str());
+    // Located by its commit, and not counted as a file. See: issue 18.
+    let text = pkhound()
+        .arg("scan")
+        .arg(&r.path)
+        .args(["--history", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains(&format!("  commit {} message:1:11", &c[..7])), "{text}");
+    assert!(text.contains("in 1 commit message ·"), "{text}");
+    assert!(!text.contains("(commit message)"), "{text}");
     assert_eq!(f[0]["origin"]["summary"], "rotate to pk_fe…4d for now");
 
     // The same key committed in a file and quoted in the message: one finding, at the file.
@@ -297,6 +309,7 @@ fn key_in_a_commit_message_is_found_and_the_summary_redacted_everywhere() {
     assert_eq!(f[0]["path"], "k.env");
     assert_eq!(f[0]["occurrence_count"], 2);
     assert_eq!(f[0]["occurrences"][0]["path"], "(commit message)");
+    assert_eq!(f[0]["occurrences"][0]["location"], "commit-message");
     assert_eq!(f[0]["origin"]["summary"], "add pk_fe…4d");
     for format in ["text", "json", "jsonl"] {
         let out = pkhound()

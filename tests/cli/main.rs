@@ -12,6 +12,7 @@ mod integrity;
 mod leak;
 mod pipeline;
 mod redaction;
+mod report;
 mod rules_cmd;
 mod scan_tree;
 mod staged;
