@@ -287,18 +287,103 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// How a secret was encoded where it was found; a finding in clear has none.
+/// One decoding a secret went through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Encoding {
+pub enum Step {
     /// A base64 run (standard or URL-safe alphabet) decoded in place.
     Base64,
+    /// Percent-encoding (`%70k_…`), as in URLs and form bodies.
+    Percent,
+    /// JSON, JavaScript or Python string escapes (`\u0070`, `\x70`, `\/`).
+    Escape,
+    /// HTML character references (`&#112;`, `&#x70;`, `&amp;`).
+    HtmlEntity,
+}
+
+impl Step {
+    const ALL: [Step; 4] = [Step::Base64, Step::Percent, Step::Escape, Step::HtmlEntity];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Base64 => "base64",
+            Step::Percent => "percent",
+            Step::Escape => "escape",
+            Step::HtmlEntity => "html-entity",
+        }
+    }
+
+    /// How a snippet shows the encoded run: `«base64»`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Base64 => "«base64»",
+            Step::Percent => "«percent»",
+            Step::Escape => "«escape»",
+            Step::HtmlEntity => "«html-entity»",
+        }
+    }
+}
+
+/// How a secret was encoded where it was found, outermost first: `base64`, or a chain such as
+/// `base64>percent` (a base64 value whose decoding holds a percent-encoded key). A finding in clear has
+/// none. At most [`Encoding::MAX`] steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Encoding {
+    /// Steps, outermost first; `None` past the last.
+    steps: [Option<Step>; Encoding::MAX],
 }
 
 impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Base64 => "base64",
+    pub const MAX: usize = 3;
+    pub const BASE64: Encoding = Encoding::of(Step::Base64);
+
+    pub const fn of(step: Step) -> Encoding {
+        Encoding {
+            steps: [Some(step), None, None],
         }
+    }
+
+    /// This encoding around `inner` (`base64` then `percent`: `base64>percent`); steps past
+    /// [`Encoding::MAX`] are dropped.
+    pub fn then(self, inner: Encoding) -> Encoding {
+        let mut steps = self.steps;
+        let mut at = self.steps().count();
+        for s in inner.steps() {
+            if at < Encoding::MAX {
+                steps[at] = Some(s);
+                at += 1;
+            }
+        }
+        Encoding { steps }
+    }
+
+    pub fn steps(self) -> impl Iterator<Item = Step> {
+        self.steps.into_iter().map_while(|s| s)
+    }
+
+    /// The outermost step: what the text in the file looks like.
+    pub fn outer(self) -> Step {
+        self.steps[0].unwrap_or(Step::Base64)
+    }
+
+    /// `base64`, `base64>percent` …: one string per chain, made once.
+    pub fn as_str(self) -> &'static str {
+        static NAMES: std::sync::OnceLock<std::collections::HashMap<Encoding, String>> = std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            let mut all = vec![Encoding {
+                steps: [None; Encoding::MAX],
+            }];
+            for _ in 0..Encoding::MAX {
+                let longer: Vec<Encoding> = all
+                    .iter()
+                    .flat_map(|e| Step::ALL.map(|s| e.then(Encoding::of(s))))
+                    .collect();
+                all.extend(longer);
+            }
+            all.into_iter()
+                .map(|e| (e, e.steps().map(Step::as_str).collect::<Vec<_>>().join(">")))
+                .collect()
+        });
+        names.get(&self).map_or("encoded", String::as_str)
     }
 }
 

@@ -18,8 +18,8 @@ const SNIPPET_CONTEXT: usize = 60;
 pub(crate) struct Span {
     pub start: usize,
     pub end: usize,
-    /// An encoded run, shown as `«base64»` whole.
-    pub encoded: bool,
+    /// An encoded run, shown whole as this label (`«base64»`).
+    pub encoded: Option<&'static str>,
 }
 
 /// The masked spans of one line, merged into sorted, disjoint intervals (a span in two candidates is
@@ -39,7 +39,7 @@ impl LineSpans {
             .map(|(s, e)| Span {
                 start: line_start + s,
                 end: line_start + e,
-                encoded: false,
+                encoded: None,
             })
             .collect();
         spans.extend(
@@ -59,7 +59,7 @@ impl LineSpans {
             .map(|(s, e)| Span {
                 start: line_start + s,
                 end: line_start + e,
-                encoded: false,
+                encoded: None,
             })
             .filter(|t| {
                 // `spans` is sorted by start: only the spans starting before the token's end can overlap it.
@@ -74,7 +74,7 @@ impl LineSpans {
             match merged.last_mut() {
                 Some(last) if s.start < last.end => {
                     last.end = last.end.max(s.end);
-                    last.encoded |= s.encoded;
+                    last.encoded = last.encoded.or(s.encoded);
                 }
                 _ => merged.push(s),
             }
@@ -136,7 +136,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         .map(|m| Span {
             start: m.start,
             end: m.end,
-            encoded: false,
+            encoded: None,
         })
         .collect();
     let mut line = 1;
@@ -224,7 +224,7 @@ pub(crate) fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The line around `own`, cut to some context, built from spans: every masked span is shown redacted
-/// (or as `«base64»`), `own` as the finding's own secret when it is a span of its own, and only the text
+/// (or as its encoding's label, `«base64»`), `own` as the finding's own secret when it is a span of its own, and only the text
 /// between spans in clear. A span is never cut: the context widens to hold it whole.
 pub(crate) fn snippet(
     hay: &[u8],
@@ -257,8 +257,8 @@ pub(crate) fn snippet(
             out.push_clear(&String::from_utf8_lossy(&hay[pos..s.start]));
         }
         let text = String::from_utf8_lossy(&hay[s.start.max(pos)..s.end]);
-        if s.encoded {
-            out.push_masked("«base64»".to_string());
+        if let Some(label) = s.encoded {
+            out.push_masked(label.to_string());
         } else if (s.start, s.end) == (own_start, own_end) {
             out.push_own(redact(&text));
         } else {
