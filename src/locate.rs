@@ -123,10 +123,6 @@ fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
-    let exposure = match origin {
-        Origin::Stdin => Exposure::Other,
-        _ => Exposure::of_path(path),
-    };
     let context = match origin {
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
@@ -173,11 +169,9 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         let line_end = *line_end;
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&hay[m.start..m.end]);
-        let severity = if exposure == Exposure::ClientSide && rule.info.severity >= Severity::Medium {
-            raise(rule.info.severity)
-        } else {
-            rule.info.severity
-        };
+        let variable = assigned_name(&hay[line_start..m.start]);
+        let exposure = exposure_of(path, origin, variable.as_deref());
+        let severity = severity_of(rule.info.severity, exposure);
         out.push(Finding {
             rule: rule.info.clone(),
             severity,
@@ -193,6 +187,9 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             context,
             history: None,
             encoding: None,
+            variable,
+            binary: false,
+            cell: None,
         });
     }
 }
@@ -207,6 +204,63 @@ pub(crate) fn on_line(sorted: &[Span], line_start: usize, line_end: usize) -> &[
         lo -= 1;
     }
     &sorted[lo..hi.max(lo)]
+}
+
+/// Who can see a secret at `path` assigned to `variable` (standard input has no path: only its variable
+/// says).
+pub(crate) fn exposure_of(path: &str, origin: &Origin, variable: Option<&str>) -> Exposure {
+    match origin {
+        Origin::Stdin => Exposure::classify("", variable),
+        _ => Exposure::classify(path, variable),
+    }
+}
+
+/// A rule's severity, raised one step (up to critical) for a medium or worse secret in client-side code.
+pub(crate) fn severity_of(rule: Severity, exposure: Exposure) -> Severity {
+    if exposure == Exposure::ClientSide && rule >= Severity::Medium {
+        raise(rule)
+    } else {
+        rule
+    }
+}
+
+/// The name a secret is assigned to, from the text before it on its line: `KLAVIYO_KEY=`, `export K=`,
+/// `"apiKey": "`, `api_key: `, `k := "`, `'k' => '`, `process.env.K = "`, `ENV["K"] = "` (the last
+/// segment of a dotted path). `None` when no assignment leads to the secret.
+pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
+    const MAX: usize = 128;
+    let before = &before[before.len().saturating_sub(MAX)..];
+    let mut i = before.len();
+    let skip = |i: &mut usize, set: &[u8]| {
+        while *i > 0 && set.contains(&before[*i - 1]) {
+            *i -= 1;
+        }
+    };
+    // An opening quote (or a template's `${`-free backtick) and the space before it.
+    skip(&mut i, b" \t\"'`");
+    match before.get(i.checked_sub(1)?)? {
+        b'=' => {
+            i -= 1;
+            // `==` and `!=` compare, they do not assign.
+            if i > 0 && matches!(before[i - 1], b'=' | b'!' | b'<') {
+                return None;
+            }
+            skip(&mut i, b":?|+");
+        }
+        b'>' if i >= 2 && before[i - 2] == b'=' => i -= 2,
+        b':' => i -= 1,
+        _ => return None,
+    }
+    skip(&mut i, b" \t\"']");
+    let end = i;
+    let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$');
+    while i > 0 && word(before[i - 1]) {
+        i -= 1;
+    }
+    let name = std::str::from_utf8(&before[i..end]).ok()?;
+    let name = name.rsplit('.').next()?.trim_matches('-');
+    let first = name.bytes().next()?;
+    (first.is_ascii_alphabetic() || first == b'_' || first == b'$').then(|| name.to_string())
 }
 
 fn raise(s: Severity) -> Severity {
@@ -326,6 +380,30 @@ mod tests {
             let shown = x.snippet.redacted();
             assert!(!shown.contains("1612dd27"), "{shown}");
             assert!(!shown.contains("6fdaeeb9"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_assigned_variable_is_named() {
+        for (before, want) in [
+            ("KLAVIYO_KEY=", Some("KLAVIYO_KEY")),
+            ("export NEXT_PUBLIC_KLAVIYO_KEY=\"", Some("NEXT_PUBLIC_KLAVIYO_KEY")),
+            ("  \"apiKey\": \"", Some("apiKey")),
+            ("  private_key: ", Some("private_key")),
+            ("key := \"", Some("key")),
+            ("'klaviyo' => '", Some("klaviyo")),
+            ("process.env.VITE_K = '", Some("VITE_K")),
+            ("ENV[\"KLAVIYO\"] = \"", Some("KLAVIYO")),
+            ("const k = `", Some("k")),
+            ("api-key: ", Some("api-key")),
+            ("if (k == \"", None),
+            ("Authorization: Klaviyo-API-Key ", None),
+            ("GET /a?key=", Some("key")),
+            ("", None),
+            ("= ", None),
+            ("123=", None),
+        ] {
+            assert_eq!(assigned_name(before.as_bytes()).as_deref(), want, "{before:?}");
         }
     }
 

@@ -372,6 +372,13 @@ fn place(
     if triage::inline_allowed(&hay[line_start..line_end]) {
         return false;
     }
+    // The name on the encoded line (`KLAVIYO_KEY: cGtf…`) unless the decoded text named one itself (a
+    // base64 `.env`'s `NEXT_PUBLIC_K=pk_…`).
+    if f.variable.is_none() {
+        f.variable = locate::assigned_name(&hay[line_start..es]);
+        f.exposure = locate::exposure_of(&f.path, &f.origin, f.variable.as_deref());
+        f.severity = locate::severity_of(f.rule.severity, f.exposure);
+    }
     f.line = lines.line_of(hay, es);
     f.column = locate::char_count(&hay[line_start..es]) + 1;
     f.end_column = f.column + locate::char_count(&hay[es..ee.min(line_end).max(es)]);

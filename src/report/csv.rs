@@ -69,7 +69,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 .map(|h| h.occurrence_count.to_string())
                 .unwrap_or_default(),
             defuse(&shown_snippet(f, opts)),
-            defuse(&f.rule.remediation),
+            defuse(&f.remediation()),
             f.rule.references.join(" "),
         ];
         w.write_record(&record).expect("writing CSV to memory cannot fail");

@@ -42,8 +42,24 @@ struct WireFinding<'a> {
     context: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    /// The variable the secret is assigned to, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    /// In a notebook: 1-based cell, line within it, `source` or `output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_kind: Option<&'static str>,
+    /// Found in a binary file scanned as bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    /// What the exposure means (client-side secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
     snippet: String,
-    remediation: &'a str,
+    remediation: String,
     references: &'a [String],
 }
 
@@ -97,8 +113,14 @@ fn wire<'a>(f: &'a Finding, opts: &ReportOptions) -> WireFinding<'a> {
         exposure: f.exposure.as_str(),
         context: f.context.as_str(),
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        variable: f.variable.as_deref(),
+        cell: f.cell.map(|c| c.index),
+        cell_line: f.cell.map(|c| c.line),
+        cell_kind: f.cell.map(|c| c.kind.as_str()),
+        binary: f.binary,
+        message: f.exposure_note(),
         snippet: super::shown_snippet(f, opts),
-        remediation: &f.rule.remediation,
+        remediation: f.remediation(),
         references: &f.rule.references,
     }
 }

@@ -366,6 +366,9 @@ mod tests {
             context: Context::of_path(path),
             history: None,
             encoding: None,
+            variable: None,
+            binary: false,
+            cell: None,
         }
     }
 

@@ -17,7 +17,7 @@ use super::{
     shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, SourceRoot, WireCommit,
     WireConfig, WireHistory,
 };
-use crate::finding::{Exposure, Finding, RuleInfo, Severity};
+use crate::finding::{Finding, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -199,6 +199,12 @@ struct ResultProperties<'a> {
     exposure: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<String>,
     origin: &'static str,
     #[serde(flatten)]
     commit: WireCommit<'a>,
@@ -443,8 +449,9 @@ fn result<'a>(
             });
         }
     }
-    if f.exposure == Exposure::ClientSide {
-        message.push_str("; this file is served to browsers, so treat the secret as public");
+    if let Some(note) = f.exposure_note() {
+        message.push_str("; ");
+        message.push_str(&note);
     }
     message.push('.');
 
@@ -483,6 +490,11 @@ fn result<'a>(
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
             encoding: f.encoding.map(crate::finding::Encoding::as_str),
+            variable: f.variable.as_deref(),
+            binary: f.binary,
+            cell: f
+                .cell
+                .map(|c| format!("cell {} {} line {}", c.index, c.kind.as_str(), c.line)),
             origin: f.origin.kind(),
             commit: WireCommit::of(f),
             history: WireHistory::of(f),

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use colored::{ColoredString, Colorize};
 
 use super::{visible, ReportInput, ReportOptions};
-use crate::finding::{Context, Exposure, Finding, History, Severity};
+use crate::finding::{Context, Finding, History, Severity};
 
 struct Painter {
     on: bool,
@@ -111,7 +111,10 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         Some(enc) => format!("{shown} ({}-encoded)", enc.as_str()),
         None => shown,
     };
-    let place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
+    let mut place = format!("{}:{}:{}", visible(&f.path), f.line, f.column);
+    if let Some(c) = f.cell {
+        place.push_str(&format!(" (cell {} {} line {})", c.index, c.kind.as_str(), c.line));
+    }
     let _ = writeln!(
         out,
         "  {}  {}  {}  {}",
@@ -127,12 +130,8 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
     if let Some(h) = &f.history {
         history(out, p, f, h);
     }
-    if f.exposure == Exposure::ClientSide {
-        let _ = writeln!(
-            out,
-            "      {} this file is served to browsers: treat the key as public",
-            p.paint("exposure:", |t| t.red())
-        );
+    if let Some(note) = f.exposure_note() {
+        let _ = writeln!(out, "      {} {}", p.paint("exposure:", |t| t.red()), visible(&note));
     }
     if f.context == Context::Test {
         let _ = writeln!(
@@ -145,7 +144,7 @@ fn finding(out: &mut String, p: &Painter, f: &Finding, opts: &ReportOptions) {
         out,
         "      {} {}",
         p.paint("fix:", |t| t.green()),
-        visible(&f.rule.remediation)
+        visible(&f.remediation())
     );
     if f.history.is_some() {
         let _ = writeln!(
