@@ -615,11 +615,15 @@ impl Exposure {
     /// Classifies a secret by its path and the variable it is assigned to: a public-prefixed variable
     /// is client-side wherever it is defined (`.env.local`, a CI file), except in tests and docs.
     pub fn classify(path: &str, variable: Option<&str>) -> Exposure {
-        let by_path = Exposure::of_path(path);
-        match by_path {
-            Exposure::Test | Exposure::Docs => by_path,
+        Exposure::of_path(path).with_variable(variable)
+    }
+
+    /// This exposure (from a path) for a secret assigned to `variable`.
+    pub fn with_variable(self, variable: Option<&str>) -> Exposure {
+        match self {
+            Exposure::Test | Exposure::Docs => self,
             _ if variable.and_then(Exposure::public_prefix).is_some() => Exposure::ClientSide,
-            _ => by_path,
+            _ => self,
         }
     }
 

@@ -123,6 +123,8 @@ fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
+    // The path's class once per blob; each finding's variable may still make it client-side.
+    let by_path = exposure_of(path, origin, None);
     let context = match origin {
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
@@ -170,7 +172,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&hay[m.start..m.end]);
         let variable = assigned_name(&hay[line_start..m.start]);
-        let exposure = exposure_of(path, origin, variable.as_deref());
+        let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
         out.push(Finding {
             rule: rule.info.clone(),
