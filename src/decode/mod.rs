@@ -83,10 +83,14 @@ pub trait Decoder: Sync {
 /// Every decoder. An index here is the engine's decoder id.
 pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text::Escape, &text::HtmlEntity];
 
-/// The patterns of every decoder for every keyword of `rules` (each spelled as given, lowercased and, for
-/// base64, uppercased: the automaton ignores ASCII case, an encoding does not), without repeats. Generic rules
-/// (`password`, `token`) give the text decoders no patterns: their findings in decoded text are dropped,
-/// so a hit would only cost time.
+/// The patterns of every decoder for every keyword of `rules` (base64: each spelled as given, lowercased
+/// and uppercased, since the automaton ignores ASCII case and an encoding does not), without repeats.
+///
+/// The text decoders take only keywords that spell the start of a secret (`pk_`, `AKIA`, `ghp_`,
+/// `xoxb-`: anything but a plain word), as the rule spells them: an escape hides a secret, not the word
+/// `klaviyo` beside it, and every pattern grows the automaton every scan builds at start-up (the
+/// pre-commit hook's budget). Generic rules (`password`, `token`) give them none either: their findings
+/// in decoded text are dropped.
 pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -97,13 +101,12 @@ pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
                 continue;
             }
             for kw in &loaded.spec.keywords {
-                // A text escape spells the case of the text it escapes, and keys are written as their
-                // rules spell them (or lowercased): the uppercase spelling is base64's alone.
-                let upper = (d.step() == Step::Base64).then(|| kw.to_ascii_uppercase());
-                for variant in [Some(kw.clone()), Some(kw.to_ascii_lowercase()), upper]
-                    .into_iter()
-                    .flatten()
-                {
+                let base64 = d.step() == Step::Base64;
+                if !base64 && kw.bytes().all(|b| b.is_ascii_lowercase()) {
+                    continue;
+                }
+                let cased = base64.then(|| [kw.to_ascii_lowercase(), kw.to_ascii_uppercase()]);
+                for variant in std::iter::once(kw.clone()).chain(cased.into_iter().flatten()) {
                     for (pattern, shift) in d.patterns(variant.as_bytes()) {
                         if seen.insert((decoder, pattern.to_ascii_lowercase())) {
                             out.push(ExtraPattern {
