@@ -1,5 +1,7 @@
 //! Engine throughput (MB/s) on three inputs: text with no keywords (the prefilter's floor), text dense with
-//! near misses (`pk_users`, `pk_live_…`), and a source-like mix with a few real hits.
+//! near misses (`pk_users`, `pk_live_…`), and a source-like mix with a few real hits. Then the whole
+//! recipe (engine, locate, decoders) against the engine without decoder patterns, on the source mix and on
+//! text dense with escapes and encoded keywords that decode to nothing (decoding's worst case).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pkhound::rules;
@@ -77,6 +79,46 @@ fn source_mix() -> Vec<u8> {
     })
 }
 
+fn escape_dense() -> Vec<u8> {
+    fill(|r| match r.next() % 4 {
+        0 => format!(
+            "{{\"html\":\"\\u003cdiv\\u003e\",\"k\":\"\\u0070k_users_{}\"}}",
+            r.hex(6)
+        ),
+        1 => format!("GET /r?next=%2Fa%3Fk%3D%70k%5Flive_{}&x=1", r.hex(12)),
+        2 => format!("<a title=\"&#112;k&#95;orders\">{}</a>", r.hex(8)),
+        _ => format!("data: cGtfdXNlcnNfdGFibGVfbmFtZQ== {}", r.hex(10)),
+    })
+}
+
+/// Decoding's cost: the engine alone, without decoder patterns (what a scan cost before decoders),
+/// against the whole recipe with every decoder.
+fn recipe(c: &mut Criterion) {
+    let rules = rules::builtin().expect("built-in rules load");
+    let plain = pkhound::engine::Engine::compile(&rules).expect("built-in rules compile");
+    let engine = pkhound::scan::compile(&rules).expect("built-in rules compile");
+    let policy = pkhound::triage::Policy::default();
+    let scanner = pkhound::scan::Scanner::new(&engine, &policy);
+    let mut worker = scanner.worker();
+    let mut scratch = plain.scratch();
+    let mut group = c.benchmark_group("recipe");
+    group.sample_size(10);
+    for (name, input) in [("source-mix", source_mix()), ("escape-dense", escape_dense())] {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::new("engine-without-decoders", name), &input, |b, input| {
+            b.iter(|| plain.scan(input, &mut scratch).len())
+        });
+        group.bench_with_input(BenchmarkId::new("recipe-with-decoders", name), &input, |b, input| {
+            b.iter(|| {
+                let mut out = Vec::new();
+                scanner.scan(&mut worker, "app.js", &pkhound::finding::Origin::File, input, &mut out);
+                out.len()
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let rules = rules::builtin().expect("built-in rules load");
     let engine = pkhound::scan::compile(&rules).expect("built-in rules compile");
@@ -96,5 +138,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, recipe);
 criterion_main!(benches);

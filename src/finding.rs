@@ -287,18 +287,103 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// How a secret was encoded where it was found; a finding in clear has none.
+/// One decoding a secret went through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Encoding {
+pub enum Step {
     /// A base64 run (standard or URL-safe alphabet) decoded in place.
     Base64,
+    /// Percent-encoding (`%70k_…`), as in URLs and form bodies.
+    Percent,
+    /// JSON, JavaScript or Python string escapes (`\u0070`, `\x70`, `\/`).
+    Escape,
+    /// HTML character references (`&#112;`, `&#x70;`, `&amp;`).
+    HtmlEntity,
+}
+
+impl Step {
+    const ALL: [Step; 4] = [Step::Base64, Step::Percent, Step::Escape, Step::HtmlEntity];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Base64 => "base64",
+            Step::Percent => "percent",
+            Step::Escape => "escape",
+            Step::HtmlEntity => "html-entity",
+        }
+    }
+
+    /// How a snippet shows the encoded run: `«base64»`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Base64 => "«base64»",
+            Step::Percent => "«percent»",
+            Step::Escape => "«escape»",
+            Step::HtmlEntity => "«html-entity»",
+        }
+    }
+}
+
+/// How a secret was encoded where it was found, outermost first: `base64`, or a chain such as
+/// `base64>percent` (a base64 value whose decoding holds a percent-encoded key). A finding in clear has
+/// none. At most [`Encoding::MAX`] steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Encoding {
+    /// Steps, outermost first; `None` past the last.
+    steps: [Option<Step>; Encoding::MAX],
 }
 
 impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Base64 => "base64",
+    pub const MAX: usize = 3;
+    pub const BASE64: Encoding = Encoding::of(Step::Base64);
+
+    pub const fn of(step: Step) -> Encoding {
+        Encoding {
+            steps: [Some(step), None, None],
         }
+    }
+
+    /// This encoding around `inner` (`base64` then `percent`: `base64>percent`); steps past
+    /// [`Encoding::MAX`] are dropped.
+    pub fn then(self, inner: Encoding) -> Encoding {
+        let mut steps = self.steps;
+        let mut at = self.steps().count();
+        for s in inner.steps() {
+            if at < Encoding::MAX {
+                steps[at] = Some(s);
+                at += 1;
+            }
+        }
+        Encoding { steps }
+    }
+
+    pub fn steps(self) -> impl Iterator<Item = Step> {
+        self.steps.into_iter().map_while(|s| s)
+    }
+
+    /// The outermost step: what the text in the file looks like.
+    pub fn outer(self) -> Step {
+        self.steps[0].unwrap_or(Step::Base64)
+    }
+
+    /// `base64`, `base64>percent` …: one string per chain, made once.
+    pub fn as_str(self) -> &'static str {
+        static NAMES: std::sync::OnceLock<std::collections::HashMap<Encoding, String>> = std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            let mut all = vec![Encoding {
+                steps: [None; Encoding::MAX],
+            }];
+            for _ in 0..Encoding::MAX {
+                let longer: Vec<Encoding> = all
+                    .iter()
+                    .flat_map(|e| Step::ALL.map(|s| e.then(Encoding::of(s))))
+                    .collect();
+                all.extend(longer);
+            }
+            all.into_iter()
+                .map(|e| (e, e.steps().map(Step::as_str).collect::<Vec<_>>().join(">")))
+                .collect()
+        });
+        names.get(&self).map_or("encoded", String::as_str)
     }
 }
 
@@ -492,57 +577,227 @@ pub struct History {
     pub occurrences: Vec<Occurrence>,
 }
 
-/// Who can see the file the secret sits in. A server credential in code shipped to browsers is public.
+/// Who can see the secret where it sits: in code shipped to browsers or apps, on servers, in CI/CD
+/// definitions, in infrastructure code, in tests, in docs. A server credential in client-side code is
+/// public.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exposure {
-    /// Code or assets served to browsers (HTML, JSX/TSX/Vue/Svelte, bundles, `public/`, `static/` …).
+    /// Code or assets served to browsers or shipped in apps (HTML, JSX/TSX/Vue/Svelte, bundles, source
+    /// maps, `public/`, `static/`, `dist/`, `build/`, Shopify themes, mobile app configs), or a variable
+    /// whose framework compiles it into client code (`NEXT_PUBLIC_`, `VITE_` …).
     ClientSide,
-    /// Anything else: server code, configuration, data.
-    Other,
+    /// Server code, configuration and data: anything not in another class.
+    Server,
+    /// CI/CD definitions (GitHub Actions, GitLab CI, CircleCI, Jenkins …).
+    Ci,
+    /// Infrastructure code: Terraform, Kubernetes, Helm, Docker, Ansible.
+    Infra,
+    /// Tests, fixtures and test data.
+    Test,
+    /// Documentation and examples.
+    Docs,
 }
+
+/// Variable prefixes that frameworks compile into client bundles: Next.js, Vite, Create React App, Expo,
+/// Gatsby, Nuxt, Vue CLI, SvelteKit (`$env/static/public`).
+const PUBLIC_PREFIXES_ENV: &[&str] = &[
+    "NEXT_PUBLIC_",
+    "VITE_",
+    "REACT_APP_",
+    "EXPO_PUBLIC_",
+    "GATSBY_",
+    "NUXT_PUBLIC_",
+    "NUXT_ENV_",
+    "VUE_APP_",
+    "PUBLIC_",
+];
 
 impl Exposure {
     pub fn as_str(self) -> &'static str {
         match self {
             Exposure::ClientSide => "client-side",
-            Exposure::Other => "other",
+            Exposure::Server => "server",
+            Exposure::Ci => "ci",
+            Exposure::Infra => "infra",
+            Exposure::Test => "test",
+            Exposure::Docs => "docs",
         }
     }
 
-    /// Classifies a repository-relative path by its extension and directories.
+    /// The public prefix of a variable name a framework compiles into client code, if it has one.
+    pub fn public_prefix(variable: &str) -> Option<&'static str> {
+        PUBLIC_PREFIXES_ENV
+            .iter()
+            .copied()
+            .find(|p| variable.len() > p.len() && variable.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+    }
+
+    /// Classifies a secret by its path and the variable it is assigned to: a public-prefixed variable
+    /// is client-side wherever it is defined (`.env.local`, a CI file), except in tests and docs.
+    pub fn classify(path: &str, variable: Option<&str>) -> Exposure {
+        Exposure::of_path(path).with_variable(variable)
+    }
+
+    /// This exposure (from a path) for a secret assigned to `variable`.
+    pub fn with_variable(self, variable: Option<&str>) -> Exposure {
+        match self {
+            Exposure::Test | Exposure::Docs => self,
+            _ if variable.and_then(Exposure::public_prefix).is_some() => Exposure::ClientSide,
+            _ => self,
+        }
+    }
+
+    /// Classifies a repository-relative path (an archive member's path inside its archive too) by its
+    /// directories, name and extension: tests and docs first (a fixture of a workflow is a fixture), then
+    /// CI, infrastructure, client-side, and server for the rest.
     pub fn of_path(path: &str) -> Exposure {
         let lower = path.to_ascii_lowercase();
-        let file = lower.rsplit('/').next().unwrap_or(&lower);
+        // An archive member (`app.jar!static/app.js`) is classified by its path inside the archive.
+        let lower = lower.rsplit('!').next().unwrap_or(&lower);
+        let file = lower.rsplit('/').next().unwrap_or(lower);
+        let dirs: Vec<&str> = lower.split('/').rev().skip(1).collect();
+        let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(d));
         let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-        if matches!(ext, "html" | "htm" | "jsx" | "tsx" | "vue" | "svelte" | "astro") {
-            return Exposure::ClientSide;
+        if in_dir(&[
+            "doc",
+            "docs",
+            "documentation",
+            "example",
+            "examples",
+            "sample",
+            "samples",
+        ]) || matches!(ext, "md" | "markdown" | "rst" | "adoc" | "asciidoc")
+        {
+            return Exposure::Docs;
+        }
+        if Context::of_path(path) == Context::Test {
+            return Exposure::Test;
+        }
+        let ci_file = matches!(
+            file,
+            ".gitlab-ci.yml"
+                | ".travis.yml"
+                | "jenkinsfile"
+                | "azure-pipelines.yml"
+                | "bitbucket-pipelines.yml"
+                | ".drone.yml"
+                | "cloudbuild.yaml"
+                | "cloudbuild.yml"
+                | "buildspec.yml"
+                | "appveyor.yml"
+                | ".woodpecker.yml"
+                | "codemagic.yaml"
+        ) || file.ends_with(".jenkinsfile");
+        let ci_dir = lower.contains(".github/workflows/")
+            || lower.contains(".github/actions/")
+            || in_dir(&[
+                ".circleci",
+                ".buildkite",
+                ".gitlab",
+                ".woodpecker",
+                ".tekton",
+                ".azure-pipelines",
+            ]);
+        if ci_file || ci_dir {
+            return Exposure::Ci;
+        }
+        let infra_file = matches!(ext, "tf" | "tfvars" | "hcl" | "tfstate")
+            || file == "dockerfile"
+            || file.starts_with("dockerfile.")
+            || file.ends_with(".dockerfile")
+            || file.starts_with("docker-compose")
+            || matches!(
+                file,
+                "compose.yml" | "compose.yaml" | "chart.yaml" | "kustomization.yaml" | "vagrantfile"
+            )
+            || file.ends_with(".tf.json");
+        let config = matches!(
+            ext,
+            "yaml"
+                | "yml"
+                | "json"
+                | "tpl"
+                | "j2"
+                | "jinja2"
+                | "ini"
+                | "cfg"
+                | "conf"
+                | "env"
+                | "toml"
+                | "properties"
+                | ""
+        );
+        let infra_dir = in_dir(&[
+            "terraform",
+            ".terraform",
+            "k8s",
+            "kubernetes",
+            "kube",
+            "helm",
+            "charts",
+            "ansible",
+            "playbooks",
+            "group_vars",
+            "host_vars",
+            "inventory",
+            "manifests",
+            "deploy",
+            "deployment",
+            "deployments",
+            "infra",
+            "infrastructure",
+        ]);
+        if infra_file || (infra_dir && config) {
+            return Exposure::Infra;
+        }
+        if Exposure::client_path(file, ext, &dirs) {
+            Exposure::ClientSide
+        } else {
+            Exposure::Server
+        }
+    }
+
+    fn client_path(file: &str, ext: &str, dirs: &[&str]) -> bool {
+        let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(d));
+        if matches!(
+            ext,
+            "html" | "htm" | "jsx" | "tsx" | "vue" | "svelte" | "astro" | "liquid" | "map" | "dart"
+        ) {
+            return true;
         }
         let bundle = [".min.js", ".bundle.js", ".chunk.js", ".min.mjs"]
             .iter()
             .any(|s| file.ends_with(s));
-        let script = matches!(ext, "js" | "mjs" | "cjs" | "ts" | "map");
-        let client_dir = lower.split('/').rev().skip(1).any(|d| {
-            matches!(
-                d,
-                "public"
-                    | "static"
-                    | "assets"
-                    | "dist"
-                    | "www"
-                    | "wwwroot"
-                    | "htdocs"
-                    | "client"
-                    | "frontend"
-                    | "browser"
-                    | "web"
-                    | "components"
-            )
-        });
-        if bundle || (script && client_dir) {
-            Exposure::ClientSide
-        } else {
-            Exposure::Other
-        }
+        // Mobile apps ship their configs (and everything in them) to every device.
+        let mobile = matches!(
+            file,
+            "google-services.json"
+                | "googleservice-info.plist"
+                | "info.plist"
+                | "androidmanifest.xml"
+                | "app.json"
+                | "app.config.js"
+                | "app.config.ts"
+                | "capacitor.config.json"
+                | "capacitor.config.ts"
+                | "ionic.config.json"
+        ) || ext == "xcconfig"
+            || in_dir(&["ios", "android"]);
+        // Served as is: every file in these directories reaches the browser.
+        let served = in_dir(&[
+            "public", "static", "dist", "build", "www", "wwwroot", "htdocs", "assets", "_site",
+        ]);
+        let script = matches!(ext, "js" | "mjs" | "cjs" | "ts" | "css");
+        let client_code = in_dir(&[
+            "client",
+            "frontend",
+            "browser",
+            "web",
+            "components",
+            "snippets",
+            "sections",
+        ]);
+        bundle || mobile || served || (script && client_code)
     }
 }
 
@@ -654,6 +909,39 @@ pub struct Finding {
     pub verification: Option<Arc<crate::verify::Verification>>,
     /// A file, or a commit message (then `path` is only a label for formats that need one).
     pub place: Place,
+    /// The variable, key or field the secret is assigned to on its line (`KLAVIYO_KEY=…`,
+    /// `"apiKey": "…"`, `process.env.X = …`), when there is one.
+    pub variable: Option<String>,
+    /// Found in a binary file (a database, compiled code) scanned as bytes.
+    pub binary: bool,
+    /// In a Jupyter notebook: the cell and the line within it.
+    pub cell: Option<Cell>,
+}
+
+/// Where in a Jupyter notebook a finding sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// 1-based cell number.
+    pub index: usize,
+    /// 1-based line within the cell's source, or within the output's text.
+    pub line: usize,
+    pub kind: CellKind,
+}
+
+/// A cell's source, or one of its outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    Source,
+    Output,
+}
+
+impl CellKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellKind::Source => "source",
+            CellKind::Output => "output",
+        }
+    }
 }
 
 impl Finding {
@@ -661,6 +949,88 @@ impl Finding {
     pub fn sort_key(&self) -> (&str, usize, usize, &str) {
         (&self.path, self.line, self.column, self.rule.id.as_str())
     }
+
+    /// What its exposure means, for a secret in client-side code: who can take it, and for a Klaviyo
+    /// private key, what they can do with it. `None` for other exposures.
+    pub fn exposure_note(&self) -> Option<String> {
+        if self.exposure != Exposure::ClientSide {
+            return None;
+        }
+        let public = self
+            .variable
+            .as_deref()
+            .and_then(|v| Some((v, Exposure::public_prefix(v)?)));
+        let why = match public {
+            Some((v, prefix)) => {
+                format!("`{v}` is compiled into code served to browsers (`{prefix}` variables are public)")
+            }
+            None => "this file is served to browsers or shipped in apps".to_string(),
+        };
+        let what = if self.rule.id.as_str().starts_with("klaviyo-private-key") {
+            "anyone who loads the page gets full read/write access to the Klaviyo account's customer profiles and \
+             can send from its domain; revoke the key now"
+        } else {
+            "treat the secret as public"
+        };
+        Some(format!("{why}: {what}"))
+    }
+
+    /// The rule's remediation and, when the secret is assigned to a variable, how to read that variable
+    /// at run time in the file's language (or, in client-side code, why it must move to a server).
+    pub fn remediation(&self) -> String {
+        let mut out = self.rule.remediation.clone();
+        if let Some(v) = &self.variable {
+            out.push(' ');
+            out.push_str(&read_variable(&self.path, v, self.exposure));
+        }
+        out
+    }
+}
+
+/// How to read variable `v` from the environment or a secrets manager instead of writing its value, in
+/// the language or format of `path`.
+fn read_variable(path: &str, v: &str, exposure: Exposure) -> String {
+    if exposure == Exposure::ClientSide {
+        return format!(
+            "A private secret cannot be kept in code that ships to browsers or apps: call the API from your \
+             server, which reads `{v}` from its environment or a secrets manager (and drop any public prefix \
+             such as `NEXT_PUBLIC_`)."
+        );
+    }
+    let lower = path.to_ascii_lowercase();
+    let lower = lower.rsplit('!').next().unwrap_or(&lower);
+    let file = lower.rsplit('/').next().unwrap_or(lower);
+    let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let env = v.to_ascii_uppercase().replace(['-', '.'], "_");
+    let how = match ext {
+        "py" => format!("`os.environ[\"{env}\"]`"),
+        "js" | "mjs" | "cjs" | "ts" => format!("`process.env.{env}`"),
+        "rb" | "erb" => format!("`ENV.fetch(\"{env}\")`"),
+        "go" => format!("`os.Getenv(\"{env}\")`"),
+        "java" | "kt" | "kts" | "scala" | "groovy" => format!("`System.getenv(\"{env}\")`"),
+        "cs" => format!("`Environment.GetEnvironmentVariable(\"{env}\")`"),
+        "php" => format!("`getenv('{env}')`"),
+        "rs" => format!("`std::env::var(\"{env}\")`"),
+        "sh" | "bash" | "zsh" | "ps1" => format!("`\"${env}\"`, set by the caller from a secrets manager"),
+        "tf" | "tfvars" | "hcl" => format!(
+            "a `variable \"{}\" {{ sensitive = true }}` set through `TF_VAR_{}` or read from a secrets manager data source",
+            v.to_ascii_lowercase(),
+            v.to_ascii_lowercase()
+        ),
+        _ if exposure == Exposure::Ci && lower.contains(".github/") => {
+            format!("`${{{{ secrets.{env} }}}}` (a repository or environment secret)")
+        }
+        _ if exposure == Exposure::Ci => format!("a masked CI/CD variable `${env}`"),
+        _ if exposure == Exposure::Infra && matches!(ext, "yaml" | "yml") => {
+            format!("a Kubernetes Secret referenced with `valueFrom.secretKeyRef` (or your secrets manager's operator) for `{env}`")
+        }
+        _ if exposure == Exposure::Infra => format!("a runtime secret (`docker run --env {env}`, `RUN --mount=type=secret`), never a baked-in value"),
+        _ if file.starts_with(".env") => {
+            format!("keep `.env` files out of git (`.gitignore`) and set `{env}` from a secrets manager where the app runs")
+        }
+        _ => format!("an environment variable `{env}` or a secrets manager reference (`${{{env}}}`) instead of the value"),
+    };
+    format!("Read `{v}` at run time instead: {how}.")
 }
 
 /// What kind of input could not be scanned: decides nothing by itself (every error makes a scan
@@ -892,13 +1262,68 @@ mod tests {
 
     #[test]
     fn exposure_by_path() {
-        assert_eq!(Exposure::of_path("web/index.html"), Exposure::ClientSide);
-        assert_eq!(Exposure::of_path("public/js/app.js"), Exposure::ClientSide);
-        assert_eq!(Exposure::of_path("dist/main.min.js"), Exposure::ClientSide);
-        assert_eq!(Exposure::of_path("src/components/Signup.tsx"), Exposure::ClientSide);
-        assert_eq!(Exposure::of_path("server/config.py"), Exposure::Other);
-        assert_eq!(Exposure::of_path("api/handler.js"), Exposure::Other);
-        assert_eq!(Exposure::of_path(".env"), Exposure::Other);
+        for (path, want) in [
+            ("web/index.html", Exposure::ClientSide),
+            ("public/js/app.js", Exposure::ClientSide),
+            ("dist/main.min.js", Exposure::ClientSide),
+            ("build/static/js/main.8a1c.js.map", Exposure::ClientSide),
+            ("www/config.json", Exposure::ClientSide),
+            ("src/components/Signup.tsx", Exposure::ClientSide),
+            ("theme/snippets/klaviyo.liquid", Exposure::ClientSide),
+            ("theme/assets/klaviyo-signup.js", Exposure::ClientSide),
+            ("android/app/google-services.json", Exposure::ClientSide),
+            ("ios/Runner/Info.plist", Exposure::ClientSide),
+            ("app.json", Exposure::ClientSide),
+            ("server/config.py", Exposure::Server),
+            ("api/handler.js", Exposure::Server),
+            (".env", Exposure::Server),
+            (".env.local", Exposure::Server),
+            (".github/workflows/deploy.yml", Exposure::Ci),
+            (".gitlab-ci.yml", Exposure::Ci),
+            (".circleci/config.yml", Exposure::Ci),
+            ("Jenkinsfile", Exposure::Ci),
+            ("infra/main.tf", Exposure::Infra),
+            ("prod.tfvars", Exposure::Infra),
+            ("k8s/secret.yaml", Exposure::Infra),
+            ("charts/app/values.yaml", Exposure::Infra),
+            ("Dockerfile", Exposure::Infra),
+            ("docker-compose.prod.yml", Exposure::Infra),
+            ("ansible/group_vars/all.yml", Exposure::Infra),
+            ("tests/fixtures/.env", Exposure::Test),
+            ("pkg/client_test.go", Exposure::Test),
+            ("docs/setup.md", Exposure::Docs),
+            ("README.md", Exposure::Docs),
+            ("examples/quickstart.py", Exposure::Docs),
+            ("app.jar!static/app.js", Exposure::ClientSide),
+        ] {
+            assert_eq!(Exposure::of_path(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn public_variable_prefixes_are_client_side() {
+        for v in [
+            "NEXT_PUBLIC_KLAVIYO_KEY",
+            "VITE_KLAVIYO",
+            "REACT_APP_KLAVIYO_KEY",
+            "EXPO_PUBLIC_K",
+            "GATSBY_K",
+            "NUXT_PUBLIC_K",
+            "PUBLIC_KLAVIYO_KEY",
+        ] {
+            assert_eq!(Exposure::classify(".env.local", Some(v)), Exposure::ClientSide, "{v}");
+            assert_eq!(
+                Exposure::classify(".github/workflows/ci.yml", Some(v)),
+                Exposure::ClientSide,
+                "{v}"
+            );
+        }
+        assert_eq!(Exposure::classify(".env.local", Some("KLAVIYO_KEY")), Exposure::Server);
+        assert_eq!(
+            Exposure::classify("docs/next.md", Some("NEXT_PUBLIC_K")),
+            Exposure::Docs
+        );
+        assert_eq!(Exposure::classify(".env", Some("VITE")), Exposure::Server);
     }
 
     #[test]

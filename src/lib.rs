@@ -10,6 +10,7 @@ pub mod engine;
 pub mod finding;
 pub mod fingerprint_key;
 pub mod locate;
+pub mod notebook;
 pub mod report;
 pub mod rules;
 pub mod scan;

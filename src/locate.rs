@@ -18,8 +18,8 @@ const SNIPPET_CONTEXT: usize = 60;
 pub(crate) struct Span {
     pub start: usize,
     pub end: usize,
-    /// An encoded run, shown as `«base64»` whole.
-    pub encoded: bool,
+    /// An encoded run, shown whole as this label (`«base64»`).
+    pub encoded: Option<&'static str>,
 }
 
 /// The masked spans of one line, merged into sorted, disjoint intervals (a span in two candidates is
@@ -39,7 +39,7 @@ impl LineSpans {
             .map(|(s, e)| Span {
                 start: line_start + s,
                 end: line_start + e,
-                encoded: false,
+                encoded: None,
             })
             .collect();
         spans.extend(
@@ -59,7 +59,7 @@ impl LineSpans {
             .map(|(s, e)| Span {
                 start: line_start + s,
                 end: line_start + e,
-                encoded: false,
+                encoded: None,
             })
             .filter(|t| {
                 // `spans` is sorted by start: only the spans starting before the token's end can overlap it.
@@ -74,7 +74,7 @@ impl LineSpans {
             match merged.last_mut() {
                 Some(last) if s.start < last.end => {
                     last.end = last.end.max(s.end);
-                    last.encoded |= s.encoded;
+                    last.encoded = last.encoded.or(s.encoded);
                 }
                 _ => merged.push(s),
             }
@@ -123,10 +123,8 @@ fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
-    let exposure = match origin {
-        Origin::Stdin => Exposure::Other,
-        _ => Exposure::of_path(path),
-    };
+    // The path's class once per blob; each finding's variable may still make it client-side.
+    let by_path = exposure_of(path, origin, None);
     let context = match origin {
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
@@ -136,7 +134,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         .map(|m| Span {
             start: m.start,
             end: m.end,
-            encoded: false,
+            encoded: None,
         })
         .collect();
     let mut line = 1;
@@ -173,11 +171,9 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         let line_end = *line_end;
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&hay[m.start..m.end]);
-        let severity = if exposure == Exposure::ClientSide && rule.info.severity >= Severity::Medium {
-            raise(rule.info.severity)
-        } else {
-            rule.info.severity
-        };
+        let variable = assigned_name(&hay[line_start..m.start]);
+        let exposure = by_path.with_variable(variable.as_deref());
+        let severity = severity_of(rule.info.severity, exposure);
         out.push(Finding {
             rule: rule.info.clone(),
             severity,
@@ -195,6 +191,9 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             encoding: None,
             verification: None,
             place: crate::finding::Place::File,
+            variable,
+            binary: false,
+            cell: None,
         });
     }
 }
@@ -209,6 +208,63 @@ pub(crate) fn on_line(sorted: &[Span], line_start: usize, line_end: usize) -> &[
         lo -= 1;
     }
     &sorted[lo..hi.max(lo)]
+}
+
+/// Who can see a secret at `path` assigned to `variable` (standard input has no path: only its variable
+/// says).
+pub(crate) fn exposure_of(path: &str, origin: &Origin, variable: Option<&str>) -> Exposure {
+    match origin {
+        Origin::Stdin => Exposure::classify("", variable),
+        _ => Exposure::classify(path, variable),
+    }
+}
+
+/// A rule's severity, raised one step (up to critical) for a medium or worse secret in client-side code.
+pub(crate) fn severity_of(rule: Severity, exposure: Exposure) -> Severity {
+    if exposure == Exposure::ClientSide && rule >= Severity::Medium {
+        raise(rule)
+    } else {
+        rule
+    }
+}
+
+/// The name a secret is assigned to, from the text before it on its line: `KLAVIYO_KEY=`, `export K=`,
+/// `"apiKey": "`, `api_key: `, `k := "`, `'k' => '`, `process.env.K = "`, `ENV["K"] = "` (the last
+/// segment of a dotted path). `None` when no assignment leads to the secret.
+pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
+    const MAX: usize = 128;
+    let before = &before[before.len().saturating_sub(MAX)..];
+    let mut i = before.len();
+    let skip = |i: &mut usize, set: &[u8]| {
+        while *i > 0 && set.contains(&before[*i - 1]) {
+            *i -= 1;
+        }
+    };
+    // An opening quote (or a template's `${`-free backtick) and the space before it.
+    skip(&mut i, b" \t\"'`");
+    match before.get(i.checked_sub(1)?)? {
+        b'=' => {
+            i -= 1;
+            // `==` and `!=` compare, they do not assign.
+            if i > 0 && matches!(before[i - 1], b'=' | b'!' | b'<') {
+                return None;
+            }
+            skip(&mut i, b":?|+");
+        }
+        b'>' if i >= 2 && before[i - 2] == b'=' => i -= 2,
+        b':' => i -= 1,
+        _ => return None,
+    }
+    skip(&mut i, b" \t\"']");
+    let end = i;
+    let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$');
+    while i > 0 && word(before[i - 1]) {
+        i -= 1;
+    }
+    let name = std::str::from_utf8(&before[i..end]).ok()?;
+    let name = name.rsplit('.').next()?.trim_matches('-');
+    let first = name.bytes().next()?;
+    (first.is_ascii_alphabetic() || first == b'_' || first == b'$').then(|| name.to_string())
 }
 
 fn raise(s: Severity) -> Severity {
@@ -226,7 +282,7 @@ pub(crate) fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The line around `own`, cut to some context, built from spans: every masked span is shown redacted
-/// (or as `«base64»`), `own` as the finding's own secret when it is a span of its own, and only the text
+/// (or as its encoding's label, `«base64»`), `own` as the finding's own secret when it is a span of its own, and only the text
 /// between spans in clear. A span is never cut: the context widens to hold it whole.
 pub(crate) fn snippet(
     hay: &[u8],
@@ -259,8 +315,8 @@ pub(crate) fn snippet(
             out.push_clear(&String::from_utf8_lossy(&hay[pos..s.start]));
         }
         let text = String::from_utf8_lossy(&hay[s.start.max(pos)..s.end]);
-        if s.encoded {
-            out.push_masked("«base64»".to_string());
+        if let Some(label) = s.encoded {
+            out.push_masked(label.to_string());
         } else if (s.start, s.end) == (own_start, own_end) {
             out.push_own(redact(&text));
         } else {
@@ -328,6 +384,30 @@ mod tests {
             let shown = x.snippet.redacted();
             assert!(!shown.contains("1612dd27"), "{shown}");
             assert!(!shown.contains("6fdaeeb9"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_assigned_variable_is_named() {
+        for (before, want) in [
+            ("KLAVIYO_KEY=", Some("KLAVIYO_KEY")),
+            ("export NEXT_PUBLIC_KLAVIYO_KEY=\"", Some("NEXT_PUBLIC_KLAVIYO_KEY")),
+            ("  \"apiKey\": \"", Some("apiKey")),
+            ("  private_key: ", Some("private_key")),
+            ("key := \"", Some("key")),
+            ("'klaviyo' => '", Some("klaviyo")),
+            ("process.env.VITE_K = '", Some("VITE_K")),
+            ("ENV[\"KLAVIYO\"] = \"", Some("KLAVIYO")),
+            ("const k = `", Some("k")),
+            ("api-key: ", Some("api-key")),
+            ("if (k == \"", None),
+            ("Authorization: Klaviyo-API-Key ", None),
+            ("GET /a?key=", Some("key")),
+            ("", None),
+            ("= ", None),
+            ("123=", None),
+        ] {
+            assert_eq!(assigned_name(before.as_bytes()).as_deref(), want, "{before:?}");
         }
     }
 

@@ -1,5 +1,6 @@
 use proptest::prelude::*;
 
+use super::base64::{encode, AHEAD, BACK};
 use super::*;
 use crate::rules;
 
@@ -109,7 +110,7 @@ fn finds_a_base64_value_and_maps_it_back() {
     let f = scan(&text);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!((f[0].line, f[0].column), (3, 16));
-    assert_eq!(f[0].encoding, Some(Encoding::Base64));
+    assert_eq!(f[0].encoding, Some(Encoding::BASE64));
     assert_eq!(f[0].secret.expose(), KEY);
     assert_eq!(f[0].snippet.redacted(), "KLAVIYO_KEY: «base64»");
 }
@@ -227,4 +228,122 @@ fn line_cursor_agrees_with_counting_from_the_start() {
     for n in [1, 2, 4, 5, 6, 3, 1, 5] {
         assert_eq!(lines.start_of(hay, n), naive_start(n), "start_of({n})");
     }
+}
+
+/// (line, column, end column, encoding, snippet) of each finding.
+fn placed(text: &str) -> Vec<(usize, usize, usize, String, String)> {
+    scan(text)
+        .iter()
+        .map(|f| {
+            assert_eq!(f.secret.expose(), KEY, "{f:?}");
+            (
+                f.line,
+                f.column,
+                f.end_column,
+                f.encoding.map_or("none", Encoding::as_str).to_string(),
+                f.snippet.redacted(),
+            )
+        })
+        .collect()
+}
+
+/// `KEY` with its characters escaped by `esc` where `which` says.
+fn escaped(esc: impl Fn(char) -> String, which: impl Fn(usize) -> bool) -> String {
+    KEY.chars()
+        .enumerate()
+        .map(|(i, c)| if which(i) { esc(c) } else { c.to_string() })
+        .collect()
+}
+
+#[test]
+fn escaped_keys_are_found_and_placed_on_their_encoded_span() {
+    let json = escaped(|c| format!("\\u{:04x}", c as u32), |i| i == 0);
+    let js = escaped(|c| format!("\\x{:02x}", c as u32), |i| i < 3);
+    let pct = escaped(|c| format!("%{:02X}", c as u32), |_| true);
+    let html = escaped(|c| format!("&#{};", c as u32), |i| i % 2 == 0);
+    let hex_html = escaped(|c| format!("&#x{:x};", c as u32), |i| i == 2);
+    for (text, col, len, enc) in [
+        (format!("x\n{{\"k\": \"{json}\"}}\n"), 8, json.len(), "escape"),
+        (format!("var k = '{js}';"), 10, js.len(), "escape"),
+        (
+            format!("GET /cb?url=https%3A%2F%2Fa.io%3Fkey%3D{pct}&x=1"),
+            40,
+            pct.len(),
+            "percent",
+        ),
+        (format!("<a data-k=\"{html}\">"), 12, html.len(), "html-entity"),
+        (format!("<i>{hex_html}</i>"), 4, hex_html.len(), "html-entity"),
+    ] {
+        let got = placed(&text);
+        assert_eq!(got.len(), 1, "{text}: {got:?}");
+        let (line, column, end, e, snippet) = &got[0];
+        assert_eq!((*column, *end - *column, e.as_str()), (col, len, enc), "{text}");
+        assert_eq!(*line, 1 + usize::from(text.starts_with("x\n")));
+        assert!(snippet.contains(&format!("«{enc}»")), "{snippet}");
+        assert!(!snippet.contains("1612dd"), "{snippet}");
+    }
+}
+
+/// Known gap since the rules merge: base64 patterns are kept only for keyword spellings that occur inside
+/// secrets (`pk_`), not for context words (`KLAVIYO`) nor for escaped spellings (`%70k_`), so a base64 run
+/// whose payload holds only a percent-encoded key has no hit to decode around.
+#[test]
+#[ignore = "base64>percent needs base64 spellings of escaped keywords in the automaton (issue 15, next session)"]
+fn base64_of_a_percent_encoded_value_is_a_chain() {
+    let pct = escaped(|c| format!("%{:02x}", c as u32), |i| i < 2);
+    let text = format!(
+        "data:\n  env: {}\n",
+        b64(format!("KLAVIYO_URL=https://x.io/?k={pct}\n").as_bytes())
+    );
+    let got = placed(&text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0, got[0].3.as_str()), (2, "base64>percent"));
+    assert_eq!(got[0].4, "env: «base64»");
+}
+
+#[test]
+fn a_key_in_clear_beside_escapes_is_one_finding_in_clear() {
+    let text = format!("{{\"a\":\"\\u003c\\/b\\u003e\", \"k\": \"{KEY}\", \"c\": \"%70k_zz\"}}");
+    let got = placed(&text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].3, "none");
+}
+
+#[test]
+fn decoding_is_bounded_per_blob() {
+    // Every 20 bytes an escaped keyword: each decodes its own window until the budget runs out, and the
+    // key at the end of a 2 MB line is still found in clear.
+    let mut text = "\\u0070k_zzzz \\x70k_zz ".repeat(100_000);
+    text.push_str(&format!(" {KEY}"));
+    let got = placed(&text);
+    assert_eq!(got.len(), 1);
+}
+
+#[test]
+fn encoding_chains_render_outermost_first() {
+    use crate::finding::Step;
+    let chain = Encoding::BASE64.then(Encoding::of(Step::Percent));
+    assert_eq!(chain.as_str(), "base64>percent");
+    let long = chain
+        .then(Encoding::of(Step::Escape))
+        .then(Encoding::of(Step::HtmlEntity));
+    assert_eq!(long.as_str(), "base64>percent>escape", "at most three steps");
+    assert_eq!(Encoding::of(Step::HtmlEntity).to_string(), "html-entity");
+}
+
+#[test]
+#[ignore = "a measurement: cargo test --release --lib pattern_count -- --ignored --nocapture"]
+fn pattern_count() {
+    let rules = rules::builtin().unwrap();
+    let t = std::time::Instant::now();
+    let _ = Engine::compile(&rules).unwrap();
+    let plain = t.elapsed();
+    let t = std::time::Instant::now();
+    let _ = crate::scan::compile(&rules).unwrap();
+    let all = t.elapsed();
+    let n = patterns(&rules).len();
+    let per: Vec<usize> = (0..DECODERS.len())
+        .map(|d| patterns(&rules).iter().filter(|p| p.decoder == d).count())
+        .collect();
+    println!("{n} decoder patterns {per:?}; compile {plain:?} without, {all:?} with");
 }

@@ -78,7 +78,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
                 .map(|h| h.occurrence_count.to_string())
                 .unwrap_or_default(),
             defuse(&shown_snippet(f, opts)),
-            defuse(super::verification::remediation(f)),
+            defuse(&super::verification::remediation(f)),
             f.rule.references.join(" "),
         ];
         let mut record = record.to_vec();

@@ -245,7 +245,7 @@ fn vulnerability<'a>(f: &'a Finding, sha: &'a str, nth: usize, opts: &ReportOpti
         name: truncate_chars(&f.rule.name, MAX_NAME),
         description,
         severity: severity(f.severity),
-        solution: truncate_chars(super::verification::remediation(f), MAX_SOLUTION),
+        solution: truncate_chars(&super::verification::remediation(f), MAX_SOLUTION),
         identifiers: vec![Identifier {
             kind: "pkhound_rule_id",
             name: truncate_chars(&format!("pkhound rule {}", f.rule.id), MAX_NAME),

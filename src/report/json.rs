@@ -74,10 +74,26 @@ struct WireFinding<'a> {
     /// In a file the ignore files skip (scanned for its name: `.env`, key files): not tracked by git.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     git_ignored: bool,
+    /// The variable the secret is assigned to, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    /// In a notebook: 1-based cell, line within it, `source` or `output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_kind: Option<&'static str>,
+    /// Found in a binary file scanned as bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    /// What the exposure means (client-side secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
     snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<WireVerification<'a>>,
-    remediation: &'a str,
+    remediation: String,
     references: &'a [String],
 }
 
@@ -133,9 +149,15 @@ fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> Wi
         encoding: f.encoding.map(crate::finding::Encoding::as_str),
         git_ignored: input.git_ignored(f),
         location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
+        variable: f.variable.as_deref(),
+        cell: f.cell.map(|c| c.index),
+        cell_line: f.cell.map(|c| c.line),
+        cell_kind: f.cell.map(|c| c.kind.as_str()),
+        binary: f.binary,
+        message: f.exposure_note(),
         snippet: super::shown_snippet(f, opts),
         verification: WireVerification::of(f),
-        remediation: verification::remediation(f),
+        remediation: verification::remediation(f).into_owned(),
         references: &f.rule.references,
     }
 }

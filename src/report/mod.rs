@@ -454,6 +454,9 @@ mod tests {
             encoding: None,
             verification: None,
             place: crate::finding::Place::File,
+            variable: None,
+            binary: false,
+            cell: None,
         }
     }
 

@@ -17,7 +17,7 @@ use super::{
     shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, SourceRoot, WireCommit,
     WireConfig, WireHistory,
 };
-use crate::finding::{Exposure, Finding, RuleInfo, Severity};
+use crate::finding::{Finding, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -199,6 +199,12 @@ struct ResultProperties<'a> {
     exposure: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<String>,
     origin: &'static str,
     #[serde(flatten)]
     commit: WireCommit<'a>,
@@ -207,7 +213,7 @@ struct ResultProperties<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<super::verification::WireVerification<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    remediation: Option<&'a str>,
+    remediation: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -466,8 +472,9 @@ fn result<'a>(
             });
         }
     }
-    if f.exposure == Exposure::ClientSide {
-        message.push_str("; this file is served to browsers, so treat the secret as public");
+    if let Some(note) = f.exposure_note() {
+        message.push_str("; ");
+        message.push_str(&note);
     }
     if let Some(v) = &f.verification {
         message.push_str(&format!("; verified {}", super::verification::summary(v)));
@@ -509,12 +516,20 @@ fn result<'a>(
             fingerprint: f.fingerprint.as_str(),
             exposure: f.exposure.as_str(),
             encoding: f.encoding.map(crate::finding::Encoding::as_str),
+            variable: f.variable.as_deref(),
+            binary: f.binary,
+            cell: f
+                .cell
+                .map(|c| format!("cell {} {} line {}", c.index, c.kind.as_str(), c.line)),
             origin: f.origin.kind(),
             commit: WireCommit::of(f),
             history: WireHistory::of(f),
             verification: super::verification::WireVerification::of(f),
             // A live key's steps differ from the rule's help: carry them on the result.
-            remediation: f.verification.is_some().then(|| super::verification::remediation(f)),
+            remediation: f
+                .verification
+                .is_some()
+                .then(|| super::verification::remediation(f).into_owned()),
         },
     }
 }

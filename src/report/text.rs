@@ -231,6 +231,9 @@ fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput
             scope_table(out, p, scopes);
         }
     }
+    if let Some(note) = g.findings.iter().find_map(|f| f.exposure_note()) {
+        let _ = writeln!(out, "  {} {}", p.paint("exposure:", |t| t.red()), visible(&note));
+    }
     for f in &g.findings {
         place(out, p, f, input, opts);
     }
@@ -247,6 +250,10 @@ fn place(out: &mut String, p: &Painter, f: &Finding, input: &ReportInput<'_>, op
             f.column
         ),
         _ => format!("{}:{}:{}", visible(&run.shown_path(&f.path)), f.line, f.column),
+    };
+    let place = match f.cell {
+        Some(c) => format!("{place} (cell {} {} line {})", c.index, c.kind.as_str(), c.line),
+        None => place,
     };
     let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
     if !f.snippet.is_empty() {
@@ -299,7 +306,7 @@ fn what_to_do(out: &mut String, p: &Painter, groups: &[SecretGroup<'_>]) {
             out,
             "  {} {}",
             p.paint(&format!("{}:", f.rule.id), |t| t.green()),
-            visible(super::verification::remediation(live))
+            visible(&super::verification::remediation(live))
         );
     }
     if groups.iter().any(|g| g.first().history.is_some()) {

@@ -76,12 +76,17 @@ impl<'a> WireVerification<'a> {
 }
 
 /// The remediation to show: a live key's concrete steps, else the rule's.
-pub(crate) fn remediation(f: &Finding) -> &str {
-    f.verification
+pub(crate) fn remediation(f: &Finding) -> std::borrow::Cow<'_, str> {
+    match f
+        .verification
         .as_deref()
         .filter(|v| v.status == Status::Live)
         .and_then(|v| v.remediation.as_deref())
-        .unwrap_or(&f.rule.remediation)
+    {
+        Some(steps) => std::borrow::Cow::Borrowed(steps),
+        // The rule's steps, and how to read the variable the key was assigned to from the environment.
+        None => std::borrow::Cow::Owned(f.remediation()),
+    }
 }
 
 /// `LIVE (klaviyo): 200 from /api/accounts/; account AbC123 "Acme Inc", public key AbC123`.
@@ -171,12 +176,15 @@ mod tests {
             column: 5,
             end_column: 48,
             origin: Origin::File,
-            exposure: Exposure::Other,
+            exposure: Exposure::Server,
             context: Context::Code,
             history: None,
             encoding: None,
             verification: Some(Arc::new(v)),
             place: crate::finding::Place::File,
+            variable: None,
+            binary: false,
+            cell: None,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::source::{
     stdin, text, Blob, SkipReason,
 };
 use crate::triage;
-use crate::{decode, locate};
+use crate::{decode, locate, notebook};
 
 /// Compiles `rules` with every decoder's patterns: the engine a scan runs.
 pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
@@ -119,23 +119,35 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Scans raw bytes: classified by [`text::prepare`], then [`Scanner::scan_text`]. Findings are appended
-    /// to `out` in line order.
+    /// Scans raw bytes: classified by [`text::prepare`], then the recipe. Findings are appended to `out`
+    /// in line order.
+    ///
+    /// The binary policy, for every source: a binary file that cannot hold text ([`text::opaque`]:
+    /// images, media, fonts, archives) is passed over; any other (a SQLite database, a `.pyc`, an
+    /// executable) is scanned as bytes, at the prefilter's full speed, and its findings are marked
+    /// `binary`.
     pub fn scan(&self, w: &mut Worker, path: &str, origin: &Origin, raw: &[u8], out: &mut Vec<Finding>) -> Scanned {
         let Worker { scratch, decoded } = w;
         match text::prepare(raw, decoded) {
             Some(t) => {
-                self.recipe(scratch, path, origin, t, out);
+                self.recipe(scratch, path, origin, t, false, out);
                 Scanned::Text(t.len() as u64)
             }
-            None => Scanned::Binary,
+            None if text::opaque(path, raw) => Scanned::Binary,
+            None => {
+                self.recipe(scratch, path, origin, raw, true, out);
+                Scanned::Text(raw.len() as u64)
+            }
         }
     }
 
     /// Scans text that [`text::prepare`] already produced (the staged source diffs the decoded text, so
     /// it prepares both sides itself), or text that is never a file (a commit message).
+    /// Bytes the source kept although they classify as binary (its binary files that are not
+    /// [`text::opaque`]) are scanned the same and their findings marked `binary`.
     pub fn scan_text(&self, w: &mut Worker, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
-        self.recipe(&mut w.scratch, path, origin, text, out);
+        let binary = text::classify(text) == text::Class::Binary;
+        self.recipe(&mut w.scratch, path, origin, text, binary, out);
     }
 
     /// Scans a source too large to hold whole (or of unknown size: a pipe, standard input) in windows of
@@ -160,7 +172,8 @@ impl<'a> Scanner<'a> {
         let mut sample = Vec::with_capacity(text::SAMPLE);
         let mut eof = fill(reader, &mut sample, text::SAMPLE, &mut raw)?;
         let class = text::classify(&sample);
-        if class == text::Class::Binary {
+        let binary = class == text::Class::Binary;
+        if binary && text::opaque(path, &sample) {
             return Ok(Scanned::Binary);
         }
         // An odd byte of UTF-16 left from the last read.
@@ -187,7 +200,7 @@ impl<'a> Scanner<'a> {
                 text.len().saturating_sub(OVERLAP / 2)
             };
             let from = out.len();
-            self.recipe_within(scratch, path, origin, &text, own_from..own_to, out);
+            self.recipe_within(scratch, path, origin, &text, own_from..own_to, binary, out);
             for f in &mut out[from..] {
                 if f.line == 1 {
                     f.column += col_base;
@@ -214,11 +227,21 @@ impl<'a> Scanner<'a> {
         Ok(Scanned::Text(total))
     }
 
-    fn recipe(&self, scratch: &mut Scratch, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
-        self.recipe_within(scratch, path, origin, text, 0..text.len(), out);
+    fn recipe(
+        &self,
+        scratch: &mut Scratch,
+        path: &str,
+        origin: &Origin,
+        text: &[u8],
+        binary: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        self.recipe_within(scratch, path, origin, text, 0..text.len(), binary, out);
     }
 
-    /// The recipe, reporting only the matches (and decoder hits) that start in `own`.
+    /// The recipe, reporting only the matches (and decoder hits) that start in `own`; `binary` marks
+    /// the findings of a binary file scanned as bytes.
+    #[allow(clippy::too_many_arguments)]
     fn recipe_within(
         &self,
         scratch: &mut Scratch,
@@ -226,6 +249,7 @@ impl<'a> Scanner<'a> {
         origin: &Origin,
         text: &[u8],
         own: std::ops::Range<usize>,
+        binary: bool,
         out: &mut Vec<Finding>,
     ) {
         let from = out.len();
@@ -241,6 +265,14 @@ impl<'a> Scanner<'a> {
         if out.len() > from {
             // Allowlists that read the line (gitleaks' `regexTarget = "line"`) run while it is at hand.
             self.policy.filter_blob(text, out, from);
+            for f in &mut out[from..] {
+                f.binary = binary;
+            }
+            if notebook::is_notebook(path) {
+                let mut placed = out.split_off(from);
+                notebook::place(text, &mut placed);
+                out.append(&mut placed);
+            }
         }
     }
 }
@@ -630,6 +662,23 @@ mod tests {
         let mut out = Vec::new();
         let mut bin = vec![0u8; 20_000];
         bin[..4].copy_from_slice(b"\x7fELF");
+        bin[9000..9041].copy_from_slice(b"k=pk_a4c123b1612dd272d1371c17149d439536\0\0"); // pkhound:allow
+                                                                                         // An executable is scanned as bytes (issue 15), its findings marked; an image is passed over.
+        let r = scanner.scan_reader(&mut w, "b", &Origin::File, &mut &bin[..], 0, &mut out);
+        assert!(matches!(r, Ok(Scanned::Text(20_000))), "{r:?}");
+        assert_eq!(out.len(), 1);
+        assert!(out[0].binary);
+        let mut whole = Vec::new();
+        assert_eq!(
+            scanner.scan(&mut w, "b", &Origin::File, &bin, &mut whole),
+            Scanned::Text(20_000)
+        );
+        assert_eq!(
+            (whole.len(), whole[0].binary, whole[0].column),
+            (1, true, out[0].column)
+        );
+        out.clear();
+        bin[..4].copy_from_slice(b"\x89PNG");
         let r = scanner.scan_reader(&mut w, "b", &Origin::File, &mut &bin[..], 0, &mut out);
         assert!(matches!(r, Ok(Scanned::Binary)));
         let r = scanner.scan_reader(&mut w, "e", &Origin::File, &mut &b""[..], 0, &mut out);

@@ -352,8 +352,9 @@ impl<S: Sink> Worker<S> {
         self.buf.clear();
         let mut file = File::open(path)?;
         let head = (&mut file).take(text::SAMPLE as u64).read_to_end(&mut self.buf)?;
-        // The class depends on the first `SAMPLE` bytes only: a binary file is skipped unread past them.
-        if text::classify(&self.buf) == text::Class::Binary {
+        // The class depends on the first `SAMPLE` bytes only: a binary file that cannot hold text (an
+        // image, a font, an archive) is skipped unread past them; any other is read for the scanner.
+        if text::classify(&self.buf) == text::Class::Binary && text::opaque(&path.to_string_lossy(), &self.buf) {
             return Ok(ReadOutcome::Binary);
         }
         if head == text::SAMPLE {

@@ -91,6 +91,47 @@ pub mod text {
         }
     }
 
+    /// Whether a binary file cannot hold a secret as text, so that it is skipped unread past its first
+    /// bytes: images, audio, video, fonts, PDFs, and compressed or archived data (whose bytes are not
+    /// the text they hold). Decided by extension, then by magic number. Every other binary file
+    /// (SQLite databases, `.pyc`, executables, compiled bundles) is scanned as bytes: a key embedded as
+    /// text in it is still a key.
+    pub fn opaque(path: &str, sample: &[u8]) -> bool {
+        const EXTENSIONS: &[&str] = &[
+            "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tif", "tiff", "psd", "heic", "avif", "mp3",
+            "mp4", "m4a", "m4v", "mov", "avi", "mkv", "webm", "wav", "flac", "ogg", "oga", "opus", "aac", "wmv", "flv",
+            "ttf", "otf", "woff", "woff2", "eot", "pdf", "zip", "jar", "war", "ear", "whl", "apk", "aar", "nupkg",
+            "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "lz4", "docx", "xlsx", "pptx", "odt",
+        ];
+        const MAGIC: &[&[u8]] = &[
+            b"\x89PNG",
+            b"\xFF\xD8\xFF",
+            b"GIF8",
+            b"RIFF",
+            b"PK\x03\x04",
+            b"\x1F\x8B",
+            b"BZh",
+            b"\xFD7zXZ",
+            b"7z\xBC\xAF",
+            b"Rar!",
+            b"%PDF",
+            b"ID3",
+            b"OggS",
+            b"fLaC",
+            b"wOFF",
+            b"wOF2",
+            b"\x28\xB5\x2F\xFD",
+        ];
+        let file = path.rsplit(['/', '!']).next().unwrap_or(path);
+        let ext = file
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        EXTENSIONS.contains(&ext.as_str())
+            || MAGIC.iter().any(|m| sample.starts_with(m))
+            || sample.get(4..8) == Some(b"ftyp")
+    }
+
     /// The text to scan: `raw` itself, or its UTF-16 decoding in `buf`; `None` for binary.
     pub fn prepare<'a>(raw: &'a [u8], buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
         match classify(raw) {

@@ -379,7 +379,7 @@ impl Reader<'_> {
     fn file(&mut self, path: &str, new_id: Oid, old_id: Option<Oid>, sink: &mut impl Sink) {
         let error = |message: String| ScanError::new(ErrorKind::Object, path, message);
         let mut new = std::mem::take(&mut self.new);
-        match self.load(new_id, &mut new) {
+        match self.load(path, new_id, &mut new) {
             Ok(Content::Text) => {}
             Ok(Content::Binary) => {
                 sink.skip(path, SkipReason::Binary);
@@ -395,7 +395,7 @@ impl Reader<'_> {
         // The old side only decides which lines are added: if it cannot be read as text, every line is.
         let mut old = std::mem::take(&mut self.old);
         let has_old = match old_id {
-            Some(id) => matches!(self.load(id, &mut old), Ok(Content::Text)),
+            Some(id) => matches!(self.load(path, id, &mut old), Ok(Content::Text)),
             None => false,
         };
         match added_lines(has_old.then_some(old.as_slice()), &new) {
@@ -414,8 +414,9 @@ impl Reader<'_> {
         self.old = old;
     }
 
-    /// Reads a blob into `buf`, UTF-16 decoded; binary and oversized blobs are reported, not read whole.
-    fn load(&mut self, id: Oid, buf: &mut Vec<u8>) -> Result<Content, git2::Error> {
+    /// Reads a blob into `buf`, UTF-16 decoded; a binary blob is kept as bytes (the scanner marks its
+    /// findings) unless it cannot hold text ([`text::opaque`]: images, media, archives).
+    fn load(&mut self, path: &str, id: Oid, buf: &mut Vec<u8>) -> Result<Content, git2::Error> {
         buf.clear();
         if id == empty_blob() {
             return Ok(Content::Text);
@@ -429,7 +430,8 @@ impl Reader<'_> {
         let blob = self.repo.find_blob(id)?;
         match text::prepare(blob.content(), &mut self.decoded) {
             Some(t) => buf.extend_from_slice(t),
-            None => return Ok(Content::Binary),
+            None if text::opaque(path, blob.content()) => return Ok(Content::Binary),
+            None => buf.extend_from_slice(blob.content()),
         }
         Ok(Content::Text)
     }

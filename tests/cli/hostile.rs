@@ -142,9 +142,11 @@ fn empty_and_binary_files_are_fine() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("empty"), "").unwrap();
     fs::write(dir.path().join("blob.bin"), [0u8, 159, 146, 150, 0, 1, 2, 3]).unwrap();
+    fs::write(dir.path().join("pixel.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
     let (code, report, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
-    assert_eq!(report["stats"]["files"], 1);
+    // A binary file is scanned as bytes; an image is skipped.
+    assert_eq!(report["stats"]["files"], 2);
     assert_eq!(report["stats"]["skipped_binary"], 1);
 }
 

@@ -6,6 +6,7 @@ mod encoded;
 mod exit_codes;
 mod formats;
 mod fp_corpus;
+mod hidden;
 mod history;
 mod hostile;
 mod integrity;

@@ -180,7 +180,14 @@ const PLANTS: &[&str] = &[
     "stripe('sk_live_BW9qBtLUHhOHnLKDiYnzBIrde8YDbdJBss');", // pkhound:allow
     "plain text with nothing to find",
     "pk_users table, pk_live_1234567890abcdefghijklmn",
+    // See: issue 15 — escaped and percent-encoded keys, found the same from every source.
+    r#"{"k": "\u0070k_b3216fdaeeb975729fae923d5a4fd12aab", "u": "/cb?k=%70k%5F8dbc74254770f58904dba41ecccc3fc162"}"#, // pkhound:allow
 ];
+
+/// The plants holding a Klaviyo key.
+fn klaviyo_plant(i: usize) -> bool {
+    matches!(i % PLANTS.len(), 0 | 1 | 7)
+}
 
 #[derive(Clone, Debug)]
 enum Shape {
@@ -250,7 +257,7 @@ proptest! {
         fs::write(r.path.join("planted.txt"), &bytes).expect("write");
         r.commit("plant");
         let found = sources_agree(&r.path, "planted.txt", &bytes);
-        let planted_klaviyo = lines.iter().any(|&(i, _)| i % PLANTS.len() <= 1) || long > 0 || base64;
+        let planted_klaviyo = lines.iter().any(|&(i, _)| klaviyo_plant(i)) || long > 0 || base64;
         prop_assert_eq!(found.iter().any(|k| k.0.starts_with("klaviyo")), planted_klaviyo, "{:?}", found);
     }
 }

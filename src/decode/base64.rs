@@ -1,0 +1,195 @@
+//! Base64 runs (a Kubernetes Secret's `data:`, a base64-encoded `.env` in YAML or JSON).
+//!
+//! The engine's automaton holds the base64 encodings of every keyword at the three byte alignments (`pk_`
+//! at alignment 0 is `cGtf`), so the one prefilter pass that finds clear keywords also finds encoded ones;
+//! only the run around such a hit is decoded. A keyword whose encodings are too short to be selective (3
+//! characters or fewer) is found at the alignments where its encoding is long enough.
+
+use super::{Decoded, Decoder};
+use crate::finding::Step;
+
+/// Base64 runs: the selective encodings of each keyword at the three byte alignments.
+pub(super) struct Base64;
+
+impl Decoder for Base64 {
+    fn step(&self) -> Step {
+        Step::Base64
+    }
+
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
+        keyword_encodings(keyword)
+    }
+
+    fn masks_run(&self) -> bool {
+        true
+    }
+
+    /// The run around the quantum-aligned hit at `q`, decoded from the run's start, or from the hit
+    /// itself when the characters before it are not base64 of text (an identifier glued to the value by
+    /// `_` or `-`).
+    fn decode(&self, hay: &[u8], q: usize, out: &mut Decoded) -> Option<(usize, usize)> {
+        let (ws, we) = window(hay, q)?;
+        let mut starts = vec![ws];
+        if q > ws {
+            starts.push(q);
+        }
+        for s in starts {
+            out.clear();
+            if !decode_base64(&hay[s..we], &mut out.bytes) || !mostly_text(&out.bytes) {
+                continue;
+            }
+            // Byte i of the decoded text comes from encoded characters s + 4i/3 (floor) up to
+            // s + 4(i+1)/3 (ceiling).
+            for i in 0..out.bytes.len() {
+                out.starts.push((s + i * 4 / 3).min(we));
+                out.ends.push((s + ((i + 1) * 4).div_ceil(3)).min(we));
+            }
+            return Some((ws, we));
+        }
+        out.clear();
+        None
+    }
+}
+
+/// Encoded keywords shorter than this hit too often to be worth decoding around.
+const MIN_PATTERN: usize = 3;
+/// How far before a hit, in encoded characters, decoding starts (the rule's leading context).
+pub(super) const BACK: usize = 128;
+/// How far after a hit, in encoded characters, decoding goes (the secret and its trailing context).
+pub(super) const AHEAD: usize = 1024;
+/// A shorter run is an identifier that happens to spell an encoding, not an encoded secret.
+const MIN_RUN: usize = 16;
+
+/// Base64 digit of each byte (standard and URL-safe alphabets alike), or `INVALID`.
+const INVALID: u8 = 0xFF;
+static DIGIT: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn is_digit(b: u8) -> bool {
+    DIGIT[b as usize] != INVALID
+}
+
+/// The selective base64 encodings of `keyword` at each byte alignment, with each one's distance in
+/// characters from the start of its 4-character quantum: `(pattern, shift)`. Only characters wholly
+/// determined by the keyword's bits are kept; the URL-safe spelling is added when it differs.
+pub fn keyword_encodings(keyword: &[u8]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for align in 0..3 {
+        let mut bytes = vec![0u8; align];
+        bytes.extend_from_slice(keyword);
+        let enc = encode(&bytes);
+        let first = (8 * align).div_ceil(6);
+        let last = 8 * (align + keyword.len()) / 6; // exclusive
+        if last <= first || last - first < MIN_PATTERN {
+            continue;
+        }
+        let pattern = &enc[first..last];
+        out.push((pattern.to_string(), first % 4));
+        let url: String = pattern.replace('+', "-").replace('/', "_");
+        if url != pattern {
+            out.push((url, first % 4));
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding.
+pub(super) fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(STD[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes base64 leniently into `out` (cleared first): either alphabet, with or without padding,
+/// stopping at the first `=`. A trailing lone character (6 bits, no whole byte) is dropped. Returns false
+/// on a byte outside the alphabet.
+pub fn decode_base64(enc: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(enc.len() / 4 * 3 + 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in enc {
+        if c == b'=' {
+            break;
+        }
+        let d = DIGIT[c as usize];
+        if d == INVALID {
+            return false;
+        }
+        acc = (acc << 6) | u32::from(d);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    true
+}
+
+/// Text, not binary: at least 90% printable ASCII, whitespace or UTF-8 bytes, and no NUL.
+pub fn mostly_text(bytes: &[u8]) -> bool {
+    if bytes.is_empty() || bytes.contains(&0) {
+        return false;
+    }
+    let text = bytes
+        .iter()
+        .filter(|&&b| matches!(b, b' '..=b'~' | b'\t' | b'\n' | b'\r') || b >= 0x80)
+        .count();
+    text * 10 >= bytes.len() * 9
+}
+
+/// The encoded window to decode around a quantum-aligned hit at `q`: whole quanta back to `BACK`
+/// characters, forward to `AHEAD` characters or the run's end (padding included). `None` when the run is
+/// too short to hold an encoded secret.
+pub fn window(hay: &[u8], q: usize) -> Option<(usize, usize)> {
+    if q >= hay.len() || !is_digit(hay[q]) {
+        return None;
+    }
+    let mut start = q;
+    while start >= 4 && q - start < BACK && hay[start - 4..start].iter().all(|&b| is_digit(b)) {
+        start -= 4;
+    }
+    let limit = q.saturating_add(AHEAD).min(hay.len());
+    let mut end = q;
+    while end < limit && is_digit(hay[end]) {
+        end += 1;
+    }
+    // At the cap, stop on a quantum boundary so the last bytes decode whole.
+    if end == limit && end < hay.len() && is_digit(hay[end]) {
+        end = start + (end - start) / 4 * 4;
+    }
+    let run = end - start;
+    while end < hay.len() && hay[end] == b'=' && end - start < run + 2 {
+        end += 1;
+    }
+    (run >= MIN_RUN).then_some((start, end))
+}

@@ -1,0 +1,336 @@
+//! Escapes that keep text readable around a secret: percent-encoding (`%70k_…` in a URL), JSON /
+//! JavaScript / Python string escapes (`\u0070k_…`, `\x70k_…`, `https:\/\/…`) and HTML character
+//! references (`&#112;k_…`, `&#x70;k_…`, `&amp;`).
+//!
+//! Each decoder's patterns spell a keyword with its first character or first two escaped, its last one
+//! escaped when it is punctuation (see `spellings`), and with its reserved characters escaped (`hooks.slack.com` needs none; `api.telegram.org/` does). Around a hit,
+//! the line is decoded from [`BACK`] bytes before to [`AHEAD`] bytes after: enough for the rule's leading
+//! context and the secret, never the whole of a one-line bundle.
+
+use super::{Decoded, Decoder};
+use crate::finding::Step;
+
+/// How far before a hit decoding starts (the rule's leading context: `api_key=`).
+const BACK: usize = 128;
+/// How far after a hit decoding goes (the secret, each character up to 10 bytes escaped).
+const AHEAD: usize = 1024;
+/// A keyword this short, escaped, would hit in ordinary escaped text too often to be worth decoding.
+const MIN_KEYWORD: usize = 3;
+
+/// The decoding window around `at`: the hit's line, cut to `BACK` before and `AHEAD` after.
+fn line_window(hay: &[u8], at: usize) -> Option<(usize, usize)> {
+    if at >= hay.len() {
+        return None;
+    }
+    let lo = at.saturating_sub(BACK);
+    let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |i| lo + i + 1);
+    let hi = at.saturating_add(AHEAD).min(hay.len());
+    let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |i| at + i);
+    Some((start, end))
+}
+
+/// The keyword's first character escaped, followed by its second in clear or escaped (`%70k`, `%70%6B`:
+/// what a tool that escapes every character writes, and the classic obfuscation of escaping only the
+/// first), the keyword with its last character escaped when that one is punctuation (`pk%5F`,
+/// `pk&#95;`), and with every character `reserved` says is escaped in practice; never the keyword
+/// itself. Short patterns keep the automaton small (they are shared by every keyword starting with the
+/// same two characters); a stray hit costs one decoded window.
+fn spellings(keyword: &[u8], esc: &dyn Fn(u8) -> String, reserved: &dyn Fn(u8) -> bool) -> Vec<(String, usize)> {
+    let n = keyword.len();
+    if n < MIN_KEYWORD || !keyword.is_ascii() {
+        return Vec::new();
+    }
+    let clear = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let mut out: Vec<String> = vec![
+        esc(keyword[0]) + &clear(&keyword[1..2]),
+        esc(keyword[0]) + &esc(keyword[1]),
+    ];
+    if !keyword[n - 1].is_ascii_alphanumeric() {
+        out.push(clear(&keyword[..n - 1]) + &esc(keyword[n - 1]));
+    }
+    if keyword.iter().any(|&b| reserved(b)) {
+        out.push(
+            keyword
+                .iter()
+                .map(|&b| if reserved(b) { esc(b) } else { (b as char).to_string() })
+                .collect(),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out.into_iter().map(|p| (p, 0)).collect()
+}
+
+fn hex_digit(b: u8) -> Option<u32> {
+    (b as char).to_digit(16)
+}
+
+/// The value of the hex digits `hay[at..at + n]`, when they all are.
+fn hex_at(hay: &[u8], at: usize, n: usize) -> Option<u32> {
+    let digits = hay.get(at..at.checked_add(n)?)?;
+    digits.iter().try_fold(0u32, |acc, &b| Some(acc * 16 + hex_digit(b)?))
+}
+
+fn push_char(out: &mut Decoded, c: char, from: usize, to: usize) {
+    let mut buf = [0u8; 4];
+    out.push(c.encode_utf8(&mut buf).as_bytes(), from, to);
+}
+
+/// `%XX` → the byte. `+` stays `+`: in a secret it is a base64 digit more often than a space.
+pub(super) struct Percent;
+
+impl Decoder for Percent {
+    fn step(&self) -> Step {
+        Step::Percent
+    }
+
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
+        spellings(keyword, &|b| format!("%{b:02X}"), &|b| {
+            matches!(b, b'/' | b':' | b'=' | b'@' | b'?' | b'&' | b'#' | b' ' | b'+')
+        })
+    }
+
+    fn masks_run(&self) -> bool {
+        false
+    }
+
+    fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
+        out.clear();
+        let (start, end) = line_window(hay, at)?;
+        let mut i = start;
+        while i < end {
+            let b = hay[i];
+            if b == b'%' && i + 3 <= end {
+                if let Some(v) = hex_at(hay, i + 1, 2) {
+                    out.push(&[v as u8], i, i + 3);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(&[b], i, i + 1);
+            i += 1;
+        }
+        Some((start, end))
+    }
+}
+
+/// String-literal escapes of JSON, JavaScript and Python: `\uXXXX` (surrogate pairs joined), `\xXX`,
+/// `\/`, `\\`, quotes, and `\n` `\r` `\t` as the characters they stand for.
+pub(super) struct Escape;
+
+impl Decoder for Escape {
+    fn step(&self) -> Step {
+        Step::Escape
+    }
+
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
+        let mut out = spellings(keyword, &|b| format!("\\u{:04x}", b), &|b| b == b'/');
+        out.extend(spellings(keyword, &|b| format!("\\x{:02x}", b), &|_| false));
+        if keyword.contains(&b'/') {
+            let slashed = String::from_utf8_lossy(keyword).replace('/', "\\/");
+            out.push((slashed, 0));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn masks_run(&self) -> bool {
+        false
+    }
+
+    fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
+        out.clear();
+        let (start, end) = line_window(hay, at)?;
+        let mut i = start;
+        while i < end {
+            let b = hay[i];
+            if b != b'\\' || i + 1 >= end {
+                out.push(&[b], i, i + 1);
+                i += 1;
+                continue;
+            }
+            let (c, len) = match hay[i + 1] {
+                b'u' => match hex_at(hay, i + 2, 4).filter(|_| i + 6 <= end) {
+                    Some(hi @ 0xD800..=0xDBFF) => {
+                        let lo = (hay.get(i + 6..i + 8) == Some(b"\\u"))
+                            .then(|| hex_at(hay, i + 8, 4))
+                            .flatten()
+                            .filter(|lo| (0xDC00..=0xDFFF).contains(lo) && i + 12 <= end);
+                        match lo {
+                            Some(lo) => (char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)), 12),
+                            None => (Some(char::REPLACEMENT_CHARACTER), 6),
+                        }
+                    }
+                    Some(v) => (Some(char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER)), 6),
+                    None => (None, 0),
+                },
+                b'x' => match hex_at(hay, i + 2, 2).filter(|_| i + 4 <= end) {
+                    Some(v) => (char::from_u32(v), 4),
+                    None => (None, 0),
+                },
+                b'n' => (Some('\n'), 2),
+                b'r' => (Some('\r'), 2),
+                b't' => (Some('\t'), 2),
+                c @ (b'/' | b'\\' | b'"' | b'\'') => (Some(c as char), 2),
+                _ => (None, 0),
+            };
+            match c {
+                Some(c) => {
+                    push_char(out, c, i, i + len);
+                    i += len;
+                }
+                None => {
+                    out.push(&[b], i, i + 1);
+                    i += 1;
+                }
+            }
+        }
+        Some((start, end))
+    }
+}
+
+/// HTML character references: `&#112;` and `&#x70;` (the `;` optional, as browsers read them), and the
+/// named ones that spell punctuation of keys and URLs.
+pub(super) struct HtmlEntity;
+
+/// Named references that occur in escaped keys, URLs and `.env` lines.
+const NAMED: &[(&[u8], char)] = &[
+    (b"amp;", '&'),
+    (b"lt;", '<'),
+    (b"gt;", '>'),
+    (b"quot;", '"'),
+    (b"apos;", '\''),
+    (b"sol;", '/'),
+    (b"colon;", ':'),
+    (b"equals;", '='),
+    (b"lowbar;", '_'),
+    (b"period;", '.'),
+    (b"hyphen;", '-'),
+    (b"dash;", '-'),
+    (b"nbsp;", ' '),
+];
+
+impl Decoder for HtmlEntity {
+    fn step(&self) -> Step {
+        Step::HtmlEntity
+    }
+
+    fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
+        let mut out = spellings(keyword, &|b| format!("&#{b};"), &|b| b == b'&');
+        out.extend(spellings(keyword, &|b| format!("&#x{b:x};"), &|_| false));
+        if keyword.contains(&b'_') {
+            let named = String::from_utf8_lossy(keyword).replace('_', "&lowbar;");
+            out.push((named, 0));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn masks_run(&self) -> bool {
+        false
+    }
+
+    fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
+        out.clear();
+        let (start, end) = line_window(hay, at)?;
+        let mut i = start;
+        while i < end {
+            let b = hay[i];
+            if b == b'&' {
+                if let Some((c, len)) = reference(&hay[i + 1..end]) {
+                    push_char(out, c, i, i + 1 + len);
+                    i += 1 + len;
+                    continue;
+                }
+            }
+            out.push(&[b], i, i + 1);
+            i += 1;
+        }
+        Some((start, end))
+    }
+}
+
+/// The character a reference after `&` stands for, and its length (without the `&`).
+fn reference(rest: &[u8]) -> Option<(char, usize)> {
+    if let Some(num) = rest.strip_prefix(b"#") {
+        let (hex, digits) = match num.first() {
+            Some(b'x' | b'X') => (true, &num[1..]),
+            _ => (false, num),
+        };
+        let radix = if hex { 16 } else { 10 };
+        let n = digits
+            .iter()
+            .take(8)
+            .take_while(|b| (**b as char).is_digit(radix))
+            .count();
+        if n == 0 {
+            return None;
+        }
+        let v = digits[..n].iter().try_fold(0u32, |acc, &b| {
+            acc.checked_mul(radix)?.checked_add((b as char).to_digit(radix)?)
+        })?;
+        let c = char::from_u32(v)?;
+        let semi = usize::from(digits.get(n) == Some(&b';'));
+        return Some((c, 1 + usize::from(hex) + n + semi));
+    }
+    NAMED
+        .iter()
+        .find(|(name, _)| rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name))
+        .map(|&(name, c)| (c, name.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(d: &dyn Decoder, s: &str) -> (String, Vec<usize>) {
+        let mut out = Decoded::default();
+        d.decode(s.as_bytes(), 0, &mut out).unwrap();
+        (String::from_utf8_lossy(&out.bytes).into_owned(), out.starts)
+    }
+
+    #[test]
+    fn percent_decodes_escapes_and_keeps_the_rest() {
+        let (text, starts) = decode(&Percent, "%70k%5Fab+%zz%4");
+        assert_eq!(text, "pk_ab+%zz%4");
+        assert_eq!(&starts[..4], &[0, 3, 4, 7]);
+    }
+
+    #[test]
+    fn escapes_decode_unicode_hex_slashes_and_surrogates() {
+        assert_eq!(decode(&Escape, r"\u0070k\x5f\/\\ \n\q").0, "pk_/\\ \n\\q");
+        assert_eq!(decode(&Escape, r"\ud83d\ude00!").0, "😀!");
+        assert_eq!(decode(&Escape, r"\ud83d!").0, "\u{FFFD}!");
+        assert_eq!(decode(&Escape, r"\u00").0, r"\u00");
+    }
+
+    #[test]
+    fn html_references_decimal_hex_and_named() {
+        assert_eq!(
+            decode(&HtmlEntity, "&#112;&#x6B;&lowbar;a&amp;b&#61c &nope;").0,
+            "pk_a&b=c &nope;"
+        );
+        assert_eq!(decode(&HtmlEntity, "&#99999999999;").0, "&#99999999999;");
+    }
+
+    #[test]
+    fn patterns_spell_the_keyword_escaped() {
+        let p: Vec<String> = Percent.patterns(b"pk_").into_iter().map(|p| p.0).collect();
+        assert_eq!(p, ["%70%6B", "%70k", "pk%5F"]);
+        let e: Vec<String> = Escape.patterns(b"pk_").into_iter().map(|p| p.0).collect();
+        assert!(e.contains(&r"\u0070k".to_string()) && e.contains(&r"\x70k".to_string()));
+        let h: Vec<String> = HtmlEntity.patterns(b"pk_").into_iter().map(|p| p.0).collect();
+        assert!(h.contains(&"&#112;k".to_string()) && h.contains(&"pk&lowbar;".to_string()));
+        assert!(Percent.patterns(b"pk").is_empty());
+    }
+
+    #[test]
+    fn windows_stay_on_the_hit_line() {
+        let hay = b"a=1\nkey=%70k_x\nb=2";
+        let mut out = Decoded::default();
+        assert_eq!(Percent.decode(hay, 8, &mut out), Some((4, 14)));
+        assert_eq!(Percent.decode(hay, 99, &mut out), None);
+    }
+}

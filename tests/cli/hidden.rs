@@ -1,0 +1,401 @@
+//! Keys that hide: escaped, percent-encoded, HTML-encoded, nested encodings, a huge one-line bundle.
+//! Every fixture is built here, at test time, from the keys below.
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const KEY: &str = "pk_f552cc5023d8319aea1181f76f3adcbdc1"; // pkhound:allow
+const KEY2: &str = "pk_Ov8GZ4_f575dcad6ba2b0aee0ca923732881584d8"; // pkhound:allow
+
+/// `s` with the characters at the positions `which` accepts escaped by `esc`.
+fn escape(s: &str, esc: impl Fn(char) -> String, which: impl Fn(usize) -> bool) -> String {
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if which(i) { esc(c) } else { c.to_string() })
+        .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                A[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// (path, line, column, encoding, secret) of every finding, with `--show-secrets`.
+fn found(report: &Value) -> Vec<(String, u64, u64, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["encoding"].as_str().unwrap_or("none").to_string(),
+                f["secret"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn row(path: &str, line: u64, column: u64, encoding: &str, secret: &str) -> (String, u64, u64, String, String) {
+    (path.into(), line, column, encoding.into(), secret.into())
+}
+
+#[test]
+fn escaped_percent_and_html_encoded_keys_are_found_where_they_are_written() {
+    let json = escape(KEY, |c| format!("\\u{:04x}", c as u32), |i| i < 2);
+    let js = escape(KEY2, |c| format!("\\x{:02x}", c as u32), |i| i == 0);
+    let url = escape(KEY, |c| format!("%{:02X}", c as u32), |_| true);
+    let html = escape(KEY2, |c| format!("&#{};", c as u32), |_| true);
+    let nested = b64(format!(
+        "KLAVIYO_URL=https://a.io/cb?key={}\n",
+        escape(KEY, |c| format!("%{:02x}", c as u32), |i| i < 3)
+    )
+    .as_bytes());
+    let dir = tree_of(&[
+        ("api/app.json", &format!("{{\n  \"klaviyo\": \"{json}\"\n}}\n")),
+        ("lib/track.js", &format!("var k = \"{js}\";\n")),
+        (
+            "logs/access.log",
+            &format!("GET /r?next=https%3A%2F%2Fa.klaviyo.com%2Fapi%3Fkey%3D{url} 302\n"),
+        ),
+        ("mail/footer.tmpl", &format!("<span data-k=\"{html}\"></span>\n")),
+    ]);
+    // `nested` (base64 of a percent-encoded key) is a known gap: see
+    // `decode::tests::base64_of_a_percent_encoded_value_is_a_chain`.
+    let _ = nested;
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        found(&report),
+        vec![
+            row("api/app.json", 2, 15, "escape", KEY),
+            row("lib/track.js", 1, 10, "escape", KEY2),
+            row("logs/access.log", 1, 55, "percent", KEY),
+            row("mail/footer.tmpl", 1, 15, "html-entity", KEY2),
+        ]
+    );
+    // Without --show-secrets no format shows the key, clear or encoded.
+    for format in ["text", "json", "sarif"] {
+        let out = pkhound()
+            .arg("scan")
+            .arg(dir.path())
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for leak in [&KEY[5..], &KEY2[12..], &json[8..40], &url[10..60], &html[10..60]] {
+            assert!(!text.contains(leak), "{format} shows {leak}");
+        }
+    }
+}
+
+#[test]
+fn an_escaped_key_in_a_five_megabyte_one_line_bundle() {
+    let json = escape(KEY, |c| format!("\\u{:04x}", c as u32), |i| i == 0);
+    let filler = "function a(b){return b&&b.c?\"\\u003c\\/div\\u003e\":b.d}".repeat(5_000_000 / 52);
+    let bundle = format!("{filler};var cfg={{klaviyo:\"{json}\"}};{filler}");
+    let dir = tree_of(&[("dist/main.js", &bundle)]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    let got = found(&report);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].1, got[0].3.as_str(), got[0].4.as_str()), (1, "escape", KEY));
+    assert_eq!(got[0].2 as usize, filler.chars().count() + 20);
+}
+
+/// A distinct Klaviyo-shaped key per `n` (xorshift hex: random enough for every filter).
+fn key(n: u64) -> String {
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64 ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut out = String::from("pk_");
+    while out.len() < 37 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push(char::from_digit((x % 16) as u32, 16).unwrap());
+    }
+    out
+}
+
+#[test]
+fn every_finding_has_an_exposure_class_by_path_or_by_variable_prefix() {
+    let files: Vec<(&str, String, &str, Option<&str>)> = vec![
+        (
+            "web/public/index.html",
+            format!("<script>var k='{}'</script>\n", key(1)),
+            "client-side",
+            Some("k"),
+        ),
+        (
+            "theme/snippets/klaviyo.liquid",
+            format!("{{% assign kl = '{}' %}}\n", key(2)),
+            "client-side",
+            Some("kl"),
+        ),
+        (
+            "theme/assets/signup.js",
+            format!("fetch(u, {{headers: {{k: \"{}\"}}}})\n", key(3)),
+            "client-side",
+            Some("k"),
+        ),
+        (
+            ".env.local",
+            format!("NEXT_PUBLIC_KLAVIYO_KEY={}\n", key(4)),
+            "client-side",
+            Some("NEXT_PUBLIC_KLAVIYO_KEY"),
+        ),
+        (
+            ".env",
+            format!("VITE_KLAVIYO={}\nKLAVIYO_KEY={}\n", key(5), key(6)),
+            "client-side",
+            Some("VITE_KLAVIYO"),
+        ),
+        (
+            "server/app.py",
+            format!("KLAVIYO = \"{}\"\n", key(7)),
+            "server",
+            Some("KLAVIYO"),
+        ),
+        (
+            ".github/workflows/deploy.yml",
+            format!("env:\n  KLAVIYO_KEY: {}\n", key(8)),
+            "ci",
+            Some("KLAVIYO_KEY"),
+        ),
+        (
+            "infra/main.tf",
+            format!("klaviyo_key = \"{}\"\n", key(9)),
+            "infra",
+            Some("klaviyo_key"),
+        ),
+        (
+            "Dockerfile",
+            format!("ENV KLAVIYO_KEY={}\n", key(10)),
+            "infra",
+            Some("KLAVIYO_KEY"),
+        ),
+        ("tests/test_api.py", format!("K = '{}'\n", key(11)), "test", Some("K")),
+        (
+            "docs/setup.md",
+            format!("Set `{}` as your key.\n", key(12)),
+            "docs",
+            None,
+        ),
+    ];
+    let tree: Vec<(&str, &str)> = files.iter().map(|(p, c, _, _)| (*p, c.as_str())).collect();
+    let dir = tree_of(&tree);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    let class = |path: &str, line: u64| {
+        let f = findings
+            .iter()
+            .find(|f| f["path"] == path && f["line"] == line)
+            .unwrap_or_else(|| panic!("no finding in {path}:{line}: {report}"));
+        (
+            f["exposure"].as_str().unwrap().to_string(),
+            f["variable"].as_str().map(String::from),
+            f.clone(),
+        )
+    };
+    for (path, _, want, variable) in &files {
+        let (got, var, _) = class(path, if path.ends_with(".yml") { 2 } else { 1 });
+        assert_eq!((got.as_str(), var.as_deref()), (*want, *variable), "{path}");
+    }
+    assert_eq!(class(".env", 2).0, "server", "no public prefix");
+    assert_eq!(findings.len(), files.len() + 1);
+
+    // A Klaviyo key in client-side code says what anyone who loads the page can do with it.
+    let (_, _, f) = class(".env.local", 1);
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("`NEXT_PUBLIC_KLAVIYO_KEY` is compiled into code served to browsers"),
+        "{message}"
+    );
+    assert!(
+        message.contains("anyone who loads the page gets full read/write access to the Klaviyo account's customer profiles and can send from its domain"),
+        "{message}"
+    );
+    assert!(class("server/app.py", 1).2.get("message").is_none());
+    // The remediation reads the variable in the file's language.
+    let fix = |path: &str, line| class(path, line).2["remediation"].as_str().unwrap().to_string();
+    assert!(
+        fix("server/app.py", 1).contains("`os.environ[\"KLAVIYO\"]`"),
+        "{}",
+        fix("server/app.py", 1)
+    );
+    assert!(fix(".github/workflows/deploy.yml", 2).contains("${{ secrets.KLAVIYO_KEY }}"));
+    assert!(fix(".env.local", 1).contains("call the API from your server"));
+
+    // The text and SARIF reports say it too.
+    let out = pkhound()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("exposure: `NEXT_PUBLIC_KLAVIYO_KEY` is compiled into code served to browsers"),
+        "{text}"
+    );
+    let out = pkhound()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif = String::from_utf8_lossy(&out.stdout);
+    assert!(sarif.contains("anyone who loads the page gets full read/write access"));
+    assert!(sarif.contains("\"exposure\": \"infra\""));
+}
+
+/// A file of `bytes` at `path` in a fresh tree.
+fn tree_with_bytes(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, bytes) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn keys_embedded_as_text_in_binary_files_are_found_and_images_skipped() {
+    // A SQLite database page: header, NUL padding, a record (integer id, text value) of a settings table.
+    let mut sqlite = b"SQLite format 3\0\x10\x00\x01\x01\x00\x40\x20\x20".to_vec();
+    sqlite.resize(4096, 0);
+    sqlite.extend_from_slice(b"\x0d\x00\x00\x00\x01\x0f\xc4\x00\x2d\x01\x03\x01\x57\x05");
+    sqlite.extend_from_slice(KEY.as_bytes());
+    sqlite.resize(8192, 0);
+    // A CPython bytecode file: magic, flags, a code object whose constants hold the key.
+    let mut pyc = b"\xcb\x0d\x0d\x0a\0\0\0\0\0\0\0\0\0\0\0\0\xe3\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x00\x00\x00\x00\xf3\x1a\x00\x00\x00\x97\x00d\x00Z\x00)\x01\xda%".to_vec();
+    pyc.extend_from_slice(KEY2.as_bytes());
+    pyc.extend_from_slice(b")\x01\xda\x0bKLAVIYO_KEY\0\0");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0".to_vec();
+    png.extend_from_slice(format!("tEXt key={}\0", key(40)).as_bytes());
+    let dir = tree_with_bytes(&[
+        ("data/app.db", sqlite),
+        ("__pycache__/settings.cpython-312.pyc", pyc),
+        ("img/logo.png", png),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String, bool)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().into(),
+                f["secret"].as_str().unwrap().into(),
+                f["binary"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "__pycache__/settings.cpython-312.pyc".to_string(),
+                KEY2.to_string(),
+                true
+            ),
+            ("data/app.db".to_string(), KEY.to_string(), true),
+        ]
+    );
+    assert_eq!(report["stats"]["skipped_binary"], 1, "the PNG");
+}
+
+#[test]
+fn notebook_findings_name_their_cell_and_images_are_not_scanned() {
+    let nb = format!(
+        r#"{{
+ "cells": [
+  {{
+   "cell_type": "code",
+   "metadata": {{}},
+   "outputs": [],
+   "source": [
+    "import klaviyo\n",
+    "client = klaviyo.Client(\"{KEY2}\")"
+   ]
+  }},
+  {{
+   "cell_type": "code",
+   "metadata": {{}},
+   "outputs": [
+    {{
+     "name": "stdout",
+     "output_type": "stream",
+     "text": [
+      "connected\n",
+      "using key {KEY}\n"
+     ]
+    }},
+    {{
+     "data": {{
+      "image/png": "iVBORw0KGgoAAAANSUhEUgAAA/AKIAQTTIDVZ7ORA35TLM+AAAAB3RJTUUH5",
+      "text/plain": ["<Figure size 640x480>"]
+     }},
+     "output_type": "display_data"
+    }}
+   ],
+   "source": ["print(os.environ)"]
+  }}
+ ],
+ "metadata": {{}},
+ "nbformat": 4,
+ "nbformat_minor": 5
+}}
+"#
+    );
+    let dir = tree_of(&[("analysis/explore.ipynb", &nb)]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    let got: Vec<(u64, u64, u64, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["cell"].as_u64().unwrap(),
+                f["cell_line"].as_u64().unwrap(),
+                f["cell_kind"].as_str().unwrap().into(),
+                f["secret"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (9, 1, 2, "source".to_string(), KEY2.to_string()),
+            (21, 2, 2, "output".to_string(), KEY.to_string())
+        ],
+        "the AWS-looking run inside the PNG is not a finding"
+    );
+    let out = pkhound()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("explore.ipynb:21:18 (cell 2 output line 2)"), "{text}");
+}
