@@ -340,7 +340,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         policy.rule_paths = found.cfg.rule_paths;
     }
     let policy = Arc::new(policy);
-    let prune = (!policy.skip_files.is_empty() || !policy.allowlists.is_empty()).then(|| {
+    let prune = (!policy.allowlists.is_empty()).then(|| {
         let p = policy.clone();
         PathPrune(Arc::new(move |path: &str| p.prunes(path)))
     });

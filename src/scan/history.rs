@@ -221,7 +221,7 @@ enum BlobResult {
 /// Drops the places whose path the config allowlists whole (as the working-tree walk never reads such a
 /// file), and the blobs left with no place: the first remaining place is then one that may report.
 fn prune(inv: &mut Inventory, policy: &triage::Policy) {
-    if policy.allowlists.is_empty() && policy.skip_files.is_empty() {
+    if policy.allowlists.is_empty() {
         return;
     }
     let pruned: Vec<bool> = inv.paths.iter().map(|p| policy.prunes(p)).collect();

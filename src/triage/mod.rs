@@ -22,14 +22,12 @@ pub struct Policy {
     pub allowlists: Vec<Allowlist>,
     /// A rule that reports only in files whose path matches (gitleaks' `path` on a rule with a regex).
     pub rule_paths: Vec<(String, Regex)>,
-    /// Repository-relative paths never to read (the config file itself, with its example secrets).
-    pub skip_files: Vec<String>,
 }
 
 impl Policy {
     /// True when nothing in the file at `path` could be reported: the walker skips it unread.
     pub fn prunes(&self, path: &str) -> bool {
-        self.skip_files.iter().any(|f| f == path) || self.allowlists.iter().any(|a| a.prunes(path))
+        self.allowlists.iter().any(|a| a.prunes(path))
     }
 
     /// True when the finding is allowed by a config allowlist or fails its rule's path restriction.
