@@ -11,7 +11,8 @@ use std::{
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::{Cli, ColorChoice, Command, RulesAction, RulesArgs, RulesFormat, ScanArgs};
+use crate::audit;
+use crate::cli::{AuditArgs, Cli, ColorChoice, Command, MergeArgs, RulesAction, RulesArgs, RulesFormat, ScanArgs};
 use crate::engine::{check_examples, Engine, EngineError};
 use crate::finding::{ErrorKind, FingerprintKey, RuleId, ScanError};
 use crate::fingerprint_key::{self, KeySource};
@@ -44,6 +45,8 @@ pub enum ExitStatus {
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
+        Command::Audit(args) => audit_command(*args),
+        Command::Merge(args) => merge_command(*args),
         Command::Rules(args) => rules_command(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -303,7 +306,8 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let key = install_fingerprint_key(&args)?;
     let threads = bound_threads(args.threads);
     let found = find_config(&args, &config_roots)?;
-    let (engine, warnings) = load_rules(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
+    let (rules, engine, warnings) = load_rule_set(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
+    let rule_set = rule_set(&rules, &args.only, &args.skip);
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
@@ -415,8 +419,345 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         display_prefix,
         paths_relative_to,
         outcome: decided,
+        rules: Some(rule_set),
     };
     finish(&args, &outcome, times, status, &run)
+}
+
+/// Names the resolved rules (built-ins and config) and the selection: the digest covers every rule's
+/// definition, so two runs agree on it exactly when they ran the same rules.
+fn rule_set(rules: &[LoadedRule], only: &[String], skip: &[String]) -> report::RuleSet {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for r in rules {
+        // The definition only: not the file it came from, whose path differs between machines.
+        h.update(format!("{:?}", r.spec).as_bytes());
+        h.update([0u8]);
+    }
+    let digest: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let mut only = only.to_vec();
+    let mut skip = skip.to_vec();
+    only.sort();
+    only.dedup();
+    skip.sort();
+    skip.dedup();
+    report::RuleSet {
+        digest,
+        count: rules.len(),
+        only,
+        skip,
+    }
+}
+
+/// `pkhound scan` with every default, for the parts of audit and merge that share the scan's code
+/// (fingerprint key, verification, rendering). Parsed, so that a flag added to `scan` gets its default
+/// here too.
+fn default_scan_args() -> ScanArgs {
+    use clap::Parser;
+    match Cli::try_parse_from(["pkhound", "scan"]) {
+        Ok(Cli {
+            command: Command::Scan(args),
+        }) => *args,
+        _ => unreachable!("`pkhound scan` parses with its defaults"),
+    }
+}
+
+/// `pkhound audit`: find the repositories, take the shard's share, scan each history, fold, report.
+fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
+    if a.paths.is_empty() && a.repos.is_none() {
+        bail!("audit: give repositories or directories to search (PATH…), or --repos FILE");
+    }
+    let repos_text = match &a.repos {
+        Some(p) => Some(fs::read_to_string(p).with_context(|| format!("--repos: reading {}", p.display()))?),
+        None => None,
+    };
+    let (mut targets, mut missing) = audit::discover(&a.paths, repos_text.as_deref(), a.max_depth);
+    if let Some(shard) = a.shard {
+        targets.retain(|t| audit::in_shard(&t.key, shard));
+        missing.retain(|e| audit::in_shard(&e.path, shard));
+    }
+    if a.list {
+        let mut out = Vec::new();
+        for t in &targets {
+            writeln!(out, "{}", visible(&t.name))?;
+        }
+        emit(&out, a.output.as_ref())?;
+        for e in &missing {
+            eprintln!("pkhound: {}: {}", visible(&e.path), visible(&e.message));
+        }
+        return Ok(if missing.is_empty() {
+            ExitStatus::Clean
+        } else {
+            ExitStatus::Error
+        });
+    }
+    let mut args = default_scan_args();
+    args.paths = Vec::new();
+    args.history = true;
+    args.format = a.format;
+    args.output = a.output.clone();
+    args.compact = a.compact;
+    args.quiet = a.quiet;
+    args.color = a.color;
+    args.show_secrets = a.show_secrets;
+    args.fail_on = a.fail_on;
+    args.threads = a.threads;
+    args.no_progress = a.no_progress;
+    args.config = a.config.clone();
+    args.only = a.only.clone();
+    args.skip = a.skip.clone();
+    args.baseline = a.baseline.clone();
+    args.baseline_out = a.baseline_out.clone();
+    args.fingerprint_key_file = a.fingerprint_key_file.clone();
+    args.since = a.since;
+    args.all_occurrences = a.all_occurrences;
+    args.max_file_size = a.max_file_size;
+    args.verify = a.verify;
+    args.blast_radius = a.blast_radius;
+    args.only_verified = a.only_verified;
+    args.verify_concurrency = a.verify_concurrency;
+    args.verify_timeout = a.verify_timeout;
+    args.verify_deadline = a.verify_deadline;
+
+    let key = install_fingerprint_key(&args)?;
+    let threads = bound_threads(args.threads);
+    // Only a config named on the command line: a repository's own `.pkhound.toml` is content under audit.
+    let found = match &a.config {
+        Some(path) => Some(FoundConfig {
+            cfg: config::load_file(path)?,
+            source: "--config",
+            in_tree: None,
+        }),
+        None => None,
+    };
+    let (rules, engine, warnings) = load_rule_set(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
+    for w in &warnings {
+        eprintln!("pkhound: warning: {}", visible(w));
+    }
+    let applied = found.as_ref().map(applied_config).transpose()?;
+    if let Some(c) = &applied {
+        if !(args.quiet && c.weakens.is_empty()) {
+            announce_config(c);
+        }
+    }
+    let verifiers = verifiers(&args, found.as_ref())?;
+    let baseline = args
+        .baseline
+        .as_ref()
+        .map(|p| Baseline::load(p, key.id()))
+        .transpose()?;
+    let mut policy = Policy::default();
+    if let Some(found) = found {
+        policy.allowlists = found.cfg.allowlists;
+        policy.rule_paths = found.cfg.rule_paths;
+    }
+    let progress = !args.no_progress && std::env::var_os("CI").is_none() && io::stderr().is_terminal();
+    let started = unix_now();
+    let cfg = audit::AuditConfig {
+        since: args.since,
+        max_file_size: args.max_file_size,
+        threads,
+        all_occurrences: args.all_occurrences,
+        progress,
+    };
+    let mut outcome = audit::run(&engine, &policy, &targets, &cfg);
+    let times = ScanTimes {
+        started,
+        finished: unix_now(),
+    };
+    outcome.stats.repositories_failed += missing.len() as u64;
+    outcome.errors.extend(missing);
+    outcome.errors.sort_by(|x, y| x.path.cmp(&y.path));
+    if let Some(path) = &args.baseline_out {
+        triage::baseline::write(&outcome.findings, path)?;
+    }
+    if let Some(b) = &baseline {
+        let known = b.apply(&mut outcome.findings);
+        if known > 0 {
+            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
+        }
+    }
+    if let Some(verifiers) = &verifiers {
+        verify_findings(&args, &mut outcome.findings, verifiers);
+    }
+    let decided = Outcome::of(&outcome.findings, args.fail_on, !outcome.errors.is_empty());
+    let run = RunInfo {
+        source_root: None,
+        fingerprint_key: key.id().to_string(),
+        config: applied,
+        display_prefix: String::new(),
+        // Each finding's path is relative to its repository (`repository.path`).
+        paths_relative_to: String::new(),
+        outcome: decided,
+        rules: Some(rule_set(&rules, &args.only, &args.skip)),
+    };
+    let status = finish(&args, &outcome, times, exit_status(decided), &run)?;
+    if !args.quiet {
+        eprintln!("pkhound: {}", audit_summary(&outcome));
+    }
+    Ok(status)
+}
+
+fn exit_status(o: Outcome) -> ExitStatus {
+    match o.exit_code {
+        1 => ExitStatus::Findings,
+        2 => ExitStatus::Error,
+        _ => ExitStatus::Clean,
+    }
+}
+
+/// `audit: 48 repositories scanned, 2 failed; 3 secrets (1 still in HEAD, 1 live)`.
+fn audit_summary(outcome: &ScanOutcome) -> String {
+    let t = audit::tally(&outcome.findings);
+    let s = &outcome.stats;
+    let mut line = format!(
+        "audit: {} {} scanned, {} failed; {} {}",
+        s.repositories,
+        if s.repositories == 1 {
+            "repository"
+        } else {
+            "repositories"
+        },
+        s.repositories_failed,
+        t.findings,
+        if t.findings == 1 { "secret" } else { "secrets" },
+    );
+    if t.findings > 0 {
+        line.push_str(&format!(" ({} still in HEAD", t.in_head));
+        if outcome.findings.iter().any(|f| f.verification.is_some()) {
+            line.push_str(&format!(", {} live", t.live));
+        }
+        line.push(')');
+    }
+    line
+}
+
+/// `pkhound merge`: shard reports in, one report out, as a single run would have written it.
+fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
+    let cfg = m.config.as_ref().map(|p| config::load_file(p)).transpose()?;
+    let (rules, engine, _) = load_rule_set(cfg.as_ref(), &[], &[])?;
+    let ours = rule_set(&rules, &[], &[]);
+    let infos: std::collections::HashMap<String, Arc<crate::finding::RuleInfo>> = engine
+        .rules()
+        .iter()
+        .map(|r| (r.info.id.as_str().to_string(), r.info.clone()))
+        .collect();
+    let mut reports = Vec::new();
+    for path in &m.reports {
+        let shown = visible(&path.display().to_string()).into_owned();
+        let bytes = fs::read(path).with_context(|| format!("reading {shown}"))?;
+        let r = report::read::read(&bytes, &infos).with_context(|| shown.clone())?;
+        if r.version != env!("CARGO_PKG_VERSION") {
+            bail!(
+                "{shown}: written by pkhound {}, this is {}: merge reports of the version that merges them",
+                visible(&r.version),
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+        let Some(theirs) = &r.rules else {
+            bail!("{shown}: the report does not say which rules it ran");
+        };
+        if theirs.digest != ours.digest || theirs.count != ours.count {
+            bail!(
+                "{shown}: made with other rules ({} rules, digest {}) than this merge loaded ({} rules, digest {}):                  give merge the same --config as the shards",
+                theirs.count,
+                visible(&theirs.digest),
+                ours.count,
+                ours.digest
+            );
+        }
+        reports.push((shown, r));
+    }
+    let Some((first_name, first)) = reports.first() else {
+        bail!("merge: no report given");
+    };
+    for (name, r) in &reports[1..] {
+        if r.fingerprint_key != first.fingerprint_key {
+            bail!(
+                "{name}: fingerprints made with key {}, {first_name} with key {}: shards must share one fingerprint key                  ({} or --fingerprint-key-file)",
+                visible(&r.fingerprint_key),
+                visible(&first.fingerprint_key),
+                fingerprint_key::ENV
+            );
+        }
+        if r.rules != first.rules {
+            bail!("{name}: ran other rules (--only/--skip) than {first_name}");
+        }
+        if r.outcome.fail_on != first.outcome.fail_on {
+            bail!(
+                "{name}: --fail-on {}, {first_name}: --fail-on {}; shards must share it",
+                r.outcome.fail_on,
+                first.outcome.fail_on
+            );
+        }
+        if r.config != first.config {
+            bail!("{name}: applied another config than {first_name}");
+        }
+    }
+    if m.show_secrets && !reports.iter().all(|(_, r)| r.has_secrets || r.findings.is_empty()) {
+        bail!("--show-secrets: the reports hold no raw secrets (they were written without --show-secrets)");
+    }
+    let fingerprint_key = first.fingerprint_key.clone();
+    let config_applied = first.config.clone();
+    let fail_on = first.outcome.fail_on;
+    let rules_of_run = first.rules.clone();
+    let mut paths_relative_to = first.paths_relative_to.clone();
+    if reports.iter().any(|(_, r)| r.paths_relative_to != paths_relative_to) {
+        paths_relative_to = String::new();
+    }
+    let mut outcome = ScanOutcome::default();
+    let mut fold = audit::Fold::default();
+    for (_, r) in reports {
+        audit::add_stats(&mut outcome.stats, &r.stats);
+        outcome.stats.elapsed_ms = outcome.stats.elapsed_ms.saturating_add(r.stats.elapsed_ms);
+        outcome.stats.skipped_files.extend(r.stats.skipped_files);
+        outcome.stats.ignored_files.extend(r.stats.ignored_files);
+        outcome.errors.extend(r.errors);
+        outcome.notices.extend(r.notices);
+        for f in r.findings {
+            fold.add(f);
+        }
+    }
+    outcome.findings = fold.finish();
+    outcome
+        .errors
+        .sort_by(|x, y| (&x.path, &x.message).cmp(&(&y.path, &y.message)));
+    outcome.errors.dedup();
+    outcome
+        .notices
+        .sort_by(|x, y| (&x.path, &x.message).cmp(&(&y.path, &y.message)));
+    outcome.notices.dedup();
+    outcome.stats.skipped_files.sort_by(|x, y| x.path.cmp(&y.path));
+    outcome.stats.ignored_files.sort();
+    outcome.stats.ignored_files.dedup();
+    let decided = Outcome::of(&outcome.findings, fail_on, !outcome.errors.is_empty());
+    let run = RunInfo {
+        source_root: None,
+        fingerprint_key,
+        config: config_applied,
+        display_prefix: String::new(),
+        paths_relative_to,
+        outcome: decided,
+        rules: rules_of_run,
+    };
+    let mut args = default_scan_args();
+    args.format = m.format;
+    args.output = m.output.clone();
+    args.compact = m.compact;
+    args.quiet = m.quiet;
+    args.color = m.color;
+    args.show_secrets = m.show_secrets;
+    args.fail_on = fail_on;
+    let now = unix_now();
+    let times = ScanTimes {
+        started: now,
+        finished: now,
+    };
+    let status = finish(&args, &outcome, times, exit_status(decided), &run)?;
+    if !m.quiet && outcome.stats.repositories + outcome.stats.repositories_failed > 0 {
+        eprintln!("pkhound: {}", audit_summary(&outcome));
+    }
+    Ok(status)
 }
 
 /// Resolves the fingerprint key (see [`fingerprint_key`]), installs it for this process and says on

@@ -27,6 +27,11 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (default: the current directory) for secrets.
     Scan(Box<ScanArgs>),
+    /// Scan the whole history of many repositories into one report: every directory PATH is searched
+    /// for repositories, `--repos FILE` lists more; `--shard I/N` takes a share of them.
+    Audit(Box<AuditArgs>),
+    /// Combine JSON reports (the shards of an audit or scan) into one report, in any format.
+    Merge(Box<MergeArgs>),
     /// List the built-in rules, show one (`pkhound rules show ID`), or check a rules or config file
     /// (`pkhound rules check FILE`).
     Rules(RulesArgs),
@@ -224,6 +229,194 @@ impl ScanArgs {
     }
 }
 
+/// `pkhound audit`: the options of `scan --history` that make sense over many repositories, and the
+/// repositories themselves.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Repositories (work trees or bare), or directories searched for them (see --max-depth).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Read more repository paths from FILE, one per line (`#` comments and blank lines are ignored;
+    /// relative paths are relative to the current directory). A path that is not a repository is an
+    /// error entry in the report and the audit goes on.
+    #[arg(long, value_name = "FILE")]
+    pub repos: Option<PathBuf>,
+
+    /// Scan only share I of N (0-based: `--shard 0/4` … `--shard 3/4`), for fan-out over machines.
+    ///
+    /// A repository belongs to the share its name hashes to: the `--repos` line as written, or its path
+    /// under the PATH it was found in (as typed, for a PATH that is itself a repository). The names, not
+    /// absolute paths, so machines that mount the repositories elsewhere agree; not the origin URL,
+    /// which copies share and local repositories lack. Combine the shards' JSON reports with `pkhound
+    /// merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// Print the repositories this run (this shard) would scan, one name per line, and scan nothing:
+    /// to fetch only a shard's share before auditing it.
+    #[arg(long)]
+    pub list: bool,
+
+    /// How deep to search each directory PATH for repositories (1: its direct subdirectories).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_depth: usize,
+
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output (a one-line summary goes to stderr).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With the text format: one line per finding, for grep and editors.
+    #[arg(long)]
+    pub compact: bool,
+
+    /// Print nothing on stderr but errors and warnings.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// When to color the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print secrets in full (off by default: every output shows the redacted form).
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Exit 1 only for findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
+    pub fail_on: Severity,
+
+    /// Worker threads per repository (0: one per core). Repositories are scanned one after the other,
+    /// so memory is bounded by the largest one, not by their number.
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Never show the progress indicator (it shows only on an attended terminal, never in CI).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Load this config (pkhound's format or a gitleaks config) for every repository. Without it no
+    /// config is read: a repository's own `.pkhound.toml` does not change the audit.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// Do not run these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub skip: Vec<String>,
+
+    /// Report only findings whose fingerprint is not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_out: Option<PathBuf>,
+
+    /// Read the fingerprint key from FILE (see `pkhound scan --help`). Shards to be merged must share it.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
+
+    /// Skip commits older than DATE (`2024-03-01` or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<i64>,
+
+    /// List every (commit, path, line) that carries each secret, not just the first 20 per repository.
+    #[arg(long)]
+    pub all_occurrences: bool,
+
+    /// Blobs larger than this are scanned in windows of this size (suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    /// Ask each secret's provider whether it is live (each secret once, whatever the number of
+    /// repositories holding it; see `pkhound scan --help`).
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With a live Klaviyo key, probe each read scope once. Implies --verify.
+    #[arg(long)]
+    pub blast_radius: bool,
+
+    /// Report only findings whose secret was verified live.
+    #[arg(long)]
+    pub only_verified: bool,
+
+    /// Verification requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub verify_concurrency: u16,
+
+    /// Timeout of each verification request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub verify_timeout: u64,
+
+    /// Time for the whole verification, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub verify_deadline: u64,
+}
+
+/// `pkhound merge`: shard reports in, one report out.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports (`--format json`) of the same pkhound version, fingerprint key, rules and --fail-on.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Report format of the merged report.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With the text format: one line per finding.
+    #[arg(long)]
+    pub compact: bool,
+
+    /// Print nothing on stderr but errors and warnings.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// When to color the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print secrets in full: only when the reports were written with --show-secrets.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// The config the shards ran with (`--config`), when they ran with one: the merge checks that its
+    /// rules are the reports' rules and reads rule details from it.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `--shard I/N`: share I (0-based) of N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("`{s}` is not a shard: use I/N with 0 <= I < N (e.g. 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let index: u32 = i.trim().parse().map_err(|_| bad())?;
+    let count: u32 = n.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
 fn parse_since(s: &str) -> Result<i64, String> {
     crate::source::git::parse_date(s)
 }
@@ -311,6 +504,15 @@ mod tests {
         assert!(parse_size("1X").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("0/4"), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(parse_shard("3/4"), Ok(Shard { index: 3, count: 4 }));
+        for bad in ["4/4", "1/0", "x/2", "2", "-1/3", "1/"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

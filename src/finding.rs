@@ -58,11 +58,30 @@ impl fmt::Display for RuleId {
 
 /// A secret value. Printing it in any way shows only the redacted form.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(Box<str>);
+pub struct Secret(Box<str>, Held);
+
+/// What a [`Secret`] holds: the raw value, or only its redacted form (read back from a report written
+/// without `--show-secrets`, by `pkhound merge`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Held {
+    Raw,
+    RedactedOnly,
+}
 
 impl Secret {
     pub fn new(raw: &[u8]) -> Self {
-        Secret(String::from_utf8_lossy(raw).into())
+        Secret(String::from_utf8_lossy(raw).into(), Held::Raw)
+    }
+
+    /// A secret of which only the redacted form is known (a report read back without its raw secrets):
+    /// it shows as `redacted`, and [`expose`](Secret::expose) gives that same redacted form.
+    pub fn from_redacted(redacted: &str) -> Self {
+        Secret(redacted.into(), Held::RedactedOnly)
+    }
+
+    /// Whether the raw value is known (false for [`Secret::from_redacted`]).
+    pub fn is_raw(&self) -> bool {
+        self.1 == Held::Raw
     }
 
     /// The raw secret. Callers: fingerprinting, allowlists, `--show-secrets` rendering, verification.
@@ -73,7 +92,10 @@ impl Secret {
     /// `pk_ab…9f`: a rule's documented public prefix (`pk_`, `ghp_`, `AKIA` …) plus at most 4 characters
     /// of the secret itself. See [`redact`].
     pub fn redacted(&self) -> String {
-        redact(&self.0)
+        match self.1 {
+            Held::Raw => redact(&self.0),
+            Held::RedactedOnly => self.0.to_string(),
+        }
     }
 
     /// A keyed hash of rule and secret (HMAC-SHA-256 under the process's [`FingerprintKey`]): the same key
@@ -278,6 +300,12 @@ pub struct Fingerprint(String);
 impl Fingerprint {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A fingerprint as a report wrote it (32 lowercase hex digits); `None` for anything else.
+    pub fn from_report(hex: &str) -> Option<Fingerprint> {
+        (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| Fingerprint(hex.to_string()))
     }
 }
 
@@ -916,6 +944,28 @@ pub struct Finding {
     pub binary: bool,
     /// In a Jupyter notebook: the cell and the line within it.
     pub cell: Option<Cell>,
+    /// In `pkhound audit`: the repository of this place, and the same secret in other repositories.
+    pub audit: Option<Box<AuditPlace>>,
+}
+
+/// A repository of an audit, as reports name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Repository {
+    /// The path as the audit was given it (a `PATH` joined with where it was found under it, or a
+    /// `--repos` line), `/`-separated.
+    pub path: String,
+    /// The `origin` remote's URL with any credentials in it redacted (see `audit::redact_url`). Read from
+    /// the repository's config: untrusted text, escaped wherever it is shown.
+    pub origin: Option<String>,
+}
+
+/// Where an audit finding sits among the audited repositories.
+#[derive(Clone, Debug)]
+pub struct AuditPlace {
+    pub repository: Arc<Repository>,
+    /// The same (rule, secret) found in other repositories, one finding each (with its own
+    /// repository and its own history), in repository order. Empty on those findings themselves.
+    pub elsewhere: Vec<Finding>,
 }
 
 /// Where in a Jupyter notebook a finding sits.
@@ -1107,6 +1157,10 @@ pub struct ScanStats {
     pub skipped_other: u64,
     /// Commits walked by a history scan (0 otherwise).
     pub commits: u64,
+    /// Repositories an audit scanned whole (0 outside `pkhound audit`).
+    pub repositories: u64,
+    /// Repositories an audit could not open or list (each is also an `errors` entry).
+    pub repositories_failed: u64,
     pub elapsed_ms: u64,
     /// Each file passed over and why (the working tree and standard input), for the JSON report and `-v`.
     pub skipped_files: Vec<SkippedFile>,

@@ -4,6 +4,7 @@
 //! `report`. `app` wires them for the command line; `main.rs` only maps the outcome to an exit code.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod decode;
 pub mod engine;

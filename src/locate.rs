@@ -194,6 +194,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             variable,
             binary: false,
             cell: None,
+            audit: None,
         });
     }
 }

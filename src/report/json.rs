@@ -16,6 +16,9 @@ struct Report<'a> {
     fingerprint_key: &'a str,
     /// The absolute directory every `path` is relative to.
     paths_relative_to: &'a str,
+    /// The rules the run used (digest and selection): `pkhound merge` refuses reports of other rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<&'a super::RuleSet>,
     /// What the run decided, as the exit status says it: consumers need not recompute it.
     outcome: WireOutcome,
     /// The config applied, if any: where from, what it changes, what it weakens.
@@ -95,6 +98,86 @@ struct WireFinding<'a> {
     verification: Option<WireVerification<'a>>,
     remediation: String,
     references: &'a [String],
+    /// In an audit: the repository of this place (`path`, `origin` with credentials redacted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<WireRepository<'a>>,
+    /// In an audit: every repository holding the secret, this finding's first, each with its place and
+    /// history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repositories: Option<Vec<WireSighting<'a>>>,
+}
+
+#[derive(Serialize)]
+struct WireRepository<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
+}
+
+impl<'a> WireRepository<'a> {
+    fn of(f: &'a Finding) -> Option<Self> {
+        f.audit.as_ref().map(|a| WireRepository {
+            path: &a.repository.path,
+            origin: a.repository.origin.as_deref(),
+        })
+    }
+}
+
+/// One repository's place of an audit finding's secret: what differs from one repository to another.
+#[derive(Serialize)]
+struct WireSighting<'a> {
+    repository: WireRepository<'a>,
+    severity: &'static str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    origin: WireOrigin<'a>,
+    #[serde(flatten)]
+    history: WireHistory<'a>,
+    exposure: &'static str,
+    context: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    snippet: String,
+}
+
+fn sighting<'a>(f: &'a Finding, opts: &ReportOptions) -> Option<WireSighting<'a>> {
+    Some(WireSighting {
+        repository: WireRepository::of(f)?,
+        severity: f.severity.as_str(),
+        path: &f.path,
+        line: f.line,
+        column: f.column,
+        end_column: f.end_column,
+        origin: WireOrigin {
+            kind: f.origin.kind(),
+            commit: WireCommit::of(f),
+        },
+        history: WireHistory::of(f),
+        exposure: f.exposure.as_str(),
+        context: f.context.as_str(),
+        encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
+        variable: f.variable.as_deref(),
+        cell: f.cell.map(|c| c.index),
+        cell_line: f.cell.map(|c| c.line),
+        cell_kind: f.cell.map(|c| c.kind.as_str()),
+        binary: f.binary,
+        snippet: super::shown_snippet(f, opts),
+    })
 }
 
 #[derive(Serialize)]
@@ -123,6 +206,11 @@ struct WireStats {
     skipped_other: u64,
     #[serde(skip_serializing_if = "is_zero")]
     commits: u64,
+    /// Repositories an audit scanned, and could not (absent outside `pkhound audit`).
+    #[serde(skip_serializing_if = "is_zero")]
+    repositories: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    repositories_failed: u64,
     errors: usize,
     elapsed_ms: u64,
 }
@@ -159,6 +247,13 @@ fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> Wi
         verification: WireVerification::of(f),
         remediation: verification::remediation(f).into_owned(),
         references: &f.rule.references,
+        repository: WireRepository::of(f),
+        repositories: f.audit.as_ref().map(|a| {
+            std::iter::once(f)
+                .chain(a.elsewhere.iter())
+                .filter_map(|s| sighting(s, opts))
+                .collect()
+        }),
     }
 }
 
@@ -169,6 +264,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         incomplete: input.incomplete(),
         fingerprint_key: &input.run.fingerprint_key,
         paths_relative_to: &input.run.paths_relative_to,
+        rules: input.run.rules.as_ref(),
         outcome: WireOutcome {
             fail_on: input.run.outcome.fail_on.as_str(),
             blocking: input.run.outcome.blocking,
@@ -213,6 +309,8 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             skipped_large: input.stats.skipped_large,
             skipped_other: input.stats.skipped_other,
             commits: input.stats.commits,
+            repositories: input.stats.repositories,
+            repositories_failed: input.stats.repositories_failed,
             errors: input.errors.len(),
             elapsed_ms: input.stats.elapsed_ms,
         },

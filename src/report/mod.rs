@@ -7,6 +7,7 @@ pub mod gitlab;
 pub mod hook;
 pub mod json;
 pub mod junit;
+pub mod read;
 pub mod sarif;
 pub mod text;
 mod verification;
@@ -61,6 +62,23 @@ pub struct RunInfo {
     pub paths_relative_to: String,
     /// What the run decided: every format says the same.
     pub outcome: Outcome,
+    /// The rules the run used, so that `pkhound merge` can refuse reports of other rules.
+    pub rules: Option<RuleSet>,
+}
+
+/// Names the rules a run used: a digest of the resolved rules (built-ins and `--config`), and the
+/// `--only`/`--skip` selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    /// The first 16 hex digits of SHA-256 over every resolved rule's definition.
+    pub digest: String,
+    /// How many rules that is.
+    pub count: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<String>,
 }
 
 impl RunInfo {
@@ -288,6 +306,33 @@ pub enum Format {
     Csv,
 }
 
+/// Audit findings as one finding per repository (the secret's verification on each), the path prefixed
+/// with the repository's.
+fn by_repository(findings: &[Finding]) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(findings.len());
+    for f in findings {
+        let Some(audit) = &f.audit else {
+            out.push(f.clone());
+            continue;
+        };
+        let mut first = f.clone();
+        let elsewhere = first
+            .audit
+            .as_mut()
+            .map(|a| std::mem::take(&mut a.elsewhere))
+            .unwrap_or_default();
+        debug_assert!(audit.elsewhere.len() == elsewhere.len());
+        for mut one in std::iter::once(first).chain(elsewhere) {
+            if let Some(a) = &one.audit {
+                one.path = format!("{}:{}", a.repository.path, one.path);
+            }
+            one.verification = f.verification.clone();
+            out.push(one);
+        }
+    }
+    out
+}
+
 /// A history finding's introducing commit, as the JSON and SARIF reports spell it; every field is absent
 /// for findings of other origins.
 #[derive(serde::Serialize)]
@@ -385,6 +430,20 @@ impl<'a> WireConfig<'a> {
 
 /// Renders the report in `format`.
 pub fn render(format: Format, input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
+    // JSON lists an audit finding's repositories in it; the formats of one record per place show it once
+    // per repository, its path prefixed with the repository (`repos/api:config/prod.env`).
+    let flat;
+    let expanded;
+    let input = if !matches!(format, Format::Json | Format::Jsonl) && input.findings.iter().any(|f| f.audit.is_some()) {
+        flat = by_repository(input.findings);
+        expanded = ReportInput {
+            findings: &flat,
+            ..*input
+        };
+        &expanded
+    } else {
+        input
+    };
     match format {
         Format::Text => text::render(input, opts),
         Format::Json => json::render(input, opts),
@@ -457,6 +516,7 @@ mod tests {
             variable: None,
             binary: false,
             cell: None,
+            audit: None,
         }
     }
 
@@ -555,6 +615,7 @@ mod tests {
                 incomplete: true,
                 exit_code: 1,
             },
+            rules: None,
         }
     }
 

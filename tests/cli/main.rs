@@ -1,7 +1,9 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
+mod audit;
 mod common;
 mod config;
+mod deploy;
 mod encoded;
 mod exit_codes;
 mod formats;

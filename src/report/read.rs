@@ -1,0 +1,604 @@
+//! Reads a JSON report (`--format json`) back into findings, errors and stats: the inverse of
+//! [`json::render`](super::json::render), for `pkhound merge`. Every field the writer emits is read
+//! (unknown fields are refused, so that nothing a newer writer adds is dropped silently); fields derived
+//! from others (`message`, `references`, `git_ignored`) are derived again.
+//!
+//! A report written without `--show-secrets` holds no raw secret: its findings carry
+//! [`Secret::from_redacted`] secrets, which render exactly as they were written.
+
+use std::{collections::HashMap, sync::Arc};
+
+use serde::Deserialize;
+
+use super::{AppliedConfig, Outcome, RuleSet};
+use crate::finding::{
+    AuditPlace, Cell, CellKind, CommitInfo, Context, Encoding, ErrorKind, Exposure, Finding, Fingerprint, History,
+    Notice, Occurrence, Origin, Place, Repository, RuleInfo, ScanError, ScanStats, Secret, Severity, SkippedFile,
+    Snippet, Step,
+};
+use crate::verify::{Account, Status, Verification};
+
+/// Why a report cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a pkhound JSON report: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Field(String),
+}
+
+/// A JSON report, read back.
+#[derive(Debug)]
+pub struct ReadReport {
+    pub version: String,
+    pub fingerprint_key: String,
+    pub paths_relative_to: String,
+    pub rules: Option<RuleSet>,
+    pub outcome: Outcome,
+    pub config: Option<AppliedConfig>,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub notices: Vec<Notice>,
+    pub stats: ScanStats,
+    /// Every finding carries its raw secret (the report was written with `--show-secrets`).
+    pub has_secrets: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportIn {
+    version: String,
+    #[allow(dead_code)]
+    incomplete: bool,
+    fingerprint_key: String,
+    paths_relative_to: String,
+    #[serde(default)]
+    rules: Option<RuleSet>,
+    outcome: OutcomeIn,
+    #[serde(default)]
+    config: Option<ConfigIn>,
+    findings: Vec<FindingIn>,
+    errors: Vec<ProblemIn>,
+    notices: Vec<ProblemIn>,
+    skipped: Vec<SkippedIn>,
+    ignored_scanned: Vec<String>,
+    stats: StatsIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeIn {
+    fail_on: Severity,
+    blocking: usize,
+    incomplete: bool,
+    exit_code: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigIn {
+    path: String,
+    source: String,
+    format: String,
+    changes: Vec<String>,
+    weakens: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProblemIn {
+    #[serde(default)]
+    kind: Option<String>,
+    path: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkippedIn {
+    path: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsIn {
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    skipped_binary: u64,
+    skipped_large: u64,
+    skipped_other: u64,
+    #[serde(default)]
+    commits: u64,
+    #[serde(default)]
+    repositories: u64,
+    #[serde(default)]
+    repositories_failed: u64,
+    #[allow(dead_code)]
+    errors: usize,
+    elapsed_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginIn {
+    kind: String,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OccurrenceIn {
+    commit: String,
+    path: String,
+    #[serde(default)]
+    location: Option<String>,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepositoryIn {
+    path: String,
+    #[serde(default)]
+    origin: Option<String>,
+}
+
+/// What a finding and each of its repositories' places have in common on the wire.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceIn {
+    severity: Severity,
+    path: String,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    origin: OriginIn,
+    #[serde(default)]
+    in_head: Option<bool>,
+    #[serde(default)]
+    occurrence_count: Option<usize>,
+    #[serde(default)]
+    occurrences: Option<Vec<OccurrenceIn>>,
+    exposure: String,
+    context: String,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    variable: Option<String>,
+    #[serde(default)]
+    cell: Option<usize>,
+    #[serde(default)]
+    cell_line: Option<usize>,
+    #[serde(default)]
+    cell_kind: Option<String>,
+    #[serde(default)]
+    binary: bool,
+    snippet: String,
+    /// Only in `repositories` entries.
+    #[serde(default)]
+    repository: Option<RepositoryIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingIn {
+    rule_id: String,
+    #[allow(dead_code)]
+    rule_name: String,
+    #[serde(default)]
+    secret: Option<String>,
+    redacted: String,
+    fingerprint: String,
+    // The place's fields, spelled out: `flatten` would let unknown fields through.
+    severity: Severity,
+    path: String,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    origin: OriginIn,
+    #[serde(default)]
+    in_head: Option<bool>,
+    #[serde(default)]
+    occurrence_count: Option<usize>,
+    #[serde(default)]
+    occurrences: Option<Vec<OccurrenceIn>>,
+    exposure: String,
+    context: String,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    variable: Option<String>,
+    #[serde(default)]
+    cell: Option<usize>,
+    #[serde(default)]
+    cell_line: Option<usize>,
+    #[serde(default)]
+    cell_kind: Option<String>,
+    #[serde(default)]
+    binary: bool,
+    snippet: String,
+    #[serde(default)]
+    repository: Option<RepositoryIn>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    git_ignored: bool,
+    #[serde(default)]
+    #[allow(dead_code)]
+    message: Option<String>,
+    #[serde(default)]
+    verification: Option<VerificationIn>,
+    remediation: String,
+    #[allow(dead_code)]
+    references: Vec<String>,
+    #[serde(default)]
+    repositories: Option<Vec<PlaceIn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerificationIn {
+    status: String,
+    provider: String,
+    reason: String,
+    #[serde(default)]
+    account: Option<AccountIn>,
+    #[serde(default)]
+    scopes: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountIn {
+    id: String,
+    #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
+    public_api_key: Option<String>,
+    #[serde(default)]
+    test_account: Option<bool>,
+    #[serde(default)]
+    key_prefix_is_public_key: Option<bool>,
+}
+
+fn field(msg: impl Into<String>) -> ReadError {
+    ReadError::Field(msg.into())
+}
+
+fn named<T: Copy>(all: &[T], name: &str, as_str: impl Fn(T) -> &'static str, what: &str) -> Result<T, ReadError> {
+    all.iter()
+        .copied()
+        .find(|v| as_str(*v) == name)
+        .ok_or_else(|| field(format!("unknown {what} `{name}`")))
+}
+
+fn exposure(s: &str) -> Result<Exposure, ReadError> {
+    use Exposure::*;
+    named(
+        &[ClientSide, Server, Ci, Infra, Test, Docs],
+        s,
+        Exposure::as_str,
+        "exposure",
+    )
+}
+
+fn context(s: &str) -> Result<Context, ReadError> {
+    named(&[Context::Code, Context::Test], s, Context::as_str, "context")
+}
+
+fn encoding(s: &str) -> Result<Encoding, ReadError> {
+    let steps = [Step::Base64, Step::Percent, Step::Escape, Step::HtmlEntity];
+    let mut chain: Option<Encoding> = None;
+    for part in s.split('>') {
+        let step = Encoding::of(named(&steps, part, Step::as_str, "encoding")?);
+        chain = Some(match chain {
+            Some(c) => c.then(step),
+            None => step,
+        });
+    }
+    chain.ok_or_else(|| field("empty encoding"))
+}
+
+fn place_kind(location: Option<&str>) -> Result<Place, ReadError> {
+    match location {
+        None => Ok(Place::File),
+        Some(l) => named(&[Place::File, Place::CommitMessage], l, Place::as_str, "location"),
+    }
+}
+
+fn error_kind(s: &str) -> Result<ErrorKind, ReadError> {
+    use ErrorKind::*;
+    named(
+        &[Io, Stdin, Object, Ref, Repository, Limit],
+        s,
+        ErrorKind::as_str,
+        "error kind",
+    )
+}
+
+/// The skip reasons reports name (`source::SkipReason::as_str`), as the `'static` strings stats hold.
+fn skip_reason(s: &str) -> Result<&'static str, ReadError> {
+    ["binary", "too large", "not a regular file", "symbolic link"]
+        .into_iter()
+        .find(|r| *r == s)
+        .ok_or_else(|| field(format!("unknown skip reason `{s}`")))
+}
+
+fn origin(o: OriginIn) -> Result<Origin, ReadError> {
+    Ok(match o.kind.as_str() {
+        "file" => Origin::File,
+        "stdin" => Origin::Stdin,
+        "staged" => Origin::Staged,
+        "commit" => Origin::Commit(Arc::new(CommitInfo {
+            sha: o.commit.ok_or_else(|| field("a commit origin without its commit"))?,
+            author: o.author.unwrap_or_default(),
+            email: o.email.unwrap_or_default(),
+            date: o.date.unwrap_or_default(),
+            summary: o.summary.unwrap_or_default(),
+        })),
+        other => return Err(field(format!("unknown origin `{other}`"))),
+    })
+}
+
+/// The snippet as written: `text` is what `shown_snippet` rendered. With the raw secret at hand (a
+/// `--show-secrets` report), its first occurrence becomes the finding's own span again, so that the
+/// merged report redacts it unless asked not to.
+fn snippet(text: &str, secret: &Secret) -> Snippet {
+    if secret.is_raw() && !secret.expose().is_empty() {
+        if let Some((before, after)) = text.split_once(secret.expose()) {
+            return Snippet::with_own(before, secret, after);
+        }
+    }
+    Snippet::from_clear(text)
+}
+
+/// Builds the finding of one place; `base` gives rule, secret and fingerprint.
+fn finding(p: PlaceIn, rule: &Arc<RuleInfo>, secret: &Secret, fingerprint: &Fingerprint) -> Result<Finding, ReadError> {
+    let history = match (p.in_head, p.occurrence_count, p.occurrences) {
+        (Some(in_head), Some(occurrence_count), occurrences) => Some(History {
+            in_head,
+            occurrence_count,
+            occurrences: occurrences
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| {
+                    Ok(Occurrence {
+                        place: place_kind(o.location.as_deref())?,
+                        commit: o.commit,
+                        path: o.path,
+                        line: o.line,
+                        column: o.column,
+                    })
+                })
+                .collect::<Result<_, ReadError>>()?,
+        }),
+        (None, None, None) => None,
+        _ => return Err(field("a history without `in_head` or `occurrence_count`")),
+    };
+    let cell = match (p.cell, p.cell_line, p.cell_kind.as_deref()) {
+        (Some(index), Some(line), Some(kind)) => Some(Cell {
+            index,
+            line,
+            kind: named(
+                &[CellKind::Source, CellKind::Output],
+                kind,
+                CellKind::as_str,
+                "cell kind",
+            )?,
+        }),
+        (None, None, None) => None,
+        _ => return Err(field("a notebook cell without its line or kind")),
+    };
+    Ok(Finding {
+        rule: rule.clone(),
+        severity: p.severity,
+        path: p.path,
+        line: p.line,
+        column: p.column,
+        end_column: p.end_column,
+        secret: secret.clone(),
+        fingerprint: fingerprint.clone(),
+        snippet: snippet(&p.snippet, secret),
+        origin: origin(p.origin)?,
+        exposure: exposure(&p.exposure)?,
+        context: context(&p.context)?,
+        history,
+        encoding: p.encoding.as_deref().map(encoding).transpose()?,
+        verification: None,
+        place: place_kind(p.location.as_deref())?,
+        variable: p.variable,
+        binary: p.binary,
+        cell,
+        audit: p.repository.map(|r| {
+            Box::new(AuditPlace {
+                repository: Arc::new(Repository {
+                    path: r.path,
+                    origin: r.origin,
+                }),
+                elsewhere: Vec::new(),
+            })
+        }),
+    })
+}
+
+fn verification(v: VerificationIn, remediation: &str, derived: &str) -> Result<Verification, ReadError> {
+    if v.scopes.is_some() {
+        return Err(field(
+            "the report holds --blast-radius scope probes, which merge does not read yet: merge reports made without --blast-radius",
+        ));
+    }
+    let status = named(
+        &[Status::Live, Status::Invalid, Status::Unknown],
+        &v.status,
+        Status::as_str,
+        "verification status",
+    )?;
+    let mut out = Verification::new(&v.provider, status, v.reason);
+    out.account = v.account.map(|a| Account {
+        id: a.id,
+        organization: a.organization,
+        public_api_key: a.public_api_key,
+        test_account: a.test_account,
+        prefix_is_public_key: a.key_prefix_is_public_key,
+    });
+    // A live key's concrete steps replace the rule's remediation; the report shows the one that applied.
+    if status == Status::Live && remediation != derived {
+        out.remediation = Some(remediation.to_string());
+    }
+    Ok(out)
+}
+
+/// Reads a JSON report. `rules` maps each rule id to its details (the merge's own rules, which the caller
+/// has checked are the report's).
+pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<ReadReport, ReadError> {
+    let r: ReportIn = serde_json::from_slice(bytes)?;
+    let mut has_secrets = true;
+    let mut findings = Vec::with_capacity(r.findings.len());
+    for (i, f) in r.findings.into_iter().enumerate() {
+        let at = |e: ReadError| field(format!("finding {}: {e}", i + 1));
+        let rule = rules.get(&f.rule_id).ok_or_else(|| {
+            field(format!(
+                "finding {}: rule `{}` is not one of this pkhound's rules",
+                i + 1,
+                f.rule_id
+            ))
+        })?;
+        let fingerprint = Fingerprint::from_report(&f.fingerprint)
+            .ok_or_else(|| field(format!("finding {}: `{}` is not a fingerprint", i + 1, f.fingerprint)))?;
+        let secret = match &f.secret {
+            Some(raw) => Secret::new(raw.as_bytes()),
+            None => {
+                has_secrets = false;
+                Secret::from_redacted(&f.redacted)
+            }
+        };
+        let place = PlaceIn {
+            severity: f.severity,
+            path: f.path,
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            origin: f.origin,
+            in_head: f.in_head,
+            occurrence_count: f.occurrence_count,
+            occurrences: f.occurrences,
+            exposure: f.exposure,
+            context: f.context,
+            encoding: f.encoding,
+            location: f.location,
+            variable: f.variable,
+            cell: f.cell,
+            cell_line: f.cell_line,
+            cell_kind: f.cell_kind,
+            binary: f.binary,
+            snippet: f.snippet,
+            repository: f.repository,
+        };
+        let mut top = finding(place, rule, &secret, &fingerprint).map_err(at)?;
+        let derived = top.remediation();
+        if let Some(v) = f.verification {
+            top.verification = Some(Arc::new(verification(v, &f.remediation, &derived).map_err(at)?));
+        }
+        if let Some(places) = f.repositories {
+            // The first entry is this finding's own place; the others are the same secret elsewhere.
+            let mut elsewhere = Vec::new();
+            for p in places.into_iter().skip(1) {
+                let mut other = finding(p, rule, &secret, &fingerprint).map_err(at)?;
+                other.verification = top.verification.clone();
+                elsewhere.push(other);
+            }
+            if let Some(a) = top.audit.as_mut() {
+                a.elsewhere = elsewhere;
+            }
+        }
+        findings.push(top);
+    }
+    let errors = r
+        .errors
+        .into_iter()
+        .map(|e| {
+            let kind = e.kind.as_deref().map(error_kind).transpose()?.unwrap_or(ErrorKind::Io);
+            Ok(ScanError::new(kind, e.path, e.message))
+        })
+        .collect::<Result<Vec<_>, ReadError>>()?;
+    let notices = r
+        .notices
+        .into_iter()
+        .map(|n| Notice {
+            path: n.path,
+            message: n.message,
+        })
+        .collect();
+    let skipped_files = r
+        .skipped
+        .into_iter()
+        .map(|s| {
+            Ok(SkippedFile {
+                reason: skip_reason(&s.reason)?,
+                path: s.path,
+            })
+        })
+        .collect::<Result<Vec<_>, ReadError>>()?;
+    let config = match r.config {
+        Some(c) => Some(AppliedConfig {
+            format: match c.format.as_str() {
+                "pkhound" => "pkhound",
+                "gitleaks" => "gitleaks",
+                other => return Err(field(format!("unknown config format `{other}`"))),
+            },
+            path: c.path,
+            source: c.source,
+            changes: c.changes,
+            weakens: c.weakens,
+        }),
+        None => None,
+    };
+    let s = r.stats;
+    let has_secrets = has_secrets && !findings.is_empty();
+    Ok(ReadReport {
+        version: r.version,
+        fingerprint_key: r.fingerprint_key,
+        paths_relative_to: r.paths_relative_to,
+        rules: r.rules,
+        outcome: Outcome {
+            fail_on: r.outcome.fail_on,
+            blocking: r.outcome.blocking,
+            incomplete: r.outcome.incomplete,
+            exit_code: r.outcome.exit_code,
+        },
+        config,
+        findings,
+        errors,
+        notices,
+        stats: ScanStats {
+            files: s.files,
+            bytes: s.bytes,
+            skipped: s.skipped,
+            skipped_binary: s.skipped_binary,
+            skipped_large: s.skipped_large,
+            skipped_other: s.skipped_other,
+            commits: s.commits,
+            repositories: s.repositories,
+            repositories_failed: s.repositories_failed,
+            elapsed_ms: s.elapsed_ms,
+            skipped_files,
+            ignored_files: r.ignored_scanned,
+        },
+        has_secrets,
+    })
+}
