@@ -27,8 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (default: the current directory) for secrets.
     Scan(Box<ScanArgs>),
-    /// Scan the whole history of many repositories into one report: every directory PATH is searched
-    /// for repositories, `--repos FILE` lists more; `--shard I/N` takes a share of them.
+    /// Scan the whole history of many repositories (found under directories, or listed in a file) into
+    /// one report; `--shard I/N` takes a share of them.
     Audit(Box<AuditArgs>),
     /// Combine JSON reports (the shards of an audit or scan) into one report, in any format.
     Merge(Box<MergeArgs>),

@@ -368,3 +368,41 @@ fn a_report_merged_alone_is_itself() {
         }
     }
 }
+
+/// A repository's name and origin URL are content under audit: neither reaches a terminal raw.
+#[test]
+fn hostile_repository_names_and_origins_are_escaped() {
+    let org = Org::new();
+    let path = org.repo("evil\x1b[2Jrepo", &[(".env", &format!("K={ALONE}\n"))]);
+    git(
+        &path,
+        &["remote", "add", "origin", "https://tok\x1b[31m@host/\x07x.git"],
+    );
+    let (code, text, err) = run(&["audit", ".", "--color", "never"], org.path());
+    assert_eq!(code, 1, "{err}");
+    for out in [&text, &err] {
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    }
+    assert!(text.contains(r#""./evil\x1b[2Jrepo:.env":1:3"#), "{text}");
+    let (_, list, _) = run(&["audit", ".", "--list"], org.path());
+    assert_eq!(list, "\"./evil\\x1b[2Jrepo\"\n");
+    let (_, out, _) = run(&["audit", ".", "--format", "json"], org.path());
+    let report = json(&out);
+    assert_eq!(
+        report["findings"][0]["repository"]["origin"],
+        "https://***@host/\x07x.git"
+    );
+    assert!(!out.contains('\x1b') && !out.contains('\x07'));
+}
+
+#[test]
+fn an_audit_needs_something_to_audit() {
+    let org = Org::new();
+    let (code, out, err) = run(&["audit"], org.path());
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("give repositories or directories to search"), "{err}");
+    let (code, _, err) = run(&["audit", ".", "--shard", "4/4"], org.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("is not a shard"), "{err}");
+}
