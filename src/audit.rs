@@ -357,18 +357,30 @@ pub fn add_stats(s: &mut crate::finding::ScanStats, o: &crate::finding::ScanStat
 #[derive(Default)]
 pub struct Fold {
     groups: HashMap<(String, String), Vec<Finding>>,
-    /// Findings of no repository (a plain scan's report in a merge): kept as they are.
+    /// History findings of no repository (`scan --history` reports in a merge), per (rule, secret): one
+    /// report holds one each; reports over different blobs of one repository may each hold one.
+    histories: HashMap<(String, String), Finding>,
+    /// Other findings of no repository (working-tree scans in a merge): kept as they are.
     loose: Vec<Finding>,
 }
 
 impl Fold {
     pub fn add(&mut self, mut f: Finding) {
+        let key = (f.rule.id.as_str().to_string(), f.fingerprint.as_str().to_string());
         let Some(place) = f.audit.as_mut() else {
-            self.loose.push(f);
+            if f.history.is_none() {
+                self.loose.push(f);
+                return;
+            }
+            match self.histories.get_mut(&key) {
+                Some(known) => merge_same_repository(known, f),
+                None => {
+                    self.histories.insert(key, f);
+                }
+            }
             return;
         };
         let elsewhere = std::mem::take(&mut place.elsewhere);
-        let key = (f.rule.id.as_str().to_string(), f.fingerprint.as_str().to_string());
         let group = self.groups.entry(key).or_default();
         group.push(f);
         for other in elsewhere {
@@ -378,6 +390,7 @@ impl Fold {
 
     pub fn finish(self) -> Vec<Finding> {
         let mut out = self.loose;
+        out.extend(self.histories.into_values());
         for (_, group) in self.groups {
             out.push(fold_group(group));
         }
@@ -491,6 +504,94 @@ pub fn tally(findings: &[Finding]) -> Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::finding::{Context, Exposure, Origin, Place, RuleId, RuleInfo, Secret, Snippet};
+
+    fn found(repo: &str, severity: Severity, secret: &str) -> Finding {
+        let rule = Arc::new(RuleInfo {
+            id: RuleId::new("test-rule"),
+            name: "Test".into(),
+            severity,
+            description: String::new(),
+            remediation: String::new(),
+            references: vec![],
+            tags: vec![],
+            keywords: vec![],
+        });
+        let secret = Secret::new(secret.as_bytes());
+        Finding {
+            fingerprint: secret.fingerprint(&rule.id),
+            rule,
+            severity,
+            path: format!("{repo}.txt"),
+            line: 1,
+            column: 1,
+            end_column: 2,
+            snippet: Snippet::default(),
+            secret,
+            origin: Origin::File,
+            exposure: Exposure::Server,
+            context: Context::Code,
+            history: None,
+            encoding: None,
+            verification: None,
+            place: Place::File,
+            variable: None,
+            binary: false,
+            cell: None,
+            audit: Some(Box::new(AuditPlace {
+                repository: Arc::new(Repository {
+                    path: repo.into(),
+                    origin: None,
+                }),
+                elsewhere: Vec::new(),
+            })),
+        }
+    }
+
+    fn shape(findings: &[Finding]) -> Vec<(String, Vec<String>)> {
+        findings
+            .iter()
+            .map(|f| {
+                let a = f.audit.as_ref().expect("audit finding");
+                (
+                    a.repository.path.clone(),
+                    a.elsewhere
+                        .iter()
+                        .map(|e| repo_of(e).expect("repo").path.clone())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fold_is_one_finding_per_secret_whatever_the_order() {
+        let all = [
+            found("c", Severity::High, "secret-one-aaaaaaaa"),
+            found("a", Severity::High, "secret-one-aaaaaaaa"),
+            found("b", Severity::Critical, "secret-one-aaaaaaaa"),
+            found("d", Severity::High, "secret-two-bbbbbbbb"),
+        ];
+        let expected = vec![
+            ("b".to_string(), vec!["a".to_string(), "c".to_string()]),
+            ("d".to_string(), vec![]),
+        ];
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
+            let mut fold = Fold::default();
+            for i in order {
+                fold.add(all[i].clone());
+            }
+            let out = fold.finish();
+            assert_eq!(shape(&out), expected, "{order:?}");
+            // Folding finished findings again (a merge of one report) changes nothing.
+            let mut again = Fold::default();
+            for f in out {
+                again.add(f);
+            }
+            assert_eq!(shape(&again.finish()), expected);
+        }
+    }
 
     #[test]
     fn urls_lose_their_credentials() {
