@@ -295,12 +295,11 @@ fn audit_one(
     };
     let repo = Repo::open(&target.path).map_err(|e| fail(message(&e)))?;
     // `Repo::open` searches upward; a damaged repository must not turn into its parent.
+    // A bare repository is its git directory; a work tree (a linked worktree or a submodule too, whose
+    // `.git` file points elsewhere) is the repository's work directory.
     let here = target.path.canonicalize().ok();
-    let opened = repo.git_dir().canonicalize().ok();
-    let inside = match (&here, &opened) {
-        (Some(h), Some(o)) => o == h || o.parent() == Some(h.as_path()),
-        _ => false,
-    };
+    let canonical = |p: Option<&Path>| p.and_then(|p| p.canonicalize().ok());
+    let inside = here.is_some() && (canonical(Some(repo.git_dir())) == here || canonical(repo.workdir()) == here);
     if !inside {
         return Err(fail("not a git repository (or a damaged one)".to_string()));
     }

@@ -406,3 +406,24 @@ fn an_audit_needs_something_to_audit() {
     assert_eq!(code, 2);
     assert!(err.contains("is not a shard"), "{err}");
 }
+
+/// A linked worktree (whose `.git` is a file pointing into the main repository) is audited, not refused.
+#[test]
+fn a_linked_worktree_is_a_repository_too() {
+    let org = Org::new();
+    let main = org.repo("main", &[("a.txt", "nothing\n")]);
+    git(&main, &["branch", "side"]);
+    let linked = org.path().join("linked");
+    git(
+        &main,
+        &["worktree", "add", "-q", linked.to_str().expect("UTF-8 path"), "side"],
+    );
+    fs::write(linked.join(".env"), format!("K={ALONE}\n")).expect("write");
+    git(&linked, &["add", "-A"]);
+    git(&linked, &["commit", "-q", "-m", "key"]);
+    let (code, out, err) = run(&["audit", "linked", "--format", "json"], org.path());
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    assert_eq!(report["errors"].as_array().expect("errors").len(), 0, "{out}");
+    assert_eq!(report["findings"][0]["repository"]["path"], "linked");
+}
