@@ -549,6 +549,17 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
     } else {
         String::new()
     };
+    // An audit: how many repositories were scanned, and how many could not be.
+    let commits = if s.repositories + s.repositories_failed > 0 {
+        format!(
+            "{} {} scanned, {} failed · {commits}",
+            s.repositories,
+            plural(s.repositories as usize, "repository", "repositories"),
+            s.repositories_failed
+        )
+    } else {
+        commits
+    };
     let incomplete = if input.incomplete() {
         let text = format!(
             "INCOMPLETE: {} {} could not be scanned{}",

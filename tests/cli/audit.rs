@@ -127,6 +127,10 @@ fn a_key_in_two_repositories_is_one_finding_listing_both() {
     assert!(text.contains("· 2 places · still in HEAD"), "{text}");
     assert!(text.contains("./team/api:config/.env:1:13"), "{text}");
     assert!(text.contains("./team/web:src/settings.py:1:8"), "{text}");
+    assert!(
+        text.contains(" · 3 repositories scanned, 0 failed · 3 commits · "),
+        "{text}"
+    );
 }
 
 #[test]
