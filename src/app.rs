@@ -775,6 +775,7 @@ fn history_scan(
         outcome.stats.elapsed_ms = elapsed.saturating_add(tree_ms);
         triage::finish(&mut outcome.findings);
     }
+    triage::by_urgency(&mut outcome.findings);
     Ok(outcome)
 }
 

@@ -15,6 +15,7 @@ use git2::{Oid, Repository};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::timeline::{self, Footprint};
 use super::{ScanOutcome, Scanned, Scanner, Worker};
 use crate::engine::Engine;
 use crate::finding::{redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
@@ -153,6 +154,7 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
 
     let range = matches!(cfg.selection, Selection::Range(_));
+    let mut footprints: Vec<Footprint> = Vec::new();
     let head = repo.head_blobs();
     let mut infos: HashMap<u32, Arc<CommitInfo>> = HashMap::new();
     let mut parent_cache: HashMap<Oid, Vec<String>> = HashMap::new();
@@ -171,10 +173,22 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             &mut infos,
             &mut parent_cache,
         );
-        if let Some(f) = finding {
+        if let Some((f, fp)) = finding {
             outcome.findings.push(f);
+            footprints.push(fp);
         }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    timeline::annotate(
+        repo.repository(),
+        &inv,
+        &cfg.selection,
+        &mut outcome.findings,
+        &footprints,
+        now,
+    );
 
     // A summary holds the secret when the key was pasted into the message; every summary printed is
     // redacted for every secret this scan found, whatever rule matched it.
@@ -369,7 +383,21 @@ fn finish_group(
     worker: &mut Worker,
     infos: &mut HashMap<u32, Arc<CommitInfo>>,
     parent_cache: &mut HashMap<Oid, Vec<String>>,
-) -> Option<Finding> {
+) -> Option<(Finding, Footprint)> {
+    // Every blob that holds the secret and every path it sat at, before a range drops the places its
+    // commits did not introduce: HEAD's line may hold the blob at any of them.
+    let mut fp = Footprint::default();
+    for c in &group.cands {
+        if let Some(b) = c.blob {
+            fp.blobs.push(b);
+            fp.paths.extend(
+                c.places
+                    .iter()
+                    .filter(|&&(commit, _)| commit != git::NO_COMMIT)
+                    .filter_map(|&(_, p)| p),
+            );
+        }
+    }
     if range {
         // A range reports what its commits introduced: a place whose parent already had the secret at the
         // same path is an edit of a file that held the key before the range, not a new leak.
@@ -450,8 +478,25 @@ fn finish_group(
         in_head,
         occurrence_count: count,
         occurrences,
+        timeline: None,
+        new: None,
     });
-    Some(f)
+    for &(commit, path, _, _) in &occ {
+        if commit == git::NO_COMMIT {
+            if let Some(label) = path.and_then(|p| inv.paths.get(p as usize)) {
+                fp.labels.push(label.clone());
+            }
+        } else {
+            fp.commits.push(commit);
+        }
+    }
+    fp.commits.sort_unstable();
+    fp.commits.dedup();
+    fp.blobs.sort_unstable();
+    fp.blobs.dedup();
+    fp.paths.sort_unstable();
+    fp.paths.dedup();
+    Some((f, fp))
 }
 
 /// Fingerprints of every secret in a blob (cached): the range filter's "was it there before?".

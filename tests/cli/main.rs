@@ -17,5 +17,6 @@ mod report;
 mod rules_cmd;
 mod scan_tree;
 mod staged;
+mod timeline;
 mod trust;
 mod verify;

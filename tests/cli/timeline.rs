@@ -1,0 +1,265 @@
+//! The leak timeline of history findings (issue 16): first seen, removed from HEAD's line, exposure,
+//! pushed, refs, urgency order, on repositories built at test time.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::common::pkhound;
+use crate::history::{history, Repo};
+
+const KEY1: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
+const KEY2: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
+const KEY3: &str = "pk_fe228f219e9cb0eb53f16947ccf25ec84d"; // pkhound:allow
+
+/// Commits everything with an explicit author date; returns the sha.
+fn commit_dated(r: &mut Repo, message: &str, date: &str) -> String {
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "--allow-empty", "--date", date, "-m", message]);
+    r.head()
+}
+
+fn only(report: &Value) -> &Value {
+    let f = report["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 1, "{report:#}");
+    &f[0]
+}
+
+fn by_key<'a>(report: &'a Value, redacted: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["redacted"] == redacted)
+        .unwrap_or_else(|| panic!("no finding {redacted}: {report:#}"))
+}
+
+fn text(r: &Repo) -> String {
+    let out = pkhound()
+        .args(["scan", "--history"])
+        .arg(&r.path)
+        .output()
+        .expect("runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn added_then_removed_key_names_its_removal_and_exposure() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.write("config/a.env", &format!("K={KEY1}\n"));
+    let added = commit_dated(&mut r, "add key", "2023-01-10T00:00:00Z");
+    // A rename keeps the secret in HEAD's tree: the removal is the commit that drops the last path.
+    r.git(&["mv", "config/a.env", "config/b.env"]);
+    r.commit("rename");
+    fs::remove_file(r.path.join("config/b.env")).expect("rm");
+    let removed = commit_dated(&mut r, "remove key", "2024-02-25T00:00:00Z");
+    r.write("later.txt", "x\n");
+    r.commit("later");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let f = only(&report);
+    assert_eq!(f["in_head"], false);
+    assert_eq!(f["first_seen"]["commit"], added.as_str());
+    assert_eq!(f["first_seen"]["date"], "2023-01-10T00:00:00+00:00");
+    assert_eq!(f["removed_in"]["commit"], removed.as_str());
+    assert_eq!(f["removed_in"]["date"], "2024-02-25T00:00:00+00:00");
+    assert_eq!(f["on_head_line"], true);
+    assert_eq!(f["exposed_days"], 411);
+    assert_eq!(f["pushed"], false);
+    assert_eq!(f["refs"], serde_json::json!(["refs/heads/main"]));
+    assert_eq!(f["ref_count"], 1);
+    let spans = f["head_spans"].as_array().expect("spans");
+    assert_eq!(spans.len(), 1, "{f:#}");
+    assert_eq!(spans[0]["added"]["commit"], added.as_str());
+    assert_eq!(spans[0]["removed"]["commit"], removed.as_str());
+    assert_eq!(
+        (spans[0]["added_pos"].as_u64(), spans[0]["removed_pos"].as_u64()),
+        (Some(1), Some(3))
+    );
+
+    let t = text(&r);
+    assert!(
+        t.contains(&format!(
+            "in history for 411 days; not pushed (no remote-tracking ref reaches it); removed from HEAD in {} on 2024-02-25",
+            &removed[..7]
+        )),
+        "{t}"
+    );
+    assert!(t.contains("0 still in HEAD · 0 pushed"), "{t}");
+}
+
+#[test]
+fn key_still_in_head_has_no_removal() {
+    let mut r = Repo::new();
+    r.write(".env", &format!("K={KEY1}\n"));
+    r.commit("add key");
+    r.write("other.txt", "x\n");
+    r.commit("other");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let f = only(&report);
+    assert_eq!(f["in_head"], true);
+    assert_eq!(f["removed_in"], Value::Null);
+    assert_eq!(f["on_head_line"], true);
+    assert_eq!(f["head_spans"][0]["removed"], Value::Null);
+    // Exposed from its commit (2024-03-01) until the scan.
+    assert!(f["exposed_days"].as_u64().expect("days") > 0, "{f:#}");
+    let t = text(&r);
+    assert!(t.contains("; still in HEAD"), "{t}");
+    assert!(!t.contains("removed from HEAD"), "{t}");
+    assert!(t.contains("1 still in HEAD · 0 pushed"), "{t}");
+}
+
+#[test]
+fn key_only_on_a_branch_is_never_called_removed_from_head() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("feature.env", &format!("K={KEY1}\n"));
+    r.commit("feature key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.txt", "x\n");
+    r.commit("main moves on");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let f = only(&report);
+    assert_eq!(f["in_head"], false);
+    assert_eq!(f["on_head_line"], false);
+    assert_eq!(f["removed_in"], Value::Null);
+    assert_eq!(f["head_spans"], serde_json::json!([]));
+    assert_eq!(f["refs"], serde_json::json!(["refs/heads/feature"]));
+    let t = text(&r);
+    assert!(!t.contains("removed from HEAD"), "{t}");
+    assert!(t.contains("never in HEAD's files"), "{t}");
+    assert!(t.contains("never on HEAD's branch"), "{t}");
+}
+
+#[test]
+fn key_in_a_stash_or_a_commit_message_only_is_never_called_removed_from_head() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit(&format!("init with {KEY2} pasted"));
+    r.write("README.md", &format!("K={KEY1}\n"));
+    r.git(&["stash", "-q"]);
+
+    let (_, report, _) = history(&r.path, &[]);
+    let stashed = by_key(&report, "pk_a4…36");
+    assert_eq!(stashed["on_head_line"], false);
+    assert_eq!(stashed["removed_in"], Value::Null);
+    assert_eq!(stashed["refs"], serde_json::json!(["refs/stash"]));
+    let message = by_key(&report, "pk_b3…ab");
+    assert_eq!(message["location"], "commit-message");
+    assert_eq!(message["on_head_line"], false);
+    assert_eq!(message["removed_in"], Value::Null);
+    // The message's commit is on main and in the stash's ancestry.
+    assert_eq!(message["refs"], serde_json::json!(["refs/heads/main", "refs/stash"]));
+    let t = text(&r);
+    assert!(!t.contains("removed from HEAD"), "{t}");
+    assert!(t.contains("in a commit message, never in HEAD's files"), "{t}");
+}
+
+#[test]
+fn key_merged_into_main_then_removed_has_the_merge_as_its_start_on_the_line() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("feature.env", &format!("K={KEY1}\n"));
+    let added = r.commit("feature key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.txt", "x\n");
+    r.commit("main moves on");
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    let merge = r.head();
+    fs::remove_file(r.path.join("feature.env")).expect("rm");
+    let removed = r.commit("drop the key");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let f = only(&report);
+    assert_eq!(f["first_seen"]["commit"], added.as_str());
+    assert_eq!(f["on_head_line"], true);
+    assert_eq!(f["head_spans"][0]["added"]["commit"], merge.as_str());
+    assert_eq!(f["removed_in"]["commit"], removed.as_str());
+    assert_eq!(f["refs"], serde_json::json!(["refs/heads/feature", "refs/heads/main"]));
+}
+
+#[test]
+fn pushed_and_unpushed_keys_are_told_apart_and_ordered_by_urgency() {
+    let mut r = Repo::new();
+    let origin = r.path.parent().expect("temp parent").join("origin.git");
+    let origin_path = origin.to_str().expect("utf-8 temp path").to_string();
+    r.git(&["init", "-q", "--bare", &origin_path]);
+    r.write("a.env", &format!("A={KEY1}\n"));
+    r.commit("key a (will be removed)");
+    r.write("c.env", &format!("C={KEY3}\n"));
+    r.commit("key c (stays)");
+    fs::remove_file(r.path.join("a.env")).expect("rm");
+    r.commit("remove a");
+    r.git(&["remote", "add", "origin", &origin_path]);
+    r.git(&["push", "-q", "origin", "main"]);
+    r.git(&["fetch", "-q", "origin"]);
+    // Committed after the push: never left this machine.
+    r.write("b.env", &format!("B={KEY2}\n"));
+    r.commit("key b (local only)");
+
+    let (_, report, _) = history(&r.path, &[]);
+    let a = by_key(&report, "pk_a4…36");
+    let b = by_key(&report, "pk_b3…ab");
+    let c = by_key(&report, "pk_fe…4d");
+    assert_eq!(
+        (a["pushed"].as_bool(), a["in_head"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(a["remotes"], serde_json::json!(["origin"]));
+    assert_eq!(
+        a["refs"],
+        serde_json::json!(["refs/heads/main", "refs/remotes/origin/main"])
+    );
+    assert_eq!(
+        (b["pushed"].as_bool(), b["in_head"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(b["remotes"], serde_json::json!([]));
+    assert_eq!(b["refs"], serde_json::json!(["refs/heads/main"]));
+    assert_eq!(
+        (c["pushed"].as_bool(), c["in_head"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    // Still in HEAD and pushed, then still in HEAD, then pushed but removed.
+    let order: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["redacted"].as_str().expect("redacted"))
+        .collect();
+    assert_eq!(order, ["pk_fe…4d", "pk_b3…ab", "pk_a4…36"]);
+    let t = text(&r);
+    let pos = |k: &str| t.find(k).unwrap_or_else(|| panic!("{k} in {t}"));
+    assert!(
+        pos("pk_fe…4d") < pos("pk_b3…ab") && pos("pk_b3…ab") < pos("pk_a4…36"),
+        "{t}"
+    );
+    assert!(t.contains("pushed to origin; still in HEAD"), "{t}");
+    assert!(t.contains("2 still in HEAD · 2 pushed"), "{t}");
+
+    // A scan of one branch still sees the remote-tracking refs the branch walk did not follow.
+    let (_, report, _) = history(&r.path, &["--branch", "main"]);
+    assert_eq!(by_key(&report, "pk_a4…36")["pushed"], true);
+    // CSV carries the fields.
+    let out = pkhound()
+        .args(["scan", "--history", "--format", "csv"])
+        .arg(&r.path)
+        .output()
+        .expect("runs");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.contains("removed_in,removed_in_date,on_head_line,exposed_days,pushed,refs,ref_count")),
+        "{csv}"
+    );
+}
