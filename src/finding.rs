@@ -1185,9 +1185,26 @@ pub struct Notice {
     pub message: String,
 }
 
+/// What `--state` spared a history scan, and what it still read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Commits an earlier run compared: their trees and messages were not read again.
+    pub commits_known: u64,
+    /// Blobs an earlier run read and found clean: not read again.
+    pub blobs_skipped: u64,
+    /// Blobs an earlier run found a secret in: read again (the state keeps no secret).
+    pub blobs_reread: u64,
+    /// Blobs no earlier run read.
+    pub blobs_new: u64,
+    /// Findings no earlier run reported.
+    pub new_findings: u64,
+}
+
 /// What a scan covered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanStats {
+    /// With `--state`: what the state spared and what was read.
+    pub state: Option<StateStats>,
     /// Files (or blobs) scanned.
     pub files: u64,
     /// Bytes scanned.

@@ -227,6 +227,9 @@ fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput
         if g.pushed {
             notes.push(p.paint("pushed", |t| t.red()));
         }
+        if h.new == Some(true) {
+            notes.push(p.paint("NEW since the last run", |t| t.red().bold()));
+        }
     }
     if f.severity < run.outcome.fail_on && g.severity < run.outcome.fail_on {
         notes.push(format!("below --fail-on {}", run.outcome.fail_on));
@@ -636,6 +639,16 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
     } else {
         String::new()
     };
+    let state = match s.state {
+        Some(st) => format!(
+            " · --state: {} new {} read, {} known clean skipped, {} known with secrets re-read",
+            st.blobs_new,
+            plural(st.blobs_new as usize, "blob", "blobs"),
+            st.blobs_skipped,
+            st.blobs_reread
+        ),
+        None => String::new(),
+    };
     let ignored = if s.ignored_files.is_empty() {
         String::new()
     } else {
@@ -647,7 +660,7 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
         )
     };
     format!(
-        "{incomplete}{head}{blocking}{keys} · {commits}{} {} scanned ({}){ignored} · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head}{blocking}{keys} · {commits}{} {} scanned ({}){state}{ignored} · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")

@@ -15,10 +15,13 @@ use git2::{Oid, Repository};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::state::{KnownBlob, KnownFinding, State};
 use super::timeline::{self, Footprint};
 use super::{ScanOutcome, Scanned, Scanner, Worker};
 use crate::engine::Engine;
-use crate::finding::{redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
+use crate::finding::{
+    redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret, StateStats,
+};
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
 use crate::triage;
 
@@ -41,20 +44,59 @@ pub struct HistoryConfig {
     pub all_occurrences: bool,
     /// Show progress on stderr (only ever true for an attended terminal, never in CI).
     pub progress: bool,
+    /// `--state`: what earlier runs covered, and what makes this run's state comparable.
+    pub state: Option<StateInput>,
+}
+
+/// What `--state` brings into a run.
+#[derive(Clone, Debug)]
+pub struct StateInput {
+    /// The state file's content; `None` on the first run (no file yet).
+    pub previous: Option<State>,
+    /// The digest of what decides a blob's findings (see [`State::settings`]).
+    pub settings: [u8; 32],
+    /// The fingerprint key's id.
+    pub fingerprint_key: String,
 }
 
 /// Scans the history of the repository at or above `path`. Fails only when the repository cannot be
 /// opened or the ref/range cannot be resolved; unreadable objects become `errors` entries.
 pub fn run(scanner: Scanner<'_>, repo: Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+    run_with_state(scanner, repo, cfg).map(|(outcome, _)| outcome)
+}
+
+/// [`run`], and with `cfg.state` the state to save for the next run.
+pub fn run_with_state(
+    scanner: Scanner<'_>,
+    repo: Repo,
+    cfg: &HistoryConfig,
+) -> Result<(ScanOutcome, Option<State>), GitError> {
     match rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build() {
         Ok(pool) => pool.install(move || run_in_pool(scanner, &repo, cfg)),
         Err(_) => run_in_pool(scanner, &repo, cfg),
     }
 }
 
-fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+fn run_in_pool(
+    scanner: Scanner<'_>,
+    repo: &Repo,
+    cfg: &HistoryConfig,
+) -> Result<(ScanOutcome, Option<State>), GitError> {
     let started = Instant::now();
     let mut outcome = ScanOutcome::default();
+    let previous = cfg.state.as_ref().and_then(|s| s.previous.as_ref());
+    // A state written under other rules, config or limits says nothing about what a blob holds now:
+    // every blob is read again (and said so); its findings still tell which findings are new.
+    let usable = previous.filter(|p| cfg.state.as_ref().is_some_and(|s| s.settings == p.settings));
+    if let (Some(p), None) = (previous, usable) {
+        outcome.notices.push(Notice {
+            path: p.repository.clone(),
+            message: "--state: the rules, config or --max-file-size changed since the state was written: every \
+                      blob is read again"
+                .to_string(),
+        });
+    }
+    let known = |oid: &Oid| usable.is_some_and(|s| s.knows_commit(oid));
 
     // Commit messages are scanned as the walk meets them, by the same recipe as files: a key pasted into
     // a message is a leak too.
@@ -72,9 +114,10 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             p.set_message(format!("{n} commits compared"));
         }
     };
-    let (mut inv, message_hits) = repo.inventory(
+    let (mut inv, mut message_hits) = repo.inventory(
         &cfg.selection,
         cfg.since,
+        &known,
         &on_commits,
         || scanner.worker(),
         |worker, msg| {
@@ -83,7 +126,20 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             (!found.is_empty()).then_some(found)
         },
     )?;
+    let mut state_stats = StateStats::default();
+    if let Some(st) = usable {
+        state_stats.commits_known = inv.commits.iter().filter(|c| st.knows_commit(c)).count() as u64;
+        merge_known_places(&mut inv, st);
+        rescan_messages(scanner, repo.repository(), &inv, st, &mut message_hits.commits);
+    }
     prune(&mut inv, scanner.policy);
+    if let Some(st) = usable {
+        let before = inv.blobs.len();
+        inv.blobs.retain(|b| !st.is_clean(&b.id));
+        state_stats.blobs_skipped = (before - inv.blobs.len()) as u64;
+        state_stats.blobs_reread = inv.blobs.iter().filter(|b| st.known_blob(&b.id).is_some()).count() as u64;
+    }
+    state_stats.blobs_new = inv.blobs.len() as u64 - state_stats.blobs_reread;
     outcome.errors.extend(inv.errors.iter().cloned());
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
@@ -102,7 +158,31 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
     let mut worker = scanner.worker();
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
+    let mut clean: Vec<Oid> = Vec::new();
+    let mut known_blobs: Vec<KnownBlob> = Vec::new();
     for (blob, result) in inv.blobs.iter().zip(scanned) {
+        if cfg.state.is_some() {
+            match &result {
+                BlobResult::Scanned { findings, .. } if findings.is_empty() => clean.push(blob.id),
+                BlobResult::Binary => clean.push(blob.id),
+                BlobResult::Scanned { findings, .. } => known_blobs.push(KnownBlob {
+                    id: blob.id,
+                    places: blob
+                        .places
+                        .iter()
+                        .filter(|p| p.commit != git::NO_COMMIT)
+                        .filter_map(|p| {
+                            Some((
+                                *inv.commits.get(p.commit as usize)?,
+                                inv.paths.get(p.path as usize)?.clone(),
+                            ))
+                        })
+                        .collect(),
+                    findings: findings.iter().map(known_finding).collect(),
+                }),
+                BlobResult::Unreadable(_) => {}
+            }
+        }
         match result {
             BlobResult::Scanned { bytes, findings, lfs } => {
                 outcome.stats.files += 1;
@@ -141,6 +221,11 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             }
         }
     }
+    let message_commits: Vec<Oid> = message_hits
+        .commits
+        .iter()
+        .filter_map(|(c, _)| inv.commits.get(*c as usize).copied())
+        .collect();
     for (commit, findings) in message_hits.commits {
         for f in findings {
             add(&mut groups, f, vec![(commit, None)], None);
@@ -208,11 +293,178 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
 
     triage::finish(&mut outcome.findings);
+    let state = cfg.state.as_ref().map(|input| {
+        for f in &mut outcome.findings {
+            let new = !previous.is_some_and(|p| p.knows_finding(f.rule.id.as_str(), f.fingerprint.as_str()));
+            if let Some(h) = f.history.as_mut() {
+                h.new = Some(new);
+            }
+            state_stats.new_findings += u64::from(new);
+        }
+        if let Some(p) = previous {
+            gone_notices(p, &outcome.findings, &inv, &mut outcome.notices);
+        }
+        let mut st = State {
+            repository: repo.git_dir().display().to_string(),
+            fingerprint_key: input.fingerprint_key.clone(),
+            settings: input.settings,
+            refs: crate::source::graph::ref_tips(repo.repository())
+                .into_iter()
+                .map(|t| (t.name, t.commit))
+                .collect(),
+            // A commit whose tree could not be read is compared again next time: with errors, only the
+            // commits earlier runs covered (and that are still reachable) are kept.
+            commits: if inv.errors.is_empty() {
+                inv.commits.clone()
+            } else {
+                usable
+                    .map(|p| {
+                        p.commits
+                            .iter()
+                            .filter(|c| inv.graph.index(c).is_some())
+                            .copied()
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
+            clean: usable.map(|p| p.clean.clone()).unwrap_or_default(),
+            blobs: known_blobs,
+            messages: message_commits,
+            findings: outcome.findings.iter().map(known_finding).collect(),
+        };
+        st.clean.extend(clean);
+        st.normalize();
+        outcome.stats.state = Some(state_stats);
+        st
+    });
     outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.dedup();
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(outcome)
+    Ok((outcome, state))
+}
+
+fn known_finding(f: &Finding) -> KnownFinding {
+    KnownFinding {
+        rule: f.rule.id.as_str().to_string(),
+        fingerprint: f.fingerprint.as_str().to_string(),
+        redacted: f.secret.redacted(),
+        line: u32::try_from(f.line).unwrap_or(u32::MAX),
+        column: u32::try_from(f.column).unwrap_or(u32::MAX),
+    }
+}
+
+/// Adds the places an earlier run recorded for blobs that held a secret (the walk did not compare the
+/// commits it already knew, so it did not list them); places whose commit is no longer reachable (a
+/// rewritten history) are dropped, and a blob left with none is gone.
+fn merge_known_places(inv: &mut Inventory, st: &State) {
+    if st.blobs.is_empty() {
+        return;
+    }
+    let commit_index: HashMap<Oid, u32> = inv
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let mut path_index: HashMap<String, u32> = inv
+        .paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let mut blob_index: HashMap<Oid, usize> = inv.blobs.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
+    for known in &st.blobs {
+        for (commit, path) in &known.places {
+            let Some(&c) = commit_index.get(commit) else { continue };
+            let p = *path_index.entry(path.clone()).or_insert_with(|| {
+                inv.paths.push(path.clone());
+                u32::try_from(inv.paths.len() - 1).unwrap_or(u32::MAX)
+            });
+            let i = *blob_index.entry(known.id).or_insert_with(|| {
+                inv.blobs.push(BlobProvenance {
+                    id: known.id,
+                    places: Vec::new(),
+                });
+                inv.blobs.len() - 1
+            });
+            inv.blobs[i].places.push(git::Place { commit: c, path: p });
+        }
+    }
+    for known in &st.blobs {
+        if let Some(&i) = blob_index.get(&known.id) {
+            let places = &mut inv.blobs[i].places;
+            places.sort_unstable_by_key(|p| (p.commit, p.path));
+            places.dedup();
+        }
+    }
+}
+
+/// Scans again the messages of known commits that held a secret (the walk skipped their messages).
+fn rescan_messages(
+    scanner: Scanner<'_>,
+    repo: &Repository,
+    inv: &Inventory,
+    st: &State,
+    hits: &mut Vec<(u32, Vec<Finding>)>,
+) {
+    if st.messages.is_empty() {
+        return;
+    }
+    let mut worker = scanner.worker();
+    for (i, c) in inv.commits.iter().enumerate() {
+        if st.messages.binary_search(c).is_err() || !st.knows_commit(c) {
+            continue;
+        }
+        let Ok(commit) = repo.find_commit(*c) else { continue };
+        let mut found = Vec::new();
+        scanner.scan_text(
+            &mut worker,
+            MESSAGE_PATH,
+            &Origin::File,
+            commit.message_raw_bytes(),
+            &mut found,
+        );
+        if !found.is_empty() {
+            hits.push((u32::try_from(i).unwrap_or(u32::MAX), found));
+        }
+    }
+}
+
+/// A notice for each finding the previous run reported that this one does not: its commits are no
+/// longer reachable from any ref (history rewritten, a ref deleted) or outside this run's selection.
+fn gone_notices(previous: &State, findings: &[Finding], inv: &Inventory, notices: &mut Vec<Notice>) {
+    let now: std::collections::HashSet<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.rule.id.as_str(), f.fingerprint.as_str()))
+        .collect();
+    let rewritten: Vec<&str> = previous
+        .refs
+        .iter()
+        .filter(|(_, tip)| inv.graph.index(tip).is_none())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let why = if rewritten.is_empty() {
+        "its commits are no longer reachable from the refs scanned".to_string()
+    } else {
+        format!(
+            "history was rewritten or refs deleted since the last run ({})",
+            rewritten.join(", ")
+        )
+    };
+    for f in &previous.findings {
+        if now.contains(&(f.rule.as_str(), f.fingerprint.as_str())) {
+            continue;
+        }
+        notices.push(Notice {
+            path: previous.repository.clone(),
+            message: format!(
+                "{} ({}) reported by the previous run is no longer reachable: {why}; it is not reported, but \
+                 clones, forks and the remote may still hold it: rotate it if it was ever pushed",
+                f.redacted, f.rule
+            ),
+        });
+    }
 }
 
 fn first_path<'i>(inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {

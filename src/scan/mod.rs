@@ -7,6 +7,7 @@
 //! allowlists, baseline, dedup, threshold) runs once, after.
 
 pub mod history;
+pub mod state;
 pub mod timeline;
 
 use std::{

@@ -145,10 +145,15 @@ impl Repo {
     ///
     /// `init` makes per-thread state for `message`, which sees each commit's raw message and may keep
     /// something from it (returned with the commit's index).
+    ///
+    /// A commit `known` says an earlier run compared (`--state`) is listed in `commits` and the graph but
+    /// its tree and message are not read again: it introduces nothing here.
+    #[allow(clippy::too_many_arguments)]
     pub fn inventory<S, T: Send>(
         &self,
         selection: &Selection,
         since: Option<i64>,
+        known: &(dyn Fn(&Oid) -> bool + Sync),
         progress: &dyn Fn(usize),
         init: impl Fn() -> S + Sync,
         message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
@@ -253,6 +258,7 @@ impl Repo {
                 .map_init(
                     || (open_dir(git_dir), init()),
                     |(repo, state), &oid| match repo {
+                        _ if known(&oid) => CommitDelta::default(),
                         Ok(repo) => commit_delta(repo, oid, since, state, &message),
                         Err(e) => CommitDelta {
                             errors: vec![ScanError::new(

@@ -263,3 +263,194 @@ fn pushed_and_unpushed_keys_are_told_apart_and_ordered_by_urgency() {
         "{csv}"
     );
 }
+
+fn state_scan(r: &Repo, state: &std::path::Path) -> (i32, Value, String) {
+    history(&r.path, &["--state", state.to_str().expect("utf-8 temp path")])
+}
+
+#[test]
+fn state_rerun_reads_only_new_blobs_and_marks_only_new_findings() {
+    let mut r = Repo::new();
+    let state = r.path.parent().expect("temp parent").join("pkhound.state");
+    for i in 0..5 {
+        r.write(&format!("src/f{i}.txt"), &format!("clean file {i}\n"));
+    }
+    r.write("config/.env", &format!("K={KEY1}\n"));
+    r.commit("first");
+    r.write("src/f0.txt", "clean file 0, edited\n");
+    r.commit("second");
+
+    let (_, first, _) = state_scan(&r, &state);
+    assert_eq!(first["stats"]["files"], 7, "{:#}", first["stats"]);
+    assert_eq!(only(&first)["new"], true);
+    let bytes = fs::read(&state).expect("state written");
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(KEY1),
+        "the state holds no secret"
+    );
+
+    // Two new commits: two new clean blobs, one new key, and the old key removed from HEAD.
+    r.write("src/g1.txt", "new clean 1\n");
+    r.write("src/g2.txt", "new clean 2\n");
+    let added = r.commit("third");
+    r.write("deploy/.env", &format!("K2={KEY2}\n"));
+    fs::remove_file(r.path.join("config/.env")).expect("rm");
+    let removed = r.commit("fourth");
+
+    let (_, second, _) = state_scan(&r, &state);
+    let st = &second["stats"]["state"];
+    assert_eq!(st["commits_known"], 2, "{st:#}");
+    assert_eq!(st["blobs_new"], 3, "{st:#}");
+    // The old key's blob is read again (the state keeps no secret), nothing else old is.
+    assert_eq!(st["blobs_reread"], 1, "{st:#}");
+    assert_eq!(st["new_findings"], 1, "{st:#}");
+    assert_eq!(second["stats"]["files"], 4, "{:#}", second["stats"]);
+    let old = by_key(&second, "pk_a4…36");
+    let new = by_key(&second, "pk_b3…ab");
+    assert_eq!((old["new"].as_bool(), new["new"].as_bool()), (Some(false), Some(true)));
+    // Places and the timeline come from the fresh inventory: the old key left HEAD in the new commit.
+    assert_eq!(old["in_head"], false);
+    assert_eq!(old["removed_in"]["commit"], removed.as_str());
+    assert_eq!(new["in_head"], true);
+    assert_ne!(added, removed);
+    let t = text(&r);
+    assert!(!t.contains("NEW since the last run"), "no --state, no marks: {t}");
+
+    // Same findings as a full scan, once sorted.
+    let (_, full, _) = history(&r.path, &[]);
+    let key = |v: &Value| {
+        let mut k: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {} {}",
+                    f["fingerprint"], f["path"], f["line"], f["in_head"], f["removed_in"]
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(key(&second), key(&full));
+
+    // A third run with nothing new reads only the known blob with a secret.
+    let (_, third, _) = state_scan(&r, &state);
+    assert_eq!(third["stats"]["state"]["blobs_new"], 0);
+    assert_eq!(third["stats"]["state"]["new_findings"], 0);
+    assert_eq!(third["stats"]["files"], 2);
+}
+
+#[test]
+fn state_after_a_force_push_drops_unreachable_findings_and_says_why() {
+    let mut r = Repo::new();
+    let parent = r.path.parent().expect("temp parent").to_path_buf();
+    let state = parent.join("pkhound.state");
+    let origin = parent.join("origin.git");
+    let origin = origin.to_str().expect("utf-8 temp path").to_string();
+    r.git(&["init", "-q", "--bare", &origin]);
+    r.git(&["remote", "add", "origin", &origin]);
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.write(".env", &format!("K={KEY1}\n"));
+    r.commit("oops, a key");
+    r.git(&["push", "-q", "origin", "main"]);
+    let (_, first, _) = state_scan(&r, &state);
+    assert_eq!(only(&first)["pushed"], true);
+
+    // The key is scrubbed by rewriting history and force-pushing.
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    r.write("README.md", "hello again\n");
+    r.commit("clean");
+    r.git(&["push", "-q", "--force", "origin", "main"]);
+    r.git(&["reflog", "expire", "--expire=now", "--all"]);
+
+    let (_, second, _) = state_scan(&r, &state);
+    assert_eq!(second["findings"], serde_json::json!([]), "{second:#}");
+    let notes: Vec<&str> = second["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .map(|n| n["message"].as_str().expect("message"))
+        .collect();
+    let gone = notes
+        .iter()
+        .find(|m| m.contains("pk_a4…36"))
+        .unwrap_or_else(|| panic!("a notice names the key: {notes:?}"));
+    assert!(gone.contains("no longer reachable"), "{gone}");
+    assert!(
+        gone.contains("refs/heads/main") && gone.contains("refs/remotes/origin/main"),
+        "{gone}"
+    );
+    assert!(gone.contains("rotate it"), "{gone}");
+
+    // The state forgot it: the next run is quiet.
+    let (_, third, _) = state_scan(&r, &state);
+    assert!(
+        !third["notices"].to_string().contains("pk_a4…36"),
+        "{:#}",
+        third["notices"]
+    );
+}
+
+#[test]
+fn damaged_or_foreign_state_is_an_error_naming_the_file() {
+    let mut r = Repo::new();
+    let parent = r.path.parent().expect("temp parent").to_path_buf();
+    r.write(".env", &format!("K={KEY1}\n"));
+    r.commit("key");
+    let good = parent.join("good.state");
+    state_scan(&r, &good);
+    let bytes = fs::read(&good).expect("state written");
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "garbage.state",
+            b"not a state file at all".to_vec(),
+            "not a pkhound state file",
+        ),
+        ("truncated.state", bytes[..bytes.len() - 10].to_vec(), "truncated"),
+        (
+            "flipped.state",
+            {
+                let mut b = bytes.clone();
+                let mid = b.len() / 2;
+                b[mid] ^= 1;
+                b
+            },
+            "checksum mismatch",
+        ),
+        ("empty.state", Vec::new(), "too short"),
+    ];
+    for (name, content, says) in cases {
+        let path = parent.join(name);
+        fs::write(&path, &content).expect("write");
+        let out = pkhound()
+            .args(["scan", "--history", "--state"])
+            .arg(&path)
+            .arg(&r.path)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(says), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: no report from a damaged state");
+        // The damaged file is left as it was, not replaced by a fresh scan's state.
+        assert_eq!(fs::read(&path).expect("still there"), content, "{name}");
+    }
+
+    // Another repository's state.
+    let mut other = Repo::new();
+    other.write("a.txt", "x\n");
+    other.commit("x");
+    let out = pkhound()
+        .args(["scan", "--history", "--state"])
+        .arg(&good)
+        .arg(&other.path)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("written for repository"), "{err}");
+}
