@@ -736,6 +736,10 @@ fn state_settings(engine: &Engine, args: &ScanArgs, applied: Option<&crate::repo
         h.update(format!("\0{}\0{}\0{:?}\0{:?}", info.id, info.severity, info.keywords, info.tags).as_bytes());
     }
     h.update(args.max_file_size.to_le_bytes());
+    // A shard's state says nothing of another share's blobs.
+    if let Some((i, n)) = args.shard {
+        h.update(format!("shard {i}/{n}").as_bytes());
+    }
     if let Some(a) = applied {
         h.update(a.path.as_bytes());
         h.update(std::fs::read(&a.path).unwrap_or_default());
@@ -773,6 +777,7 @@ fn history_scan(
         threads,
         all_occurrences: args.all_occurrences,
         progress,
+        shard: args.shard.map(|(index, count)| history::Shard { index, count }),
         state: match &args.state {
             Some(path) => {
                 let previous = State::load(path)?;

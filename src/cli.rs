@@ -188,6 +188,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
+    /// With --history: read only share I of N (0-based) of the unique blobs and commit messages, by
+    /// object id; the walk, places and timeline stay whole, so the N reports merged equal one run.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+
     /// List every (commit, path, line) that carries each secret, not just the first 20.
     #[arg(long)]
     pub all_occurrences: bool,
@@ -225,13 +230,30 @@ pub struct ScanArgs {
 impl ScanArgs {
     /// True when git history is to be scanned.
     pub fn history_mode(&self) -> bool {
-        self.history || self.branch.is_some() || self.range.is_some() || self.since.is_some() || self.state.is_some()
+        self.history
+            || self.branch.is_some()
+            || self.range.is_some()
+            || self.since.is_some()
+            || self.state.is_some()
+            || self.shard.is_some()
     }
 
     /// True when secrets are to be sent to their providers (`--verify`, or `--blast-radius`).
     pub fn verifies(&self) -> bool {
         self.verify || self.blast_radius
     }
+}
+
+/// `I/N` with 0 ≤ I < N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a shard: write I/N with 0 <= I < N (`--shard 0/4` … `--shard 3/4`)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: u32 = i.trim().parse().map_err(|_| bad())?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 fn parse_since(s: &str) -> Result<i64, String> {

@@ -558,6 +558,10 @@ impl Place {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     pub commit: String,
+    /// The commit's position in the scan's walk (parents first; `u32::MAX` for a place no commit
+    /// introduced): the same in every run over the same repository and selection, so places from shard
+    /// reports sort as one run sorts them.
+    pub seq: u32,
     pub path: String,
     /// A file, or the commit's message (then `path` is only a label).
     pub place: Place,
@@ -586,6 +590,8 @@ pub struct History {
 pub struct CommitStamp {
     /// Full hex object id.
     pub sha: String,
+    /// The commit's position in the scan's walk (see [`Occurrence::seq`]).
+    pub seq: u32,
     /// Author date, RFC 3339.
     pub date: String,
     /// The same date in Unix seconds.
@@ -618,6 +624,8 @@ pub struct Timeline {
     pub head_spans: Vec<HeadSpan>,
     /// Whole days from first seen to removal, or to the time of the scan.
     pub exposed_days: u64,
+    /// The end of the exposure in Unix seconds: the removal's date, or the time of the scan.
+    pub exposed_until: i64,
     /// A remote-tracking ref (`refs/remotes/*`) reaches it: the key left this machine.
     pub pushed: bool,
     /// The remotes whose tracking refs reach it (`origin`), sorted.

@@ -344,6 +344,9 @@ pub(crate) struct WireHistory<'a> {
     /// Whole days from first seen to removal, or to the scan.
     #[serde(skip_serializing_if = "Option::is_none")]
     exposed_days: Option<u64>,
+    /// Where `exposed_days` ends, Unix seconds: the removal's date, or the time of the scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exposed_until: Option<i64>,
     /// A remote-tracking ref reaches it: the key left this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pushed: Option<bool>,
@@ -363,6 +366,13 @@ pub(crate) struct WireHistory<'a> {
 pub(crate) struct WireStamp<'a> {
     commit: &'a str,
     date: &'a str,
+    /// The commit's position in the scan's walk, parents first (the same in every shard).
+    #[serde(skip_serializing_if = "is_no_seq")]
+    seq: u32,
+}
+
+fn is_no_seq(n: &u32) -> bool {
+    *n == u32::MAX
 }
 
 impl<'a> WireStamp<'a> {
@@ -370,6 +380,7 @@ impl<'a> WireStamp<'a> {
         WireStamp {
             commit: &c.sha,
             date: &c.date,
+            seq: c.seq,
         }
     }
 }
@@ -385,6 +396,9 @@ pub(crate) struct WireSpan<'a> {
 #[derive(serde::Serialize)]
 struct WireOccurrence<'a> {
     commit: &'a str,
+    /// The commit's position in the scan's walk, parents first (the same in every shard).
+    #[serde(skip_serializing_if = "is_no_seq")]
+    seq: u32,
     path: &'a str,
     /// `commit-message` for the commit's message (`path` is then only a label); absent for files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -405,6 +419,7 @@ impl<'a> WireHistory<'a> {
                     .iter()
                     .map(|o| WireOccurrence {
                         commit: &o.commit,
+                        seq: o.seq,
                         path: &o.path,
                         location: (o.place != crate::finding::Place::File).then(|| o.place.as_str()),
                         line: o.line,
@@ -427,6 +442,7 @@ impl<'a> WireHistory<'a> {
                     .collect()
             }),
             exposed_days: t.map(|t| t.exposed_days),
+            exposed_until: t.map(|t| t.exposed_until),
             pushed: t.map(|t| t.pushed),
             remotes: t.map(|t| t.remotes.as_slice()),
             refs: t.map(|t| t.refs.as_slice()),
@@ -567,6 +583,7 @@ mod tests {
                     sha: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                     date: "2025-04-16T09:30:00+00:00".into(),
                     time: 1_744_795_800,
+                    seq: 57,
                 };
                 f.origin = Origin::Commit(Arc::new(CommitInfo {
                     sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
@@ -581,6 +598,7 @@ mod tests {
                     occurrences: vec![Occurrence {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
+                        seq: 57,
                         place: crate::finding::Place::File,
                         line: 4,
                         column: 9,
@@ -590,6 +608,7 @@ mod tests {
                             sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
                             date: "2024-03-01T12:00:00+01:00".into(),
                             time: 1_709_290_800,
+                            seq: 41,
                         }),
                         removed_in: Some(removed.clone()),
                         head_spans: vec![HeadSpan {
@@ -597,11 +616,13 @@ mod tests {
                                 sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
                                 date: "2024-03-01T12:00:00+01:00".into(),
                                 time: 1_709_290_800,
+                                seq: 41,
                             },
                             added_pos: 41,
                             removed: Some((removed, 57)),
                         }],
                         exposed_days: 412,
+                        exposed_until: 1_744_795_800,
                         pushed: true,
                         remotes: vec!["origin".into()],
                         refs: vec!["refs/heads/main".into(), "refs/remotes/origin/main".into()],
@@ -793,6 +814,7 @@ mod tests {
                 .map(|i| Occurrence {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
+                    seq: 100 + i as u32,
                     place: crate::finding::Place::File,
                     line: i + 1,
                     column: 5,

@@ -20,7 +20,8 @@ use super::timeline::{self, Footprint};
 use super::{ScanOutcome, Scanned, Scanner, Worker};
 use crate::engine::Engine;
 use crate::finding::{
-    redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret, StateStats,
+    redact, CommitInfo, CommitStamp, ErrorKind, Finding, HeadSpan, History, Notice, Occurrence, Origin, Place,
+    ScanError, Secret, StateStats, Timeline,
 };
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
 use crate::triage;
@@ -46,6 +47,26 @@ pub struct HistoryConfig {
     pub progress: bool,
     /// `--state`: what earlier runs covered, and what makes this run's state comparable.
     pub state: Option<StateInput>,
+    /// `--shard I/N`: read only the blobs (and commit messages) whose id falls in share I of N; the
+    /// inventory, places and timeline stay whole, so [`merge_findings`] over the N reports gives one run's.
+    pub shard: Option<Shard>,
+}
+
+/// Share `index` (0-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether an object id falls in this share: its first four bytes (uniform, being a hash) modulo
+    /// the count.
+    pub fn holds(&self, id: &Oid) -> bool {
+        let b = id.as_bytes();
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        self.count == 0 || n % self.count == self.index
+    }
 }
 
 /// What `--state` brings into a run.
@@ -126,6 +147,15 @@ fn run_in_pool(
             (!found.is_empty()).then_some(found)
         },
     )?;
+    if let Some(shard) = cfg.shard {
+        inv.blobs.retain(|b| shard.holds(&b.id));
+        message_hits
+            .commits
+            .retain(|(c, _)| inv.commits.get(*c as usize).is_some_and(|o| shard.holds(o)));
+        if shard.index != 0 {
+            message_hits.tags.clear();
+        }
+    }
     let mut state_stats = StateStats::default();
     if let Some(st) = usable {
         state_stats.commits_known = inv.commits.iter().filter(|c| st.knows_commit(c)).count() as u64;
@@ -342,6 +372,126 @@ fn run_in_pool(
     outcome.notices.dedup();
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok((outcome, state))
+}
+
+/// Merges two history findings of the same (rule, secret) from different shards of one repository's scan
+/// (`--shard`), as one run would have reported it: the earlier place is the finding (by walk position,
+/// file before message, path, line, column), places are unioned (shards read disjoint blobs, so counts
+/// add), HEAD's spans are unioned and `removed_in` recomputed from them, refs and remotes unioned,
+/// exposure recomputed. `ref_count` is exact while each side listed all its refs (at most
+/// [`Timeline::REF_LIMIT`]); past that it is a lower bound. Findings without history: `a` is kept.
+pub fn merge_findings(a: &Finding, b: &Finding, all_occurrences: bool) -> Finding {
+    let (Some(ha), Some(hb)) = (&a.history, &b.history) else {
+        return a.clone();
+    };
+    let seq = |f: &Finding| {
+        f.history
+            .as_ref()
+            .and_then(|h| h.timeline.as_ref())
+            .and_then(|t| t.first_seen.as_ref())
+            .map_or(git::NO_COMMIT, |s| s.seq)
+    };
+    let key = |o: &Occurrence| (o.seq, o.place == Place::CommitMessage, o.path.clone(), o.line, o.column);
+    let own = |f: &Finding| Occurrence {
+        commit: f.origin.commit().map(|c| c.sha.clone()).unwrap_or_default(),
+        seq: seq(f),
+        path: f.path.clone(),
+        place: f.place,
+        line: f.line,
+        column: f.column,
+    };
+    let (first, second) = if key(&own(a)) <= key(&own(b)) { (a, b) } else { (b, a) };
+    let (h1, h2) = if std::ptr::eq(first, a) { (ha, hb) } else { (hb, ha) };
+    let mut places: Vec<Occurrence> = h1.occurrences.clone();
+    places.push(own(second));
+    places.extend(h2.occurrences.iter().cloned());
+    places.sort_by_key(key);
+    places.dedup();
+    places.truncate(if all_occurrences { usize::MAX } else { OCCURRENCE_LIMIT });
+    let in_head = ha.in_head || hb.in_head;
+    let timeline = match (&h1.timeline, &h2.timeline) {
+        (Some(t1), Some(t2)) => Some(merge_timelines(t1, t2, in_head)),
+        (t1, t2) => t1.clone().or_else(|| t2.clone()),
+    };
+    let mut f = first.clone();
+    f.history = Some(History {
+        in_head,
+        occurrence_count: ha.occurrence_count + hb.occurrence_count,
+        occurrences: places,
+        timeline,
+        new: match (ha.new, hb.new) {
+            (Some(x), Some(y)) => Some(x && y),
+            (x, y) => x.or(y),
+        },
+    });
+    f
+}
+
+/// `t1` is the timeline of the finding whose place comes first.
+fn merge_timelines(t1: &Timeline, t2: &Timeline, in_head: bool) -> Timeline {
+    let mut stamps: HashMap<u32, &CommitStamp> = HashMap::new();
+    let mut cuts = Vec::new();
+    for s in t1.head_spans.iter().chain(&t2.head_spans) {
+        stamps.insert(s.added_pos, &s.added);
+        if let Some((r, pos)) = &s.removed {
+            stamps.insert(*pos, r);
+        }
+        cuts.push((s.added_pos, s.removed.as_ref().map(|r| r.1)));
+    }
+    let head_spans: Vec<HeadSpan> = timeline::merge_spans(cuts)
+        .into_iter()
+        .filter_map(|(a, b)| {
+            Some(HeadSpan {
+                added: (*stamps.get(&a)?).clone(),
+                added_pos: a,
+                removed: match b {
+                    Some(b) => Some(((*stamps.get(&b)?).clone(), b)),
+                    None => None,
+                },
+            })
+        })
+        .collect();
+    let removed_in = if in_head {
+        None
+    } else {
+        head_spans.last().and_then(|s| s.removed.as_ref()).map(|r| r.0.clone())
+    };
+    // A side that still exposes the secret counted to its scan's time.
+    let until = match &removed_in {
+        Some(r) => r.time,
+        None => [t1, t2]
+            .iter()
+            .filter(|t| t.removed_in.is_none())
+            .map(|t| t.exposed_until)
+            .max()
+            .unwrap_or(t1.exposed_until.max(t2.exposed_until)),
+    };
+    let first_seen = t1.first_seen.clone().or_else(|| t2.first_seen.clone());
+    let union = |x: &[String], y: &[String]| {
+        let mut v: Vec<String> = x.iter().chain(y).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut refs = union(&t1.refs, &t2.refs);
+    let complete = t1.refs.len() == t1.ref_count && t2.refs.len() == t2.ref_count;
+    let ref_count = if complete {
+        refs.len()
+    } else {
+        refs.len().max(t1.ref_count).max(t2.ref_count)
+    };
+    refs.truncate(Timeline::REF_LIMIT);
+    Timeline {
+        exposed_days: first_seen.as_ref().map_or(0, |s| timeline::exposed_days(s.time, until)),
+        exposed_until: until,
+        first_seen,
+        removed_in,
+        head_spans,
+        pushed: t1.pushed || t2.pushed,
+        remotes: union(&t1.remotes, &t2.remotes),
+        refs,
+        ref_count,
+    }
 }
 
 fn known_finding(f: &Finding) -> KnownFinding {
@@ -680,10 +830,15 @@ fn finish_group(
         })
         .collect();
     // Earliest commit first; within a commit, a file beats the message (a key committed with a message
-    // that quotes it is reported where it sits in the tree).
-    occ.sort_unstable_by_key(|&(commit, path, line, column)| (commit, path.is_none(), path, line, column));
+    // that quotes it is reported where it sits in the tree), then by path name: an order shard reports
+    // can reproduce from what they print (`merge_findings`).
+    let name = |p: Option<u32>| p.and_then(|p| inv.paths.get(p as usize)).map_or("", String::as_str);
+    occ.sort_unstable_by(|a, b| {
+        (a.0, a.1.is_none(), name(a.1), a.2, a.3).cmp(&(b.0, b.1.is_none(), name(b.1), b.2, b.3))
+    });
     occ.dedup();
     let &first = occ.first()?;
+    fp.first_seq = (first.0 != git::NO_COMMIT).then_some(first.0);
     let cand = group.cands.into_iter().find(|c| {
         c.places
             .iter()
@@ -710,6 +865,7 @@ fn finish_group(
         .skip(1)
         .take(shown)
         .map(|&(commit, path, line, column)| Occurrence {
+            seq: commit,
             commit: inv
                 .commits
                 .get(commit as usize)

@@ -30,6 +30,8 @@ pub struct Footprint {
     pub blobs: Vec<Oid>,
     /// Every path (inventory index) those blobs sat at, sorted.
     pub paths: Vec<u32>,
+    /// The inventory index of the commit of the finding's own place (`None`: no commit brought it in).
+    pub first_seq: Option<u32>,
 }
 
 /// The ref a `NO_COMMIT` place label names: `refs/tags/v1:config/.env` → `refs/tags/v1`,
@@ -103,12 +105,19 @@ pub fn annotate(
     let start = earliest.map_or(line.len(), |e| line.partition_point(|&g| g < e));
     let events = presence(repo, graph, &line, start, &paths, inv);
 
+    let seqs: HashMap<Oid, u32> = inv
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
     let mut stamps: HashMap<Oid, Option<CommitStamp>> = HashMap::new();
     let mut stamp = |oid: Oid| -> Option<CommitStamp> {
         stamps
             .entry(oid)
             .or_insert_with(|| {
                 git::commit_meta(repo, oid).map(|m| CommitStamp {
+                    seq: seqs.get(&oid).copied().unwrap_or(u32::MAX),
                     time: git::parse_date(&m.date).unwrap_or(0),
                     sha: m.sha,
                     date: m.date,
@@ -164,6 +173,7 @@ pub fn annotate(
             })
             .collect();
         let first_seen = f.origin.commit().map(|c| CommitStamp {
+            seq: fp.first_seq.unwrap_or(u32::MAX),
             sha: c.sha.clone(),
             date: c.date.clone(),
             time: git::parse_date(&c.date).unwrap_or(0),
@@ -183,6 +193,7 @@ pub fn annotate(
             removed_in,
             head_spans,
             exposed_days,
+            exposed_until: end,
             pushed: !remote_names.is_empty(),
             remotes: remote_names,
             ref_count: names.len(),

@@ -454,3 +454,104 @@ fn damaged_or_foreign_state_is_an_error_naming_the_file() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("written for repository"), "{err}");
 }
+
+/// Runs the history scan through the library, whole or as one shard.
+fn lib_scan(path: &std::path::Path, shard: Option<(u32, u32)>) -> Vec<pkhound::finding::Finding> {
+    use pkhound::scan::history::{self, HistoryConfig, Shard};
+    let engine = pkhound::scan::compile(&pkhound::rules::builtin().expect("built-in rules load"))
+        .expect("built-in rules compile");
+    let policy = pkhound::triage::Policy::default();
+    let cfg = HistoryConfig {
+        selection: pkhound::source::git::Selection::All,
+        since: None,
+        max_file_size: 10 << 20,
+        threads: 1,
+        all_occurrences: false,
+        progress: false,
+        state: None,
+        shard: shard.map(|(index, count)| Shard { index, count }),
+    };
+    let repo = pkhound::source::git::Repo::open(path).expect("repository opens");
+    history::run(pkhound::scan::Scanner::new(&engine, &policy), repo, &cfg)
+        .expect("history scan runs")
+        .findings
+}
+
+#[test]
+fn shard_reports_merged_equal_one_run() {
+    let mut r = Repo::new();
+    // One key in many different files (different blobs, so different shards), over several commits,
+    // moved and removed; another on a branch; a third in a commit message.
+    for round in 0..4 {
+        for i in 0..8 {
+            r.write(
+                &format!("svc{i}/config.env"),
+                &format!("round={round}\nKEY={KEY1}\nn={i}\n"),
+            );
+        }
+        r.commit(&format!("round {round}"));
+    }
+    for i in 0..4 {
+        fs::remove_file(r.path.join(format!("svc{i}/config.env"))).expect("rm");
+    }
+    r.commit(&format!("drop half, mention {KEY3}"));
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("feature.env", &format!("K={KEY2}\n"));
+    r.commit("feature");
+    r.git(&["checkout", "-q", "main"]);
+
+    let single = lib_scan(&r.path, None);
+    assert_eq!(single.len(), 3, "{single:?}");
+    let mut merged: std::collections::BTreeMap<(String, String), pkhound::finding::Finding> = Default::default();
+    let mut shards_with_findings = 0;
+    for i in 0..4 {
+        let part = lib_scan(&r.path, Some((i, 4)));
+        shards_with_findings += usize::from(!part.is_empty());
+        for f in part {
+            let k = (f.rule.id.as_str().to_string(), f.fingerprint.as_str().to_string());
+            let m = match merged.remove(&k) {
+                Some(prev) => pkhound::scan::history::merge_findings(&prev, &f, false),
+                None => f,
+            };
+            merged.insert(k, m);
+        }
+    }
+    assert!(shards_with_findings > 1, "the key's blobs spread over shards");
+    assert_eq!(merged.len(), single.len());
+    for f in &single {
+        let m = &merged[&(f.rule.id.as_str().to_string(), f.fingerprint.as_str().to_string())];
+        assert_eq!((&m.path, m.line, m.column), (&f.path, f.line, f.column));
+        assert_eq!(m.origin, f.origin);
+        let (mut hm, mut hf) = (m.history.clone().expect("history"), f.history.clone().expect("history"));
+        // The exposure of a key still in HEAD counts to each run's clock.
+        for h in [&mut hm, &mut hf] {
+            if let Some(t) = h.timeline.as_mut() {
+                t.exposed_until = 0;
+                t.exposed_days = 0;
+            }
+        }
+        assert_eq!(hm, hf, "{}", f.secret);
+    }
+}
+
+#[test]
+fn shard_spec_is_checked_and_a_shard_reads_only_its_share() {
+    let mut r = Repo::new();
+    for i in 0..16 {
+        r.write(&format!("f{i}.txt"), &format!("file {i}\n"));
+    }
+    r.commit("files");
+    let mut total = 0;
+    for i in 0..4 {
+        let (_, report, _) = history(&r.path, &["--shard", &format!("{i}/4")]);
+        total += report["stats"]["files"].as_u64().expect("files");
+    }
+    assert_eq!(total, 16, "the shares cover every blob once");
+    let out = pkhound()
+        .args(["scan", "--history", "--shard", "4/4"])
+        .arg(&r.path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a shard"));
+}
