@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use git2::{ObjectType, Oid, Repository, Tree};
+use rayon::prelude::*;
 
 use crate::finding::{CommitStamp, Finding, HeadSpan, Timeline};
 use crate::source::git::{self, Inventory, Selection};
@@ -265,15 +266,17 @@ pub fn merge_spans(mut cuts: Vec<(u32, Option<u32>)>) -> Vec<(u32, Option<u32>)>
 }
 
 /// One directory or file name on the way to a watched path.
+#[derive(Clone)]
 struct Node {
     name: Vec<u8>,
     children: Vec<usize>,
     /// The inventory path this node ends, if one does.
     path: Option<u32>,
-    /// The entry id last seen here, to skip an unchanged subtree without reading it.
-    last: Option<Oid>,
-    /// The blob last seen at `path`.
-    blob: Option<Oid>,
+    /// The entry id last seen here (`Some(None)`: nothing there), to skip an unchanged subtree without
+    /// reading it; `None` before the first visit.
+    last: Option<Option<Oid>>,
+    /// The blob last seen at `path`, with the same `None` before the first visit.
+    blob: Option<Option<Oid>>,
 }
 
 /// Walks the line from `start`, reading only the trees on the way to `paths`; returns each path's blob
@@ -326,12 +329,39 @@ fn presence(
         }
         nodes[at].path = Some(p);
     }
-    for (pos, &g) in line.iter().enumerate().skip(start) {
-        let Some(tree) = graph.oid(g).and_then(|o| repo.find_commit(o).ok()).map(|c| c.tree_id()) else {
-            continue;
-        };
-        let pos = u32::try_from(pos).unwrap_or(u32::MAX);
-        visit(repo, &mut nodes, 0, Some((tree, true)), pos, &mut events);
+    // The line is cut into runs walked in parallel, each with its own repository handle and its own copy
+    // of the trie; a run's first commit reports every watched path (the trie starts unknown), so runs
+    // join without a gap.
+    let positions: Vec<usize> = (start..line.len()).collect();
+    let run = (positions.len() / (rayon::current_num_threads() * 4)).max(64);
+    let git_dir = repo.path().to_path_buf();
+    let parts: Vec<Events> = positions
+        .par_chunks(run)
+        .map(|chunk| {
+            let mut events = Events::new();
+            let Ok(repo) = git::open_dir(&git_dir) else {
+                return events;
+            };
+            let mut nodes = nodes.clone();
+            for &pos in chunk {
+                let Some(tree) = line
+                    .get(pos)
+                    .and_then(|&g| graph.oid(g))
+                    .and_then(|o| repo.find_commit(o).ok())
+                    .map(|c| c.tree_id())
+                else {
+                    continue;
+                };
+                let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+                visit(&repo, &mut nodes, 0, Some((tree, true)), pos, &mut events);
+            }
+            events
+        })
+        .collect();
+    for part in parts {
+        for (path, list) in part {
+            events.entry(path).or_default().extend(list);
+        }
     }
     events
 }
@@ -339,14 +369,14 @@ fn presence(
 /// Brings node `n` up to date with the entry now at its place (`(id, is_tree)`, or none).
 fn visit(repo: &Repository, nodes: &mut [Node], n: usize, entry: Option<(Oid, bool)>, pos: u32, events: &mut Events) {
     let id = entry.map(|e| e.0);
-    if nodes[n].last == id {
+    if nodes[n].last == Some(id) {
         return;
     }
-    nodes[n].last = id;
+    nodes[n].last = Some(id);
     if let Some(p) = nodes[n].path {
         let blob = entry.filter(|e| !e.1).map(|e| e.0);
-        if nodes[n].blob != blob {
-            nodes[n].blob = blob;
+        if nodes[n].blob != Some(blob) {
+            nodes[n].blob = Some(blob);
             events.entry(p).or_default().push((pos, blob));
         }
     }

@@ -555,3 +555,39 @@ fn shard_spec_is_checked_and_a_shard_reads_only_its_share() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a shard"));
 }
+
+#[test]
+fn spans_are_exact_across_the_runs_the_line_walk_is_cut_into() {
+    // HEAD's line is walked in runs of at least 64 commits: stretches that start, end or cross a run's
+    // edge must come out whole.
+    let mut r = Repo::new();
+    let mut shas = Vec::new();
+    for i in 0..150 {
+        r.write("counter.txt", &format!("{i}\n"));
+        match i {
+            30 => r.write("a.env", &format!("A={KEY1}\n")),
+            100 => fs::remove_file(r.path.join("a.env")).expect("rm"),
+            63 => r.write("b.env", &format!("B={KEY2}\n")),
+            64 => fs::remove_file(r.path.join("b.env")).expect("rm"),
+            127 => r.write("b.env", &format!("B={KEY2}\n")),
+            _ => {}
+        }
+        shas.push(r.commit(&format!("commit {i}")));
+    }
+    let (_, report, _) = history(&r.path, &[]);
+    let a = by_key(&report, "pk_a4…36");
+    assert_eq!(a["head_spans"].as_array().expect("spans").len(), 1, "{a:#}");
+    assert_eq!(a["head_spans"][0]["added_pos"], 30);
+    assert_eq!(a["head_spans"][0]["removed_pos"], 100);
+    assert_eq!(a["removed_in"]["commit"], shas[100].as_str());
+    let b = by_key(&report, "pk_b3…ab");
+    let spans: Vec<(u64, Option<u64>)> = b["head_spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .map(|s| (s["added_pos"].as_u64().expect("pos"), s["removed_pos"].as_u64()))
+        .collect();
+    assert_eq!(spans, [(63, Some(64)), (127, None)]);
+    assert_eq!(b["in_head"], true);
+    assert_eq!(b["removed_in"], Value::Null);
+}
