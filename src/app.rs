@@ -24,7 +24,8 @@ use crate::rules::{
     config::{self, ConfigKind, UserConfig},
     LoadedRule,
 };
-use crate::scan::history::{self, HistoryConfig};
+use crate::scan::history::{self, HistoryConfig, StateInput};
+use crate::scan::state::State;
 use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
@@ -365,7 +366,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let (display_prefix, paths_relative_to) = path_bases(&args, &roots, root.as_ref());
     let started = unix_now();
     let mut outcome = if args.history_mode() {
-        history_scan(&engine, &args, walk, &policy, threads, progress)?
+        let state = StateKeys {
+            settings: state_settings(&engine, &args, applied.as_ref()),
+            fingerprint_key: key.id().to_string(),
+        };
+        history_scan(&engine, &args, walk, &policy, threads, progress, &state)?
     } else {
         let config = ScanConfig {
             roots,
@@ -1054,6 +1059,38 @@ fn relative_from(from: &Path, to: &Path) -> String {
     out
 }
 
+/// What makes a `--state` file comparable with this run.
+struct StateKeys {
+    settings: [u8; 32],
+    fingerprint_key: String,
+}
+
+/// The digest of what decides a blob's findings: pkhound's version, the active rules, the config file
+/// applied (its bytes) and `--max-file-size`. A state written under another digest is not trusted to
+/// say a blob is clean.
+fn state_settings(engine: &Engine, args: &ScanArgs, applied: Option<&crate::report::AppliedConfig>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for r in engine.rules() {
+        let info = &r.info;
+        h.update(format!("\0{}\0{}\0{:?}\0{:?}", info.id, info.severity, info.keywords, info.tags).as_bytes());
+    }
+    h.update(args.max_file_size.to_le_bytes());
+    // A shard's state says nothing of another share's blobs.
+    if let Some(crate::cli::Shard { index: i, count: n }) = args.shard {
+        h.update(format!("shard {i}/{n}").as_bytes());
+    }
+    if let Some(a) = applied {
+        h.update(a.path.as_bytes());
+        h.update(std::fs::read(&a.path).unwrap_or_default());
+        for c in &a.changes {
+            h.update(c.as_bytes());
+        }
+    }
+    h.finalize().into()
+}
+
 /// `--history` (and `--worktree`): one repository's history, and its working tree when asked.
 fn history_scan(
     engine: &Engine,
@@ -1062,6 +1099,7 @@ fn history_scan(
     policy: &Arc<Policy>,
     threads: usize,
     progress: bool,
+    state_keys: &StateKeys,
 ) -> Result<ScanOutcome> {
     let root = match args.paths.as_slice() {
         [one] if one.as_os_str() != "-" => one.clone(),
@@ -1080,9 +1118,47 @@ fn history_scan(
         threads,
         all_occurrences: args.all_occurrences,
         progress,
+        shard: args.shard.map(|s| history::Shard {
+            index: s.index,
+            count: s.count,
+        }),
+        state: match &args.state {
+            Some(path) => {
+                let previous = State::load(path)?;
+                let here = repo.git_dir().display().to_string();
+                if let Some(p) = &previous {
+                    if p.repository != here {
+                        anyhow::bail!(
+                            "state file {}: written for repository {}, not {here}: give each repository its own \
+                             state file",
+                            path.display(),
+                            p.repository
+                        );
+                    }
+                    if p.fingerprint_key != state_keys.fingerprint_key {
+                        anyhow::bail!(
+                            "state file {}: written under fingerprint key {}, this run uses {}: its fingerprints \
+                             cannot be compared (use the same key, or delete the file to start over)",
+                            path.display(),
+                            p.fingerprint_key,
+                            state_keys.fingerprint_key
+                        );
+                    }
+                }
+                Some(StateInput {
+                    previous,
+                    settings: state_keys.settings,
+                    fingerprint_key: state_keys.fingerprint_key.clone(),
+                })
+            }
+            None => None,
+        },
     };
     let workdir = repo.workdir().map(PathBuf::from);
-    let mut outcome = history::run(Scanner::new(engine, policy), repo, &cfg)?;
+    let (mut outcome, state) = history::run_with_state(Scanner::new(engine, policy), repo, &cfg)?;
+    if let (Some(path), Some(state)) = (&args.state, state) {
+        state.save(path)?;
+    }
     // Config allowlists by path, secret and stopword (history has no line at hand for line targets).
     outcome.findings.retain(|f| !policy.suppresses(f, None));
     if args.worktree {
@@ -1116,6 +1192,7 @@ fn history_scan(
         outcome.stats.elapsed_ms = elapsed.saturating_add(tree_ms);
         triage::finish(&mut outcome.findings);
     }
+    triage::by_urgency(&mut outcome.findings);
     Ok(outcome)
 }
 

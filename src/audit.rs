@@ -314,6 +314,8 @@ fn audit_one(
         threads: cfg.threads,
         all_occurrences: cfg.all_occurrences,
         progress: false,
+        state: None,
+        shard: None,
     };
     let one = history::run(scanner, repo, &hcfg).map_err(|e| fail(message(&e)))?;
     Ok((repository, one))
@@ -348,6 +350,14 @@ pub fn add_stats(s: &mut crate::finding::ScanStats, o: &crate::finding::ScanStat
     s.commits += o.commits;
     s.repositories += o.repositories;
     s.repositories_failed += o.repositories_failed;
+    if let Some(t) = &o.state {
+        let m = s.state.get_or_insert_with(Default::default);
+        m.commits_known += t.commits_known;
+        m.blobs_skipped += t.blobs_skipped;
+        m.blobs_reread += t.blobs_reread;
+        m.blobs_new += t.blobs_new;
+        m.new_findings += t.new_findings;
+    }
 }
 
 /// Folds audit findings into one finding per (rule, secret): the most severe place first (then by
@@ -432,41 +442,19 @@ fn fold_group(group: Vec<Finding>) -> Finding {
     first
 }
 
-/// Two findings of one secret in one repository, from reports over different blobs of it: the earlier
-/// introduction is the finding, the other's places join its occurrences.
-// The leak timeline (first seen, removed in, pushed) belongs to `scan::history`; when it offers a merge of
-// two histories, this is where it goes.
+/// Two findings of one secret in one repository, from reports over different blobs of it (`--shard`):
+/// [`history::merge_findings`] makes them what one run would have reported. The reports do not say whether
+/// they ran with `--all-occurrences`; a list longer than the default limit says they did.
 fn merge_same_repository(known: &mut Finding, other: Finding) {
-    let date = |f: &Finding| {
-        f.origin
-            .commit()
-            .and_then(|c| crate::source::git::parse_date(&c.date).ok())
-            .unwrap_or(i64::MAX)
+    let long = |f: &Finding| {
+        f.history
+            .as_ref()
+            .is_some_and(|h| h.occurrences.len() > history::OCCURRENCE_LIMIT)
     };
-    let (mut base, later) = if date(&other) < date(known) {
-        (other, known.clone())
-    } else {
-        (known.clone(), other)
-    };
-    base.severity = base.severity.max(later.severity);
-    if let (Some(h), Some(l)) = (base.history.as_mut(), later.history.as_ref()) {
-        h.in_head |= l.in_head;
-        h.occurrence_count = h.occurrence_count.saturating_add(l.occurrence_count);
-        if let Some(c) = later.origin.commit() {
-            h.occurrences.push(crate::finding::Occurrence {
-                commit: c.sha.clone(),
-                path: later.path.clone(),
-                place: later.place,
-                line: later.line,
-                column: later.column,
-            });
-        }
-        h.occurrences.extend(l.occurrences.iter().cloned());
-        h.occurrences
-            .sort_by(|a, b| (&a.commit, &a.path, a.line, a.column).cmp(&(&b.commit, &b.path, b.line, b.column)));
-        h.occurrences.dedup();
-    }
-    *known = base;
+    let all = long(known) || long(&other);
+    let mut merged = history::merge_findings(known, &other, all);
+    merged.audit = known.audit.take().or(other.audit);
+    *known = merged;
 }
 
 /// Counts for the audit summary: findings, keys still in HEAD of some repository, and keys verified live.

@@ -183,6 +183,21 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<i64>,
 
+    /// Remember in FILE what this history scan covered; the next run with the same FILE compares only new
+    /// commits' trees and reads only blobs not read before, and marks findings no earlier run reported
+    /// as new (implies --history).
+    ///
+    /// The file holds commit and blob ids, ref tips, and for blobs that held a secret their places and
+    /// fingerprints, never a secret. A damaged file, or one written for another repository or fingerprint
+    /// key, is an error. Findings that are no longer reachable (history rewritten) are named in notices.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// With --history: read only share I of N (0-based) of the unique blobs and commit messages, by
+    /// object id; the walk, places and timeline stay whole, so the N reports merged equal one run.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
     /// List every (commit, path, line) that carries each secret, not just the first 20.
     #[arg(long)]
     pub all_occurrences: bool,
@@ -220,7 +235,12 @@ pub struct ScanArgs {
 impl ScanArgs {
     /// True when git history is to be scanned.
     pub fn history_mode(&self) -> bool {
-        self.history || self.branch.is_some() || self.range.is_some() || self.since.is_some()
+        self.history
+            || self.branch.is_some()
+            || self.range.is_some()
+            || self.since.is_some()
+            || self.state.is_some()
+            || self.shard.is_some()
     }
 
     /// True when secrets are to be sent to their providers (`--verify`, or `--blast-radius`).

@@ -586,6 +586,10 @@ impl Place {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     pub commit: String,
+    /// The commit's position in the scan's walk (parents first; `u32::MAX` for a place no commit
+    /// introduced): the same in every run over the same repository and selection, so places from shard
+    /// reports sort as one run sorts them.
+    pub seq: u32,
     pub path: String,
     /// A file, or the commit's message (then `path` is only a label).
     pub place: Place,
@@ -603,6 +607,102 @@ pub struct History {
     pub occurrence_count: usize,
     /// A bounded list of the other places (all of them with `--all-occurrences`).
     pub occurrences: Vec<Occurrence>,
+    /// When the secret came in, whether and when HEAD's line dropped it, where it went.
+    pub timeline: Option<Timeline>,
+    /// With `--state`: `Some(true)` when no earlier run reported this secret, `None` without a state file.
+    pub new: Option<bool>,
+}
+
+/// A commit as a timeline names it: id, author date, and that date in Unix seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitStamp {
+    /// Full hex object id.
+    pub sha: String,
+    /// The commit's position in the scan's walk (see [`Occurrence::seq`]).
+    pub seq: u32,
+    /// Author date, RFC 3339.
+    pub date: String,
+    /// The same date in Unix seconds.
+    pub time: i64,
+}
+
+/// One stretch of HEAD's first-parent line whose trees hold the secret (at any of its paths).
+///
+/// `added_pos` and `removed_pos` count commits on the line from its root (0); they are the same in
+/// every run over the same repository, so spans from different shards can be compared and unioned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadSpan {
+    pub added: CommitStamp,
+    pub added_pos: u32,
+    /// The first commit of the line without the secret; `None` while HEAD still holds it.
+    pub removed: Option<(CommitStamp, u32)>,
+}
+
+/// Where a secret has been: first seen, removed from HEAD's line, how long exposed, pushed, and the refs
+/// that reach it. Computed once per finding from the commit graph (`scan::timeline`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// The earliest commit that carries it (`None` when only a tag's tree or message does).
+    pub first_seen: Option<CommitStamp>,
+    /// The commit of HEAD's first-parent line after which no tree of the line holds it; `None` while
+    /// HEAD holds it, and when the line never held it (see `head_spans`).
+    pub removed_in: Option<CommitStamp>,
+    /// The stretches of HEAD's line that hold it, oldest first; empty when it was never on that line (only on
+    /// another branch, a stash, a tag or in a commit message).
+    pub head_spans: Vec<HeadSpan>,
+    /// Whole days from first seen to removal, or to the time of the scan.
+    pub exposed_days: u64,
+    /// The end of the exposure in Unix seconds: the removal's date, or the time of the scan.
+    pub exposed_until: i64,
+    /// A remote-tracking ref (`refs/remotes/*`) reaches it: the key left this machine.
+    pub pushed: bool,
+    /// The remotes whose tracking refs reach it (`origin`), sorted.
+    pub remotes: Vec<String>,
+    /// The refs that reach it, sorted, at most [`Timeline::REF_LIMIT`].
+    pub refs: Vec<String>,
+    /// How many refs reach it.
+    pub ref_count: usize,
+}
+
+/// A history finding's standing against HEAD, in the one vocabulary every report uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadStatus<'a> {
+    /// HEAD's tree holds it.
+    InHead,
+    /// Some tree of HEAD's first-parent line held it and a later one dropped it (the commit, when known).
+    Removed(Option<&'a CommitStamp>),
+    /// No tree of HEAD's line ever held it: only another branch, a stash, a tag or a commit message.
+    NeverInHead,
+}
+
+impl History {
+    /// Where the secret stands against HEAD. Without a timeline (findings built before it existed), a
+    /// secret not in HEAD is taken as removed, with no commit named.
+    pub fn head_status(&self) -> HeadStatus<'_> {
+        if self.in_head {
+            return HeadStatus::InHead;
+        }
+        match &self.timeline {
+            Some(t) if !t.on_head_line() => HeadStatus::NeverInHead,
+            Some(t) => HeadStatus::Removed(t.removed_in.as_ref()),
+            None => HeadStatus::Removed(None),
+        }
+    }
+
+    /// Whether a remote-tracking ref reaches it (false without a timeline).
+    pub fn pushed(&self) -> bool {
+        self.timeline.as_ref().is_some_and(|t| t.pushed)
+    }
+}
+
+impl Timeline {
+    /// How many ref names a timeline lists (`ref_count` has them all).
+    pub const REF_LIMIT: usize = 10;
+
+    /// Whether some tree of HEAD's first-parent line ever held the secret.
+    pub fn on_head_line(&self) -> bool {
+        !self.head_spans.is_empty()
+    }
 }
 
 /// Who can see the secret where it sits: in code shipped to browsers or apps, on servers, in CI/CD
@@ -1143,9 +1243,26 @@ pub struct Notice {
     pub message: String,
 }
 
+/// What `--state` spared a history scan, and what it still read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Commits an earlier run compared: their trees and messages were not read again.
+    pub commits_known: u64,
+    /// Blobs an earlier run read and found clean: not read again.
+    pub blobs_skipped: u64,
+    /// Blobs an earlier run found a secret in: read again (the state keeps no secret).
+    pub blobs_reread: u64,
+    /// Blobs no earlier run read.
+    pub blobs_new: u64,
+    /// Findings no earlier run reported.
+    pub new_findings: u64,
+}
+
 /// What a scan covered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanStats {
+    /// With `--state`: what the state spared and what was read.
+    pub state: Option<StateStats>,
     /// Files (or blobs) scanned.
     pub files: u64,
     /// Bytes scanned.

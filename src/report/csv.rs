@@ -37,7 +37,19 @@ const HEADER: [&str; 21] = [
     "references",
 ];
 
-/// Added after [`HEADER`] when any finding was verified (`--verify`).
+/// Added after [`HEADER`] when any finding has a leak timeline (history scans); `date` and `commit` are
+/// already the first-seen ones.
+const TIMELINE_HEADER: [&str; 7] = [
+    "removed_in",
+    "removed_in_date",
+    "on_head_line",
+    "exposed_days",
+    "pushed",
+    "refs",
+    "ref_count",
+];
+
+/// Added after [`HEADER`] (and the timeline's columns) when any finding was verified (`--verify`).
 const VERIFY_HEADER: [&str; 3] = ["verification", "verification_reason", "account"];
 
 /// Renders the CSV report.
@@ -47,7 +59,14 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         .from_writer(Vec::new());
     // With --verify, three more columns; without, the header is unchanged.
     let verified = input.findings.iter().any(|f| f.verification.is_some());
+    let timeline = input
+        .findings
+        .iter()
+        .any(|f| f.history.as_ref().is_some_and(|h| h.timeline.is_some()));
     let mut header: Vec<&str> = HEADER.to_vec();
+    if timeline {
+        header.extend(TIMELINE_HEADER);
+    }
     if verified {
         header.extend(VERIFY_HEADER);
     }
@@ -82,6 +101,17 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             f.rule.references.join(" "),
         ];
         let mut record = record.to_vec();
+        if timeline {
+            let t = f.history.as_ref().and_then(|h| h.timeline.as_ref());
+            let removed = t.and_then(|t| t.removed_in.as_ref());
+            record.push(removed.map(|r| r.sha.clone()).unwrap_or_default());
+            record.push(removed.map(|r| defuse(&r.date)).unwrap_or_default());
+            record.push(t.map(|t| t.on_head_line().to_string()).unwrap_or_default());
+            record.push(t.map(|t| t.exposed_days.to_string()).unwrap_or_default());
+            record.push(t.map(|t| t.pushed.to_string()).unwrap_or_default());
+            record.push(t.map(|t| defuse(&t.refs.join(" "))).unwrap_or_default());
+            record.push(t.map(|t| t.ref_count.to_string()).unwrap_or_default());
+        }
         if verified {
             let v = f.verification.as_deref();
             record.push(v.map(|v| v.status.as_str().to_string()).unwrap_or_default());

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{shown_secret, sorted, truncate_chars, utc_timestamp, ReportInput, ReportOptions};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, HeadStatus, Severity};
 
 /// The schema version written. GitLab ingests a report only if its instance vendors the report's
 /// MAJOR.MINOR: 15.0.x is accepted from GitLab 15.4 on, while later minors are refused by instances
@@ -231,11 +231,19 @@ fn vulnerability<'a>(f: &'a Finding, sha: &'a str, nth: usize, opts: &ReportOpti
         description.push_str(&f.rule.description);
     }
     if let Some(h) = &f.history {
-        description.push_str(if h.in_head {
-            " The secret is still in HEAD."
-        } else {
-            " The secret is no longer in HEAD but stays in history."
+        description.push_str(&match h.head_status() {
+            HeadStatus::InHead => " The secret is still in HEAD.".to_string(),
+            HeadStatus::Removed(Some(r)) => format!(
+                " The secret was removed from HEAD in {} on {} but stays in history.",
+                r.sha.get(..7).unwrap_or(&r.sha),
+                r.date.get(..10).unwrap_or(&r.date)
+            ),
+            HeadStatus::Removed(None) => " The secret is no longer in HEAD but stays in history.".to_string(),
+            HeadStatus::NeverInHead => " The secret was never in HEAD's files; it stays in history.".to_string(),
         });
+        if h.pushed() {
+            description.push_str(" It was pushed to a remote.");
+        }
     }
     if let Some(v) = &f.verification {
         description.push_str(&format!(" Verified {}.", super::verification::summary(v)));

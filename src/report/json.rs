@@ -213,6 +213,23 @@ struct WireStats {
     repositories_failed: u64,
     errors: usize,
     elapsed_ms: u64,
+    /// With `--state`: what the state spared and what was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<WireStateStats>,
+}
+
+#[derive(Serialize)]
+struct WireStateStats {
+    /// Commits earlier runs compared: not compared again.
+    commits_known: u64,
+    /// Blobs earlier runs read and found clean: not read.
+    blobs_skipped: u64,
+    /// Blobs earlier runs found a secret in: read again (the state keeps no secret).
+    blobs_reread: u64,
+    /// Blobs no earlier run read.
+    blobs_new: u64,
+    /// Findings no earlier run reported (`new: true`).
+    new_findings: u64,
 }
 
 fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> WireFinding<'a> {
@@ -313,6 +330,13 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
             repositories_failed: input.stats.repositories_failed,
             errors: input.errors.len(),
             elapsed_ms: input.stats.elapsed_ms,
+            state: input.stats.state.map(|s| WireStateStats {
+                commits_known: s.commits_known,
+                blobs_skipped: s.blobs_skipped,
+                blobs_reread: s.blobs_reread,
+                blobs_new: s.blobs_new,
+                new_findings: s.new_findings,
+            }),
         },
     };
     let mut out = serde_json::to_vec_pretty(&report).expect("report wire types always serialize");

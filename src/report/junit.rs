@@ -174,6 +174,9 @@ fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions, blocking: bool)
         );
         if let Some(h) = &f.history {
             let _ = writeln!(body, "in HEAD: {}", if h.in_head { "yes" } else { "no" });
+            if let Some(t) = &h.timeline {
+                let _ = writeln!(body, "timeline: {}", super::text::timeline_words(h, t));
+            }
         }
     }
     let _ = writeln!(body, "exposure: {}", f.exposure.as_str());

@@ -371,11 +371,79 @@ pub(crate) struct WireHistory<'a> {
     occurrence_count: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     occurrences: Option<Vec<WireOccurrence<'a>>>,
+    /// The earliest commit that carries the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seen: Option<Option<WireStamp<'a>>>,
+    /// The commit of HEAD's first-parent line that removed it (`null` while HEAD holds it, or when that
+    /// line never held it: see `on_head_line`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_in: Option<Option<WireStamp<'a>>>,
+    /// Whether some tree of HEAD's first-parent line ever held it (false: only on another branch, a stash,
+    /// a tag or in a commit message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_head_line: Option<bool>,
+    /// The stretches of HEAD's line that hold it; positions count commits from the line's root, so spans
+    /// of shard reports can be unioned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head_spans: Option<Vec<WireSpan<'a>>>,
+    /// Whole days from first seen to removal, or to the scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exposed_days: Option<u64>,
+    /// Where `exposed_days` ends, Unix seconds: the removal's date, or the time of the scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exposed_until: Option<i64>,
+    /// A remote-tracking ref reaches it: the key left this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remotes: Option<&'a [String]>,
+    /// The refs that reach it (at most 10; `ref_count` counts them all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refs: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ref_count: Option<usize>,
+    /// With `--state`: no earlier run reported this secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<bool>,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct WireStamp<'a> {
+    commit: &'a str,
+    date: &'a str,
+    /// The commit's position in the scan's walk, parents first (the same in every shard).
+    #[serde(skip_serializing_if = "is_no_seq")]
+    seq: u32,
+}
+
+fn is_no_seq(n: &u32) -> bool {
+    *n == u32::MAX
+}
+
+impl<'a> WireStamp<'a> {
+    fn of(c: &'a crate::finding::CommitStamp) -> Self {
+        WireStamp {
+            commit: &c.sha,
+            date: &c.date,
+            seq: c.seq,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct WireSpan<'a> {
+    added: WireStamp<'a>,
+    added_pos: u32,
+    removed: Option<WireStamp<'a>>,
+    removed_pos: Option<u32>,
 }
 
 #[derive(serde::Serialize)]
 struct WireOccurrence<'a> {
     commit: &'a str,
+    /// The commit's position in the scan's walk, parents first (the same in every shard).
+    #[serde(skip_serializing_if = "is_no_seq")]
+    seq: u32,
     path: &'a str,
     /// `commit-message` for the commit's message (`path` is then only a label); absent for files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,6 +455,7 @@ struct WireOccurrence<'a> {
 impl<'a> WireHistory<'a> {
     pub(crate) fn of(f: &'a Finding) -> Self {
         let h = f.history.as_ref();
+        let t = h.and_then(|h| h.timeline.as_ref());
         WireHistory {
             in_head: h.map(|h| h.in_head),
             occurrence_count: h.map(|h| h.occurrence_count),
@@ -395,6 +464,7 @@ impl<'a> WireHistory<'a> {
                     .iter()
                     .map(|o| WireOccurrence {
                         commit: &o.commit,
+                        seq: o.seq,
                         path: &o.path,
                         location: (o.place != crate::finding::Place::File).then(|| o.place.as_str()),
                         line: o.line,
@@ -402,6 +472,27 @@ impl<'a> WireHistory<'a> {
                     })
                     .collect()
             }),
+            first_seen: t.map(|t| t.first_seen.as_ref().map(WireStamp::of)),
+            removed_in: t.map(|t| t.removed_in.as_ref().map(WireStamp::of)),
+            on_head_line: t.map(crate::finding::Timeline::on_head_line),
+            head_spans: t.map(|t| {
+                t.head_spans
+                    .iter()
+                    .map(|s| WireSpan {
+                        added: WireStamp::of(&s.added),
+                        added_pos: s.added_pos,
+                        removed: s.removed.as_ref().map(|r| WireStamp::of(&r.0)),
+                        removed_pos: s.removed.as_ref().map(|r| r.1),
+                    })
+                    .collect()
+            }),
+            exposed_days: t.map(|t| t.exposed_days),
+            exposed_until: t.map(|t| t.exposed_until),
+            pushed: t.map(|t| t.pushed),
+            remotes: t.map(|t| t.remotes.as_slice()),
+            refs: t.map(|t| t.refs.as_slice()),
+            ref_count: t.map(|t| t.ref_count),
+            new: h.and_then(|h| h.new),
         }
     }
 }
@@ -461,8 +552,8 @@ mod tests {
 
     use super::*;
     use crate::finding::{
-        CommitInfo, Context, ErrorKind, Exposure, History, Occurrence, Origin, RuleId, RuleInfo, Secret, Severity,
-        Snippet,
+        CommitInfo, CommitStamp, Context, ErrorKind, Exposure, HeadSpan, History, Occurrence, Origin, RuleId, RuleInfo,
+        Secret, Severity, Snippet,
     };
 
     const KEY: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
@@ -548,6 +639,12 @@ mod tests {
             ),
             {
                 let mut f = finding(&kl, "config/old settings.env", 2, 9, OLD_KEY, "api_key=pk_Ab…00");
+                let removed = CommitStamp {
+                    sha: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
+                    date: "2025-04-16T09:30:00+00:00".into(),
+                    time: 1_744_795_800,
+                    seq: 57,
+                };
                 f.origin = Origin::Commit(Arc::new(CommitInfo {
                     sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
                     author: "Dana Developer".into(),
@@ -561,10 +658,37 @@ mod tests {
                     occurrences: vec![Occurrence {
                         commit: "9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c".into(),
                         path: "config/old settings.env".into(),
+                        seq: 57,
                         place: crate::finding::Place::File,
                         line: 4,
                         column: 9,
                     }],
+                    timeline: Some(crate::finding::Timeline {
+                        first_seen: Some(CommitStamp {
+                            sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
+                            date: "2024-03-01T12:00:00+01:00".into(),
+                            time: 1_709_290_800,
+                            seq: 41,
+                        }),
+                        removed_in: Some(removed.clone()),
+                        head_spans: vec![HeadSpan {
+                            added: CommitStamp {
+                                sha: "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1".into(),
+                                date: "2024-03-01T12:00:00+01:00".into(),
+                                time: 1_709_290_800,
+                                seq: 41,
+                            },
+                            added_pos: 41,
+                            removed: Some((removed, 57)),
+                        }],
+                        exposed_days: 412,
+                        exposed_until: 1_744_795_800,
+                        pushed: true,
+                        remotes: vec!["origin".into()],
+                        refs: vec!["refs/heads/main".into(), "refs/remotes/origin/main".into()],
+                        ref_count: 2,
+                    }),
+                    new: None,
                 });
                 f
             },
@@ -751,11 +875,14 @@ mod tests {
                 .map(|i| Occurrence {
                     commit: format!("{i}f00000000000000000000000000000000000000"),
                     path: format!("deploy/{i}.env"),
+                    seq: 100 + i as u32,
                     place: crate::finding::Place::File,
                     line: i + 1,
                     column: 5,
                 })
                 .collect(),
+            timeline: None,
+            new: None,
         });
         vec![f]
     }

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::{AppliedConfig, Outcome, RuleSet};
 use crate::finding::{
-    AuditPlace, Cell, CellKind, CommitInfo, Context, Encoding, ErrorKind, Exposure, Finding, Fingerprint, History,
-    Notice, Occurrence, Origin, Place, Repository, RuleInfo, ScanError, ScanStats, Secret, Severity, SkippedFile,
-    Snippet, Step,
+    AuditPlace, Cell, CellKind, CommitInfo, CommitStamp, Context, Encoding, ErrorKind, Exposure, Finding, Fingerprint,
+    HeadSpan, History, Notice, Occurrence, Origin, Place, Repository, RuleInfo, ScanError, ScanStats, Secret, Severity,
+    SkippedFile, Snippet, StateStats, Step, Timeline,
 };
 use crate::verify::{Account, Status, Verification};
 
@@ -118,6 +118,18 @@ struct StatsIn {
     #[allow(dead_code)]
     errors: usize,
     elapsed_ms: u64,
+    #[serde(default)]
+    state: Option<StateStatsIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateStatsIn {
+    commits_known: u64,
+    blobs_skipped: u64,
+    blobs_reread: u64,
+    blobs_new: u64,
+    new_findings: u64,
 }
 
 #[derive(Deserialize)]
@@ -140,11 +152,96 @@ struct OriginIn {
 #[serde(deny_unknown_fields)]
 struct OccurrenceIn {
     commit: String,
+    #[serde(default = "no_seq")]
+    seq: u32,
     path: String,
     #[serde(default)]
     location: Option<String>,
     line: usize,
     column: usize,
+}
+
+fn no_seq() -> u32 {
+    crate::source::git::NO_COMMIT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StampIn {
+    commit: String,
+    date: String,
+    #[serde(default = "no_seq")]
+    seq: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpanIn {
+    added: StampIn,
+    added_pos: u32,
+    removed: Option<StampIn>,
+    removed_pos: Option<u32>,
+}
+
+/// A history finding's leak timeline as the JSON report spells it (flat on the finding).
+struct TimelineIn {
+    first_seen: Option<Option<StampIn>>,
+    removed_in: Option<Option<StampIn>>,
+    on_head_line: Option<bool>,
+    head_spans: Option<Vec<SpanIn>>,
+    exposed_days: Option<u64>,
+    exposed_until: Option<i64>,
+    pushed: Option<bool>,
+    remotes: Option<Vec<String>>,
+    refs: Option<Vec<String>>,
+    ref_count: Option<usize>,
+}
+
+fn stamp(s: StampIn) -> Result<CommitStamp, ReadError> {
+    let time = crate::source::git::parse_date(&s.date).map_err(|e| field(format!("commit date `{}`: {e}", s.date)))?;
+    Ok(CommitStamp {
+        sha: s.commit,
+        seq: s.seq,
+        date: s.date,
+        time,
+    })
+}
+
+fn timeline(t: TimelineIn) -> Result<Option<Timeline>, ReadError> {
+    let Some(first_seen) = t.first_seen else {
+        return Ok(None);
+    };
+    let head_spans = t
+        .head_spans
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            let removed = match (s.removed, s.removed_pos) {
+                (Some(r), Some(pos)) => Some((stamp(r)?, pos)),
+                (None, None) => None,
+                _ => return Err(field("a HEAD span with a removal but no position, or the reverse")),
+            };
+            Ok(HeadSpan {
+                added: stamp(s.added)?,
+                added_pos: s.added_pos,
+                removed,
+            })
+        })
+        .collect::<Result<Vec<_>, ReadError>>()?;
+    if t.on_head_line == Some(false) && !head_spans.is_empty() {
+        return Err(field("`on_head_line: false` with HEAD spans"));
+    }
+    Ok(Some(Timeline {
+        first_seen: first_seen.map(stamp).transpose()?,
+        removed_in: t.removed_in.flatten().map(stamp).transpose()?,
+        head_spans,
+        exposed_days: t.exposed_days.unwrap_or_default(),
+        exposed_until: t.exposed_until.unwrap_or_default(),
+        pushed: t.pushed.unwrap_or_default(),
+        remotes: t.remotes.unwrap_or_default(),
+        refs: t.refs.unwrap_or_default(),
+        ref_count: t.ref_count.unwrap_or_default(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -171,6 +268,28 @@ struct PlaceIn {
     occurrence_count: Option<usize>,
     #[serde(default)]
     occurrences: Option<Vec<OccurrenceIn>>,
+    #[serde(default)]
+    first_seen: Option<Option<StampIn>>,
+    #[serde(default)]
+    removed_in: Option<Option<StampIn>>,
+    #[serde(default)]
+    on_head_line: Option<bool>,
+    #[serde(default)]
+    head_spans: Option<Vec<SpanIn>>,
+    #[serde(default)]
+    exposed_days: Option<u64>,
+    #[serde(default)]
+    exposed_until: Option<i64>,
+    #[serde(default)]
+    pushed: Option<bool>,
+    #[serde(default)]
+    remotes: Option<Vec<String>>,
+    #[serde(default)]
+    refs: Option<Vec<String>>,
+    #[serde(default)]
+    ref_count: Option<usize>,
+    #[serde(default)]
+    new: Option<bool>,
     exposure: String,
     context: String,
     #[serde(default)]
@@ -216,6 +335,28 @@ struct FindingIn {
     occurrence_count: Option<usize>,
     #[serde(default)]
     occurrences: Option<Vec<OccurrenceIn>>,
+    #[serde(default)]
+    first_seen: Option<Option<StampIn>>,
+    #[serde(default)]
+    removed_in: Option<Option<StampIn>>,
+    #[serde(default)]
+    on_head_line: Option<bool>,
+    #[serde(default)]
+    head_spans: Option<Vec<SpanIn>>,
+    #[serde(default)]
+    exposed_days: Option<u64>,
+    #[serde(default)]
+    exposed_until: Option<i64>,
+    #[serde(default)]
+    pushed: Option<bool>,
+    #[serde(default)]
+    remotes: Option<Vec<String>>,
+    #[serde(default)]
+    refs: Option<Vec<String>>,
+    #[serde(default)]
+    ref_count: Option<usize>,
+    #[serde(default)]
+    new: Option<bool>,
     exposure: String,
     context: String,
     #[serde(default)]
@@ -369,10 +510,24 @@ fn snippet(text: &str, secret: &Secret) -> Snippet {
 
 /// Builds the finding of one place; `base` gives rule, secret and fingerprint.
 fn finding(p: PlaceIn, rule: &Arc<RuleInfo>, secret: &Secret, fingerprint: &Fingerprint) -> Result<Finding, ReadError> {
+    let tl = TimelineIn {
+        first_seen: p.first_seen,
+        removed_in: p.removed_in,
+        on_head_line: p.on_head_line,
+        head_spans: p.head_spans,
+        exposed_days: p.exposed_days,
+        exposed_until: p.exposed_until,
+        pushed: p.pushed,
+        remotes: p.remotes,
+        refs: p.refs,
+        ref_count: p.ref_count,
+    };
     let history = match (p.in_head, p.occurrence_count, p.occurrences) {
         (Some(in_head), Some(occurrence_count), occurrences) => Some(History {
             in_head,
             occurrence_count,
+            timeline: timeline(tl)?,
+            new: p.new,
             occurrences: occurrences
                 .unwrap_or_default()
                 .into_iter()
@@ -380,6 +535,7 @@ fn finding(p: PlaceIn, rule: &Arc<RuleInfo>, secret: &Secret, fingerprint: &Fing
                     Ok(Occurrence {
                         place: place_kind(o.location.as_deref())?,
                         commit: o.commit,
+                        seq: o.seq,
                         path: o.path,
                         line: o.line,
                         column: o.column,
@@ -497,6 +653,17 @@ pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<Read
             in_head: f.in_head,
             occurrence_count: f.occurrence_count,
             occurrences: f.occurrences,
+            first_seen: f.first_seen,
+            removed_in: f.removed_in,
+            on_head_line: f.on_head_line,
+            head_spans: f.head_spans,
+            exposed_days: f.exposed_days,
+            exposed_until: f.exposed_until,
+            pushed: f.pushed,
+            remotes: f.remotes,
+            refs: f.refs,
+            ref_count: f.ref_count,
+            new: f.new,
             exposure: f.exposure,
             context: f.context,
             encoding: f.encoding,
@@ -598,6 +765,13 @@ pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<Read
             elapsed_ms: s.elapsed_ms,
             skipped_files,
             ignored_files: r.ignored_scanned,
+            state: s.state.map(|t| StateStats {
+                commits_known: t.commits_known,
+                blobs_skipped: t.blobs_skipped,
+                blobs_reread: t.blobs_reread,
+                blobs_new: t.blobs_new,
+                new_findings: t.new_findings,
+            }),
         },
         has_secrets,
     })

@@ -17,7 +17,7 @@ use super::{
     shown_secret, shown_snippet, sorted, truncate_chars, ReportInput, ReportOptions, SourceRoot, WireCommit,
     WireConfig, WireHistory,
 };
-use crate::finding::{Finding, RuleInfo, Severity};
+use crate::finding::{Finding, HeadStatus, RuleInfo, Severity};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -465,11 +465,19 @@ fn result<'a>(
     if let Some(c) = commit {
         message.push_str(&format!(", added in commit {}", short_sha(&c.sha)));
         if let Some(h) = &f.history {
-            message.push_str(if h.in_head {
-                ", still in HEAD"
-            } else {
-                ", no longer in HEAD but still in history"
+            message.push_str(&match h.head_status() {
+                HeadStatus::InHead => ", still in HEAD".to_string(),
+                HeadStatus::Removed(Some(r)) => format!(
+                    ", removed from HEAD in {} on {} but still in history",
+                    short_sha(&r.sha),
+                    r.date.get(..10).unwrap_or(&r.date)
+                ),
+                HeadStatus::Removed(None) => ", no longer in HEAD but still in history".to_string(),
+                HeadStatus::NeverInHead => ", never in HEAD's files (only in history)".to_string(),
             });
+            if h.pushed() {
+                message.push_str(", pushed");
+            }
         }
     }
     if let Some(note) = f.exposure_note() {

@@ -12,7 +12,7 @@ use std::{cmp::Reverse, collections::HashMap, fmt::Write as _};
 use colored::{ColoredString, Colorize};
 
 use super::{visible, ReportInput, ReportOptions};
-use crate::finding::{Context, Exposure, Finding, History, Place, Severity};
+use crate::finding::{Context, Exposure, Finding, HeadStatus, History, Place, Severity, Timeline};
 use crate::verify::{klaviyo::company_prefix, ScopeMap, Status};
 struct Painter {
     on: bool,
@@ -50,6 +50,10 @@ pub struct SecretGroup<'a> {
     pub present: bool,
     /// Some place is served to browsers.
     pub client_side: bool,
+    /// A remote-tracking ref reaches it (history only).
+    pub pushed: bool,
+    /// When it was first seen (Unix seconds; history only): the older, the longer exposed.
+    pub first_seen: Option<i64>,
 }
 
 impl SecretGroup<'_> {
@@ -58,14 +62,22 @@ impl SecretGroup<'_> {
     }
 }
 
-/// The findings grouped by (rule, secret), the most urgent first: severity, then still present, then
-/// client-side, then the first place.
+/// The findings grouped by (rule, secret), the most urgent first: still present (in HEAD, or in the
+/// working tree), then pushed, then severity, then client-side, then the longest exposed, then the first
+/// place.
 pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     let mut groups: Vec<SecretGroup<'a>> = Vec::new();
     for f in super::sorted(findings) {
         let present = f.history.as_ref().map_or(true, |h| h.in_head);
         let client = f.exposure == Exposure::ClientSide;
+        let pushed = f.history.as_ref().is_some_and(History::pushed);
+        let first_seen = f
+            .history
+            .as_ref()
+            .and_then(|h| h.timeline.as_ref())
+            .and_then(|t| t.first_seen.as_ref())
+            .map(|s| s.time);
         let key = (f.rule.id.as_str(), f.fingerprint.as_str());
         match index.get(&key) {
             Some(&i) => {
@@ -74,6 +86,11 @@ pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
                 g.severity = g.severity.max(f.severity);
                 g.present |= present;
                 g.client_side |= client;
+                g.pushed |= pushed;
+                g.first_seen = match (g.first_seen, first_seen) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             None => {
                 index.insert(key, groups.len());
@@ -82,13 +99,16 @@ pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
                     severity: f.severity,
                     present,
                     client_side: client,
+                    pushed,
+                    first_seen,
                 });
             }
         }
     }
     groups.sort_by(|a, b| {
-        (Reverse(a.severity), !a.present, !a.client_side)
-            .cmp(&(Reverse(b.severity), !b.present, !b.client_side))
+        let age = |g: &SecretGroup<'_>| g.first_seen.unwrap_or(i64::MAX);
+        (!a.present, !a.pushed, Reverse(a.severity), !a.client_side, age(a))
+            .cmp(&(!b.present, !b.pushed, Reverse(b.severity), !b.client_side, age(b)))
             .then_with(|| a.first().sort_key().cmp(&b.first().sort_key()))
     });
     groups
@@ -198,12 +218,18 @@ fn group(out: &mut String, p: &Painter, g: &SecretGroup<'_>, input: &ReportInput
     if g.client_side {
         notes.push(p.paint("in code served to browsers: treat it as public", |t| t.red()));
     }
-    if f.history.is_some() {
-        notes.push(if g.present {
-            p.paint("still in HEAD", |t| t.red())
-        } else {
-            p.paint("removed from HEAD, still in history", |t| t.yellow())
+    if let Some(h) = &f.history {
+        notes.push(match (g.present, h.head_status()) {
+            (true, _) | (_, HeadStatus::InHead) => p.paint("still in HEAD", |t| t.red()),
+            (false, HeadStatus::Removed(_)) => p.paint("removed from HEAD, still in history", |t| t.yellow()),
+            (false, HeadStatus::NeverInHead) => p.paint("never in HEAD, still in history", |t| t.yellow()),
         });
+        if g.pushed {
+            notes.push(p.paint("pushed", |t| t.red()));
+        }
+        if h.new == Some(true) {
+            notes.push(p.paint("NEW since the last run", |t| t.red().bold()));
+        }
     }
     if f.severity < run.outcome.fail_on && g.severity < run.outcome.fail_on {
         notes.push(format!("below --fail-on {}", run.outcome.fail_on));
@@ -442,12 +468,38 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
             visible(&c.summary)
         );
     }
-    let status = if h.in_head {
-        "still in HEAD: rotate it, then remove it from the code"
-    } else {
-        "removed from HEAD but still in history: rotate it"
+    let status = match h.head_status() {
+        HeadStatus::InHead => "still in HEAD: rotate it, then remove it from the code".to_string(),
+        HeadStatus::Removed(_) => "removed from HEAD but still in history: rotate it".to_string(),
+        HeadStatus::NeverInHead if f.place == Place::CommitMessage => {
+            "in a commit message, never in HEAD's files: rotate it (only a history rewrite removes the message)"
+                .to_string()
+        }
+        HeadStatus::NeverInHead => "never in HEAD's files, but in history: rotate it".to_string(),
     };
     let _ = writeln!(out, "      {} {status}", p.paint("status:", |t| t.red()));
+    if let Some(t) = &h.timeline {
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            p.paint("timeline:", |t| t.yellow()),
+            visible(&timeline_words(h, t))
+        );
+        if t.ref_count > 0 {
+            let more = t.ref_count.saturating_sub(t.refs.len());
+            let _ = writeln!(
+                out,
+                "      {} {}{}",
+                p.paint("reached from:", |t| t.yellow()),
+                visible(&t.refs.join(", ")),
+                if more > 0 {
+                    format!(" … and {more} more refs")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "      {} {} {} (commit, path) in history",
@@ -470,6 +522,32 @@ fn history(out: &mut String, p: &Painter, f: &Finding, h: &History) {
             "        … and {rest} more (--format json --all-occurrences lists them all)"
         );
     }
+}
+
+/// A timeline in words: `in history for 412 days; pushed to origin; removed from HEAD in 3f2a1c0 on
+/// 2025-03-02`.
+pub fn timeline_words(h: &History, t: &Timeline) -> String {
+    let mut parts = vec![format!(
+        "in history for {} {}",
+        t.exposed_days,
+        plural(t.exposed_days as usize, "day", "days")
+    )];
+    parts.push(if t.pushed {
+        format!("pushed to {}", t.remotes.join(", "))
+    } else {
+        "not pushed (no remote-tracking ref reaches it)".to_string()
+    });
+    parts.push(match h.head_status() {
+        HeadStatus::InHead => "still in HEAD".to_string(),
+        HeadStatus::Removed(Some(r)) => format!(
+            "removed from HEAD in {} on {}",
+            r.sha.get(..7).unwrap_or(&r.sha),
+            r.date.get(..10).unwrap_or(&r.date)
+        ),
+        HeadStatus::Removed(None) => "no longer in HEAD".to_string(),
+        HeadStatus::NeverInHead => "never on HEAD's branch".to_string(),
+    });
+    parts.join("; ")
 }
 
 /// The headline of a report: `3 secrets in 4 places (2 critical, 1 high) in 3 files`, or `no secrets
@@ -544,6 +622,7 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
     } else {
         String::new()
     };
+    let keys = key_counts(input.findings);
     let commits = if s.commits > 0 {
         format!("{} {} · ", s.commits, plural(s.commits as usize, "commit", "commits"))
     } else {
@@ -571,6 +650,16 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
     } else {
         String::new()
     };
+    let state = match s.state {
+        Some(st) => format!(
+            " · --state: {} new {} read, {} known clean skipped, {} known with secrets re-read",
+            st.blobs_new,
+            plural(st.blobs_new as usize, "blob", "blobs"),
+            st.blobs_skipped,
+            st.blobs_reread
+        ),
+        None => String::new(),
+    };
     let ignored = if s.ignored_files.is_empty() {
         String::new()
     } else {
@@ -582,7 +671,7 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
         )
     };
     format!(
-        "{incomplete}{head}{blocking} · {commits}{} {} scanned ({}){ignored} · {} skipped · {} {} · {:.2}s",
+        "{incomplete}{head}{blocking}{keys} · {commits}{} {} scanned ({}){state}{ignored} · {} skipped · {} {} · {:.2}s",
         s.files,
         if s.commits > 0 {
             plural(s.files as usize, "blob", "blobs")
@@ -595,6 +684,40 @@ fn summary(input: &ReportInput<'_>, p: &Painter, opts: &ReportOptions) -> String
         plural(input.errors.len(), "error", "errors"),
         s.elapsed_ms as f64 / 1000.0
     )
+}
+
+/// ` · 2 still in HEAD · 3 pushed · 1 live · 1 unknown`: counted per secret, history counts for a
+/// history scan, verification counts with `--verify`; empty when neither applies.
+pub fn key_counts(findings: &[Finding]) -> String {
+    let groups = groups(findings);
+    let mut out = String::new();
+    if findings.iter().any(|f| f.history.is_some()) {
+        let in_head = groups
+            .iter()
+            .filter(|g| g.present && g.first().history.is_some())
+            .count();
+        let pushed = groups.iter().filter(|g| g.pushed).count();
+        let _ = write!(out, " · {in_head} still in HEAD · {pushed} pushed");
+    }
+    if findings.iter().any(|f| f.verification.is_some()) {
+        let status = |s: Status| {
+            groups
+                .iter()
+                .filter(|g| {
+                    g.findings
+                        .iter()
+                        .any(|f| f.verification.as_ref().is_some_and(|v| v.status == s))
+                })
+                .count()
+        };
+        let _ = write!(
+            out,
+            " · {} live · {} unknown",
+            status(Status::Live),
+            status(Status::Unknown)
+        );
+    }
+    out
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

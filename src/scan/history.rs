@@ -15,9 +15,14 @@ use git2::{Oid, Repository};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::state::{KnownBlob, KnownFinding, State};
+use super::timeline::{self, Footprint};
 use super::{ScanOutcome, Scanned, Scanner, Worker};
 use crate::engine::Engine;
-use crate::finding::{redact, CommitInfo, ErrorKind, Finding, History, Notice, Occurrence, Origin, ScanError, Secret};
+use crate::finding::{
+    redact, CommitInfo, CommitStamp, ErrorKind, Finding, HeadSpan, History, Notice, Occurrence, Origin, Place,
+    ScanError, Secret, StateStats, Timeline,
+};
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
 use crate::triage;
 
@@ -40,20 +45,79 @@ pub struct HistoryConfig {
     pub all_occurrences: bool,
     /// Show progress on stderr (only ever true for an attended terminal, never in CI).
     pub progress: bool,
+    /// `--state`: what earlier runs covered, and what makes this run's state comparable.
+    pub state: Option<StateInput>,
+    /// `--shard I/N`: read only the blobs (and commit messages) whose id falls in share I of N; the
+    /// inventory, places and timeline stay whole, so [`merge_findings`] over the N reports gives one run's.
+    pub shard: Option<Shard>,
+}
+
+/// Share `index` (0-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether an object id falls in this share: its first four bytes (uniform, being a hash) modulo
+    /// the count.
+    pub fn holds(&self, id: &Oid) -> bool {
+        let b = id.as_bytes();
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        self.count == 0 || n % self.count == self.index
+    }
+}
+
+/// What `--state` brings into a run.
+#[derive(Clone, Debug)]
+pub struct StateInput {
+    /// The state file's content; `None` on the first run (no file yet).
+    pub previous: Option<State>,
+    /// The digest of what decides a blob's findings (see [`State::settings`]).
+    pub settings: [u8; 32],
+    /// The fingerprint key's id.
+    pub fingerprint_key: String,
 }
 
 /// Scans the history of the repository at or above `path`. Fails only when the repository cannot be
 /// opened or the ref/range cannot be resolved; unreadable objects become `errors` entries.
 pub fn run(scanner: Scanner<'_>, repo: Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+    run_with_state(scanner, repo, cfg).map(|(outcome, _)| outcome)
+}
+
+/// [`run`], and with `cfg.state` the state to save for the next run.
+pub fn run_with_state(
+    scanner: Scanner<'_>,
+    repo: Repo,
+    cfg: &HistoryConfig,
+) -> Result<(ScanOutcome, Option<State>), GitError> {
     match rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build() {
         Ok(pool) => pool.install(move || run_in_pool(scanner, &repo, cfg)),
         Err(_) => run_in_pool(scanner, &repo, cfg),
     }
 }
 
-fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result<ScanOutcome, GitError> {
+fn run_in_pool(
+    scanner: Scanner<'_>,
+    repo: &Repo,
+    cfg: &HistoryConfig,
+) -> Result<(ScanOutcome, Option<State>), GitError> {
     let started = Instant::now();
     let mut outcome = ScanOutcome::default();
+    let previous = cfg.state.as_ref().and_then(|s| s.previous.as_ref());
+    // A state written under other rules, config or limits says nothing about what a blob holds now:
+    // every blob is read again (and said so); its findings still tell which findings are new.
+    let usable = previous.filter(|p| cfg.state.as_ref().is_some_and(|s| s.settings == p.settings));
+    if let (Some(p), None) = (previous, usable) {
+        outcome.notices.push(Notice {
+            path: p.repository.clone(),
+            message: "--state: the rules, config or --max-file-size changed since the state was written: every \
+                      blob is read again"
+                .to_string(),
+        });
+    }
+    let known = |oid: &Oid| usable.is_some_and(|s| s.knows_commit(oid));
 
     // Commit messages are scanned as the walk meets them, by the same recipe as files: a key pasted into
     // a message is a leak too.
@@ -71,9 +135,10 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             p.set_message(format!("{n} commits compared"));
         }
     };
-    let (mut inv, message_hits) = repo.inventory(
+    let (mut inv, mut message_hits) = repo.inventory(
         &cfg.selection,
         cfg.since,
+        &known,
         &on_commits,
         || scanner.worker(),
         |worker, msg| {
@@ -82,7 +147,29 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             (!found.is_empty()).then_some(found)
         },
     )?;
+    if let Some(shard) = cfg.shard {
+        inv.blobs.retain(|b| shard.holds(&b.id));
+        message_hits
+            .commits
+            .retain(|(c, _)| inv.commits.get(*c as usize).is_some_and(|o| shard.holds(o)));
+        if shard.index != 0 {
+            message_hits.tags.clear();
+        }
+    }
+    let mut state_stats = StateStats::default();
+    if let Some(st) = usable {
+        state_stats.commits_known = inv.commits.iter().filter(|c| st.knows_commit(c)).count() as u64;
+        merge_known_places(&mut inv, st);
+        rescan_messages(scanner, repo.repository(), &inv, st, &mut message_hits.commits);
+    }
     prune(&mut inv, scanner.policy);
+    if let Some(st) = usable {
+        let before = inv.blobs.len();
+        inv.blobs.retain(|b| !st.is_clean(&b.id));
+        state_stats.blobs_skipped = (before - inv.blobs.len()) as u64;
+        state_stats.blobs_reread = inv.blobs.iter().filter(|b| st.known_blob(&b.id).is_some()).count() as u64;
+    }
+    state_stats.blobs_new = inv.blobs.len() as u64 - state_stats.blobs_reread;
     outcome.errors.extend(inv.errors.iter().cloned());
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
@@ -101,7 +188,31 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
     let mut worker = scanner.worker();
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
+    let mut clean: Vec<Oid> = Vec::new();
+    let mut known_blobs: Vec<KnownBlob> = Vec::new();
     for (blob, result) in inv.blobs.iter().zip(scanned) {
+        if cfg.state.is_some() {
+            match &result {
+                BlobResult::Scanned { findings, .. } if findings.is_empty() => clean.push(blob.id),
+                BlobResult::Binary => clean.push(blob.id),
+                BlobResult::Scanned { findings, .. } => known_blobs.push(KnownBlob {
+                    id: blob.id,
+                    places: blob
+                        .places
+                        .iter()
+                        .filter(|p| p.commit != git::NO_COMMIT)
+                        .filter_map(|p| {
+                            Some((
+                                *inv.commits.get(p.commit as usize)?,
+                                inv.paths.get(p.path as usize)?.clone(),
+                            ))
+                        })
+                        .collect(),
+                    findings: findings.iter().map(known_finding).collect(),
+                }),
+                BlobResult::Unreadable(_) => {}
+            }
+        }
         match result {
             BlobResult::Scanned { bytes, findings, lfs } => {
                 outcome.stats.files += 1;
@@ -140,6 +251,11 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             }
         }
     }
+    let message_commits: Vec<Oid> = message_hits
+        .commits
+        .iter()
+        .filter_map(|(c, _)| inv.commits.get(*c as usize).copied())
+        .collect();
     for (commit, findings) in message_hits.commits {
         for f in findings {
             add(&mut groups, f, vec![(commit, None)], None);
@@ -153,6 +269,7 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
 
     let range = matches!(cfg.selection, Selection::Range(_));
+    let mut footprints: Vec<Footprint> = Vec::new();
     let head = repo.head_blobs();
     let mut infos: HashMap<u32, Arc<CommitInfo>> = HashMap::new();
     let mut parent_cache: HashMap<Oid, Vec<String>> = HashMap::new();
@@ -171,10 +288,22 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
             &mut infos,
             &mut parent_cache,
         );
-        if let Some(f) = finding {
+        if let Some((f, fp)) = finding {
             outcome.findings.push(f);
+            footprints.push(fp);
         }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    timeline::annotate(
+        repo.repository(),
+        &inv,
+        &cfg.selection,
+        &mut outcome.findings,
+        &footprints,
+        now,
+    );
 
     // A summary holds the secret when the key was pasted into the message; every summary printed is
     // redacted for every secret this scan found, whatever rule matched it.
@@ -194,11 +323,298 @@ fn run_in_pool(scanner: Scanner<'_>, repo: &Repo, cfg: &HistoryConfig) -> Result
     }
 
     triage::finish(&mut outcome.findings);
+    let state = cfg.state.as_ref().map(|input| {
+        for f in &mut outcome.findings {
+            let new = !previous.is_some_and(|p| p.knows_finding(f.rule.id.as_str(), f.fingerprint.as_str()));
+            if let Some(h) = f.history.as_mut() {
+                h.new = Some(new);
+            }
+            state_stats.new_findings += u64::from(new);
+        }
+        if let Some(p) = previous {
+            gone_notices(p, &outcome.findings, &inv, &mut outcome.notices);
+        }
+        let mut st = State {
+            repository: repo.git_dir().display().to_string(),
+            fingerprint_key: input.fingerprint_key.clone(),
+            settings: input.settings,
+            refs: crate::source::graph::ref_tips(repo.repository())
+                .into_iter()
+                .map(|t| (t.name, t.commit))
+                .collect(),
+            // A commit whose tree could not be read is compared again next time: with errors, only the
+            // commits earlier runs covered (and that are still reachable) are kept.
+            commits: if inv.errors.is_empty() {
+                inv.commits.clone()
+            } else {
+                usable
+                    .map(|p| {
+                        p.commits
+                            .iter()
+                            .filter(|c| inv.graph.index(c).is_some())
+                            .copied()
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
+            clean: usable.map(|p| p.clean.clone()).unwrap_or_default(),
+            blobs: known_blobs,
+            messages: message_commits,
+            findings: outcome.findings.iter().map(known_finding).collect(),
+        };
+        st.clean.extend(clean);
+        st.normalize();
+        outcome.stats.state = Some(state_stats);
+        st
+    });
     outcome.errors.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.notices.dedup();
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(outcome)
+    Ok((outcome, state))
+}
+
+/// Merges two history findings of the same (rule, secret) from different shards of one repository's scan
+/// (`--shard`), as one run would have reported it: the earlier place is the finding (by walk position,
+/// file before message, path, line, column), places are unioned (shards read disjoint blobs, so counts
+/// add), HEAD's spans are unioned and `removed_in` recomputed from them, refs and remotes unioned,
+/// exposure recomputed. `ref_count` is exact while each side listed all its refs (at most
+/// [`Timeline::REF_LIMIT`]); past that it is a lower bound. Findings without history: `a` is kept.
+pub fn merge_findings(a: &Finding, b: &Finding, all_occurrences: bool) -> Finding {
+    let (Some(ha), Some(hb)) = (&a.history, &b.history) else {
+        return a.clone();
+    };
+    let seq = |f: &Finding| {
+        f.history
+            .as_ref()
+            .and_then(|h| h.timeline.as_ref())
+            .and_then(|t| t.first_seen.as_ref())
+            .map_or(git::NO_COMMIT, |s| s.seq)
+    };
+    let key = |o: &Occurrence| (o.seq, o.place == Place::CommitMessage, o.path.clone(), o.line, o.column);
+    let own = |f: &Finding| Occurrence {
+        commit: f.origin.commit().map(|c| c.sha.clone()).unwrap_or_default(),
+        seq: seq(f),
+        path: f.path.clone(),
+        place: f.place,
+        line: f.line,
+        column: f.column,
+    };
+    let (first, second) = if key(&own(a)) <= key(&own(b)) { (a, b) } else { (b, a) };
+    let (h1, h2) = if std::ptr::eq(first, a) { (ha, hb) } else { (hb, ha) };
+    let mut places: Vec<Occurrence> = h1.occurrences.clone();
+    places.push(own(second));
+    places.extend(h2.occurrences.iter().cloned());
+    places.sort_by_key(key);
+    places.dedup();
+    places.truncate(if all_occurrences { usize::MAX } else { OCCURRENCE_LIMIT });
+    let in_head = ha.in_head || hb.in_head;
+    let timeline = match (&h1.timeline, &h2.timeline) {
+        (Some(t1), Some(t2)) => Some(merge_timelines(t1, t2, in_head)),
+        (t1, t2) => t1.clone().or_else(|| t2.clone()),
+    };
+    let mut f = first.clone();
+    f.history = Some(History {
+        in_head,
+        occurrence_count: ha.occurrence_count + hb.occurrence_count,
+        occurrences: places,
+        timeline,
+        new: match (ha.new, hb.new) {
+            (Some(x), Some(y)) => Some(x && y),
+            (x, y) => x.or(y),
+        },
+    });
+    f
+}
+
+/// `t1` is the timeline of the finding whose place comes first.
+fn merge_timelines(t1: &Timeline, t2: &Timeline, in_head: bool) -> Timeline {
+    let mut stamps: HashMap<u32, &CommitStamp> = HashMap::new();
+    let mut cuts = Vec::new();
+    for s in t1.head_spans.iter().chain(&t2.head_spans) {
+        stamps.insert(s.added_pos, &s.added);
+        if let Some((r, pos)) = &s.removed {
+            stamps.insert(*pos, r);
+        }
+        cuts.push((s.added_pos, s.removed.as_ref().map(|r| r.1)));
+    }
+    let head_spans: Vec<HeadSpan> = timeline::merge_spans(cuts)
+        .into_iter()
+        .filter_map(|(a, b)| {
+            Some(HeadSpan {
+                added: (*stamps.get(&a)?).clone(),
+                added_pos: a,
+                removed: match b {
+                    Some(b) => Some(((*stamps.get(&b)?).clone(), b)),
+                    None => None,
+                },
+            })
+        })
+        .collect();
+    let removed_in = if in_head {
+        None
+    } else {
+        head_spans.last().and_then(|s| s.removed.as_ref()).map(|r| r.0.clone())
+    };
+    // A side that still exposes the secret counted to its scan's time.
+    let until = match &removed_in {
+        Some(r) => r.time,
+        None => [t1, t2]
+            .iter()
+            .filter(|t| t.removed_in.is_none())
+            .map(|t| t.exposed_until)
+            .max()
+            .unwrap_or(t1.exposed_until.max(t2.exposed_until)),
+    };
+    let first_seen = t1.first_seen.clone().or_else(|| t2.first_seen.clone());
+    let union = |x: &[String], y: &[String]| {
+        let mut v: Vec<String> = x.iter().chain(y).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut refs = union(&t1.refs, &t2.refs);
+    let complete = t1.refs.len() == t1.ref_count && t2.refs.len() == t2.ref_count;
+    let ref_count = if complete {
+        refs.len()
+    } else {
+        refs.len().max(t1.ref_count).max(t2.ref_count)
+    };
+    refs.truncate(Timeline::REF_LIMIT);
+    Timeline {
+        exposed_days: first_seen.as_ref().map_or(0, |s| timeline::exposed_days(s.time, until)),
+        exposed_until: until,
+        first_seen,
+        removed_in,
+        head_spans,
+        pushed: t1.pushed || t2.pushed,
+        remotes: union(&t1.remotes, &t2.remotes),
+        refs,
+        ref_count,
+    }
+}
+
+fn known_finding(f: &Finding) -> KnownFinding {
+    KnownFinding {
+        rule: f.rule.id.as_str().to_string(),
+        fingerprint: f.fingerprint.as_str().to_string(),
+        redacted: f.secret.redacted(),
+        line: u32::try_from(f.line).unwrap_or(u32::MAX),
+        column: u32::try_from(f.column).unwrap_or(u32::MAX),
+    }
+}
+
+/// Adds the places an earlier run recorded for blobs that held a secret (the walk did not compare the
+/// commits it already knew, so it did not list them); places whose commit is no longer reachable (a
+/// rewritten history) are dropped, and a blob left with none is gone.
+fn merge_known_places(inv: &mut Inventory, st: &State) {
+    if st.blobs.is_empty() {
+        return;
+    }
+    let commit_index: HashMap<Oid, u32> = inv
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let mut path_index: HashMap<String, u32> = inv
+        .paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let mut blob_index: HashMap<Oid, usize> = inv.blobs.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
+    for known in &st.blobs {
+        for (commit, path) in &known.places {
+            let Some(&c) = commit_index.get(commit) else { continue };
+            let p = *path_index.entry(path.clone()).or_insert_with(|| {
+                inv.paths.push(path.clone());
+                u32::try_from(inv.paths.len() - 1).unwrap_or(u32::MAX)
+            });
+            let i = *blob_index.entry(known.id).or_insert_with(|| {
+                inv.blobs.push(BlobProvenance {
+                    id: known.id,
+                    places: Vec::new(),
+                });
+                inv.blobs.len() - 1
+            });
+            inv.blobs[i].places.push(git::Place { commit: c, path: p });
+        }
+    }
+    for known in &st.blobs {
+        if let Some(&i) = blob_index.get(&known.id) {
+            let places = &mut inv.blobs[i].places;
+            places.sort_unstable_by_key(|p| (p.commit, p.path));
+            places.dedup();
+        }
+    }
+}
+
+/// Scans again the messages of known commits that held a secret (the walk skipped their messages).
+fn rescan_messages(
+    scanner: Scanner<'_>,
+    repo: &Repository,
+    inv: &Inventory,
+    st: &State,
+    hits: &mut Vec<(u32, Vec<Finding>)>,
+) {
+    if st.messages.is_empty() {
+        return;
+    }
+    let mut worker = scanner.worker();
+    for (i, c) in inv.commits.iter().enumerate() {
+        if st.messages.binary_search(c).is_err() || !st.knows_commit(c) {
+            continue;
+        }
+        let Ok(commit) = repo.find_commit(*c) else { continue };
+        let mut found = Vec::new();
+        scanner.scan_text(
+            &mut worker,
+            MESSAGE_PATH,
+            &Origin::File,
+            commit.message_raw_bytes(),
+            &mut found,
+        );
+        if !found.is_empty() {
+            hits.push((u32::try_from(i).unwrap_or(u32::MAX), found));
+        }
+    }
+}
+
+/// A notice for each finding the previous run reported that this one does not: its commits are no
+/// longer reachable from any ref (history rewritten, a ref deleted) or outside this run's selection.
+fn gone_notices(previous: &State, findings: &[Finding], inv: &Inventory, notices: &mut Vec<Notice>) {
+    let now: std::collections::HashSet<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.rule.id.as_str(), f.fingerprint.as_str()))
+        .collect();
+    let rewritten: Vec<&str> = previous
+        .refs
+        .iter()
+        .filter(|(_, tip)| inv.graph.index(tip).is_none())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let why = if rewritten.is_empty() {
+        "its commits are no longer reachable from the refs scanned".to_string()
+    } else {
+        format!(
+            "history was rewritten or refs deleted since the last run ({})",
+            rewritten.join(", ")
+        )
+    };
+    for f in &previous.findings {
+        if now.contains(&(f.rule.as_str(), f.fingerprint.as_str())) {
+            continue;
+        }
+        notices.push(Notice {
+            path: previous.repository.clone(),
+            message: format!(
+                "{} ({}) reported by the previous run is no longer reachable: {why}; it is not reported, but \
+                 clones, forks and the remote may still hold it: rotate it if it was ever pushed",
+                f.redacted, f.rule
+            ),
+        });
+    }
 }
 
 fn first_path<'i>(inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {
@@ -369,7 +785,21 @@ fn finish_group(
     worker: &mut Worker,
     infos: &mut HashMap<u32, Arc<CommitInfo>>,
     parent_cache: &mut HashMap<Oid, Vec<String>>,
-) -> Option<Finding> {
+) -> Option<(Finding, Footprint)> {
+    // Every blob that holds the secret and every path it sat at, before a range drops the places its
+    // commits did not introduce: HEAD's line may hold the blob at any of them.
+    let mut fp = Footprint::default();
+    for c in &group.cands {
+        if let Some(b) = c.blob {
+            fp.blobs.push(b);
+            fp.paths.extend(
+                c.places
+                    .iter()
+                    .filter(|&&(commit, _)| commit != git::NO_COMMIT)
+                    .filter_map(|&(_, p)| p),
+            );
+        }
+    }
     if range {
         // A range reports what its commits introduced: a place whose parent already had the secret at the
         // same path is an edit of a file that held the key before the range, not a new leak.
@@ -400,10 +830,15 @@ fn finish_group(
         })
         .collect();
     // Earliest commit first; within a commit, a file beats the message (a key committed with a message
-    // that quotes it is reported where it sits in the tree).
-    occ.sort_unstable_by_key(|&(commit, path, line, column)| (commit, path.is_none(), path, line, column));
+    // that quotes it is reported where it sits in the tree), then by path name: an order shard reports
+    // can reproduce from what they print (`merge_findings`).
+    let name = |p: Option<u32>| p.and_then(|p| inv.paths.get(p as usize)).map_or("", String::as_str);
+    occ.sort_unstable_by(|a, b| {
+        (a.0, a.1.is_none(), name(a.1), a.2, a.3).cmp(&(b.0, b.1.is_none(), name(b.1), b.2, b.3))
+    });
     occ.dedup();
     let &first = occ.first()?;
+    fp.first_seq = (first.0 != git::NO_COMMIT).then_some(first.0);
     let cand = group.cands.into_iter().find(|c| {
         c.places
             .iter()
@@ -430,6 +865,7 @@ fn finish_group(
         .skip(1)
         .take(shown)
         .map(|&(commit, path, line, column)| Occurrence {
+            seq: commit,
             commit: inv
                 .commits
                 .get(commit as usize)
@@ -450,8 +886,25 @@ fn finish_group(
         in_head,
         occurrence_count: count,
         occurrences,
+        timeline: None,
+        new: None,
     });
-    Some(f)
+    for &(commit, path, _, _) in &occ {
+        if commit == git::NO_COMMIT {
+            if let Some(label) = path.and_then(|p| inv.paths.get(p as usize)) {
+                fp.labels.push(label.clone());
+            }
+        } else {
+            fp.commits.push(commit);
+        }
+    }
+    fp.commits.sort_unstable();
+    fp.commits.dedup();
+    fp.blobs.sort_unstable();
+    fp.blobs.dedup();
+    fp.paths.sort_unstable();
+    fp.paths.dedup();
+    Some((f, fp))
 }
 
 /// Fingerprints of every secret in a blob (cached): the range filter's "was it there before?".

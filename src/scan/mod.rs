@@ -7,6 +7,8 @@
 //! allowlists, baseline, dedup, threshold) runs once, after.
 
 pub mod history;
+pub mod state;
+pub mod timeline;
 
 use std::{
     io::{self, Read},

@@ -18,6 +18,7 @@ use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
 use rayon::prelude::*;
 use thiserror::Error;
 
+use super::graph::CommitGraph;
 use crate::finding::{ErrorKind, Notice, ScanError};
 
 /// A repository that could not be opened, or a ref or range that could not be resolved.
@@ -65,6 +66,9 @@ pub struct Inventory {
     pub commits: Vec<Oid>,
     pub paths: Vec<String>,
     pub blobs: Vec<BlobProvenance>,
+    /// Every commit the walk met (those `--since` skips included), parents first, with their parents: the
+    /// timeline's reachability and first-parent line.
+    pub graph: CommitGraph,
     /// Objects that could not be read (a corrupt or missing tree or commit), naming object and commit.
     pub errors: Vec<ScanError>,
     /// Annotated tag messages scanned.
@@ -141,10 +145,15 @@ impl Repo {
     ///
     /// `init` makes per-thread state for `message`, which sees each commit's raw message and may keep
     /// something from it (returned with the commit's index).
+    ///
+    /// A commit `known` says an earlier run compared (`--state`) is listed in `commits` and the graph but
+    /// its tree and message are not read again: it introduces nothing here.
+    #[allow(clippy::too_many_arguments)]
     pub fn inventory<S, T: Send>(
         &self,
         selection: &Selection,
         since: Option<i64>,
+        known: &(dyn Fn(&Oid) -> bool + Sync),
         progress: &dyn Fn(usize),
         init: impl Fn() -> S + Sync,
         message: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
@@ -233,7 +242,8 @@ impl Repo {
             }
         }
 
-        let order = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
+        let graph = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
+        let order = graph.order();
         // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
         // at a time so that only one chunk's lists are held before they are folded in commit order.
         let mut blob_index: HashMap<Oid, u32> = HashMap::new();
@@ -248,6 +258,7 @@ impl Repo {
                 .map_init(
                     || (open_dir(git_dir), init()),
                     |(repo, state), &oid| match repo {
+                        _ if known(&oid) => CommitDelta::default(),
                         Ok(repo) => commit_delta(repo, oid, since, state, &message),
                         Err(e) => CommitDelta {
                             errors: vec![ScanError::new(
@@ -334,6 +345,7 @@ impl Repo {
                 message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
             });
         }
+        inv.graph = graph;
         Ok((
             inv,
             Messages {
@@ -615,7 +627,12 @@ fn add_place(
 /// whole walk at the first commit it cannot read: here a missing or corrupt commit is an error naming it
 /// and the commit that reaches it, and the walk goes on around it. Outside a shallow boundary, a missing
 /// parent is expected and not an error.
-fn walk_commits(repo: &Repository, tips: &[Oid], hidden: &[Oid], errors: &mut Vec<ScanError>) -> Vec<Oid> {
+pub(crate) fn walk_commits(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    errors: &mut Vec<ScanError>,
+) -> CommitGraph {
     let shallow = repo.is_shallow();
     let read = |oid: Oid| {
         repo.find_commit(oid)
@@ -689,7 +706,7 @@ fn walk_commits(repo: &Repository, tips: &[Oid], hidden: &[Oid], errors: &mut Ve
             }
         }
     }
-    order
+    CommitGraph::new(order, |oid| graph.get(oid).map(|g| g.0.clone()).unwrap_or_default())
 }
 
 fn revision(spec: &str, e: &git2::Error) -> GitError {

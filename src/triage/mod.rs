@@ -122,6 +122,29 @@ pub fn finish(findings: &mut Vec<Finding>) {
     findings.dedup_by(|a, b| identity(a) == identity(b));
 }
 
+/// Orders findings most urgent first, as every history report lists them: still present (in HEAD, or in
+/// the working tree), then pushed, then severity, then the longest exposed (first seen earliest), then by
+/// place. Stable for equal keys, so the order stays deterministic.
+pub fn by_urgency(findings: &mut [Finding]) {
+    findings.sort_by_cached_key(|f| {
+        let h = f.history.as_ref();
+        let first_seen = h
+            .and_then(|h| h.timeline.as_ref())
+            .and_then(|t| t.first_seen.as_ref())
+            .map_or(i64::MAX, |s| s.time);
+        (
+            !h.map_or(true, |h| h.in_head),
+            !h.is_some_and(crate::finding::History::pushed),
+            std::cmp::Reverse(f.severity),
+            first_seen,
+            f.path.clone(),
+            f.line,
+            f.column,
+            f.rule.id.as_str().to_string(),
+        )
+    });
+}
+
 /// What makes a finding distinct: rule, place, secret and provenance (kind and commit).
 fn identity(f: &Finding) -> ((&str, usize, usize, &str), &str, &str, Option<&str>) {
     (

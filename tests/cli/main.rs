@@ -19,5 +19,6 @@ mod report;
 mod rules_cmd;
 mod scan_tree;
 mod staged;
+mod timeline;
 mod trust;
 mod verify;
