@@ -25,6 +25,7 @@ use crate::rules::{
 };
 use crate::scan::history::{self, HistoryConfig};
 use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
+use crate::source::archive;
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
@@ -355,6 +356,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         max_file_size: args.max_file_size,
         threads,
         prune,
+        archives: (!args.no_archives).then(|| archive::Limits {
+            depth: args.max_archive_depth,
+            window: usize::try_from(args.max_file_size).unwrap_or(usize::MAX).max(1 << 20),
+            ..archive::Limits::default()
+        }),
     };
 
     let root = source_root(&args, &roots);
@@ -741,7 +747,8 @@ fn history_scan(
         progress,
     };
     let workdir = repo.workdir().map(PathBuf::from);
-    let mut outcome = history::run(Scanner::new(engine, policy), repo, &cfg)?;
+    let scanner = Scanner::new(engine, policy).with_archives(walk.archives);
+    let mut outcome = history::run(scanner, repo, &cfg)?;
     // Config allowlists by path, secret and stopword (history has no line at hand for line targets).
     outcome.findings.retain(|f| !policy.suppresses(f, None));
     if args.worktree {

@@ -64,7 +64,7 @@ pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     let mut groups: Vec<SecretGroup<'a>> = Vec::new();
     for f in super::sorted(findings) {
-        let present = f.history.as_ref().map_or(true, |h| h.in_head);
+        let present = f.history.as_ref().is_none_or(|h| h.in_head);
         let client = f.exposure == Exposure::ClientSide;
         let key = (f.rule.id.as_str(), f.fingerprint.as_str());
         match index.get(&key) {

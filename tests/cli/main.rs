@@ -1,5 +1,6 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
+mod archives;
 mod common;
 mod config;
 mod encoded;
