@@ -371,6 +371,7 @@ impl<'a> Scanner<'a> {
         out: &mut Vec<Finding>,
     ) {
         let from = out.len();
+        scratch.set_binary(binary);
         self.engine.scan(text, scratch);
         if own != (0..text.len()) {
             scratch.keep_within(own.start, own.end);
@@ -787,6 +788,35 @@ mod tests {
         let (whole, streamed) = whole_and_streamed(&bytes);
         assert_eq!(whole.len(), n);
         assert_eq!(whole, streamed);
+    }
+
+    /// See: issue 15 — a SQLite record glues a text value to its serial type or the previous column.
+    #[test]
+    fn a_binary_file_does_not_glue_a_keyword_prefixed_secret_on_its_left() {
+        let policy = triage::Policy::default();
+        let scanner = Scanner::new(engine(), &policy);
+        let mut w = scanner.worker();
+        let key = key(7);
+        let found = |bytes: &[u8], w: &mut Worker| {
+            let mut out = Vec::new();
+            scanner.scan(w, "app.db", &Origin::File, bytes, &mut out);
+            out.iter().map(|f| f.secret.expose().to_string()).collect::<Vec<_>>()
+        };
+        let binary = |middle: &str| {
+            let mut b = b"SQLite format 3\0".to_vec();
+            b.extend_from_slice(middle.as_bytes());
+            b.extend_from_slice(b"\0\0");
+            b
+        };
+        assert_eq!(found(&binary(&format!("W{key}")), &mut w), vec![key.clone()]);
+        assert_eq!(
+            found(&binary(&format!("klaviyo_private{key}\r")), &mut w),
+            vec![key.clone()]
+        );
+        // Glued on the right, it may be the start of a longer token: still rejected.
+        assert!(found(&binary(&format!("W{key}ab")), &mut w).is_empty());
+        // In text, a left glue still rejects.
+        assert!(found(format!("W{key}\n").as_bytes(), &mut w).is_empty());
     }
 
     #[test]
