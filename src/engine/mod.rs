@@ -122,9 +122,9 @@ pub struct Scratch {
 impl Scratch {
     /// Says whether the next scans are of a binary file's bytes. There a string's left neighbour is
     /// often a length or type byte that happens to be a letter (a SQLite record's serial type `W` before
-    /// a 37-byte text, or the previous column's value): a secret that starts with its rule's keyword
-    /// (`pk_`, which anchors where it starts) is then not "glued" on its left. Its right side is judged as
-    /// in text.
+    /// a 37-byte text, or the previous column's value): a secret that starts with its rule's token prefix
+    /// (`pk_`, which anchors where it starts; not a letters-only one such as `AKIA`) is then not "glued"
+    /// on its left. Its right side is judged as in text.
     pub fn set_binary(&mut self, binary: bool) {
         self.binary = binary;
     }
@@ -513,10 +513,14 @@ impl CompiledRule {
         Ok(Matcher { regex, secret, allow })
     }
 
-    /// The secret begins with one of the rule's keywords (three bytes or more, ASCII case ignored).
+    /// The secret begins with one of the rule's token prefixes: a keyword of three bytes or more that
+    /// holds a separator (`pk_`, `ghp_`, `xoxb-`), ASCII case ignored. A letters-only prefix (`EAAB`,
+    /// `AKIA`) does not count: inside base64 data in a binary (certificates in an executable) it starts
+    /// random runs that are not secrets.
     fn starts_with_keyword(&self, secret: &[u8]) -> bool {
         self.info.keywords.iter().any(|k| {
             k.len() >= 3
+                && !k.bytes().all(|b| b.is_ascii_alphanumeric())
                 && secret
                     .get(..k.len())
                     .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
