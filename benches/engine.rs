@@ -71,7 +71,7 @@ fn source_mix() -> Vec<u8> {
     let mut n = 0u64;
     fill(|r| {
         n += 1;
-        if n % 2000 == 0 {
+        if n.is_multiple_of(2000) {
             format!("KLAVIYO_PRIVATE_API_KEY=pk_{}", r.hex(34))
         } else {
             r.pick(LINES).to_string()

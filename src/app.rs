@@ -27,6 +27,7 @@ use crate::rules::{
 use crate::scan::history::{self, HistoryConfig, StateInput};
 use crate::scan::state::State;
 use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
+use crate::source::archive;
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
 use crate::triage::{self, baseline::Baseline, Policy};
@@ -360,6 +361,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         max_file_size: args.max_file_size,
         threads,
         prune,
+        archives: (!args.no_archives).then(|| archive::Limits {
+            depth: args.max_archive_depth,
+            window: usize::try_from(args.max_file_size).unwrap_or(usize::MAX).max(1 << 20),
+            ..archive::Limits::default()
+        }),
     };
 
     let root = source_root(&args, &roots);
@@ -1155,7 +1161,8 @@ fn history_scan(
         },
     };
     let workdir = repo.workdir().map(PathBuf::from);
-    let (mut outcome, state) = history::run_with_state(Scanner::new(engine, policy), repo, &cfg)?;
+    let scanner = Scanner::new(engine, policy).with_archives(walk.archives);
+    let (mut outcome, state) = history::run_with_state(scanner, repo, &cfg)?;
     if let (Some(path), Some(state)) = (&args.state, state) {
         state.save(path)?;
     }

@@ -106,6 +106,19 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
     pub max_file_size: u64,
 
+    /// Do not open archives: zip family (.zip, .jar, .war, .whl, .apk, .nupkg …), tar, gzip (.gz, .tgz)
+    /// are then passed over as binary.
+    ///
+    /// By default their members are scanned like files, in the working tree and in history, and
+    /// reported as `outer.zip!inner/path`; nested archives are opened up to --max-archive-depth.
+    #[arg(long)]
+    pub no_archives: bool,
+
+    /// How many archives deep members are opened (`a.zip` is 1, `a.zip!b.jar` is 2); a deeper archive
+    /// is an error in the report, not a silent skip.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_archive_depth: u32,
+
     /// Exit 1 only for findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
     pub fail_on: Severity,

@@ -1199,6 +1199,9 @@ pub enum ErrorKind {
     Repository,
     /// Something was left unscanned because it went past a limit.
     Limit,
+    /// An archive or one of its members could not be opened: corrupt, truncated, encrypted, or
+    /// compressed with a method not supported.
+    Archive,
 }
 
 impl ErrorKind {
@@ -1210,6 +1213,7 @@ impl ErrorKind {
             ErrorKind::Ref => "ref",
             ErrorKind::Repository => "repository",
             ErrorKind::Limit => "limit",
+            ErrorKind::Archive => "archive",
         }
     }
 }

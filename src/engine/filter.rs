@@ -21,6 +21,11 @@ pub fn is_delimited(hay: &[u8], start: usize, end: usize) -> bool {
     true
 }
 
+/// True when nothing glues onto the secret's right end (half of [`is_delimited`]).
+pub fn is_delimited_right(hay: &[u8], end: usize) -> bool {
+    !(end > 0 && is_word(hay[end - 1]) && hay.get(end).is_some_and(|&b| is_word(b)))
+}
+
 fn escape_before(hay: &[u8], start: usize) -> bool {
     let at = |i: usize| start.checked_sub(i).and_then(|j| hay.get(j)).copied();
     let percent = at(3) == Some(b'%')

@@ -115,9 +115,20 @@ pub struct Scratch {
     matches: Vec<Match>,
     /// Hits of decoder patterns (unsorted; may repeat).
     decoder_hits: Vec<DecoderHit>,
+    /// The blob is a binary file scanned as bytes (see [`Scratch::set_binary`]).
+    binary: bool,
 }
 
 impl Scratch {
+    /// Says whether the next scans are of a binary file's bytes. There a string's left neighbour is
+    /// often a length or type byte that happens to be a letter (a SQLite record's serial type `W` before
+    /// a 37-byte text, or the previous column's value): a secret that starts with its rule's token prefix
+    /// (`pk_`, which anchors where it starts; not a letters-only one such as `AKIA`) is then not "glued"
+    /// on its left. Its right side is judged as in text.
+    pub fn set_binary(&mut self, binary: bool) {
+        self.binary = binary;
+    }
+
     /// The matches of the last scan.
     pub fn matches(&self) -> &[Match] {
         &self.matches
@@ -301,11 +312,13 @@ impl Engine {
             locs: (0..self.rules.len()).map(|_| None).collect(),
             matches: Vec::new(),
             decoder_hits: Vec::new(),
+            binary: false,
         }
     }
 
     /// Finds every secret in `hay`, sorted by position. The slice lives in `scratch` until the next call.
     pub fn scan<'s>(&self, hay: &[u8], scratch: &'s mut Scratch) -> &'s [Match] {
+        let binary = scratch.binary;
         for &r in &scratch.touched {
             scratch.windows[r].clear();
         }
@@ -381,7 +394,7 @@ impl Engine {
                         SecretGroup::Whole => (m.start(), m.end()),
                     };
                     let (start, end) = (ws + s, ws + e);
-                    if start < end && rule.accepts(matcher, hay, start, end) {
+                    if start < end && rule.accepts(matcher, hay, start, end, binary) {
                         scratch.matches.push(Match { rule: r, start, end });
                     }
                 }
@@ -500,10 +513,27 @@ impl CompiledRule {
         Ok(Matcher { regex, secret, allow })
     }
 
+    /// The secret begins with one of the rule's token prefixes: a keyword of three bytes or more that
+    /// holds a separator (`pk_`, `ghp_`, `xoxb-`), ASCII case ignored. A letters-only prefix (`EAAB`,
+    /// `AKIA`) does not count: inside base64 data in a binary (certificates in an executable) it starts
+    /// random runs that are not secrets.
+    fn starts_with_keyword(&self, secret: &[u8]) -> bool {
+        self.info.keywords.iter().any(|k| {
+            k.len() >= 3
+                && !k.bytes().all(|b| b.is_ascii_alphanumeric())
+                && secret
+                    .get(..k.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
+        })
+    }
+
     /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
-    fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize) -> bool {
+    fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize, binary: bool) -> bool {
         let secret = &hay[start..end];
-        if self.delimited && !filter::is_delimited(hay, start, end) {
+        if self.delimited
+            && !filter::is_delimited(hay, start, end)
+            && !(binary && filter::is_delimited_right(hay, end) && self.starts_with_keyword(secret))
+        {
             return false;
         }
         if matcher.allow.iter().any(|a| a.is_match(secret)) {

@@ -611,6 +611,23 @@ fn artifact(path: &str, root: Option<&SourceRoot>) -> ArtifactLocation {
 /// including `%`, `?`, `#`, spaces and non-ASCII bytes, is encoded). `:` is encoded too, so that a first
 /// segment such as `c:x` never reads as a scheme. A backslash is encoded, never taken as a separator.
 pub fn uri_path(path: &str) -> String {
+    // An archive member's name (after the first `!`) is archive content: its `.` and `..` segments are
+    // encoded, so that no URI resolver turns `a.jar!../../etc/x` into the repository's `etc/x`.
+    if let Some((outer, member)) = path.split_once('!') {
+        let member: Vec<String> = member
+            .split('/')
+            .map(|seg| match seg {
+                "." => "%2E".to_string(),
+                ".." => "%2E%2E".to_string(),
+                _ => uri_path_plain(seg),
+            })
+            .collect();
+        return format!("{}!{}", uri_path_plain(outer), member.join("/"));
+    }
+    uri_path_plain(path)
+}
+
+fn uri_path_plain(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         let keep = b.is_ascii_alphanumeric()
@@ -680,6 +697,8 @@ mod tests {
         assert_eq!(uri_path("src/app config.py"), "src/app%20config.py");
         assert_eq!(uri_path("a/100%/b#c?d"), "a/100%25/b%23c%3Fd");
         assert_eq!(uri_path("c:x/y"), "c%3Ax/y");
+        assert_eq!(uri_path("a.jar!../b/./c d"), "a.jar!%2E%2E/b/%2E/c%20d");
+        assert_eq!(uri_path("x.zip!/abs!y.zip!.."), "x.zip!/abs!y.zip!..");
         assert_eq!(uri_path("dir\\file"), "dir%5Cfile");
         assert_eq!(uri_path("café/ü.txt"), "caf%C3%A9/%C3%BC.txt");
         assert_eq!(artifact("/tmp/x y/f", None).uri, "file:///tmp/x%20y/f");

@@ -69,7 +69,7 @@ pub fn groups<'a>(findings: &'a [Finding]) -> Vec<SecretGroup<'a>> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     let mut groups: Vec<SecretGroup<'a>> = Vec::new();
     for f in super::sorted(findings) {
-        let present = f.history.as_ref().map_or(true, |h| h.in_head);
+        let present = f.history.as_ref().is_none_or(|h| h.in_head);
         let client = f.exposure == Exposure::ClientSide;
         let pushed = f.history.as_ref().is_some_and(History::pushed);
         let first_seen = f

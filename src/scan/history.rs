@@ -214,7 +214,15 @@ fn run_in_pool(
             }
         }
         match result {
-            BlobResult::Scanned { bytes, findings, lfs } => {
+            BlobResult::Scanned {
+                bytes,
+                findings,
+                lfs,
+                errors,
+            } => {
+                outcome
+                    .errors
+                    .extend(errors.into_iter().map(|e| in_blob(e, &inv, blob)));
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;
                 if lfs {
@@ -224,9 +232,16 @@ fn run_in_pool(
                             .to_string(),
                     });
                 }
+                let scanned_at = first_path(&inv, blob);
                 for f in findings {
                     let places = blob.places.iter().map(|p| (p.commit, Some(p.path))).collect();
-                    add(&mut groups, f, places, Some(blob.id));
+                    // An archive member keeps its name inside the blob at every place the blob is.
+                    let member = f
+                        .path
+                        .strip_prefix(scanned_at)
+                        .filter(|m| m.starts_with('!'))
+                        .map(str::to_string);
+                    add(&mut groups, f, places, Some(blob.id)).member = member;
                 }
             }
             BlobResult::Binary => {
@@ -617,6 +632,17 @@ fn gone_notices(previous: &State, findings: &[Finding], inv: &Inventory, notices
     }
 }
 
+/// An archive member's error from a history blob: it names the member and says which blob and commit.
+fn in_blob(mut e: ScanError, inv: &Inventory, blob: &BlobProvenance) -> ScanError {
+    let commit = blob
+        .places
+        .first()
+        .and_then(|p| inv.commits.get(p.commit as usize))
+        .map_or_else(String::new, Oid::to_string);
+    e.message = format!("{} (blob {}, commit {commit})", e.message, blob.id);
+    e
+}
+
 fn first_path<'i>(inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {
     blob.places
         .first()
@@ -629,6 +655,8 @@ enum BlobResult {
         bytes: u64,
         findings: Vec<Finding>,
         lfs: bool,
+        /// What could not be read inside the blob when it is an archive.
+        errors: Vec<ScanError>,
     },
     Binary,
     Unreadable(String),
@@ -720,8 +748,13 @@ fn scan_blob(
     let worker = &mut w.worker;
     let path = first_path(inv, blob);
     let mut findings = Vec::new();
-    let done = |scanned: Scanned, findings: Vec<Finding>, lfs: bool| match scanned {
-        Scanned::Text(bytes) => BlobResult::Scanned { bytes, findings, lfs },
+    let done = |scanned: Scanned, findings: Vec<Finding>, lfs: bool, errors: Vec<ScanError>| match scanned {
+        Scanned::Text(bytes) => BlobResult::Scanned {
+            bytes,
+            findings,
+            lfs,
+            errors,
+        },
         Scanned::Binary => BlobResult::Binary,
     };
     let read = git::with_blob(repo, blob.id, cfg.max_file_size, |raw| {
@@ -729,7 +762,7 @@ fn scan_blob(
         (scanned, raw.starts_with(b"version https://git-lfs.github.com/spec/"))
     });
     match read {
-        Ok(Some((scanned, lfs))) => done(scanned, findings, lfs),
+        Ok(Some((scanned, lfs))) => done(scanned, findings, lfs, worker.take_errors()),
         // Over --max-file-size: libgit2 inflates a blob whole, but it is scanned in windows, so the
         // scan's own memory stays bounded (and nothing is skipped).
         Ok(None) => {
@@ -738,7 +771,7 @@ fn scan_blob(
                 scanner.scan_reader(worker, path, &Origin::File, &mut &raw[..], window, &mut findings)
             });
             match read {
-                Ok(Some(Ok(scanned))) => done(scanned, findings, false),
+                Ok(Some(Ok(scanned))) => done(scanned, findings, false, worker.take_errors()),
                 Ok(Some(Err(e))) => BlobResult::Unreadable(e.to_string()),
                 Ok(None) => BlobResult::Unreadable("blob vanished while reading".to_string()),
                 Err(e) => BlobResult::Unreadable(e),
@@ -758,19 +791,25 @@ struct Candidate {
     /// (commit index, path index; None for a commit message).
     places: Vec<(u32, Option<u32>)>,
     blob: Option<Oid>,
+    /// `!inner/path` when the finding is in a member of the archive the blob is.
+    member: Option<String>,
 }
 
-fn add(groups: &mut HashMap<(String, String), Group>, f: Finding, places: Vec<(u32, Option<u32>)>, blob: Option<Oid>) {
+fn add(
+    groups: &mut HashMap<(String, String), Group>,
+    f: Finding,
+    places: Vec<(u32, Option<u32>)>,
+    blob: Option<Oid>,
+) -> &mut Candidate {
     let key = (f.rule.id.as_str().to_string(), f.fingerprint.as_str().to_string());
-    groups
-        .entry(key)
-        .or_insert_with(|| Group { cands: Vec::new() })
-        .cands
-        .push(Candidate {
-            finding: f,
-            places,
-            blob,
-        });
+    let cands = &mut groups.entry(key).or_insert_with(|| Group { cands: Vec::new() }).cands;
+    cands.push(Candidate {
+        finding: f,
+        places,
+        blob,
+        member: None,
+    });
+    cands.last_mut().expect("a candidate was just pushed")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -820,34 +859,37 @@ fn finish_group(
         }
     }
     let in_head = group.cands.iter().any(|c| c.blob.is_some_and(|b| head.contains(&b)));
-    let mut occ: Vec<(u32, Option<u32>, usize, usize)> = group
+    let mut occ: Vec<(u32, Option<u32>, usize, usize, String)> = group
         .cands
         .iter()
         .flat_map(|c| {
+            let member = c.member.clone().unwrap_or_default();
             c.places
                 .iter()
-                .map(move |&(commit, path)| (commit, path, c.finding.line, c.finding.column))
+                .map(move |&(commit, path)| (commit, path, c.finding.line, c.finding.column, member.clone()))
         })
         .collect();
     // Earliest commit first; within a commit, a file beats the message (a key committed with a message
-    // that quotes it is reported where it sits in the tree), then by path name: an order shard reports
-    // can reproduce from what they print (`merge_findings`).
+    // that quotes it is reported where it sits in the tree), then by path name (and archive member): an
+    // order shard reports can reproduce from what they print (`merge_findings`).
     let name = |p: Option<u32>| p.and_then(|p| inv.paths.get(p as usize)).map_or("", String::as_str);
     occ.sort_unstable_by(|a, b| {
-        (a.0, a.1.is_none(), name(a.1), a.2, a.3).cmp(&(b.0, b.1.is_none(), name(b.1), b.2, b.3))
+        (a.0, a.1.is_none(), name(a.1), &a.4, a.2, a.3).cmp(&(b.0, b.1.is_none(), name(b.1), &b.4, b.2, b.3))
     });
     occ.dedup();
-    let &first = occ.first()?;
+    let first = occ.first()?.clone();
+    let first_member = first.4.clone();
     fp.first_seq = (first.0 != git::NO_COMMIT).then_some(first.0);
     let cand = group.cands.into_iter().find(|c| {
         c.places
             .iter()
             .any(|&(commit, path)| (commit, path) == (first.0, first.1))
             && (c.finding.line, c.finding.column) == (first.2, first.3)
+            && c.member.as_deref().unwrap_or("") == first_member
     })?;
     let mut f = cand.finding;
     f.path = match first.1 {
-        Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default(),
+        Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default() + &first_member,
         None => {
             f.place = crate::finding::Place::CommitMessage;
             MESSAGE_PATH.to_string()
@@ -864,22 +906,22 @@ fn finish_group(
         .iter()
         .skip(1)
         .take(shown)
-        .map(|&(commit, path, line, column)| Occurrence {
-            seq: commit,
+        .map(|(commit, path, line, column, member)| Occurrence {
+            seq: *commit,
             commit: inv
                 .commits
-                .get(commit as usize)
+                .get(*commit as usize)
                 .map_or_else(String::new, Oid::to_string),
             path: match path {
-                Some(p) => inv.paths.get(p as usize).cloned().unwrap_or_default(),
+                Some(p) => inv.paths.get(*p as usize).cloned().unwrap_or_default() + member,
                 None => MESSAGE_PATH.to_string(),
             },
             place: match path {
                 Some(_) => crate::finding::Place::File,
                 None => crate::finding::Place::CommitMessage,
             },
-            line,
-            column,
+            line: *line,
+            column: *column,
         })
         .collect();
     f.history = Some(History {
@@ -889,7 +931,7 @@ fn finish_group(
         timeline: None,
         new: None,
     });
-    for &(commit, path, _, _) in &occ {
+    for &(commit, path, _, _, _) in &occ {
         if commit == git::NO_COMMIT {
             if let Some(label) = path.and_then(|p| inv.paths.get(p as usize)) {
                 fp.labels.push(label.clone());
@@ -919,6 +961,8 @@ fn blob_fingerprints<'c>(
         git::with_blob(repo, blob, u64::MAX, |data| {
             let mut found = Vec::new();
             scanner.scan(worker, "", &Origin::File, data, &mut found);
+            // Only the fingerprints matter here: the blob's own scan reported its archive errors.
+            drop(worker.take_errors());
             found.iter().map(|f| f.fingerprint.as_str().to_string()).collect()
         })
         .ok()

@@ -23,6 +23,7 @@ use crate::engine::{Engine, EngineError, Scratch};
 use crate::finding::{ErrorKind, Finding, Notice, Origin, ScanError, ScanStats};
 use crate::rules::LoadedRule;
 use crate::source::{
+    archive,
     fs::{self, Sink, WalkOptions},
     staged::{self, AddedLines, StagedOptions},
     stdin, text, Blob, SkipReason,
@@ -92,12 +93,57 @@ fn append(text: &mut Vec<u8>, raw: &[u8], c: text::Class, first: bool, odd: &mut
 pub struct Scanner<'a> {
     pub engine: &'a Engine,
     pub policy: &'a triage::Policy,
+    /// Open archives (zip family, tar, gzip) and scan their members, within these limits; `None`
+    /// (`--no-archives`): archives are passed over as binary.
+    pub archives: Option<archive::Limits>,
 }
 
 /// One thread's working memory for [`Scanner`]: reused across blobs, so the hot loop does not allocate.
 pub struct Worker {
     scratch: Scratch,
     decoded: Vec<u8>,
+    /// What could not be read inside the archives scanned since the last [`Worker::take_errors`].
+    errors: Vec<ScanError>,
+}
+
+impl Worker {
+    /// The errors of the archives this worker scanned (corrupt, encrypted or over a limit); a source
+    /// takes them after each blob it hands to [`Scanner::scan`] or [`Scanner::scan_reader`].
+    pub fn take_errors(&mut self) -> Vec<ScanError> {
+        std::mem::take(&mut self.errors)
+    }
+}
+
+/// Hands an archive's members to the scanner: members are a source, scanned by the same recipe.
+struct Members<'s, 'w> {
+    scanner: &'s Scanner<'s>,
+    worker: &'w mut Worker,
+    origin: &'w Origin,
+    out: &'w mut Vec<Finding>,
+    bytes: u64,
+}
+
+impl archive::Sink for Members<'_, '_> {
+    fn blob(&mut self, path: &str, bytes: &[u8]) {
+        if let Scanned::Text(n) = self.scanner.scan_leaf(self.worker, path, self.origin, bytes, self.out) {
+            self.bytes += n;
+        }
+    }
+
+    fn stream(&mut self, path: &str, reader: &mut dyn Read) -> io::Result<()> {
+        let window = self.scanner.archives.map_or(MIN_WINDOW, |l| l.window);
+        let scanned = self
+            .scanner
+            .scan_reader_leaf(self.worker, path, self.origin, reader, window, self.out)?;
+        if let Scanned::Text(n) = scanned {
+            self.bytes += n;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, error: ScanError) {
+        self.worker.errors.push(error);
+    }
 }
 
 /// What became of a blob handed to the scanner.
@@ -110,32 +156,80 @@ pub enum Scanned {
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner that opens archives within the default [`archive::Limits`].
     pub fn new(engine: &'a Engine, policy: &'a triage::Policy) -> Self {
-        Scanner { engine, policy }
+        Scanner {
+            engine,
+            policy,
+            archives: Some(archive::Limits::default()),
+        }
+    }
+
+    /// The same scanner with archives opened within `limits`, or passed over (`None`).
+    pub fn with_archives(self, archives: Option<archive::Limits>) -> Self {
+        Scanner { archives, ..self }
     }
 
     pub fn worker(&self) -> Worker {
         Worker {
             scratch: self.engine.scratch(),
             decoded: Vec::new(),
+            errors: Vec::new(),
         }
+    }
+
+    /// Opens the archive `path` and scans its members; their errors go to the worker.
+    fn expand(
+        &self,
+        w: &mut Worker,
+        kind: archive::Kind,
+        path: &str,
+        origin: &Origin,
+        input: archive::Input<'_>,
+        out: &mut Vec<Finding>,
+    ) -> Scanned {
+        let Some(limits) = self.archives else {
+            return Scanned::Binary;
+        };
+        let mut members = Members {
+            scanner: self,
+            worker: w,
+            origin,
+            out,
+            bytes: 0,
+        };
+        archive::expand(kind, path, input, &limits, &mut members);
+        Scanned::Text(members.bytes)
     }
 
     /// Scans raw bytes: classified by [`text::prepare`], then the recipe. Findings are appended to `out`
     /// in line order.
     ///
     /// The binary policy, for every source: a binary file that cannot hold text ([`text::opaque`]:
-    /// images, media, fonts, archives) is passed over; any other (a SQLite database, a `.pyc`, an
+    /// images, media, fonts) is passed over; any other (a SQLite database, a `.pyc`, an
     /// executable) is scanned as bytes, at the prefilter's full speed, and its findings are marked
-    /// `binary`.
+    /// `binary`. An archive ([`archive::kind`]) is opened and its members scanned, each named
+    /// `path!member`; what could not be read in it waits in [`Worker::take_errors`].
     pub fn scan(&self, w: &mut Worker, path: &str, origin: &Origin, raw: &[u8], out: &mut Vec<Finding>) -> Scanned {
-        let Worker { scratch, decoded } = w;
+        if text::classify(raw) == text::Class::Binary {
+            if let Some(kind) = archive::kind(path, raw) {
+                return self.expand(w, kind, path, origin, archive::Input::Bytes(raw), out);
+            }
+        }
+        self.scan_leaf(w, path, origin, raw, out)
+    }
+
+    /// [`Scanner::scan`] of a blob that is not an archive to open (an archive's member, which the
+    /// archive source has looked at already).
+    fn scan_leaf(&self, w: &mut Worker, path: &str, origin: &Origin, raw: &[u8], out: &mut Vec<Finding>) -> Scanned {
+        let Worker { scratch, decoded, .. } = w;
         match text::prepare(raw, decoded) {
             Some(t) => {
                 self.recipe(scratch, path, origin, t, false, out);
                 Scanned::Text(t.len() as u64)
             }
-            None if text::opaque(path, raw) => Scanned::Binary,
+            // An archive reaches here only when archives are not opened.
+            None if text::opaque(path, raw) || archive::kind(path, raw).is_some() => Scanned::Binary,
             None => {
                 self.recipe(scratch, path, origin, raw, true, out);
                 Scanned::Text(raw.len() as u64)
@@ -157,7 +251,8 @@ impl<'a> Scanner<'a> {
     /// input. Each window reports the matches that start in its own part (the overlap is split in the
     /// middle), so a secret across a window edge is found once, by the window that holds it whole; lines
     /// and columns are counted across windows. The class (text, UTF-16, binary) is decided once, from the
-    /// first bytes, as for a blob held whole.
+    /// first bytes, as for a blob held whole. An archive is opened as a stream (members over the window
+    /// streamed in turn); its errors wait in [`Worker::take_errors`].
     pub fn scan_reader(
         &self,
         w: &mut Worker,
@@ -167,15 +262,38 @@ impl<'a> Scanner<'a> {
         window: usize,
         out: &mut Vec<Finding>,
     ) -> io::Result<Scanned> {
+        let mut raw = vec![0u8; READ_BLOCK];
+        let mut sample = Vec::with_capacity(text::SAMPLE);
+        fill(reader, &mut sample, text::SAMPLE, &mut raw)?;
+        if text::classify(&sample) == text::Class::Binary {
+            if let Some(kind) = archive::kind(path, &sample) {
+                let mut rest = io::Cursor::new(sample).chain(reader);
+                return Ok(self.expand(w, kind, path, origin, archive::Input::Stream(&mut rest), out));
+            }
+        }
+        let mut rest = io::Cursor::new(sample).chain(reader);
+        self.scan_reader_leaf(w, path, origin, &mut rest, window, out)
+    }
+
+    /// [`Scanner::scan_reader`] of a stream that is not an archive to open.
+    fn scan_reader_leaf(
+        &self,
+        w: &mut Worker,
+        path: &str,
+        origin: &Origin,
+        reader: &mut dyn Read,
+        window: usize,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<Scanned> {
         let window = window.max(MIN_WINDOW);
-        let Worker { scratch, decoded } = w;
+        let Worker { scratch, decoded, .. } = w;
         let mut raw = vec![0u8; READ_BLOCK];
         // The class is decided on the first `SAMPLE` bytes (short reads from a pipe are gathered first).
         let mut sample = Vec::with_capacity(text::SAMPLE);
         let mut eof = fill(reader, &mut sample, text::SAMPLE, &mut raw)?;
         let class = text::classify(&sample);
         let binary = class == text::Class::Binary;
-        if binary && text::opaque(path, &sample) {
+        if binary && (text::opaque(path, &sample) || archive::kind(path, &sample).is_some()) {
             return Ok(Scanned::Binary);
         }
         // An odd byte of UTF-16 left from the last read.
@@ -255,6 +373,7 @@ impl<'a> Scanner<'a> {
         out: &mut Vec<Finding>,
     ) {
         let from = out.len();
+        scratch.set_binary(binary);
         self.engine.scan(text, scratch);
         if own != (0..text.len()) {
             scratch.keep_within(own.start, own.end);
@@ -337,12 +456,26 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
 
     if cfg.stdin {
         // Standard input is streamed: memory stays bounded by the window, whatever comes down the pipe.
-        let mut c = Collector::new(engine, &cfg.policy, &shared, progress.as_ref(), window(cfg));
+        let mut c = Collector::new(
+            engine,
+            &cfg.policy,
+            &shared,
+            progress.as_ref(),
+            window(cfg),
+            cfg.walk.archives,
+        );
         c.read_stream("-", &Origin::Stdin, &mut stdin::reader());
     }
     if !cfg.roots.is_empty() {
         fs::walk(&cfg.roots, &cfg.walk, || {
-            Collector::new(engine, &cfg.policy, &shared, progress.as_ref(), window(cfg))
+            Collector::new(
+                engine,
+                &cfg.policy,
+                &shared,
+                progress.as_ref(),
+                window(cfg),
+                cfg.walk.archives,
+            )
         });
     }
     if let Some(p) = progress {
@@ -369,7 +502,7 @@ fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     };
     let start = cfg.roots.first().map(PathBuf::as_path);
     {
-        let mut c = Collector::new(engine, &cfg.policy, &shared, None, window(cfg));
+        let mut c = Collector::new(engine, &cfg.policy, &shared, None, window(cfg), cfg.walk.archives);
         if let Err(e) = staged::walk(start, &opts, &mut c) {
             Sink::error(
                 &mut c,
@@ -416,8 +549,9 @@ impl<'a> Collector<'a> {
         shared: &'a Mutex<ScanOutcome>,
         progress: Option<&'a ProgressBar>,
         window: usize,
+        archives: Option<archive::Limits>,
     ) -> Self {
-        let scanner = Scanner::new(engine, policy);
+        let scanner = Scanner::new(engine, policy).with_archives(archives);
         Collector {
             scanner,
             worker: scanner.worker(),
@@ -437,6 +571,7 @@ impl<'a> Collector<'a> {
             self.window,
             &mut self.local.findings,
         );
+        self.local.errors.append(&mut self.worker.take_errors());
         match scanned {
             Ok(Scanned::Text(bytes)) => {
                 self.local.stats.files += 1;
@@ -469,6 +604,7 @@ impl Sink for Collector<'_> {
             blob.bytes,
             &mut self.local.findings,
         );
+        self.local.errors.append(&mut self.worker.take_errors());
         match scanned {
             Scanned::Text(bytes) => {
                 self.local.stats.files += 1;
@@ -478,7 +614,7 @@ impl Sink for Collector<'_> {
         }
         if let Some(p) = self.progress {
             p.inc(1);
-            if self.local.stats.files % 64 == 0 {
+            if self.local.stats.files.is_multiple_of(64) {
                 p.set_message(format!("{} findings so far", self.local.findings.len()));
             }
         }
@@ -654,6 +790,35 @@ mod tests {
         let (whole, streamed) = whole_and_streamed(&bytes);
         assert_eq!(whole.len(), n);
         assert_eq!(whole, streamed);
+    }
+
+    /// See: issue 15 — a SQLite record glues a text value to its serial type or the previous column.
+    #[test]
+    fn a_binary_file_does_not_glue_a_keyword_prefixed_secret_on_its_left() {
+        let policy = triage::Policy::default();
+        let scanner = Scanner::new(engine(), &policy);
+        let mut w = scanner.worker();
+        let key = key(7);
+        let found = |bytes: &[u8], w: &mut Worker| {
+            let mut out = Vec::new();
+            scanner.scan(w, "app.db", &Origin::File, bytes, &mut out);
+            out.iter().map(|f| f.secret.expose().to_string()).collect::<Vec<_>>()
+        };
+        let binary = |middle: &str| {
+            let mut b = b"SQLite format 3\0".to_vec();
+            b.extend_from_slice(middle.as_bytes());
+            b.extend_from_slice(b"\0\0");
+            b
+        };
+        assert_eq!(found(&binary(&format!("W{key}")), &mut w), vec![key.clone()]);
+        assert_eq!(
+            found(&binary(&format!("klaviyo_private{key}\r")), &mut w),
+            vec![key.clone()]
+        );
+        // Glued on the right, it may be the start of a longer token: still rejected.
+        assert!(found(&binary(&format!("W{key}ab")), &mut w).is_empty());
+        // In text, a left glue still rejects.
+        assert!(found(format!("W{key}\n").as_bytes(), &mut w).is_empty());
     }
 
     #[test]

@@ -253,7 +253,7 @@ pub fn merge_spans(mut cuts: Vec<(u32, Option<u32>)>) -> Vec<(u32, Option<u32>)>
     let mut out: Vec<(u32, Option<u32>)> = Vec::new();
     for (a, b) in cuts {
         match out.last_mut() {
-            Some(last) if last.1.map_or(true, |e| a <= e) => {
+            Some(last) if last.1.is_none_or(|e| a <= e) => {
                 last.1 = match (last.1, b) {
                     (None, _) | (_, None) => None,
                     (Some(x), Some(y)) => Some(x.max(y)),

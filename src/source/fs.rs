@@ -22,7 +22,7 @@ use std::{
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
-use super::{text, Blob, ScanError, SkipReason};
+use super::{archive, text, Blob, ScanError, SkipReason};
 use crate::finding::{ErrorKind, Origin};
 
 /// What the walk does with the files it meets.
@@ -38,6 +38,8 @@ pub struct WalkOptions {
     pub threads: usize,
     /// Files (by reported path) never to read: allowlisted paths, pruned before any I/O.
     pub prune: Option<PathPrune>,
+    /// Open archives within these limits; `None` (`--no-archives`): skip them unread like images.
+    pub archives: Option<archive::Limits>,
 }
 
 /// A predicate on reported paths; true means "do not read this file".
@@ -353,9 +355,15 @@ impl<S: Sink> Worker<S> {
         let mut file = File::open(path)?;
         let head = (&mut file).take(text::SAMPLE as u64).read_to_end(&mut self.buf)?;
         // The class depends on the first `SAMPLE` bytes only: a binary file that cannot hold text (an
-        // image, a font, an archive) is skipped unread past them; any other is read for the scanner.
-        if text::classify(&self.buf) == text::Class::Binary && text::opaque(&path.to_string_lossy(), &self.buf) {
-            return Ok(ReadOutcome::Binary);
+        // image, a font; an archive when archives are not opened) is skipped unread past them; any other
+        // is read for the scanner.
+        if text::classify(&self.buf) == text::Class::Binary {
+            let name = path.to_string_lossy();
+            if text::opaque(&name, &self.buf)
+                || (self.opts.archives.is_none() && archive::kind(&name, &self.buf).is_some())
+            {
+                return Ok(ReadOutcome::Binary);
+            }
         }
         if head == text::SAMPLE {
             // The file may have grown since it was measured: never read past the limit.

@@ -1,6 +1,7 @@
 //! Where bytes come from. Every source hands out [`Blob`]s and reports what it could not read; none knows
 //! about rules or reports.
 
+pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod graph;
@@ -93,24 +94,22 @@ pub mod text {
     }
 
     /// Whether a binary file cannot hold a secret as text, so that it is skipped unread past its first
-    /// bytes: images, audio, video, fonts, PDFs, and compressed or archived data (whose bytes are not
-    /// the text they hold). Decided by extension, then by magic number. Every other binary file
-    /// (SQLite databases, `.pyc`, executables, compiled bundles) is scanned as bytes: a key embedded as
-    /// text in it is still a key.
+    /// bytes: images, audio, video, fonts, PDFs, and compressed data of the formats not opened (bzip2,
+    /// xz, zstd, 7z, rar: their bytes are not the text they hold). Decided by extension, then by magic
+    /// number. The archives that are opened (zip family, tar, gzip: [`super::archive::kind`]) are not
+    /// opaque. Every other binary file (SQLite databases, `.pyc`, executables, compiled bundles) is
+    /// scanned as bytes: a key embedded as text in it is still a key.
     pub fn opaque(path: &str, sample: &[u8]) -> bool {
         const EXTENSIONS: &[&str] = &[
             "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tif", "tiff", "psd", "heic", "avif", "mp3",
             "mp4", "m4a", "m4v", "mov", "avi", "mkv", "webm", "wav", "flac", "ogg", "oga", "opus", "aac", "wmv", "flv",
-            "ttf", "otf", "woff", "woff2", "eot", "pdf", "zip", "jar", "war", "ear", "whl", "apk", "aar", "nupkg",
-            "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "lz4", "docx", "xlsx", "pptx", "odt",
+            "ttf", "otf", "woff", "woff2", "eot", "pdf", "bz2", "xz", "zst", "7z", "rar", "lz4",
         ];
         const MAGIC: &[&[u8]] = &[
             b"\x89PNG",
             b"\xFF\xD8\xFF",
             b"GIF8",
             b"RIFF",
-            b"PK\x03\x04",
-            b"\x1F\x8B",
             b"BZh",
             b"\xFD7zXZ",
             b"7z\xBC\xAF",

@@ -415,7 +415,8 @@ impl Reader<'_> {
     }
 
     /// Reads a blob into `buf`, UTF-16 decoded; a binary blob is kept as bytes (the scanner marks its
-    /// findings) unless it cannot hold text ([`text::opaque`]: images, media, archives).
+    /// findings) unless it cannot hold text ([`text::opaque`]: images, media) or is an archive: the
+    /// hook diffs lines, and an archive's lines mean nothing (a tree or history scan opens it).
     fn load(&mut self, path: &str, id: Oid, buf: &mut Vec<u8>) -> Result<Content, git2::Error> {
         buf.clear();
         if id == empty_blob() {
@@ -430,7 +431,9 @@ impl Reader<'_> {
         let blob = self.repo.find_blob(id)?;
         match text::prepare(blob.content(), &mut self.decoded) {
             Some(t) => buf.extend_from_slice(t),
-            None if text::opaque(path, blob.content()) => return Ok(Content::Binary),
+            None if text::opaque(path, blob.content()) || super::archive::kind(path, blob.content()).is_some() => {
+                return Ok(Content::Binary)
+            }
             None => buf.extend_from_slice(blob.content()),
         }
         Ok(Content::Text)

@@ -133,7 +133,7 @@ pub fn by_urgency(findings: &mut [Finding]) {
             .and_then(|t| t.first_seen.as_ref())
             .map_or(i64::MAX, |s| s.time);
         (
-            !h.map_or(true, |h| h.in_head),
+            !h.is_none_or(|h| h.in_head),
             !h.is_some_and(crate::finding::History::pushed),
             std::cmp::Reverse(f.severity),
             first_seen,

@@ -399,3 +399,54 @@ fn notebook_findings_name_their_cell_and_images_are_not_scanned() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("explore.ipynb:21:18 (cell 2 output line 2)"), "{text}");
 }
+
+/// A real SQLite database, written by python3's sqlite3 module: a key stored as TEXT is glued on its left
+/// to the record's bytes (the serial type `W` of a 37-byte text, or the previous column's value), which
+/// the delimitation filter rejected in text; in a binary file a secret that starts with its rule's
+/// keyword is not glued on its left.
+#[test]
+fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let script = format!(
+        "import sqlite3, sys\n\
+         db = sqlite3.connect(sys.argv[1])\n\
+         db.execute('create table settings(id integer primary key, name text, value text)')\n\
+         db.execute('insert into settings(name, value) values (?, ?)', ('klaviyo_private', '{KEY}'))\n\
+         db.execute('create table tokens(t text)')\n\
+         db.execute('insert into tokens values (?)', ('{KEY2}',))\n\
+         db.commit()\n"
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .arg(&db)
+        .status()
+        .expect("python3 runs (CI has it: validate-sarif needs it)");
+    assert!(status.success());
+    let bytes = std::fs::read(&db).unwrap();
+    let glued = |k: &str| {
+        let at = bytes
+            .windows(k.len())
+            .position(|w| w == k.as_bytes())
+            .expect("the key is stored as text");
+        bytes[at - 1].is_ascii_alphanumeric()
+    };
+    assert!(
+        glued(KEY) && glued(KEY2),
+        "both keys are glued on their left, as SQLite stores them"
+    );
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1, "{report}");
+    let mut got: Vec<(String, bool)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["secret"].as_str().unwrap().to_string(), f["binary"] == true))
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![(KEY2.to_string(), true), (KEY.to_string(), true)]);
+    // In text, the same glue still rejects: `namepk_…` is a longer token.
+    let dir = tree_of(&[("notes.txt", &format!("klaviyo_private{KEY}\n"))]);
+    let (code, _, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 0);
+}

@@ -1,5 +1,6 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
+mod archives;
 mod audit;
 mod common;
 mod config;
