@@ -26,8 +26,12 @@ for i in $(seq 1 "$N"); do
 done
 
 now() { date +%s.%N; }
-# GNU time's fields: wall seconds, user seconds, sys seconds, max RSS in KiB.
-timed() { /usr/bin/time -f "%e %U %S %M" -o "$1" "${@:2}" >/dev/null 2>&1 || true; }
+# GNU time's fields: wall seconds, user seconds, sys seconds, max RSS in KiB; on the last line (a non-zero
+# exit, as with findings, adds a line before it).
+timed() {
+  /usr/bin/time -f "%e %U %S %M" -o "$1.raw" "${@:2}" >/dev/null 2>&1 || true
+  tail -n 1 "$1.raw" >"$1"
+}
 
 # A warm-up scan so that both sides start with the page cache in the same state.
 timed "$WORK/warm.time" "$BIN" scan --history "$WORK/org/copy-1.git" --format json -o /dev/null -q
@@ -37,7 +41,7 @@ for i in $(seq 1 "$N"); do
   timed "$WORK/scan-$i.time" "$BIN" scan --history "$WORK/org/copy-$i.git" --format json -o "$WORK/scan-$i.json" -q
 done
 seq_wall=$(echo "$(now) - $start" | bc)
-seq_cpu=$(cat "$WORK"/scan-*.time | awk '{s += $2 + $3} END {printf "%.2f", s}')
+seq_cpu=$(cat "$WORK"/scan-[0-9]*.time | awk '{s += $2 + $3} END {printf "%.2f", s}')
 one_rss=$(awk '{print $4}' "$WORK/scan-1.time")
 
 timed "$WORK/audit.time" "$BIN" audit "$WORK/org" --format json -o "$WORK/audit.json" -q
