@@ -916,6 +916,20 @@ pub struct Finding {
     pub binary: bool,
     /// In a Jupyter notebook: the cell and the line within it.
     pub cell: Option<Cell>,
+    /// The other half of a two-part credential found beside the secret (an AWS secret key's access key
+    /// id): one finding names both. Redacted like the secret in every output.
+    pub partner: Option<Partner>,
+}
+
+/// The other half of a two-part credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partner {
+    /// What it is: `access key id`, `account SID`, `account name`.
+    pub label: String,
+    pub secret: Secret,
+    /// 1-based line and column (in characters) in the same file or blob as the finding.
+    pub line: usize,
+    pub column: usize,
 }
 
 /// Where in a Jupyter notebook a finding sits.

@@ -53,6 +53,8 @@ pub struct CompiledRule {
     delimited: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
+    /// The other half of a two-part credential, found near each match.
+    pair: Option<crate::rules::PairSpec>,
 }
 
 /// The compiled half of a rule: its regex, where its secret is, and its allowlist.
@@ -61,6 +63,10 @@ struct Matcher {
     regex: Regex,
     secret: SecretGroup,
     allow: Vec<Regex>,
+    /// The `name` capture group, when the regex captures the name a value is assigned to.
+    name: Option<usize>,
+    /// The pair regex and its `part` group (0: the whole match).
+    pair: Option<(Regex, usize)>,
 }
 
 /// Which part of a regex match is the secret.
@@ -80,6 +86,9 @@ pub struct Match {
     pub rule: usize,
     pub start: usize,
     pub end: usize,
+    /// The span of the credential's other half (an AWS secret key's access key id), for rules with a
+    /// `[rule.pair]` that found it nearby.
+    pub partner: Option<(usize, usize)>,
 }
 
 /// A pattern a decoder adds to the keyword automaton (the base64 spelling of a keyword): the one prefilter
@@ -208,6 +217,7 @@ impl Engine {
             };
             compiled.push(CompiledRule {
                 generic: spec.tags.iter().any(|t| t == "generic"),
+                pair: spec.pair.clone(),
                 info: Arc::new(info),
                 file: loaded.file.clone(),
                 regex_src: spec.regex.clone(),
@@ -381,8 +391,17 @@ impl Engine {
                         SecretGroup::Whole => (m.start(), m.end()),
                     };
                     let (start, end) = (ws + s, ws + e);
-                    if start < end && rule.accepts(matcher, hay, start, end) {
-                        scratch.matches.push(Match { rule: r, start, end });
+                    let named_reference = matcher
+                        .name
+                        .and_then(|g| locs.get(g))
+                        .is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
+                    if start < end && !named_reference && rule.accepts(matcher, hay, start, end) {
+                        scratch.matches.push(Match {
+                            rule: r,
+                            start,
+                            end,
+                            partner: None,
+                        });
                     }
                 }
             }
@@ -391,7 +410,66 @@ impl Engine {
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
+        self.pair_up(hay, &mut scratch.matches);
         &scratch.matches
+    }
+
+    /// Finds the other half of each two-part credential near its match (the nearest, within the pair's
+    /// reach) and folds a match of another rule on exactly that span into it: one finding names both.
+    fn pair_up(&self, hay: &[u8], matches: &mut Vec<Match>) {
+        if !matches.iter().any(|m| self.rules[m.rule].pair.is_some()) {
+            return;
+        }
+        let mut folded = Vec::new();
+        for m in matches.iter_mut() {
+            let rule = &self.rules[m.rule];
+            let (
+                Some(spec),
+                Ok(Matcher {
+                    pair: Some((regex, group)),
+                    ..
+                }),
+            ) = (&rule.pair, rule.matcher())
+            else {
+                continue;
+            };
+            let from = m.start.saturating_sub(spec.within);
+            let to = m.end.saturating_add(spec.within).min(hay.len());
+            let mut locs = regex.capture_locations();
+            let mut pos = from;
+            let mut best: Option<(usize, usize)> = None;
+            while pos < to {
+                let Some(found) = regex.captures_read_at(&mut locs, &hay[..to], pos) else {
+                    break;
+                };
+                pos = if found.end() > found.start() {
+                    found.end()
+                } else {
+                    found.end() + 1
+                };
+                let Some((s, e)) = locs.get(*group) else {
+                    continue;
+                };
+                if s >= e || (s < m.end && m.start < e) || filter::is_placeholder(&hay[s..e]) {
+                    continue;
+                }
+                let distance = |(s, e): (usize, usize)| {
+                    if e <= m.start {
+                        m.start - e
+                    } else {
+                        s.saturating_sub(m.end)
+                    }
+                };
+                if best.map_or(true, |b| distance((s, e)) < distance(b)) {
+                    best = Some((s, e));
+                }
+            }
+            if let Some(span) = best {
+                m.partner = Some(span);
+                folded.push(span);
+            }
+        }
+        matches.retain(|m| m.partner.is_some() || !folded.contains(&(m.start, m.end)));
     }
 
     /// Every span in `hay` that any rule's regex takes for a secret, active or not, whatever its filters
@@ -463,6 +541,11 @@ impl Engine {
 }
 
 impl CompiledRule {
+    /// What the other half of the rule's two-part credential is called, when it has one.
+    pub fn pair_label(&self) -> Option<&str> {
+        self.pair.as_ref().map(|p| p.label.as_str())
+    }
+
     /// The rule's regexes, compiled on the first call.
     fn matcher(&self) -> &Result<Matcher, EngineError> {
         self.matcher.get_or_init(|| self.compile_matcher())
@@ -497,7 +580,25 @@ impl CompiledRule {
             .iter()
             .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Matcher { regex, secret, allow })
+        let name = regex.capture_names().position(|n| n == Some("name"));
+        let pair = match &self.pair {
+            None => None,
+            Some(p) => {
+                let regex = RegexBuilder::new(&p.regex)
+                    .unicode(false)
+                    .build()
+                    .map_err(|e| err("pair.regex", e.to_string()))?;
+                let group = regex.capture_names().position(|n| n == Some("part")).unwrap_or(0);
+                Some((regex, group))
+            }
+        };
+        Ok(Matcher {
+            regex,
+            secret,
+            allow,
+            name,
+            pair,
+        })
     }
 
     /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.

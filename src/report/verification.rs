@@ -185,6 +185,7 @@ mod tests {
             variable: None,
             binary: false,
             cell: None,
+            partner: None,
         }
     }
 

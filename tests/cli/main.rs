@@ -1,6 +1,7 @@
 //! Integration tests: the built binary on fixture trees copied into temp directories.
 
 mod common;
+mod composite;
 mod config;
 mod encoded;
 mod exit_codes;
