@@ -104,6 +104,63 @@ pub struct ExtraPattern {
     /// Only a hit spelled exactly as the pattern counts (the automaton itself ignores ASCII case, which
     /// suits keywords, but `TRy`, a base64 spelling, is not `try`).
     pub exact_case: bool,
+    /// What a blob must hold for the pattern to be worth searching for.
+    pub gate: Gate,
+}
+
+/// What a blob must hold before a group of decoder patterns is searched in it. Until the engine has
+/// scanned enough bytes to build its DFA, each group has its own automaton, built on the first blob that
+/// passes its gate: a pre-commit hook's few clean lines never pay for thousands of encoded spellings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Gate {
+    /// A run of at least `MIN_BASE64_RUN` base64 characters (a base64 spelling decodes only inside one).
+    Base64Run,
+    /// A `%`, `\` or `&` byte: every escaped spelling (`%70`, `\x70`, `&#112;`) holds one.
+    Escape,
+}
+
+impl Gate {
+    const ALL: [Gate; 2] = [Gate::Base64Run, Gate::Escape];
+
+    fn index(self) -> usize {
+        match self {
+            Gate::Base64Run => 0,
+            Gate::Escape => 1,
+        }
+    }
+
+    /// Whether `hay` can hold a hit of this gate's patterns that leads anywhere.
+    fn opens(self, hay: &[u8]) -> bool {
+        match self {
+            Gate::Escape => memchr::memchr3(b'%', b'\\', b'&', hay).is_some(),
+            Gate::Base64Run => {
+                let mut run = 0;
+                for &b in hay {
+                    if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
+                        run += 1;
+                        if run >= MIN_BASE64_RUN {
+                            return true;
+                        }
+                    } else {
+                        run = 0;
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The shortest base64 run the base64 decoder decodes (`decode::base64::MIN_RUN`).
+pub const MIN_BASE64_RUN: usize = 16;
+
+/// Decoder patterns, computed on demand for one gate (the caller's decoders know how).
+pub type ExtraSource = Arc<dyn Fn(Gate) -> Vec<ExtraPattern> + Send + Sync>;
+
+/// One gate's decoder patterns and their automaton.
+struct ExtraSet {
+    patterns: Vec<ExtraPattern>,
+    nfa: Option<AhoCorasick>,
 }
 
 /// Where an [`ExtraPattern`] hit: its decoder and the (shifted) position.
@@ -168,9 +225,18 @@ pub struct Engine {
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
-    /// Automaton patterns from this index on are decoders' patterns.
+    /// Automaton patterns from this index on are decoders' patterns (in the DFA; the NFA holds only
+    /// keywords).
     extra_from: usize,
-    extra: Vec<ExtraPattern>,
+    /// Where the decoders' patterns come from, and each gate's, once needed.
+    extra_source: Option<ExtraSource>,
+    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 2],
+    /// The DFA's decoder patterns (every gate's, in order), from `extra_from` on.
+    dfa_extra: OnceLock<Vec<ExtraPattern>>,
+    /// Set by [`Engine::expect_large`]: one NFA over keywords and every decoder pattern (the DFA's pattern
+    /// ids) serves until the DFA, instead of the gated automata, so a tree scan does not build both.
+    eager: std::sync::atomic::AtomicBool,
+    full_nfa: OnceLock<Result<AhoCorasick, EngineError>>,
     /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
     /// candidates, so that a snippet never shows their secrets in clear.
     active: Vec<bool>,
@@ -186,6 +252,13 @@ impl Engine {
 
     /// Compiles rules, adding decoders' patterns to the keyword automaton. Nothing here reads input.
     pub fn compile_with(rules: &[LoadedRule], extra: &[ExtraPattern]) -> Result<Engine, EngineError> {
+        let extra = extra.to_vec();
+        let source: ExtraSource = Arc::new(move |gate| extra.iter().filter(|e| e.gate == gate).cloned().collect());
+        Engine::compile_lazy(rules, Some(source))
+    }
+
+    /// Compiles rules; decoders' patterns come from `extra` when a blob first needs them (see [`Gate`]).
+    pub fn compile_lazy(rules: &[LoadedRule], extra: Option<ExtraSource>) -> Result<Engine, EngineError> {
         let mut compiled = Vec::with_capacity(rules.len());
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
@@ -231,9 +304,9 @@ impl Engine {
                 delimited: spec.delimited,
             });
         }
-        // Decoders' patterns share the one prefilter pass: finding encoded secrets costs no extra pass.
+        // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
+        // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
         let extra_from = patterns.len();
-        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
         let nfa = build_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)?;
         Ok(Engine {
             rules: compiled,
@@ -244,26 +317,92 @@ impl Engine {
             pattern_rules,
             always,
             extra_from,
-            extra: extra.to_vec(),
+            extra_source: extra,
+            extra_sets: [OnceLock::new(), OnceLock::new()],
+            dfa_extra: OnceLock::new(),
+            eager: std::sync::atomic::AtomicBool::new(false),
+            full_nfa: OnceLock::new(),
             active: vec![true; rules.len()],
         })
     }
 
-    /// The automaton for the next scan: the NFA until `DFA_AFTER` bytes have been scanned, then the DFA.
-    fn automaton(&self, len: usize) -> &AhoCorasick {
+    /// The DFA over keywords and every decoder pattern, once this engine has scanned `DFA_AFTER` bytes;
+    /// `None` before (the keyword NFA and the gated decoder automata serve).
+    fn dfa(&self, len: usize) -> Option<&AhoCorasick> {
         if let Some(Ok(dfa)) = self.dfa.get() {
-            return dfa;
+            return Some(dfa);
         }
         if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
-            return &self.nfa;
+            return None;
         }
-        match self
+        let built = self
             .dfa
-            .get_or_init(|| build_automaton(&self.patterns, AhoCorasickKind::DFA))
-        {
-            Ok(dfa) => dfa,
-            // The NFA holds the same patterns; a DFA over them can only fail on a size limit.
-            Err(_) => &self.nfa,
+            .get_or_init(|| build_automaton(&self.all_patterns(), AhoCorasickKind::DFA));
+        // A DFA can only fail on a size limit; the NFAs hold the same patterns.
+        built.as_ref().ok()
+    }
+
+    /// Keywords, then every decoder pattern: the DFA's (and the eager NFA's) patterns.
+    fn all_patterns(&self) -> Vec<String> {
+        let extra = self.dfa_extra.get_or_init(|| {
+            Gate::ALL
+                .iter()
+                .filter_map(|&g| self.extra_set(g))
+                .flat_map(|set| set.patterns.iter().cloned())
+                .collect()
+        });
+        let mut patterns = self.patterns.clone();
+        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
+        patterns
+    }
+
+    /// Declares a large scan (a tree walk): until the DFA, one NFA over keywords and every decoder
+    /// pattern serves, one pass per blob, as the DFA will. Small scans (a staged change) leave it: their
+    /// decoder automata are built only for blobs that need them.
+    pub fn expect_large(&self) {
+        self.eager.store(true, Ordering::Relaxed);
+    }
+
+    fn full_nfa(&self) -> Option<&AhoCorasick> {
+        self.full_nfa
+            .get_or_init(|| build_automaton(&self.all_patterns(), AhoCorasickKind::NoncontiguousNFA))
+            .as_ref()
+            .ok()
+    }
+
+    /// The automaton for keyword-only uses (snippet masking): the DFA when built, else the keyword NFA.
+    fn keyword_automaton(&self) -> &AhoCorasick {
+        match self.dfa.get() {
+            Some(Ok(dfa)) => dfa,
+            _ => &self.nfa,
+        }
+    }
+
+    /// `gate`'s decoder patterns and automaton, computed on the first call; `None` without decoders or when
+    /// the automaton could not be built.
+    fn extra_set(&self, gate: Gate) -> Option<&ExtraSet> {
+        let source = self.extra_source.as_ref()?;
+        let set = self.extra_sets[gate.index()].get_or_init(|| {
+            let patterns = source(gate);
+            let nfa = if patterns.is_empty() {
+                None
+            } else {
+                let texts: Vec<String> = patterns.iter().map(|e| e.pattern.clone()).collect();
+                Some(build_automaton(&texts, AhoCorasickKind::NoncontiguousNFA)?)
+            };
+            Ok(ExtraSet { patterns, nfa })
+        });
+        set.as_ref().ok()
+    }
+
+    /// Records a decoder pattern's hit, unless its case differs where case matters.
+    fn decoder_hit(e: &ExtraPattern, hay: &[u8], start: usize, end: usize, hits: &mut Vec<DecoderHit>) {
+        // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
+        if e.exact_case && hay.get(start..end) != Some(e.pattern.as_bytes()) {
+            return;
+        }
+        if let Some(at) = start.checked_sub(e.shift) {
+            hits.push(DecoderHit { decoder: e.decoder, at });
         }
     }
 
@@ -323,15 +462,32 @@ impl Engine {
         scratch.matches.clear();
         scratch.decoder_hits.clear();
 
-        for hit in self.automaton(hay.len()).find_overlapping_iter(hay) {
-            let p = hit.pattern().as_usize();
-            if let Some(e) = p.checked_sub(self.extra_from).and_then(|i| self.extra.get(i)) {
-                // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
-                if e.exact_case && hay.get(hit.start()..hit.end()) != Some(e.pattern.as_bytes()) {
+        let dfa = self
+            .dfa(hay.len())
+            .or_else(|| self.eager.load(Ordering::Relaxed).then(|| self.full_nfa()).flatten());
+        if dfa.is_none() {
+            for gate in Gate::ALL {
+                if self.extra_source.is_none() || !gate.opens(hay) {
                     continue;
                 }
-                if let Some(at) = hit.start().checked_sub(e.shift) {
-                    scratch.decoder_hits.push(DecoderHit { decoder: e.decoder, at });
+                let Some(ExtraSet {
+                    patterns,
+                    nfa: Some(nfa),
+                }) = self.extra_set(gate)
+                else {
+                    continue;
+                };
+                for hit in nfa.find_overlapping_iter(hay) {
+                    let e = &patterns[hit.pattern().as_usize()];
+                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
+                }
+            }
+        }
+        for hit in dfa.unwrap_or(&self.nfa).find_overlapping_iter(hay) {
+            let p = hit.pattern().as_usize();
+            if let Some(i) = p.checked_sub(self.extra_from) {
+                if let Some(e) = self.dfa_extra.get().and_then(|x| x.get(i)) {
+                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
                 }
                 continue;
             }
@@ -476,7 +632,7 @@ impl Engine {
     /// would say: what a snippet must mask. Runs only on lines that hold a finding, so it allocates freely.
     pub fn candidates(&self, hay: &[u8]) -> Vec<(usize, usize)> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for hit in self.automaton(0).find_overlapping_iter(hay) {
+        for hit in self.keyword_automaton().find_overlapping_iter(hay) {
             let Some(rules) = self.pattern_rules.get(hit.pattern().as_usize()) else {
                 continue;
             };
