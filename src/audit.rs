@@ -526,6 +526,7 @@ mod tests {
             variable: None,
             binary: false,
             cell: None,
+            partner: None,
             audit: Some(Box::new(AuditPlace {
                 repository: Arc::new(Repository {
                     path: repo.into(),

@@ -1046,6 +1046,9 @@ pub struct Finding {
     pub cell: Option<Cell>,
     /// In `pkhound audit`: the repository of this place, and the same secret in other repositories.
     pub audit: Option<Box<AuditPlace>>,
+    /// The other half of a two-part credential found beside the secret (an AWS secret key's access key
+    /// id): one finding names both. Redacted like the secret in every output.
+    pub partner: Option<Partner>,
 }
 
 /// A repository of an audit, as reports name it.
@@ -1066,6 +1069,17 @@ pub struct AuditPlace {
     /// The same (rule, secret) found in other repositories, one finding each (with its own
     /// repository and its own history), in repository order. Empty on those findings themselves.
     pub elsewhere: Vec<Finding>,
+}
+
+/// The other half of a two-part credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partner {
+    /// What it is: `access key id`, `account SID`, `account name`.
+    pub label: String,
+    pub secret: Secret,
+    /// 1-based line and column (in characters) in the same file or blob as the finding.
+    pub line: usize,
+    pub column: usize,
 }
 
 /// Where in a Jupyter notebook a finding sits.

@@ -195,7 +195,20 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             binary: false,
             cell: None,
             audit: None,
+            partner: m.partner.map(|(s, e)| partner(rule, hay, s, e)),
         });
+    }
+}
+
+/// The other half of a two-part credential at `start..end` of `hay`, with its line and column.
+fn partner(rule: &crate::engine::CompiledRule, hay: &[u8], start: usize, end: usize) -> crate::finding::Partner {
+    let before = &hay[..start];
+    let line_start = memrchr(b'\n', before).map_or(0, |i| i + 1);
+    crate::finding::Partner {
+        label: rule.pair_label().unwrap_or("other part").to_string(),
+        secret: Secret::new(&hay[start..end]),
+        line: memchr_iter(b'\n', before).count() + 1,
+        column: char_count(&hay[line_start..start]) + 1,
     }
 }
 

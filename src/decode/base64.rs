@@ -58,7 +58,10 @@ pub(super) const BACK: usize = 128;
 /// How far after a hit, in encoded characters, decoding goes (the secret and its trailing context).
 pub(super) const AHEAD: usize = 1024;
 /// A shorter run is an identifier that happens to spell an encoding, not an encoded secret.
-const MIN_RUN: usize = 16;
+pub(crate) const MIN_RUN: usize = 16;
+
+// The engine opens the base64 patterns' gate on runs this long.
+const _: () = assert!(MIN_RUN == crate::engine::MIN_BASE64_RUN);
 
 /// Base64 digit of each byte (standard and URL-safe alphabets alike), or `INVALID`.
 const INVALID: u8 = 0xFF;

@@ -16,7 +16,7 @@ mod text;
 
 use memchr::{memchr_iter, memrchr};
 
-use crate::engine::{DecoderHit, Engine, ExtraPattern, Scratch};
+use crate::engine::{DecoderHit, Engine, ExtraPattern, Gate, Scratch};
 use crate::finding::{Encoding, Finding, Origin, Step};
 use crate::locate::{self, LineSpans, Span};
 use crate::rules::LoadedRule;
@@ -92,10 +92,21 @@ pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text:
 /// pre-commit hook's budget). Generic rules (`password`, `token`) give them none either: their findings
 /// in decoded text are dropped.
 pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
+    let mut out = patterns_for(rules, Gate::Base64Run);
+    out.extend(patterns_for(rules, Gate::Escape));
+    out
+}
+
+/// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
+/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`).
+pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (decoder, d) in DECODERS.iter().enumerate() {
         let base64 = d.step() == Step::Base64;
+        if base64 != (gate == Gate::Base64Run) {
+            continue;
+        }
         for loaded in rules {
             // Base64: the keyword spellings that sit inside secrets, as the examples spell them (case is
             // data there). The text decoders: keywords that start a secret (`pk_`, `AKIA`, `ghp_`), not
@@ -122,6 +133,7 @@ pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
                             shift,
                             // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
                             exact_case: base64,
+                            gate,
                         });
                     }
                 }

@@ -74,7 +74,16 @@ pub fn check_examples(
             if !spec.keywords.is_empty() && !spec.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
                 problems.push(problem(here.clone(), "no keyword occurs in the text".into()));
             }
-            let found = found(engine, &mut scratch, idx, &ex.text);
+            let (found, partners) = found_with_partners(engine, &mut scratch, idx, &ex.text);
+            if let (Some(want), [got]) = (&ex.partner, partners.as_slice()) {
+                if got.as_ref() != Some(want) {
+                    let got = got.as_deref().map(redact).unwrap_or_else(|| "nothing".into());
+                    problems.push(problem(
+                        here.clone(),
+                        format!("expected the other half {}, got {got}", redact(want)),
+                    ));
+                }
+            }
             if found != [ex.secret.clone()] {
                 // Redacted: an example may be a real key someone is testing a rule against.
                 let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
@@ -161,6 +170,27 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
 }
 
 /// The secrets rule `idx` reports in `text`.
+/// The secrets rule `idx` finds in `text`, and the other half each one names.
+fn found_with_partners(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    idx: usize,
+    text: &str,
+) -> (Vec<String>, Vec<Option<String>>) {
+    let hay = text.as_bytes();
+    engine
+        .scan(hay, scratch)
+        .iter()
+        .filter(|m| m.rule == idx)
+        .map(|m| {
+            (
+                String::from_utf8_lossy(&hay[m.start..m.end]).into_owned(),
+                m.partner.map(|(s, e)| String::from_utf8_lossy(&hay[s..e]).into_owned()),
+            )
+        })
+        .unzip()
+}
+
 fn found(engine: &Engine, scratch: &mut Scratch, idx: usize, text: &str) -> Vec<String> {
     engine
         .scan(text.as_bytes(), scratch)

@@ -35,6 +35,22 @@ fn escape_before(hay: &[u8], start: usize) -> bool {
     percent || backslash
 }
 
+/// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
+/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`. Only rules whose regex captures the assigned name (group
+/// `name`, the generic assignment rules) ask.
+pub fn is_reference_name(name: &[u8]) -> bool {
+    let lower: Vec<u8> = name
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    let has = |word: &[u8]| lower.windows(word.len()).any(|w| w == word);
+    const SUFFIXES: &[&[u8]] = &[
+        b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length",
+    ];
+    SUFFIXES.iter().any(|s| lower.ends_with(s)) || has(b"csrf") || has(b"xsrf") || has(b"public")
+}
+
 /// Secrets longer than this are key blocks, not tokens.
 const LONG_SECRET: usize = 128;
 

@@ -53,6 +53,8 @@ pub struct CompiledRule {
     delimited: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
+    /// The other half of a two-part credential, found near each match.
+    pair: Option<crate::rules::PairSpec>,
 }
 
 /// The compiled half of a rule: its regex, where its secret is, and its allowlist.
@@ -61,6 +63,10 @@ struct Matcher {
     regex: Regex,
     secret: SecretGroup,
     allow: Vec<Regex>,
+    /// The `name` capture group, when the regex captures the name a value is assigned to.
+    name: Option<usize>,
+    /// The pair regex and its `part` group (0: the whole match).
+    pair: Option<(Regex, usize)>,
 }
 
 /// Which part of a regex match is the secret.
@@ -80,6 +86,9 @@ pub struct Match {
     pub rule: usize,
     pub start: usize,
     pub end: usize,
+    /// The span of the credential's other half (an AWS secret key's access key id), for rules with a
+    /// `[rule.pair]` that found it nearby.
+    pub partner: Option<(usize, usize)>,
 }
 
 /// A pattern a decoder adds to the keyword automaton (the base64 spelling of a keyword): the one prefilter
@@ -95,6 +104,63 @@ pub struct ExtraPattern {
     /// Only a hit spelled exactly as the pattern counts (the automaton itself ignores ASCII case, which
     /// suits keywords, but `TRy`, a base64 spelling, is not `try`).
     pub exact_case: bool,
+    /// What a blob must hold for the pattern to be worth searching for.
+    pub gate: Gate,
+}
+
+/// What a blob must hold before a group of decoder patterns is searched in it. Until the engine has
+/// scanned enough bytes to build its DFA, each group has its own automaton, built on the first blob that
+/// passes its gate: a pre-commit hook's few clean lines never pay for thousands of encoded spellings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Gate {
+    /// A run of at least `MIN_BASE64_RUN` base64 characters (a base64 spelling decodes only inside one).
+    Base64Run,
+    /// A `%`, `\` or `&` byte: every escaped spelling (`%70`, `\x70`, `&#112;`) holds one.
+    Escape,
+}
+
+impl Gate {
+    const ALL: [Gate; 2] = [Gate::Base64Run, Gate::Escape];
+
+    fn index(self) -> usize {
+        match self {
+            Gate::Base64Run => 0,
+            Gate::Escape => 1,
+        }
+    }
+
+    /// Whether `hay` can hold a hit of this gate's patterns that leads anywhere.
+    fn opens(self, hay: &[u8]) -> bool {
+        match self {
+            Gate::Escape => memchr::memchr3(b'%', b'\\', b'&', hay).is_some(),
+            Gate::Base64Run => {
+                let mut run = 0;
+                for &b in hay {
+                    if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
+                        run += 1;
+                        if run >= MIN_BASE64_RUN {
+                            return true;
+                        }
+                    } else {
+                        run = 0;
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The shortest base64 run the base64 decoder decodes (`decode::base64::MIN_RUN`).
+pub const MIN_BASE64_RUN: usize = 16;
+
+/// Decoder patterns, computed on demand for one gate (the caller's decoders know how).
+pub type ExtraSource = Arc<dyn Fn(Gate) -> Vec<ExtraPattern> + Send + Sync>;
+
+/// One gate's decoder patterns and their automaton.
+struct ExtraSet {
+    patterns: Vec<ExtraPattern>,
+    nfa: Option<AhoCorasick>,
 }
 
 /// Where an [`ExtraPattern`] hit: its decoder and the (shifted) position.
@@ -170,9 +236,18 @@ pub struct Engine {
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
-    /// Automaton patterns from this index on are decoders' patterns.
+    /// Automaton patterns from this index on are decoders' patterns (in the DFA; the NFA holds only
+    /// keywords).
     extra_from: usize,
-    extra: Vec<ExtraPattern>,
+    /// Where the decoders' patterns come from, and each gate's, once needed.
+    extra_source: Option<ExtraSource>,
+    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 2],
+    /// The DFA's decoder patterns (every gate's, in order), from `extra_from` on.
+    dfa_extra: OnceLock<Vec<ExtraPattern>>,
+    /// Set by [`Engine::expect_large`]: one NFA over keywords and every decoder pattern (the DFA's pattern
+    /// ids) serves until the DFA, instead of the gated automata, so a tree scan does not build both.
+    eager: std::sync::atomic::AtomicBool,
+    full_nfa: OnceLock<Result<AhoCorasick, EngineError>>,
     /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
     /// candidates, so that a snippet never shows their secrets in clear.
     active: Vec<bool>,
@@ -188,6 +263,13 @@ impl Engine {
 
     /// Compiles rules, adding decoders' patterns to the keyword automaton. Nothing here reads input.
     pub fn compile_with(rules: &[LoadedRule], extra: &[ExtraPattern]) -> Result<Engine, EngineError> {
+        let extra = extra.to_vec();
+        let source: ExtraSource = Arc::new(move |gate| extra.iter().filter(|e| e.gate == gate).cloned().collect());
+        Engine::compile_lazy(rules, Some(source))
+    }
+
+    /// Compiles rules; decoders' patterns come from `extra` when a blob first needs them (see [`Gate`]).
+    pub fn compile_lazy(rules: &[LoadedRule], extra: Option<ExtraSource>) -> Result<Engine, EngineError> {
         let mut compiled = Vec::with_capacity(rules.len());
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
@@ -219,6 +301,7 @@ impl Engine {
             };
             compiled.push(CompiledRule {
                 generic: spec.tags.iter().any(|t| t == "generic"),
+                pair: spec.pair.clone(),
                 info: Arc::new(info),
                 file: loaded.file.clone(),
                 regex_src: spec.regex.clone(),
@@ -232,9 +315,9 @@ impl Engine {
                 delimited: spec.delimited,
             });
         }
-        // Decoders' patterns share the one prefilter pass: finding encoded secrets costs no extra pass.
+        // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
+        // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
         let extra_from = patterns.len();
-        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
         let nfa = build_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)?;
         Ok(Engine {
             rules: compiled,
@@ -245,26 +328,92 @@ impl Engine {
             pattern_rules,
             always,
             extra_from,
-            extra: extra.to_vec(),
+            extra_source: extra,
+            extra_sets: [OnceLock::new(), OnceLock::new()],
+            dfa_extra: OnceLock::new(),
+            eager: std::sync::atomic::AtomicBool::new(false),
+            full_nfa: OnceLock::new(),
             active: vec![true; rules.len()],
         })
     }
 
-    /// The automaton for the next scan: the NFA until `DFA_AFTER` bytes have been scanned, then the DFA.
-    fn automaton(&self, len: usize) -> &AhoCorasick {
+    /// The DFA over keywords and every decoder pattern, once this engine has scanned `DFA_AFTER` bytes;
+    /// `None` before (the keyword NFA and the gated decoder automata serve).
+    fn dfa(&self, len: usize) -> Option<&AhoCorasick> {
         if let Some(Ok(dfa)) = self.dfa.get() {
-            return dfa;
+            return Some(dfa);
         }
         if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
-            return &self.nfa;
+            return None;
         }
-        match self
+        let built = self
             .dfa
-            .get_or_init(|| build_automaton(&self.patterns, AhoCorasickKind::DFA))
-        {
-            Ok(dfa) => dfa,
-            // The NFA holds the same patterns; a DFA over them can only fail on a size limit.
-            Err(_) => &self.nfa,
+            .get_or_init(|| build_automaton(&self.all_patterns(), AhoCorasickKind::DFA));
+        // A DFA can only fail on a size limit; the NFAs hold the same patterns.
+        built.as_ref().ok()
+    }
+
+    /// Keywords, then every decoder pattern: the DFA's (and the eager NFA's) patterns.
+    fn all_patterns(&self) -> Vec<String> {
+        let extra = self.dfa_extra.get_or_init(|| {
+            Gate::ALL
+                .iter()
+                .filter_map(|&g| self.extra_set(g))
+                .flat_map(|set| set.patterns.iter().cloned())
+                .collect()
+        });
+        let mut patterns = self.patterns.clone();
+        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
+        patterns
+    }
+
+    /// Declares a large scan (a tree walk): until the DFA, one NFA over keywords and every decoder
+    /// pattern serves, one pass per blob, as the DFA will. Small scans (a staged change) leave it: their
+    /// decoder automata are built only for blobs that need them.
+    pub fn expect_large(&self) {
+        self.eager.store(true, Ordering::Relaxed);
+    }
+
+    fn full_nfa(&self) -> Option<&AhoCorasick> {
+        self.full_nfa
+            .get_or_init(|| build_automaton(&self.all_patterns(), AhoCorasickKind::NoncontiguousNFA))
+            .as_ref()
+            .ok()
+    }
+
+    /// The automaton for keyword-only uses (snippet masking): the DFA when built, else the keyword NFA.
+    fn keyword_automaton(&self) -> &AhoCorasick {
+        match self.dfa.get() {
+            Some(Ok(dfa)) => dfa,
+            _ => &self.nfa,
+        }
+    }
+
+    /// `gate`'s decoder patterns and automaton, computed on the first call; `None` without decoders or when
+    /// the automaton could not be built.
+    fn extra_set(&self, gate: Gate) -> Option<&ExtraSet> {
+        let source = self.extra_source.as_ref()?;
+        let set = self.extra_sets[gate.index()].get_or_init(|| {
+            let patterns = source(gate);
+            let nfa = if patterns.is_empty() {
+                None
+            } else {
+                let texts: Vec<String> = patterns.iter().map(|e| e.pattern.clone()).collect();
+                Some(build_automaton(&texts, AhoCorasickKind::NoncontiguousNFA)?)
+            };
+            Ok(ExtraSet { patterns, nfa })
+        });
+        set.as_ref().ok()
+    }
+
+    /// Records a decoder pattern's hit, unless its case differs where case matters.
+    fn decoder_hit(e: &ExtraPattern, hay: &[u8], start: usize, end: usize, hits: &mut Vec<DecoderHit>) {
+        // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
+        if e.exact_case && hay.get(start..end) != Some(e.pattern.as_bytes()) {
+            return;
+        }
+        if let Some(at) = start.checked_sub(e.shift) {
+            hits.push(DecoderHit { decoder: e.decoder, at });
         }
     }
 
@@ -326,15 +475,32 @@ impl Engine {
         scratch.matches.clear();
         scratch.decoder_hits.clear();
 
-        for hit in self.automaton(hay.len()).find_overlapping_iter(hay) {
-            let p = hit.pattern().as_usize();
-            if let Some(e) = p.checked_sub(self.extra_from).and_then(|i| self.extra.get(i)) {
-                // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
-                if e.exact_case && hay.get(hit.start()..hit.end()) != Some(e.pattern.as_bytes()) {
+        let dfa = self
+            .dfa(hay.len())
+            .or_else(|| self.eager.load(Ordering::Relaxed).then(|| self.full_nfa()).flatten());
+        if dfa.is_none() {
+            for gate in Gate::ALL {
+                if self.extra_source.is_none() || !gate.opens(hay) {
                     continue;
                 }
-                if let Some(at) = hit.start().checked_sub(e.shift) {
-                    scratch.decoder_hits.push(DecoderHit { decoder: e.decoder, at });
+                let Some(ExtraSet {
+                    patterns,
+                    nfa: Some(nfa),
+                }) = self.extra_set(gate)
+                else {
+                    continue;
+                };
+                for hit in nfa.find_overlapping_iter(hay) {
+                    let e = &patterns[hit.pattern().as_usize()];
+                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
+                }
+            }
+        }
+        for hit in dfa.unwrap_or(&self.nfa).find_overlapping_iter(hay) {
+            let p = hit.pattern().as_usize();
+            if let Some(i) = p.checked_sub(self.extra_from) {
+                if let Some(e) = self.dfa_extra.get().and_then(|x| x.get(i)) {
+                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
                 }
                 continue;
             }
@@ -394,8 +560,17 @@ impl Engine {
                         SecretGroup::Whole => (m.start(), m.end()),
                     };
                     let (start, end) = (ws + s, ws + e);
-                    if start < end && rule.accepts(matcher, hay, start, end, binary) {
-                        scratch.matches.push(Match { rule: r, start, end });
+                    let named_reference = matcher
+                        .name
+                        .and_then(|g| locs.get(g))
+                        .is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
+                    if start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary) {
+                        scratch.matches.push(Match {
+                            rule: r,
+                            start,
+                            end,
+                            partner: None,
+                        });
                     }
                 }
             }
@@ -404,14 +579,73 @@ impl Engine {
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
+        self.pair_up(hay, &mut scratch.matches);
         &scratch.matches
+    }
+
+    /// Finds the other half of each two-part credential near its match (the nearest, within the pair's
+    /// reach) and folds a match of another rule on exactly that span into it: one finding names both.
+    fn pair_up(&self, hay: &[u8], matches: &mut Vec<Match>) {
+        if !matches.iter().any(|m| self.rules[m.rule].pair.is_some()) {
+            return;
+        }
+        let mut folded = Vec::new();
+        for m in matches.iter_mut() {
+            let rule = &self.rules[m.rule];
+            let (
+                Some(spec),
+                Ok(Matcher {
+                    pair: Some((regex, group)),
+                    ..
+                }),
+            ) = (&rule.pair, rule.matcher())
+            else {
+                continue;
+            };
+            let from = m.start.saturating_sub(spec.within);
+            let to = m.end.saturating_add(spec.within).min(hay.len());
+            let mut locs = regex.capture_locations();
+            let mut pos = from;
+            let mut best: Option<(usize, usize)> = None;
+            while pos < to {
+                let Some(found) = regex.captures_read_at(&mut locs, &hay[..to], pos) else {
+                    break;
+                };
+                pos = if found.end() > found.start() {
+                    found.end()
+                } else {
+                    found.end() + 1
+                };
+                let Some((s, e)) = locs.get(*group) else {
+                    continue;
+                };
+                if s >= e || (s < m.end && m.start < e) || filter::is_placeholder(&hay[s..e]) {
+                    continue;
+                }
+                let distance = |(s, e): (usize, usize)| {
+                    if e <= m.start {
+                        m.start - e
+                    } else {
+                        s.saturating_sub(m.end)
+                    }
+                };
+                if best.is_none_or(|b| distance((s, e)) < distance(b)) {
+                    best = Some((s, e));
+                }
+            }
+            if let Some(span) = best {
+                m.partner = Some(span);
+                folded.push(span);
+            }
+        }
+        matches.retain(|m| m.partner.is_some() || !folded.contains(&(m.start, m.end)));
     }
 
     /// Every span in `hay` that any rule's regex takes for a secret, active or not, whatever its filters
     /// would say: what a snippet must mask. Runs only on lines that hold a finding, so it allocates freely.
     pub fn candidates(&self, hay: &[u8]) -> Vec<(usize, usize)> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for hit in self.automaton(0).find_overlapping_iter(hay) {
+        for hit in self.keyword_automaton().find_overlapping_iter(hay) {
             let Some(rules) = self.pattern_rules.get(hit.pattern().as_usize()) else {
                 continue;
             };
@@ -476,6 +710,11 @@ impl Engine {
 }
 
 impl CompiledRule {
+    /// What the other half of the rule's two-part credential is called, when it has one.
+    pub fn pair_label(&self) -> Option<&str> {
+        self.pair.as_ref().map(|p| p.label.as_str())
+    }
+
     /// The rule's regexes, compiled on the first call.
     fn matcher(&self) -> &Result<Matcher, EngineError> {
         self.matcher.get_or_init(|| self.compile_matcher())
@@ -510,7 +749,25 @@ impl CompiledRule {
             .iter()
             .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Matcher { regex, secret, allow })
+        let name = regex.capture_names().position(|n| n == Some("name"));
+        let pair = match &self.pair {
+            None => None,
+            Some(p) => {
+                let regex = RegexBuilder::new(&p.regex)
+                    .unicode(false)
+                    .build()
+                    .map_err(|e| err("pair.regex", e.to_string()))?;
+                let group = regex.capture_names().position(|n| n == Some("part")).unwrap_or(0);
+                Some((regex, group))
+            }
+        };
+        Ok(Matcher {
+            regex,
+            secret,
+            allow,
+            name,
+            pair,
+        })
     }
 
     /// The secret begins with one of the rule's token prefixes: a keyword of three bytes or more that

@@ -158,16 +158,41 @@ fn context_words_are_not_encoded_but_token_prefixes_are() {
     assert_eq!(encoded_spellings(&custom), ["pk_", "PK_"]);
 }
 
+/// A blob with no base64 run and no escape byte never builds the decoders' automata; one with a run
+/// builds only base64's.
+#[test]
+fn decoder_automata_are_built_only_when_a_blob_opens_their_gate() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    engine.scan(
+        b"KLAVIYO_KEY = \"pk_a4c123b1612dd272d1371c17149d439536\"\n".as_slice(),
+        &mut scratch,
+    );
+    // The key's own 37 characters are a base64 run; no escape byte anywhere.
+    assert!(engine.extra_sets[Gate::Base64Run.index()].get().is_some());
+    assert!(engine.extra_sets[Gate::Escape.index()].get().is_none());
+    let (_, fresh) = builtin_engine();
+    let mut scratch = fresh.scratch();
+    fresh.scan(b"x = compute(1, 2)  # line 3\n".as_slice(), &mut scratch);
+    assert!(fresh.extra_sets.iter().all(|s| s.get().is_none()));
+    fresh.scan(b"u = 'a%20b'\n".as_slice(), &mut scratch);
+    assert!(fresh.extra_sets[Gate::Escape.index()].get().is_some());
+}
+
 /// Base64 is case-sensitive: an encoded keyword's hit counts only in its exact spelling, so that `try` in
 /// code is not taken for the encoding `TRy`.
 #[test]
 fn encoded_hits_match_case() {
     let (_, engine) = builtin_engine();
     let mut scratch = engine.scratch();
-    let p = (engine.extra_from..engine.patterns.len())
-        .find(|&p| engine.patterns[p].bytes().any(|b| b.is_ascii_uppercase()))
+    let set = engine.extra_set(Gate::Base64Run).expect("base64 patterns");
+    let p = set
+        .patterns
+        .iter()
+        .find(|e| e.pattern.bytes().any(|b| b.is_ascii_uppercase()))
         .expect("an encoding with an uppercase letter");
-    let exact = format!("data: {}", engine.patterns[p]);
+    // Inside a run long enough to decode, as the gate wants.
+    let exact = format!("data: {}QUJDREVGR0hJSktMTU5P", p.pattern);
     engine.scan(exact.as_bytes(), &mut scratch);
     assert!(!scratch.decoder_hits().is_empty());
     engine.scan(exact.to_ascii_lowercase().as_bytes(), &mut scratch);

@@ -96,6 +96,9 @@ struct WireFinding<'a> {
     snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<WireVerification<'a>>,
+    /// The other half of a two-part credential (an AWS secret key's access key id), redacted likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partner: Option<WirePartner<'a>>,
     remediation: String,
     references: &'a [String],
     /// In an audit: the repository of this place (`path`, `origin` with credentials redacted).
@@ -181,6 +184,16 @@ fn sighting<'a>(f: &'a Finding, opts: &ReportOptions) -> Option<WireSighting<'a>
 }
 
 #[derive(Serialize)]
+struct WirePartner<'a> {
+    label: &'a str,
+    line: usize,
+    column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    redacted: String,
+}
+
+#[derive(Serialize)]
 struct WireOrigin<'a> {
     kind: &'static str,
     #[serde(flatten)]
@@ -262,6 +275,13 @@ fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> Wi
         message: f.exposure_note(),
         snippet: super::shown_snippet(f, opts),
         verification: WireVerification::of(f),
+        partner: f.partner.as_ref().map(|p| WirePartner {
+            label: &p.label,
+            line: p.line,
+            column: p.column,
+            secret: opts.show_secrets.then(|| p.secret.expose()),
+            redacted: p.secret.redacted(),
+        }),
         remediation: verification::remediation(f).into_owned(),
         references: &f.rule.references,
         repository: WireRepository::of(f),

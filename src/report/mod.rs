@@ -227,12 +227,19 @@ pub fn utc_timestamp(unix_secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")
 }
 
-/// The secret as this report shows it: raw with `--show-secrets`, redacted otherwise.
+/// The secret as this report shows it: raw with `--show-secrets`, redacted otherwise. A two-part
+/// credential names its other half beside it, shown the same way: `wJal…EY (with access key id AKIA…LE)`.
 fn shown_secret(f: &Finding, opts: &ReportOptions) -> String {
-    if opts.show_secrets {
-        f.secret.expose().to_string()
-    } else {
-        f.secret.redacted()
+    let show = |s: &crate::finding::Secret| {
+        if opts.show_secrets {
+            s.expose().to_string()
+        } else {
+            s.redacted()
+        }
+    };
+    match &f.partner {
+        Some(p) => format!("{} (with {} {})", show(&f.secret), p.label, show(&p.secret)),
+        None => show(&f.secret),
     }
 }
 
@@ -608,6 +615,7 @@ mod tests {
             binary: false,
             cell: None,
             audit: None,
+            partner: None,
         }
     }
 

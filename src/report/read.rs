@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::{AppliedConfig, Outcome, RuleSet};
 use crate::finding::{
     AuditPlace, Cell, CellKind, CommitInfo, CommitStamp, Context, Encoding, ErrorKind, Exposure, Finding, Fingerprint,
-    HeadSpan, History, Notice, Occurrence, Origin, Place, Repository, RuleInfo, ScanError, ScanStats, Secret, Severity,
-    SkippedFile, Snippet, StateStats, Step, Timeline,
+    HeadSpan, History, Notice, Occurrence, Origin, Partner, Place, Repository, RuleInfo, ScanError, ScanStats, Secret,
+    Severity, SkippedFile, Snippet, StateStats, Step, Timeline,
 };
 use crate::verify::{Account, Status, Verification};
 
@@ -389,6 +389,20 @@ struct FindingIn {
     references: Vec<String>,
     #[serde(default)]
     repositories: Option<Vec<PlaceIn>>,
+    #[serde(default)]
+    partner: Option<PartnerIn>,
+}
+
+/// The other half of a two-part credential, as the JSON report writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnerIn {
+    label: String,
+    line: usize,
+    column: usize,
+    #[serde(default)]
+    secret: Option<String>,
+    redacted: String,
 }
 
 #[derive(Deserialize)]
@@ -580,6 +594,7 @@ fn finding(p: PlaceIn, rule: &Arc<RuleInfo>, secret: &Secret, fingerprint: &Fing
         variable: p.variable,
         binary: p.binary,
         cell,
+        partner: None,
         audit: p.repository.map(|r| {
             Box::new(AuditPlace {
                 repository: Arc::new(Repository {
@@ -677,6 +692,15 @@ pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<Read
             repository: f.repository,
         };
         let mut top = finding(place, rule, &secret, &fingerprint).map_err(at)?;
+        top.partner = f.partner.map(|p| Partner {
+            label: p.label,
+            secret: match p.secret {
+                Some(raw) => Secret::new(raw.as_bytes()),
+                None => Secret::from_redacted(&p.redacted),
+            },
+            line: p.line,
+            column: p.column,
+        });
         let derived = top.remediation();
         if let Some(v) = f.verification {
             top.verification = Some(Arc::new(verification(v, &f.remediation, &derived).map_err(at)?));

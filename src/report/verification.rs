@@ -186,6 +186,7 @@ mod tests {
             binary: false,
             cell: None,
             audit: None,
+            partner: None,
         }
     }
 

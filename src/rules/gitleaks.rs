@@ -222,6 +222,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             examples: Examples::default(),
             secret_group: rule.secret_group,
             first_group: true,
+            pair: None,
         };
         if let Some(first) = cfg.rules.iter().position(|r| r.spec.id == spec.id) {
             warn(

@@ -110,6 +110,9 @@ impl Category {
 pub struct PositiveExample {
     pub text: String,
     pub secret: String,
+    /// For a rule with a `[rule.pair]`: the other half the finding must name.
+    #[serde(default)]
+    pub partner: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -172,6 +175,28 @@ pub struct RuleSpec {
     /// (gitleaks' rule). Set only by the gitleaks importer.
     #[serde(skip)]
     pub first_group: bool,
+    /// The other half of a two-part credential (`[rule.pair]`): an AWS secret key's access key id, a
+    /// Twilio auth token's account SID, an Azure account key's account name.
+    #[serde(default)]
+    pub pair: Option<PairSpec>,
+}
+
+/// How to find the other half of a two-part credential near a rule's secret. The finding names both parts
+/// (the other one redacted too); a match of another rule on exactly that span is folded into it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSpec {
+    /// What the other half is, for people: `access key id`, `account SID`, `account name`.
+    pub label: String,
+    /// Where it is: the capture group `part` (else the whole match). Same syntax as `regex`.
+    pub regex: String,
+    /// How far from the secret (bytes before its start or after its end) the other half may sit.
+    #[serde(default = "default_pair_within")]
+    pub within: usize,
+}
+
+fn default_pair_within() -> usize {
+    1024
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,7 +33,12 @@ use crate::{decode, locate, notebook};
 
 /// Compiles `rules` with every decoder's patterns: the engine a scan runs.
 pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
-    Engine::compile_with(rules, &decode::patterns(rules))
+    // The decoders' patterns are computed, and their automata built, only when a blob first needs them.
+    let owned = std::sync::Arc::new(rules.to_vec());
+    Engine::compile_lazy(
+        rules,
+        Some(std::sync::Arc::new(move |gate| decode::patterns_for(&owned, gate))),
+    )
 }
 
 /// How much consecutive windows of a streamed source overlap: twice the longest secret (with its context)
@@ -467,6 +472,7 @@ pub fn run(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
         c.read_stream("-", &Origin::Stdin, &mut stdin::reader());
     }
     if !cfg.roots.is_empty() {
+        engine.expect_large();
         fs::walk(&cfg.roots, &cfg.walk, || {
             Collector::new(
                 engine,

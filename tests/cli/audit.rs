@@ -352,8 +352,16 @@ fn a_report_merged_alone_is_itself() {
     let dir = org.path();
     // A working-tree scan (notebook cells, encodings, skipped files) and a history scan.
     let tree = crate::common::fixture_tree("basic");
+    // A two-part credential: the merge keeps the finding's partner.
+    let pair = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        pair.path().join("credentials"),
+        "[default]\naws_access_key_id = AKIAGKW6VO3IAZUHFDML\naws_secret_access_key = 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\n", // pkhound:allow
+    )
+    .expect("write");
     for (what, args) in [
         ("tree", vec!["scan".to_string(), tree.path().display().to_string()]),
+        ("pair", vec!["scan".to_string(), pair.path().display().to_string()]),
         ("history", vec!["scan".into(), "--history".into(), "team/api".into()]),
         ("audit", vec!["audit".into(), ".".into()]),
     ] {

@@ -3,6 +3,7 @@
 mod archives;
 mod audit;
 mod common;
+mod composite;
 mod config;
 mod deploy;
 mod encoded;
