@@ -291,9 +291,9 @@ impl PackIndex {
 /// How much of a pack one worker reads at a time when it moves forward through it.
 const WINDOW: usize = 4 << 20;
 /// How many bytes of built objects one worker keeps as possible delta bases.
-const CACHE_BYTES: usize = 24 << 20;
+const CACHE_BYTES: usize = 12 << 20;
 /// Objects larger than this are not kept as bases (they would push out a whole family of small ones).
-const CACHE_MAX_OBJECT: usize = 8 << 20;
+const CACHE_MAX_OBJECT: usize = 4 << 20;
 /// A delta chain longer than this is treated as damage (git's own default depth is 50, `--aggressive`
 /// 250; a cycle in a hostile pack must end somewhere).
 const MAX_CHAIN: usize = 10_000;
