@@ -24,6 +24,7 @@ use crate::finding::{
     ScanError, Secret, StateStats, Timeline,
 };
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
+use crate::source::pack::{Location, PackSet, PooledReader, ReaderPool};
 use crate::triage;
 
 /// The path shown for a secret found in a commit message.
@@ -679,12 +680,21 @@ fn prune(inv: &mut Inventory, policy: &triage::Policy) {
     inv.blobs.retain(|b| !b.places.is_empty());
 }
 
-struct BlobWorker {
-    repo: Result<Repository, String>,
+struct BlobWorker<'p, 's> {
+    /// Opened on the first blob the packs cannot give (a loose, missing or damaged one).
+    repo: Option<Result<Repository, String>>,
+    packs: PooledReader<'p, 's>,
     worker: Worker,
 }
 
-/// Reads and scans every unique blob once, in parallel; one repository handle per worker thread.
+/// Reads and scans every unique blob once, in parallel.
+///
+/// Blobs are read in pack order straight from the pack files ([`pack::PackReader`]): git writes a delta
+/// family together, base first, so each worker's cache of recently built objects serves almost every
+/// base and each object is inflated about once. The ordered list is split into runs of neighbours, and
+/// rayon hands each thread long stretches of it, so a thread's cache stays warm. What the packs cannot
+/// give (loose objects, promisor gaps, damage, deltas by id) is read through libgit2, which also words
+/// the error for an object that cannot be read at all.
 fn scan_blobs(
     scanner: Scanner<'_>,
     repo: &Repo,
@@ -693,31 +703,23 @@ fn scan_blobs(
     progress: Option<&ProgressBar>,
 ) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
-    // Blobs are read in pack order, in runs of neighbours per task: a delta chain's base is then inflated
-    // once and reused from libgit2's delta-base cache by the blobs right after it.
-    let packs = git::PackOrder::load(git_dir);
-    let mut order: Vec<(usize, u64, usize)> = inv
-        .blobs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| match packs.position(b.id) {
-            Some((pack, offset)) => (pack, offset, i),
-            None => (usize::MAX, 0, i),
-        })
-        .collect();
+    let (packs, located) = PackSet::load(git_dir, inv.blobs.iter().map(|b| &b.id));
+    let mut order: Vec<(Option<Location>, usize)> = located.into_iter().enumerate().map(|(i, at)| (at, i)).collect();
+    // Loose and unlocated blobs (None) first, then by pack and offset.
     order.sort_unstable();
-    drop(packs);
+    let pool = ReaderPool::new(&packs);
     let mut results: Vec<(usize, BlobResult)> = order
         .par_chunks(RUN)
         .map_init(
             || BlobWorker {
-                repo: git::open_dir(git_dir).map_err(|e| e.to_string()),
+                repo: None,
+                packs: pool.get(),
                 worker: scanner.worker(),
             },
             |w, run| {
                 let done: Vec<_> = run
                     .iter()
-                    .map(|&(_, _, i)| (i, scan_blob(scanner, inv, cfg, w, &inv.blobs[i])))
+                    .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, w, &inv.blobs[i], at)))
                     .collect();
                 if let Some(p) = progress {
                     p.inc(done.len() as u64);
@@ -732,21 +734,19 @@ fn scan_blobs(
 }
 
 /// How many pack-order neighbours one task reads in a row.
-const RUN: usize = 64;
+const RUN: usize = 256;
 
 fn scan_blob(
     scanner: Scanner<'_>,
     inv: &Inventory,
     cfg: &HistoryConfig,
-    w: &mut BlobWorker,
+    git_dir: &std::path::Path,
+    w: &mut BlobWorker<'_, '_>,
     blob: &BlobProvenance,
+    at: Option<Location>,
 ) -> BlobResult {
-    let repo = match &w.repo {
-        Ok(r) => r,
-        Err(e) => return BlobResult::Unreadable(e.clone()),
-    };
-    let worker = &mut w.worker;
     let path = first_path(inv, blob);
+    let worker = &mut w.worker;
     let mut findings = Vec::new();
     let done = |scanned: Scanned, findings: Vec<Finding>, lfs: bool, errors: Vec<ScanError>| match scanned {
         Scanned::Text(bytes) => BlobResult::Scanned {
@@ -757,26 +757,39 @@ fn scan_blob(
         },
         Scanned::Binary => BlobResult::Binary,
     };
-    let read = git::with_blob(repo, blob.id, cfg.max_file_size, |raw| {
-        let scanned = scanner.scan(worker, path, &Origin::File, raw, &mut findings);
-        (scanned, raw.starts_with(b"version https://git-lfs.github.com/spec/"))
-    });
-    match read {
-        Ok(Some((scanned, lfs))) => done(scanned, findings, lfs, worker.take_errors()),
-        // Over --max-file-size: libgit2 inflates a blob whole, but it is scanned in windows, so the
-        // scan's own memory stays bounded (and nothing is skipped).
-        Ok(None) => {
-            let window = usize::try_from(cfg.max_file_size).unwrap_or(usize::MAX);
-            let read = git::with_blob(repo, blob.id, u64::MAX, |raw| {
-                scanner.scan_reader(worker, path, &Origin::File, &mut &raw[..], window, &mut findings)
-            });
-            match read {
-                Ok(Some(Ok(scanned))) => done(scanned, findings, false, worker.take_errors()),
-                Ok(Some(Err(e))) => BlobResult::Unreadable(e.to_string()),
-                Ok(None) => BlobResult::Unreadable("blob vanished while reading".to_string()),
-                Err(e) => BlobResult::Unreadable(e),
-            }
+    // A blob over --max-file-size is still scanned, in windows, so the scan's own memory stays bounded.
+    // What the scan could not open inside an archive blob comes back with it.
+    let window = usize::try_from(cfg.max_file_size).unwrap_or(usize::MAX);
+    let mut scan_bytes = |raw: &[u8], findings: &mut Vec<Finding>| -> Result<(Scanned, bool, Vec<ScanError>), String> {
+        if raw.len() > window {
+            let scanned = scanner
+                .scan_reader(worker, path, &Origin::File, &mut &raw[..], window, findings)
+                .map_err(|e| e.to_string())?;
+            return Ok((scanned, false, worker.take_errors()));
         }
+        let scanned = scanner.scan(worker, path, &Origin::File, raw, findings);
+        let lfs = raw.starts_with(b"version https://git-lfs.github.com/spec/");
+        Ok((scanned, lfs, worker.take_errors()))
+    };
+    if let Some(at) = at {
+        match w.packs.reader().with_object(at, |raw| scan_bytes(raw, &mut findings)) {
+            Ok(Ok((scanned, lfs, errors))) => return done(scanned, findings, lfs, errors),
+            Ok(Err(e)) => return BlobResult::Unreadable(e),
+            // Not readable from the pack here: libgit2 reads it, or says why it cannot.
+            Err(_) => findings.clear(),
+        }
+    }
+    let repo = match w
+        .repo
+        .get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => return BlobResult::Unreadable(e.clone()),
+    };
+    match git::with_blob(repo, blob.id, u64::MAX, |raw| scan_bytes(raw, &mut findings)) {
+        Ok(Some(Ok((scanned, lfs, errors)))) => done(scanned, findings, lfs, errors),
+        Ok(Some(Err(e))) => BlobResult::Unreadable(e),
+        Ok(None) => BlobResult::Unreadable("blob vanished while reading".to_string()),
         Err(e) => BlobResult::Unreadable(e),
     }
 }

@@ -12,13 +12,15 @@ use std::{
     cmp::Ordering,
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
-use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
+use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags};
 use rayon::prelude::*;
 use thiserror::Error;
 
 use super::graph::CommitGraph;
+use super::pack::{PackReader, PackSet, ReaderPool};
 use crate::finding::{ErrorKind, Notice, ScanError};
 
 /// A repository that could not be opened, or a ref or range that could not be resolved.
@@ -83,12 +85,13 @@ pub struct Repo {
     git_dir: PathBuf,
 }
 
-/// How much of the packs libgit2 keeps mapped at once, and in windows of what size. Its defaults (8 GiB in
-/// 1 GiB windows on 64-bit) let a history scan's resident memory grow with the size of the packs it has
-/// touched (a 400 MB pack stayed resident whole); windows are unmapped least-recently-used past the limit,
-/// and re-mapping one is cheap next to inflating what is in it.
-const PACK_MAPPED_LIMIT: usize = 128 << 20;
-const PACK_WINDOW: usize = 32 << 20;
+/// How much of the packs libgit2 keeps mapped at once, and in windows of what size, and how many bytes of
+/// parsed objects each handle caches. libgit2 now reads only commits, refs and what the pack reader
+/// leaves to it (`pack.rs`); its defaults (8 GiB of maps in 1 GiB windows, a 256 MiB object cache per
+/// handle) let a history scan's resident memory grow with the packs touched and the commits walked.
+const PACK_MAPPED_LIMIT: usize = 32 << 20;
+const PACK_WINDOW: usize = 8 << 20;
+const OBJECT_CACHE: usize = 16 << 20;
 
 fn bound_pack_maps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -99,6 +102,7 @@ fn bound_pack_maps() {
         unsafe {
             let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
             let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+            let _ = git2::opts::set_cache_max_size(OBJECT_CACHE as isize);
         }
     });
 }
@@ -242,7 +246,7 @@ impl Repo {
             }
         }
 
-        let graph = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
+        let (graph, tree_of) = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
         let order = graph.order();
         // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
         // at a time so that only one chunk's lists are held before they are folded in commit order.
@@ -252,14 +256,25 @@ impl Repo {
         let mut found: Vec<(u32, T)> = Vec::new();
         let mut found_tags: Vec<(u32, T)> = Vec::new();
         let git_dir = self.git_dir.as_path();
+        // Trees are read from the packs by each worker's own reader, whose cache keeps the trees it built:
+        // the next commit's parent tree, and the delta bases of its own, are then usually at hand.
+        let packs = PackSet::open(git_dir);
+        let pool = ReaderPool::new(&packs);
         for chunk in order.chunks(CHUNK) {
             let deltas: Vec<CommitDelta<T>> = chunk
                 .par_iter()
                 .map_init(
-                    || (open_dir(git_dir), init()),
-                    |(repo, state), &oid| match repo {
+                    || (open_dir(git_dir), init(), pool.get()),
+                    |(repo, state, reader), &oid| match repo {
                         _ if known(&oid) => CommitDelta::default(),
-                        Ok(repo) => commit_delta(repo, oid, since, state, &message),
+                        Ok(repo) => {
+                            let mut trees = Trees {
+                                repo,
+                                packs: Some(reader.reader()),
+                                tree_of: &tree_of,
+                            };
+                            commit_delta(&mut trees, oid, since, state, &message)
+                        }
                         Err(e) => CommitDelta {
                             errors: vec![ScanError::new(
                                 ErrorKind::Repository,
@@ -294,17 +309,24 @@ impl Repo {
         }
         // Trees and blobs that a ref (a tag, usually) points at directly: no commit brought them in, so
         // their places name the ref (`refs/tags/keys:config/.env`).
+        drop(pool);
+        drop(packs);
         for (name, tree) in &starts.trees {
-            let Ok(tree) = repo.find_tree(*tree) else {
+            let mut trees = Trees {
+                repo,
+                packs: None,
+                tree_of: &HashMap::new(),
+            };
+            let Ok(raw) = trees.load(*tree) else {
                 continue;
             };
             let mut delta = CommitDelta::<T>::default();
             TreeWalker {
-                repo,
-                commit: tree.id(),
+                trees: &mut trees,
+                commit: *tree,
                 delta: &mut delta,
             }
-            .walk(&tree, &[], &mut Vec::new());
+            .walk(&raw, &[], &mut Vec::new());
             inv.errors.extend(delta.errors);
             for (id, path) in delta.introduced {
                 let mut label = format!("{name}:").into_bytes();
@@ -385,91 +407,6 @@ impl Repo {
 
     pub fn repository(&self) -> &Repository {
         &self.repo
-    }
-}
-
-/// Where objects sit in the repository's packs, from the pack index files (`objects/pack/*.idx`, version
-/// 2): reading blobs in pack order lets each delta base be inflated once and then served from libgit2's
-/// delta-base cache, instead of being rebuilt for every blob that deltas against it.
-pub struct PackOrder {
-    /// (sorted object ids, offsets) per pack index.
-    packs: Vec<PackIndex>,
-}
-
-struct PackIndex {
-    data: Vec<u8>,
-    count: usize,
-}
-
-impl PackIndex {
-    const HEADER: usize = 8 + 256 * 4;
-
-    fn parse(data: Vec<u8>) -> Option<PackIndex> {
-        if data.get(..8)? != b"\xfftOc\x00\x00\x00\x02" {
-            return None;
-        }
-        let last = data.get(Self::HEADER - 4..Self::HEADER)?;
-        let count = u32::from_be_bytes(last.try_into().ok()?) as usize;
-        // ids, CRCs and 32-bit offsets must all be there.
-        (data.len() >= Self::HEADER + count.checked_mul(28)?).then_some(PackIndex { data, count })
-    }
-
-    fn id(&self, i: usize) -> &[u8] {
-        let at = Self::HEADER + i * 20;
-        &self.data[at..at + 20]
-    }
-
-    fn offset(&self, i: usize) -> Option<u64> {
-        let at = Self::HEADER + self.count * 24 + i * 4;
-        let v = u32::from_be_bytes(self.data.get(at..at + 4)?.try_into().ok()?);
-        if v & 0x8000_0000 == 0 {
-            return Some(u64::from(v));
-        }
-        let big = Self::HEADER + self.count * 28 + (v & 0x7FFF_FFFF) as usize * 8;
-        Some(u64::from_be_bytes(self.data.get(big..big + 8)?.try_into().ok()?))
-    }
-
-    fn find(&self, id: &[u8]) -> Option<u64> {
-        let (mut lo, mut hi) = (0usize, self.count);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.id(mid).cmp(id) {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return self.offset(mid),
-            }
-        }
-        None
-    }
-}
-
-impl PackOrder {
-    /// Reads the pack indexes of the repository at `git_dir` (a damaged or unknown index is left out: its
-    /// objects are still read, only not in order).
-    pub fn load(git_dir: &Path) -> PackOrder {
-        let mut packs = Vec::new();
-        if let Ok(dir) = std::fs::read_dir(git_dir.join("objects/pack")) {
-            let mut files: Vec<PathBuf> = dir
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-                .collect();
-            files.sort();
-            for f in files {
-                if let Some(idx) = std::fs::read(&f).ok().and_then(PackIndex::parse) {
-                    packs.push(idx);
-                }
-            }
-        }
-        PackOrder { packs }
-    }
-
-    /// (pack number, offset) of `id`; `None` for a loose object (or one no index knows).
-    pub fn position(&self, id: Oid) -> Option<(usize, u64)> {
-        self.packs
-            .iter()
-            .enumerate()
-            .find_map(|(n, p)| p.find(id.as_bytes()).map(|o| (n, o)))
     }
 }
 
@@ -627,16 +564,22 @@ fn add_place(
 /// whole walk at the first commit it cannot read: here a missing or corrupt commit is an error naming it
 /// and the commit that reaches it, and the walk goes on around it. Outside a shallow boundary, a missing
 /// parent is expected and not an error.
+///
+/// Also returns each walked commit's tree, so that comparing a commit with its parents does not read the
+/// parent commits again.
 pub(crate) fn walk_commits(
     repo: &Repository,
     tips: &[Oid],
     hidden: &[Oid],
     errors: &mut Vec<ScanError>,
-) -> CommitGraph {
+) -> (CommitGraph, HashMap<Oid, Oid>) {
     let shallow = repo.is_shallow();
-    let read = |oid: Oid| {
-        repo.find_commit(oid)
-            .map(|c| (c.parent_ids().collect::<Vec<Oid>>(), c.time().seconds()))
+    let mut tree_of: HashMap<Oid, Oid> = HashMap::new();
+    let mut read = |oid: Oid| {
+        repo.find_commit(oid).map(|c| {
+            tree_of.insert(oid, c.tree_id());
+            (c.parent_ids().collect::<Vec<Oid>>(), c.time().seconds())
+        })
     };
 
     // Everything reachable from the hidden side (the base of a range) is not selected.
@@ -706,7 +649,8 @@ pub(crate) fn walk_commits(
             }
         }
     }
-    CommitGraph::new(order, |oid| graph.get(oid).map(|g| g.0.clone()).unwrap_or_default())
+    let commits = CommitGraph::new(order, |oid| graph.get(oid).map(|g| g.0.clone()).unwrap_or_default());
+    (commits, tree_of)
 }
 
 fn revision(spec: &str, e: &git2::Error) -> GitError {
@@ -724,21 +668,34 @@ fn object_error(object: Oid, commit: Oid, kind: &str, e: &git2::Error) -> ScanEr
     )
 }
 
-fn parent_trees<'r>(repo: &'r Repository, commit: &Commit<'r>, errors: &mut Vec<ScanError>) -> Vec<Option<Tree<'r>>> {
+fn parent_trees(
+    trees: &mut Trees<'_, '_>,
+    commit: &Commit<'_>,
+    errors: &mut Vec<ScanError>,
+) -> Vec<Option<Arc<Vec<u8>>>> {
     let mut out = Vec::with_capacity(commit.parent_count());
     for i in 0..commit.parent_count() {
-        let tree = match commit.parent(i) {
-            Ok(p) => match p.tree() {
+        // A parent the walk read gives its tree id without another commit read.
+        let known = commit
+            .parent_id(i)
+            .ok()
+            .and_then(|pid| Some((pid, *trees.tree_of.get(&pid)?)));
+        let parent = match known {
+            Some(ids) => Ok(ids),
+            None => commit.parent(i).map(|p| (p.id(), p.tree_id())),
+        };
+        let tree = match parent {
+            Ok((pid, tid)) => match trees.load(tid) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    errors.push(object_error(p.tree_id(), p.id(), "tree", &e));
+                    errors.push(object_error(tid, pid, "tree", &e));
                     None
                 }
             },
             // A missing parent (outside a shallow boundary, or lost): compare with nothing.
             Err(e) => {
                 if let Ok(pid) = commit.parent_id(i) {
-                    if !repo.is_shallow() {
+                    if !trees.repo.is_shallow() {
                         errors.push(object_error(pid, commit.id(), "commit", &e));
                     }
                 }
@@ -777,14 +734,14 @@ impl<T> Default for CommitDelta<T> {
 const CHUNK: usize = 1024;
 
 fn commit_delta<S, T>(
-    repo: &Repository,
+    trees: &mut Trees<'_, '_>,
     oid: Oid,
     since: Option<i64>,
     state: &mut S,
     message: &impl Fn(&mut S, &[u8]) -> Option<T>,
 ) -> CommitDelta<T> {
     let mut delta = CommitDelta::default();
-    let commit = match repo.find_commit(oid) {
+    let commit = match trees.repo.find_commit(oid) {
         Ok(c) => c,
         Err(e) => {
             delta.errors.push(object_error(oid, oid, "commit", &e));
@@ -797,21 +754,20 @@ fn commit_delta<S, T>(
         return delta;
     }
     delta.message = message(state, commit.message_raw_bytes());
-    let tree = match commit.tree() {
+    let tree = match trees.load(commit.tree_id()) {
         Ok(t) => t,
         Err(e) => {
             delta.errors.push(object_error(commit.tree_id(), oid, "tree", &e));
             return delta;
         }
     };
-    let parents = parent_trees(repo, &commit, &mut delta.errors);
-    let parent_refs: Vec<Option<&Tree<'_>>> = parents.iter().map(Option::as_ref).collect();
+    let parents = parent_trees(trees, &commit, &mut delta.errors);
     let mut walker = TreeWalker {
-        repo,
+        trees,
         commit: oid,
         delta: &mut delta,
     };
-    walker.walk(&tree, &parent_refs, &mut Vec::new());
+    walker.walk(&tree, &parents, &mut Vec::new());
     delta
 }
 
@@ -825,71 +781,166 @@ fn intern(paths: &mut Vec<String>, index: &mut HashMap<Vec<u8>, u32>, path: Vec<
     i
 }
 
-struct TreeWalker<'a, 'r, T> {
+/// Where a worker reads trees from: the packs through its own [`PackReader`] (which keeps the trees it
+/// built, so a parent's tree and the delta bases of the next commit's are usually at hand), else libgit2.
+struct Trees<'r, 'p> {
     repo: &'r Repository,
+    packs: Option<&'r mut PackReader<'p>>,
+    /// Commit → tree, for the commits the walk read.
+    tree_of: &'r HashMap<Oid, Oid>,
+}
+
+impl Trees<'_, '_> {
+    /// The raw bytes of tree `id`. A tree the packs cannot give, or whose entries this reader does not
+    /// parse, is read through libgit2, whose error (a missing or damaged tree) the caller reports.
+    fn load(&mut self, id: Oid) -> Result<Arc<Vec<u8>>, git2::Error> {
+        if let Some(packs) = &mut self.packs {
+            if let Some(data) = packs.tree(id) {
+                if tree_entries(&data).all(|e| e.is_ok()) {
+                    return Ok(data);
+                }
+            }
+        }
+        let tree = self.repo.find_tree(id)?;
+        // Re-encoded in git's own format, so one walker reads both.
+        let mut raw = Vec::new();
+        for e in tree.iter() {
+            raw.extend_from_slice(format!("{:o} ", e.filemode_raw()).as_bytes());
+            raw.extend_from_slice(e.name_bytes());
+            raw.push(0);
+            raw.extend_from_slice(e.id().as_bytes());
+        }
+        Ok(Arc::new(raw))
+    }
+}
+
+/// One entry of a raw tree.
+#[derive(Clone, Copy)]
+struct RawEntry<'a> {
+    name: &'a [u8],
+    id: &'a [u8],
+    mode: u32,
+}
+
+impl RawEntry<'_> {
+    fn is_tree(&self) -> bool {
+        self.mode & 0o170000 == 0o040000
+    }
+
+    fn is_gitlink(&self) -> bool {
+        self.mode & 0o170000 == 0o160000
+    }
+
+    fn oid(&self) -> Option<Oid> {
+        Oid::from_bytes(self.id).ok()
+    }
+}
+
+/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated); an entry that does not
+/// parse is an `Err`, after which nothing more is read.
+fn tree_entries(data: &[u8]) -> impl Iterator<Item = Result<RawEntry<'_>, ()>> {
+    let mut pos = 0usize;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || pos >= data.len() {
+            return None;
+        }
+        let entry = (|| {
+            let rest = data.get(pos..)?;
+            let space = rest.iter().take(8).position(|&b| b == b' ')?;
+            let mut mode = 0u32;
+            for &d in rest.get(..space)? {
+                if !(b'0'..=b'7').contains(&d) {
+                    return None;
+                }
+                mode = mode * 8 + u32::from(d - b'0');
+            }
+            let name_start = space + 1;
+            let nul = memchr::memchr(0, rest.get(name_start..)?)? + name_start;
+            let name = rest.get(name_start..nul)?;
+            let id = rest.get(nul + 1..nul + 21)?;
+            if space == 0 || name.is_empty() {
+                return None;
+            }
+            pos += nul + 21;
+            Some(RawEntry { name, id, mode })
+        })();
+        if entry.is_none() {
+            failed = true;
+        }
+        Some(entry.ok_or(()))
+    })
+}
+
+struct TreeWalker<'a, 't, 'r, 'p, T> {
+    trees: &'t mut Trees<'r, 'p>,
     commit: Oid,
     delta: &'a mut CommitDelta<T>,
 }
 
-impl<T> TreeWalker<'_, '_, T> {
+impl<T> TreeWalker<'_, '_, '_, '_, T> {
     /// Records the blobs of `tree` that no parent has at the same path; skips subtrees a parent shares.
     ///
     /// Trees are sorted, so each parent is followed with a cursor (a merge join) instead of a lookup by
-    /// name per entry, which would allocate a C string each time.
-    fn walk(&mut self, tree: &Tree<'_>, parents: &[Option<&Tree<'_>>], prefix: &mut Vec<u8>) {
-        let mut cursors = vec![0usize; parents.len()];
+    /// name per entry. Entries are read in place from the raw tree: nothing is allocated per entry.
+    fn walk(&mut self, tree: &[u8], parents: &[Option<Arc<Vec<u8>>>], prefix: &mut Vec<u8>) {
+        let mut cursors: Vec<_> = parents
+            .iter()
+            .map(|p| p.as_deref().map(|t| tree_entries(t).map_while(Result::ok).peekable()))
+            .collect();
         let mut parent_subtrees: Vec<Option<Oid>> = Vec::with_capacity(parents.len());
-        for entry in tree.iter() {
-            let name = entry.name_bytes();
-            let id = entry.id();
-            let is_tree = entry.kind() == Some(ObjectType::Tree);
+        for entry in tree_entries(tree).map_while(Result::ok) {
+            let name = entry.name;
+            let is_tree = entry.is_tree();
             let mut in_parent = false;
             parent_subtrees.clear();
-            for (p, cursor) in parents.iter().zip(cursors.iter_mut()) {
+            for cursor in &mut cursors {
                 let mut same_name = None;
-                if let Some(t) = p {
-                    while let Some(pe) = t.get(*cursor) {
-                        let pe_tree = pe.kind() == Some(ObjectType::Tree);
-                        match git_order(pe.name_bytes(), pe_tree, name, is_tree) {
-                            Ordering::Less => *cursor += 1,
+                if let Some(c) = cursor {
+                    while let Some(pe) = c.peek() {
+                        match git_order(pe.name, pe.is_tree(), name, is_tree) {
+                            Ordering::Less => {
+                                c.next();
+                            }
                             Ordering::Equal => {
-                                same_name = Some(pe.id());
+                                same_name = Some(pe.id);
                                 break;
                             }
                             Ordering::Greater => break,
                         }
                     }
                 }
-                if same_name == Some(id) {
+                if same_name == Some(entry.id) {
                     in_parent = true;
                     break;
                 }
                 // Equal order means equal name and kind: a parent subtree at the same path.
-                parent_subtrees.push(same_name.filter(|_| is_tree));
+                parent_subtrees.push(same_name.filter(|_| is_tree).and_then(|id| Oid::from_bytes(id).ok()));
             }
             if in_parent {
                 continue;
             }
+            let Some(id) = entry.oid() else { continue };
             let len = prefix.len();
             if !prefix.is_empty() {
                 prefix.push(b'/');
             }
             prefix.extend_from_slice(name);
-            match entry.kind() {
-                Some(ObjectType::Blob) => self.delta.introduced.push((id, prefix.clone())),
-                Some(ObjectType::Tree) => match self.repo.find_tree(id) {
+            if entry.is_gitlink() {
+                self.delta.gitlinks.push(prefix.clone());
+            } else if is_tree {
+                match self.trees.load(id) {
                     Ok(sub) => {
-                        let loaded: Vec<Option<Tree<'_>>> = parent_subtrees
+                        let loaded: Vec<Option<Arc<Vec<u8>>>> = parent_subtrees
                             .iter()
-                            .map(|o| o.and_then(|o| self.repo.find_tree(o).ok()))
+                            .map(|o| o.and_then(|o| self.trees.load(o).ok()))
                             .collect();
-                        let refs: Vec<Option<&Tree<'_>>> = loaded.iter().map(Option::as_ref).collect();
-                        self.walk(&sub, &refs, prefix);
+                        self.walk(&sub, &loaded, prefix);
                     }
                     Err(e) => self.delta.errors.push(object_error(id, self.commit, "tree", &e)),
-                },
-                Some(ObjectType::Commit) => self.delta.gitlinks.push(prefix.clone()),
-                _ => {}
+                }
+            } else {
+                self.delta.introduced.push((id, prefix.clone()));
             }
             prefix.truncate(len);
         }

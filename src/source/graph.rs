@@ -173,7 +173,7 @@ pub fn whole(repo: &Repository, tips: &[RefTip]) -> CommitGraph {
         starts.push(c.id());
     }
     // Unreadable commits were reported by the inventory's own walk.
-    super::git::walk_commits(repo, &starts, &[], &mut Vec::new())
+    super::git::walk_commits(repo, &starts, &[], &mut Vec::new()).0
 }
 
 #[cfg(test)]
