@@ -312,9 +312,10 @@ struct PlaceIn {
     repository: Option<RepositoryIn>,
 }
 
+/// A finding's own fields on the wire; the rest of its object is its place ([`PlaceIn`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FindingIn {
+struct FindingOwn {
     rule_id: String,
     #[allow(dead_code)]
     rule_name: String,
@@ -322,60 +323,6 @@ struct FindingIn {
     secret: Option<String>,
     redacted: String,
     fingerprint: String,
-    // The place's fields, spelled out: `flatten` would let unknown fields through.
-    severity: Severity,
-    path: String,
-    line: usize,
-    column: usize,
-    end_column: usize,
-    origin: OriginIn,
-    #[serde(default)]
-    in_head: Option<bool>,
-    #[serde(default)]
-    occurrence_count: Option<usize>,
-    #[serde(default)]
-    occurrences: Option<Vec<OccurrenceIn>>,
-    #[serde(default)]
-    first_seen: Option<Option<StampIn>>,
-    #[serde(default)]
-    removed_in: Option<Option<StampIn>>,
-    #[serde(default)]
-    on_head_line: Option<bool>,
-    #[serde(default)]
-    head_spans: Option<Vec<SpanIn>>,
-    #[serde(default)]
-    exposed_days: Option<u64>,
-    #[serde(default)]
-    exposed_until: Option<i64>,
-    #[serde(default)]
-    pushed: Option<bool>,
-    #[serde(default)]
-    remotes: Option<Vec<String>>,
-    #[serde(default)]
-    refs: Option<Vec<String>>,
-    #[serde(default)]
-    ref_count: Option<usize>,
-    #[serde(default)]
-    new: Option<bool>,
-    exposure: String,
-    context: String,
-    #[serde(default)]
-    encoding: Option<String>,
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(default)]
-    variable: Option<String>,
-    #[serde(default)]
-    cell: Option<usize>,
-    #[serde(default)]
-    cell_line: Option<usize>,
-    #[serde(default)]
-    cell_kind: Option<String>,
-    #[serde(default)]
-    binary: bool,
-    snippet: String,
-    #[serde(default)]
-    repository: Option<RepositoryIn>,
     #[serde(default)]
     #[allow(dead_code)]
     git_ignored: bool,
@@ -391,6 +338,47 @@ struct FindingIn {
     repositories: Option<Vec<PlaceIn>>,
     #[serde(default)]
     partner: Option<PartnerIn>,
+}
+
+/// A finding on the wire: its own fields and its place's (the fields a `repositories` entry has too).
+/// `#[serde(flatten)]` would let unknown fields through, so the object is split by name and each half is
+/// read strictly.
+struct FindingIn {
+    own: FindingOwn,
+    place: PlaceIn,
+}
+
+/// The keys of [`FindingOwn`].
+const OWN_FIELDS: &[&str] = &[
+    "rule_id",
+    "rule_name",
+    "secret",
+    "redacted",
+    "fingerprint",
+    "git_ignored",
+    "message",
+    "verification",
+    "remediation",
+    "references",
+    "repositories",
+    "partner",
+];
+
+impl<'de> Deserialize<'de> for FindingIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut place = serde_json::Map::deserialize(d)?;
+        let mut own = serde_json::Map::new();
+        for key in OWN_FIELDS {
+            if let Some(v) = place.remove(*key) {
+                own.insert((*key).to_string(), v);
+            }
+        }
+        Ok(FindingIn {
+            own: serde_json::from_value(serde_json::Value::Object(own)).map_err(D::Error::custom)?,
+            place: serde_json::from_value(serde_json::Value::Object(place)).map_err(D::Error::custom)?,
+        })
+    }
 }
 
 /// The other half of a two-part credential, as the JSON report writes it.
@@ -642,57 +630,29 @@ pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<Read
     let mut findings = Vec::with_capacity(r.findings.len());
     for (i, f) in r.findings.into_iter().enumerate() {
         let at = |e: ReadError| field(format!("finding {}: {e}", i + 1));
-        let rule = rules.get(&f.rule_id).ok_or_else(|| {
+        let rule = rules.get(&f.own.rule_id).ok_or_else(|| {
             field(format!(
                 "finding {}: rule `{}` is not one of this pkhound's rules",
                 i + 1,
-                f.rule_id
+                f.own.rule_id
             ))
         })?;
-        let fingerprint = Fingerprint::from_report(&f.fingerprint)
-            .ok_or_else(|| field(format!("finding {}: `{}` is not a fingerprint", i + 1, f.fingerprint)))?;
-        let secret = match &f.secret {
+        let fingerprint = Fingerprint::from_report(&f.own.fingerprint).ok_or_else(|| {
+            field(format!(
+                "finding {}: `{}` is not a fingerprint",
+                i + 1,
+                f.own.fingerprint
+            ))
+        })?;
+        let secret = match &f.own.secret {
             Some(raw) => Secret::new(raw.as_bytes()),
             None => {
                 has_secrets = false;
-                Secret::from_redacted(&f.redacted)
+                Secret::from_redacted(&f.own.redacted)
             }
         };
-        let place = PlaceIn {
-            severity: f.severity,
-            path: f.path,
-            line: f.line,
-            column: f.column,
-            end_column: f.end_column,
-            origin: f.origin,
-            in_head: f.in_head,
-            occurrence_count: f.occurrence_count,
-            occurrences: f.occurrences,
-            first_seen: f.first_seen,
-            removed_in: f.removed_in,
-            on_head_line: f.on_head_line,
-            head_spans: f.head_spans,
-            exposed_days: f.exposed_days,
-            exposed_until: f.exposed_until,
-            pushed: f.pushed,
-            remotes: f.remotes,
-            refs: f.refs,
-            ref_count: f.ref_count,
-            new: f.new,
-            exposure: f.exposure,
-            context: f.context,
-            encoding: f.encoding,
-            location: f.location,
-            variable: f.variable,
-            cell: f.cell,
-            cell_line: f.cell_line,
-            cell_kind: f.cell_kind,
-            binary: f.binary,
-            snippet: f.snippet,
-            repository: f.repository,
-        };
-        let mut top = finding(place, rule, &secret, &fingerprint).map_err(at)?;
-        top.partner = f.partner.map(|p| Partner {
+        let mut top = finding(f.place, rule, &secret, &fingerprint).map_err(at)?;
+        top.partner = f.own.partner.map(|p| Partner {
             label: p.label,
             secret: match p.secret {
                 Some(raw) => Secret::new(raw.as_bytes()),
@@ -702,10 +662,10 @@ pub fn read(bytes: &[u8], rules: &HashMap<String, Arc<RuleInfo>>) -> Result<Read
             column: p.column,
         });
         let derived = top.remediation();
-        if let Some(v) = f.verification {
-            top.verification = Some(Arc::new(verification(v, &f.remediation, &derived).map_err(at)?));
+        if let Some(v) = f.own.verification {
+            top.verification = Some(Arc::new(verification(v, &f.own.remediation, &derived).map_err(at)?));
         }
-        if let Some(places) = f.repositories {
+        if let Some(places) = f.own.repositories {
             // The first entry is this finding's own place; the others are the same secret elsewhere.
             let mut elsewhere = Vec::new();
             for p in places.into_iter().skip(1) {

@@ -12,12 +12,13 @@
 
 use std::collections::HashMap;
 
-use git2::{ObjectType, Oid, Repository, Tree};
+use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use crate::finding::{CommitStamp, Finding, HeadSpan, Timeline};
 use crate::source::git::{self, Inventory, Selection};
 use crate::source::graph::{self, CommitGraph};
+use crate::source::pack::{PackReader, PackSet};
 
 /// What a finding is made of, as the timeline needs it: where it came in, which blobs hold it and at
 /// which paths those blobs ever sat.
@@ -334,7 +335,10 @@ fn presence(
     // join without a gap.
     let positions: Vec<usize> = (start..line.len()).collect();
     let run = (positions.len() / (rayon::current_num_threads() * 4)).max(64);
+    // Trees come from the packs through each run's own reader (libgit2 only for what the packs do not
+    // hold): libgit2's shared pack windows made parallel runs contend on its lock and on map churn.
     let git_dir = repo.path().to_path_buf();
+    let packs = PackSet::open(&git_dir);
     let parts: Vec<Events> = positions
         .par_chunks(run)
         .map(|chunk| {
@@ -342,18 +346,22 @@ fn presence(
             let Ok(repo) = git::open_dir(&git_dir) else {
                 return events;
             };
+            let mut reader = packs.reader_with_cache(TREE_CACHE);
             let mut nodes = nodes.clone();
             for &pos in chunk {
-                let Some(tree) = line
-                    .get(pos)
-                    .and_then(|&g| graph.oid(g))
-                    .and_then(|o| repo.find_commit(o).ok())
-                    .map(|c| c.tree_id())
-                else {
+                let Some(tree) = line.get(pos).and_then(|&g| {
+                    graph
+                        .tree(g)
+                        .or_else(|| graph.oid(g).and_then(|o| repo.find_commit(o).ok()).map(|c| c.tree_id()))
+                }) else {
                     continue;
                 };
                 let pos = u32::try_from(pos).unwrap_or(u32::MAX);
-                visit(&repo, &mut nodes, 0, Some((tree, true)), pos, &mut events);
+                let mut trees = TreeReader {
+                    repo: &repo,
+                    reader: &mut reader,
+                };
+                visit(&mut trees, &mut nodes, 0, Some((tree, true)), pos, &mut events);
             }
             events
         })
@@ -366,8 +374,25 @@ fn presence(
     events
 }
 
+/// The delta-base cache of each line-walk reader: trees are small, and peak memory is shared with the
+/// inventory still held.
+const TREE_CACHE: usize = 2 << 20;
+
+/// Where the line walk reads trees: the packs first, then libgit2.
+struct TreeReader<'r, 'p> {
+    repo: &'r Repository,
+    reader: &'r mut PackReader<'p>,
+}
+
 /// Brings node `n` up to date with the entry now at its place (`(id, is_tree)`, or none).
-fn visit(repo: &Repository, nodes: &mut [Node], n: usize, entry: Option<(Oid, bool)>, pos: u32, events: &mut Events) {
+fn visit(
+    trees: &mut TreeReader<'_, '_>,
+    nodes: &mut [Node],
+    n: usize,
+    entry: Option<(Oid, bool)>,
+    pos: u32,
+    events: &mut Events,
+) {
     let id = entry.map(|e| e.0);
     if nodes[n].last == Some(id) {
         return;
@@ -384,17 +409,12 @@ fn visit(repo: &Repository, nodes: &mut [Node], n: usize, entry: Option<(Oid, bo
     if children.is_empty() {
         return;
     }
-    let tree: Option<Tree<'_>> = entry.filter(|e| e.1).and_then(|e| repo.find_tree(e.0).ok());
+    let tree = entry
+        .filter(|e| e.1)
+        .and_then(|e| git::read_tree(trees.repo, Some(&mut *trees.reader), e.0));
     for c in children {
-        let child = tree.as_ref().and_then(|t| {
-            let e = t.get_name_bytes(&nodes[c].name)?;
-            match e.kind() {
-                Some(ObjectType::Tree) => Some((e.id(), true)),
-                Some(ObjectType::Blob) => Some((e.id(), false)),
-                _ => None,
-            }
-        });
-        visit(repo, nodes, c, child, pos, events);
+        let child = tree.as_ref().and_then(|t| git::raw_tree_entry(t, &nodes[c].name));
+        visit(trees, nodes, c, child, pos, events);
     }
 }
 

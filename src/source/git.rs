@@ -246,7 +246,7 @@ impl Repo {
             }
         }
 
-        let (graph, tree_of) = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
+        let (mut graph, tree_of) = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
         let order = graph.order();
         // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
         // at a time so that only one chunk's lists are held before they are folded in commit order.
@@ -367,6 +367,7 @@ impl Repo {
                 message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
             });
         }
+        graph.set_trees(&tree_of);
         inv.graph = graph;
         Ok((
             inv,
@@ -812,6 +813,33 @@ impl Trees<'_, '_> {
         }
         Ok(Arc::new(raw))
     }
+}
+
+/// Tree `id` in git's raw form, for walks after the inventory (the leak timeline): from the packs through
+/// `reader` (whose cache keeps recent trees and delta bases), else through libgit2; `None` when missing.
+pub fn read_tree(repo: &Repository, reader: Option<&mut PackReader<'_>>, id: Oid) -> Option<Arc<Vec<u8>>> {
+    let none = HashMap::new();
+    let mut trees = Trees {
+        repo,
+        packs: reader,
+        tree_of: &none,
+    };
+    trees.load(id).ok()
+}
+
+/// Entry `name` of a raw tree: its id and whether it is a tree; `None` when absent, a gitlink, or the
+/// tree does not parse.
+pub fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<(Oid, bool)> {
+    for e in tree_entries(data) {
+        let e = e.ok()?;
+        if e.name == name {
+            if e.is_gitlink() {
+                return None;
+            }
+            return Some((e.oid()?, e.is_tree()));
+        }
+    }
+    None
 }
 
 /// One entry of a raw tree.

@@ -22,6 +22,8 @@ pub struct CommitGraph {
     /// `parents[parent_start[i]..parent_start[i + 1]]` are commit `i`'s parents, in commit order.
     parent_start: Vec<u32>,
     parents: Vec<u32>,
+    /// Each commit's root tree, parallel to `order`, when the walk recorded it (`set_trees`).
+    trees: Vec<Option<Oid>>,
 }
 
 impl CommitGraph {
@@ -44,7 +46,19 @@ impl CommitGraph {
             index,
             parent_start,
             parents,
+            trees: Vec::new(),
         }
+    }
+
+    /// Records each commit's root tree (from the walk that read the commits), so that later walks over
+    /// the graph (the leak timeline) need not read the commits again.
+    pub fn set_trees(&mut self, tree_of: &HashMap<Oid, Oid>) {
+        self.trees = self.order.iter().map(|o| tree_of.get(o).copied()).collect();
+    }
+
+    /// Commit `i`'s root tree, when the walk recorded it.
+    pub fn tree(&self, i: u32) -> Option<Oid> {
+        self.trees.get(i as usize).copied().flatten()
     }
 
     /// The commits, parents before children.

@@ -124,6 +124,14 @@ impl PackSet {
         (set, located)
     }
 
+    /// A reader whose delta-base cache holds at most `bytes` (a walk over small trees needs less than a
+    /// blob scan).
+    pub fn reader_with_cache(&self, bytes: usize) -> PackReader<'_> {
+        let mut r = self.reader();
+        r.cache.limit = bytes.max(1);
+        r
+    }
+
     /// A reader for one worker thread (file handles, read window, delta-base cache).
     pub fn reader(&self) -> PackReader<'_> {
         PackReader {
@@ -319,6 +327,8 @@ struct BaseCache {
     map: HashMap<(usize, u64), Built>,
     order: VecDeque<(usize, u64)>,
     bytes: usize,
+    /// The cache's budget; 0 means [`CACHE_BYTES`].
+    limit: usize,
 }
 
 impl BaseCache {
@@ -333,7 +343,8 @@ impl BaseCache {
         self.bytes += data.len();
         self.map.insert(key, (kind, data));
         self.order.push_back(key);
-        while self.bytes > CACHE_BYTES {
+        let limit = if self.limit == 0 { CACHE_BYTES } else { self.limit };
+        while self.bytes > limit {
             let Some(old) = self.order.pop_front() else { break };
             if let Some((_, d)) = self.map.remove(&old) {
                 self.bytes -= d.len();

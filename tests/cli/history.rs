@@ -602,6 +602,25 @@ fn a_packed_history_with_delta_chains_reports_what_the_loose_one_does() {
     let (code, packed, _) = history(&r.path, &[]);
     assert_eq!(code, 1, "{packed:#}");
     assert_eq!(provenance(&packed), before);
+    // The leak timeline reads HEAD's line through the packs too: the same spans and removal.
+    let timeline = |v: &serde_json::Value| -> Vec<String> {
+        let mut t: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| format!("{} {} {}", f["head_spans"], f["removed_in"], f["on_head_line"]))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(timeline(&packed), timeline(&loose));
+    let removed = packed["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| !f["removed_in"].is_null())
+        .count();
+    assert_eq!(removed, 1, "the key left HEAD's line in commit 30: {packed:#}");
     assert_eq!(packed["stats"]["files"], loose["stats"]["files"]);
     assert_eq!(packed["stats"]["bytes"], loose["stats"]["bytes"]);
 }
