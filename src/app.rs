@@ -719,7 +719,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
     let mut outcome = ScanOutcome::default();
     let mut fold = audit::Fold::default();
     for (_, r) in reports {
-        audit::add_stats(&mut outcome.stats, &r.stats);
+        outcome.stats.add_counts(&r.stats);
         outcome.stats.elapsed_ms = outcome.stats.elapsed_ms.saturating_add(r.stats.elapsed_ms);
         outcome.stats.skipped_files.extend(r.stats.skipped_files);
         outcome.stats.ignored_files.extend(r.stats.ignored_files);

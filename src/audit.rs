@@ -354,28 +354,7 @@ fn absorb(outcome: &mut ScanOutcome, name: &str, one: &ScanOutcome) {
         path: format!("{name}: {}", n.path),
         message: n.message.clone(),
     }));
-    add_stats(&mut outcome.stats, &one.stats);
-}
-
-/// Sums the counts of two runs (elapsed time included; the lists are left alone).
-pub fn add_stats(s: &mut crate::finding::ScanStats, o: &crate::finding::ScanStats) {
-    s.files += o.files;
-    s.bytes += o.bytes;
-    s.skipped += o.skipped;
-    s.skipped_binary += o.skipped_binary;
-    s.skipped_large += o.skipped_large;
-    s.skipped_other += o.skipped_other;
-    s.commits += o.commits;
-    s.repositories += o.repositories;
-    s.repositories_failed += o.repositories_failed;
-    if let Some(t) = &o.state {
-        let m = s.state.get_or_insert_with(Default::default);
-        m.commits_known += t.commits_known;
-        m.blobs_skipped += t.blobs_skipped;
-        m.blobs_reread += t.blobs_reread;
-        m.blobs_new += t.blobs_new;
-        m.new_findings += t.new_findings;
-    }
+    outcome.stats.add_counts(&one.stats);
 }
 
 /// Folds audit findings into one finding per (rule, secret): the most severe place first (then by

@@ -1304,6 +1304,30 @@ pub struct ScanStats {
     pub ignored_files: Vec<String>,
 }
 
+impl ScanStats {
+    /// Adds another scan's counts (not its lists or elapsed time): a history scan and its working tree,
+    /// the repositories of an audit, the reports of a merge.
+    pub fn add_counts(&mut self, o: &ScanStats) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.skipped += o.skipped;
+        self.skipped_binary += o.skipped_binary;
+        self.skipped_large += o.skipped_large;
+        self.skipped_other += o.skipped_other;
+        self.commits += o.commits;
+        self.repositories += o.repositories;
+        self.repositories_failed += o.repositories_failed;
+        if let Some(t) = &o.state {
+            let m = self.state.get_or_insert_with(Default::default);
+            m.commits_known += t.commits_known;
+            m.blobs_skipped += t.blobs_skipped;
+            m.blobs_reread += t.blobs_reread;
+            m.blobs_new += t.blobs_new;
+            m.new_findings += t.new_findings;
+        }
+    }
+}
+
 /// A file passed over on purpose, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedFile {

@@ -436,13 +436,7 @@ impl ScanOutcome {
         self.errors.extend(other.errors);
         self.notices.extend(other.notices);
         let (s, o) = (&mut self.stats, other.stats);
-        s.files += o.files;
-        s.bytes += o.bytes;
-        s.skipped += o.skipped;
-        s.skipped_binary += o.skipped_binary;
-        s.skipped_large += o.skipped_large;
-        s.skipped_other += o.skipped_other;
-        s.commits += o.commits;
+        s.add_counts(&o);
         s.skipped_files.extend(o.skipped_files);
         s.ignored_files.extend(o.ignored_files);
     }
