@@ -308,19 +308,20 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let key = install_fingerprint_key(&args)?;
     let threads = bound_threads(args.threads);
     let found = find_config(&args, &config_roots)?;
-    let (rules, engine, warnings) = load_rule_set(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
-    let rule_set = rule_set(&rules, &args.only, &args.skip);
+    let (rules, engine, warnings) =
+        load_rule_set(found.as_ref().map(|f| &f.cfg), &args.rule_set.only, &args.rule_set.skip)?;
+    let rule_set = rule_set(&rules, &args.rule_set.only, &args.rule_set.skip);
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
     let applied = found.as_ref().map(applied_config).transpose()?;
     if let Some(a) = &applied {
-        if !(args.quiet && a.weakens.is_empty()) {
+        if !(args.out.quiet && a.weakens.is_empty()) {
             announce_config(a);
         }
     }
     let verifiers = verifiers(&args, found.as_ref())?;
-    let baseline = match &args.baseline {
+    let baseline = match &args.triage.baseline {
         Some(path) => {
             let b = Baseline::load(path, key.id())?;
             if b.is_legacy() {
@@ -403,7 +404,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             !(in_config && is_example(f.secret.expose(), &own_examples))
         });
     }
-    if let Some(path) = &args.baseline_out {
+    if let Some(path) = &args.triage.baseline_out {
         triage::baseline::write(&outcome.findings, path)?;
     }
     if let Some(b) = &baseline {
@@ -492,7 +493,7 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
         for t in &targets {
             writeln!(out, "{}", visible(&t.name))?;
         }
-        emit(&out, a.output.as_ref())?;
+        emit(&out, a.out.output.as_ref())?;
         for e in &missing {
             eprintln!("pkhound: {}: {}", visible(&e.path), visible(&e.message));
         }
@@ -505,30 +506,17 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
     let mut args = default_scan_args();
     args.paths = Vec::new();
     args.history = true;
-    args.format = a.format;
-    args.output = a.output.clone();
-    args.compact = a.compact;
-    args.quiet = a.quiet;
-    args.color = a.color;
-    args.show_secrets = a.show_secrets;
+    args.out = a.out.clone();
     args.fail_on = a.fail_on;
     args.threads = a.threads;
     args.no_progress = a.no_progress;
     args.config = a.config.clone();
-    args.only = a.only.clone();
-    args.skip = a.skip.clone();
-    args.baseline = a.baseline.clone();
-    args.baseline_out = a.baseline_out.clone();
-    args.fingerprint_key_file = a.fingerprint_key_file.clone();
+    args.rule_set = a.rule_set.clone();
+    args.triage = a.triage.clone();
     args.since = a.since;
     args.all_occurrences = a.all_occurrences;
     args.max_file_size = a.max_file_size;
-    args.verify = a.verify;
-    args.blast_radius = a.blast_radius;
-    args.only_verified = a.only_verified;
-    args.verify_concurrency = a.verify_concurrency;
-    args.verify_timeout = a.verify_timeout;
-    args.verify_deadline = a.verify_deadline;
+    args.verification = a.verification.clone();
 
     let key = install_fingerprint_key(&args)?;
     let threads = bound_threads(args.threads);
@@ -541,18 +529,20 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
         }),
         None => None,
     };
-    let (rules, engine, warnings) = load_rule_set(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
+    let (rules, engine, warnings) =
+        load_rule_set(found.as_ref().map(|f| &f.cfg), &args.rule_set.only, &args.rule_set.skip)?;
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
     let applied = found.as_ref().map(applied_config).transpose()?;
     if let Some(c) = &applied {
-        if !(args.quiet && c.weakens.is_empty()) {
+        if !(args.out.quiet && c.weakens.is_empty()) {
             announce_config(c);
         }
     }
     let verifiers = verifiers(&args, found.as_ref())?;
     let baseline = args
+        .triage
         .baseline
         .as_ref()
         .map(|p| Baseline::load(p, key.id()))
@@ -579,7 +569,7 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
     outcome.stats.repositories_failed += missing.len() as u64;
     outcome.errors.extend(missing);
     outcome.errors.sort_by(|x, y| x.path.cmp(&y.path));
-    if let Some(path) = &args.baseline_out {
+    if let Some(path) = &args.triage.baseline_out {
         triage::baseline::write(&outcome.findings, path)?;
     }
     if let Some(b) = &baseline {
@@ -600,10 +590,10 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
         // Each finding's path is relative to its repository (`repository.path`).
         paths_relative_to: String::new(),
         outcome: decided,
-        rules: Some(rule_set(&rules, &args.only, &args.skip)),
+        rules: Some(rule_set(&rules, &args.rule_set.only, &args.rule_set.skip)),
     };
     let status = finish(&args, &outcome, times, exit_status(decided), &run)?;
-    if !args.quiet {
+    if !args.out.quiet {
         eprintln!("pkhound: {}", audit_summary(&outcome));
     }
     Ok(status)
@@ -705,7 +695,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
             bail!("{name}: applied another config than {first_name}");
         }
     }
-    if m.show_secrets && !reports.iter().all(|(_, r)| r.has_secrets || r.findings.is_empty()) {
+    if m.out.show_secrets && !reports.iter().all(|(_, r)| r.has_secrets || r.findings.is_empty()) {
         bail!("--show-secrets: the reports hold no raw secrets (they were written without --show-secrets)");
     }
     let fingerprint_key = first.fingerprint_key.clone();
@@ -752,12 +742,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
         rules: rules_of_run,
     };
     let mut args = default_scan_args();
-    args.format = m.format;
-    args.output = m.output.clone();
-    args.compact = m.compact;
-    args.quiet = m.quiet;
-    args.color = m.color;
-    args.show_secrets = m.show_secrets;
+    args.out = m.out.clone();
     args.fail_on = fail_on;
     let now = unix_now();
     let times = ScanTimes {
@@ -765,7 +750,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
         finished: now,
     };
     let status = finish(&args, &outcome, times, exit_status(decided), &run)?;
-    if !m.quiet && outcome.stats.repositories + outcome.stats.repositories_failed > 0 {
+    if !m.out.quiet && outcome.stats.repositories + outcome.stats.repositories_failed > 0 {
         eprintln!("pkhound: {}", audit_summary(&outcome));
     }
     Ok(status)
@@ -774,7 +759,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
 /// Resolves the fingerprint key (see [`fingerprint_key`]), installs it for this process and says on
 /// stderr when it was just created or could not be kept.
 fn install_fingerprint_key(args: &ScanArgs) -> Result<&'static FingerprintKey> {
-    let (key, source) = fingerprint_key::resolve(args.fingerprint_key_file.as_deref())?;
+    let (key, source) = fingerprint_key::resolve(args.triage.fingerprint_key_file.as_deref())?;
     let id = key.id().to_string();
     key.install();
     match &source {
@@ -785,7 +770,7 @@ fn install_fingerprint_key(args: &ScanArgs) -> Result<&'static FingerprintKey> {
             fingerprint_key::ENV
         ),
         KeySource::Ephemeral { reason } => {
-            if args.baseline_out.is_some() {
+            if args.triage.baseline_out.is_some() {
                 bail!(
                     "--baseline-out needs a fingerprint key that outlives this run ({reason}): set {} or \
                      --fingerprint-key-file",
@@ -928,7 +913,7 @@ fn source_root(args: &ScanArgs, roots: &[PathBuf]) -> Option<SourceRoot> {
 /// `--config` may declare verifiers; one found in the scanned tree or read at a ref cannot (anyone who can
 /// change the repository could point them at their own server): a loud warning, always.
 fn verifiers(args: &ScanArgs, found: Option<&FoundConfig>) -> Result<Option<Verifiers>> {
-    if args.only_verified && !args.verifies() {
+    if args.verification.only_verified && !args.verification.enabled() {
         bail!("--only-verified needs --verify (or --blast-radius): nothing is verified without it");
     }
     let cfg = found.map(|f| &f.cfg);
@@ -938,7 +923,7 @@ fn verifiers(args: &ScanArgs, found: Option<&FoundConfig>) -> Result<Option<Veri
             eprintln!("pkhound: warning: {}", visible(&w));
         }
     }
-    if !args.verifies() {
+    if !args.verification.enabled() {
         return Ok(None);
     }
     let resolved = config::resolve(rules::builtin().context("loading built-in rules")?, cfg)?;
@@ -949,10 +934,10 @@ fn verifiers(args: &ScanArgs, found: Option<&FoundConfig>) -> Result<Option<Veri
 fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>, verifiers: &Verifiers) {
     let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     let opts = verify::Options {
-        blast_radius: args.blast_radius,
-        concurrency: usize::from(args.verify_concurrency),
-        timeout: std::time::Duration::from_secs(args.verify_timeout),
-        deadline: std::time::Duration::from_secs(args.verify_deadline),
+        blast_radius: args.verification.blast_radius,
+        concurrency: usize::from(args.verification.verify_concurrency),
+        timeout: std::time::Duration::from_secs(args.verification.verify_timeout),
+        deadline: std::time::Duration::from_secs(args.verification.verify_deadline),
         base_urls: verify::Options::base_urls_from(vars),
         roots: std::env::var_os("SSL_CERT_FILE")
             .filter(|p| !p.is_empty())
@@ -974,7 +959,7 @@ fn verify_findings(args: &ScanArgs, findings: &mut Vec<crate::finding::Finding>,
             s.secrets, s.live, s.invalid, s.unknown
         );
     }
-    if args.only_verified {
+    if args.verification.only_verified {
         findings.retain(|f| {
             f.verification
                 .as_ref()
@@ -1211,11 +1196,11 @@ fn finish(
     status: ExitStatus,
     run: &RunInfo,
 ) -> Result<ExitStatus> {
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let color = match args.color {
+    let to_terminal = args.out.output.is_none() && io::stdout().is_terminal();
+    let color = match args.out.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && args.format == Format::Text && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => to_terminal && args.out.format == Format::Text && std::env::var_os("NO_COLOR").is_none(),
     };
     colored::control::set_override(color);
     let input = ReportInput {
@@ -1227,22 +1212,22 @@ fn finish(
         times,
     };
     let opts = ReportOptions {
-        show_secrets: args.show_secrets,
+        show_secrets: args.out.show_secrets,
         color,
-        compact: args.compact,
+        compact: args.out.compact,
         // On a terminal or a pipe the errors are on stderr already; a report file lists them itself.
-        list_errors: args.output.is_some(),
+        list_errors: args.out.output.is_some(),
     };
     // A hook's text output: a header, the blocking findings, the ways forward; nothing for a clean commit.
-    let hook = args.staged && args.format == Format::Text && !args.compact;
+    let hook = args.staged && args.out.format == Format::Text && !args.out.compact;
     let bytes = if hook {
         let blocking: Vec<_> = outcome.findings.iter().filter(|f| run.blocks(f)).cloned().collect();
         report::hook::render(&blocking, run, &opts)
     } else {
-        report::render(args.format, &input, &opts)
+        report::render(args.out.format, &input, &opts)
     };
-    if !bytes.is_empty() || args.output.is_some() {
-        emit(&bytes, args.output.as_ref())?;
+    if !bytes.is_empty() || args.out.output.is_some() {
+        emit(&bytes, args.out.output.as_ref())?;
     }
 
     // Errors always go to stderr, named as the shell names a path (`pkhound: PATH: message`).
@@ -1266,8 +1251,8 @@ fn finish(
         );
     }
     // A CI log must say what happened even when the report went to a file or is for machines.
-    let machine = args.format != Format::Text || args.output.is_some() || args.compact;
-    if machine && !hook && !args.quiet {
+    let machine = args.out.format != Format::Text || args.out.output.is_some() || args.out.compact;
+    if machine && !hook && !args.out.quiet {
         eprintln!("pkhound: {}", stderr_summary(&input, args));
     }
 
@@ -1292,7 +1277,7 @@ fn stderr_summary(input: &ReportInput<'_>, args: &ScanArgs) -> String {
             (false, false) => "files",
         }
     ));
-    if let Some(path) = &args.output {
+    if let Some(path) = &args.out.output {
         line.push_str(&format!("; report in {}", visible(&path.display().to_string())));
     }
     line

@@ -12,7 +12,8 @@ use crate::report::Format;
 /// the number of built-in rules, from `build.rs`.
 pub const VERSION: &str = env!("PKHOUND_LONG_VERSION");
 
-/// Find leaked Klaviyo private API keys and 40+ other secrets in files, directories and standard input.
+/// Find leaked Klaviyo private API keys and the other secrets beside them (300+ rules) in files,
+/// directories, git history and standard input.
 ///
 /// Exit status: 0 nothing at or above --fail-on; 1 findings; 2 usage error, or something could not be
 /// scanned and nothing was found.
@@ -61,34 +62,12 @@ pub struct ScanArgs {
     #[arg(long)]
     pub staged: bool,
 
-    /// Report format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output (a one-line summary goes to stderr).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// With the text format: one line per finding (`path:line:column: severity rule secret`), for grep
-    /// and editors; the summary goes to stderr.
-    #[arg(long)]
-    pub compact: bool,
-
-    /// Print nothing on stderr but errors and warnings (no summary, no notes).
-    #[arg(short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     /// Also list each skipped file and why on stderr.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
-
-    /// When to color the text report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Print secrets in full. Off by default: every output shows the redacted form (`pk_ab…9f`).
-    #[arg(long)]
-    pub show_secrets: bool,
 
     /// Scan files that .gitignore, .ignore, .pkhoundignore and git's exclude files would skip.
     #[arg(long)]
@@ -146,30 +125,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "REF", conflicts_with_all = ["config", "no_config"])]
     pub config_ref: Option<String>,
 
-    /// Run only these rules (comma-separated or repeated).
-    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
-    pub only: Vec<String>,
+    #[command(flatten)]
+    pub rule_set: RuleArgs,
 
-    /// Do not run these rules (comma-separated or repeated).
-    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
-    pub skip: Vec<String>,
-
-    /// Report only findings whose fingerprint is not in this baseline file.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
-    #[arg(long, value_name = "FILE")]
-    pub baseline_out: Option<PathBuf>,
-
-    /// Read the fingerprint key from FILE (at least 16 characters).
-    ///
-    /// Fingerprints are HMAC-SHA-256 of rule and secret under a key kept out of every report. Default:
-    /// $PKHOUND_FINGERPRINT_KEY (the key itself), else the per-user key file
-    /// $XDG_CONFIG_HOME/pkhound/fingerprint-key (~/.config/…), created on first use. Baselines record the
-    /// key's id and fail clearly under another key.
-    #[arg(long, value_name = "FILE")]
-    pub fingerprint_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub triage: TriageArgs,
 
     /// Scan the git history of the repository at PATH: every commit reachable from any ref (branches,
     /// tags, remote-tracking refs, stash) and HEAD.
@@ -215,34 +175,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub all_occurrences: bool,
 
-    /// Ask each secret's provider whether it is live (off by default: nothing leaves the machine).
-    ///
-    /// Only secrets of rules with a verifier (Klaviyo, GitHub, GitLab, Slack, Stripe, SendGrid, OpenAI,
-    /// Anthropic), each once, only to its provider's API host, with read-only GETs. Reports gain
-    /// `verification`: live, invalid or unknown, with the reason and, for Klaviyo, the account.
-    #[arg(long)]
-    pub verify: bool,
-
-    /// With a live Klaviyo key, probe each read scope once (one GET, smallest page) and report which it
-    /// holds: what an attacker could read. Write scopes are never tried. Implies --verify.
-    #[arg(long)]
-    pub blast_radius: bool,
-
-    /// Report only findings whose secret was verified live (needs --verify or --blast-radius).
-    #[arg(long)]
-    pub only_verified: bool,
-
-    /// Verification requests in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub verify_concurrency: u16,
-
-    /// Timeout of each verification request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub verify_timeout: u64,
-
-    /// Time for the whole verification, in seconds; what is not checked by then is reported `unknown`.
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86400))]
-    pub verify_deadline: u64,
+    #[command(flatten)]
+    pub verification: VerifyArgs,
 }
 
 impl ScanArgs {
@@ -254,11 +188,6 @@ impl ScanArgs {
             || self.since.is_some()
             || self.state.is_some()
             || self.shard.is_some()
-    }
-
-    /// True when secrets are to be sent to their providers (`--verify`, or `--blast-radius`).
-    pub fn verifies(&self) -> bool {
-        self.verify || self.blast_radius
     }
 }
 
@@ -295,29 +224,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub max_depth: usize,
 
-    /// Report format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Write the report to FILE instead of standard output (a one-line summary goes to stderr).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// With the text format: one line per finding, for grep and editors.
-    #[arg(long)]
-    pub compact: bool,
-
-    /// Print nothing on stderr but errors and warnings.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// When to color the text report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Print secrets in full (off by default: every output shows the redacted form).
-    #[arg(long)]
-    pub show_secrets: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     /// Exit 1 only for findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
@@ -337,25 +245,11 @@ pub struct AuditArgs {
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Run only these rules (comma-separated or repeated).
-    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
-    pub only: Vec<String>,
+    #[command(flatten)]
+    pub rule_set: RuleArgs,
 
-    /// Do not run these rules (comma-separated or repeated).
-    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
-    pub skip: Vec<String>,
-
-    /// Report only findings whose fingerprint is not in this baseline file.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
-    #[arg(long, value_name = "FILE")]
-    pub baseline_out: Option<PathBuf>,
-
-    /// Read the fingerprint key from FILE (see `pkhound scan --help`). Shards to be merged must share it.
-    #[arg(long, value_name = "FILE")]
-    pub fingerprint_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub triage: TriageArgs,
 
     /// Skip commits older than DATE (`2024-03-01` or RFC 3339).
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
@@ -369,16 +263,107 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
     pub max_file_size: u64,
 
-    /// Ask each secret's provider whether it is live (each secret once, whatever the number of
-    /// repositories holding it; see `pkhound scan --help`).
+    #[command(flatten)]
+    pub verification: VerifyArgs,
+}
+
+/// `pkhound merge`: shard reports in, one report out.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports (`--format json`) of the same pkhound version, fingerprint key, rules and --fail-on.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    /// The config the shards ran with (`--config`), when they ran with one: the merge checks that its
+    /// rules are the reports' rules and reads rule details from it.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// How the report is written and shown: the same flags for `scan`, `audit` and `merge`.
+#[derive(Clone, Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output (a one-line summary goes to stderr).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With the text format: one line per finding (`path:line:column: severity rule secret`), for grep
+    /// and editors; the summary goes to stderr.
+    #[arg(long)]
+    pub compact: bool,
+
+    /// Print nothing on stderr but errors and warnings (no summary, no notes).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// When to color the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print secrets in full. Off by default: every output shows the redacted form (`pk_ab…9f`).
+    /// `merge` can show them only when its reports were written with --show-secrets.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// Which rules run: `scan` and `audit`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct RuleArgs {
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// Do not run these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE_ID", value_delimiter = ',', num_args = 1..)]
+    pub skip: Vec<String>,
+}
+
+/// Baselines and the fingerprint key they rest on: `scan` and `audit`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct TriageArgs {
+    /// Report only findings whose fingerprint is not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding's fingerprint (never the secret) to FILE, to use with --baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_out: Option<PathBuf>,
+
+    /// Read the fingerprint key from FILE (at least 16 characters).
+    ///
+    /// Fingerprints are HMAC-SHA-256 of rule and secret under a key kept out of every report. Default:
+    /// $PKHOUND_FINGERPRINT_KEY (the key itself), else the per-user key file
+    /// $XDG_CONFIG_HOME/pkhound/fingerprint-key (~/.config/…), created on first use. Baselines record the
+    /// key's id and fail clearly under another key; shards to be merged must share it.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
+}
+
+/// Opt-in verification of secrets with their providers: `scan` and `audit`.
+#[derive(Clone, Debug, Args)]
+pub struct VerifyArgs {
+    /// Ask each secret's provider whether it is live (off by default: nothing leaves the machine).
+    ///
+    /// Only secrets of rules with a verifier (Klaviyo, GitHub, GitLab, Slack, Stripe, SendGrid, OpenAI,
+    /// Anthropic), each once (whatever the number of places or repositories holding it), only to its
+    /// provider's API host, with read-only GETs. Reports gain `verification`: live, invalid or unknown,
+    /// with the reason and, for Klaviyo, the account.
     #[arg(long)]
     pub verify: bool,
 
-    /// With a live Klaviyo key, probe each read scope once. Implies --verify.
+    /// With a live Klaviyo key, probe each read scope once (one GET, smallest page) and report which it
+    /// holds: what an attacker could read. Write scopes are never tried. Implies --verify.
     #[arg(long)]
     pub blast_radius: bool,
 
-    /// Report only findings whose secret was verified live.
+    /// Report only findings whose secret was verified live (needs --verify or --blast-radius).
     #[arg(long)]
     pub only_verified: bool,
 
@@ -390,46 +375,16 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub verify_timeout: u64,
 
-    /// Time for the whole verification, in seconds.
+    /// Time for the whole verification, in seconds; what is not checked by then is reported `unknown`.
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub verify_deadline: u64,
 }
 
-/// `pkhound merge`: shard reports in, one report out.
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// JSON reports (`--format json`) of the same pkhound version, fingerprint key, rules and --fail-on.
-    #[arg(value_name = "REPORT", required = true)]
-    pub reports: Vec<PathBuf>,
-
-    /// Report format of the merged report.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Write the merged report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// With the text format: one line per finding.
-    #[arg(long)]
-    pub compact: bool,
-
-    /// Print nothing on stderr but errors and warnings.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// When to color the text report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Print secrets in full: only when the reports were written with --show-secrets.
-    #[arg(long)]
-    pub show_secrets: bool,
-
-    /// The config the shards ran with (`--config`), when they ran with one: the merge checks that its
-    /// rules are the reports' rules and reads rule details from it.
-    #[arg(short, long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+impl VerifyArgs {
+    /// True when secrets are to be sent to their providers (`--verify`, or `--blast-radius`).
+    pub fn enabled(&self) -> bool {
+        self.verify || self.blast_radius
+    }
 }
 
 /// `--shard I/N`: share I (0-based) of N.
