@@ -17,7 +17,8 @@ use crate::engine::{check_examples, Engine, EngineError};
 use crate::finding::{ErrorKind, FingerprintKey, RuleId, ScanError};
 use crate::fingerprint_key::{self, KeySource};
 use crate::report::{
-    self, visible, AppliedConfig, Format, Outcome, ReportInput, ReportOptions, RunInfo, ScanTimes, SourceRoot,
+    self, visible, AppliedConfig, Format, Outcome, ReportInput, ReportOptions, RunInfo, ScanTimes, ShardOf, ShardUnit,
+    SourceRoot,
 };
 use crate::rules::{
     self,
@@ -432,6 +433,11 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         paths_relative_to,
         outcome: decided,
         rules: Some(rule_set),
+        shard: args.shard.map(|s| ShardOf {
+            index: s.index,
+            count: s.count,
+            of: ShardUnit::Blobs,
+        }),
     };
     finish(&args, &outcome, times, status, &run)
 }
@@ -591,6 +597,11 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
         paths_relative_to: String::new(),
         outcome: decided,
         rules: Some(rule_set(&rules, &args.rule_set.only, &args.rule_set.skip)),
+        shard: a.shard.map(|s| ShardOf {
+            index: s.index,
+            count: s.count,
+            of: ShardUnit::Repositories,
+        }),
     };
     let status = finish(&args, &outcome, times, exit_status(decided), &run)?;
     if !args.out.quiet {
@@ -695,6 +706,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
             bail!("{name}: applied another config than {first_name}");
         }
     }
+    let (division, missing) = check_shards(&reports)?;
     if m.out.show_secrets && !reports.iter().all(|(_, r)| r.has_secrets || r.findings.is_empty()) {
         bail!("--show-secrets: the reports hold no raw secrets (they were written without --show-secrets)");
     }
@@ -709,7 +721,12 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
     let mut outcome = ScanOutcome::default();
     let mut fold = audit::Fold::default();
     for (_, r) in reports {
+        let commits = outcome.stats.commits;
         outcome.stats.add_counts(&r.stats);
+        if division == Some(ShardUnit::Blobs) {
+            // Every blob shard walked all the repository's commits.
+            outcome.stats.commits = commits.max(r.stats.commits);
+        }
         outcome.stats.elapsed_ms = outcome.stats.elapsed_ms.saturating_add(r.stats.elapsed_ms);
         outcome.stats.skipped_files.extend(r.stats.skipped_files);
         outcome.stats.ignored_files.extend(r.stats.ignored_files);
@@ -720,6 +737,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
         }
     }
     outcome.findings = fold.finish();
+    outcome.errors.extend(missing);
     outcome
         .errors
         .sort_by(|x, y| (&x.path, &x.message).cmp(&(&y.path, &y.message)));
@@ -740,6 +758,7 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
         paths_relative_to,
         outcome: decided,
         rules: rules_of_run,
+        shard: None,
     };
     let mut args = default_scan_args();
     args.out = m.out.clone();
@@ -754,6 +773,64 @@ fn merge_command(m: MergeArgs) -> Result<ExitStatus> {
         eprintln!("pkhound: {}", audit_summary(&outcome));
     }
     Ok(status)
+}
+
+/// Checks that sharded reports are the shares of one run, each given once: all of them sharded the
+/// same way or none. Returns what was divided and, for each share not given, an error entry, so that
+/// the merged report says it is incomplete rather than leaving a silent hole.
+fn check_shards(reports: &[(String, report::read::ReadReport)]) -> Result<(Option<ShardUnit>, Vec<ScanError>)> {
+    let Some((first_name, first)) = reports.iter().find_map(|(n, r)| r.shard.map(|s| (n, s))) else {
+        return Ok((None, Vec::new()));
+    };
+    let unit = |s: ShardOf| match s.of {
+        ShardUnit::Blobs => "blobs",
+        ShardUnit::Repositories => "repositories",
+    };
+    let mut given: Vec<Option<&str>> = vec![None; first.count as usize];
+    for (name, r) in reports {
+        let Some(s) = r.shard else {
+            bail!(
+                "{name} is a whole run's report and {first_name} shard {}/{}: merge the shards of one run, or whole runs",
+                first.index,
+                first.count
+            );
+        };
+        if s.count != first.count || s.of != first.of {
+            bail!(
+                "{name} is shard {}/{} of the {}, {first_name} shard {}/{} of the {}: merge the shards of one run",
+                s.index,
+                s.count,
+                unit(s),
+                first.index,
+                first.count,
+                unit(first)
+            );
+        }
+        if let Some(other) = given[s.index as usize].replace(name) {
+            bail!(
+                "{other} and {name} are both shard {}/{}: give each shard once",
+                s.index,
+                s.count
+            );
+        }
+    }
+    let missing = given
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.is_none())
+        .map(|(i, _)| {
+            let shard = format!("shard {i}/{}", first.count);
+            ScanError::new(
+                ErrorKind::Shard,
+                shard.clone(),
+                format!(
+                    "no report of {shard} was merged: its share of the {} is not in this report",
+                    unit(first)
+                ),
+            )
+        })
+        .collect();
+    Ok((Some(first.of), missing))
 }
 
 /// Resolves the fingerprint key (see [`fingerprint_key`]), installs it for this process and says on

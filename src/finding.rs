@@ -1216,9 +1216,23 @@ pub enum ErrorKind {
     /// An archive or one of its members could not be opened: corrupt, truncated, encrypted, or
     /// compressed with a method not supported.
     Archive,
+    /// A share of a sharded run was not among the reports `pkhound merge` combined.
+    Shard,
 }
 
 impl ErrorKind {
+    /// Every kind, for readers that map names back (`pkhound merge`).
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::Io,
+        ErrorKind::Stdin,
+        ErrorKind::Object,
+        ErrorKind::Ref,
+        ErrorKind::Repository,
+        ErrorKind::Limit,
+        ErrorKind::Archive,
+        ErrorKind::Shard,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Io => "io",
@@ -1228,6 +1242,7 @@ impl ErrorKind {
             ErrorKind::Repository => "repository",
             ErrorKind::Limit => "limit",
             ErrorKind::Archive => "archive",
+            ErrorKind::Shard => "shard",
         }
     }
 }

@@ -19,6 +19,10 @@ struct Report<'a> {
     /// The rules the run used (digest and selection): `pkhound merge` refuses reports of other rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<&'a super::RuleSet>,
+    /// The share of a sharded run this report holds (`--shard I/N`): `pkhound merge` checks that every
+    /// share is there exactly once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a super::ShardOf>,
     /// What the run decided, as the exit status says it: consumers need not recompute it.
     outcome: WireOutcome,
     /// The config applied, if any: where from, what it changes, what it weakens.
@@ -302,6 +306,7 @@ pub fn render(input: &ReportInput<'_>, opts: &ReportOptions) -> Vec<u8> {
         fingerprint_key: &input.run.fingerprint_key,
         paths_relative_to: &input.run.paths_relative_to,
         rules: input.run.rules.as_ref(),
+        shard: input.run.shard.as_ref(),
         outcome: WireOutcome {
             fail_on: input.run.outcome.fail_on.as_str(),
             blocking: input.run.outcome.blocking,

@@ -64,6 +64,28 @@ pub struct RunInfo {
     pub outcome: Outcome,
     /// The rules the run used, so that `pkhound merge` can refuse reports of other rules.
     pub rules: Option<RuleSet>,
+    /// The share of a sharded run (`--shard I/N`) this report holds; `None` for a whole run.
+    pub shard: Option<ShardOf>,
+}
+
+/// Which share of a sharded run a report holds, so that `pkhound merge` can tell a complete set of shards
+/// from one with a share missing (a silent hole otherwise) or given twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardOf {
+    /// 0-based.
+    pub index: u32,
+    pub count: u32,
+    /// What was divided: the unique blobs of one repository (`scan --history --shard`), or the
+    /// repositories of an audit (`audit --shard`).
+    pub of: ShardUnit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardUnit {
+    Blobs,
+    Repositories,
 }
 
 /// Names the rules a run used: a digest of the resolved rules (built-ins and `--config`), and the
@@ -748,6 +770,7 @@ mod tests {
                 exit_code: 1,
             },
             rules: None,
+            shard: None,
         }
     }
 

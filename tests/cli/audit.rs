@@ -495,8 +495,39 @@ fn blob_shards_of_one_repository_merged_equal_the_single_run() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, merged, err) = run(&args, &repo);
     assert_eq!(code, 1, "{err}");
-    let findings = |v: Value| normalized(v)["findings"].clone();
+    let findings = |v: &Value| normalized(v.clone())["findings"].clone();
     let single = json(&single);
+    let merged = json(&merged);
     assert_eq!(single["findings"].as_array().map(Vec::len), Some(3), "{single}");
-    assert_eq!(findings(json(&merged)), findings(single));
+    assert_eq!(findings(&merged), findings(&single));
+    // Each shard walked every commit: the merge counts them once.
+    assert_eq!(merged["stats"]["commits"], single["stats"]["commits"]);
+    assert!(
+        merged.get("shard").is_none(),
+        "a complete merge is a whole run: {merged}"
+    );
+    let shard = json(&fs::read_to_string(repo.join("../shard-2.json")).expect("shard report"));
+    assert_eq!(
+        shard["shard"],
+        serde_json::json!({"index": 2, "count": 3, "of": "blobs"})
+    );
+
+    // A share left out is an error entry of the merged report, never a silent hole.
+    let (code, partial, err) = run(
+        &["merge", "--format", "json", "../shard-0.json", "../shard-2.json"],
+        &repo,
+    );
+    assert!(matches!(code, 1 | 2), "{err}");
+    let partial = json(&partial);
+    assert_eq!(partial["incomplete"], true, "{partial}");
+    let errors = partial["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{partial}");
+    assert_eq!(errors[0]["kind"], "shard");
+    assert_eq!(errors[0]["path"], "shard 1/3");
+    // A share given twice, or shards mixed with a whole run, is refused.
+    let (_, twice) = refuse(&repo, &["../shard-0.json", "../shard-1.json", "../shard-1.json"]);
+    assert!(twice.contains("are both shard 1/3"), "{twice}");
+    fs::write(repo.join("../whole.json"), single.to_string()).expect("write");
+    let (_, mixed) = refuse(&repo, &["../shard-0.json", "../whole.json"]);
+    assert!(mixed.contains("is a whole run's report"), "{mixed}");
 }
