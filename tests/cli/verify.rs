@@ -678,12 +678,7 @@ impl TestServer {
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (s, inf, max, answer) = (s.clone(), inf.clone(), max.clone(), answer.clone());
-                thread::spawn(move || {
-                    let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
-                    max.fetch_max(now, Ordering::SeqCst);
-                    serve(stream, delay, &*answer, &s);
-                    inf.fetch_sub(1, Ordering::SeqCst);
-                });
+                thread::spawn(move || serve(stream, delay, &*answer, &s, &inf, &max));
             }
         });
         TestServer {
@@ -705,6 +700,8 @@ fn serve(
     delay: Duration,
     answer: &(dyn Fn(&Seen) -> (u16, String) + Send + Sync),
     seen: &Mutex<Vec<Seen>>,
+    in_flight: &AtomicUsize,
+    max_in_flight: &AtomicUsize,
 ) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -727,8 +724,14 @@ fn serve(
         .collect();
     let req = Seen { path, headers };
     seen.lock().expect("lock").push(req.clone());
+    // In flight from the whole request read to just before the answer is written: the client cannot
+    // send its next request before reading this answer, so the count is exact whatever the scheduling
+    // (counting until this thread ends made a loaded machine see one request too many).
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    max_in_flight.fetch_max(now, Ordering::SeqCst);
     thread::sleep(delay);
     let (status, body) = answer(&req);
+    in_flight.fetch_sub(1, Ordering::SeqCst);
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
