@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # benches/history.sh PKHOUND_BIN REPO [REPO...]
 #
-# Whole-history scan cost of pkhound next to betterleaks (`betterleaks git`) and the single-threaded object
-# store floor (`git cat-file --batch-all-objects --batch --unordered`), measured in the same run, RUNS times
+# Whole-history scan cost of pkhound next to betterleaks (`betterleaks git`), gitleaks (`gitleaks git`, set
+# GITLEAKS= to leave it out) and the single-threaded object store floor (`git cat-file --batch-all-objects --batch --unordered`), measured in the same run, RUNS times
 # each in turn (A B C A B C ...), so that load from elsewhere on the machine hits all of them alike.
 # Prints one line per run and tool (wall s, user+sys s, peak RSS MB) and, per repository, the medians and
 # pkhound's ratios to both.
 #
-# Environment: RUNS (default 3), BETTERLEAKS (default ~/.cache/pkhound-peers/bin/betterleaks),
+# Environment: RUNS (default 3), BETTERLEAKS (default ~/.cache/pkhound-peers/bin/betterleaks), GITLEAKS
+# (default ~/.cache/pkhound-peers/bin/gitleaks; empty: not run),
 # EXTRA="NAME=BIN ..." more pkhound builds to time the same way (e.g. EXTRA="before=/tmp/pkhound-before").
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 PKHOUND_BIN REPO [REPO...]" >&2; exit 2; }
 PKHOUND="$(realpath "$1")"; shift
 RUNS="${RUNS:-3}"
 BETTERLEAKS="${BETTERLEAKS:-$HOME/.cache/pkhound-peers/bin/betterleaks}"
+GITLEAKS="${GITLEAKS-$HOME/.cache/pkhound-peers/bin/gitleaks}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
@@ -24,6 +26,10 @@ declare -A CMD=(
   [cat-file]="git -C \"\$1\" cat-file --batch-all-objects --batch --unordered > /dev/null"
 )
 TOOLS=(pkhound betterleaks cat-file)
+if [ -n "$GITLEAKS" ]; then
+  CMD[gitleaks]="'$GITLEAKS' git \"\$1\" --no-banner --log-level error -f json -r '$OUT/gl.json'"
+  TOOLS+=(gitleaks)
+fi
 for e in ${EXTRA:-}; do
   CMD[${e%%=*}]="'$(realpath "${e#*=}")' scan --history --format json \"\$1\" > '$OUT/extra.json'"
   TOOLS+=("${e%%=*}")
@@ -64,5 +70,9 @@ for repo in "$@"; do
     printf "pkhound / betterleaks: wall %.2fx cpu %.2fx rss %.2fx\n", pw / bw, pc / bc, pm / bm
     printf "pkhound / cat-file:    wall %.2fx cpu %.2fx\n", pw / cw, pc / cc
   }'
+  if [ -n "$GITLEAKS" ]; then
+    awk -v pw="$M_WALL_pkhound" -v pm="$M_RSS_pkhound" -v gw="$M_WALL_gitleaks" -v gm="$M_RSS_gitleaks" \
+      'BEGIN { printf "pkhound / gitleaks:    wall %.2fx rss %.2fx\n", pw / gw, pm / gm }'
+  fi
   unset WALL CPU RSS
 done
