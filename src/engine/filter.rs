@@ -36,8 +36,10 @@ fn escape_before(hay: &[u8], start: usize) -> bool {
 }
 
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
-/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`. Only rules whose regex captures the assigned name (group
-/// `name`, the generic assignment rules) ask.
+/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`; or whose name says the value is made up for a test:
+/// `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`. Only rules whose regex captures the
+/// assigned name (group `name`, the generic assignment rules) ask: a provider rule's own format still
+/// reports a real-shaped key whatever its variable is called.
 pub fn is_reference_name(name: &[u8]) -> bool {
     let lower: Vec<u8> = name
         .iter()
@@ -48,7 +50,20 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     const SUFFIXES: &[&[u8]] = &[
         b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length",
     ];
-    SUFFIXES.iter().any(|s| lower.ends_with(s)) || has(b"csrf") || has(b"xsrf") || has(b"public")
+    const MADE_UP: &[&[u8]] = &[
+        b"fake",
+        b"mock",
+        b"dummy",
+        b"invalid",
+        b"nonmatching",
+        b"example",
+        b"sample",
+    ];
+    SUFFIXES.iter().any(|s| lower.ends_with(s))
+        || has(b"csrf")
+        || has(b"xsrf")
+        || has(b"public")
+        || MADE_UP.iter().any(|w| has(w))
 }
 
 /// Secrets longer than this are key blocks, not tokens.
@@ -100,6 +115,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if long {
         return false;
     }
+    if counting_pairs(&lower) {
+        return true;
+    }
     let n = secret.len();
     let mut same = 1;
     let mut up = 1;
@@ -131,6 +149,23 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         }
     }
     distinct <= 4
+}
+
+/// True when four letter-digit pairs count up together (`a1b2c3d4`, `r5s6t7u8`, `1a2b3c4d`): the commonest
+/// hand-typed fake value. Random keys practically never hold one (about 1 in 10^12 per position).
+fn counting_pairs(lower: &[u8]) -> bool {
+    let next_digit = |a: u8, b: u8| a.is_ascii_digit() && b == if a == b'9' { b'0' } else { a + 1 };
+    let next_letter = |a: u8, b: u8| a.is_ascii_lowercase() && a != b'z' && b == a + 1;
+    lower.windows(8).any(|w| {
+        let (letters, digits) = if w[0].is_ascii_lowercase() {
+            ([w[0], w[2], w[4], w[6]], [w[1], w[3], w[5], w[7]])
+        } else {
+            ([w[1], w[3], w[5], w[7]], [w[0], w[2], w[4], w[6]])
+        };
+        digits[0].is_ascii_digit()
+            && letters.windows(2).all(|p| next_letter(p[0], p[1]))
+            && digits.windows(2).all(|p| next_digit(p[0], p[1]))
+    })
 }
 
 /// Shannon entropy in bits per byte.
@@ -182,6 +217,9 @@ mod tests {
             "${KLAVIYO_KEY}",
             "pk_abababababababababababababababab",
             "%s8f2a91c4e7d3b6",
+            "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",
+            "CAISuwJ1q6Ft5B2yu9Kiaa5E0VnVJ8q2o3P4r5S6t7U8v9W0xYz",
+            "1a2b3c4d5e6f7a8b9c0d",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
@@ -189,6 +227,9 @@ mod tests {
             );
         }
         assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a")); // pkhound:allow
+                                                                            // Three counting pairs, or pairs that do not count together, are not the fake pattern.
+        assert!(!is_placeholder(b"pk_a1b2c3e7f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
+        assert!(!is_placeholder(b"pk_a1c2e3g4f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
         let block = format!(
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB{}",
             "Qx7".repeat(40)
@@ -242,6 +283,22 @@ mod tests {
                 .map(|m| &text.as_bytes()[m.start..m.end])
                 .collect();
             proptest::prop_assert_eq!(found, vec![key.as_bytes()]);
+        }
+    }
+
+    #[test]
+    fn names_of_made_up_values_are_not_secrets() {
+        for name in [
+            "nonMatchingToken",
+            "FAKE_API_KEY",
+            "mock_secret",
+            "invalidToken",
+            "exampleSecret",
+        ] {
+            assert!(is_reference_name(name.as_bytes()), "{name}");
+        }
+        for name in ["apiToken", "STRIPE_SECRET_KEY", "client_secret", "matchingToken"] {
+            assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
     }
 
