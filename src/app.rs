@@ -309,7 +309,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let threads = bound_threads(args.threads);
     let found = find_config(&args, &config_roots)?;
     let (rules, engine, warnings) = load_rule_set(found.as_ref().map(|f| &f.cfg), &args.only, &args.skip)?;
-    let rule_set = rule_set(&rules, &args.only, &args.skip);
+    // Only the JSON report names the rule set; its digest formats every rule, so other formats (a
+    // pre-commit hook's text) skip it.
+    let rule_set = (args.format == Format::Json).then(|| rule_set(&rules, &args.only, &args.skip));
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
@@ -430,7 +432,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         display_prefix,
         paths_relative_to,
         outcome: decided,
-        rules: Some(rule_set),
+        rules: rule_set,
     };
     finish(&args, &outcome, times, status, &run)
 }
