@@ -311,7 +311,10 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
     let found = find_config(&args, &config_roots)?;
     let (rules, engine, warnings) =
         load_rule_set(found.as_ref().map(|f| &f.cfg), &args.rule_set.only, &args.rule_set.skip)?;
-    let rule_set = rule_set(&rules, &args.rule_set.only, &args.rule_set.skip);
+    // Only the JSON report names the rule set; its digest formats every rule, so other formats (a
+    // pre-commit hook's text) skip it.
+    let rule_set =
+        (args.out.format == Format::Json).then(|| rule_set(&rules, &args.rule_set.only, &args.rule_set.skip));
     for w in &warnings {
         eprintln!("pkhound: warning: {}", visible(w));
     }
@@ -432,7 +435,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         display_prefix,
         paths_relative_to,
         outcome: decided,
-        rules: Some(rule_set),
+        rules: rule_set,
         shard: args.shard.map(|s| ShardOf {
             index: s.index,
             count: s.count,

@@ -1,5 +1,6 @@
-//! The compiled matcher: one Aho-Corasick automaton over every rule's keywords, then each triggered rule's
-//! regex on merged windows around its keyword hits, then the secret filters.
+//! The compiled matcher: one keyword pass over every rule's keywords (a [`literals::Literals`] set, or
+//! an Aho-Corasick DFA once a scan is large), then each triggered rule's regex on merged windows around its
+//! keyword hits, then the secret filters.
 //!
 //! The engine takes `&[u8]` and returns secret spans. It never sees a path, a commit or a writer; line and
 //! column are computed later, and only for matches.
@@ -7,11 +8,13 @@
 mod check;
 mod examples;
 mod filter;
+pub mod literals;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use literals::Literals;
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 use thiserror::Error;
 
@@ -157,10 +160,10 @@ pub const MIN_BASE64_RUN: usize = 16;
 /// Decoder patterns, computed on demand for one gate (the caller's decoders know how).
 pub type ExtraSource = Arc<dyn Fn(Gate) -> Vec<ExtraPattern> + Send + Sync>;
 
-/// One gate's decoder patterns and their automaton.
+/// One gate's decoder patterns and their literal set.
 struct ExtraSet {
     patterns: Vec<ExtraPattern>,
-    nfa: Option<AhoCorasick>,
+    set: Literals,
 }
 
 /// Where an [`ExtraPattern`] hit: its decoder and the (shifted) position.
@@ -181,6 +184,8 @@ pub struct Scratch {
     matches: Vec<Match>,
     /// Hits of decoder patterns (unsorted; may repeat).
     decoder_hits: Vec<DecoderHit>,
+    /// The keyword pass's hits, `(start, pattern)`, reused across blobs.
+    hits: Vec<(usize, usize)>,
     /// The blob is a binary file scanned as bytes (see [`Scratch::set_binary`]).
     binary: bool,
 }
@@ -221,11 +226,11 @@ impl Scratch {
 /// All rules, compiled together.
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    /// The prefilter as a non-contiguous NFA: cheap to build, so a small scan (a pre-commit hook, a
-    /// staged change) does not pay for a DFA over thousands of patterns.
-    nfa: AhoCorasick,
-    /// The same patterns as a DFA, built once this engine has scanned `DFA_AFTER` bytes: a large scan
-    /// amortises its build and gets the faster per-byte search. Same pattern ids as `nfa`.
+    /// The keywords as a literal set: built in microseconds (an Aho-Corasick NFA over them took
+    /// milliseconds, most of a pre-commit hook's start-up) and searched about as fast as the DFA.
+    keywords: Literals,
+    /// Keywords and every decoder pattern as a DFA, built once this engine has scanned `DFA_AFTER` bytes:
+    /// a large scan amortises its build. Pattern ids: `keywords`', then the decoders' from `extra_from`.
     dfa: OnceLock<Result<AhoCorasick, EngineError>>,
     /// Bytes scanned so far, to decide when the DFA pays.
     scanned: AtomicUsize,
@@ -244,10 +249,10 @@ pub struct Engine {
     extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 2],
     /// The DFA's decoder patterns (every gate's, in order), from `extra_from` on.
     dfa_extra: OnceLock<Vec<ExtraPattern>>,
-    /// Set by [`Engine::expect_large`]: one NFA over keywords and every decoder pattern (the DFA's pattern
-    /// ids) serves until the DFA, instead of the gated automata, so a tree scan does not build both.
+    /// Set by [`Engine::expect_large`]: one literal set over keywords and every decoder pattern (the DFA's
+    /// pattern ids) serves until the DFA, instead of the gated sets, so a tree scan makes one pass per blob.
     eager: std::sync::atomic::AtomicBool,
-    full_nfa: OnceLock<Result<AhoCorasick, EngineError>>,
+    full: OnceLock<Literals>,
     /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
     /// candidates, so that a snippet never shows their secrets in clear.
     active: Vec<bool>,
@@ -318,10 +323,10 @@ impl Engine {
         // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
         // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
         let extra_from = patterns.len();
-        let nfa = build_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)?;
+        let keywords = Literals::new(&patterns);
         Ok(Engine {
             rules: compiled,
-            nfa,
+            keywords,
             dfa: OnceLock::new(),
             scanned: AtomicUsize::new(0),
             patterns,
@@ -332,7 +337,7 @@ impl Engine {
             extra_sets: [OnceLock::new(), OnceLock::new()],
             dfa_extra: OnceLock::new(),
             eager: std::sync::atomic::AtomicBool::new(false),
-            full_nfa: OnceLock::new(),
+            full: OnceLock::new(),
             active: vec![true; rules.len()],
         })
     }
@@ -374,36 +379,49 @@ impl Engine {
         self.eager.store(true, Ordering::Relaxed);
     }
 
-    fn full_nfa(&self) -> Option<&AhoCorasick> {
-        self.full_nfa
-            .get_or_init(|| build_automaton(&self.all_patterns(), AhoCorasickKind::NoncontiguousNFA))
-            .as_ref()
-            .ok()
+    /// Keywords and every decoder pattern as one literal set (the DFA's pattern ids).
+    fn full(&self) -> &Literals {
+        self.full.get_or_init(|| Literals::new(self.all_patterns()))
     }
 
-    /// The automaton for keyword-only uses (snippet masking): the DFA when built, else the keyword NFA.
-    fn keyword_automaton(&self) -> &AhoCorasick {
-        match self.dfa.get() {
-            Some(Ok(dfa)) => dfa,
-            _ => &self.nfa,
-        }
-    }
-
-    /// `gate`'s decoder patterns and automaton, computed on the first call; `None` without decoders or when
-    /// the automaton could not be built.
+    /// `gate`'s decoder patterns and their literal set, computed on the first call; `None` without
+    /// decoders.
     fn extra_set(&self, gate: Gate) -> Option<&ExtraSet> {
         let source = self.extra_source.as_ref()?;
         let set = self.extra_sets[gate.index()].get_or_init(|| {
             let patterns = source(gate);
-            let nfa = if patterns.is_empty() {
-                None
-            } else {
-                let texts: Vec<String> = patterns.iter().map(|e| e.pattern.clone()).collect();
-                Some(build_automaton(&texts, AhoCorasickKind::NoncontiguousNFA)?)
-            };
-            Ok(ExtraSet { patterns, nfa })
+            let set = Literals::new(patterns.iter().map(|e| e.pattern.as_bytes()));
+            Ok(ExtraSet { patterns, set })
         });
         set.as_ref().ok()
+    }
+
+    /// Opens (or widens) the windows of the rules whose keyword `p` hit at `start..end`, or records the hit
+    /// of a decoder pattern (`p` from `extra_from` on).
+    fn keyword_hit(&self, hay: &[u8], p: usize, start: usize, end: usize, scratch: &mut Scratch) {
+        if let Some(i) = p.checked_sub(self.extra_from) {
+            if let Some(e) = self.dfa_extra.get().and_then(|x| x.get(i)) {
+                Engine::decoder_hit(e, hay, start, end, &mut scratch.decoder_hits);
+            }
+            return;
+        }
+        for &r in &self.pattern_rules[p] {
+            if !self.active[r] {
+                continue;
+            }
+            let w = self.rules[r].window;
+            let start = start.saturating_sub(w);
+            let end = end.saturating_add(w).min(hay.len());
+            let windows = &mut scratch.windows[r];
+            match windows.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                Some(_) => windows.push((start, end)),
+                None => {
+                    scratch.touched.push(r);
+                    windows.push((start, end));
+                }
+            }
+        }
     }
 
     /// Records a decoder pattern's hit, unless its case differs where case matters.
@@ -461,6 +479,7 @@ impl Engine {
             locs: (0..self.rules.len()).map(|_| None).collect(),
             matches: Vec::new(),
             decoder_hits: Vec::new(),
+            hits: Vec::new(),
             binary: false,
         }
     }
@@ -475,52 +494,41 @@ impl Engine {
         scratch.matches.clear();
         scratch.decoder_hits.clear();
 
-        let dfa = self
-            .dfa(hay.len())
-            .or_else(|| self.eager.load(Ordering::Relaxed).then(|| self.full_nfa()).flatten());
-        if dfa.is_none() {
-            for gate in Gate::ALL {
-                if self.extra_source.is_none() || !gate.opens(hay) {
-                    continue;
-                }
-                let Some(ExtraSet {
-                    patterns,
-                    nfa: Some(nfa),
-                }) = self.extra_set(gate)
-                else {
-                    continue;
-                };
-                for hit in nfa.find_overlapping_iter(hay) {
-                    let e = &patterns[hit.pattern().as_usize()];
-                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
-                }
+        if let Some(dfa) = self.dfa(hay.len()) {
+            for hit in dfa.find_overlapping_iter(hay) {
+                self.keyword_hit(hay, hit.pattern().as_usize(), hit.start(), hit.end(), scratch);
             }
-        }
-        for hit in dfa.unwrap_or(&self.nfa).find_overlapping_iter(hay) {
-            let p = hit.pattern().as_usize();
-            if let Some(i) = p.checked_sub(self.extra_from) {
-                if let Some(e) = self.dfa_extra.get().and_then(|x| x.get(i)) {
-                    Engine::decoder_hit(e, hay, hit.start(), hit.end(), &mut scratch.decoder_hits);
-                }
-                continue;
-            }
-            for &r in &self.pattern_rules[p] {
-                if !self.active[r] {
-                    continue;
-                }
-                let w = self.rules[r].window;
-                let start = hit.start().saturating_sub(w);
-                let end = hit.end().saturating_add(w).min(hay.len());
-                let windows = &mut scratch.windows[r];
-                match windows.last_mut() {
-                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                    Some(_) => windows.push((start, end)),
-                    None => {
-                        scratch.touched.push(r);
-                        windows.push((start, end));
+        } else {
+            let mut hits = std::mem::take(&mut scratch.hits);
+            hits.clear();
+            if self.eager.load(Ordering::Relaxed) {
+                self.full().find_all(hay, &mut hits);
+            } else {
+                self.keywords.find_all(hay, &mut hits);
+                for gate in Gate::ALL {
+                    if self.extra_source.is_none() || !gate.opens(hay) {
+                        continue;
+                    }
+                    let Some(ExtraSet { patterns, set }) = self.extra_set(gate) else {
+                        continue;
+                    };
+                    let mut found = Vec::new();
+                    set.find_all(hay, &mut found);
+                    for (start, i) in found {
+                        let e = &patterns[i];
+                        Engine::decoder_hit(e, hay, start, start + e.pattern.len(), &mut scratch.decoder_hits);
                     }
                 }
             }
+            let full = self.full.get();
+            for &(start, p) in &hits {
+                let len = match p.checked_sub(self.extra_from) {
+                    None => self.keywords.pattern(p).len(),
+                    Some(_) => full.map_or(0, |f| f.pattern(p).len()),
+                };
+                self.keyword_hit(hay, p, start, start + len, scratch);
+            }
+            scratch.hits = hits;
         }
 
         if !hay.is_empty() {
@@ -645,17 +653,13 @@ impl Engine {
     /// would say: what a snippet must mask. Runs only on lines that hold a finding, so it allocates freely.
     pub fn candidates(&self, hay: &[u8]) -> Vec<(usize, usize)> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for hit in self.keyword_automaton().find_overlapping_iter(hay) {
-            let Some(rules) = self.pattern_rules.get(hit.pattern().as_usize()) else {
-                continue;
-            };
-            for &r in rules {
+        let mut hits = Vec::new();
+        self.keywords.find_all(hay, &mut hits);
+        for (start, p) in hits {
+            let end = start + self.keywords.pattern(p).len();
+            for &r in &self.pattern_rules[p] {
                 let w = self.rules[r].window;
-                windows.push((
-                    r,
-                    hit.start().saturating_sub(w),
-                    hit.end().saturating_add(w).min(hay.len()),
-                ));
+                windows.push((r, start.saturating_sub(w), end.saturating_add(w).min(hay.len())));
             }
         }
         windows.extend(self.always.iter().map(|&r| (r, 0, hay.len())));
@@ -812,9 +816,9 @@ impl CompiledRule {
     }
 }
 
-/// Bytes an engine scans with its NFA before it builds the DFA. A DFA over a thousand patterns takes
-/// 10-20 ms to build and then searches two to three times as fast as the NFA: it pays after a megabyte or
-/// two, and a pre-commit hook's staged change never gets there.
+/// Bytes an engine scans with its literal sets before it builds the DFA. A DFA over the ~4,000 patterns
+/// takes tens of milliseconds to build and then searches a little faster than the literal sets: it pays
+/// after a megabyte or two, and a pre-commit hook's staged change never gets there.
 const DFA_AFTER: usize = 1 << 20;
 
 /// The prefilter over `patterns`: ASCII case ignored, overlapping search so that a keyword inside another

@@ -124,15 +124,15 @@ proptest! {
     }
 }
 
-/// The NFA a small scan uses and the DFA a large one switches to find the same matches.
+/// The literal sets a small scan uses and the DFA a large one switches to find the same matches.
 #[test]
-fn nfa_and_dfa_prefilters_agree() {
+fn literal_and_dfa_prefilters_agree() {
     let (_, engine) = builtin_engine();
     let mut scratch = engine.scratch();
     let sample = "x = 1\nKLAVIYO=pk_a4c123b1612dd272d1371c17149d439536\ntoken: ghp_x\n".repeat(50); // pkhound:allow
     let before = engine.scan(sample.as_bytes(), &mut scratch).to_vec();
     let before_encoded = scratch.decoder_hits().len();
-    assert!(engine.dfa.get().is_none(), "a small scan stays on the NFA");
+    assert!(engine.dfa.get().is_none(), "a small scan stays on the literal sets");
     let filler = vec![b'a'; DFA_AFTER + 1];
     engine.scan(&filler, &mut scratch);
     let after = engine.scan(sample.as_bytes(), &mut scratch).to_vec();
