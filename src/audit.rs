@@ -259,7 +259,7 @@ pub fn run(engine: &Engine, policy: &Policy, targets: &[Target], cfg: &AuditConf
                 outcome.errors.push(e);
             }
         }
-        release_freed_memory();
+        crate::scan::history::release_freed_memory();
         if let Some(pb) = &bar {
             pb.inc(1);
         }
@@ -272,23 +272,6 @@ pub fn run(engine: &Engine, policy: &Policy, targets: &[Target], cfg: &AuditConf
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     outcome
-}
-
-/// Hands the memory one repository's scan freed back to the system before the next one starts. glibc
-/// keeps freed memory in each worker thread's arena, so without this the peak of an audit grows with
-/// how the repositories' peaks fall across arenas instead of staying at the largest repository's.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: glibc's malloc_trim only releases free pages of the allocator's own arenas; it takes no
-        // pointer and is safe to call from any thread at any time.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
 }
 
 /// One repository's history. The path must be the repository itself: opening does not search upward,

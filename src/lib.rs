@@ -16,6 +16,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod trace;
 pub mod triage;
 pub mod userfile;
 pub mod verify;

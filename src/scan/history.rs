@@ -183,7 +183,10 @@ fn run_in_pool(
         p.set_length(inv.blobs.len() as u64);
         p.set_message(format!("{} commits", inv.commits.len()));
     }
+    let phase = crate::trace::phase("blobs");
     let scanned = scan_blobs(scanner, repo, &inv, cfg, progress.as_ref());
+    phase.end();
+    let phase = crate::trace::phase("group");
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
@@ -309,6 +312,9 @@ fn run_in_pool(
             footprints.push(fp);
         }
     }
+    phase.end();
+    let phase = crate::trace::phase("timeline");
+    release_freed_memory();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -320,6 +326,7 @@ fn run_in_pool(
         &footprints,
         now,
     );
+    phase.end();
 
     // A summary holds the secret when the key was pasted into the message; every summary printed is
     // redacted for every secret this scan found, whatever rule matched it.
@@ -388,6 +395,24 @@ fn run_in_pool(
     outcome.notices.dedup();
     outcome.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok((outcome, state))
+}
+
+/// Hands freed memory back to the system. glibc keeps freed memory in each worker thread's arena: without
+/// this, what the blob scan's readers freed stays resident under the leak timeline's pack indexes (rails:
+/// +35 MB at the end of a run), and the peak of an audit grows with how the repositories' peaks fall
+/// across arenas instead of staying at the largest repository's.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: glibc's malloc_trim only releases free pages of the allocator's own arenas; it takes no
+        // pointer and is safe to call from any thread at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 /// Merges two history findings of the same (rule, secret) from different shards of one repository's scan

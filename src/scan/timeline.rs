@@ -57,11 +57,13 @@ pub fn annotate(
         return;
     }
     let tips = graph::ref_tips(repo);
+    // One index load serves the whole graph's walk (a branch or range scan) and the line's trees.
+    let packs = PackSet::open(repo.path());
     let whole;
     let graph: &CommitGraph = if *selection == Selection::All {
         &inv.graph
     } else {
-        whole = graph::whole(repo, &tips);
+        whole = graph::whole(repo, Some(&mut packs.reader_with_cache(TREE_CACHE)), &tips);
         &whole
     };
     let remotes: Vec<String> = repo
@@ -105,7 +107,7 @@ pub fn annotate(
         .flat_map(|fp| fp.commits.iter().filter_map(|&c| to_graph(c)))
         .min();
     let start = earliest.map_or(line.len(), |e| line.partition_point(|&g| g < e));
-    let events = presence(repo, graph, &line, start, &paths, inv);
+    let events = presence(repo, &packs, graph, &line, start, &paths, inv);
 
     let seqs: HashMap<Oid, u32> = inv
         .commits
@@ -284,6 +286,7 @@ struct Node {
 /// changes.
 fn presence(
     repo: &Repository,
+    packs: &PackSet,
     graph: &CommitGraph,
     line: &[u32],
     start: usize,
@@ -338,7 +341,6 @@ fn presence(
     // Trees come from the packs through each run's own reader (libgit2 only for what the packs do not
     // hold): libgit2's shared pack windows made parallel runs contend on its lock and on map churn.
     let git_dir = repo.path().to_path_buf();
-    let packs = PackSet::open(&git_dir);
     let parts: Vec<Events> = positions
         .par_chunks(run)
         .map(|chunk| {

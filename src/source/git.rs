@@ -15,11 +15,12 @@ use std::{
     sync::Arc,
 };
 
-use git2::{Commit, ObjectType, Oid, Repository, RepositoryOpenFlags};
+use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
 use rayon::prelude::*;
 use thiserror::Error;
 
 use super::graph::CommitGraph;
+use super::oid::{OidMap, OidSet};
 use super::pack::{PackReader, PackSet, ReaderPool};
 use crate::finding::{ErrorKind, Notice, ScanError};
 
@@ -246,43 +247,44 @@ impl Repo {
             }
         }
 
-        let (mut graph, tree_of) = walk_commits(repo, &starts.commits, &hidden, &mut inv.errors);
+        let git_dir = self.git_dir.as_path();
+        // Commits and trees are read from the packs (libgit2 only for what they cannot give), one index
+        // load for the commit walk and the tree comparison.
+        let packs = PackSet::open(git_dir);
+        let phase = crate::trace::phase("commits");
+        let mut walk_reader = packs.reader_with_cache(WALK_CACHE);
+        let graph = walk_commits(repo, Some(&mut walk_reader), &starts.commits, &hidden, &mut inv.errors);
+        drop(walk_reader);
+        phase.end();
+        let phase = crate::trace::phase("trees");
         let order = graph.order();
-        // Commits are compared with their parents in parallel (one repository handle per worker), a chunk
-        // at a time so that only one chunk's lists are held before they are folded in commit order.
-        let mut blob_index: HashMap<Oid, u32> = HashMap::new();
+        // Commits are compared with their parents in parallel, a chunk at a time so that only one chunk's
+        // lists are held before they are folded in commit order.
+        let mut blob_index: OidMap<u32> = OidMap::default();
         let mut path_index: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut gitlinks: HashSet<u32> = HashSet::new();
         let mut found: Vec<(u32, T)> = Vec::new();
         let mut found_tags: Vec<(u32, T)> = Vec::new();
-        let git_dir = self.git_dir.as_path();
-        // Trees are read from the packs by each worker's own reader, whose cache keeps the trees it built:
-        // the next commit's parent tree, and the delta bases of its own, are then usually at hand.
-        let packs = PackSet::open(git_dir);
+        // Each worker reads trees with its own reader, whose cache keeps the trees it built: the next
+        // commit's parent tree, and the delta bases of its own, are then usually at hand.
         let pool = ReaderPool::new(&packs);
         for chunk in order.chunks(CHUNK) {
             let deltas: Vec<CommitDelta<T>> = chunk
                 .par_iter()
                 .map_init(
-                    || (open_dir(git_dir), init(), pool.get()),
-                    |(repo, state, reader), &oid| match repo {
-                        _ if known(&oid) => CommitDelta::default(),
-                        Ok(repo) => {
-                            let mut trees = Trees {
-                                repo,
-                                packs: Some(reader.reader()),
-                                tree_of: &tree_of,
-                            };
-                            commit_delta(&mut trees, oid, since, state, &message)
+                    || (LazyRepo::new(git_dir), init(), pool.get(), TreeMemo::default()),
+                    |(repo, state, reader, memo), &oid| {
+                        if known(&oid) {
+                            return CommitDelta::default();
                         }
-                        Err(e) => CommitDelta {
-                            errors: vec![ScanError::new(
-                                ErrorKind::Repository,
-                                format!("commit {oid}"),
-                                e.to_string(),
-                            )],
-                            ..CommitDelta::default()
-                        },
+                        memo.next_commit();
+                        let mut trees = Trees {
+                            repo,
+                            packs: Some(reader.reader()),
+                            graph: Some(&graph),
+                            memo: Some(memo),
+                        };
+                        commit_delta(&mut trees, oid, since, state, &message)
                     },
                 )
                 .collect();
@@ -298,10 +300,12 @@ impl Repo {
                 if let Some(t) = delta.message {
                     found.push((idx, t));
                 }
-                for (id, path) in delta.introduced {
+                for &(id, start, end) in &delta.introduced {
+                    let path = delta.names.get(start..end).unwrap_or_default();
                     add_place(&mut inv, &mut blob_index, &mut path_index, id, idx, path);
                 }
-                for path in delta.gitlinks {
+                for &(start, end) in &delta.gitlinks {
+                    let path = delta.names.get(start..end).unwrap_or_default();
                     gitlinks.insert(intern(&mut inv.paths, &mut path_index, path));
                 }
             }
@@ -311,11 +315,14 @@ impl Repo {
         // their places name the ref (`refs/tags/keys:config/.env`).
         drop(pool);
         drop(packs);
+        phase.end();
+        let mut shared = LazyRepo::shared(repo);
         for (name, tree) in &starts.trees {
             let mut trees = Trees {
-                repo,
+                repo: &mut shared,
                 packs: None,
-                tree_of: &HashMap::new(),
+                graph: None,
+                memo: None,
             };
             let Ok(raw) = trees.load(*tree) else {
                 continue;
@@ -328,10 +335,10 @@ impl Repo {
             }
             .walk(&raw, &[], &mut Vec::new());
             inv.errors.extend(delta.errors);
-            for (id, path) in delta.introduced {
+            for &(id, start, end) in &delta.introduced {
                 let mut label = format!("{name}:").into_bytes();
-                label.extend_from_slice(&path);
-                add_place(&mut inv, &mut blob_index, &mut path_index, id, NO_COMMIT, label);
+                label.extend_from_slice(delta.names.get(start..end).unwrap_or_default());
+                add_place(&mut inv, &mut blob_index, &mut path_index, id, NO_COMMIT, &label);
             }
         }
         for (name, blob) in &starts.blobs {
@@ -341,7 +348,7 @@ impl Repo {
                 &mut path_index,
                 *blob,
                 NO_COMMIT,
-                name.clone().into_bytes(),
+                name.as_bytes(),
             );
         }
         // Annotated tag messages are text anyone can paste a key into, like commit messages.
@@ -355,7 +362,7 @@ impl Repo {
         inv.tag_messages = tag_hits.len();
         for (name, t) in tag_hits {
             let label = format!("{name} (tag message)").into_bytes();
-            let path = intern(&mut inv.paths, &mut path_index, label);
+            let path = intern(&mut inv.paths, &mut path_index, &label);
             found_tags.push((path, t));
         }
 
@@ -367,7 +374,6 @@ impl Repo {
                 message: "submodule (gitlink): not scanned; scan its own repository".to_string(),
             });
         }
-        graph.set_trees(&tree_of);
         inv.graph = graph;
         Ok((
             inv,
@@ -543,11 +549,11 @@ fn ref_error(name: &str, message: &str) -> ScanError {
 
 fn add_place(
     inv: &mut Inventory,
-    blob_index: &mut HashMap<Oid, u32>,
+    blob_index: &mut OidMap<u32>,
     path_index: &mut HashMap<Vec<u8>, u32>,
     id: Oid,
     commit: u32,
-    path: Vec<u8>,
+    path: &[u8],
 ) {
     let path = intern(&mut inv.paths, path_index, path);
     let blobs = &mut inv.blobs;
@@ -561,54 +567,64 @@ fn add_place(
 }
 
 /// The commits reachable from `tips` and not from `hidden`, parents before children (ties by commit time,
-/// then id, so the order is deterministic). Our own walk rather than libgit2's revwalk, which ends the
-/// whole walk at the first commit it cannot read: here a missing or corrupt commit is an error naming it
-/// and the commit that reaches it, and the walk goes on around it. Outside a shallow boundary, a missing
-/// parent is expected and not an error.
+/// then id, so the order is deterministic), each with its root tree. Our own walk rather than libgit2's
+/// revwalk, which ends the whole walk at the first commit it cannot read: here a missing or corrupt
+/// commit is an error naming it and the commit that reaches it, and the walk goes on around it. Outside
+/// a shallow boundary, a missing parent is expected and not an error.
 ///
-/// Also returns each walked commit's tree, so that comparing a commit with its parents does not read the
-/// parent commits again.
+/// Commits are read through `reader` (the packs) where it can, and numbered as they are met, so the
+/// walk keeps one id map and flat arrays rather than a map of parent lists per commit: on a 100k-commit
+/// history, hashing ids and allocating lists was a good part of a single-threaded phase.
 pub(crate) fn walk_commits(
     repo: &Repository,
+    mut reader: Option<&mut PackReader<'_>>,
     tips: &[Oid],
     hidden: &[Oid],
     errors: &mut Vec<ScanError>,
-) -> (CommitGraph, HashMap<Oid, Oid>) {
+) -> CommitGraph {
     let shallow = repo.is_shallow();
-    let mut tree_of: HashMap<Oid, Oid> = HashMap::new();
-    let mut read = |oid: Oid| {
-        repo.find_commit(oid).map(|c| {
-            tree_of.insert(oid, c.tree_id());
-            (c.parent_ids().collect::<Vec<Oid>>(), c.time().seconds())
-        })
-    };
 
     // Everything reachable from the hidden side (the base of a range) is not selected.
-    let mut excluded: HashSet<Oid> = HashSet::new();
+    let mut excluded = OidSet::default();
     let mut stack: Vec<Oid> = hidden.to_vec();
     while let Some(oid) = stack.pop() {
         if !excluded.insert(oid) {
             continue;
         }
-        if let Ok((parents, _)) = read(oid) {
-            stack.extend(parents.into_iter().filter(|p| !excluded.contains(p)));
+        if let Ok(c) = read_commit(repo, reader.as_deref_mut(), oid) {
+            stack.extend(c.parents.into_iter().filter(|p| !excluded.contains(p)));
         }
     }
 
-    let mut graph: HashMap<Oid, (Vec<Oid>, i64)> = HashMap::new();
+    // Commits in the order met: id, tree, time, and parent ids in one flat array.
+    const FAILED: u32 = u32::MAX;
+    let mut met: OidMap<u32> = OidMap::default();
+    let mut ids: Vec<Oid> = Vec::new();
+    let mut trees: Vec<Oid> = Vec::new();
+    let mut times: Vec<i64> = Vec::new();
+    let mut parent_start: Vec<usize> = vec![0];
+    let mut parent_ids: Vec<Oid> = Vec::new();
     let mut stack: Vec<(Oid, Option<Oid>)> = tips.iter().map(|&t| (t, None)).collect();
-    let mut failed: HashSet<Oid> = HashSet::new();
     while let Some((oid, child)) = stack.pop() {
-        if excluded.contains(&oid) || graph.contains_key(&oid) || failed.contains(&oid) {
+        if met.contains_key(&oid) || excluded.contains(&oid) {
             continue;
         }
-        match read(oid) {
-            Ok((parents, time)) => {
-                stack.extend(parents.iter().map(|&p| (p, Some(oid))));
-                graph.insert(oid, (parents, time));
+        match read_commit(repo, reader.as_deref_mut(), oid) {
+            Ok(c) => {
+                // Past 4 billion commits the inventory stops with an error of its own.
+                let Some(n) = u32::try_from(ids.len()).ok().filter(|&n| n != FAILED) else {
+                    break;
+                };
+                met.insert(oid, n);
+                ids.push(oid);
+                trees.push(c.tree);
+                times.push(c.time);
+                stack.extend(c.parents.iter().map(|&p| (p, Some(oid))));
+                parent_ids.extend(c.parents);
+                parent_start.push(parent_ids.len());
             }
             Err(e) => {
-                failed.insert(oid);
+                met.insert(oid, FAILED);
                 if shallow && child.is_some() {
                     continue;
                 }
@@ -624,34 +640,167 @@ pub(crate) fn walk_commits(
             }
         }
     }
+    // Parents by number; one outside the walk (hidden, unreadable, beyond a shallow boundary) is `None`.
+    let parents_of = |i: usize| {
+        let span = parent_start.get(i).copied().unwrap_or(0)..parent_start.get(i + 1).copied().unwrap_or(0);
+        parent_ids
+            .get(span)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| met.get(p).copied().filter(|&n| n != FAILED))
+    };
 
-    // Kahn's algorithm: a commit is ready once every parent inside the selection has been emitted.
-    let mut waiting: HashMap<Oid, usize> = HashMap::with_capacity(graph.len());
-    let mut children: HashMap<Oid, Vec<Oid>> = HashMap::new();
-    for (&oid, (parents, _)) in &graph {
-        let inside = parents.iter().filter(|p| graph.contains_key(p)).count();
-        waiting.insert(oid, inside);
-        for p in parents.iter().filter(|p| graph.contains_key(p)) {
-            children.entry(*p).or_default().push(oid);
+    // Kahn's algorithm: a commit is ready once every parent inside the walk has been emitted. A parent
+    // listed twice is counted, and counted down, twice.
+    let n = ids.len();
+    let mut waiting: Vec<u32> = vec![0; n];
+    let mut child_start: Vec<u32> = vec![0; n + 1];
+    for (i, w) in waiting.iter_mut().enumerate() {
+        for p in parents_of(i).flatten() {
+            *w += 1;
+            child_start[p as usize + 1] += 1;
         }
     }
-    let key = |oid: &Oid| std::cmp::Reverse((graph.get(oid).map_or(0, |g| g.1), *oid));
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Oid)>> =
-        waiting.iter().filter(|(_, &n)| n == 0).map(|(o, _)| key(o)).collect();
-    let mut order = Vec::with_capacity(graph.len());
-    while let Some(std::cmp::Reverse((_, oid))) = ready.pop() {
-        order.push(oid);
-        for c in children.get(&oid).map(Vec::as_slice).unwrap_or(&[]) {
-            if let Some(n) = waiting.get_mut(c) {
-                *n -= 1;
-                if *n == 0 {
-                    ready.push(key(c));
-                }
+    for i in 0..n {
+        child_start[i + 1] += child_start[i];
+    }
+    let mut children: Vec<u32> = vec![0; child_start[n] as usize];
+    let mut fill: Vec<u32> = child_start[..n].to_vec();
+    for i in 0..n {
+        for p in parents_of(i).flatten() {
+            let at = &mut fill[p as usize];
+            children[*at as usize] = i as u32;
+            *at += 1;
+        }
+    }
+    let key = |i: u32| std::cmp::Reverse((times[i as usize], ids[i as usize], i));
+    let mut ready: std::collections::BinaryHeap<_> =
+        (0..n as u32).filter(|&i| waiting[i as usize] == 0).map(key).collect();
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    while let Some(std::cmp::Reverse((_, _, i))) = ready.pop() {
+        order.push(i);
+        let span = child_start[i as usize] as usize..child_start[i as usize + 1] as usize;
+        for &c in &children[span] {
+            let w = &mut waiting[c as usize];
+            *w -= 1;
+            if *w == 0 {
+                ready.push(key(c));
             }
         }
     }
-    let commits = CommitGraph::new(order, |oid| graph.get(oid).map(|g| g.0.clone()).unwrap_or_default());
-    (commits, tree_of)
+    CommitGraph::from_walk(&order, &ids, &trees, |i| parents_of(i).collect())
+}
+
+/// The parts of a commit the walk uses.
+struct CommitFields {
+    tree: Oid,
+    parents: Vec<Oid>,
+    /// Committer time, Unix seconds (libgit2's `Commit::time`).
+    time: i64,
+    /// The raw commit object with its message from `message_at`, or (read through libgit2) the message.
+    raw: Arc<Vec<u8>>,
+    message_at: usize,
+}
+
+impl CommitFields {
+    /// The raw message, as libgit2's `message_raw_bytes` gives it.
+    fn message(&self) -> &[u8] {
+        self.raw.get(self.message_at..).unwrap_or_default()
+    }
+}
+
+/// Reads commit `id` from the packs through `reader` when they hold it in the plain shape git writes,
+/// else through libgit2, whose error names a missing or damaged commit. libgit2 parsed every commit into
+/// allocated signatures and cached it behind a lock shared by all threads, twice per commit (the walk,
+/// then the tree comparison): on rails that was most of the walk's time.
+fn read_commit(repo: &Repository, reader: Option<&mut PackReader<'_>>, id: Oid) -> Result<CommitFields, git2::Error> {
+    if let Some(fields) = reader.and_then(|r| r.commit(id)).and_then(parse_commit) {
+        return Ok(fields);
+    }
+    let c = repo.find_commit(id)?;
+    Ok(CommitFields {
+        tree: c.tree_id(),
+        parents: c.parent_ids().collect(),
+        time: c.time().seconds(),
+        raw: Arc::new(c.message_raw_bytes().to_vec()),
+        message_at: 0,
+    })
+}
+
+/// Parses a raw commit written the way git writes one: `tree`, `parent`s, `author` and `committer`
+/// lines in that order, lowercase ids, a committer line ending `> SECONDS ±HHMM`, other headers, an
+/// empty line, the message. Anything else is `None` and the commit is read through libgit2, so an odd
+/// or hostile commit gets libgit2's reading of it, exactly as before.
+fn parse_commit(raw: Arc<Vec<u8>>) -> Option<CommitFields> {
+    let data = raw.as_slice();
+    let mut pos = 0usize;
+    let tree = id_line(data, &mut pos, b"tree ")?;
+    let mut parents = Vec::new();
+    while let Some(p) = id_line(data, &mut pos, b"parent ") {
+        parents.push(p);
+    }
+    // libgit2 refuses a commit whose signatures do not parse; such a commit goes to it, to be refused.
+    signature_time(header_line(data, &mut pos, b"author ")?)?;
+    let time = signature_time(header_line(data, &mut pos, b"committer ")?)?;
+    // The header ends at the first empty line; `pos` is the start of the line after the committer's.
+    let message_at = memchr::memmem::find(data.get(pos - 1..)?, b"\n\n")? + pos + 1;
+    Some(CommitFields {
+        tree,
+        parents,
+        time,
+        message_at,
+        raw,
+    })
+}
+
+/// The id of header line `KEY <40 hex>` at `pos`, moving `pos` past it.
+fn id_line(data: &[u8], pos: &mut usize, key: &[u8]) -> Option<Oid> {
+    let rest = data.get(*pos..)?.strip_prefix(key)?;
+    if rest.get(40) != Some(&b'\n') {
+        return None;
+    }
+    let id = hex_id(rest.get(..40)?)?;
+    *pos += key.len() + 41;
+    Some(id)
+}
+
+/// The value of header line `KEY value` at `pos`, moving `pos` past it.
+fn header_line<'a>(data: &'a [u8], pos: &mut usize, key: &[u8]) -> Option<&'a [u8]> {
+    let rest = data.get(*pos..)?;
+    let end = memchr::memchr(b'\n', rest)?;
+    let value = rest.get(..end)?.strip_prefix(key)?;
+    *pos += end + 1;
+    Some(value)
+}
+
+/// The seconds of a signature `NAME <EMAIL> SECONDS ±HHMM` (the last `>` closes the email).
+fn signature_time(sig: &[u8]) -> Option<i64> {
+    let gt = memchr::memrchr(b'>', sig)?;
+    memchr::memrchr(b'<', sig.get(..gt)?)?;
+    let rest = sig.get(gt + 1..)?.strip_prefix(b" ")?;
+    let (secs, zone) = rest.split_at(rest.iter().position(|&b| b == b' ')?);
+    let zone = zone.strip_prefix(b" ")?;
+    let zone_ok = zone.len() == 5
+        && matches!(zone.first(), Some(b'+' | b'-'))
+        && zone.get(1..).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if !zone_ok || secs.is_empty() || secs.len() > 18 || !secs.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(secs.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')))
+}
+
+/// A 40-digit lowercase hex id (git never writes uppercase; anything else goes to libgit2).
+fn hex_id(hex: &[u8]) -> Option<Oid> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let mut bytes = [0u8; 20];
+    for (out, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        *out = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    (hex.len() == 40).then(|| Oid::from_bytes(&bytes).ok()).flatten()
 }
 
 fn revision(spec: &str, e: &git2::Error) -> GitError {
@@ -670,23 +819,21 @@ fn object_error(object: Oid, commit: Oid, kind: &str, e: &git2::Error) -> ScanEr
 }
 
 fn parent_trees(
-    trees: &mut Trees<'_, '_>,
-    commit: &Commit<'_>,
+    trees: &mut Trees<'_, '_, '_>,
+    commit: Oid,
+    parents: &[Oid],
     errors: &mut Vec<ScanError>,
 ) -> Vec<Option<Arc<Vec<u8>>>> {
-    let mut out = Vec::with_capacity(commit.parent_count());
-    for i in 0..commit.parent_count() {
+    let mut out = Vec::with_capacity(parents.len());
+    for &pid in parents {
         // A parent the walk read gives its tree id without another commit read.
-        let known = commit
-            .parent_id(i)
-            .ok()
-            .and_then(|pid| Some((pid, *trees.tree_of.get(&pid)?)));
-        let parent = match known {
-            Some(ids) => Ok(ids),
-            None => commit.parent(i).map(|p| (p.id(), p.tree_id())),
+        let known = trees.graph.and_then(|g| g.tree(g.index(&pid)?));
+        let tree_id = match known {
+            Some(t) => Ok(t),
+            None => trees.commit(pid).map(|c| c.tree),
         };
-        let tree = match parent {
-            Ok((pid, tid)) => match trees.load(tid) {
+        let tree = match tree_id {
+            Ok(tid) => match trees.load(tid) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     errors.push(object_error(tid, pid, "tree", &e));
@@ -695,10 +842,8 @@ fn parent_trees(
             },
             // A missing parent (outside a shallow boundary, or lost): compare with nothing.
             Err(e) => {
-                if let Ok(pid) = commit.parent_id(i) {
-                    if !trees.repo.is_shallow() {
-                        errors.push(object_error(pid, commit.id(), "commit", &e));
-                    }
+                if !trees.repo.get().is_ok_and(|r| r.is_shallow()) {
+                    errors.push(object_error(pid, commit, "commit", &e));
                 }
                 None
             }
@@ -713,9 +858,12 @@ struct CommitDelta<T> {
     /// Older than `--since`.
     skipped: bool,
     message: Option<T>,
-    /// (blob, path) pairs no parent had.
-    introduced: Vec<(Oid, Vec<u8>)>,
-    gitlinks: Vec<Vec<u8>>,
+    /// (blob, path) pairs no parent had; the path is `names[start..end]`.
+    introduced: Vec<(Oid, usize, usize)>,
+    /// Paths of submodules, as `names[start..end]`.
+    gitlinks: Vec<(usize, usize)>,
+    /// The paths of `introduced` and `gitlinks`, end to end (one buffer rather than one per path).
+    names: Vec<u8>,
     errors: Vec<ScanError>,
 }
 
@@ -726,6 +874,7 @@ impl<T> Default for CommitDelta<T> {
             message: None,
             introduced: Vec::new(),
             gitlinks: Vec::new(),
+            names: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -734,15 +883,19 @@ impl<T> Default for CommitDelta<T> {
 /// How many commits are compared in one parallel batch.
 const CHUNK: usize = 1024;
 
+/// The delta-base cache of the commit walk's reader: commits are read once and not kept, so it only
+/// holds the odd commit a delta is made against.
+const WALK_CACHE: usize = 1 << 20;
+
 fn commit_delta<S, T>(
-    trees: &mut Trees<'_, '_>,
+    trees: &mut Trees<'_, '_, '_>,
     oid: Oid,
     since: Option<i64>,
     state: &mut S,
     message: &impl Fn(&mut S, &[u8]) -> Option<T>,
 ) -> CommitDelta<T> {
     let mut delta = CommitDelta::default();
-    let commit = match trees.repo.find_commit(oid) {
+    let commit = match trees.commit(oid) {
         Ok(c) => c,
         Err(e) => {
             delta.errors.push(object_error(oid, oid, "commit", &e));
@@ -750,19 +903,20 @@ fn commit_delta<S, T>(
             return delta;
         }
     };
-    if since.is_some_and(|s| commit.time().seconds() < s) {
+    if since.is_some_and(|s| commit.time < s) {
         delta.skipped = true;
         return delta;
     }
-    delta.message = message(state, commit.message_raw_bytes());
-    let tree = match trees.load(commit.tree_id()) {
+    delta.message = message(state, commit.message());
+    let tree = match trees.load(commit.tree) {
         Ok(t) => t,
         Err(e) => {
-            delta.errors.push(object_error(commit.tree_id(), oid, "tree", &e));
+            delta.errors.push(object_error(commit.tree, oid, "tree", &e));
             return delta;
         }
     };
-    let parents = parent_trees(trees, &commit, &mut delta.errors);
+    let parents = parent_trees(trees, oid, &commit.parents, &mut delta.errors);
+    drop(commit);
     let mut walker = TreeWalker {
         trees,
         commit: oid,
@@ -772,37 +926,126 @@ fn commit_delta<S, T>(
     delta
 }
 
-fn intern(paths: &mut Vec<String>, index: &mut HashMap<Vec<u8>, u32>, path: Vec<u8>) -> u32 {
-    if let Some(&i) = index.get(&path) {
+fn intern(paths: &mut Vec<String>, index: &mut HashMap<Vec<u8>, u32>, path: &[u8]) -> u32 {
+    if let Some(&i) = index.get(path) {
         return i;
     }
     let i = u32::try_from(paths.len()).unwrap_or(u32::MAX);
-    paths.push(String::from_utf8_lossy(&path).into_owned());
-    index.insert(path, i);
+    paths.push(String::from_utf8_lossy(path).into_owned());
+    index.insert(path.to_vec(), i);
     i
 }
 
-/// Where a worker reads trees from: the packs through its own [`PackReader`] (which keeps the trees it
-/// built, so a parent's tree and the delta bases of the next commit's are usually at hand), else libgit2.
-struct Trees<'r, 'p> {
-    repo: &'r Repository,
-    packs: Option<&'r mut PackReader<'p>>,
-    /// Commit → tree, for the commits the walk read.
-    tree_of: &'r HashMap<Oid, Oid>,
+/// A libgit2 handle, opened on first use: workers read commits and trees from the packs and need
+/// libgit2 only for what the packs cannot give (loose objects, damage), so most never open one.
+struct LazyRepo<'d> {
+    git_dir: &'d Path,
+    shared: Option<&'d Repository>,
+    own: Option<Repository>,
 }
 
-impl Trees<'_, '_> {
+impl<'d> LazyRepo<'d> {
+    fn new(git_dir: &'d Path) -> LazyRepo<'d> {
+        LazyRepo {
+            git_dir,
+            shared: None,
+            own: None,
+        }
+    }
+
+    /// An open handle used as it is (on the thread that owns it).
+    fn shared(repo: &'d Repository) -> LazyRepo<'d> {
+        LazyRepo {
+            git_dir: repo.path(),
+            shared: Some(repo),
+            own: None,
+        }
+    }
+
+    fn get(&mut self) -> Result<&Repository, git2::Error> {
+        if let Some(r) = self.shared {
+            return Ok(r);
+        }
+        if self.own.is_none() {
+            let repo = open_dir(self.git_dir).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+            self.own = Some(repo);
+        }
+        self.own
+            .as_ref()
+            .ok_or_else(|| git2::Error::from_str("repository handle was just opened"))
+    }
+}
+
+/// Where a worker reads commits and trees from: the packs through its own [`PackReader`] (which keeps
+/// the trees it built, so a parent's tree and the delta bases of the next commit's are usually at hand),
+/// else libgit2.
+struct Trees<'r, 'd, 'p> {
+    repo: &'r mut LazyRepo<'d>,
+    packs: Option<&'r mut PackReader<'p>>,
+    /// The walk's graph, which holds each walked commit's tree.
+    graph: Option<&'r CommitGraph>,
+    memo: Option<&'r mut TreeMemo>,
+}
+
+/// The trees a worker read for the commit it compares and for the one before: in the walk's order a
+/// commit usually follows its parent, so the parent's trees are the ones just read, and taking them from
+/// here skips the pack index lookup and the delta-base cache (on rails, locating trees in the index was
+/// the tree comparison's largest cost).
+#[derive(Default)]
+struct TreeMemo {
+    now: OidMap<Arc<Vec<u8>>>,
+    before: OidMap<Arc<Vec<u8>>>,
+    /// Bytes held in `now`; past [`TREE_MEMO`] no more are kept (a commit that touches thousands of
+    /// directories is read as before).
+    bytes: usize,
+}
+
+/// What one worker's [`TreeMemo`] keeps per commit at most.
+const TREE_MEMO: usize = 4 << 20;
+
+impl TreeMemo {
+    /// Moves on to the next commit: the current commit's trees become the previous ones.
+    fn next_commit(&mut self) {
+        std::mem::swap(&mut self.now, &mut self.before);
+        self.now.clear();
+        self.bytes = 0;
+    }
+
+    fn get(&mut self, id: Oid) -> Option<Arc<Vec<u8>>> {
+        if let Some(t) = self.now.get(&id) {
+            return Some(t.clone());
+        }
+        let t = self.before.get(&id)?.clone();
+        self.keep(id, t.clone());
+        Some(t)
+    }
+
+    fn keep(&mut self, id: Oid, tree: Arc<Vec<u8>>) {
+        if self.bytes + tree.len() <= TREE_MEMO {
+            self.bytes += tree.len();
+            self.now.insert(id, tree);
+        }
+    }
+}
+
+impl Trees<'_, '_, '_> {
     /// The raw bytes of tree `id`. A tree the packs cannot give, or whose entries this reader does not
     /// parse, is read through libgit2, whose error (a missing or damaged tree) the caller reports.
     fn load(&mut self, id: Oid) -> Result<Arc<Vec<u8>>, git2::Error> {
+        if let Some(t) = self.memo.as_deref_mut().and_then(|m| m.get(id)) {
+            return Ok(t);
+        }
         if let Some(packs) = &mut self.packs {
             if let Some(data) = packs.tree(id) {
                 if tree_entries(&data).all(|e| e.is_ok()) {
+                    if let Some(m) = self.memo.as_deref_mut() {
+                        m.keep(id, data.clone());
+                    }
                     return Ok(data);
                 }
             }
         }
-        let tree = self.repo.find_tree(id)?;
+        let tree = self.repo.get()?.find_tree(id)?;
         // Re-encoded in git's own format, so one walker reads both.
         let mut raw = Vec::new();
         for e in tree.iter() {
@@ -813,16 +1056,30 @@ impl Trees<'_, '_> {
         }
         Ok(Arc::new(raw))
     }
+
+    /// Commit `id`, from the packs or through libgit2.
+    fn commit(&mut self, id: Oid) -> Result<CommitFields, git2::Error> {
+        if let Some(fields) = self
+            .packs
+            .as_deref_mut()
+            .and_then(|r| r.commit(id))
+            .and_then(parse_commit)
+        {
+            return Ok(fields);
+        }
+        read_commit(self.repo.get()?, None, id)
+    }
 }
 
 /// Tree `id` in git's raw form, for walks after the inventory (the leak timeline): from the packs through
 /// `reader` (whose cache keeps recent trees and delta bases), else through libgit2; `None` when missing.
 pub fn read_tree(repo: &Repository, reader: Option<&mut PackReader<'_>>, id: Oid) -> Option<Arc<Vec<u8>>> {
-    let none = HashMap::new();
+    let mut repo = LazyRepo::shared(repo);
     let mut trees = Trees {
-        repo,
+        repo: &mut repo,
         packs: reader,
-        tree_of: &none,
+        graph: None,
+        memo: None,
     };
     trees.load(id).ok()
 }
@@ -900,13 +1157,13 @@ fn tree_entries(data: &[u8]) -> impl Iterator<Item = Result<RawEntry<'_>, ()>> {
     })
 }
 
-struct TreeWalker<'a, 't, 'r, 'p, T> {
-    trees: &'t mut Trees<'r, 'p>,
+struct TreeWalker<'a, 't, 'r, 'd, 'p, T> {
+    trees: &'t mut Trees<'r, 'd, 'p>,
     commit: Oid,
     delta: &'a mut CommitDelta<T>,
 }
 
-impl<T> TreeWalker<'_, '_, '_, '_, T> {
+impl<T> TreeWalker<'_, '_, '_, '_, '_, T> {
     /// Records the blobs of `tree` that no parent has at the same path; skips subtrees a parent shares.
     ///
     /// Trees are sorted, so each parent is followed with a cursor (a merge join) instead of a lookup by
@@ -955,7 +1212,9 @@ impl<T> TreeWalker<'_, '_, '_, '_, T> {
             }
             prefix.extend_from_slice(name);
             if entry.is_gitlink() {
-                self.delta.gitlinks.push(prefix.clone());
+                let start = self.delta.names.len();
+                self.delta.names.extend_from_slice(prefix);
+                self.delta.gitlinks.push((start, self.delta.names.len()));
             } else if is_tree {
                 match self.trees.load(id) {
                     Ok(sub) => {
@@ -968,7 +1227,9 @@ impl<T> TreeWalker<'_, '_, '_, '_, T> {
                     Err(e) => self.delta.errors.push(object_error(id, self.commit, "tree", &e)),
                 }
             } else {
-                self.delta.introduced.push((id, prefix.clone()));
+                let start = self.delta.names.len();
+                self.delta.names.extend_from_slice(prefix);
+                self.delta.introduced.push((id, start, self.delta.names.len()));
             }
             prefix.truncate(len);
         }
@@ -1084,6 +1345,62 @@ mod tests {
         assert_eq!(git_order(b"foo", false, b"foo.c", false), Ordering::Less);
         assert_eq!(git_order(b"foo", true, b"foo", true), Ordering::Equal);
         assert_ne!(git_order(b"foo", false, b"foo", true), Ordering::Equal);
+    }
+
+    /// Writes `raw` as a commit object and returns libgit2's reading of it with ours.
+    fn both_readings(repo: &Repository, raw: &[u8]) -> (Result<CommitFields, git2::Error>, Option<CommitFields>) {
+        let id = repo
+            .odb()
+            .and_then(|odb| odb.write(ObjectType::Commit, raw))
+            .expect("the object database takes a commit object");
+        (read_commit(repo, None, id), parse_commit(Arc::new(raw.to_vec())))
+    }
+
+    #[test]
+    fn commits_parse_as_libgit2_reads_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        let p1 = "1111111111111111111111111111111111111111";
+        let p2 = "2222222222222222222222222222222222222222";
+        let sig = "A U Thor <a@example.com> 1700000000 +0100";
+        let cases = [
+            format!("tree {tree}\nauthor {sig}\ncommitter C <c@x> 1700000123 -0530\n\nroot\n"),
+            format!("tree {tree}\nparent {p1}\nparent {p2}\nauthor {sig}\ncommitter {sig}\n\nmerge\n\nbody\n"),
+            // Extra headers (a signature with an empty continuation line) before the message.
+            format!(
+                "tree {tree}\nparent {p1}\nauthor {sig}\ncommitter {sig}\nencoding latin1\ngpgsig -----BEGIN\n \n -----END\n\nsigned"
+            ),
+            format!("tree {tree}\nauthor {sig}\ncommitter {sig}\n\n"),
+            format!("tree {tree}\nauthor N <a> b> <e> 5 +0000\ncommitter {sig}\n\nodd name\n"),
+        ];
+        for raw in &cases {
+            let (git, ours) = both_readings(&repo, raw.as_bytes());
+            let git = git.expect("libgit2 reads it");
+            let ours = ours.unwrap_or_else(|| panic!("parsed: {raw:?}"));
+            assert_eq!(ours.tree, git.tree, "{raw:?}");
+            assert_eq!(ours.parents, git.parents, "{raw:?}");
+            assert_eq!(ours.time, git.time, "{raw:?}");
+            assert_eq!(ours.message(), git.message(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn commits_in_odd_shapes_are_left_to_libgit2() {
+        let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        let sig = "A <a@x> 1700000000 +0100";
+        let odd = [
+            format!("tree {}\nauthor {sig}\ncommitter {sig}\n\nupper\n", tree.to_uppercase()),
+            format!("tree {tree}\nauthor {sig}\ncommitter A <a@x> 1700000000\n\nno zone\n"),
+            format!("tree {tree}\nauthor {sig}\ncommitter A a@x 1700000000 +0100\n\nno email\n"),
+            format!("tree {tree}\ncommitter {sig}\nauthor {sig}\n\nswapped\n"),
+            format!("tree {tree}\nauthor {sig}\ncommitter {sig}\n"),
+            format!("tree {}\nauthor {sig}\ncommitter {sig}\n\nshort id\n", &tree[..39]),
+            "".to_string(),
+        ];
+        for raw in &odd {
+            assert!(parse_commit(Arc::new(raw.as_bytes().to_vec())).is_none(), "{raw:?}");
+        }
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! once per block of 64 target commits, carrying a 64-bit mask from parents to children, so its cost is
 //! (targets / 64) × edges and its memory one `u64` per commit, whatever the number of findings.
 
-use std::collections::HashMap;
-
 use git2::{ObjectType, Oid, Repository};
+
+use super::oid::OidMap;
+use super::pack::PackReader;
 
 /// Marks a parent that is not in the graph (outside the selection, unreadable, or beyond a shallow
 /// boundary), so that the first parent keeps its place in the list.
@@ -18,18 +19,18 @@ const OUTSIDE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub struct CommitGraph {
     order: Vec<Oid>,
-    index: HashMap<Oid, u32>,
+    index: OidMap<u32>,
     /// `parents[parent_start[i]..parent_start[i + 1]]` are commit `i`'s parents, in commit order.
     parent_start: Vec<u32>,
     parents: Vec<u32>,
-    /// Each commit's root tree, parallel to `order`, when the walk recorded it (`set_trees`).
-    trees: Vec<Option<Oid>>,
+    /// Each commit's root tree, parallel to `order` (empty for a graph built without them).
+    trees: Vec<Oid>,
 }
 
 impl CommitGraph {
     /// Builds the graph from commits in topological order (parents first) and each commit's parent ids.
     pub fn new(order: Vec<Oid>, parents_of: impl Fn(&Oid) -> Vec<Oid>) -> CommitGraph {
-        let index: HashMap<Oid, u32> = order
+        let index: OidMap<u32> = order
             .iter()
             .enumerate()
             .map(|(i, &o)| (o, u32::try_from(i).unwrap_or(OUTSIDE)))
@@ -50,15 +51,49 @@ impl CommitGraph {
         }
     }
 
-    /// Records each commit's root tree (from the walk that read the commits), so that later walks over
-    /// the graph (the leak timeline) need not read the commits again.
-    pub fn set_trees(&mut self, tree_of: &HashMap<Oid, Oid>) {
-        self.trees = self.order.iter().map(|o| tree_of.get(o).copied()).collect();
+    /// Builds the graph from a walk that numbered commits as it met them: `order` lists those numbers
+    /// parents first, `ids` and `trees` are by number, `parents_of(n)` gives commit `n`'s parents by
+    /// number (`None`: outside the walk). A number `order` leaves out (only a cycle could) is outside.
+    pub fn from_walk(
+        order: &[u32],
+        ids: &[Oid],
+        trees: &[Oid],
+        parents_of: impl Fn(usize) -> Vec<Option<u32>>,
+    ) -> CommitGraph {
+        let mut position = vec![OUTSIDE; ids.len()];
+        for (at, &n) in order.iter().enumerate() {
+            if let Some(p) = position.get_mut(n as usize) {
+                *p = u32::try_from(at).unwrap_or(OUTSIDE);
+            }
+        }
+        let mut index = OidMap::with_capacity_and_hasher(order.len(), Default::default());
+        let mut parent_start = Vec::with_capacity(order.len() + 1);
+        let mut parents = Vec::with_capacity(order.len() + order.len() / 8);
+        for (at, &n) in order.iter().enumerate() {
+            if let Some(&id) = ids.get(n as usize) {
+                index.insert(id, u32::try_from(at).unwrap_or(OUTSIDE));
+            }
+            parent_start.push(u32::try_from(parents.len()).unwrap_or(OUTSIDE));
+            parents.extend(
+                parents_of(n as usize)
+                    .into_iter()
+                    .map(|p| p.and_then(|p| position.get(p as usize).copied()).unwrap_or(OUTSIDE)),
+            );
+        }
+        parent_start.push(u32::try_from(parents.len()).unwrap_or(OUTSIDE));
+        let pick = |v: &[Oid]| order.iter().filter_map(|&n| v.get(n as usize).copied()).collect();
+        CommitGraph {
+            order: pick(ids),
+            index,
+            parent_start,
+            parents,
+            trees: pick(trees),
+        }
     }
 
     /// Commit `i`'s root tree, when the walk recorded it.
     pub fn tree(&self, i: u32) -> Option<Oid> {
-        self.trees.get(i as usize).copied().flatten()
+        self.trees.get(i as usize).copied()
     }
 
     /// The commits, parents before children.
@@ -181,18 +216,19 @@ pub fn ref_tips(repo: &Repository) -> Vec<RefTip> {
 
 /// The graph of every commit reachable from any ref or HEAD, for a scan whose selection (a branch, a
 /// range) did not walk them all: a remote-tracking ref ahead of the scanned branch still says "pushed".
-pub fn whole(repo: &Repository, tips: &[RefTip]) -> CommitGraph {
+pub fn whole(repo: &Repository, reader: Option<&mut PackReader<'_>>, tips: &[RefTip]) -> CommitGraph {
     let mut starts: Vec<Oid> = tips.iter().map(|t| t.commit).collect();
     if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
         starts.push(c.id());
     }
     // Unreadable commits were reported by the inventory's own walk.
-    super::git::walk_commits(repo, &starts, &[], &mut Vec::new()).0
+    super::git::walk_commits(repo, reader, &starts, &[], &mut Vec::new())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn oid(n: u8) -> Oid {
         Oid::from_bytes(&[n; 20]).expect("20 bytes make an id")

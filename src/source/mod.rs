@@ -5,6 +5,7 @@ pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod graph;
+pub mod oid;
 pub mod pack;
 pub mod staged;
 pub mod stdin;

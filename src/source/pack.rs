@@ -222,6 +222,10 @@ fn object_dirs(objects: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 struct PackIndex {
     data: Vec<u8>,
     count: usize,
+    /// `fan[p]`: how many ids sort before the two-byte prefix `p` (65,537 entries). The file's own
+    /// fan-out by first byte leaves thousands of ids per step on a large repository, so every lookup was
+    /// a dozen cache misses across the id table; this one leaves a few dozen.
+    fan: Vec<u32>,
 }
 
 impl PackIndex {
@@ -235,7 +239,17 @@ impl PackIndex {
         let count = u32::from_be_bytes(last.try_into().ok()?) as usize;
         // ids, CRCs, 31-bit offsets and the two trailing checksums must all be there.
         let need = Self::HEADER.checked_add(count.checked_mul(28)?)?.checked_add(40)?;
-        (data.len() >= need).then_some(PackIndex { data, count })
+        if data.len() < need || u32::try_from(count).is_err() {
+            return None;
+        }
+        let mut fan = vec![0u32; 65_537];
+        for id in data.get(Self::HEADER..Self::HEADER + count * 20)?.chunks_exact(20) {
+            fan[usize::from(u16::from_be_bytes([id[0], id[1]])) + 1] += 1;
+        }
+        for p in 1..fan.len() {
+            fan[p] += fan[p - 1];
+        }
+        Some(PackIndex { data, count, fan })
     }
 
     fn id(&self, i: usize) -> &[u8] {
@@ -254,17 +268,18 @@ impl PackIndex {
     }
 
     fn find(&self, id: &[u8]) -> Option<u64> {
-        // The fan-out table narrows the search to the ids that share the first byte.
-        let first = usize::from(*id.first()?);
-        let fan = |b: usize| -> Option<usize> {
-            let at = 8 + b * 4;
-            Some(u32::from_be_bytes(self.data.get(at..at + 4)?.try_into().ok()?) as usize)
-        };
-        let mut lo = if first == 0 { 0 } else { fan(first - 1)? };
-        let mut hi = fan(first)?.min(self.count);
+        // The two-byte fan-out narrows the search to the ids that share the first two bytes.
+        let p = usize::from(u16::from_be_bytes([*id.first()?, *id.get(1)?]));
+        let mut lo = *self.fan.get(p)? as usize;
+        let mut hi = (*self.fan.get(p + 1)? as usize).min(self.count);
+        // Ids compare by their first eight bytes as one big-endian number (the whole id only when those
+        // are equal): a call to `memcmp` per step was most of the cost of a lookup.
+        let prefix = |b: &[u8]| b.get(..8).and_then(|p| p.try_into().ok()).map(u64::from_be_bytes);
+        let want = prefix(id)?;
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.id(mid).cmp(id) {
+            let here = self.id(mid);
+            match prefix(here)?.cmp(&want).then_with(|| here.cmp(id)) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return self.offset(mid),
@@ -367,6 +382,7 @@ pub struct PackReader<'s> {
 }
 
 /// Entry types of the pack format.
+const OBJ_COMMIT: u8 = 1;
 const OBJ_TREE: u8 = 2;
 const OBJ_OFS_DELTA: u8 = 6;
 const OBJ_REF_DELTA: u8 = 7;
@@ -395,6 +411,14 @@ impl PackReader<'_> {
         let (kind, data) = self.object(pack, at.offset).ok()?;
         self.cache.insert((pack, at.offset), kind, data.clone());
         (kind == OBJ_TREE).then_some(data)
+    }
+
+    /// The raw bytes of commit `id`, if a pack has it and it is a commit. Not kept as a delta base: the
+    /// commit walk reads each commit once, and commits would push trees out of the cache.
+    pub fn commit(&mut self, id: Oid) -> Option<Arc<Vec<u8>>> {
+        let at = self.set.locate(&id)?;
+        let (kind, data) = self.object(at.pack as usize, at.offset).ok()?;
+        (kind == OBJ_COMMIT).then_some(data)
     }
 
     /// The object at `offset` of `pack`: its type (that of the whole object its delta chain starts from)

@@ -12,6 +12,7 @@ pub const TEST_KEY: &str = "pkhound-test-fingerprint-key";
 pub fn pkhound() -> Command {
     let mut cmd = Command::cargo_bin("pkhound").expect("the pkhound binary is built for tests");
     cmd.env_remove("NO_COLOR")
+        .env_remove("PKHOUND_TRACE")
         .env("CI", "true")
         .env("PKHOUND_FINGERPRINT_KEY", TEST_KEY);
     cmd

@@ -624,3 +624,63 @@ fn a_packed_history_with_delta_chains_reports_what_the_loose_one_does() {
     assert_eq!(packed["stats"]["files"], loose["stats"]["files"]);
     assert_eq!(packed["stats"]["bytes"], loose["stats"]["bytes"]);
 }
+
+/// `PKHOUND_TRACE=1` prints one line per phase of a history scan on stderr (stdout stays the report), and
+/// nothing without it. The history is a merge, repacked, so the walk reads its commits (two parents
+/// included) from the pack: the key is still the branch commit's, not the merge's.
+#[test]
+fn trace_prints_each_history_phase_on_stderr_only_when_asked() {
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("side.env", &format!("K={KEY1}\n"));
+    let side = r.commit("side key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.txt", "other\n");
+    r.commit("main work");
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    r.git(&["repack", "-adq"]);
+    r.git(&["prune-packed"]);
+
+    let run = |trace: Option<&str>| {
+        let mut cmd = pkhound();
+        cmd.args(["scan", "--history", "--format", "json"]).arg(&r.path);
+        if let Some(v) = trace {
+            cmd.env("PKHOUND_TRACE", v);
+        }
+        let out = cmd.output().expect("pkhound runs");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report");
+        (
+            out.status.code(),
+            report,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = run(Some("1"));
+    assert_eq!(code, Some(1), "{report:#}");
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{report:#}");
+    assert_eq!(f[0]["origin"]["commit"], side.as_str(), "{report:#}");
+    for phase in ["commits", "trees", "blobs", "group", "timeline"] {
+        assert!(
+            stderr.lines().any(|l| {
+                let mut w = l.split_whitespace();
+                l.starts_with("pkhound trace: ") && w.nth(2) == Some(phase) && l.contains(" s wall")
+            }),
+            "no {phase} line: {stderr}"
+        );
+    }
+    // The same finding without tracing (`exposed_until` is the scan's clock, so not compared).
+    let key = |v: &Value| -> Vec<String> {
+        findings(v)
+            .iter()
+            .map(|f| format!("{} {} {}", f["fingerprint"], f["origin"]["commit"], f["path"]))
+            .collect()
+    };
+    for quiet in [Some("0"), None] {
+        let (_, again, stderr) = run(quiet);
+        assert!(!stderr.contains("pkhound trace"), "{quiet:?}: {stderr}");
+        assert_eq!(key(&again), key(&report));
+    }
+}
