@@ -75,15 +75,21 @@ fn escaped_percent_and_html_encoded_keys_are_found_where_they_are_written() {
         ),
         ("mail/footer.tmpl", &format!("<span data-k=\"{html}\"></span>\n")),
     ]);
-    // `nested` (base64 of a percent-encoded key) is a known gap: see
-    // `decode::tests::base64_of_a_percent_encoded_value_is_a_chain`.
-    let _ = nested;
+    std::fs::create_dir_all(dir.path().join("k8s")).unwrap();
+    std::fs::write(
+        dir.path().join("k8s/secret.yaml"),
+        format!("kind: Secret\ndata:\n  app.env: {nested}\n"),
+    )
+    .unwrap();
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1);
     assert_eq!(
         found(&report),
         vec![
             row("api/app.json", 2, 15, "escape", KEY),
+            // Base64 of a `.env` whose URL holds the key percent-encoded: the column is where the run
+            // spells the key (11 + 32 bytes of `KLAVIYO_URL=…key=` × 4/3).
+            row("k8s/secret.yaml", 3, 54, "base64>percent", KEY),
             row("lib/track.js", 1, 10, "escape", KEY2),
             row("logs/access.log", 1, 55, "percent", KEY),
             row("mail/footer.tmpl", 1, 15, "html-entity", KEY2),
@@ -98,9 +104,53 @@ fn escaped_percent_and_html_encoded_keys_are_found_where_they_are_written() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        for leak in [&KEY[5..], &KEY2[12..], &json[8..40], &url[10..60], &html[10..60]] {
+        for leak in [
+            &KEY[5..],
+            &KEY2[12..],
+            &json[8..40],
+            &url[10..60],
+            &html[10..60],
+            &nested[8..40],
+        ] {
             assert!(!text.contains(leak), "{format} shows {leak}");
         }
+    }
+}
+
+/// See: issue 15 — nested encodings the other way round: base64 percent-encoded into a URL, base64
+/// JSON-escaped (`\/`) into a JSON string, and a JSON document with an escaped key, base64-encoded.
+#[test]
+fn nested_encodings_report_their_chain_outermost_first() {
+    // The padding lines make the base64 hold both a `/` and a `+`.
+    let env = b64(format!("A=??>\nKLAVIYO_PRIVATE_KEY={KEY}\nB=??~\n").as_bytes());
+    assert!(env.contains('/') && env.contains('+'));
+    let url = env.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let json = env.replace('/', "\\/");
+    let doc = b64(format!(
+        "{{\"klaviyo\": {{\"key\": \"{}\"}}}}\n",
+        escape(KEY2, |c| format!("\\u{:04x}", c as u32), |i| i < 3)
+    )
+    .as_bytes());
+    let dir = tree_of(&[
+        ("logs/callback.log", &format!("GET /hook?state={url}&ok=1 200\n")),
+        ("api/settings.json", &format!("{{\n  \"env\": \"{json}\"\n}}\n")),
+        ("k8s/config.yaml", &format!("data:\n  settings.json: {doc}\n")),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1, "{report}");
+    // Columns are where the encoded text spells the key, escapes before it counted.
+    assert_eq!(
+        found(&report),
+        vec![
+            row("api/settings.json", 2, 46, "escape>base64", KEY),
+            row("k8s/config.yaml", 2, 46, "base64>escape", KEY2),
+            row("logs/callback.log", 1, 53, "percent>base64", KEY),
+        ]
+    );
+    let out = pkhound().arg("scan").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for leak in [&KEY[5..], &KEY2[12..], &env[12..40], &doc[12..40]] {
+        assert!(!text.contains(leak), "the text report shows {leak}");
     }
 }
 
