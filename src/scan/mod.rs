@@ -499,6 +499,7 @@ fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let shared = Mutex::new(ScanOutcome::default());
     let opts = StagedOptions {
         respect_ignore: cfg.walk.respect_ignore,
+        archives: cfg.walk.archives.is_some(),
     };
     let start = cfg.roots.first().map(PathBuf::as_path);
     {
@@ -680,6 +681,41 @@ impl staged::Sink for Collector<'_> {
             };
             added.overlaps(f.line, last)
         }));
+    }
+
+    /// Scans every member of the new archive (as a tree scan does: `path!member`, same limits and
+    /// errors) and keeps the secrets the archive it replaces did not hold (same rule and secret, at any
+    /// member): a commit that rebuilds a jar without touching its key adds no key.
+    fn archive(&mut self, blob: Blob<'_>, old: Option<&[u8]>) {
+        let from = self.local.findings.len();
+        let scanned = self.scanner.scan(
+            &mut self.worker,
+            blob.path,
+            &blob.origin,
+            blob.bytes,
+            &mut self.local.findings,
+        );
+        self.local.errors.append(&mut self.worker.take_errors());
+        if let Scanned::Text(bytes) = scanned {
+            self.local.stats.files += 1;
+            self.local.stats.bytes += bytes;
+        }
+        let Some(old) = old else { return };
+        if self.local.findings.len() == from {
+            return;
+        }
+        let mut before = Vec::new();
+        self.scanner
+            .scan(&mut self.worker, blob.path, &blob.origin, old, &mut before);
+        // What could not be read in the old archive only decides what is new: not a hole in this scan.
+        drop(self.worker.take_errors());
+        let known: std::collections::HashSet<_> = before.iter().map(|f| (&f.rule.id, &f.fingerprint)).collect();
+        let scanned = self.local.findings.split_off(from);
+        self.local.findings.extend(
+            scanned
+                .into_iter()
+                .filter(|f| !known.contains(&(&f.rule.id, &f.fingerprint))),
+        );
     }
 
     fn error(&mut self, error: ScanError) {
