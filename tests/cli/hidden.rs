@@ -314,6 +314,168 @@ fn every_finding_has_an_exposure_class_by_path_or_by_variable_prefix() {
     assert!(sarif.contains("\"exposure\": \"infra\""));
 }
 
+/// See: issue 15 — every framework's public prefix makes a key client-side wherever it is defined (but
+/// in tests), and so does every path that ships to browsers or devices.
+#[test]
+fn every_public_prefix_and_every_shipped_path_is_client_side() {
+    let prefixed = [
+        "NEXT_PUBLIC_",
+        "VITE_",
+        "REACT_APP_",
+        "EXPO_PUBLIC_",
+        "GATSBY_",
+        "NUXT_PUBLIC_",
+        "PUBLIC_",
+    ];
+    let mut env = String::new();
+    for (i, p) in prefixed.iter().enumerate() {
+        env.push_str(&format!("{p}KLAVIYO_KEY={}\n", key(100 + i as u64)));
+    }
+    env.push_str(&format!("KLAVIYO_KEY={}\n", key(99)));
+    let shipped = [
+        "static/js/app.js",
+        "dist/index.js",
+        "build/main.js",
+        "www/config.js",
+        "assets/theme.js",
+        "src/app.min.js",
+        "js/vendor.bundle.js",
+        "dist/main.js.map",
+        "layout/theme.liquid",
+        "templates/index.html",
+        "app.json",
+        "android/app/google-services.json",
+        "ios/Runner/GoogleService-Info.plist",
+        "ios/App/Info.plist",
+        "android/app/src/main/AndroidManifest.xml",
+        "capacitor.config.json",
+        "lib/main.dart",
+    ];
+    let mut files: Vec<(String, String)> = vec![
+        ("config/.env".to_string(), env),
+        (
+            "tests/.env.test".to_string(),
+            format!("NEXT_PUBLIC_KLAVIYO_KEY={}\n", key(98)),
+        ),
+    ];
+    for (i, p) in shipped.iter().enumerate() {
+        files.push((p.to_string(), format!("x = \"{}\"\n", key(200 + i as u64))));
+    }
+    let tree: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let dir = tree_of(&tree);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    let class = |path: &str, line: u64| -> (String, String) {
+        let f = findings
+            .iter()
+            .find(|f| f["path"] == path && f["line"] == line)
+            .unwrap_or_else(|| panic!("no finding at {path}:{line}"));
+        (
+            f["exposure"].as_str().unwrap().to_string(),
+            f["variable"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    for (i, p) in prefixed.iter().enumerate() {
+        assert_eq!(
+            class("config/.env", i as u64 + 1),
+            ("client-side".to_string(), format!("{p}KLAVIYO_KEY")),
+            "{p}"
+        );
+    }
+    assert_eq!(class("config/.env", prefixed.len() as u64 + 1).0, "server");
+    assert_eq!(class("tests/.env.test", 1).0, "test", "a fixture stays a fixture");
+    for p in shipped {
+        assert_eq!(class(p, 1).0, "client-side", "{p}");
+    }
+    assert_eq!(findings.len(), prefixed.len() + 2 + shipped.len());
+}
+
+/// See: issue 15 — the remediation names the variable and how to read it in the file's language.
+#[test]
+fn remediation_reads_the_variable_in_the_files_language() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "srv/app.js",
+            format!("const KLAVIYO_KEY = '{}';\n", key(301)),
+            "`process.env.KLAVIYO_KEY`",
+        ),
+        (
+            "srv/app.ts",
+            format!("const klaviyoKey = '{}';\n", key(302)),
+            "`process.env.KLAVIYO_KEY`",
+        ),
+        (
+            "app/models/k.rb",
+            format!("KLAVIYO_KEY = '{}'\n", key(303)),
+            "`ENV.fetch(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "cmd/main.go",
+            format!("klaviyoKey := \"{}\"\n", key(304)),
+            "`os.Getenv(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "src/K.java",
+            format!("String klaviyoKey = \"{}\";\n", key(305)),
+            "`System.getenv(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "src/K.cs",
+            format!("var klaviyoKey = \"{}\";\n", key(306)),
+            "`Environment.GetEnvironmentVariable(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "web/k.php",
+            format!("$klaviyo_key = '{}';\n", key(307)),
+            "`getenv('KLAVIYO_KEY')`",
+        ),
+        (
+            "src/k.rs",
+            format!("let klaviyo_key = \"{}\";\n", key(308)),
+            "`std::env::var(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "bin/run.sh",
+            format!("KLAVIYO_KEY={}\n", key(309)),
+            "`\"$KLAVIYO_KEY\"`",
+        ),
+        (
+            "tf/main.tf",
+            format!("klaviyo_key = \"{}\"\n", key(310)),
+            "TF_VAR_klaviyo_key",
+        ),
+        (
+            ".gitlab-ci.yml",
+            format!("variables:\n  KLAVIYO_KEY: {}\n", key(311)),
+            "a masked CI/CD variable `$KLAVIYO_KEY`",
+        ),
+        (
+            "k8s/deploy.yaml",
+            format!("env:\n  KLAVIYO_KEY: {}\n", key(312)),
+            "`valueFrom.secretKeyRef`",
+        ),
+        (
+            ".env",
+            format!("KLAVIYO_KEY={}\n", key(313)),
+            "keep `.env` files out of git",
+        ),
+    ];
+    let tree: Vec<(&str, &str)> = cases.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
+    let dir = tree_of(&tree);
+    let (_, report, _) = scan_json(dir.path(), &[]);
+    let findings = report["findings"].as_array().unwrap();
+    for (path, _, want) in &cases {
+        let f = findings
+            .iter()
+            .find(|f| f["path"] == *path)
+            .unwrap_or_else(|| panic!("no finding in {path}: {report}"));
+        let fix = f["remediation"].as_str().unwrap();
+        assert!(fix.contains(want), "{path}: {fix}");
+        assert!(f["variable"].is_string(), "{path}");
+    }
+}
+
 /// A file of `bytes` at `path` in a fresh tree.
 fn tree_with_bytes(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
