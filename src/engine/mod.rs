@@ -47,6 +47,9 @@ pub struct CompiledRule {
     first_group: bool,
     allow_src: Vec<String>,
     matcher: OnceLock<Result<Matcher, EngineError>>,
+    /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
+    /// file glues a match on its right (see [`CompiledRule::accepts`]).
+    fixed_end: OnceLock<bool>,
     window: usize,
     min_entropy: Option<f64>,
     check: Option<Check>,
@@ -309,6 +312,7 @@ impl Engine {
                 first_group: spec.first_group,
                 allow_src: spec.allow.clone(),
                 matcher: OnceLock::new(),
+                fixed_end: OnceLock::new(),
                 window: spec.window,
                 min_entropy: spec.min_entropy,
                 check: spec.check,
@@ -784,12 +788,79 @@ impl CompiledRule {
         })
     }
 
+    /// Whether the rule's secret (its `secret` group, numbered group or whole match) ends in a run of a
+    /// fixed number of hex-like characters (`pk_…[0-9a-f]{34}`; a class of at most 22 bytes): a byte
+    /// after such a match cannot be part of it, since the regex already took what its greedy parts
+    /// could, and such a run does not occur by chance in the names of a symbol table.
+    fn ends_fixed(&self) -> bool {
+        *self.fixed_end.get_or_init(|| {
+            use regex_syntax::hir::{Capture, Hir, HirKind};
+            fn group<'h>(h: &'h Hir, want: &dyn Fn(&Capture) -> bool) -> Option<&'h Hir> {
+                match h.kind() {
+                    HirKind::Capture(c) if want(c) => Some(h),
+                    HirKind::Capture(c) => group(&c.sub, want),
+                    HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|h| group(h, want)),
+                    HirKind::Repetition(r) => group(&r.sub, want),
+                    _ => None,
+                }
+            }
+            fn fixed(h: &Hir) -> bool {
+                match h.kind() {
+                    HirKind::Capture(c) => fixed(&c.sub),
+                    HirKind::Concat(v) => v.last().is_some_and(fixed),
+                    HirKind::Repetition(r) => r.max == Some(r.min) && r.min > 1 && narrow(&r.sub),
+                    _ => false,
+                }
+            }
+            // Hex digits at most: a run of letters and digits glued into a symbol table
+            // (`pre_undelete_bucket…` for `re_[A-Za-z0-9]{8}_…`) is a name, a fixed run of hex is not.
+            fn narrow(h: &Hir) -> bool {
+                use regex_syntax::hir::Class;
+                let size: u32 = match h.kind() {
+                    HirKind::Class(Class::Bytes(c)) => c.iter().map(|r| u32::from(r.end() - r.start()) + 1).sum(),
+                    HirKind::Class(Class::Unicode(c)) => c.iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum(),
+                    _ => return false,
+                };
+                size <= 22
+            }
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&self.regex_src)
+            else {
+                return false;
+            };
+            let secret = match group(&hir, &|c| c.name.as_deref() == Some("secret")) {
+                Some(h) => Some(h),
+                None => match self.secret_group {
+                    Some(0) => Some(&hir),
+                    None if !self.first_group => Some(&hir),
+                    Some(g) => group(&hir, &|c| c.index as usize == g),
+                    None => None,
+                },
+            };
+            secret.is_some_and(fixed)
+        })
+    }
+
     /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
+    ///
+    /// In a binary file (`binary`) a secret that starts with its rule's token prefix may be glued to
+    /// word bytes: SQLite stores a record's values back to back after their serial types, so a TEXT key
+    /// has the type byte (`W` for 37 bytes) or the previous column's value on its left, and the next
+    /// column's value on its right. Its left glue is accepted; its right glue only when the secret ends
+    /// in a fixed-count run of hex ([`CompiledRule::ends_fixed`]: `pk_` + 34 hex, whose extent the
+    /// regex decides). An open-ended or alphanumeric body (`[A-Za-z0-9]{24}`) still rejects it: glued
+    /// into symbol names (`pre_undelete_bucket…`) it gave 14 false findings in `/usr/lib`. Text files are
+    /// unchanged.
     fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize, binary: bool) -> bool {
         let secret = &hay[start..end];
         if self.delimited
             && !filter::is_delimited(hay, start, end)
-            && !(binary && filter::is_delimited_right(hay, end) && self.starts_with_keyword(secret))
+            && !(binary
+                && self.starts_with_keyword(secret)
+                && (filter::is_delimited_right(hay, end) || self.ends_fixed()))
         {
             return false;
         }

@@ -7,6 +7,7 @@ use crate::common::*;
 
 const KEY: &str = "pk_f552cc5023d8319aea1181f76f3adcbdc1"; // pkhound:allow
 const KEY2: &str = "pk_Ov8GZ4_f575dcad6ba2b0aee0ca923732881584d8"; // pkhound:allow
+const KEY3: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
 
 /// `s` with the characters at the positions `which` accepts escaped by `esc`.
 fn escape(s: &str, esc: impl Fn(char) -> String, which: impl Fn(usize) -> bool) -> String {
@@ -627,6 +628,8 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
          db.execute('insert into settings(name, value) values (?, ?)', ('klaviyo_private', '{KEY}'))\n\
          db.execute('create table tokens(t text)')\n\
          db.execute('insert into tokens values (?)', ('{KEY2}',))\n\
+         db.execute('create table owners(k text, who text, n integer)')\n\
+         db.execute('insert into owners values (?, ?, ?)', ('{KEY3}', 'alice', 7))\n\
          db.commit()\n"
     );
     let status = std::process::Command::new("python3")
@@ -647,6 +650,9 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
         glued(KEY) && glued(KEY2),
         "both keys are glued on their left, as SQLite stores them"
     );
+    // The next column's value follows a TEXT value directly: `pk_…alice`.
+    let at = bytes.windows(KEY3.len()).position(|w| w == KEY3.as_bytes()).unwrap();
+    assert_eq!(&bytes[at + KEY3.len()..at + KEY3.len() + 5], b"alice");
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1, "{report}");
     let mut got: Vec<(String, bool)> = report["findings"]
@@ -656,9 +662,15 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
         .map(|f| (f["secret"].as_str().unwrap().to_string(), f["binary"] == true))
         .collect();
     got.sort();
-    assert_eq!(got, vec![(KEY2.to_string(), true), (KEY.to_string(), true)]);
-    // In text, the same glue still rejects: `namepk_…` is a longer token.
-    let dir = tree_of(&[("notes.txt", &format!("klaviyo_private{KEY}\n"))]);
+    let mut want = vec![
+        (KEY.to_string(), true),
+        (KEY2.to_string(), true),
+        (KEY3.to_string(), true),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // In text, the same glue still rejects: `namepk_…` and `pk_…alice` are longer tokens.
+    let dir = tree_of(&[("notes.txt", &format!("klaviyo_private{KEY}\n{KEY3}alice\n"))]);
     let (code, _, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
 }
