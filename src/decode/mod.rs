@@ -89,7 +89,8 @@ pub trait Decoder: Sync {
 
 /// Every decoder. An index here is the engine's decoder id.
 pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text::Escape, &text::HtmlEntity];
-/// The index of each text decoder in [`DECODERS`] (a test holds them to their steps).
+/// The index of each decoder in [`DECODERS`] (a test holds them to their steps).
+const BASE64: usize = 0;
 const PERCENT: usize = 1;
 const ESCAPE: usize = 2;
 const HTML_ENTITY: usize = 3;
@@ -105,13 +106,30 @@ const HTML_ENTITY: usize = 3;
 pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     let mut out = patterns_for(rules, Gate::Base64Run);
     out.extend(patterns_for(rules, Gate::Escape));
+    out.extend(patterns_for(rules, Gate::LongBase64Run));
     out
 }
 
 /// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
-/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`).
+/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`), and base64's spellings of
+/// escaped keywords for [`Gate::LongBase64Run`] (only a long run can hold a whole escaped key).
 pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
     let mut out = Vec::new();
+    if gate == Gate::LongBase64Run {
+        let mut seen = std::collections::HashSet::new();
+        for (pattern, shift) in escaped_in_base64(rules) {
+            if seen.insert(pattern.clone()) {
+                out.push(ExtraPattern {
+                    pattern,
+                    decoder: BASE64,
+                    shift,
+                    exact_case: true,
+                    gate,
+                });
+            }
+        }
+        return out;
+    }
     let mut seen = std::collections::HashSet::new();
     for (decoder, d) in DECODERS.iter().enumerate() {
         let base64 = d.step() == Step::Base64;
@@ -150,26 +168,14 @@ pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
                 }
             }
         }
-        if base64 {
-            // Base64 of an escaped keyword (a base64 `.env` whose URL holds `%70%6B_…`): the base64 run is
-            // decoded around the hit, and the decoded text's own escaped keyword leads to the inner
-            // decoder, so the finding's chain is `base64>percent`.
-            for (pattern, shift) in escaped_in_base64(rules) {
-                if seen.insert((decoder, pattern.clone())) {
-                    out.push(ExtraPattern {
-                        pattern,
-                        decoder,
-                        shift,
-                        exact_case: true,
-                        gate,
-                    });
-                }
-            }
-        }
     }
     out
 }
 
+/// Base64 of an escaped keyword (a base64 `.env` whose URL holds `%70%6B_…`): the base64 run is decoded
+/// around the hit, and the decoded text's own escaped keyword leads to the inner decoder, so the
+/// finding's chain is `base64>percent`.
+///
 /// The base64 spellings of the text decoders' escaped keywords, with hex digits in either case (base64
 /// case is data: `%6b` and `%6B` encode differently). Only the spellings that start with an escape: the
 /// first character escaped is what tools and obfuscators write, and the rest are the keyword in clear.

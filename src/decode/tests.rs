@@ -359,6 +359,7 @@ fn hex_case_touches_only_escape_digits() {
 #[test]
 fn decoder_indices_name_their_steps() {
     use crate::finding::Step;
+    assert_eq!(DECODERS[BASE64].step(), Step::Base64);
     assert_eq!(DECODERS[PERCENT].step(), Step::Percent);
     assert_eq!(DECODERS[ESCAPE].step(), Step::Escape);
     assert_eq!(DECODERS[HTML_ENTITY].step(), Step::HtmlEntity);

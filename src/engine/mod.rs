@@ -120,15 +120,19 @@ pub enum Gate {
     Base64Run,
     /// A `%`, `\` or `&` byte: every escaped spelling (`%70`, `\x70`, `&#112;`) holds one.
     Escape,
+    /// A run of at least `MIN_LONG_BASE64_RUN` base64 characters: what base64 of a whole escaped key
+    /// needs (its many patterns stay out of a pre-commit hook's ordinary lines).
+    LongBase64Run,
 }
 
 impl Gate {
-    const ALL: [Gate; 2] = [Gate::Base64Run, Gate::Escape];
+    const ALL: [Gate; 3] = [Gate::Base64Run, Gate::Escape, Gate::LongBase64Run];
 
     fn index(self) -> usize {
         match self {
             Gate::Base64Run => 0,
             Gate::Escape => 1,
+            Gate::LongBase64Run => 2,
         }
     }
 
@@ -136,12 +140,17 @@ impl Gate {
     fn opens(self, hay: &[u8]) -> bool {
         match self {
             Gate::Escape => memchr::memchr3(b'%', b'\\', b'&', hay).is_some(),
-            Gate::Base64Run => {
+            Gate::Base64Run | Gate::LongBase64Run => {
+                let min = if self == Gate::Base64Run {
+                    MIN_BASE64_RUN
+                } else {
+                    MIN_LONG_BASE64_RUN
+                };
                 let mut run = 0;
                 for &b in hay {
                     if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
                         run += 1;
-                        if run >= MIN_BASE64_RUN {
+                        if run >= min {
                             return true;
                         }
                     } else {
@@ -156,6 +165,9 @@ impl Gate {
 
 /// The shortest base64 run the base64 decoder decodes (`decode::base64::MIN_RUN`).
 pub const MIN_BASE64_RUN: usize = 16;
+/// A base64 run this long can spell an escaped key (base64 of `%70k_` and 34 hex digits is 52
+/// characters); ordinary identifiers and hashes of a commit's lines are shorter.
+pub const MIN_LONG_BASE64_RUN: usize = 48;
 
 /// Decoder patterns, computed on demand for one gate (the caller's decoders know how).
 pub type ExtraSource = Arc<dyn Fn(Gate) -> Vec<ExtraPattern> + Send + Sync>;
@@ -244,7 +256,7 @@ pub struct Engine {
     extra_from: usize,
     /// Where the decoders' patterns come from, and each gate's, once needed.
     extra_source: Option<ExtraSource>,
-    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 2],
+    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 3],
     /// The DFA's decoder patterns (every gate's, in order), from `extra_from` on.
     dfa_extra: OnceLock<Vec<ExtraPattern>>,
     /// Set by [`Engine::expect_large`]: one NFA over keywords and every decoder pattern (the DFA's pattern
@@ -333,7 +345,7 @@ impl Engine {
             always,
             extra_from,
             extra_source: extra,
-            extra_sets: [OnceLock::new(), OnceLock::new()],
+            extra_sets: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
             dfa_extra: OnceLock::new(),
             eager: std::sync::atomic::AtomicBool::new(false),
             full_nfa: OnceLock::new(),
