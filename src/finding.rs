@@ -1165,7 +1165,7 @@ fn read_variable(path: &str, v: &str, exposure: Exposure) -> String {
     let lower = lower.rsplit('!').next().unwrap_or(&lower);
     let file = lower.rsplit('/').next().unwrap_or(lower);
     let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    let env = v.to_ascii_uppercase().replace(['-', '.'], "_");
+    let env = env_name(v);
     let how = match ext {
         "py" => format!("`os.environ[\"{env}\"]`"),
         "js" | "mjs" | "cjs" | "ts" => format!("`process.env.{env}`"),
@@ -1195,6 +1195,26 @@ fn read_variable(path: &str, v: &str, exposure: Exposure) -> String {
         _ => format!("an environment variable `{env}` or a secrets manager reference (`${{{env}}}`) instead of the value"),
     };
     format!("Read `{v}` at run time instead: {how}.")
+}
+
+/// The environment variable a variable's value should come from: its name without a sigil (`$key` in
+/// PHP, `@key` in Ruby), camelCase split, in SCREAMING_SNAKE_CASE (`klaviyoKey` → `KLAVIYO_KEY`).
+fn env_name(v: &str) -> String {
+    let v = v.trim_start_matches(['$', '@']);
+    let mut out = String::with_capacity(v.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in v.chars() {
+        if c.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+            out.push('_');
+        }
+        out.push(if matches!(c, '-' | '.') {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        });
+        prev = Some(c);
+    }
+    out
 }
 
 /// What kind of input could not be scanned: decides nothing by itself (every error makes a scan

@@ -49,6 +49,74 @@ impl Decoder for Base64 {
         out.clear();
         None
     }
+
+    /// Percent-encoded base64 (`%2B`, `%2F`, `%3D` in a URL or form), JSON-escaped base64 (`\/`,
+    /// `\u002F`) or HTML-escaped base64 (`&#43;`, `&#x2F;`, `&sol;`): the run stops at an escape of a
+    /// base64 character, and digits (or padding) go on after it.
+    fn outer(&self, hay: &[u8], q: usize) -> Option<usize> {
+        let rest = hay.get(q..)?;
+        // After the hit: an escape that digits (or padding) go on after.
+        if let Some(end) = rest.iter().take(AHEAD).position(|&b| !is_digit(b)) {
+            let tail = &rest[end..];
+            if let Some((len, decoder, c)) = escaped_digit(tail, false) {
+                let goes_on = tail.get(len).is_some_and(|&b| is_digit(b) || b == b'=' || b == tail[0]);
+                if goes_on || c == b'=' {
+                    return Some(decoder);
+                }
+            }
+        }
+        // Before it: an escape with digits before it.
+        let head = &hay[..q];
+        let run = head.iter().rev().take(BACK).take_while(|&&b| is_digit(b)).count();
+        let mut before = &head[..head.len() - run];
+        // `\/`: the `/` is a digit of the run, the backslash ends what is before it.
+        if before.ends_with(b"\\") && head.get(before.len()) == Some(&b'/') {
+            before = &hay[..before.len() + 1];
+        }
+        let (len, decoder, _) = escaped_digit(before, true)?;
+        let prev = before.len().checked_sub(len + 1).and_then(|i| before.get(i))?;
+        is_digit(*prev).then_some(decoder)
+    }
+}
+
+/// A base64 character (`+`, `/`, `=`) escaped at the start of `s` (or at its end): the escape's length,
+/// the decoder that reads it and the character.
+fn escaped_digit(s: &[u8], at_end: bool) -> Option<(usize, usize, u8)> {
+    const ESCAPES: &[(&[u8], usize, u8)] = &[
+        (b"%2b", super::PERCENT, b'+'),
+        (b"%2f", super::PERCENT, b'/'),
+        (b"%3d", super::PERCENT, b'='),
+        (b"\\/", super::ESCAPE, b'/'),
+        (b"\\u002b", super::ESCAPE, b'+'),
+        (b"\\u002f", super::ESCAPE, b'/'),
+        (b"\\u003d", super::ESCAPE, b'='),
+        (b"&#43;", super::HTML_ENTITY, b'+'),
+        (b"&#47;", super::HTML_ENTITY, b'/'),
+        (b"&#61;", super::HTML_ENTITY, b'='),
+        (b"&#x2b;", super::HTML_ENTITY, b'+'),
+        (b"&#x2f;", super::HTML_ENTITY, b'/'),
+        (b"&#x3d;", super::HTML_ENTITY, b'='),
+        (b"&sol;", super::HTML_ENTITY, b'/'),
+        (b"&equals;", super::HTML_ENTITY, b'='),
+        (b"&plus;", super::HTML_ENTITY, b'+'),
+    ];
+    // Escapes are spelled in lowercase above; `%2F` and `&#X2B;` are the same. The longest is 8 bytes.
+    let part = if at_end {
+        &s[s.len().saturating_sub(8)..]
+    } else {
+        &s[..s.len().min(8)]
+    };
+    let folded = part.to_ascii_lowercase();
+    ESCAPES
+        .iter()
+        .find(|(e, _, _)| {
+            if at_end {
+                folded.ends_with(e)
+            } else {
+                folded.starts_with(e)
+            }
+        })
+        .map(|&(e, decoder, c)| (e.len(), decoder, c))
 }
 
 /// Encoded keywords shorter than this hit too often to be worth decoding around.

@@ -78,10 +78,22 @@ pub trait Decoder: Sync {
     /// Decodes the text around a hit at `at` into `out` (cleared first): `Some(run)`, the span of `hay`
     /// that was decoded, or `None` when there is nothing worth scanning there.
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)>;
+
+    /// The decoder (an index into [`DECODERS`]) whose escapes cut the run around the hit at `at`
+    /// (percent-encoded base64: `cGtf…%2B…`; JSON's `\/`), when there is one: it decodes the hit's
+    /// text first, and this decoder's own hit in its output recurses, so the chain is `percent>base64`.
+    fn outer(&self, _hay: &[u8], _at: usize) -> Option<usize> {
+        None
+    }
 }
 
 /// Every decoder. An index here is the engine's decoder id.
 pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text::Escape, &text::HtmlEntity];
+/// The index of each decoder in [`DECODERS`] (a test holds them to their steps).
+const BASE64: usize = 0;
+const PERCENT: usize = 1;
+const ESCAPE: usize = 2;
+const HTML_ENTITY: usize = 3;
 
 /// The patterns of every decoder for every keyword of `rules` (base64: each spelled as given, lowercased
 /// and uppercased, since the automaton ignores ASCII case and an encoding does not), without repeats.
@@ -94,13 +106,30 @@ pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text:
 pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     let mut out = patterns_for(rules, Gate::Base64Run);
     out.extend(patterns_for(rules, Gate::Escape));
+    out.extend(patterns_for(rules, Gate::LongBase64Run));
     out
 }
 
 /// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
-/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`).
+/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`), and base64's spellings of
+/// escaped keywords for [`Gate::LongBase64Run`] (only a long run can hold a whole escaped key).
 pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
     let mut out = Vec::new();
+    if gate == Gate::LongBase64Run {
+        let mut seen = std::collections::HashSet::new();
+        for (pattern, shift) in escaped_in_base64(rules) {
+            if seen.insert(pattern.clone()) {
+                out.push(ExtraPattern {
+                    pattern,
+                    decoder: BASE64,
+                    shift,
+                    exact_case: true,
+                    gate,
+                });
+            }
+        }
+        return out;
+    }
     let mut seen = std::collections::HashSet::new();
     for (decoder, d) in DECODERS.iter().enumerate() {
         let base64 = d.step() == Step::Base64;
@@ -139,6 +168,77 @@ pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
                 }
             }
         }
+    }
+    out
+}
+
+/// Base64 of an escaped keyword (a base64 `.env` whose URL holds `%70%6B_…`): the base64 run is decoded
+/// around the hit, and the decoded text's own escaped keyword leads to the inner decoder, so the
+/// finding's chain is `base64>percent`.
+///
+/// The base64 spellings of the text decoders' escaped keywords, with hex digits in either case (base64
+/// case is data: `%6b` and `%6B` encode differently). Only the spellings that start with an escape: the
+/// first character escaped is what tools and obfuscators write, and the rest are the keyword in clear.
+fn escaped_in_base64(rules: &[LoadedRule]) -> Vec<(String, usize)> {
+    let mut escaped = std::collections::BTreeSet::new();
+    for d in DECODERS.iter().filter(|d| d.step() != Step::Base64) {
+        for loaded in rules {
+            if loaded.spec.tags.iter().any(|t| t == "generic") {
+                continue;
+            }
+            for spelling in encoded_spellings(&loaded.spec) {
+                for (pattern, _) in d.patterns(spelling.as_bytes()) {
+                    if pattern.starts_with(['%', '\\', '&']) {
+                        escaped.insert(hex_case(&pattern, false));
+                        escaped.insert(hex_case(&pattern, true));
+                    }
+                }
+            }
+        }
+    }
+    escaped.iter().flat_map(|p| keyword_encodings(p.as_bytes())).collect()
+}
+
+/// `pattern` with the hex digits of its escapes (`%6B`, `\x6b`, `\u006B`, `&#x6B;`) in upper or lower
+/// case, and every other character as it is.
+fn hex_case(pattern: &str, upper: bool) -> String {
+    if !pattern.is_ascii() {
+        return pattern.to_string();
+    }
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    // How many of the next characters are an escape's hex digits (`usize::MAX`: up to the `;`).
+    let mut hex = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let c = b as char;
+        if hex > 0 && c.is_ascii_hexdigit() {
+            out.push(if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            });
+            hex = hex.saturating_sub(1);
+            i += 1;
+            continue;
+        }
+        hex = 0;
+        out.push(c);
+        let rest = &bytes[i..];
+        if rest.starts_with(b"%") {
+            hex = 2;
+        } else if rest.starts_with(b"\\u") {
+            (hex, i) = (4, i + 1);
+            out.push('u');
+        } else if rest.starts_with(b"\\x") {
+            (hex, i) = (2, i + 1);
+            out.push('x');
+        } else if rest.starts_with(b"&#x") || rest.starts_with(b"&#X") {
+            (hex, i) = (usize::MAX, i + 2);
+            out.push('#');
+            out.push(bytes[i] as char);
+        }
+        i += 1;
     }
     out
 }
@@ -291,7 +391,13 @@ fn hidden_in(
         if hit.decoder != last_decoder {
             (last_decoder, done_to) = (hit.decoder, 0);
         }
-        let Some(d) = DECODERS.get(hit.decoder) else { continue };
+        let Some(&d) = DECODERS.get(hit.decoder) else { continue };
+        // An escaped run (percent-encoded base64) is unescaped first; its decoder's hit in the output
+        // recurses, one level deeper.
+        let d = match d.outer(hay, hit.at).and_then(|o| DECODERS.get(o)) {
+            Some(&outer) if depth < MAX_DEPTH => outer,
+            _ => d,
+        };
         if hit.at < done_to || *budget == 0 {
             continue;
         }

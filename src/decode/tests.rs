@@ -288,7 +288,7 @@ fn escaped_keys_are_found_and_placed_on_their_encoded_span() {
 /// secrets (`pk_`), not for context words (`KLAVIYO`) nor for escaped spellings (`%70k_`), so a base64 run
 /// whose payload holds only a percent-encoded key has no hit to decode around.
 #[test]
-#[ignore = "base64>percent needs base64 spellings of escaped keywords in the automaton (issue 15, next session)"]
+
 fn base64_of_a_percent_encoded_value_is_a_chain() {
     let pct = escaped(|c| format!("%{:02x}", c as u32), |i| i < 2);
     let text = format!(
@@ -346,4 +346,80 @@ fn pattern_count() {
         .map(|d| patterns(&rules).iter().filter(|p| p.decoder == d).count())
         .collect();
     println!("{n} decoder patterns {per:?}; compile {plain:?} without, {all:?} with");
+}
+
+#[test]
+fn hex_case_touches_only_escape_digits() {
+    assert_eq!(hex_case("%70%6Bab", false), "%70%6bab");
+    assert_eq!(hex_case(r"\u006bk\x5fab", true), r"\u006Bk\x5Fab");
+    assert_eq!(hex_case("&#x6b;a&#107;b", true), "&#x6B;a&#107;b");
+    assert_eq!(hex_case("pk%5f", true), "pk%5F");
+}
+
+#[test]
+fn decoder_indices_name_their_steps() {
+    use crate::finding::Step;
+    assert_eq!(DECODERS[BASE64].step(), Step::Base64);
+    assert_eq!(DECODERS[PERCENT].step(), Step::Percent);
+    assert_eq!(DECODERS[ESCAPE].step(), Step::Escape);
+    assert_eq!(DECODERS[HTML_ENTITY].step(), Step::HtmlEntity);
+}
+
+/// A base64 `.env` whose `/` and `+` were escaped on the way into a URL, a JSON string or an HTML
+/// attribute: the escapes cut the run, so the run is unescaped first and the chain says so.
+#[test]
+fn escaped_base64_runs_are_unescaped_first() {
+    // Padding chosen so the encoded `.env` holds both a `/` and a `+`.
+    let env = format!("A=??>\nKLAVIYO_PRIVATE_KEY={KEY}\nB=??~\n");
+    let enc = b64(env.as_bytes());
+    assert!(enc.contains('/') && enc.contains('+'), "{enc}");
+    for (escaped, chain) in [
+        (
+            enc.replace('/', "%2F").replace('+', "%2B").replace('=', "%3D"),
+            "percent>base64",
+        ),
+        (enc.replace('/', "\\/"), "escape>base64"),
+        (enc.replace('+', "\\u002B").replace('/', "\\u002f"), "escape>base64"),
+        (enc.replace('/', "&#x2F;").replace('+', "&#43;"), "html-entity>base64"),
+    ] {
+        let text = format!("x\n<a href=\"https://x.io/?env={escaped}&y=1\">\n");
+        let got = placed(&text);
+        assert_eq!(got.len(), 1, "{text}: {got:?}");
+        assert_eq!((got[0].0, got[0].3.as_str()), (2, chain), "{text}");
+        assert!(!got[0].4.contains(&enc[8..30]), "{:?}", got[0].4);
+    }
+}
+
+/// Base64 of text whose key is escaped inside: a JSON document (`\u0070k_…`) or an HTML fragment.
+#[test]
+fn escapes_inside_base64_are_chains() {
+    let json = escaped(|c| format!("\\u{:04x}", c as u32), |i| i == 0);
+    let html = escaped(|c| format!("&#{};", c as u32), |i| i < 3);
+    let pct_upper = escaped(|c| format!("%{:02X}", c as u32), |_| true);
+    for (inner, chain) in [
+        (format!("{{\"klaviyo\": {{\"key\": \"{json}\"}}}}"), "base64>escape"),
+        (format!("<meta content=\"{html}\">"), "base64>html-entity"),
+        (format!("KLAVIYO=https://x.io/?k={pct_upper}"), "base64>percent"),
+    ] {
+        for pad in ["", "a", "ab"] {
+            let text = format!("config: {}\n", b64(format!("{pad}{inner}\n").as_bytes()));
+            let got = placed(&text);
+            assert_eq!(got.len(), 1, "{inner} pad {pad:?}: {got:?}");
+            assert_eq!(got[0].3, chain, "{inner} pad {pad:?}");
+            assert_eq!(got[0].4, "config: «base64»");
+        }
+    }
+}
+
+/// Nesting stops at `MAX_DEPTH`: a JSON string escaped three times over is found with its chain, one
+/// escaped four times is not decoded to the end.
+#[test]
+fn nesting_is_bounded_in_depth() {
+    let key = escaped(|c| format!("u{:04x}", c as u32), |i| i == 0);
+    let three = format!("\"{}{key}\"", "\\".repeat(4));
+    let got = placed(&three);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].3, "escape>escape>escape");
+    let four = format!("\"{}{key}\"", "\\".repeat(8));
+    assert!(placed(&four).is_empty());
 }

@@ -204,6 +204,7 @@ const NAMED: &[(&[u8], char)] = &[
     (b"sol;", '/'),
     (b"colon;", ':'),
     (b"equals;", '='),
+    (b"plus;", '+'),
     (b"lowbar;", '_'),
     (b"period;", '.'),
     (b"hyphen;", '-'),

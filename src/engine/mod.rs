@@ -50,6 +50,9 @@ pub struct CompiledRule {
     first_group: bool,
     allow_src: Vec<String>,
     matcher: OnceLock<Result<Matcher, EngineError>>,
+    /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
+    /// file glues a match on its right (see [`CompiledRule::accepts`]).
+    fixed_end: OnceLock<bool>,
     window: usize,
     min_entropy: Option<f64>,
     check: Option<Check>,
@@ -120,15 +123,19 @@ pub enum Gate {
     Base64Run,
     /// A `%`, `\` or `&` byte: every escaped spelling (`%70`, `\x70`, `&#112;`) holds one.
     Escape,
+    /// A run of at least `MIN_LONG_BASE64_RUN` base64 characters: what base64 of a whole escaped key
+    /// needs (its many patterns stay out of a pre-commit hook's ordinary lines).
+    LongBase64Run,
 }
 
 impl Gate {
-    const ALL: [Gate; 2] = [Gate::Base64Run, Gate::Escape];
+    const ALL: [Gate; 3] = [Gate::Base64Run, Gate::Escape, Gate::LongBase64Run];
 
     fn index(self) -> usize {
         match self {
             Gate::Base64Run => 0,
             Gate::Escape => 1,
+            Gate::LongBase64Run => 2,
         }
     }
 
@@ -136,12 +143,17 @@ impl Gate {
     fn opens(self, hay: &[u8]) -> bool {
         match self {
             Gate::Escape => memchr::memchr3(b'%', b'\\', b'&', hay).is_some(),
-            Gate::Base64Run => {
+            Gate::Base64Run | Gate::LongBase64Run => {
+                let min = if self == Gate::Base64Run {
+                    MIN_BASE64_RUN
+                } else {
+                    MIN_LONG_BASE64_RUN
+                };
                 let mut run = 0;
                 for &b in hay {
                     if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
                         run += 1;
-                        if run >= MIN_BASE64_RUN {
+                        if run >= min {
                             return true;
                         }
                     } else {
@@ -156,6 +168,9 @@ impl Gate {
 
 /// The shortest base64 run the base64 decoder decodes (`decode::base64::MIN_RUN`).
 pub const MIN_BASE64_RUN: usize = 16;
+/// A base64 run this long can spell an escaped key (base64 of `%70k_` and 34 hex digits is 52
+/// characters); ordinary identifiers and hashes of a commit's lines are shorter.
+pub const MIN_LONG_BASE64_RUN: usize = 48;
 
 /// Decoder patterns, computed on demand for one gate (the caller's decoders know how).
 pub type ExtraSource = Arc<dyn Fn(Gate) -> Vec<ExtraPattern> + Send + Sync>;
@@ -246,7 +261,7 @@ pub struct Engine {
     extra_from: usize,
     /// Where the decoders' patterns come from, and each gate's, once needed.
     extra_source: Option<ExtraSource>,
-    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 2],
+    extra_sets: [OnceLock<Result<ExtraSet, EngineError>>; 3],
     /// The DFA's decoder patterns (every gate's, in order), from `extra_from` on.
     dfa_extra: OnceLock<Vec<ExtraPattern>>,
     /// Set by [`Engine::expect_large`]: one literal set over keywords and every decoder pattern (the DFA's
@@ -314,6 +329,7 @@ impl Engine {
                 first_group: spec.first_group,
                 allow_src: spec.allow.clone(),
                 matcher: OnceLock::new(),
+                fixed_end: OnceLock::new(),
                 window: spec.window,
                 min_entropy: spec.min_entropy,
                 check: spec.check,
@@ -334,7 +350,7 @@ impl Engine {
             always,
             extra_from,
             extra_source: extra,
-            extra_sets: [OnceLock::new(), OnceLock::new()],
+            extra_sets: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
             dfa_extra: OnceLock::new(),
             eager: std::sync::atomic::AtomicBool::new(false),
             full: OnceLock::new(),
@@ -788,12 +804,79 @@ impl CompiledRule {
         })
     }
 
+    /// Whether the rule's secret (its `secret` group, numbered group or whole match) ends in a run of a
+    /// fixed number of hex-like characters (`pk_…[0-9a-f]{34}`; a class of at most 22 bytes): a byte
+    /// after such a match cannot be part of it, since the regex already took what its greedy parts
+    /// could, and such a run does not occur by chance in the names of a symbol table.
+    fn ends_fixed(&self) -> bool {
+        *self.fixed_end.get_or_init(|| {
+            use regex_syntax::hir::{Capture, Hir, HirKind};
+            fn group<'h>(h: &'h Hir, want: &dyn Fn(&Capture) -> bool) -> Option<&'h Hir> {
+                match h.kind() {
+                    HirKind::Capture(c) if want(c) => Some(h),
+                    HirKind::Capture(c) => group(&c.sub, want),
+                    HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|h| group(h, want)),
+                    HirKind::Repetition(r) => group(&r.sub, want),
+                    _ => None,
+                }
+            }
+            fn fixed(h: &Hir) -> bool {
+                match h.kind() {
+                    HirKind::Capture(c) => fixed(&c.sub),
+                    HirKind::Concat(v) => v.last().is_some_and(fixed),
+                    HirKind::Repetition(r) => r.max == Some(r.min) && r.min > 1 && narrow(&r.sub),
+                    _ => false,
+                }
+            }
+            // Hex digits at most: a run of letters and digits glued into a symbol table
+            // (`pre_undelete_bucket…` for `re_[A-Za-z0-9]{8}_…`) is a name, a fixed run of hex is not.
+            fn narrow(h: &Hir) -> bool {
+                use regex_syntax::hir::Class;
+                let size: u32 = match h.kind() {
+                    HirKind::Class(Class::Bytes(c)) => c.iter().map(|r| u32::from(r.end() - r.start()) + 1).sum(),
+                    HirKind::Class(Class::Unicode(c)) => c.iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum(),
+                    _ => return false,
+                };
+                size <= 22
+            }
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&self.regex_src)
+            else {
+                return false;
+            };
+            let secret = match group(&hir, &|c| c.name.as_deref() == Some("secret")) {
+                Some(h) => Some(h),
+                None => match self.secret_group {
+                    Some(0) => Some(&hir),
+                    None if !self.first_group => Some(&hir),
+                    Some(g) => group(&hir, &|c| c.index as usize == g),
+                    None => None,
+                },
+            };
+            secret.is_some_and(fixed)
+        })
+    }
+
     /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
+    ///
+    /// In a binary file (`binary`) a secret that starts with its rule's token prefix may be glued to
+    /// word bytes: SQLite stores a record's values back to back after their serial types, so a TEXT key
+    /// has the type byte (`W` for 37 bytes) or the previous column's value on its left, and the next
+    /// column's value on its right. Its left glue is accepted; its right glue only when the secret ends
+    /// in a fixed-count run of hex ([`CompiledRule::ends_fixed`]: `pk_` + 34 hex, whose extent the
+    /// regex decides). An open-ended or alphanumeric body (`[A-Za-z0-9]{24}`) still rejects it: glued
+    /// into symbol names (`pre_undelete_bucket…`) it gave 14 false findings in `/usr/lib`. Text files are
+    /// unchanged.
     fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize, binary: bool) -> bool {
         let secret = &hay[start..end];
         if self.delimited
             && !filter::is_delimited(hay, start, end)
-            && !(binary && filter::is_delimited_right(hay, end) && self.starts_with_keyword(secret))
+            && !(binary
+                && self.starts_with_keyword(secret)
+                && (filter::is_delimited_right(hay, end) || self.ends_fixed()))
         {
             return false;
         }

@@ -198,3 +198,25 @@ fn encoded_hits_match_case() {
     engine.scan(exact.to_ascii_lowercase().as_bytes(), &mut scratch);
     assert!(scratch.decoder_hits().is_empty());
 }
+
+/// See: issue 15 — in a binary file only a secret whose regex ends in a fixed-count run may be glued on
+/// its right (a SQLite record's next column): there the glue cannot be part of the secret.
+#[test]
+fn fixed_length_endings_are_known_per_rule() {
+    let engine = shared_engine();
+    let ends_fixed = |id: &str| {
+        engine
+            .rules()
+            .iter()
+            .find(|r| r.info.id.as_str() == id)
+            .unwrap_or_else(|| panic!("no rule {id}"))
+            .ends_fixed()
+    };
+    assert!(ends_fixed("klaviyo-private-key"));
+    // `ghp_[A-Za-z0-9]{36}`, `re_…[A-Za-z0-9]{24}`: letters and digits glue into symbol names.
+    assert!(!ends_fixed("github-classic-pat"));
+    assert!(!ends_fixed("resend-api-key"));
+    // `LTAI[A-Za-z0-9]{12,28}`: a glued letter may be the id going on.
+    assert!(!ends_fixed("alibaba-access-key-id"));
+    assert!(!ends_fixed("github-installation-token-stateless"));
+}

@@ -53,6 +53,8 @@ pub struct StagedOptions {
     /// Honour `.pkhoundignore` files (the ones in the work tree, which the pre-commit framework makes
     /// equal to the index while hooks run).
     pub respect_ignore: bool,
+    /// Hand archives (zip family, tar, gzip) to [`Sink::archive`] rather than skipping them.
+    pub archives: bool,
 }
 
 /// The lines of a staged file that the commit adds: sorted, disjoint, 1-based half-open ranges.
@@ -92,6 +94,9 @@ impl AddedLines {
 pub trait Sink {
     /// A text file the commit changes; only findings on `added` lines count.
     fn file(&mut self, blob: Blob<'_>, added: &AddedLines);
+    /// An archive the commit adds or changes (raw bytes), with the archive it replaces when that one was
+    /// an archive too: its lines mean nothing, so a secret counts when `old` does not hold it.
+    fn archive(&mut self, blob: Blob<'_>, old: Option<&[u8]>);
     fn error(&mut self, error: ScanError);
     fn skip(&mut self, path: &str, reason: SkipReason);
 }
@@ -176,6 +181,7 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
     let mut ignores = Ignores::new(opts.respect_ignore.then(|| repo.workdir()).flatten());
     let mut reader = Reader {
         repo: &repo,
+        archives: opts.archives,
         new: Vec::new(),
         old: Vec::new(),
         decoded: Vec::new(),
@@ -365,6 +371,8 @@ fn open(start: Option<&Path>) -> Result<Repository, StagedError> {
 /// Reads blobs with reused buffers.
 struct Reader<'r> {
     repo: &'r Repository,
+    /// Archives are read raw and handed to [`Sink::archive`].
+    archives: bool,
     new: Vec<u8>,
     old: Vec<u8>,
     decoded: Vec<u8>,
@@ -373,6 +381,8 @@ struct Reader<'r> {
 enum Content {
     Text,
     Binary,
+    /// An archive's raw bytes.
+    Archive,
 }
 
 impl Reader<'_> {
@@ -381,6 +391,22 @@ impl Reader<'_> {
         let mut new = std::mem::take(&mut self.new);
         match self.load(path, new_id, &mut new) {
             Ok(Content::Text) => {}
+            Ok(Content::Archive) => {
+                let mut old = std::mem::take(&mut self.old);
+                let has_old = match old_id {
+                    Some(id) => matches!(self.load(path, id, &mut old), Ok(Content::Archive)),
+                    None => false,
+                };
+                let blob = Blob {
+                    path,
+                    bytes: &new,
+                    origin: Origin::Staged,
+                };
+                sink.archive(blob, has_old.then_some(old.as_slice()));
+                self.new = new;
+                self.old = old;
+                return;
+            }
             Ok(Content::Binary) => {
                 sink.skip(path, SkipReason::Binary);
                 self.new = new;
@@ -415,8 +441,9 @@ impl Reader<'_> {
     }
 
     /// Reads a blob into `buf`, UTF-16 decoded; a binary blob is kept as bytes (the scanner marks its
-    /// findings) unless it cannot hold text ([`text::opaque`]: images, media) or is an archive: the
-    /// hook diffs lines, and an archive's lines mean nothing (a tree or history scan opens it).
+    /// findings) unless it cannot hold text ([`text::opaque`]: images, media). An archive is kept raw
+    /// ([`Content::Archive`]: its lines mean nothing, its members are compared instead), or passed over
+    /// when archives are not opened.
     fn load(&mut self, path: &str, id: Oid, buf: &mut Vec<u8>) -> Result<Content, git2::Error> {
         buf.clear();
         if id == empty_blob() {
@@ -431,9 +458,14 @@ impl Reader<'_> {
         let blob = self.repo.find_blob(id)?;
         match text::prepare(blob.content(), &mut self.decoded) {
             Some(t) => buf.extend_from_slice(t),
-            None if text::opaque(path, blob.content()) || super::archive::kind(path, blob.content()).is_some() => {
-                return Ok(Content::Binary)
+            None if super::archive::kind(path, blob.content()).is_some() => {
+                if !self.archives {
+                    return Ok(Content::Binary);
+                }
+                buf.extend_from_slice(blob.content());
+                return Ok(Content::Archive);
             }
+            None if text::opaque(path, blob.content()) => return Ok(Content::Binary),
             None => buf.extend_from_slice(blob.content()),
         }
         Ok(Content::Text)

@@ -13,7 +13,7 @@ const KEY: &str = "pk_f552cc5023d8319aea1181f76f3adcbdc1"; // pkhound:allow
 const KEY2: &str = "pk_Ov8GZ4_f575dcad6ba2b0aee0ca923732881584d8"; // pkhound:allow
 const KEY3: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
 
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in files {
@@ -23,7 +23,7 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data) in files {
         let mut h = tar::Header::new_gnu();
@@ -35,7 +35,7 @@ fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(bytes).unwrap();
     gz.finish().unwrap()
@@ -250,7 +250,7 @@ fn deflate_of_zeros(prefix: &[u8], zeros: u64) -> Vec<u8> {
 }
 
 /// A gzip file holding `prefix` then `zeros` zero bytes, with a true trailer.
-fn gzip_of_zeros(prefix: &[u8], zeros: u64) -> Vec<u8> {
+pub(crate) fn gzip_of_zeros(prefix: &[u8], zeros: u64) -> Vec<u8> {
     let mut crc = crc32fast::Hasher::new();
     crc.update(prefix);
     let mut zero_crc = crc32fast::Hasher::new();

@@ -7,6 +7,7 @@ use crate::common::*;
 
 const KEY: &str = "pk_f552cc5023d8319aea1181f76f3adcbdc1"; // pkhound:allow
 const KEY2: &str = "pk_Ov8GZ4_f575dcad6ba2b0aee0ca923732881584d8"; // pkhound:allow
+const KEY3: &str = "pk_b3216fdaeeb975729fae923d5a4fd12aab"; // pkhound:allow
 
 /// `s` with the characters at the positions `which` accepts escaped by `esc`.
 fn escape(s: &str, esc: impl Fn(char) -> String, which: impl Fn(usize) -> bool) -> String {
@@ -75,15 +76,21 @@ fn escaped_percent_and_html_encoded_keys_are_found_where_they_are_written() {
         ),
         ("mail/footer.tmpl", &format!("<span data-k=\"{html}\"></span>\n")),
     ]);
-    // `nested` (base64 of a percent-encoded key) is a known gap: see
-    // `decode::tests::base64_of_a_percent_encoded_value_is_a_chain`.
-    let _ = nested;
+    std::fs::create_dir_all(dir.path().join("k8s")).unwrap();
+    std::fs::write(
+        dir.path().join("k8s/secret.yaml"),
+        format!("kind: Secret\ndata:\n  app.env: {nested}\n"),
+    )
+    .unwrap();
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1);
     assert_eq!(
         found(&report),
         vec![
             row("api/app.json", 2, 15, "escape", KEY),
+            // Base64 of a `.env` whose URL holds the key percent-encoded: the column is where the run
+            // spells the key (11 + 32 bytes of `KLAVIYO_URL=…key=` × 4/3).
+            row("k8s/secret.yaml", 3, 54, "base64>percent", KEY),
             row("lib/track.js", 1, 10, "escape", KEY2),
             row("logs/access.log", 1, 55, "percent", KEY),
             row("mail/footer.tmpl", 1, 15, "html-entity", KEY2),
@@ -98,9 +105,53 @@ fn escaped_percent_and_html_encoded_keys_are_found_where_they_are_written() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        for leak in [&KEY[5..], &KEY2[12..], &json[8..40], &url[10..60], &html[10..60]] {
+        for leak in [
+            &KEY[5..],
+            &KEY2[12..],
+            &json[8..40],
+            &url[10..60],
+            &html[10..60],
+            &nested[8..40],
+        ] {
             assert!(!text.contains(leak), "{format} shows {leak}");
         }
+    }
+}
+
+/// See: issue 15 — nested encodings the other way round: base64 percent-encoded into a URL, base64
+/// JSON-escaped (`\/`) into a JSON string, and a JSON document with an escaped key, base64-encoded.
+#[test]
+fn nested_encodings_report_their_chain_outermost_first() {
+    // The padding lines make the base64 hold both a `/` and a `+`.
+    let env = b64(format!("A=??>\nKLAVIYO_PRIVATE_KEY={KEY}\nB=??~\n").as_bytes());
+    assert!(env.contains('/') && env.contains('+'));
+    let url = env.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let json = env.replace('/', "\\/");
+    let doc = b64(format!(
+        "{{\"klaviyo\": {{\"key\": \"{}\"}}}}\n",
+        escape(KEY2, |c| format!("\\u{:04x}", c as u32), |i| i < 3)
+    )
+    .as_bytes());
+    let dir = tree_of(&[
+        ("logs/callback.log", &format!("GET /hook?state={url}&ok=1 200\n")),
+        ("api/settings.json", &format!("{{\n  \"env\": \"{json}\"\n}}\n")),
+        ("k8s/config.yaml", &format!("data:\n  settings.json: {doc}\n")),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1, "{report}");
+    // Columns are where the encoded text spells the key, escapes before it counted.
+    assert_eq!(
+        found(&report),
+        vec![
+            row("api/settings.json", 2, 46, "escape>base64", KEY),
+            row("k8s/config.yaml", 2, 46, "base64>escape", KEY2),
+            row("logs/callback.log", 1, 53, "percent>base64", KEY),
+        ]
+    );
+    let out = pkhound().arg("scan").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for leak in [&KEY[5..], &KEY2[12..], &env[12..40], &doc[12..40]] {
+        assert!(!text.contains(leak), "the text report shows {leak}");
     }
 }
 
@@ -264,6 +315,168 @@ fn every_finding_has_an_exposure_class_by_path_or_by_variable_prefix() {
     assert!(sarif.contains("\"exposure\": \"infra\""));
 }
 
+/// See: issue 15 — every framework's public prefix makes a key client-side wherever it is defined (but
+/// in tests), and so does every path that ships to browsers or devices.
+#[test]
+fn every_public_prefix_and_every_shipped_path_is_client_side() {
+    let prefixed = [
+        "NEXT_PUBLIC_",
+        "VITE_",
+        "REACT_APP_",
+        "EXPO_PUBLIC_",
+        "GATSBY_",
+        "NUXT_PUBLIC_",
+        "PUBLIC_",
+    ];
+    let mut env = String::new();
+    for (i, p) in prefixed.iter().enumerate() {
+        env.push_str(&format!("{p}KLAVIYO_KEY={}\n", key(100 + i as u64)));
+    }
+    env.push_str(&format!("KLAVIYO_KEY={}\n", key(99)));
+    let shipped = [
+        "static/js/app.js",
+        "dist/index.js",
+        "build/main.js",
+        "www/config.js",
+        "assets/theme.js",
+        "src/app.min.js",
+        "js/vendor.bundle.js",
+        "dist/main.js.map",
+        "layout/theme.liquid",
+        "templates/index.html",
+        "app.json",
+        "android/app/google-services.json",
+        "ios/Runner/GoogleService-Info.plist",
+        "ios/App/Info.plist",
+        "android/app/src/main/AndroidManifest.xml",
+        "capacitor.config.json",
+        "lib/main.dart",
+    ];
+    let mut files: Vec<(String, String)> = vec![
+        ("config/.env".to_string(), env),
+        (
+            "tests/.env.test".to_string(),
+            format!("NEXT_PUBLIC_KLAVIYO_KEY={}\n", key(98)),
+        ),
+    ];
+    for (i, p) in shipped.iter().enumerate() {
+        files.push((p.to_string(), format!("x = \"{}\"\n", key(200 + i as u64))));
+    }
+    let tree: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let dir = tree_of(&tree);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    let class = |path: &str, line: u64| -> (String, String) {
+        let f = findings
+            .iter()
+            .find(|f| f["path"] == path && f["line"] == line)
+            .unwrap_or_else(|| panic!("no finding at {path}:{line}"));
+        (
+            f["exposure"].as_str().unwrap().to_string(),
+            f["variable"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    for (i, p) in prefixed.iter().enumerate() {
+        assert_eq!(
+            class("config/.env", i as u64 + 1),
+            ("client-side".to_string(), format!("{p}KLAVIYO_KEY")),
+            "{p}"
+        );
+    }
+    assert_eq!(class("config/.env", prefixed.len() as u64 + 1).0, "server");
+    assert_eq!(class("tests/.env.test", 1).0, "test", "a fixture stays a fixture");
+    for p in shipped {
+        assert_eq!(class(p, 1).0, "client-side", "{p}");
+    }
+    assert_eq!(findings.len(), prefixed.len() + 2 + shipped.len());
+}
+
+/// See: issue 15 — the remediation names the variable and how to read it in the file's language.
+#[test]
+fn remediation_reads_the_variable_in_the_files_language() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "srv/app.js",
+            format!("const KLAVIYO_KEY = '{}';\n", key(301)),
+            "`process.env.KLAVIYO_KEY`",
+        ),
+        (
+            "srv/app.ts",
+            format!("const klaviyoKey = '{}';\n", key(302)),
+            "`process.env.KLAVIYO_KEY`",
+        ),
+        (
+            "app/models/k.rb",
+            format!("KLAVIYO_KEY = '{}'\n", key(303)),
+            "`ENV.fetch(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "cmd/main.go",
+            format!("klaviyoKey := \"{}\"\n", key(304)),
+            "`os.Getenv(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "src/K.java",
+            format!("String klaviyoKey = \"{}\";\n", key(305)),
+            "`System.getenv(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "src/K.cs",
+            format!("var klaviyoKey = \"{}\";\n", key(306)),
+            "`Environment.GetEnvironmentVariable(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "web/k.php",
+            format!("$klaviyo_key = '{}';\n", key(307)),
+            "`getenv('KLAVIYO_KEY')`",
+        ),
+        (
+            "src/k.rs",
+            format!("let klaviyo_key = \"{}\";\n", key(308)),
+            "`std::env::var(\"KLAVIYO_KEY\")`",
+        ),
+        (
+            "bin/run.sh",
+            format!("KLAVIYO_KEY={}\n", key(309)),
+            "`\"$KLAVIYO_KEY\"`",
+        ),
+        (
+            "tf/main.tf",
+            format!("klaviyo_key = \"{}\"\n", key(310)),
+            "TF_VAR_klaviyo_key",
+        ),
+        (
+            ".gitlab-ci.yml",
+            format!("variables:\n  KLAVIYO_KEY: {}\n", key(311)),
+            "a masked CI/CD variable `$KLAVIYO_KEY`",
+        ),
+        (
+            "k8s/deploy.yaml",
+            format!("env:\n  KLAVIYO_KEY: {}\n", key(312)),
+            "`valueFrom.secretKeyRef`",
+        ),
+        (
+            ".env",
+            format!("KLAVIYO_KEY={}\n", key(313)),
+            "keep `.env` files out of git",
+        ),
+    ];
+    let tree: Vec<(&str, &str)> = cases.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
+    let dir = tree_of(&tree);
+    let (_, report, _) = scan_json(dir.path(), &[]);
+    let findings = report["findings"].as_array().unwrap();
+    for (path, _, want) in &cases {
+        let f = findings
+            .iter()
+            .find(|f| f["path"] == *path)
+            .unwrap_or_else(|| panic!("no finding in {path}: {report}"));
+        let fix = f["remediation"].as_str().unwrap();
+        assert!(fix.contains(want), "{path}: {fix}");
+        assert!(f["variable"].is_string(), "{path}");
+    }
+}
+
 /// A file of `bytes` at `path` in a fresh tree.
 fn tree_with_bytes(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -415,6 +628,8 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
          db.execute('insert into settings(name, value) values (?, ?)', ('klaviyo_private', '{KEY}'))\n\
          db.execute('create table tokens(t text)')\n\
          db.execute('insert into tokens values (?)', ('{KEY2}',))\n\
+         db.execute('create table owners(k text, who text, n integer)')\n\
+         db.execute('insert into owners values (?, ?, ?)', ('{KEY3}', 'alice', 7))\n\
          db.commit()\n"
     );
     let status = std::process::Command::new("python3")
@@ -435,6 +650,9 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
         glued(KEY) && glued(KEY2),
         "both keys are glued on their left, as SQLite stores them"
     );
+    // The next column's value follows a TEXT value directly: `pk_…alice`.
+    let at = bytes.windows(KEY3.len()).position(|w| w == KEY3.as_bytes()).unwrap();
+    assert_eq!(&bytes[at + KEY3.len()..at + KEY3.len() + 5], b"alice");
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1, "{report}");
     let mut got: Vec<(String, bool)> = report["findings"]
@@ -444,9 +662,15 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
         .map(|f| (f["secret"].as_str().unwrap().to_string(), f["binary"] == true))
         .collect();
     got.sort();
-    assert_eq!(got, vec![(KEY2.to_string(), true), (KEY.to_string(), true)]);
-    // In text, the same glue still rejects: `namepk_…` is a longer token.
-    let dir = tree_of(&[("notes.txt", &format!("klaviyo_private{KEY}\n"))]);
+    let mut want = vec![
+        (KEY.to_string(), true),
+        (KEY2.to_string(), true),
+        (KEY3.to_string(), true),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // In text, the same glue still rejects: `namepk_…` and `pk_…alice` are longer tokens.
+    let dir = tree_of(&[("notes.txt", &format!("klaviyo_private{KEY}\n{KEY3}alice\n"))]);
     let (code, _, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
 }

@@ -468,3 +468,99 @@ fn an_added_base64_encoded_key_blocks_and_an_old_one_does_not() {
     let (_, out, _) = repo.staged(&[]);
     assert!(!out.contains(&b64(KEY2)[4..]), "{out}");
 }
+
+/// See: issue 15 — an archive in the index is opened as in a tree scan: a key in a staged `.jar` or in
+/// a zip inside a `.tar.gz` blocks, named `path!member`; a rebuilt archive that keeps an old key and
+/// adds none does not; `--no-archives` passes archives over.
+#[test]
+fn staged_archives_are_opened_and_only_new_keys_block() {
+    use crate::archives::{gzip, tar_of, zip_of};
+    let repo = Repo::new();
+    let jar = |members: &[(&str, &[u8])]| zip_of(members);
+    let old_jar = jar(&[("com/x/Config.properties", format!("klaviyo.key={KEY}\n").as_bytes())]);
+    repo.write("libs/app.jar", &old_jar);
+    repo.write("README", "docs\n");
+    repo.commit("jar with an old key");
+
+    // Rebuilt with one more clean member: the old key is not added by this commit.
+    let rebuilt = jar(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        ("com/x/Config.properties", format!("klaviyo.key={KEY}\n").as_bytes()),
+    ]);
+    repo.write("libs/app.jar", &rebuilt);
+    repo.git(&["add", "-A"]);
+    assert!(repo.blocked().is_empty());
+
+    // A new key in the jar, and a zip inside a new tar.gz.
+    let with_new = jar(&[
+        ("com/x/Config.properties", format!("klaviyo.key={KEY}\n").as_bytes()),
+        ("com/x/Other.properties", format!("\n\nother.key={KEY2}\n").as_bytes()),
+    ]);
+    repo.write("libs/app.jar", &with_new);
+    let inner = zip_of(&[("config/.env", format!("KLAVIYO_KEY={KEY2}\n").as_bytes())]);
+    repo.write("dist/site.tar.gz", gzip(&tar_of(&[("lib/inner.zip", &inner)])));
+    repo.git(&["add", "-A"]);
+    assert_eq!(
+        repo.blocked(),
+        [
+            "dist/site.tar.gz!lib/inner.zip!config/.env:1",
+            "libs/app.jar!com/x/Other.properties:3"
+        ]
+    );
+    let (code, out, _) = repo.staged(&["--no-archives"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+/// See: issue 15 — a zip bomb and a too-deep archive in the index are errors naming the member (exit
+/// 2), and a key beside them still blocks.
+#[test]
+fn staged_archive_bombs_and_deep_nesting_are_errors() {
+    use crate::archives::{gzip_of_zeros, zip_of};
+    let repo = Repo::new();
+    repo.write("README", "docs\n");
+    repo.commit("start");
+    let mut header = tar::Header::new_gnu();
+    header.set_path("zeros.bin").unwrap();
+    header.set_size(1 << 30);
+    header.set_mode(0o644);
+    header.set_cksum();
+    repo.write("vendor/zeros.tar.gz", gzip_of_zeros(header.as_bytes(), 1 << 30));
+    let mut deep = zip_of(&[("bottom.env", format!("K={KEY}\n").as_bytes())]);
+    for i in 0..6 {
+        deep = zip_of(&[(&format!("level{i}.zip"), &deep[..])]);
+    }
+    repo.write("vendor/deep.zip", deep);
+    repo.git(&["add", "-A"]);
+    let out = pkhound()
+        .current_dir(repo.path())
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<(&str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("limit", "vendor/deep.zip!level5.zip!level4.zip!level3.zip!level2.zip"),
+            ("limit", "vendor/zeros.tar.gz"),
+        ]
+    );
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+
+    repo.write("app/.env", format!("K={KEY2}\n"));
+    repo.git(&["add", "-A"]);
+    let out = pkhound()
+        .current_dir(repo.path())
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["path"], "app/.env");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 2);
+}
