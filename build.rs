@@ -12,6 +12,11 @@
 
 use std::{env, fs, path::Path, process::Command};
 
+// How the decoders spell keywords: the crate's own module, so build time and run time agree.
+#[allow(dead_code)]
+#[path = "src/decode/spell.rs"]
+mod spell;
+
 /// The commit of the checkout being built (`abc123456`), or `None` outside a git checkout
 /// or without git.
 fn git_commit(dir: &Path) -> Option<String> {
@@ -94,6 +99,7 @@ fn main() {
     }
     out.push_str("];\n");
     fs::write(Path::new(&out_dir).join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
+    fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
 /// The rule file's table, each positive example's text emptied and the negatives dropped.
@@ -139,4 +145,75 @@ fn node(value: &toml::Value) -> Option<String> {
             format!("baked::Node::Table(&[{}])", fields?.join(", "))
         }
     })
+}
+
+/// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it
+/// is generic, its keywords, its positive examples' secrets), as Rust source for `decode/mod.rs`. A rule
+/// file that does not parse contributes nothing (the built-in rules then fail to load anyway).
+fn spellings(files: &[std::path::PathBuf]) -> String {
+    struct Rule {
+        generic: bool,
+        keywords: Vec<String>,
+        secrets: Vec<String>,
+    }
+    let strings = |v: Option<&toml::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let mut rules = Vec::new();
+    for path in files {
+        let text = fs::read_to_string(path).expect("rule files are UTF-8");
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let Some(toml::Value::Array(specs)) = table.get("rule") else {
+            continue;
+        };
+        for spec in specs {
+            let positives = spec
+                .get("examples")
+                .and_then(|e| e.get("positive"))
+                .and_then(|p| p.as_array());
+            rules.push(Rule {
+                generic: strings(spec.get("tags")).iter().any(|t| t == "generic"),
+                keywords: strings(spec.get("keywords")),
+                secrets: positives
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p.get("secret")?.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let inputs: Vec<spell::RuleInput<'_>> = rules
+        .iter()
+        .map(|r| spell::RuleInput {
+            generic: r.generic,
+            keywords: &r.keywords,
+            secrets: r.secrets.iter().map(String::as_str).collect(),
+        })
+        .collect();
+    let mut out = String::from(
+        "/// Per built-in rule: (generic, keywords, positive examples' secrets), what its spellings come from.\n\
+         static BUILTIN_SPELLING_INPUTS: &[(bool, &[&str], &[&str])] = &[\n",
+    );
+    for r in &rules {
+        out.push_str(&format!("    ({}, &{:?}, &{:?}),\n", r.generic, r.keywords, r.secrets));
+    }
+    out.push_str(
+        "];\n/// The built-in rules' decoder patterns, `(pattern, decoder, shift)`: the base64 gate's, then the escape gate's.\n\
+         static BUILTIN_SPELLED: [&[(&str, u8, u8)]; 2] = [\n",
+    );
+    for base64 in [true, false] {
+        out.push_str("    &[\n");
+        for (pattern, decoder, shift) in spell::gate_patterns(&inputs, base64) {
+            out.push_str(&format!("        ({pattern:?}, {decoder}, {shift}),\n"));
+        }
+        out.push_str("    ],\n");
+    }
+    out.push_str("];\n");
+    out
 }

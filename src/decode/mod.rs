@@ -12,6 +12,7 @@
 //! This module knows the engine and `locate`; it never sees a source, a writer or a report.
 
 mod base64;
+pub(crate) mod spell;
 mod text;
 
 use memchr::{memchr_iter, memrchr};
@@ -97,87 +98,69 @@ pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     out
 }
 
+// The built-in rules' decoder patterns, computed by `build.rs` with `spell` (`BUILTIN_SPELLED`), and
+// what it computed them from (`BUILTIN_SPELLING_INPUTS`).
+include!(concat!(env!("OUT_DIR"), "/builtin_spellings.rs"));
+
 /// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
-/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`).
+/// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`). For the built-in rules (the
+/// usual case, and a pre-commit hook's start-up budget) they were computed at build time.
 pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (decoder, d) in DECODERS.iter().enumerate() {
-        let base64 = d.step() == Step::Base64;
-        if base64 != (gate == Gate::Base64Run) {
-            continue;
-        }
-        for loaded in rules {
-            // Base64: the keyword spellings that sit inside secrets, as the examples spell them (case is
-            // data there). The text decoders: keywords that start a secret (`pk_`, `AKIA`, `ghp_`), not
-            // plain lowercase words, whose escaped spellings only cost automaton states.
-            let spellings: Vec<String> = if base64 {
-                encoded_spellings(&loaded.spec)
-            } else if loaded.spec.tags.iter().any(|t| t == "generic") {
-                Vec::new()
-            } else {
-                loaded
-                    .spec
-                    .keywords
-                    .iter()
-                    .filter(|kw| !kw.bytes().all(|b| b.is_ascii_lowercase()))
-                    .cloned()
-                    .collect()
-            };
-            for spelling in spellings {
-                for (pattern, shift) in d.patterns(spelling.as_bytes()) {
-                    if seen.insert((decoder, pattern.to_ascii_lowercase())) {
-                        out.push(ExtraPattern {
-                            pattern,
-                            decoder,
-                            shift,
-                            // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
-                            exact_case: base64,
-                            gate,
-                        });
-                    }
-                }
-            }
-        }
+    let base64 = gate == Gate::Base64Run;
+    let make = |pattern: String, decoder: usize, shift: usize| ExtraPattern {
+        pattern,
+        decoder,
+        shift,
+        // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
+        exact_case: base64,
+        gate,
+    };
+    if are_builtin_inputs(rules) {
+        let baked = BUILTIN_SPELLED[usize::from(!base64)];
+        return baked
+            .iter()
+            .map(|&(p, d, s)| make(p.to_string(), usize::from(d), usize::from(s)))
+            .collect();
     }
-    out
+    computed_patterns(rules, base64)
+        .into_iter()
+        .map(|(p, d, s)| make(p, d, s))
+        .collect()
 }
 
-/// The spellings of `spec`'s keywords worth finding in base64: the keywords that occur inside a secret (a
-/// token prefix such as `ghp_` or `pk_`), spelled as they are in the rule's positive examples, and not the
-/// context words (`datadog`, `password`) that only sit next to one. A rule without examples (a user's, an
-/// imported gitleaks rule) has every keyword encoded as given, lowercased and uppercased. Generic rules
-/// are never reported inside decoded bytes, so none of theirs are. This keeps the automaton at about a
-/// thousand patterns instead of several thousand.
+/// `patterns_for`'s work, done now: `(pattern, decoder, shift)`.
+fn computed_patterns(rules: &[LoadedRule], base64: bool) -> Vec<spell::Spelled> {
+    let inputs: Vec<spell::RuleInput<'_>> = rules.iter().map(|r| spelling_input(&r.spec)).collect();
+    spell::gate_patterns(&inputs, base64)
+}
+
+/// Whether `rules` give the decoders exactly what the built-in rules gave `build.rs`, rule by rule.
+fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
+    rules.len() == BUILTIN_SPELLING_INPUTS.len()
+        && rules
+            .iter()
+            .zip(BUILTIN_SPELLING_INPUTS)
+            .all(|(r, &(generic, keywords, secrets))| {
+                let input = spelling_input(&r.spec);
+                input.generic == generic
+                    && input.keywords.iter().map(String::as_str).eq(keywords.iter().copied())
+                    && input.secrets.iter().copied().eq(secrets.iter().copied())
+            })
+}
+
+/// What the decoders' spellings depend on in a rule.
+fn spelling_input(spec: &crate::rules::RuleSpec) -> spell::RuleInput<'_> {
+    spell::RuleInput {
+        generic: spec.tags.iter().any(|t| t == "generic"),
+        keywords: &spec.keywords,
+        secrets: spec.examples.positive.iter().map(|p| p.secret.as_str()).collect(),
+    }
+}
+
+/// The spellings of `spec`'s keywords worth finding in base64 (see [`spell::encoded_spellings`]).
+#[cfg(test)]
 pub(crate) fn encoded_spellings(spec: &crate::rules::RuleSpec) -> Vec<String> {
-    if spec.tags.iter().any(|t| t == "generic") {
-        return Vec::new();
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |s: String| {
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    };
-    if spec.examples.positive.is_empty() {
-        for kw in &spec.keywords {
-            for s in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
-                push(s);
-            }
-        }
-        return out;
-    }
-    for kw in &spec.keywords {
-        let lower = kw.to_ascii_lowercase();
-        for p in &spec.examples.positive {
-            if let Some(at) = p.secret.to_ascii_lowercase().find(&lower) {
-                if let Some(spelled) = p.secret.get(at..at + kw.len()) {
-                    push(spelled.to_string());
-                }
-            }
-        }
-    }
-    out
+    spell::encoded_spellings(&spelling_input(spec))
 }
 
 /// A secret found in decoded text, placed in the text that was decoded.
