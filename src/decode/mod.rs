@@ -15,9 +15,11 @@ mod base64;
 pub(crate) mod spell;
 mod text;
 
+use std::sync::Arc;
+
 use memchr::{memchr_iter, memrchr};
 
-use crate::engine::{DecoderHit, Engine, ExtraPattern, Gate, Scratch};
+use crate::engine::{DecoderHit, Engine, ExtraPattern, ExtraSource, Gate, Scratch};
 use crate::finding::{Encoding, Finding, Origin, Step};
 use crate::locate::{self, LineSpans, Span};
 use crate::rules::LoadedRule;
@@ -106,26 +108,43 @@ include!(concat!(env!("OUT_DIR"), "/builtin_spellings.rs"));
 /// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`). For the built-in rules (the
 /// usual case, and a pre-commit hook's start-up budget) they were computed at build time.
 pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
-    let base64 = gate == Gate::Base64Run;
-    let make = |pattern: String, decoder: usize, shift: usize| ExtraPattern {
+    if are_builtin_inputs(rules) {
+        return builtin_patterns(gate);
+    }
+    computed_patterns(rules, gate == Gate::Base64Run)
+        .into_iter()
+        .map(|(p, d, s)| extra_pattern(p, d, s, gate))
+        .collect()
+}
+
+/// Where an engine over `rules` gets its decoder patterns when a gate first opens (see
+/// [`patterns_for`]): the built-in rules' come from build time and the source holds nothing; any other
+/// rule set's are computed from a copy of it.
+pub fn pattern_source(rules: &[LoadedRule]) -> ExtraSource {
+    if are_builtin_inputs(rules) {
+        return Arc::new(builtin_patterns);
+    }
+    let owned = Arc::new(rules.to_vec());
+    Arc::new(move |gate| patterns_for(&owned, gate))
+}
+
+/// The built-in rules' patterns behind `gate`, as `build.rs` computed them.
+fn builtin_patterns(gate: Gate) -> Vec<ExtraPattern> {
+    BUILTIN_SPELLED[usize::from(gate != Gate::Base64Run)]
+        .iter()
+        .map(|&(p, d, s)| extra_pattern(p.to_string(), usize::from(d), usize::from(s), gate))
+        .collect()
+}
+
+fn extra_pattern(pattern: String, decoder: usize, shift: usize, gate: Gate) -> ExtraPattern {
+    ExtraPattern {
         pattern,
         decoder,
         shift,
         // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
-        exact_case: base64,
+        exact_case: gate == Gate::Base64Run,
         gate,
-    };
-    if are_builtin_inputs(rules) {
-        let baked = BUILTIN_SPELLED[usize::from(!base64)];
-        return baked
-            .iter()
-            .map(|&(p, d, s)| make(p.to_string(), usize::from(d), usize::from(s)))
-            .collect();
     }
-    computed_patterns(rules, base64)
-        .into_iter()
-        .map(|(p, d, s)| make(p, d, s))
-        .collect()
 }
 
 /// `patterns_for`'s work, done now: `(pattern, decoder, shift)`.
@@ -141,10 +160,15 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
             .iter()
             .zip(BUILTIN_SPELLING_INPUTS)
             .all(|(r, &(generic, keywords, secrets))| {
-                let input = spelling_input(&r.spec);
-                input.generic == generic
-                    && input.keywords.iter().map(String::as_str).eq(keywords.iter().copied())
-                    && input.secrets.iter().copied().eq(secrets.iter().copied())
+                let spec = &r.spec;
+                spec.tags.iter().any(|t| t == "generic") == generic
+                    && spec.keywords.iter().map(String::as_str).eq(keywords.iter().copied())
+                    && spec
+                        .examples
+                        .positive
+                        .iter()
+                        .map(|p| p.secret.as_str())
+                        .eq(secrets.iter().copied())
             })
 }
 
