@@ -1,15 +1,21 @@
 //! Embeds every `rules/*.toml` file into the binary, so a new rule file needs no code change.
 //!
 //! Each file is embedded twice: as written (the rule-example test and `rules check` read its examples), and
-//! as a lean JSON copy without the example texts, which is what a scan parses. With hundreds of rules the
-//! examples are most of the bytes, and TOML is several times slower to parse than JSON: the lean copy keeps
-//! start-up from growing with the examples. A positive example keeps its `secret` (the engine reads which
-//! keywords occur inside secrets); its `text` and the negatives are dropped.
+//! as static data parsed here, at build time, without the example texts: a tree of `rules::baked::Node`s
+//! that a scan deserializes with the same serde derives as the TOML, with no text to lex or parse (start-up
+//! must not grow with the rule count). With hundreds of rules the examples are most of the bytes: a
+//! positive example keeps its `secret` (the engine reads which keywords occur inside secrets); its `text`
+//! and the negatives are dropped.
 //!
 //! It also names the build in `--version`: the git commit when built from a checkout (nothing otherwise: a
 //! crate from crates.io or a source archive has none) and the number of built-in rules.
 
 use std::{env, fs, path::Path, process::Command};
+
+// How the decoders spell keywords: the crate's own module, so build time and run time agree.
+#[allow(dead_code)]
+#[path = "src/decode/spell.rs"]
+mod spell;
 
 /// The commit of the checkout being built (`abc123456`), or `None` outside a git checkout
 /// or without git.
@@ -71,7 +77,7 @@ fn main() {
 
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let mut out = String::from(
-        "/// Built-in rule files: (file name, TOML text, lean JSON or \"\" when the TOML does not parse), sorted by name.\npub static BUILTIN_RULE_FILES: &[(&str, &str, &str)] = &[\n",
+        "/// Built-in rule files: (file name, TOML text, the file as parsed at build time without its example\n/// texts, or `None` when the TOML does not parse), sorted by name.\npub static BUILTIN_RULE_FILES: &[(&str, &str, Option<&baked::Node>)] = &[\n",
     );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
@@ -80,23 +86,24 @@ fn main() {
             .and_then(|n| n.to_str())
             .expect("rule file names are UTF-8");
         let text = fs::read_to_string(path).expect("rule files are UTF-8");
-        // A file that does not parse gets no lean copy: the loader then parses the TOML and reports the
+        // A file that does not parse gets no baked copy: the loader then parses the TOML and reports the
         // error with its line, as for any rule file.
-        let lean = lean_json(&text).unwrap_or_default();
-        let lean_path = Path::new(&out_dir).join(format!("{name}.json"));
-        fs::write(&lean_path, lean).expect("OUT_DIR is writable");
+        let baked = match lean(&text).and_then(|table| node(&toml::Value::Table(table))) {
+            Some(tree) => format!("Some(&{tree})"),
+            None => "None".to_string(),
+        };
         out.push_str(&format!(
-            "    ({name:?}, include_str!({:?}), include_str!({:?})),\n",
+            "    ({name:?}, include_str!({:?}), {baked}),\n",
             path.display().to_string(),
-            lean_path.display().to_string()
         ));
     }
     out.push_str("];\n");
     fs::write(Path::new(&out_dir).join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
+    fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
-/// The rule file as JSON, each example text emptied and the negatives dropped.
-fn lean_json(text: &str) -> Option<String> {
+/// The rule file's table, each positive example's text emptied and the negatives dropped.
+fn lean(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = text.parse().ok()?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
@@ -113,5 +120,100 @@ fn lean_json(text: &str) -> Option<String> {
             }
         }
     }
-    serde_json::to_string(&table).ok()
+    Some(table)
+}
+
+/// `value` as a Rust expression of type `baked::Node` (a constant: every slice is promoted to `'static`);
+/// `None` for a date, which no rule field takes (the loader then reports it from the TOML).
+fn node(value: &toml::Value) -> Option<String> {
+    Some(match value {
+        toml::Value::String(s) => format!("baked::Node::Str({s:?})"),
+        toml::Value::Integer(i) => format!("baked::Node::Int({i})"),
+        // The bits, so the value is exactly the one TOML parsed.
+        toml::Value::Float(f) => format!("baked::Node::Float(f64::from_bits({:#x}))", f.to_bits()),
+        toml::Value::Boolean(b) => format!("baked::Node::Bool({b})"),
+        toml::Value::Datetime(_) => return None,
+        toml::Value::Array(items) => {
+            let items: Option<Vec<String>> = items.iter().map(node).collect();
+            format!("baked::Node::Arr(&[{}])", items?.join(", "))
+        }
+        toml::Value::Table(fields) => {
+            let fields: Option<Vec<String>> = fields
+                .iter()
+                .map(|(k, v)| Some(format!("({k:?}, {})", node(v)?)))
+                .collect();
+            format!("baked::Node::Table(&[{}])", fields?.join(", "))
+        }
+    })
+}
+
+/// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it
+/// is generic, its keywords, its positive examples' secrets), as Rust source for `decode/mod.rs`. A rule
+/// file that does not parse contributes nothing (the built-in rules then fail to load anyway).
+fn spellings(files: &[std::path::PathBuf]) -> String {
+    struct Rule {
+        generic: bool,
+        keywords: Vec<String>,
+        secrets: Vec<String>,
+    }
+    let strings = |v: Option<&toml::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let mut rules = Vec::new();
+    for path in files {
+        let text = fs::read_to_string(path).expect("rule files are UTF-8");
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let Some(toml::Value::Array(specs)) = table.get("rule") else {
+            continue;
+        };
+        for spec in specs {
+            let positives = spec
+                .get("examples")
+                .and_then(|e| e.get("positive"))
+                .and_then(|p| p.as_array());
+            rules.push(Rule {
+                generic: strings(spec.get("tags")).iter().any(|t| t == "generic"),
+                keywords: strings(spec.get("keywords")),
+                secrets: positives
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p.get("secret")?.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let inputs: Vec<spell::RuleInput<'_>> = rules
+        .iter()
+        .map(|r| spell::RuleInput {
+            generic: r.generic,
+            keywords: &r.keywords,
+            secrets: r.secrets.iter().map(String::as_str).collect(),
+        })
+        .collect();
+    let mut out = String::from(
+        "/// Per built-in rule: (generic, keywords, positive examples' secrets), what its spellings come from.\n\
+         static BUILTIN_SPELLING_INPUTS: &[(bool, &[&str], &[&str])] = &[\n",
+    );
+    for r in &rules {
+        out.push_str(&format!("    ({}, &{:?}, &{:?}),\n", r.generic, r.keywords, r.secrets));
+    }
+    out.push_str(
+        "];\n/// The built-in rules' decoder patterns, `(pattern, decoder, shift)`: the base64 gate's, then the escape gate's.\n\
+         static BUILTIN_SPELLED: [&[(&str, u8, u8)]; 2] = [\n",
+    );
+    for base64 in [true, false] {
+        out.push_str("    &[\n");
+        for (pattern, decoder, shift) in spell::gate_patterns(&inputs, base64) {
+            out.push_str(&format!("        ({pattern:?}, {decoder}, {shift}),\n"));
+        }
+        out.push_str("    ],\n");
+    }
+    out.push_str("];\n");
+    out
 }

@@ -5,7 +5,7 @@
 //! only the run around such a hit is decoded. A keyword whose encodings are too short to be selective (3
 //! characters or fewer) is found at the alignments where its encoding is long enough.
 
-use super::{Decoded, Decoder};
+use super::{spell, Decoded, Decoder};
 use crate::finding::Step;
 
 /// Base64 runs: the selective encodings of each keyword at the three byte alignments.
@@ -119,8 +119,6 @@ fn escaped_digit(s: &[u8], at_end: bool) -> Option<(usize, usize, u8)> {
         .map(|&(e, decoder, c)| (e.len(), decoder, c))
 }
 
-/// Encoded keywords shorter than this hit too often to be worth decoding around.
-const MIN_PATTERN: usize = 3;
 /// How far before a hit, in encoded characters, decoding starts (the rule's leading context).
 pub(super) const BACK: usize = 128;
 /// How far after a hit, in encoded characters, decoding goes (the secret and its trailing context).
@@ -153,51 +151,19 @@ static DIGIT: [u8; 256] = {
     t
 };
 
-const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fn is_digit(b: u8) -> bool {
     DIGIT[b as usize] != INVALID
 }
 
-/// The selective base64 encodings of `keyword` at each byte alignment, with each one's distance in
-/// characters from the start of its 4-character quantum: `(pattern, shift)`. Only characters wholly
-/// determined by the keyword's bits are kept; the URL-safe spelling is added when it differs.
+/// The selective base64 encodings of `keyword` at each byte alignment (see [`spell::base64_patterns`]).
 pub fn keyword_encodings(keyword: &[u8]) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    for align in 0..3 {
-        let mut bytes = vec![0u8; align];
-        bytes.extend_from_slice(keyword);
-        let enc = encode(&bytes);
-        let first = (8 * align).div_ceil(6);
-        let last = 8 * (align + keyword.len()) / 6; // exclusive
-        if last <= first || last - first < MIN_PATTERN {
-            continue;
-        }
-        let pattern = &enc[first..last];
-        out.push((pattern.to_string(), first % 4));
-        let url: String = pattern.replace('+', "-").replace('/', "_");
-        if url != pattern {
-            out.push((url, first % 4));
-        }
-    }
-    out
+    spell::base64_patterns(keyword)
 }
 
 /// Standard base64 with padding.
+#[cfg(test)]
 pub(super) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(STD[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    spell::base64_encode(bytes)
 }
 
 /// Decodes base64 leniently into `out` (cleared first): either alphabet, with or without padding,

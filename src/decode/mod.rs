@@ -12,11 +12,14 @@
 //! This module knows the engine and `locate`; it never sees a source, a writer or a report.
 
 mod base64;
+pub(crate) mod spell;
 mod text;
+
+use std::sync::Arc;
 
 use memchr::{memchr_iter, memrchr};
 
-use crate::engine::{DecoderHit, Engine, ExtraPattern, Gate, Scratch};
+use crate::engine::{DecoderHit, Engine, ExtraPattern, ExtraSource, Gate, Scratch};
 use crate::finding::{Encoding, Finding, Origin, Step};
 use crate::locate::{self, LineSpans, Span};
 use crate::rules::LoadedRule;
@@ -89,11 +92,8 @@ pub trait Decoder: Sync {
 
 /// Every decoder. An index here is the engine's decoder id.
 pub static DECODERS: &[&dyn Decoder] = &[&base64::Base64, &text::Percent, &text::Escape, &text::HtmlEntity];
-/// The index of each decoder in [`DECODERS`] (a test holds them to their steps).
-const BASE64: usize = 0;
-const PERCENT: usize = 1;
-const ESCAPE: usize = 2;
-const HTML_ENTITY: usize = 3;
+// The index of each decoder in `DECODERS` (a test holds them to their steps).
+use spell::{BASE64, ESCAPE, HTML_ENTITY, PERCENT};
 
 /// The patterns of every decoder for every keyword of `rules` (base64: each spelled as given, lowercased
 /// and uppercased, since the automaton ignores ASCII case and an encoding does not), without repeats.
@@ -110,66 +110,27 @@ pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
     out
 }
 
+// The built-in rules' decoder patterns, computed by `build.rs` with `spell` (`BUILTIN_SPELLED`), and
+// what it computed them from (`BUILTIN_SPELLING_INPUTS`).
+include!(concat!(env!("OUT_DIR"), "/builtin_spellings.rs"));
+
 /// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
 /// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`), and base64's spellings of
-/// escaped keywords for [`Gate::LongBase64Run`] (only a long run can hold a whole escaped key).
+/// escaped keywords for [`Gate::LongBase64Run`] (only a long run can hold a whole escaped key). For the
+/// built-in rules (the usual case, and a pre-commit hook's start-up budget) the first two were computed
+/// at build time; the third is computed when a file first opens its gate.
 pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
-    let mut out = Vec::new();
     if gate == Gate::LongBase64Run {
-        let mut seen = std::collections::HashSet::new();
-        for (pattern, shift) in escaped_in_base64(rules) {
-            if seen.insert(pattern.clone()) {
-                out.push(ExtraPattern {
-                    pattern,
-                    decoder: BASE64,
-                    shift,
-                    exact_case: true,
-                    gate,
-                });
-            }
-        }
-        return out;
+        let inputs: Vec<spell::RuleInput<'_>> = rules.iter().map(|r| spelling_input(&r.spec)).collect();
+        return escaped_base64_patterns(&inputs);
     }
-    let mut seen = std::collections::HashSet::new();
-    for (decoder, d) in DECODERS.iter().enumerate() {
-        let base64 = d.step() == Step::Base64;
-        if base64 != (gate == Gate::Base64Run) {
-            continue;
-        }
-        for loaded in rules {
-            // Base64: the keyword spellings that sit inside secrets, as the examples spell them (case is
-            // data there). The text decoders: keywords that start a secret (`pk_`, `AKIA`, `ghp_`), not
-            // plain lowercase words, whose escaped spellings only cost automaton states.
-            let spellings: Vec<String> = if base64 {
-                encoded_spellings(&loaded.spec)
-            } else if loaded.spec.tags.iter().any(|t| t == "generic") {
-                Vec::new()
-            } else {
-                loaded
-                    .spec
-                    .keywords
-                    .iter()
-                    .filter(|kw| !kw.bytes().all(|b| b.is_ascii_lowercase()))
-                    .cloned()
-                    .collect()
-            };
-            for spelling in spellings {
-                for (pattern, shift) in d.patterns(spelling.as_bytes()) {
-                    if seen.insert((decoder, pattern.to_ascii_lowercase())) {
-                        out.push(ExtraPattern {
-                            pattern,
-                            decoder,
-                            shift,
-                            // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
-                            exact_case: base64,
-                            gate,
-                        });
-                    }
-                }
-            }
-        }
+    if are_builtin_inputs(rules) {
+        return builtin_patterns(gate);
     }
-    out
+    computed_patterns(rules, gate == Gate::Base64Run)
+        .into_iter()
+        .map(|(p, d, s)| extra_pattern(p, d, s, gate))
+        .collect()
 }
 
 /// Base64 of an escaped keyword (a base64 `.env` whose URL holds `%70%6B_…`): the base64 run is decoded
@@ -179,14 +140,11 @@ pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
 /// The base64 spellings of the text decoders' escaped keywords, with hex digits in either case (base64
 /// case is data: `%6b` and `%6B` encode differently). Only the spellings that start with an escape: the
 /// first character escaped is what tools and obfuscators write, and the rest are the keyword in clear.
-fn escaped_in_base64(rules: &[LoadedRule]) -> Vec<(String, usize)> {
+fn escaped_in_base64(rules: &[spell::RuleInput<'_>]) -> Vec<(String, usize)> {
     let mut escaped = std::collections::BTreeSet::new();
     for d in DECODERS.iter().filter(|d| d.step() != Step::Base64) {
-        for loaded in rules {
-            if loaded.spec.tags.iter().any(|t| t == "generic") {
-                continue;
-            }
-            for spelling in encoded_spellings(&loaded.spec) {
+        for rule in rules.iter().filter(|r| !r.generic) {
+            for spelling in spell::encoded_spellings(rule) {
                 for (pattern, _) in d.patterns(spelling.as_bytes()) {
                     if pattern.starts_with(['%', '\\', '&']) {
                         escaped.insert(hex_case(&pattern, false));
@@ -243,41 +201,111 @@ fn hex_case(pattern: &str, upper: bool) -> String {
     out
 }
 
-/// The spellings of `spec`'s keywords worth finding in base64: the keywords that occur inside a secret (a
-/// token prefix such as `ghp_` or `pk_`), spelled as they are in the rule's positive examples, and not the
-/// context words (`datadog`, `password`) that only sit next to one. A rule without examples (a user's, an
-/// imported gitleaks rule) has every keyword encoded as given, lowercased and uppercased. Generic rules
-/// are never reported inside decoded bytes, so none of theirs are. This keeps the automaton at about a
-/// thousand patterns instead of several thousand.
+/// [`escaped_in_base64`] as the engine's patterns, without repeats.
+fn escaped_base64_patterns(rules: &[spell::RuleInput<'_>]) -> Vec<ExtraPattern> {
+    let mut seen = std::collections::HashSet::new();
+    escaped_in_base64(rules)
+        .into_iter()
+        .filter(|(pattern, _)| seen.insert(pattern.clone()))
+        .map(|(pattern, shift)| ExtraPattern {
+            pattern,
+            decoder: BASE64,
+            shift,
+            exact_case: true,
+            gate: Gate::LongBase64Run,
+        })
+        .collect()
+}
+
+/// The built-in rules' spelling inputs as `build.rs` saw them, for the gate computed at run time.
+fn builtin_patterns_at_run_time(gate: Gate) -> Vec<ExtraPattern> {
+    if gate != Gate::LongBase64Run {
+        return builtin_patterns(gate);
+    }
+    let keywords: Vec<Vec<String>> = BUILTIN_SPELLING_INPUTS
+        .iter()
+        .map(|(_, keywords, _)| keywords.iter().map(|k| k.to_string()).collect())
+        .collect();
+    let inputs: Vec<spell::RuleInput<'_>> = BUILTIN_SPELLING_INPUTS
+        .iter()
+        .zip(&keywords)
+        .map(|(&(generic, _, secrets), keywords)| spell::RuleInput {
+            generic,
+            keywords,
+            secrets: secrets.to_vec(),
+        })
+        .collect();
+    escaped_base64_patterns(&inputs)
+}
+
+/// Where an engine over `rules` gets its decoder patterns when a gate first opens (see
+/// [`patterns_for`]): the built-in rules' come from build time and the source holds nothing; any other
+/// rule set's are computed from a copy of it.
+pub fn pattern_source(rules: &[LoadedRule]) -> ExtraSource {
+    if are_builtin_inputs(rules) {
+        return Arc::new(builtin_patterns_at_run_time);
+    }
+    let owned = Arc::new(rules.to_vec());
+    Arc::new(move |gate| patterns_for(&owned, gate))
+}
+
+/// The built-in rules' patterns behind `gate`, as `build.rs` computed them.
+fn builtin_patterns(gate: Gate) -> Vec<ExtraPattern> {
+    BUILTIN_SPELLED[usize::from(gate != Gate::Base64Run)]
+        .iter()
+        .map(|&(p, d, s)| extra_pattern(p.to_string(), usize::from(d), usize::from(s), gate))
+        .collect()
+}
+
+fn extra_pattern(pattern: String, decoder: usize, shift: usize, gate: Gate) -> ExtraPattern {
+    ExtraPattern {
+        pattern,
+        decoder,
+        shift,
+        // `%6B` and `%6b`, `\u0070` and `\U0070` are the same byte; base64 case is not.
+        exact_case: gate == Gate::Base64Run,
+        gate,
+    }
+}
+
+/// `patterns_for`'s work, done now: `(pattern, decoder, shift)`.
+fn computed_patterns(rules: &[LoadedRule], base64: bool) -> Vec<spell::Spelled> {
+    let inputs: Vec<spell::RuleInput<'_>> = rules.iter().map(|r| spelling_input(&r.spec)).collect();
+    spell::gate_patterns(&inputs, base64)
+}
+
+/// Whether `rules` give the decoders exactly what the built-in rules gave `build.rs`, rule by rule.
+fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
+    rules.len() == BUILTIN_SPELLING_INPUTS.len()
+        && rules
+            .iter()
+            .zip(BUILTIN_SPELLING_INPUTS)
+            .all(|(r, &(generic, keywords, secrets))| {
+                let spec = &r.spec;
+                spec.tags.iter().any(|t| t == "generic") == generic
+                    && spec.keywords.iter().map(String::as_str).eq(keywords.iter().copied())
+                    && spec
+                        .examples
+                        .positive
+                        .iter()
+                        .map(|p| p.secret.as_str())
+                        .eq(secrets.iter().copied())
+            })
+}
+
+/// What the decoders' spellings depend on in a rule.
+fn spelling_input(spec: &crate::rules::RuleSpec) -> spell::RuleInput<'_> {
+    spell::RuleInput {
+        generic: spec.tags.iter().any(|t| t == "generic"),
+        keywords: &spec.keywords,
+        secrets: spec.examples.positive.iter().map(|p| p.secret.as_str()).collect(),
+    }
+}
+
+/// The spellings of `spec`'s keywords worth finding in base64 (see [`spell::encoded_spellings`]).
+#[cfg(test)]
 pub(crate) fn encoded_spellings(spec: &crate::rules::RuleSpec) -> Vec<String> {
-    if spec.tags.iter().any(|t| t == "generic") {
-        return Vec::new();
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |s: String| {
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    };
-    if spec.examples.positive.is_empty() {
-        for kw in &spec.keywords {
-            for s in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
-                push(s);
-            }
-        }
-        return out;
-    }
-    for kw in &spec.keywords {
-        let lower = kw.to_ascii_lowercase();
-        for p in &spec.examples.positive {
-            if let Some(at) = p.secret.to_ascii_lowercase().find(&lower) {
-                if let Some(spelled) = p.secret.get(at..at + kw.len()) {
-                    push(spelled.to_string());
-                }
-            }
-        }
-    }
-    out
+    spell::encoded_spellings(&spelling_input(spec))
 }
 
 /// A secret found in decoded text, placed in the text that was decoded.

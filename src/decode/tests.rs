@@ -356,15 +356,6 @@ fn hex_case_touches_only_escape_digits() {
     assert_eq!(hex_case("pk%5f", true), "pk%5F");
 }
 
-#[test]
-fn decoder_indices_name_their_steps() {
-    use crate::finding::Step;
-    assert_eq!(DECODERS[BASE64].step(), Step::Base64);
-    assert_eq!(DECODERS[PERCENT].step(), Step::Percent);
-    assert_eq!(DECODERS[ESCAPE].step(), Step::Escape);
-    assert_eq!(DECODERS[HTML_ENTITY].step(), Step::HtmlEntity);
-}
-
 /// A base64 `.env` whose `/` and `+` were escaped on the way into a URL, a JSON string or an HTML
 /// attribute: the escapes cut the run, so the run is unescaped first and the chain says so.
 #[test]
@@ -422,4 +413,67 @@ fn nesting_is_bounded_in_depth() {
     assert_eq!(got[0].3, "escape>escape>escape");
     let four = format!("\"{}{key}\"", "\\".repeat(8));
     assert!(placed(&four).is_empty());
+}
+
+/// The decoder patterns built in at build time are the ones the decoders compute now from the rule
+/// files as written: a rule file edited without a rebuild of `build.rs`'s output, or a spelling change
+/// that only one side sees, fails here.
+#[test]
+fn built_in_spellings_match_the_rule_files() {
+    let full = rules::builtin_with_examples().unwrap();
+    let lean = rules::builtin().unwrap();
+    assert!(are_builtin_inputs(&full) && are_builtin_inputs(&lean));
+    for gate in [Gate::Base64Run, Gate::Escape] {
+        let base64 = gate == Gate::Base64Run;
+        let baked = patterns_for(&lean, gate);
+        let computed: Vec<(String, usize, usize)> =
+            baked.iter().map(|e| (e.pattern.clone(), e.decoder, e.shift)).collect();
+        assert_eq!(computed, computed_patterns(&full, base64), "{gate:?}");
+        assert!(baked.iter().all(|e| e.gate == gate && e.exact_case == base64));
+    }
+    assert!(
+        patterns_for(&lean, Gate::Base64Run).iter().any(|e| e.pattern == "cGtf"),
+        "pk_ in base64"
+    );
+    assert!(
+        patterns_for(&lean, Gate::Escape).iter().any(|e| e.pattern == "%70k"),
+        "pk_ percent-escaped"
+    );
+}
+
+/// Rules that differ from the built-ins (a user's rule added, an example's secret changed) get their
+/// patterns computed, not the built-in ones.
+#[test]
+fn other_rules_get_their_own_spellings() {
+    let mut rules = rules::builtin().unwrap();
+    let mut custom = rules[0].clone();
+    custom.spec.id = "custom-zq".into();
+    custom.spec.tags.clear();
+    custom.spec.keywords = vec!["ZQX9_".into()];
+    custom.spec.examples = Default::default();
+    rules.push(custom);
+    assert!(!are_builtin_inputs(&rules));
+    let encoded = keyword_encodings(b"ZQX9_")[0].0.clone();
+    assert!(patterns_for(&rules, Gate::Base64Run)
+        .iter()
+        .any(|e| e.pattern == encoded));
+    assert!(patterns_for(&rules, Gate::Escape).iter().any(|e| e.pattern == "%5AQ"));
+
+    let mut changed = rules::builtin().unwrap();
+    let klaviyo = changed.iter_mut().find(|r| r.spec.id == "klaviyo-private-key").unwrap();
+    klaviyo.spec.examples.positive[0].secret = "PK_0123".into();
+    assert!(!are_builtin_inputs(&changed));
+    assert!(patterns_for(&changed, Gate::Base64Run)
+        .iter()
+        .any(|e| e.pattern == b64(b"PK_")[..4]));
+}
+
+/// `spell`'s decoder ids are indices into `DECODERS`.
+#[test]
+fn spell_decoder_ids_index_the_decoders() {
+    assert_eq!(DECODERS.len(), spell::DECODER_COUNT);
+    assert_eq!(DECODERS[spell::BASE64].step(), Step::Base64);
+    assert_eq!(DECODERS[spell::PERCENT].step(), Step::Percent);
+    assert_eq!(DECODERS[spell::ESCAPE].step(), Step::Escape);
+    assert_eq!(DECODERS[spell::HTML_ENTITY].step(), Step::HtmlEntity);
 }

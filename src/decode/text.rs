@@ -7,15 +7,13 @@
 //! the line is decoded from [`BACK`] bytes before to [`AHEAD`] bytes after: enough for the rule's leading
 //! context and the secret, never the whole of a one-line bundle.
 
-use super::{Decoded, Decoder};
+use super::{spell, Decoded, Decoder};
 use crate::finding::Step;
 
 /// How far before a hit decoding starts (the rule's leading context: `api_key=`).
 const BACK: usize = 128;
 /// How far after a hit decoding goes (the secret, each character up to 10 bytes escaped).
 const AHEAD: usize = 1024;
-/// A keyword this short, escaped, would hit in ordinary escaped text too often to be worth decoding.
-const MIN_KEYWORD: usize = 3;
 
 /// The decoding window around `at`: the hit's line, cut to `BACK` before and `AHEAD` after.
 fn line_window(hay: &[u8], at: usize) -> Option<(usize, usize)> {
@@ -27,38 +25,6 @@ fn line_window(hay: &[u8], at: usize) -> Option<(usize, usize)> {
     let hi = at.saturating_add(AHEAD).min(hay.len());
     let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |i| at + i);
     Some((start, end))
-}
-
-/// The keyword's first character escaped, followed by its second in clear or escaped (`%70k`, `%70%6B`:
-/// what a tool that escapes every character writes, and the classic obfuscation of escaping only the
-/// first), the keyword with its last character escaped when that one is punctuation (`pk%5F`,
-/// `pk&#95;`), and with every character `reserved` says is escaped in practice; never the keyword
-/// itself. Short patterns keep the automaton small (they are shared by every keyword starting with the
-/// same two characters); a stray hit costs one decoded window.
-fn spellings(keyword: &[u8], esc: &dyn Fn(u8) -> String, reserved: &dyn Fn(u8) -> bool) -> Vec<(String, usize)> {
-    let n = keyword.len();
-    if n < MIN_KEYWORD || !keyword.is_ascii() {
-        return Vec::new();
-    }
-    let clear = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    let mut out: Vec<String> = vec![
-        esc(keyword[0]) + &clear(&keyword[1..2]),
-        esc(keyword[0]) + &esc(keyword[1]),
-    ];
-    if !keyword[n - 1].is_ascii_alphanumeric() {
-        out.push(clear(&keyword[..n - 1]) + &esc(keyword[n - 1]));
-    }
-    if keyword.iter().any(|&b| reserved(b)) {
-        out.push(
-            keyword
-                .iter()
-                .map(|&b| if reserved(b) { esc(b) } else { (b as char).to_string() })
-                .collect(),
-        );
-    }
-    out.sort();
-    out.dedup();
-    out.into_iter().map(|p| (p, 0)).collect()
 }
 
 fn hex_digit(b: u8) -> Option<u32> {
@@ -85,9 +51,7 @@ impl Decoder for Percent {
     }
 
     fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
-        spellings(keyword, &|b| format!("%{b:02X}"), &|b| {
-            matches!(b, b'/' | b':' | b'=' | b'@' | b'?' | b'&' | b'#' | b' ' | b'+')
-        })
+        spell::decoder_patterns(spell::PERCENT, keyword)
     }
 
     fn masks_run(&self) -> bool {
@@ -124,15 +88,7 @@ impl Decoder for Escape {
     }
 
     fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
-        let mut out = spellings(keyword, &|b| format!("\\u{:04x}", b), &|b| b == b'/');
-        out.extend(spellings(keyword, &|b| format!("\\x{:02x}", b), &|_| false));
-        if keyword.contains(&b'/') {
-            let slashed = String::from_utf8_lossy(keyword).replace('/', "\\/");
-            out.push((slashed, 0));
-        }
-        out.sort();
-        out.dedup();
-        out
+        spell::decoder_patterns(spell::ESCAPE, keyword)
     }
 
     fn masks_run(&self) -> bool {
@@ -218,15 +174,7 @@ impl Decoder for HtmlEntity {
     }
 
     fn patterns(&self, keyword: &[u8]) -> Vec<(String, usize)> {
-        let mut out = spellings(keyword, &|b| format!("&#{b};"), &|b| b == b'&');
-        out.extend(spellings(keyword, &|b| format!("&#x{b:x};"), &|_| false));
-        if keyword.contains(&b'_') {
-            let named = String::from_utf8_lossy(keyword).replace('_', "&lowbar;");
-            out.push((named, 0));
-        }
-        out.sort();
-        out.dedup();
-        out
+        spell::decoder_patterns(spell::HTML_ENTITY, keyword)
     }
 
     fn masks_run(&self) -> bool {

@@ -10,6 +10,7 @@ mod examples;
 mod filter;
 pub mod literals;
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -294,6 +295,8 @@ impl Engine {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        // Keyword (lowercased) -> its index in `patterns`.
+        let mut index: HashMap<String, usize> = HashMap::new();
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
             if spec.keywords.is_empty() {
@@ -301,11 +304,12 @@ impl Engine {
             }
             for kw in &spec.keywords {
                 let kw = kw.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == kw) {
-                    Some(p) => pattern_rules[p].push(idx),
-                    None => {
-                        patterns.push(kw);
+                match index.entry(kw) {
+                    Entry::Occupied(p) => pattern_rules[*p.get()].push(idx),
+                    Entry::Vacant(v) => {
+                        patterns.push(v.key().clone());
                         pattern_rules.push(vec![idx]);
+                        v.insert(patterns.len() - 1);
                     }
                 }
             }

@@ -5,6 +5,7 @@
 //! metadata for reports, and examples that prove it. This module parses and validates; compiling the
 //! matcher belongs to `engine`.
 
+mod baked;
 pub mod config;
 pub mod doc;
 pub mod gitleaks;
@@ -294,43 +295,44 @@ pub fn builtin_with_examples() -> Result<Vec<LoadedRule>, RuleError> {
 
 fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     let mut all: Vec<LoadedRule> = Vec::new();
-    for (file, text, lean) in BUILTIN_RULE_FILES {
-        let rules = if examples || lean.is_empty() {
-            parse_rule_file(file, text)?
-        } else {
-            parse_lean(file, lean)?
+    // Rule id -> index in `all`.
+    let mut seen = std::collections::HashMap::new();
+    for (file, text, baked) in BUILTIN_RULE_FILES {
+        let rules = match baked {
+            Some(tree) if !examples => parse_baked(file, tree)?,
+            _ => parse_rule_file(file, text)?,
         };
         for rule in rules {
-            if let Some(first) = all.iter().find(|r| r.spec.id == rule.spec.id) {
+            if let Some(&first) = seen.get(rule.spec.id.as_str()) {
+                let first: &LoadedRule = &all[first];
                 return Err(RuleError::Duplicate {
                     file: rule.file.clone(),
                     rule: rule.spec.id.clone(),
                     first: first.file.clone(),
                 });
             }
+            seen.insert(rule.spec.id.clone(), all.len());
             all.push(rule);
         }
     }
     Ok(all)
 }
 
-/// Parses the lean JSON copy of a built-in rule file (same schema, validated the same way).
-fn parse_lean(file: &str, json: &str) -> Result<Vec<LoadedRule>, RuleError> {
-    let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError::Parse {
+/// Reads a built-in rule file from its build-time tree (same schema). It is not validated again: the
+/// same rules parsed from the TOML are (`builtin_with_examples`), and a test holds the two copies equal.
+fn parse_baked(file: &str, tree: &'static baked::Node) -> Result<Vec<LoadedRule>, RuleError> {
+    let parsed: RuleFile = baked::from_node(tree).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         message: e.to_string(),
     })?;
-    parsed
+    Ok(parsed
         .rule
         .into_iter()
-        .map(|spec| {
-            validate_spec(file, &spec)?;
-            Ok(LoadedRule {
-                file: file.to_string(),
-                spec,
-            })
+        .map(|spec| LoadedRule {
+            file: file.to_string(),
+            spec,
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -343,26 +345,22 @@ mod tests {
         assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
     }
 
-    /// The lean copy a scan loads is the rule files minus example texts: same rules, same fields.
+    /// The build-time copy a scan loads is the rule files minus example texts: same rules, every field
+    /// equal (compared through `Debug`, which shows them all).
     #[test]
-    fn lean_builtin_rules_match_the_rule_files() {
-        let lean = builtin().expect("built-in rules load");
+    fn baked_builtin_rules_match_the_rule_files() {
+        let baked = builtin().expect("built-in rules load");
         let full = builtin_with_examples().expect("built-in rules load with examples");
-        assert!(BUILTIN_RULE_FILES.iter().all(|(_, _, json)| !json.is_empty()));
-        assert_eq!(lean.len(), full.len());
-        for (l, f) in lean.iter().zip(&full) {
-            let (l, f) = (&l.spec, &f.spec);
-            assert_eq!(
-                (&l.id, &l.regex, &l.keywords, l.window),
-                (&f.id, &f.regex, &f.keywords, f.window)
-            );
-            assert_eq!(
-                (&l.allow, l.category, &l.references),
-                (&f.allow, f.category, &f.references)
-            );
-            let secrets = |s: &RuleSpec| s.examples.positive.iter().map(|p| p.secret.clone()).collect::<Vec<_>>();
-            assert_eq!(secrets(l), secrets(f));
-            assert!(l.examples.negative.is_empty() && l.examples.positive.iter().all(|p| p.text.is_empty()));
+        assert!(BUILTIN_RULE_FILES.iter().all(|(_, _, tree)| tree.is_some()));
+        assert_eq!(baked.len(), full.len());
+        for (b, f) in baked.iter().zip(&full) {
+            assert_eq!(b.file, f.file);
+            let mut expected = f.spec.clone();
+            expected.examples.negative.clear();
+            for p in &mut expected.examples.positive {
+                p.text.clear();
+            }
+            assert_eq!(format!("{:?}", b.spec), format!("{expected:?}"), "{}", f.spec.id);
         }
     }
 

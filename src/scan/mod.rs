@@ -34,11 +34,7 @@ use crate::{decode, locate, notebook};
 /// Compiles `rules` with every decoder's patterns: the engine a scan runs.
 pub fn compile(rules: &[LoadedRule]) -> Result<Engine, EngineError> {
     // The decoders' patterns are computed, and their automata built, only when a blob first needs them.
-    let owned = std::sync::Arc::new(rules.to_vec());
-    Engine::compile_lazy(
-        rules,
-        Some(std::sync::Arc::new(move |gate| decode::patterns_for(&owned, gate))),
-    )
+    Engine::compile_lazy(rules, Some(decode::pattern_source(rules)))
 }
 
 /// How much consecutive windows of a streamed source overlap: twice the longest secret (with its context)
