@@ -408,26 +408,10 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             !(in_config && is_example(f.secret.expose(), &own_examples))
         });
     }
-    if let Some(path) = &args.triage.baseline_out {
-        triage::baseline::write(&outcome.findings, path)?;
-    }
-    if let Some(b) = &baseline {
-        let known = b.apply(&mut outcome.findings);
-        if known > 0 {
-            // Quiet, not secret: say how much the baseline hides, so an old leak is not forgotten.
-            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
-        }
-    }
-    if let Some(verifiers) = &verifiers {
-        verify_findings(&args, &mut outcome.findings, verifiers);
-    }
+    triage_and_verify(&args, baseline.as_ref(), verifiers.as_ref(), &mut outcome.findings)?;
     let decided = Outcome::of(&outcome.findings, args.fail_on, !outcome.errors.is_empty());
     debug_assert_eq!(decided.blocking > 0, triage::fails(&outcome.findings, args.fail_on));
-    let status = match decided.exit_code {
-        1 => ExitStatus::Findings,
-        2 => ExitStatus::Error,
-        _ => ExitStatus::Clean,
-    };
+    let status = exit_status(decided);
     let run = RunInfo {
         source_root: root,
         fingerprint_key: key.id().to_string(),
@@ -581,18 +565,7 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
     outcome.stats.repositories_failed += missing.len() as u64;
     outcome.errors.extend(missing);
     outcome.errors.sort_by(|x, y| x.path.cmp(&y.path));
-    if let Some(path) = &args.triage.baseline_out {
-        triage::baseline::write(&outcome.findings, path)?;
-    }
-    if let Some(b) = &baseline {
-        let known = b.apply(&mut outcome.findings);
-        if known > 0 {
-            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
-        }
-    }
-    if let Some(verifiers) = &verifiers {
-        verify_findings(&args, &mut outcome.findings, verifiers);
-    }
+    triage_and_verify(&args, baseline.as_ref(), verifiers.as_ref(), &mut outcome.findings)?;
     let decided = Outcome::of(&outcome.findings, args.fail_on, !outcome.errors.is_empty());
     let run = RunInfo {
         source_root: None,
@@ -614,6 +587,30 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
         eprintln!("pkhound: {}", audit_summary(&outcome));
     }
     Ok(status)
+}
+
+/// After a scan or audit: writes `--baseline-out` (every finding), hides what `--baseline` knows, then
+/// verifies what is left with the providers when asked.
+fn triage_and_verify(
+    args: &ScanArgs,
+    baseline: Option<&Baseline>,
+    verifiers: Option<&Verifiers>,
+    findings: &mut Vec<crate::finding::Finding>,
+) -> Result<()> {
+    if let Some(path) = &args.triage.baseline_out {
+        triage::baseline::write(findings, path)?;
+    }
+    if let Some(b) = baseline {
+        let known = b.apply(findings);
+        if known > 0 {
+            // Quiet, not secret: say how much the baseline hides, so an old leak is not forgotten.
+            eprintln!("pkhound: {known} finding(s) already in the baseline not reported");
+        }
+    }
+    if let Some(verifiers) = verifiers {
+        verify_findings(args, findings, verifiers);
+    }
+    Ok(())
 }
 
 fn exit_status(o: Outcome) -> ExitStatus {
