@@ -325,20 +325,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         }
     }
     let verifiers = verifiers(&args, found.as_ref())?;
-    let baseline = match &args.triage.baseline {
-        Some(path) => {
-            let b = Baseline::load(path, key.id())?;
-            if b.is_legacy() {
-                eprintln!(
-                    "pkhound: warning: baseline {} has unkeyed fingerprints (format 1), which can be brute-forced: \
-                     re-record it with --baseline-out",
-                    visible(&path.display().to_string())
-                );
-            }
-            Some(b)
-        }
-        None => None,
-    };
+    let baseline = args
+        .triage
+        .baseline
+        .as_deref()
+        .map(|p| load_baseline(p, key.id()))
+        .transpose()?;
 
     let mut policy = Policy::default();
     // The config file itself is scanned (a key pasted into it is a leak); only its own rules' example
@@ -540,8 +532,8 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
     let baseline = args
         .triage
         .baseline
-        .as_ref()
-        .map(|p| Baseline::load(p, key.id()))
+        .as_deref()
+        .map(|p| load_baseline(p, key.id()))
         .transpose()?;
     let mut policy = Policy::default();
     if let Some(found) = found {
@@ -591,6 +583,19 @@ fn audit_command(a: AuditArgs) -> Result<ExitStatus> {
 
 /// After a scan or audit: writes `--baseline-out` (every finding), hides what `--baseline` knows, then
 /// verifies what is left with the providers when asked.
+/// Loads `--baseline` for scan and audit alike; a format-1 (unkeyed) baseline still works, with a warning.
+fn load_baseline(path: &Path, key_id: &str) -> anyhow::Result<Baseline> {
+    let b = Baseline::load(path, key_id)?;
+    if b.is_legacy() {
+        eprintln!(
+            "pkhound: warning: baseline {} has unkeyed fingerprints (format 1), which can be brute-forced: \
+             re-record it with --baseline-out",
+            visible(&path.display().to_string())
+        );
+    }
+    Ok(b)
+}
+
 fn triage_and_verify(
     args: &ScanArgs,
     baseline: Option<&Baseline>,

@@ -268,10 +268,11 @@ fn a_baseline_made_with_another_key_is_an_error() {
     );
 }
 
-/// A format-1 baseline (unkeyed) still suppresses what it lists, with a warning to re-record it.
+/// A format-1 baseline (unkeyed) still suppresses what it lists, with a warning to re-record it, in
+/// `scan` and in `audit` alike.
 #[test]
 fn a_legacy_baseline_still_works_with_a_warning() {
-    let dir = tree_of(&[(".env", "DB_PASSWORD=Winter2024Sales!\n")]);
+    let dir = repo(&[(".env", "DB_PASSWORD=Winter2024Sales!\n")]);
     let mut fp = sha2_digest(b"generic-password-assignment\0Winter2024Sales!");
     fp.truncate(16);
     let hex: String = fp.iter().map(|b| format!("{b:02x}")).collect();
@@ -286,6 +287,12 @@ fn a_legacy_baseline_still_works_with_a_warning() {
     let (code, _, err) = run(dir.path(), &["scan", ".", "--no-config", "--baseline", "old.json"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("re-record"), "{err}");
+    let (code, _, err) = run(dir.path(), &["audit", ".", "--baseline", "old.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("re-record"), "{err}");
+    // Without the baseline both report the password, so the zeros above are the baseline's doing.
+    let (code, _, err) = run(dir.path(), &["audit", "."]);
+    assert_eq!(code, 1, "{err}");
 }
 
 // --- Control characters ------------------------------------------------------------------------------
