@@ -414,8 +414,15 @@ fn visit(
     let tree = entry
         .filter(|e| e.1)
         .and_then(|e| git::read_tree(trees.repo, Some(&mut *trees.reader), e.0));
-    for c in children {
-        let child = tree.as_ref().and_then(|t| git::raw_tree_entry(t, &nodes[c].name));
+    let entries: Vec<Option<(Oid, bool)>> = match (&tree, children.as_slice()) {
+        (None, _) => vec![None; children.len()],
+        (Some(t), &[c]) => vec![git::raw_tree_entry(t, &nodes[c].name)],
+        (Some(t), _) => {
+            let names: Vec<&[u8]> = children.iter().map(|&c| nodes[c].name.as_slice()).collect();
+            git::raw_tree_entries(t, &names)
+        }
+    };
+    for (c, child) in children.into_iter().zip(entries) {
         visit(trees, nodes, c, child, pos, events);
     }
 }

@@ -1099,6 +1099,38 @@ pub fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<(Oid, bool)> {
     None
 }
 
+/// Entries `names` of a raw tree in one pass over it, each as [`raw_tree_entry`] would find it: a
+/// directory the line walk watches many paths under (a flat `modules/` of thousands of files) is read
+/// once instead of once per watched name.
+pub fn raw_tree_entries(data: &[u8], names: &[&[u8]]) -> Vec<Option<(Oid, bool)>> {
+    let mut found: Vec<Option<(Oid, bool)>> = vec![None; names.len()];
+    let mut decided = vec![false; names.len()];
+    let mut left = names.len();
+    let mut by_name: HashMap<&[u8], Vec<usize>> = HashMap::with_capacity(names.len());
+    for (i, n) in names.iter().enumerate() {
+        by_name.entry(n).or_default().push(i);
+    }
+    for e in tree_entries(data) {
+        if left == 0 {
+            break;
+        }
+        let Ok(e) = e else { break };
+        let Some(slots) = by_name.get(e.name) else { continue };
+        for &i in slots {
+            if !decided[i] {
+                decided[i] = true;
+                left -= 1;
+                found[i] = if e.is_gitlink() {
+                    None
+                } else {
+                    e.oid().map(|o| (o, e.is_tree()))
+                };
+            }
+        }
+    }
+    found
+}
+
 /// One entry of a raw tree.
 #[derive(Clone, Copy)]
 struct RawEntry<'a> {
@@ -1345,6 +1377,36 @@ mod tests {
         assert_eq!(git_order(b"foo", false, b"foo.c", false), Ordering::Less);
         assert_eq!(git_order(b"foo", true, b"foo", true), Ordering::Equal);
         assert_ne!(git_order(b"foo", false, b"foo", true), Ordering::Equal);
+    }
+
+    /// The one-pass lookup finds what a lookup per name finds, on well-formed trees, gitlinks, duplicate
+    /// names, absent names and a tree cut short.
+    #[test]
+    fn one_pass_tree_lookup_agrees_with_a_lookup_per_name() {
+        fn entry(mode: &str, name: &str, id: u8) -> Vec<u8> {
+            let mut e = format!("{mode} {name}\0").into_bytes();
+            e.extend([id; 20]);
+            e
+        }
+        let mut tree = Vec::new();
+        for (mode, name, id) in [
+            ("100644", "a.py", 1),
+            ("40000", "lib", 2),
+            ("160000", "vendor", 3),
+            ("100644", "z.txt", 4),
+            ("100755", "z.txt", 5),
+        ] {
+            tree.extend(entry(mode, name, id));
+        }
+        let names: Vec<&[u8]> = vec![b"z.txt", b"lib", b"vendor", b"missing", b"a.py", b"lib"];
+        for data in [&tree[..], &tree[..tree.len() - 7], &tree[..30], &[][..]] {
+            let per_name: Vec<_> = names.iter().map(|n| raw_tree_entry(data, n)).collect();
+            assert_eq!(raw_tree_entries(data, &names), per_name);
+        }
+        assert_eq!(
+            raw_tree_entries(&tree, &names)[0],
+            Some((Oid::from_bytes(&[4; 20]).expect("id"), false))
+        );
     }
 
     /// Writes `raw` as a commit object and returns libgit2's reading of it with ours.
