@@ -7,6 +7,9 @@
 # Prints one line per run and tool (wall s, user+sys s, peak RSS MB) and, per repository, the medians and
 # pkhound's ratios to both.
 #
+# Repositories: a checkout, or a bare repository made by benches/bench-repo.sh from a fetched mirror (only
+# branches and tags, as a clone has; it lists blobs a partial snapshot lacks, at which the peers stop early).
+#
 # Environment: RUNS (default 3), BETTERLEAKS (default ~/.cache/pkhound-peers/bin/betterleaks), GITLEAKS
 # (default ~/.cache/pkhound-peers/bin/gitleaks; empty: not run),
 # EXTRA="NAME=BIN ..." more pkhound builds to time the same way (e.g. EXTRA="before=/tmp/pkhound-before").
