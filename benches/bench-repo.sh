@@ -8,10 +8,10 @@
 # `fetch`.
 #
 # A snapshot can lack some large blobs (a partial clone). pkhound reports each as an `errors` entry and
-# scans the rest; betterleaks and gitleaks stop at the first one `git log -p` cannot read, so their time
-# is then that of a partial scan. The script lists such blobs and, with FIX_ATTRIBUTES=1, marks their paths
-# `-diff` in DEST/info/attributes, which lets `git log -p` print "Binary files differ" instead of failing
-# (it does not help where rename detection must read the blob).
+# scans the rest; betterleaks and gitleaks stop at the first one `git log -p` cannot read (even `--stat`
+# must read an added blob's header, and betterleaks sets GIT_NO_REPLACE_OBJECTS, so neither attributes nor
+# `git replace` get them past it), and their time is then that of a partial scan. The script lists such
+# blobs and the paths they appear at, so a benchmark can say so.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 SOURCE DEST" >&2; exit 2; }
 src="$(git -C "$1" rev-parse --absolute-git-dir)"
@@ -33,8 +33,4 @@ if [ -n "$missing" ]; then
       ($3 in m || $4 in m) { sub(/^[^\t]*\t/, ""); print }' | sort -u)"
   printf '  %s\n' $missing
   printf '  at %s\n' $paths
-  if [ "${FIX_ATTRIBUTES:-}" = 1 ]; then
-    for p in $paths; do echo "/$p -diff"; done >> "$dest/info/attributes"
-    echo "$dest: marked their paths -diff in info/attributes"
-  fi
 fi
