@@ -49,11 +49,54 @@ pub fn jwt(secret: &[u8]) -> bool {
     let Some(serde_json::Value::Object(h)) = decode(header) else {
         return false;
     };
-    let alg_ok = h
-        .get("alg")
-        .and_then(|a| a.as_str())
-        .is_some_and(|a| !a.eq_ignore_ascii_case("none"));
-    alg_ok && matches!(decode(payload), Some(serde_json::Value::Object(_)))
+    let Some(alg) = h.get("alg").and_then(|a| a.as_str()) else {
+        return false;
+    };
+    if alg.eq_ignore_ascii_case("none") || !matches!(decode(payload), Some(serde_json::Value::Object(_))) {
+        return false;
+    }
+    let signed = secret.len() - signature.len() - 1;
+    !signed_with_published_secret(alg, &secret[..signed], signature)
+}
+
+/// HMAC keys that documentation publishes: jwt.io's default keys, old and current. A token they sign can
+/// be forged by anyone who reads jwt.io, so it grants nothing a reader could not mint, and it is how
+/// documentation examples are made. (The bare word `secret` is not here: development tokens signed with
+/// it turn up in real repositories, and they are findings.)
+const PUBLISHED_HMAC_KEYS: &[&[u8]] = &[
+    b"your-256-bit-secret",
+    b"your-384-bit-secret",
+    b"your-512-bit-secret",
+    b"a-string-secret-at-least-256-bits-long",
+];
+
+/// True when `signature` is the HS256/384/512 HMAC of `signed` (`header.payload`) under a published key.
+fn signed_with_published_secret(alg: &str, signed: &[u8], signature: &[u8]) -> bool {
+    use sha2::{Sha256, Sha384, Sha512};
+    let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let mac: fn(&[u8], &[u8]) -> Vec<u8> = match alg {
+        "HS256" => hmac::<Sha256>,
+        "HS384" => hmac::<Sha384>,
+        "HS512" => hmac::<Sha512>,
+        _ => return false,
+    };
+    PUBLISHED_HMAC_KEYS.iter().any(|key| mac(key, signed) == signature)
+}
+
+/// HMAC (RFC 2104) over a SHA-2 digest, for keys no longer than the digest's block (the published keys).
+fn hmac<D: sha2::Digest + sha2::digest::core_api::BlockSizeUser>(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let block = D::block_size();
+    let pad = |byte: u8| -> Vec<u8> {
+        let mut padded = vec![byte; block];
+        for (p, k) in padded.iter_mut().zip(key) {
+            *p ^= k;
+        }
+        padded
+    };
+    let inner = D::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    D::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
 }
 
 #[cfg(test)]
@@ -78,8 +121,8 @@ mod tests {
 
     #[test]
     fn jwt_shape() {
-        // {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890"} . sig
-        let good = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"; // pkhound:allow
+        // {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890"} . HMAC under a key of our own
+        let good = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.7707EVCucj8ciDXXOJs8u5DKIQkM286b5tUZzr3ndEE"; // pkhound:allow
         assert!(jwt(good));
         // {"alg":"none"}
         let none = b"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln";
@@ -88,5 +131,30 @@ mod tests {
             b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
         ));
         assert!(!jwt(b"eyJub3QganNvbg.eyJ.x"));
+    }
+
+    /// RFC 4231 test case 2 (key `Jefe`) for each digest: the hand-written HMAC is the standard one.
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let msg = b"what do ya want for nothing?";
+        assert_eq!(
+            hex(&hmac::<sha2::Sha256>(b"Jefe", msg)),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(hex(&hmac::<sha2::Sha384>(b"Jefe", msg)).starts_with("af45d2e376484031617f78d2b58a6b1b"));
+        assert!(hex(&hmac::<sha2::Sha512>(b"Jefe", msg)).starts_with("164b7a7bfcf819e2e395fbe73b56e0a3"));
+    }
+
+    #[test]
+    fn tokens_signed_with_a_published_key_are_examples() {
+        // jwt.io's classic example, signed with `your-256-bit-secret`.
+        let doc = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"; // pkhound:allow
+        assert!(!jwt(doc));
+        // The same token with one signature character changed is no longer signed by that key.
+        let mut other = doc.to_vec();
+        let last = other.len() - 2;
+        other[last] = b'A';
+        assert!(jwt(&other));
     }
 }
