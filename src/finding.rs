@@ -121,22 +121,38 @@ fn hex(bytes: &[u8]) -> String {
 
 /// HMAC-SHA-256 (RFC 2104), from `sha2`'s block function; 20 lines instead of a dependency.
 pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
+    hmac::<Sha256>(key, parts).into()
+}
+
+/// HMAC (RFC 2104) over any SHA-2 digest, of the concatenation of `parts`; a key longer than the digest's
+/// block is hashed first. Fingerprints use it with SHA-256, the JWT check with SHA-256/384/512.
+pub fn hmac<D: sha2::Digest + sha2::digest::core_api::BlockSizeUser>(
+    key: &[u8],
+    parts: &[&[u8]],
+) -> sha2::digest::Output<D> {
+    let block = D::block_size();
+    let hashed;
+    let key = if key.len() > block {
+        hashed = D::digest(key);
+        &hashed[..]
     } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
+        key
+    };
+    let pad = |byte: u8| -> Vec<u8> {
+        let mut padded = vec![byte; block];
+        for (p, k) in padded.iter_mut().zip(key) {
+            *p ^= k;
+        }
+        padded
+    };
+    let mut inner = D::new().chain_update(pad(0x36));
     for p in parts {
         inner.update(p);
     }
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
+    D::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner.finalize())
+        .finalize()
 }
 
 /// The key fingerprints are made with. It lives outside every report (a per-user file, an environment
