@@ -63,7 +63,7 @@ pub fn annotate(
     let graph: &CommitGraph = if *selection == Selection::All {
         &inv.graph
     } else {
-        whole = graph::whole(repo, Some(&mut packs.reader_with_cache(TREE_CACHE)), &tips);
+        whole = graph::whole(repo, Some(&mut packs.lookup_reader(TREE_CACHE)), &tips);
         &whole
     };
     let remotes: Vec<String> = repo
@@ -348,7 +348,7 @@ fn presence(
             let Ok(repo) = git::open_dir(&git_dir) else {
                 return events;
             };
-            let mut reader = packs.reader_with_cache(TREE_CACHE);
+            let mut reader = packs.lookup_reader(TREE_CACHE);
             let mut nodes = nodes.clone();
             for &pos in chunk {
                 let Some(tree) = line.get(pos).and_then(|&g| {

@@ -10,9 +10,9 @@
 
 use std::{
     cmp::Ordering,
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex},
 };
 
 use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
@@ -252,7 +252,7 @@ impl Repo {
         // load for the commit walk and the tree comparison.
         let packs = PackSet::open(git_dir);
         let phase = crate::trace::phase("commits");
-        let mut walk_reader = packs.reader_with_cache(WALK_CACHE);
+        let mut walk_reader = packs.lookup_reader(WALK_CACHE);
         let graph = walk_commits(repo, Some(&mut walk_reader), &starts.commits, &hidden, &mut inv.errors);
         drop(walk_reader);
         phase.end();
@@ -267,22 +267,22 @@ impl Repo {
         let mut found_tags: Vec<(u32, T)> = Vec::new();
         // Each worker reads trees with its own reader, whose cache keeps the trees it built: the next
         // commit's parent tree, and the delta bases of its own, are then usually at hand.
-        let pool = ReaderPool::new(&packs);
+        let pool = ReaderPool::for_lookups(&packs, TREE_CACHE);
+        let memos = MemoPool::default();
         for chunk in order.chunks(CHUNK) {
             let deltas: Vec<CommitDelta<T>> = chunk
                 .par_iter()
                 .map_init(
-                    || (LazyRepo::new(git_dir), init(), pool.get(), TreeMemo::default()),
+                    || (LazyRepo::new(git_dir), init(), pool.get(), memos.get()),
                     |(repo, state, reader, memo), &oid| {
                         if known(&oid) {
                             return CommitDelta::default();
                         }
-                        memo.next_commit();
                         let mut trees = Trees {
                             repo,
                             packs: Some(reader.reader()),
                             graph: Some(&graph),
-                            memo: Some(memo),
+                            memo: memo.0.as_mut(),
                         };
                         commit_delta(&mut trees, oid, since, state, &message)
                     },
@@ -887,6 +887,9 @@ const CHUNK: usize = 1024;
 /// holds the odd commit a delta is made against.
 const WALK_CACHE: usize = 1 << 20;
 
+/// The delta-base cache of each tree-comparing worker's reader (the bases of the trees it builds next).
+const TREE_CACHE: usize = 12 << 20;
+
 fn commit_delta<S, T>(
     trees: &mut Trees<'_, '_, '_>,
     oid: Oid,
@@ -987,43 +990,67 @@ struct Trees<'r, 'd, 'p> {
     memo: Option<&'r mut TreeMemo>,
 }
 
-/// The trees a worker read for the commit it compares and for the one before: in the walk's order a
-/// commit usually follows its parent, so the parent's trees are the ones just read, and taking them from
-/// here skips the pack index lookup and the delta-base cache (on rails, locating trees in the index was
-/// the tree comparison's largest cost).
+/// The trees a worker read lately, by id, oldest dropped first past [`TREE_MEMO`] bytes. A commit's
+/// parent trees are the ones its parent read (as its own), or they sit a few commits back on a branch that
+/// is being merged; taking them from here skips the pack index lookup and the delta-base cache (on rails,
+/// locating trees in the index and hashing the cache's keys were the tree comparison's largest costs).
+/// The trees' bytes are shared with the reader's delta-base cache, not copied.
 #[derive(Default)]
 struct TreeMemo {
-    now: OidMap<Arc<Vec<u8>>>,
-    before: OidMap<Arc<Vec<u8>>>,
-    /// Bytes held in `now`; past [`TREE_MEMO`] no more are kept (a commit that touches thousands of
-    /// directories is read as before).
+    map: OidMap<Arc<Vec<u8>>>,
+    order: VecDeque<Oid>,
+    /// Bytes of the trees in `map`.
     bytes: usize,
 }
 
-/// What one worker's [`TreeMemo`] keeps per commit at most.
-const TREE_MEMO: usize = 4 << 20;
+/// What one worker's [`TreeMemo`] keeps at most.
+const TREE_MEMO: usize = 8 << 20;
 
 impl TreeMemo {
-    /// Moves on to the next commit: the current commit's trees become the previous ones.
-    fn next_commit(&mut self) {
-        std::mem::swap(&mut self.now, &mut self.before);
-        self.now.clear();
-        self.bytes = 0;
-    }
-
-    fn get(&mut self, id: Oid) -> Option<Arc<Vec<u8>>> {
-        if let Some(t) = self.now.get(&id) {
-            return Some(t.clone());
-        }
-        let t = self.before.get(&id)?.clone();
-        self.keep(id, t.clone());
-        Some(t)
+    fn get(&self, id: Oid) -> Option<Arc<Vec<u8>>> {
+        self.map.get(&id).cloned()
     }
 
     fn keep(&mut self, id: Oid, tree: Arc<Vec<u8>>) {
-        if self.bytes + tree.len() <= TREE_MEMO {
-            self.bytes += tree.len();
-            self.now.insert(id, tree);
+        if tree.len() > TREE_MEMO {
+            return;
+        }
+        let len = tree.len();
+        if self.map.insert(id, tree).is_some() {
+            return;
+        }
+        self.bytes += len;
+        self.order.push_back(id);
+        while self.bytes > TREE_MEMO {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(t) = self.map.remove(&old) {
+                self.bytes -= t.len();
+            }
+        }
+    }
+}
+
+/// Memos kept between parallel jobs, as [`ReaderPool`] keeps readers: rayon runs a batch as several
+/// jobs per thread, and a memo that outlives its job still holds the trees of the commits just compared.
+#[derive(Default)]
+struct MemoPool {
+    free: Mutex<Vec<TreeMemo>>,
+}
+
+impl MemoPool {
+    fn get(&self) -> PooledMemo<'_> {
+        let memo = self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_default();
+        PooledMemo(Some(memo), self)
+    }
+}
+
+/// A memo borrowed from a [`MemoPool`], back in it when dropped.
+struct PooledMemo<'p>(Option<TreeMemo>, &'p MemoPool);
+
+impl Drop for PooledMemo<'_> {
+    fn drop(&mut self) {
+        if let (Some(m), Ok(mut free)) = (self.0.take(), self.1.free.lock()) {
+            free.push(m);
         }
     }
 }
@@ -1032,7 +1059,7 @@ impl Trees<'_, '_, '_> {
     /// The raw bytes of tree `id`. A tree the packs cannot give, or whose entries this reader does not
     /// parse, is read through libgit2, whose error (a missing or damaged tree) the caller reports.
     fn load(&mut self, id: Oid) -> Result<Arc<Vec<u8>>, git2::Error> {
-        if let Some(t) = self.memo.as_deref_mut().and_then(|m| m.get(id)) {
+        if let Some(t) = self.memo.as_deref().and_then(|m| m.get(id)) {
             return Ok(t);
         }
         if let Some(packs) = &mut self.packs {

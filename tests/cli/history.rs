@@ -684,3 +684,99 @@ fn trace_prints_each_history_phase_on_stderr_only_when_asked() {
         assert_eq!(key(&again), key(&report));
     }
 }
+
+/// Commits and trees read from a pack (in blocks, through each worker's tree memo) must give what
+/// libgit2 gives for the same history as loose objects: a wide, deep tree edited in many commits (so the
+/// pack spans many blocks and trees are deltas), a branch merged many commits after it forked (the
+/// merge's second parent was compared long before), a rename, a symlink whose target holds a key, and a
+/// submodule.
+#[test]
+fn a_packed_history_of_merges_renames_symlinks_and_submodules_reports_what_the_loose_one_does() {
+    let mut r = Repo::new();
+    let filler = |d: usize, f: usize, i: usize| -> String {
+        (0..40)
+            .map(|l| {
+                format!(
+                    "{d}-{f}-{l}: {:x}\n",
+                    (d * 7919 + f * 104_729 + l * 31 + i).wrapping_mul(2_654_435_761)
+                )
+            })
+            .collect()
+    };
+    for d in 0..24 {
+        for f in 0..4 {
+            r.write(&format!("pkg{d}/sub{}/file{f}.txt", d % 3), &filler(d, f, 0));
+        }
+    }
+    let base = r.commit("tree");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("pkg5/sub2/deep/er/settings.env", &format!("K={KEY1}\n"));
+    let branch_key = r.commit("feature: settings");
+    r.git(&["checkout", "-q", "main"]);
+    for i in 1..40 {
+        let d = (i * 5) % 24;
+        r.write(&format!("pkg{d}/sub{}/file{}.txt", d % 3, i % 4), &filler(d, i % 4, i));
+        if i == 10 {
+            r.write("config/app.env", &format!("K={KEY2}\n"));
+        }
+        if i == 20 {
+            r.git(&["mv", "config/app.env", "config/renamed.env"]);
+        }
+        if i == 25 {
+            std::os::unix::fs::symlink(format!("/keys/{KEY3}"), r.path.join("pkg1/link")).expect("symlink");
+        }
+        r.commit(&format!("edit {i}"));
+    }
+    // A gitlink goes in through the index alone (`add -A` would drop it: there is no such directory).
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{base},vendor/lib"),
+    ]);
+    r.tick += 1;
+    r.git(&["commit", "-q", "-m", "add submodule"]);
+    r.tick += 1;
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    r.git(&["branch", "-q", "-D", "feature"]);
+
+    let (code, loose, _) = history(&r.path, &[]);
+    assert_eq!(code, 1, "{loose:#}");
+    let before = provenance(&loose);
+    assert_eq!(before.len(), 3, "{before:#?}");
+    let origin = |v: &Value, key: &str| -> String {
+        findings(v)
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.contains(key)))
+            .map(|f| f["origin"]["commit"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(origin(&loose, "settings.env"), branch_key, "{loose:#}");
+    assert!(loose["notices"].to_string().contains("vendor/lib"), "{loose:#}");
+
+    r.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
+    r.git(&["prune-packed"]);
+    let pack = fs::read_dir(r.path.join(".git/objects/pack"))
+        .expect("pack dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a pack");
+    let size = fs::metadata(&pack).expect("pack size").len();
+    assert!(size > 64 << 10, "the pack must span many 4 KiB blocks: {size} bytes");
+    let (code, packed, _) = history(&r.path, &[]);
+    assert_eq!(code, 1, "{packed:#}");
+    assert_eq!(provenance(&packed), before);
+    assert_eq!(origin(&packed, "settings.env"), branch_key);
+    assert_eq!(packed["notices"], loose["notices"]);
+    assert_eq!(packed["errors"], loose["errors"]);
+    let spans = |v: &Value| -> Vec<String> {
+        let mut t: Vec<String> = findings(v)
+            .iter()
+            .map(|f| format!("{} {} {}", f["head_spans"], f["removed_in"], f["on_head_line"]))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(spans(&packed), spans(&loose));
+}
