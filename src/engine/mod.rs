@@ -9,6 +9,7 @@ mod check;
 mod examples;
 mod filter;
 pub mod literals;
+mod near;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -272,6 +273,8 @@ pub struct Engine {
     /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
     /// candidates, so that a snippet never shows their secrets in clear.
     active: Vec<bool>,
+    /// How far from an edit each pattern's hit can matter (`near.rs`), computed on first use.
+    reach: OnceLock<Option<near::Reach>>,
 }
 
 impl Engine {
@@ -359,6 +362,7 @@ impl Engine {
             eager: std::sync::atomic::AtomicBool::new(false),
             full: OnceLock::new(),
             active: vec![true; rules.len()],
+            reach: OnceLock::new(),
         })
     }
 
