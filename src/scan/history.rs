@@ -720,7 +720,9 @@ struct BlobWorker<'p, 's> {
 /// delta against a blob that scanned quiet is scanned only where the delta changed it
 /// ([`Engine::edit_is_quiet`]).
 struct Deltas<'o> {
-    /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
+    /// On only under `PKHOUND_DELTA_BLOBS=1` (and off again under `PKHOUND_FULL_BLOBS=1`): on eslint
+    /// and rails a keyword or decoder pattern lies near most edits, so the probe costs more than the
+    /// scans it saves (see `PKHOUND_DELTA_STATS`); tests and A/B runs compare the two.
     on: bool,
     /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`NOISY`].
     status: Vec<AtomicU8>,
@@ -730,6 +732,22 @@ struct Deltas<'o> {
     whole: Vec<bool>,
     skipped: AtomicU64,
     skipped_bytes: AtomicU64,
+    /// How many blobs were read whole for each [`Why`].
+    whys: [AtomicU64; 5],
+}
+
+/// Why a blob read from a pack was scanned whole.
+#[derive(Clone, Copy)]
+enum Why {
+    /// Stored whole, or already built as another object's base.
+    Whole,
+    /// Its base is not a wanted blob, or not scanned yet.
+    Unknown,
+    /// Its base held a match or a decoder hit.
+    Noisy,
+    NotText,
+    /// A pattern lies within its reach of a change (or the bands cover half the blob).
+    Near,
 }
 
 /// Not scanned yet (or by another worker right now), or not a wanted blob.
@@ -743,21 +761,31 @@ impl Deltas<'_> {
     /// True when the blob at `i`, built from `source`, can be passed over: its base scanned quiet, both
     /// are plain text, and no pattern lies within its reach of the delta's changes.
     fn skips(&self, engine: &Engine, i: usize, raw: &[u8], source: Option<DeltaSource<'_>>) -> bool {
-        let Some(source) = source else {
-            return false;
-        };
         if !self.on || self.whole.get(i).copied().unwrap_or(true) {
             return false;
         }
+        let Some(source) = source else {
+            return self.why(Why::Whole);
+        };
         let base = self
             .order
             .binary_search_by(|(at, _)| at.cmp(&Some(source.base)))
             .ok()
             .and_then(|k| self.order.get(k))
-            .and_then(|&(_, b)| self.status.get(b));
-        base.is_some_and(|s| s.load(Ordering::Relaxed) == QUIET)
-            && text::classify(raw) == text::Class::Text
-            && engine.edit_is_quiet(raw, source.changes)
+            .and_then(|&(_, b)| self.status.get(b))
+            .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
+        match base {
+            QUIET if text::classify(raw) != text::Class::Text => self.why(Why::NotText),
+            QUIET => engine.edit_is_quiet(raw, source.changes) || self.why(Why::Near),
+            NOISY => self.why(Why::Noisy),
+            _ => self.why(Why::Unknown),
+        }
+    }
+
+    /// Counts why a blob was read whole (for `PKHOUND_DELTA_STATS`); false.
+    fn why(&self, why: Why) -> bool {
+        self.whys[why as usize].fetch_add(1, Ordering::Relaxed);
+        false
     }
 
     fn set(&self, i: usize, quiet: bool) {
@@ -776,8 +804,8 @@ impl Deltas<'_> {
 /// give (loose objects, promisor gaps, damage, deltas by id) is read through libgit2, which also words
 /// the error for an object that cannot be read at all.
 ///
-/// A blob stored as a delta against a wanted blob that scanned quiet is searched only around what the
-/// delta changed ([`Deltas`]): most revisions of a file differ from their neighbour by a few lines, and
+/// Under `PKHOUND_DELTA_BLOBS=1`, a blob stored as a delta against a wanted blob that scanned quiet is
+/// searched only around what the delta changed ([`Deltas`]): most revisions of a file differ from their neighbour by a few lines, and
 /// this is where betterleaks' speed comes from (it scans `git log -p`'s added lines), without its blind
 /// spots (a key split across an edit, or moved next to a keyword, is still found: any hit near a change
 /// makes the blob scanned whole).
@@ -790,15 +818,19 @@ fn scan_blobs(
     progress: Option<&ProgressBar>,
 ) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
-    // One automaton over keywords and every decoder pattern, ungated: a blob's decoder hits are then all
-    // known, which is what lets it serve as a quiet base.
-    scanner.engine.expect_large();
+    let env = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
+    let on = env("PKHOUND_DELTA_BLOBS") && !env("PKHOUND_FULL_BLOBS");
+    if on {
+        // One automaton over keywords and every decoder pattern, ungated: a blob's decoder hits are then
+        // all known, which is what lets it serve as a quiet base.
+        scanner.engine.expect_large();
+    }
     let (packs, located) = PackSet::load(git_dir, inv.blobs.iter().map(|b| &b.id));
     let mut order: Vec<(Option<Location>, usize)> = located.into_iter().enumerate().map(|(i, at)| (at, i)).collect();
     // Loose and unlocated blobs (None) first, then by pack and offset.
     order.sort_unstable();
     let deltas = Deltas {
-        on: std::env::var_os("PKHOUND_FULL_BLOBS").is_none_or(|v| v != "1"),
+        on,
         status: inv.blobs.iter().map(|_| AtomicU8::new(UNKNOWN)).collect(),
         order: &order,
         whole: inv
@@ -808,6 +840,7 @@ fn scan_blobs(
             .collect(),
         skipped: AtomicU64::new(0),
         skipped_bytes: AtomicU64::new(0),
+        whys: Default::default(),
     };
     let pool = ReaderPool::new(&packs);
     let mut results: Vec<(usize, BlobResult)> = order
@@ -839,12 +872,19 @@ fn scan_blobs(
                 _ => 0,
             })
             .sum();
+        let why = |w: Why| deltas.whys[w as usize].load(Ordering::Relaxed);
         eprintln!(
-            "pkhound: delta: {} of {} blobs ({} of {} bytes) searched only around their changes",
+            "pkhound: delta: {} of {} blobs ({} of {} bytes) searched only around their changes; read whole: {} \
+             stored whole, {} base unknown, {} base noisy, {} not text, {} pattern near a change",
             deltas.skipped.load(Ordering::Relaxed),
             results.len(),
             deltas.skipped_bytes.load(Ordering::Relaxed),
-            bytes
+            bytes,
+            why(Why::Whole),
+            why(Why::Unknown),
+            why(Why::Noisy),
+            why(Why::NotText),
+            why(Why::Near),
         );
     }
     results.sort_unstable_by_key(|(i, _)| *i);

@@ -846,7 +846,10 @@ mod tests {
             delta_changes(delta, &mut out).map(|()| out)
         };
         // copy "hello", insert " you", copy "ld" (the base's end): the insert, the seam after it merged.
-        assert_eq!(changes(&[12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2]), Ok(vec![(5, 9)]));
+        assert_eq!(
+            changes(&[12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2]),
+            Ok(vec![(5, 9)])
+        );
         // two copies that continue each other: the base itself, no change at all.
         assert_eq!(changes(&[12, 12, 0x90, 5, 0x91, 5, 7]), Ok(vec![]));
         // a deletion: two copies that do not continue each other meet at 5.

@@ -1,8 +1,9 @@
 //! `scan --history` searches a blob stored as a delta against a quiet blob only around what the delta
 //! changed (issue #17). These repositories hold many revisions of large files, packed so that deltas
 //! exist, with keys added, moved, split across an edit, joined by one, added far out on a long line,
-//! inside base64 and PEM blocks, removed and re-added, and allow comments removed: every report must be
-//! the one a scan of every blob in full gives (`PKHOUND_FULL_BLOBS=1`).
+//! inside base64 and PEM blocks, removed and re-added, and allow comments removed: every report with the
+//! search on (`PKHOUND_DELTA_BLOBS=1`) must be the one a scan of every blob in full gives
+//! (`PKHOUND_FULL_BLOBS=1`).
 
 use std::process::Command as Process;
 
@@ -195,6 +196,8 @@ fn scan(repo: &Repo, full: bool) -> (Value, u64) {
         .env("PKHOUND_DELTA_STATS", "1");
     if full {
         cmd.env("PKHOUND_FULL_BLOBS", "1");
+    } else {
+        cmd.env("PKHOUND_DELTA_BLOBS", "1");
     }
     let out = cmd.output().expect("pkhound runs");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
