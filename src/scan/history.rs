@@ -717,12 +717,10 @@ struct BlobWorker<'p, 's> {
 }
 
 /// What the blob scan knows of each blob's scan so far, shared by the workers: a blob stored as an offset
-/// delta against a blob that scanned quiet is scanned only where the delta changed it
-/// ([`Engine::edit_is_quiet`]).
+/// delta against a blob that scanned quiet is scanned only around what the delta changed
+/// ([`Scanner::scan_edit`]).
 struct Deltas<'o> {
-    /// On only under `PKHOUND_DELTA_BLOBS=1` (and off again under `PKHOUND_FULL_BLOBS=1`): on eslint
-    /// and rails a keyword or decoder pattern lies near most edits, so the probe costs more than the
-    /// scans it saves (see `PKHOUND_DELTA_STATS`); tests and A/B runs compare the two.
+    /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
     on: bool,
     /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`NOISY`].
     status: Vec<AtomicU8>,
@@ -730,8 +728,10 @@ struct Deltas<'o> {
     order: &'o [(Option<Location>, usize)],
     /// Blobs that must be read whole: those `--state` asks to read again.
     whole: Vec<bool>,
-    skipped: AtomicU64,
-    skipped_bytes: AtomicU64,
+    /// Blobs (and their bytes) scanned around their changes: with nothing near them, or with windows
+    /// run around what was.
+    passed: [AtomicU64; 2],
+    passed_bytes: [AtomicU64; 2],
     /// How many blobs were read whole for each [`Why`].
     whys: [AtomicU64; 5],
 }
@@ -746,8 +746,8 @@ enum Why {
     /// Its base held a match or a decoder hit.
     Noisy,
     NotText,
-    /// A pattern lies within its reach of a change (or the bands cover half the blob).
-    Near,
+    /// The bands around the changes cover half the blob, or the engine cannot scan around changes.
+    Wide,
 }
 
 /// Not scanned yet (or by another worker right now), or not a wanted blob.
@@ -758,11 +758,11 @@ const QUIET: u8 = 1;
 const NOISY: u8 = 2;
 
 impl Deltas<'_> {
-    /// True when the blob at `i`, built from `source`, can be passed over: its base scanned quiet, both
-    /// are plain text, and no pattern lies within its reach of the delta's changes.
-    fn skips(&self, engine: &Engine, i: usize, raw: &[u8], source: Option<DeltaSource<'_>>) -> bool {
+    /// The changes to scan around when the blob at `i`, built from `source`, can be scanned so: its base
+    /// scanned quiet.
+    fn around<'c>(&self, i: usize, source: Option<DeltaSource<'c>>) -> Option<&'c [(usize, usize)]> {
         if !self.on || self.whole.get(i).copied().unwrap_or(true) {
-            return false;
+            return None;
         }
         let Some(source) = source else {
             return self.why(Why::Whole);
@@ -775,17 +775,16 @@ impl Deltas<'_> {
             .and_then(|&(_, b)| self.status.get(b))
             .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
         match base {
-            QUIET if text::classify(raw) != text::Class::Text => self.why(Why::NotText),
-            QUIET => engine.edit_is_quiet(raw, source.changes) || self.why(Why::Near),
+            QUIET => Some(source.changes),
             NOISY => self.why(Why::Noisy),
             _ => self.why(Why::Unknown),
         }
     }
 
-    /// Counts why a blob was read whole (for `PKHOUND_DELTA_STATS`); false.
-    fn why(&self, why: Why) -> bool {
+    /// Counts why a blob was read whole (for `PKHOUND_DELTA_STATS`); `None`.
+    fn why<T>(&self, why: Why) -> Option<T> {
         self.whys[why as usize].fetch_add(1, Ordering::Relaxed);
-        false
+        None
     }
 
     fn set(&self, i: usize, quiet: bool) {
@@ -804,11 +803,12 @@ impl Deltas<'_> {
 /// give (loose objects, promisor gaps, damage, deltas by id) is read through libgit2, which also words
 /// the error for an object that cannot be read at all.
 ///
-/// Under `PKHOUND_DELTA_BLOBS=1`, a blob stored as a delta against a wanted blob that scanned quiet is
-/// searched only around what the delta changed ([`Deltas`]): most revisions of a file differ from their neighbour by a few lines, and
-/// this is where betterleaks' speed comes from (it scans `git log -p`'s added lines), without its blind
-/// spots (a key split across an edit, or moved next to a keyword, is still found: any hit near a change
-/// makes the blob scanned whole).
+/// A blob stored as a delta against a wanted blob that scanned quiet is scanned only around what the
+/// delta changed ([`Deltas`], [`Engine::scan_near`]): most revisions of a file differ from their
+/// neighbour by a few lines, and this is where betterleaks' speed comes from (it scans `git log -p`'s
+/// added lines), without its blind spots: a key split across an edit, moved next to a keyword, or
+/// completed far from its keyword is found, since every window the full scan would run that an edit can
+/// change is run, whole.
 fn scan_blobs(
     scanner: Scanner<'_>,
     repo: &Repo,
@@ -818,8 +818,7 @@ fn scan_blobs(
     progress: Option<&ProgressBar>,
 ) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
-    let env = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
-    let on = env("PKHOUND_DELTA_BLOBS") && !env("PKHOUND_FULL_BLOBS");
+    let on = std::env::var_os("PKHOUND_FULL_BLOBS").is_none_or(|v| v != "1");
     if on {
         // One automaton over keywords and every decoder pattern, ungated: a blob's decoder hits are then
         // all known, which is what lets it serve as a quiet base.
@@ -838,8 +837,8 @@ fn scan_blobs(
             .iter()
             .map(|b| state.is_some_and(|s| s.known_blob(&b.id).is_some()))
             .collect(),
-        skipped: AtomicU64::new(0),
-        skipped_bytes: AtomicU64::new(0),
+        passed: Default::default(),
+        passed_bytes: Default::default(),
         whys: Default::default(),
     };
     let pool = ReaderPool::new(&packs);
@@ -873,18 +872,22 @@ fn scan_blobs(
             })
             .sum();
         let why = |w: Why| deltas.whys[w as usize].load(Ordering::Relaxed);
+        let n = |a: &[AtomicU64; 2], k: usize| a[k].load(Ordering::Relaxed);
         eprintln!(
-            "pkhound: delta: {} of {} blobs ({} of {} bytes) searched only around their changes; read whole: {} \
-             stored whole, {} base unknown, {} base noisy, {} not text, {} pattern near a change",
-            deltas.skipped.load(Ordering::Relaxed),
+            "pkhound: delta: {} blobs ({} bytes) with nothing near their changes, {} ({} bytes) scanned in \
+             windows around them, of {} blobs ({} bytes); read whole: {} stored whole, {} base unknown, {} \
+             base noisy, {} not text, {} changes too wide",
+            n(&deltas.passed, 0),
+            n(&deltas.passed_bytes, 0),
+            n(&deltas.passed, 1),
+            n(&deltas.passed_bytes, 1),
             results.len(),
-            deltas.skipped_bytes.load(Ordering::Relaxed),
             bytes,
             why(Why::Whole),
             why(Why::Unknown),
             why(Why::Noisy),
             why(Why::NotText),
-            why(Why::Near),
+            why(Why::Wide),
         );
     }
     results.sort_unstable_by_key(|(i, _)| *i);
@@ -907,7 +910,11 @@ fn scan_blob(
 ) -> BlobResult {
     let blob = &inv.blobs[i];
     let path = first_path(inv, blob);
-    let worker = &mut w.worker;
+    let BlobWorker {
+        repo: repo_slot,
+        packs,
+        worker,
+    } = w;
     let mut findings = Vec::new();
     let done = |scanned: Scanned, findings: Vec<Finding>, lfs: bool, errors: Vec<ScanError>| match scanned {
         Scanned::Text(bytes) => BlobResult::Scanned {
@@ -922,7 +929,18 @@ fn scan_blob(
     // What the scan could not open inside an archive blob comes back with it.
     let window = usize::try_from(cfg.max_file_size).unwrap_or(usize::MAX);
     let lfs_pointer = |raw: &[u8]| raw.starts_with(b"version https://git-lfs.github.com/spec/");
-    let mut scan_bytes = |raw: &[u8], findings: &mut Vec<Finding>| -> Result<(Scanned, bool, Vec<ScanError>), String> {
+    // A quiet base: read whole, plain text, and the engine saw nothing in it.
+    let quiet = |worker: &mut Worker, scanned: &Scanned, raw: &[u8], findings: &[Finding], errors: &[ScanError]| {
+        !worker.take_noisy()
+            && findings.is_empty()
+            && errors.is_empty()
+            && matches!(scanned, Scanned::Text(_))
+            && text::classify(raw) == text::Class::Text
+    };
+    let scan_bytes = |worker: &mut Worker,
+                      raw: &[u8],
+                      findings: &mut Vec<Finding>|
+     -> Result<(Scanned, bool, Vec<ScanError>), String> {
         let scanned = if raw.len() > window {
             let scanned = scanner
                 .scan_reader(worker, path, &Origin::File, &mut &raw[..], window, findings)
@@ -933,26 +951,27 @@ fn scan_blob(
             scanner.scan(worker, path, &Origin::File, raw, findings)
         };
         let errors = worker.take_errors();
-        // A quiet base: read whole, plain text, and the engine saw nothing in it.
-        let quiet = !worker.take_noisy()
-            && findings.is_empty()
-            && errors.is_empty()
-            && matches!(scanned, Scanned::Text(_))
-            && text::classify(raw) == text::Class::Text;
-        deltas.set(i, quiet);
+        deltas.set(i, quiet(worker, &scanned, raw, findings, &errors));
         Ok((scanned, lfs_pointer(raw), errors))
     };
     if let Some(at) = at {
-        let engine = scanner.engine;
-        let read = w.packs.reader().with_object_delta(at, |raw, source| {
-            if raw.len() <= window && deltas.skips(engine, i, raw, source) {
-                // Nothing near the changes, and the rest is its base's: the engine would see nothing.
-                deltas.set(i, true);
-                deltas.skipped.fetch_add(1, Ordering::Relaxed);
-                deltas.skipped_bytes.fetch_add(raw.len() as u64, Ordering::Relaxed);
-                return Ok((Scanned::Text(raw.len() as u64), lfs_pointer(raw), Vec::new()));
+        let read = packs.reader().with_object_delta(at, |raw, source| {
+            if let Some(changes) = deltas.around(i, source).filter(|_| raw.len() <= window) {
+                // Its base scanned quiet: what the full scan would find lies around the changes.
+                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, &mut findings) {
+                    Some(scanned) => {
+                        let errors = worker.take_errors();
+                        let k = usize::from(worker.ran_rules());
+                        deltas.passed[k].fetch_add(1, Ordering::Relaxed);
+                        deltas.passed_bytes[k].fetch_add(raw.len() as u64, Ordering::Relaxed);
+                        deltas.set(i, quiet(worker, &scanned, raw, &findings, &errors));
+                        return Ok((scanned, lfs_pointer(raw), errors));
+                    }
+                    None if text::classify(raw) != text::Class::Text => deltas.why::<()>(Why::NotText),
+                    None => deltas.why::<()>(Why::Wide),
+                };
             }
-            scan_bytes(raw, &mut findings)
+            scan_bytes(worker, raw, &mut findings)
         });
         match read {
             Ok(Ok((scanned, lfs, errors))) => return done(scanned, findings, lfs, errors),
@@ -964,17 +983,14 @@ fn scan_blob(
             Err(_) => findings.clear(),
         }
     }
-    let repo = match w
-        .repo
-        .get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string()))
-    {
+    let repo = match repo_slot.get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string())) {
         Ok(r) => r,
         Err(e) => {
             deltas.set(i, false);
             return BlobResult::Unreadable(e.clone());
         }
     };
-    let result = git::with_blob(repo, blob.id, u64::MAX, |raw| scan_bytes(raw, &mut findings));
+    let result = git::with_blob(repo, blob.id, u64::MAX, |raw| scan_bytes(worker, raw, &mut findings));
     match result {
         Ok(Some(Ok((scanned, lfs, errors)))) => done(scanned, findings, lfs, errors),
         other => {
@@ -1237,9 +1253,10 @@ fn redact_known(text: &str, secrets: &[Secret]) -> String {
 
 #[cfg(test)]
 mod delta_properties {
-    //! The promise [`Deltas`] rests on: a blob edited from a quiet base, with no pattern near the edit,
-    //! scans quiet too. Bases and edits are drawn from keyword fragments, so keys get assembled, split,
-    //! moved next to keywords and encoded by the edits themselves.
+    //! The promise [`Deltas`] rests on: a blob edited from a quiet base, scanned only around the edit,
+    //! gives the findings (and the quiet verdict) of a full scan. Bases and edits are drawn from keyword
+    //! fragments, so keys get assembled, split, moved next to keywords and encoded by the edits
+    //! themselves.
 
     use proptest::prelude::*;
 
@@ -1286,6 +1303,9 @@ mod delta_properties {
         "filler text that holds no secret at all, ",
         "def handler(event):\n",
         "# pkhound:allow\n",
+        "KEY = 'pk_a4c123b1612dd272d1371c17149d439536'\n",
+        "cGtfYTRjMTIzYjE2MTJkZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==",
+        "AKIAQYLPMN5HHHFPZAM2",
     ];
 
     const PIECES: &[&str] = &[
@@ -1396,7 +1416,7 @@ mod delta_properties {
         #![proptest_config(ProptestConfig::with_cases(std::env::var("DELTA_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)))]
 
         #[test]
-        fn an_edit_far_from_every_pattern_of_a_quiet_base_scans_quiet(base in text(), ops in ops()) {
+        fn a_scan_around_the_edit_of_a_quiet_base_finds_what_a_full_scan_finds(base in text(), ops in ops()) {
             let scanner = Scanner::new(engine(), Box::leak(Box::new(Policy::default())));
             let mut w = scanner.worker();
             let mut found = Vec::new();
@@ -1409,12 +1429,17 @@ mod delta_properties {
             let target = apply_delta(base.as_bytes(), &delta).expect("the encoded delta applies");
             let mut changes = Vec::new();
             delta_changes(&delta, &mut changes).expect("the encoded delta parses");
-            if text::classify(&target) != text::Class::Text || !engine().edit_is_quiet(&target, &changes) {
+            let mut near = Vec::new();
+            let Some(scanned) = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, &mut near) else {
                 return Ok(());
-            }
-            scanner.scan(&mut w, "b.txt", &Origin::File, &target, &mut found);
-            prop_assert!(!w.take_noisy(), "the edit was called quiet but the scan saw something: {:?}", String::from_utf8_lossy(&target));
-            prop_assert!(found.is_empty());
+            };
+            let near_noisy = w.take_noisy();
+            let mut full = Vec::new();
+            let full_scanned = scanner.scan(&mut w, "b.txt", &Origin::File, &target, &mut full);
+            let full_noisy = w.take_noisy();
+            prop_assert_eq!(format!("{near:?}"), format!("{full:?}"), "{:?}", String::from_utf8_lossy(&target));
+            prop_assert_eq!(near_noisy, full_noisy);
+            prop_assert_eq!(format!("{scanned:?}"), format!("{full_scanned:?}"));
         }
     }
 }

@@ -123,6 +123,12 @@ impl Worker {
     pub fn take_noisy(&mut self) -> bool {
         std::mem::take(&mut self.noisy)
     }
+
+    /// Whether the last scan ran any rule's regex (a scan around an edit runs none when no pattern lies
+    /// near it).
+    pub fn ran_rules(&self) -> bool {
+        self.scratch.ran_rules()
+    }
 }
 
 /// Hands an archive's members to the scanner: members are a source, scanned by the same recipe.
@@ -395,13 +401,51 @@ impl<'a> Scanner<'a> {
         binary: bool,
         out: &mut Vec<Finding>,
     ) -> bool {
-        let from = out.len();
         scratch.set_binary(binary);
         self.engine.scan(text, scratch);
         let noisy = !scratch.matches().is_empty() || !scratch.decoder_hits().is_empty();
         if own != (0..text.len()) {
             scratch.keep_within(own.start, own.end);
         }
+        self.report(scratch, path, origin, text, binary, out);
+        noisy
+    }
+
+    /// [`Scanner::scan`] of `raw`, a plain-text blob whose scan found no match and no decoder hit (its
+    /// base) edited at `changes` (see [`Engine::scan_near`]), reading only around the changes: the same
+    /// findings, and the same [`Worker::take_noisy`]. `None`, having done nothing, when `raw` is not
+    /// plain text or the engine cannot scan it so (it must then be scanned whole).
+    pub fn scan_edit(
+        &self,
+        w: &mut Worker,
+        path: &str,
+        origin: &Origin,
+        raw: &[u8],
+        changes: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) -> Option<Scanned> {
+        if text::classify(raw) != text::Class::Text {
+            return None;
+        }
+        w.scratch.set_binary(false);
+        self.engine.scan_near(raw, changes, &mut w.scratch)?;
+        w.noisy |= !w.scratch.matches().is_empty() || !w.scratch.decoder_hits().is_empty();
+        self.report(&mut w.scratch, path, origin, raw, false, out);
+        Some(Scanned::Text(raw.len() as u64))
+    }
+
+    /// The recipe after the engine: findings of the matches and decoder hits in `scratch`, then the
+    /// allowlists that read the line and notebook placement.
+    fn report(
+        &self,
+        scratch: &mut Scratch,
+        path: &str,
+        origin: &Origin,
+        text: &[u8],
+        binary: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let from = out.len();
         let matches = scratch.matches();
         if !matches.is_empty() {
             locate::findings(self.engine, path, origin, text, matches, out);
@@ -419,7 +463,6 @@ impl<'a> Scanner<'a> {
                 out.append(&mut placed);
             }
         }
-        noisy
     }
 }
 

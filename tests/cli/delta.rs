@@ -1,9 +1,8 @@
-//! `scan --history` searches a blob stored as a delta against a quiet blob only around what the delta
+//! `scan --history` scans a blob stored as a delta against a quiet blob only around what the delta
 //! changed (issue #17). These repositories hold many revisions of large files, packed so that deltas
 //! exist, with keys added, moved, split across an edit, joined by one, added far out on a long line,
-//! inside base64 and PEM blocks, removed and re-added, and allow comments removed: every report with the
-//! search on (`PKHOUND_DELTA_BLOBS=1`) must be the one a scan of every blob in full gives
-//! (`PKHOUND_FULL_BLOBS=1`).
+//! inside base64 and PEM blocks, removed and re-added, and allow comments removed: every report of the
+//! default scan must be the one a scan of every blob in full gives (`PKHOUND_FULL_BLOBS=1`).
 
 use std::process::Command as Process;
 
@@ -188,32 +187,34 @@ fn clear_clock(v: &mut Value) {
     }
 }
 
-/// The JSON report and the number of blobs searched only around their changes.
-fn scan(repo: &Repo, full: bool) -> (Value, u64) {
+/// The JSON report, the number of blobs with nothing near their changes and the number scanned in windows
+/// around them.
+fn scan(repo: &Repo, full: bool) -> (Value, u64, u64) {
     let mut cmd = pkhound();
     cmd.args(["scan", "--history", "--format", "json"])
         .arg(&repo.path)
         .env("PKHOUND_DELTA_STATS", "1");
     if full {
         cmd.env("PKHOUND_FULL_BLOBS", "1");
-    } else {
-        cmd.env("PKHOUND_DELTA_BLOBS", "1");
     }
     let out = cmd.output().expect("pkhound runs");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let mut report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     clear_clock(&mut report);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let skipped = stderr
+    let line = stderr
         .lines()
         .find_map(|l| l.strip_prefix("pkhound: delta: "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no delta line in stderr: {stderr}"));
+    // "A blobs (B bytes) with nothing near their changes, C (D bytes) scanned in windows around them, ..."
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
     if std::env::var_os("DELTA_DEBUG").is_some() {
         eprintln!("{stderr}");
     }
-    (report, skipped)
+    (report, numbers[0], numbers[2])
 }
 
 fn repack(repo: &Repo, args: &[&str]) {
@@ -241,13 +242,19 @@ fn history_findings_are_the_same_when_deltas_are_searched_only_where_they_change
         &["repack", "-q", "-adf", "--depth=50", "--window=250"][..],
     ] {
         repack(&repo, pack);
-        let (full, none) = scan(&repo, true);
-        let (delta, skipped) = scan(&repo, false);
-        assert_eq!(none, 0, "PKHOUND_FULL_BLOBS=1 reads every blob in full");
+        let (full, none, none_windowed) = scan(&repo, true);
+        let (delta, skipped, windowed) = scan(&repo, false);
+        assert_eq!(
+            (none, none_windowed),
+            (0, 0),
+            "PKHOUND_FULL_BLOBS=1 reads every blob in full"
+        );
         assert!(
             skipped > 10,
             "after git {pack:?} most revisions are deltas against quiet ones: {skipped}"
         );
+        // The scenarios themselves put keywords next to the changes: those blobs are scanned in windows.
+        assert!(windowed >= 5, "after git {pack:?}: {windowed} blobs scanned in windows");
         assert_eq!(delta, full, "after git {pack:?}");
         // Every scenario is found: the four keys, the joined ones, the encoded one and the PEM block.
         let findings = full["findings"].as_array().expect("findings");
