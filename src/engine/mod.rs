@@ -9,6 +9,7 @@ mod check;
 mod examples;
 mod filter;
 pub mod literals;
+mod near;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -272,6 +273,8 @@ pub struct Engine {
     /// Rules that report findings. Inactive rules (`--only`, `--skip`, disabled by a config) still find
     /// candidates, so that a snippet never shows their secrets in clear.
     active: Vec<bool>,
+    /// How far from an edit each pattern's hit can matter (`near.rs`), computed on first use.
+    reach: OnceLock<Option<near::Reach>>,
 }
 
 impl Engine {
@@ -359,6 +362,7 @@ impl Engine {
             eager: std::sync::atomic::AtomicBool::new(false),
             full: OnceLock::new(),
             active: vec![true; rules.len()],
+            reach: OnceLock::new(),
         })
     }
 
@@ -434,7 +438,8 @@ impl Engine {
             let end = end.saturating_add(w).min(hay.len());
             let windows = &mut scratch.windows[r];
             match windows.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                // Hits of the DFA come in order of where they end: a longer one can start earlier.
+                Some(last) if start <= last.1 => *last = (last.0.min(start), last.1.max(end)),
                 Some(_) => windows.push((start, end)),
                 None => {
                     scratch.touched.push(r);
@@ -506,7 +511,6 @@ impl Engine {
 
     /// Finds every secret in `hay`, sorted by position. The slice lives in `scratch` until the next call.
     pub fn scan<'s>(&self, hay: &[u8], scratch: &'s mut Scratch) -> &'s [Match] {
-        let binary = scratch.binary;
         for &r in &scratch.touched {
             scratch.windows[r].clear();
         }
@@ -557,7 +561,17 @@ impl Engine {
                 scratch.touched.push(r);
             }
         }
+        self.run_windows(hay, scratch)
+    }
 
+    /// The rules' half of a scan: each touched rule's regex over its windows in `scratch` (merged first
+    /// where hits came out of order), the filters, then generic overlaps and pairs. [`Engine::scan`]
+    /// and [`Engine::scan_near`] fill the windows.
+    fn run_windows<'s>(&self, hay: &[u8], scratch: &'s mut Scratch) -> &'s [Match] {
+        let binary = scratch.binary;
+        for &r in &scratch.touched {
+            merge_windows(&mut scratch.windows[r]);
+        }
         for &r in &scratch.touched {
             let rule = &self.rules[r];
             // A rule whose regex does not compile has no matches; such a rule never reaches a scan, because
@@ -901,6 +915,22 @@ impl CompiledRule {
             Some(Check::Jwt) => check::jwt(secret),
         }
     }
+}
+
+/// Makes `windows` sorted and disjoint, merging those that overlap or touch, when they are not already.
+fn merge_windows(windows: &mut Vec<(usize, usize)>) {
+    if windows.windows(2).all(|p| p[0].1 < p[1].0) {
+        return;
+    }
+    windows.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
+    for &(s, e) in windows.iter() {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    *windows = merged;
 }
 
 /// Bytes an engine scans with its literal sets before it builds the DFA. A DFA over the ~4,000 patterns

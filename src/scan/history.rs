@@ -7,7 +7,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, AtomicU8, Ordering},
+        Arc,
+    },
     time::Instant,
 };
 
@@ -24,7 +27,8 @@ use crate::finding::{
     ScanError, Secret, StateStats, Timeline,
 };
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
-use crate::source::pack::{Location, PackSet, PooledReader, ReaderPool};
+use crate::source::pack::{DeltaSource, Location, PackSet, PooledReader, ReaderPool};
+use crate::source::text;
 use crate::triage;
 
 /// The path shown for a secret found in a commit message.
@@ -184,7 +188,7 @@ fn run_in_pool(
         p.set_message(format!("{} commits", inv.commits.len()));
     }
     let phase = crate::trace::phase("blobs");
-    let scanned = scan_blobs(scanner, repo, &inv, cfg, progress.as_ref());
+    let scanned = scan_blobs(scanner, repo, &inv, cfg, usable, progress.as_ref());
     phase.end();
     let phase = crate::trace::phase("group");
     if let Some(p) = &progress {
@@ -712,6 +716,84 @@ struct BlobWorker<'p, 's> {
     worker: Worker,
 }
 
+/// What the blob scan knows of each blob's scan so far, shared by the workers: a blob stored as an offset
+/// delta against a blob that scanned quiet is scanned only around what the delta changed
+/// ([`Scanner::scan_edit`]).
+struct Deltas<'o> {
+    /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
+    on: bool,
+    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`NOISY`].
+    status: Vec<AtomicU8>,
+    /// (location, blob index), sorted: finds a delta's base among the wanted blobs.
+    order: &'o [(Option<Location>, usize)],
+    /// Blobs that must be read whole: those `--state` asks to read again.
+    whole: Vec<bool>,
+    /// Blobs (and their bytes) scanned around their changes: with nothing near them, or with windows
+    /// run around what was.
+    passed: [AtomicU64; 2],
+    passed_bytes: [AtomicU64; 2],
+    /// How many blobs were read whole for each [`Why`].
+    whys: [AtomicU64; 5],
+}
+
+/// Why a blob read from a pack was scanned whole.
+#[derive(Clone, Copy)]
+enum Why {
+    /// Stored whole, or already built as another object's base.
+    Whole,
+    /// Its base is not a wanted blob, or not scanned yet.
+    Unknown,
+    /// Its base held a match or a decoder hit.
+    Noisy,
+    NotText,
+    /// The bands around the changes cover half the blob, or the engine cannot scan around changes.
+    Wide,
+}
+
+/// Not scanned yet (or by another worker right now), or not a wanted blob.
+const UNKNOWN: u8 = 0;
+/// Plain text, read whole within `--max-file-size`, and the engine saw no match and no decoder hit in
+/// it: nothing an allowlist, a path or a decoder hid.
+const QUIET: u8 = 1;
+const NOISY: u8 = 2;
+
+impl Deltas<'_> {
+    /// The changes to scan around when the blob at `i`, built from `source`, can be scanned so: its base
+    /// scanned quiet.
+    fn around<'c>(&self, i: usize, source: Option<DeltaSource<'c>>) -> Option<&'c [(usize, usize)]> {
+        if !self.on || self.whole.get(i).copied().unwrap_or(true) {
+            return None;
+        }
+        let Some(source) = source else {
+            return self.why(Why::Whole);
+        };
+        let base = self
+            .order
+            .binary_search_by(|(at, _)| at.cmp(&Some(source.base)))
+            .ok()
+            .and_then(|k| self.order.get(k))
+            .and_then(|&(_, b)| self.status.get(b))
+            .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
+        match base {
+            QUIET => Some(source.changes),
+            NOISY => self.why(Why::Noisy),
+            _ => self.why(Why::Unknown),
+        }
+    }
+
+    /// Counts why a blob was read whole (for `PKHOUND_DELTA_STATS`); `None`.
+    fn why<T>(&self, why: Why) -> Option<T> {
+        self.whys[why as usize].fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    fn set(&self, i: usize, quiet: bool) {
+        if let Some(s) = self.status.get(i) {
+            s.store(if quiet { QUIET } else { NOISY }, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Reads and scans every unique blob once, in parallel.
 ///
 /// Blobs are read in pack order straight from the pack files ([`pack::PackReader`]): git writes a delta
@@ -720,18 +802,45 @@ struct BlobWorker<'p, 's> {
 /// rayon hands each thread long stretches of it, so a thread's cache stays warm. What the packs cannot
 /// give (loose objects, promisor gaps, damage, deltas by id) is read through libgit2, which also words
 /// the error for an object that cannot be read at all.
+///
+/// A blob stored as a delta against a wanted blob that scanned quiet is scanned only around what the
+/// delta changed ([`Deltas`], [`Engine::scan_near`]): most revisions of a file differ from their
+/// neighbour by a few lines, and this is where betterleaks' speed comes from (it scans `git log -p`'s
+/// added lines), without its blind spots: a key split across an edit, moved next to a keyword, or
+/// completed far from its keyword is found, since every window the full scan would run that an edit can
+/// change is run, whole.
 fn scan_blobs(
     scanner: Scanner<'_>,
     repo: &Repo,
     inv: &Inventory,
     cfg: &HistoryConfig,
+    state: Option<&State>,
     progress: Option<&ProgressBar>,
 ) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
+    let on = std::env::var_os("PKHOUND_FULL_BLOBS").is_none_or(|v| v != "1");
+    if on {
+        // One automaton over keywords and every decoder pattern, ungated: a blob's decoder hits are then
+        // all known, which is what lets it serve as a quiet base.
+        scanner.engine.expect_large();
+    }
     let (packs, located) = PackSet::load(git_dir, inv.blobs.iter().map(|b| &b.id));
     let mut order: Vec<(Option<Location>, usize)> = located.into_iter().enumerate().map(|(i, at)| (at, i)).collect();
     // Loose and unlocated blobs (None) first, then by pack and offset.
     order.sort_unstable();
+    let deltas = Deltas {
+        on,
+        status: inv.blobs.iter().map(|_| AtomicU8::new(UNKNOWN)).collect(),
+        order: &order,
+        whole: inv
+            .blobs
+            .iter()
+            .map(|b| state.is_some_and(|s| s.known_blob(&b.id).is_some()))
+            .collect(),
+        passed: Default::default(),
+        passed_bytes: Default::default(),
+        whys: Default::default(),
+    };
     let pool = ReaderPool::new(&packs);
     let mut results: Vec<(usize, BlobResult)> = order
         .par_chunks(RUN)
@@ -744,7 +853,7 @@ fn scan_blobs(
             |w, run| {
                 let done: Vec<_> = run
                     .iter()
-                    .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, w, &inv.blobs[i], at)))
+                    .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, w, &deltas, i, at)))
                     .collect();
                 if let Some(p) = progress {
                     p.inc(done.len() as u64);
@@ -754,6 +863,33 @@ fn scan_blobs(
         )
         .flatten()
         .collect();
+    if std::env::var_os("PKHOUND_DELTA_STATS").is_some() {
+        let bytes: u64 = results
+            .iter()
+            .map(|(_, r)| match r {
+                BlobResult::Scanned { bytes, .. } => *bytes,
+                _ => 0,
+            })
+            .sum();
+        let why = |w: Why| deltas.whys[w as usize].load(Ordering::Relaxed);
+        let n = |a: &[AtomicU64; 2], k: usize| a[k].load(Ordering::Relaxed);
+        eprintln!(
+            "pkhound: delta: {} blobs ({} bytes) with nothing near their changes, {} ({} bytes) scanned in \
+             windows around them, of {} blobs ({} bytes); read whole: {} stored whole, {} base unknown, {} \
+             base noisy, {} not text, {} changes too wide",
+            n(&deltas.passed, 0),
+            n(&deltas.passed_bytes, 0),
+            n(&deltas.passed, 1),
+            n(&deltas.passed_bytes, 1),
+            results.len(),
+            bytes,
+            why(Why::Whole),
+            why(Why::Unknown),
+            why(Why::Noisy),
+            why(Why::NotText),
+            why(Why::Wide),
+        );
+    }
     results.sort_unstable_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
@@ -761,17 +897,24 @@ fn scan_blobs(
 /// How many pack-order neighbours one task reads in a row.
 const RUN: usize = 256;
 
+#[allow(clippy::too_many_arguments)]
 fn scan_blob(
     scanner: Scanner<'_>,
     inv: &Inventory,
     cfg: &HistoryConfig,
     git_dir: &std::path::Path,
     w: &mut BlobWorker<'_, '_>,
-    blob: &BlobProvenance,
+    deltas: &Deltas<'_>,
+    i: usize,
     at: Option<Location>,
 ) -> BlobResult {
+    let blob = &inv.blobs[i];
     let path = first_path(inv, blob);
-    let worker = &mut w.worker;
+    let BlobWorker {
+        repo: repo_slot,
+        packs,
+        worker,
+    } = w;
     let mut findings = Vec::new();
     let done = |scanned: Scanned, findings: Vec<Finding>, lfs: bool, errors: Vec<ScanError>| match scanned {
         Scanned::Text(bytes) => BlobResult::Scanned {
@@ -785,37 +928,78 @@ fn scan_blob(
     // A blob over --max-file-size is still scanned, in windows, so the scan's own memory stays bounded.
     // What the scan could not open inside an archive blob comes back with it.
     let window = usize::try_from(cfg.max_file_size).unwrap_or(usize::MAX);
-    let mut scan_bytes = |raw: &[u8], findings: &mut Vec<Finding>| -> Result<(Scanned, bool, Vec<ScanError>), String> {
-        if raw.len() > window {
+    let lfs_pointer = |raw: &[u8]| raw.starts_with(b"version https://git-lfs.github.com/spec/");
+    // A quiet base: read whole, plain text, and the engine saw nothing in it.
+    let quiet = |worker: &mut Worker, scanned: &Scanned, raw: &[u8], findings: &[Finding], errors: &[ScanError]| {
+        !worker.take_noisy()
+            && findings.is_empty()
+            && errors.is_empty()
+            && matches!(scanned, Scanned::Text(_))
+            && text::classify(raw) == text::Class::Text
+    };
+    let scan_bytes = |worker: &mut Worker,
+                      raw: &[u8],
+                      findings: &mut Vec<Finding>|
+     -> Result<(Scanned, bool, Vec<ScanError>), String> {
+        let scanned = if raw.len() > window {
             let scanned = scanner
                 .scan_reader(worker, path, &Origin::File, &mut &raw[..], window, findings)
                 .map_err(|e| e.to_string())?;
+            worker.take_noisy();
             return Ok((scanned, false, worker.take_errors()));
-        }
-        let scanned = scanner.scan(worker, path, &Origin::File, raw, findings);
-        let lfs = raw.starts_with(b"version https://git-lfs.github.com/spec/");
-        Ok((scanned, lfs, worker.take_errors()))
+        } else {
+            scanner.scan(worker, path, &Origin::File, raw, findings)
+        };
+        let errors = worker.take_errors();
+        deltas.set(i, quiet(worker, &scanned, raw, findings, &errors));
+        Ok((scanned, lfs_pointer(raw), errors))
     };
     if let Some(at) = at {
-        match w.packs.reader().with_object(at, |raw| scan_bytes(raw, &mut findings)) {
+        let read = packs.reader().with_object_delta(at, |raw, source| {
+            if let Some(changes) = deltas.around(i, source).filter(|_| raw.len() <= window) {
+                // Its base scanned quiet: what the full scan would find lies around the changes.
+                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, &mut findings) {
+                    Some(scanned) => {
+                        let errors = worker.take_errors();
+                        let k = usize::from(worker.ran_rules());
+                        deltas.passed[k].fetch_add(1, Ordering::Relaxed);
+                        deltas.passed_bytes[k].fetch_add(raw.len() as u64, Ordering::Relaxed);
+                        deltas.set(i, quiet(worker, &scanned, raw, &findings, &errors));
+                        return Ok((scanned, lfs_pointer(raw), errors));
+                    }
+                    None if text::classify(raw) != text::Class::Text => deltas.why::<()>(Why::NotText),
+                    None => deltas.why::<()>(Why::Wide),
+                };
+            }
+            scan_bytes(worker, raw, &mut findings)
+        });
+        match read {
             Ok(Ok((scanned, lfs, errors))) => return done(scanned, findings, lfs, errors),
-            Ok(Err(e)) => return BlobResult::Unreadable(e),
+            Ok(Err(e)) => {
+                deltas.set(i, false);
+                return BlobResult::Unreadable(e);
+            }
             // Not readable from the pack here: libgit2 reads it, or says why it cannot.
             Err(_) => findings.clear(),
         }
     }
-    let repo = match w
-        .repo
-        .get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string()))
-    {
+    let repo = match repo_slot.get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string())) {
         Ok(r) => r,
-        Err(e) => return BlobResult::Unreadable(e.clone()),
+        Err(e) => {
+            deltas.set(i, false);
+            return BlobResult::Unreadable(e.clone());
+        }
     };
-    match git::with_blob(repo, blob.id, u64::MAX, |raw| scan_bytes(raw, &mut findings)) {
+    let result = git::with_blob(repo, blob.id, u64::MAX, |raw| scan_bytes(worker, raw, &mut findings));
+    match result {
         Ok(Some(Ok((scanned, lfs, errors)))) => done(scanned, findings, lfs, errors),
-        Ok(Some(Err(e))) => BlobResult::Unreadable(e),
-        Ok(None) => BlobResult::Unreadable("blob vanished while reading".to_string()),
-        Err(e) => BlobResult::Unreadable(e),
+        other => {
+            deltas.set(i, false);
+            match other {
+                Ok(Some(Err(e))) | Err(e) => BlobResult::Unreadable(e),
+                _ => BlobResult::Unreadable("blob vanished while reading".to_string()),
+            }
+        }
     }
 }
 
@@ -1065,4 +1249,197 @@ fn redact_known(text: &str, secrets: &[Secret]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod delta_properties {
+    //! The promise [`Deltas`] rests on: a blob edited from a quiet base, scanned only around the edit,
+    //! gives the findings (and the quiet verdict) of a full scan. Bases and edits are drawn from keyword
+    //! fragments, so keys get assembled, split, moved next to keywords and encoded by the edits
+    //! themselves.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::source::pack::{apply_delta, delta_changes};
+    use crate::{rules, triage::Policy};
+
+    fn engine() -> &'static Engine {
+        static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        ENGINE.get_or_init(|| {
+            let e = super::super::compile(&rules::builtin().expect("built-in rules load")).expect("compile");
+            // As in a history scan: decoder patterns searched ungated, so "quiet" covers them.
+            e.expect_large();
+            e
+        })
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "pk_",
+        "a4c123b1612dd272d1",
+        "371c17149d439536",
+        "Xy12ab_",
+        "password",
+        " = ",
+        "'",
+        "\"",
+        "\n",
+        "    ",
+        "token: ",
+        "api_key",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "-----END RSA PRIVATE KEY-----\n",
+        "MIIEowIBAAKCAQEA7bq3x9Yk2Lq8mN4pR6sT1vW3yZ5aB7cD9eF0gH2iJ4kL6mN8oP",
+        "cGtfYTRjMTIzYjE2MTJk",
+        "ZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==",
+        "eyJhbGciOiJIUzI1NiJ9",
+        ".eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "AKIA",
+        "QYLPMN5HHHFPZAM2",
+        "%70k_",
+        "ghp_",
+        "0123456789abcdefghijklmnopqrstuvwxyzAB",
+        "filler text that holds no secret at all, ",
+        "def handler(event):\n",
+        "# pkhound:allow\n",
+        "KEY = 'pk_a4c123b1612dd272d1371c17149d439536'\n",
+        "cGtfYTRjMTIzYjE2MTJkZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==",
+        "AKIAQYLPMN5HHHFPZAM2",
+    ];
+
+    const PIECES: &[&str] = &[
+        "pk_",
+        "a4c123b1612dd272d1",
+        "371c17149d439536",
+        "password",
+        " = ",
+        "'",
+        "\n",
+        "token: ",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "MIIEowIBAAKCAQEA7bq3x9Yk2Lq8mN4pR6sT1vW3yZ5aB7cD9eF0gH2iJ4kL6mN8oP",
+        "QYLPMN5HHHFPZAM2",
+        "0123456789abcdefghijklmnopqrstuvwxyzAB",
+        "# pkhound:allow\n",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        // Mostly plain filler, so that edits have room to be far from every pattern, and pieces that are
+        // quiet alone but not side by side (a key's prefix and halves, a keyword and a value).
+        (2u32..60).prop_flat_map(|filler| {
+            let fragment = prop_oneof![
+                1 => prop::sample::select(PIECES),
+                filler => Just("filler text that holds no secret at all,\n"),
+            ];
+            prop::collection::vec(fragment, 0..1500).prop_map(|f| f.concat())
+        })
+    }
+
+    /// One op of an edit: copy bytes of the base from an offset (taken modulo the base), keep the next
+    /// bytes of the base (after the last copy), skip some (a deletion), or insert text.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Copy(usize, usize),
+        Keep(usize),
+        Skip(usize),
+        Insert(String),
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        let op = prop_oneof![
+            1 => (any::<usize>(), 1usize..20_000).prop_map(|(o, l)| Op::Copy(o, l)),
+            3 => (1usize..30_000).prop_map(Op::Keep),
+            1 => (1usize..300).prop_map(Op::Skip),
+            2 => prop::collection::vec(prop::sample::select(FRAGMENTS), 1..4).prop_map(|f| Op::Insert(f.concat())),
+        ];
+        prop::collection::vec(op, 1..8)
+    }
+
+    /// A git delta turning `base` into what `ops` say.
+    fn encode(base: &[u8], ops: &[Op]) -> Vec<u8> {
+        fn size(out: &mut Vec<u8>, mut v: usize) {
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(b);
+                    return;
+                }
+                out.push(b | 0x80);
+            }
+        }
+        let mut body = Vec::new();
+        let mut len = 0usize;
+        let mut cursor = 0usize;
+        for op in ops {
+            let (off, l) = match op {
+                Op::Copy(o, l) if !base.is_empty() => (o % base.len(), *l),
+                Op::Keep(l) => (cursor, *l),
+                Op::Skip(n) => {
+                    cursor = cursor.saturating_add(*n).min(base.len());
+                    continue;
+                }
+                Op::Copy(..) => continue,
+                Op::Insert(_) => (0, 0),
+            };
+            match op {
+                Op::Copy(..) | Op::Keep(_) => {
+                    let l = l.min(base.len() - off);
+                    if l == 0 {
+                        continue;
+                    }
+                    body.push(0x80 | 0x0f | 0x70);
+                    body.extend_from_slice(&(off as u32).to_le_bytes());
+                    body.extend_from_slice(&(l as u32).to_le_bytes()[..3]);
+                    len += l;
+                    cursor = off + l;
+                }
+                Op::Skip(_) => {}
+                Op::Insert(s) => {
+                    for chunk in s.as_bytes().chunks(127) {
+                        body.push(chunk.len() as u8);
+                        body.extend_from_slice(chunk);
+                        len += chunk.len();
+                    }
+                }
+            }
+        }
+        let mut delta = Vec::new();
+        size(&mut delta, base.len());
+        size(&mut delta, len);
+        delta.extend(body);
+        delta
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(std::env::var("DELTA_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)))]
+
+        #[test]
+        fn a_scan_around_the_edit_of_a_quiet_base_finds_what_a_full_scan_finds(base in text(), ops in ops()) {
+            let scanner = Scanner::new(engine(), Box::leak(Box::new(Policy::default())));
+            let mut w = scanner.worker();
+            let mut found = Vec::new();
+            scanner.scan(&mut w, "a.txt", &Origin::File, base.as_bytes(), &mut found);
+            if w.take_noisy() || text::classify(base.as_bytes()) != text::Class::Text {
+                return Ok(());
+            }
+            prop_assert!(found.is_empty());
+            let delta = encode(base.as_bytes(), &ops);
+            let target = apply_delta(base.as_bytes(), &delta).expect("the encoded delta applies");
+            let mut changes = Vec::new();
+            delta_changes(&delta, &mut changes).expect("the encoded delta parses");
+            let mut near = Vec::new();
+            let Some(scanned) = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, &mut near) else {
+                return Ok(());
+            };
+            let near_noisy = w.take_noisy();
+            let mut full = Vec::new();
+            let full_scanned = scanner.scan(&mut w, "b.txt", &Origin::File, &target, &mut full);
+            let full_noisy = w.take_noisy();
+            prop_assert_eq!(format!("{near:?}"), format!("{full:?}"), "{:?}", String::from_utf8_lossy(&target));
+            prop_assert_eq!(near_noisy, full_noisy);
+            prop_assert_eq!(format!("{scanned:?}"), format!("{full_scanned:?}"));
+        }
+    }
 }

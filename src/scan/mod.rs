@@ -105,6 +105,9 @@ pub struct Worker {
     decoded: Vec<u8>,
     /// What could not be read inside the archives scanned since the last [`Worker::take_errors`].
     errors: Vec<ScanError>,
+    /// The engine saw a match or a decoder hit since the last [`Worker::take_noisy`], whatever the
+    /// allowlists, notebooks or decoders made of it.
+    noisy: bool,
 }
 
 impl Worker {
@@ -112,6 +115,19 @@ impl Worker {
     /// takes them after each blob it hands to [`Scanner::scan`] or [`Scanner::scan_reader`].
     pub fn take_errors(&mut self) -> Vec<ScanError> {
         std::mem::take(&mut self.errors)
+    }
+
+    /// Whether the engine saw any match or decoder hit in what this worker scanned since the last call
+    /// (found, allowlisted or dropped alike): a blob that scanned quiet can serve as a clean base for
+    /// deltas against it (`scan::history`).
+    pub fn take_noisy(&mut self) -> bool {
+        std::mem::take(&mut self.noisy)
+    }
+
+    /// Whether the last scan ran any rule's regex (a scan around an edit runs none when no pattern lies
+    /// near it).
+    pub fn ran_rules(&self) -> bool {
+        self.scratch.ran_rules()
     }
 }
 
@@ -176,6 +192,7 @@ impl<'a> Scanner<'a> {
             scratch: self.engine.scratch(),
             decoded: Vec::new(),
             errors: Vec::new(),
+            noisy: false,
         }
     }
 
@@ -223,16 +240,21 @@ impl<'a> Scanner<'a> {
     /// [`Scanner::scan`] of a blob that is not an archive to open (an archive's member, which the
     /// archive source has looked at already).
     fn scan_leaf(&self, w: &mut Worker, path: &str, origin: &Origin, raw: &[u8], out: &mut Vec<Finding>) -> Scanned {
-        let Worker { scratch, decoded, .. } = w;
+        let Worker {
+            scratch,
+            decoded,
+            noisy,
+            ..
+        } = w;
         match text::prepare(raw, decoded) {
             Some(t) => {
-                self.recipe(scratch, path, origin, t, false, out);
+                *noisy |= self.recipe(scratch, path, origin, t, false, out);
                 Scanned::Text(t.len() as u64)
             }
             // An archive reaches here only when archives are not opened.
             None if text::opaque(path, raw) || archive::kind(path, raw).is_some() => Scanned::Binary,
             None => {
-                self.recipe(scratch, path, origin, raw, true, out);
+                *noisy |= self.recipe(scratch, path, origin, raw, true, out);
                 Scanned::Text(raw.len() as u64)
             }
         }
@@ -244,7 +266,7 @@ impl<'a> Scanner<'a> {
     /// [`text::opaque`]) are scanned the same and their findings marked `binary`.
     pub fn scan_text(&self, w: &mut Worker, path: &str, origin: &Origin, text: &[u8], out: &mut Vec<Finding>) {
         let binary = text::classify(text) == text::Class::Binary;
-        self.recipe(&mut w.scratch, path, origin, text, binary, out);
+        w.noisy |= self.recipe(&mut w.scratch, path, origin, text, binary, out);
     }
 
     /// Scans a source too large to hold whole (or of unknown size: a pipe, standard input) in windows of
@@ -287,7 +309,12 @@ impl<'a> Scanner<'a> {
         out: &mut Vec<Finding>,
     ) -> io::Result<Scanned> {
         let window = window.max(MIN_WINDOW);
-        let Worker { scratch, decoded, .. } = w;
+        let Worker {
+            scratch,
+            decoded,
+            noisy,
+            ..
+        } = w;
         let mut raw = vec![0u8; READ_BLOCK];
         // The class is decided on the first `SAMPLE` bytes (short reads from a pipe are gathered first).
         let mut sample = Vec::with_capacity(text::SAMPLE);
@@ -321,7 +348,7 @@ impl<'a> Scanner<'a> {
                 text.len().saturating_sub(OVERLAP / 2)
             };
             let from = out.len();
-            self.recipe_within(scratch, path, origin, &text, own_from..own_to, binary, out);
+            *noisy |= self.recipe_within(scratch, path, origin, &text, own_from..own_to, binary, out);
             for f in &mut out[from..] {
                 if f.line == 1 {
                     f.column += col_base;
@@ -356,12 +383,13 @@ impl<'a> Scanner<'a> {
         text: &[u8],
         binary: bool,
         out: &mut Vec<Finding>,
-    ) {
-        self.recipe_within(scratch, path, origin, text, 0..text.len(), binary, out);
+    ) -> bool {
+        self.recipe_within(scratch, path, origin, text, 0..text.len(), binary, out)
     }
 
     /// The recipe, reporting only the matches (and decoder hits) that start in `own`; `binary` marks
-    /// the findings of a binary file scanned as bytes.
+    /// the findings of a binary file scanned as bytes. True when the engine saw any match or decoder
+    /// hit, in `own` or not.
     #[allow(clippy::too_many_arguments)]
     fn recipe_within(
         &self,
@@ -372,13 +400,52 @@ impl<'a> Scanner<'a> {
         own: std::ops::Range<usize>,
         binary: bool,
         out: &mut Vec<Finding>,
-    ) {
-        let from = out.len();
+    ) -> bool {
         scratch.set_binary(binary);
         self.engine.scan(text, scratch);
+        let noisy = !scratch.matches().is_empty() || !scratch.decoder_hits().is_empty();
         if own != (0..text.len()) {
             scratch.keep_within(own.start, own.end);
         }
+        self.report(scratch, path, origin, text, binary, out);
+        noisy
+    }
+
+    /// [`Scanner::scan`] of `raw`, a plain-text blob whose scan found no match and no decoder hit (its
+    /// base) edited at `changes` (see [`Engine::scan_near`]), reading only around the changes: the same
+    /// findings, and the same [`Worker::take_noisy`]. `None`, having done nothing, when `raw` is not
+    /// plain text or the engine cannot scan it so (it must then be scanned whole).
+    pub fn scan_edit(
+        &self,
+        w: &mut Worker,
+        path: &str,
+        origin: &Origin,
+        raw: &[u8],
+        changes: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) -> Option<Scanned> {
+        if text::classify(raw) != text::Class::Text {
+            return None;
+        }
+        w.scratch.set_binary(false);
+        self.engine.scan_near(raw, changes, &mut w.scratch)?;
+        w.noisy |= !w.scratch.matches().is_empty() || !w.scratch.decoder_hits().is_empty();
+        self.report(&mut w.scratch, path, origin, raw, false, out);
+        Some(Scanned::Text(raw.len() as u64))
+    }
+
+    /// The recipe after the engine: findings of the matches and decoder hits in `scratch`, then the
+    /// allowlists that read the line and notebook placement.
+    fn report(
+        &self,
+        scratch: &mut Scratch,
+        path: &str,
+        origin: &Origin,
+        text: &[u8],
+        binary: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let from = out.len();
         let matches = scratch.matches();
         if !matches.is_empty() {
             locate::findings(self.engine, path, origin, text, matches, out);

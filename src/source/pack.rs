@@ -145,6 +145,8 @@ impl PackSet {
             inflate: Decompress::new(true),
             spare: Vec::new(),
             blocks: None,
+            last_delta: None,
+            changes: Vec::new(),
         }
     }
 
@@ -411,6 +413,10 @@ pub struct PackReader<'s> {
     spare: Vec<Vec<u8>>,
     /// For a reader of objects looked up by id: the pack blocks it read last.
     blocks: Option<Blocks>,
+    /// The last object built by [`PackReader::with_object_delta`]: its base's offset and its changes
+    /// (`None` when it was whole, cached, or its delta did not parse).
+    last_delta: Option<u64>,
+    changes: Vec<(usize, usize)>,
 }
 
 /// The size of a block a lookup reader reads, and how many it keeps (1 MiB per reader). Small blocks
@@ -562,7 +568,17 @@ const OBJ_REF_DELTA: u8 = 7;
 /// One link of a delta chain, its delta already inflated.
 struct Link {
     offset: u64,
+    /// Where its base sits in the same pack.
+    base: u64,
     delta: Vec<u8>,
+}
+
+/// What an object built from an offset delta shares with its base: where the base sits, and the target
+/// ranges where the object is not a plain continuation of the base (see [`delta_changes`]).
+#[derive(Clone, Copy, Debug)]
+pub struct DeltaSource<'a> {
+    pub base: Location,
+    pub changes: &'a [(usize, usize)],
 }
 
 impl PackReader<'_> {
@@ -571,6 +587,28 @@ impl PackReader<'_> {
         let pack = at.pack as usize;
         let (kind, data) = self.object(pack, at.offset)?;
         let r = f(&data);
+        self.cache.insert((pack, at.offset), kind, data);
+        Ok(r)
+    }
+
+    /// [`PackReader::with_object`], also telling `f`, when the object was built from an offset delta, where
+    /// its base sits and which of its bytes the delta did not copy straight from the base.
+    pub fn with_object_delta<R>(
+        &mut self,
+        at: Location,
+        f: impl FnOnce(&[u8], Option<DeltaSource<'_>>) -> R,
+    ) -> Result<R, PackError> {
+        let pack = at.pack as usize;
+        self.last_delta = None;
+        let (kind, data) = self.object(pack, at.offset)?;
+        let source = self.last_delta.map(|base| DeltaSource {
+            base: Location {
+                pack: at.pack,
+                offset: base,
+            },
+            changes: &self.changes,
+        });
+        let r = f(&data, source);
         self.cache.insert((pack, at.offset), kind, data);
         Ok(r)
     }
@@ -657,7 +695,11 @@ impl PackReader<'_> {
                     };
                     let buf = self.spare.pop().unwrap_or_default();
                     match inflate(&mut self.inflate, rest.get(n..).unwrap_or_default(), size, buf) {
-                        Ok(delta) => chain.push(Link { offset: at, delta }),
+                        Ok(delta) => chain.push(Link {
+                            offset: at,
+                            base: base_at,
+                            delta,
+                        }),
                         Err(e) => break Err(e),
                     }
                     at = base_at;
@@ -669,6 +711,9 @@ impl PackReader<'_> {
         let result = found.and_then(|(kind, mut base)| {
             while let Some(link) = chain.pop() {
                 let built = apply_delta(&base, &link.delta);
+                if link.offset == offset && built.is_ok() && delta_changes(&link.delta, &mut self.changes).is_ok() {
+                    self.last_delta = Some(link.base);
+                }
                 self.recycle(link.delta);
                 base = Arc::new(built?);
                 if link.offset != offset {
@@ -841,6 +886,69 @@ fn delta_size(d: &[u8], i: &mut usize) -> Result<u64, PackError> {
     }
 }
 
+/// Where the result of `delta` is not a plain continuation of its base, as sorted, merged target ranges
+/// in `out`: every range an insert op wrote, and an empty range wherever a copy does not continue the
+/// previous copy in the base, at the start unless the result starts with the base's first bytes, and
+/// at the end unless it ends with the base's last bytes. Between two of these, the result is one run of
+/// the base's bytes, in order: whatever a scan finds far enough from every change, it found in the base.
+pub fn delta_changes(delta: &[u8], out: &mut Vec<(usize, usize)>) -> Result<(), PackError> {
+    let bad = |why| PackError::Corrupt(why);
+    out.clear();
+    let mut i = 0;
+    let base_len = usize::try_from(delta_size(delta, &mut i)?).map_err(|_| bad("delta base too large"))?;
+    let size = usize::try_from(delta_size(delta, &mut i)?).map_err(|_| bad("delta result too large"))?;
+    let mut push = |a: usize, b: usize| match out.last_mut() {
+        Some(last) if a <= last.1 => last.1 = last.1.max(b),
+        _ => out.push((a, b)),
+    };
+    let mut t = 0usize;
+    // Where in the base the previous op, when a copy, stopped; the start of the base before any op.
+    let mut copied_to: Option<usize> = Some(0);
+    while let Some(&op) = delta.get(i) {
+        i += 1;
+        if op & 0x80 != 0 {
+            let mut off = 0usize;
+            let mut len = 0usize;
+            for b in 0..4 {
+                if op & (1 << b) != 0 {
+                    off |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
+                    i += 1;
+                }
+            }
+            for b in 0..3 {
+                if op & (0x10 << b) != 0 {
+                    len |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
+                    i += 1;
+                }
+            }
+            if len == 0 {
+                len = 0x10000;
+            }
+            if copied_to != Some(off) {
+                push(t, t);
+            }
+            copied_to = Some(off.checked_add(len).ok_or(bad("delta copies outside its base"))?);
+            t = t.checked_add(len).ok_or(bad("delta result too large"))?;
+        } else if op != 0 {
+            let n = usize::from(op);
+            let end = t.checked_add(n).ok_or(bad("delta result too large"))?;
+            push(t, end);
+            i += n;
+            t = end;
+            copied_to = None;
+        } else {
+            return Err(bad("reserved delta instruction"));
+        }
+    }
+    if t != size {
+        return Err(bad("delta result differs from its declared size"));
+    }
+    if copied_to != Some(base_len) {
+        push(t, t);
+    }
+    Ok(())
+}
+
 /// Applies a git delta (copy-from-base and insert instructions) to `base`.
 pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, PackError> {
     let bad = |why| PackError::Corrupt(why);
@@ -951,6 +1059,31 @@ mod tests {
         // base size 12, result size 11: copy "hello" (offset 0, len 5), insert " you", copy "ld" (10, 2).
         let delta = [12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2];
         assert_eq!(apply_delta(base, &delta).as_deref(), Ok(&b"hello yould"[..]));
+    }
+
+    #[test]
+    fn delta_changes_are_inserts_and_seams_between_copies() {
+        let changes = |delta: &[u8]| {
+            let mut out = vec![(99, 99)];
+            delta_changes(delta, &mut out).map(|()| out)
+        };
+        // copy "hello", insert " you", copy "ld" (the base's end): the insert, the seam after it merged.
+        assert_eq!(
+            changes(&[12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2]),
+            Ok(vec![(5, 9)])
+        );
+        // two copies that continue each other: the base itself, no change at all.
+        assert_eq!(changes(&[12, 12, 0x90, 5, 0x91, 5, 7]), Ok(vec![]));
+        // a deletion: two copies that do not continue each other meet at 5.
+        assert_eq!(changes(&[12, 11, 0x90, 5, 0x91, 6, 6]), Ok(vec![(5, 5)]));
+        // a result that neither starts with the base's start nor ends with its end.
+        assert_eq!(changes(&[12, 2, 0x91, 3, 2]), Ok(vec![(0, 0), (2, 2)]));
+        // an insert at the end, a copy of the middle first
+        assert_eq!(changes(&[12, 4, 0x91, 3, 2, 2, b'!', b'!']), Ok(vec![(0, 0), (2, 4)]));
+        // a delta that does not add up is an error, not a guess
+        assert!(changes(&[12, 9, 0x90, 5]).is_err());
+        assert!(changes(&[12, 5, 0x90, 5, 0]).is_err());
+        assert!(changes(&[12, 5, 0x90]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod audit;
 mod common;
 mod composite;
 mod config;
+mod delta;
 mod deploy;
 mod encoded;
 mod exit_codes;

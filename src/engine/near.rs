@@ -1,0 +1,450 @@
+//! Scanning a blob edited from a blob that scanned quiet (no match, no decoder hit) only around the edit:
+//! what a history scan does with a blob stored as a delta against such a blob.
+//!
+//! Why it is exact. A match is found in a rule's merged window (the union of `window` bytes each side of
+//! the rule's keyword hits, touching windows joined); the regex reads only that window, the filters a few
+//! bytes around a candidate (`MARGIN` covers them). Take a merged window of the edited blob none of
+//! whose hits lies within twice the rule's window (plus the longest keyword and the margin) of a change:
+//! no change lies in it or its margin, so it is bytes of one run copied from the base, and every hit that
+//! could join it is too; the base had the same window over the same bytes, hence the same candidates
+//! and verdicts: none. So every match of the edited blob lies in a merged window holding a hit near a
+//! change (a *seed*). A decoder pattern's hit far from every change was the base's, which had none.
+//!
+//! [`Engine::scan_near`] therefore searches only bands around the changes (keywords of rules with the
+//! default window, and decoder patterns, in a narrow band with the whole pattern set; the fewer keywords
+//! of rules with wider windows, up to kilobytes for PEM blocks and JWTs, in wider bands with automata of
+//! their own), keeps the hits near
+//! a change, grows each seed's window into the whole merged window the full scan would build (searching
+//! outwards for hits of the rule that join it), and hands those windows to the rules' half of the scan
+//! ([`Engine::run_windows`]). No seed: nothing to run, the blob is quiet.
+//!
+//! Nothing here knows of packs or git: changes are target ranges, as `source::pack::delta_changes`
+//! gives them.
+
+use super::{Engine, Literals, Match, Scratch};
+
+/// Bytes around a candidate the filters read (delimitation reads one byte each side, an escape before it
+/// three: `CompiledRule::accepts`), and the most a decoder pattern's hit is shifted back (3), with room
+/// to spare. A filter that read further (the whole line) would need this raised, or the property test
+/// in `scan::history` fails.
+const MARGIN: usize = 32;
+/// Keywords of rules whose window is at most the first bound are searched in the narrow band with the
+/// whole pattern set; the others, fewer, in wider bands, one per bound, with automata of their own.
+const TIERS: [usize; 2] = [256, 600];
+
+/// The reach of every pattern of the full automaton (keywords, then decoder patterns), computed once.
+pub(super) struct Reach {
+    /// Per pattern id of the full automaton: how far from a change its hit can matter.
+    reach: Vec<usize>,
+    /// The longest pattern.
+    longest: usize,
+    /// The narrow band: the largest reach of a pattern of no wider tier.
+    narrow: usize,
+    /// The keywords of rules with wider windows, by tier: their own automaton, each one's id in the full
+    /// set, and the band (the tier's largest reach).
+    wide: Vec<(Literals, Vec<usize>, usize)>,
+}
+
+/// A keyword or decoder pattern's hit: start, end, pattern id of the full set.
+type Hit = (usize, usize, usize);
+
+impl Engine {
+    fn reach(&self) -> Option<&Reach> {
+        self.reach
+            .get_or_init(|| {
+                let patterns = self.all_patterns();
+                let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+                // What can join a rule's window is a hit of one of its keywords.
+                let keyword = patterns[..self.extra_from].iter().map(String::len).max().unwrap_or(0);
+                let extra = self.dfa_extra.get().map_or(&[][..], Vec::as_slice);
+                let mut reach = Vec::with_capacity(patterns.len());
+                // Per tier beyond the first: patterns, their ids, the band.
+                let mut tiers: Vec<(Vec<String>, Vec<usize>, usize)> = vec![Default::default(); TIERS.len()];
+                let mut narrow = 0;
+                for (id, pattern) in patterns.iter().enumerate() {
+                    let r = match id.checked_sub(self.extra_from) {
+                        None => {
+                            let window = self.pattern_rules[id]
+                                .iter()
+                                .map(|&r| self.rules[r].window)
+                                .max()
+                                .unwrap_or(0);
+                            let r = window.saturating_mul(2).saturating_add(keyword + MARGIN);
+                            match TIERS.iter().position(|&bound| window <= bound) {
+                                Some(0) => narrow = narrow.max(r),
+                                tier => {
+                                    let t = &mut tiers[tier.unwrap_or(TIERS.len()) - 1];
+                                    t.0.push(pattern.clone());
+                                    t.1.push(id);
+                                    t.2 = t.2.max(r);
+                                }
+                            }
+                            r
+                        }
+                        Some(i) => {
+                            let r = extra.get(i)?.shift.saturating_add(pattern.len() + MARGIN);
+                            narrow = narrow.max(r);
+                            r
+                        }
+                    };
+                    reach.push(r);
+                }
+                let mut wide = Vec::new();
+                for (patterns, ids, band) in tiers {
+                    if !patterns.is_empty() {
+                        wide.push((Literals::new(patterns), ids, band));
+                    }
+                }
+                Some(Reach {
+                    reach,
+                    longest,
+                    narrow,
+                    wide,
+                })
+            })
+            .as_ref()
+    }
+
+    /// Every hit of the full pattern set (keywords and every decoder pattern) lying wholly in
+    /// `hay[from..to]`, appended to `out` in no particular order.
+    fn hits_in(&self, hay: &[u8], from: usize, to: usize, out: &mut Vec<Hit>) {
+        let part = &hay[from..to];
+        match self.dfa.get() {
+            Some(Ok(dfa)) => out.extend(
+                dfa.find_overlapping_iter(part)
+                    .map(|m| (from + m.start(), from + m.end(), m.pattern().as_usize())),
+            ),
+            _ => {
+                let full = self.full();
+                let mut found = Vec::new();
+                full.find_all(part, &mut found);
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|(s, p)| (from + s, from + s + full.pattern(p).len(), p)),
+                );
+            }
+        }
+    }
+
+    /// Scans `hay`, a blob whose [`Engine::scan`] found no match and no decoder hit (the base) edited at
+    /// `changes` (sorted, disjoint target ranges; empty ones mark where two copied runs of the base meet,
+    /// and the blob's start and end unless they are the base's), and returns exactly what
+    /// [`Engine::scan`] would: the same matches, and the same decoder hits in `scratch`. It reads only
+    /// the neighbourhood of the changes and of the windows they open (see the module's comment).
+    ///
+    /// `None` (scan it whole) when this engine does not search every pattern in every blob yet (the
+    /// base's quiet verdict would not cover gated decoder patterns), when a rule without keywords runs
+    /// over every blob, or when the bands around the changes cover most of the blob anyway.
+    pub fn scan_near<'s>(
+        &self,
+        hay: &[u8],
+        changes: &[(usize, usize)],
+        scratch: &'s mut Scratch,
+    ) -> Option<&'s [Match]> {
+        if self.always.iter().any(|&r| self.active[r]) {
+            return None;
+        }
+        if !self.eager.load(std::sync::atomic::Ordering::Relaxed) && !matches!(self.dfa.get(), Some(Ok(_))) {
+            return None;
+        }
+        let reach = self.reach()?;
+        let narrow = bands(changes, reach.narrow + reach.longest, hay.len());
+        if narrow.iter().map(|(a, b)| b - a).sum::<usize>() > hay.len() / 4 * 3 {
+            return None;
+        }
+        for &r in &scratch.touched {
+            scratch.windows[r].clear();
+        }
+        scratch.touched.clear();
+        scratch.matches.clear();
+        scratch.decoder_hits.clear();
+
+        let near = |s: usize, e: usize, r: usize| {
+            // The change nearest the hit is the last one starting at or before it or the next one.
+            let i = changes.partition_point(|&(a, _)| a <= s);
+            let before = i.checked_sub(1).and_then(|j| changes.get(j));
+            let after = changes.get(i);
+            before.is_some_and(|&(_, b)| s <= b.saturating_add(r))
+                || after.is_some_and(|&(a, _)| a <= e.saturating_add(r))
+        };
+        // Every hit of the full set in the searched regions, which grow as windows do.
+        let mut known = Known::default();
+        for &(from, to) in &narrow {
+            known.search(self, hay, from, to, reach.longest);
+        }
+        let mut seeds: Vec<Hit> = known
+            .starting_in(0, hay.len(), reach.longest)
+            .filter(|&(s, e, p)| near(s, e, reach.reach.get(p).copied().unwrap_or(usize::MAX)))
+            .collect();
+        let mut found = Vec::new();
+        for (set, ids, band) in &reach.wide {
+            for (from, to) in bands(changes, band + reach.longest, hay.len()) {
+                found.clear();
+                set.find_all(&hay[from..to], &mut found);
+                for &(at, i) in &found {
+                    let p = ids[i];
+                    let (s, e) = (from + at, from + at + set.pattern(i).len());
+                    if near(s, e, reach.reach[p]) {
+                        seeds.push((s, e, p));
+                    }
+                }
+            }
+        }
+        seeds.sort_unstable();
+        seeds.dedup();
+
+        for &(s, e, p) in &seeds {
+            match p.checked_sub(self.extra_from) {
+                Some(i) => {
+                    if let Some(x) = self.dfa_extra.get().and_then(|x| x.get(i)) {
+                        Engine::decoder_hit(x, hay, s, e, &mut scratch.decoder_hits);
+                    }
+                }
+                None => {
+                    for &r in &self.pattern_rules[p] {
+                        if !self.active[r] {
+                            continue;
+                        }
+                        let w = self.rules[r].window;
+                        let windows = &mut scratch.windows[r];
+                        if windows.is_empty() {
+                            scratch.touched.push(r);
+                        }
+                        windows.push((s.saturating_sub(w), e.saturating_add(w).min(hay.len())));
+                    }
+                }
+            }
+        }
+        // Each seed's window grows into the merged window the full scan builds: the hits of its rule
+        // that touch it, found by searching a window and a pattern beyond each edge until none joins.
+        for &r in &scratch.touched {
+            let w = self.rules[r].window;
+            let windows = &mut scratch.windows[r];
+            super::merge_windows(windows);
+            let mut grown: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
+            for &(mut ws, mut we) in windows.iter() {
+                loop {
+                    let reach_out = w + reach.longest;
+                    let left = (ws.saturating_sub(reach_out), (ws + reach_out).min(hay.len()));
+                    let right = (we.saturating_sub(reach_out), (we + reach_out).min(hay.len()));
+                    known.search(self, hay, left.0, left.1, reach.longest);
+                    known.search(self, hay, right.0, right.1, reach.longest);
+                    let (mut nws, mut nwe) = (ws, we);
+                    let strips = known
+                        .starting_in(left.0, left.1, reach.longest)
+                        .chain(known.starting_in(right.0, right.1, reach.longest));
+                    for (s, e, p) in strips {
+                        if p >= self.extra_from || !self.pattern_rules[p].contains(&r) {
+                            continue;
+                        }
+                        let (hs, he) = (s.saturating_sub(w), e.saturating_add(w).min(hay.len()));
+                        if hs <= we && ws <= he {
+                            nws = nws.min(hs);
+                            nwe = nwe.max(he);
+                        }
+                    }
+                    if (nws, nwe) == (ws, we) {
+                        break;
+                    }
+                    (ws, we) = (nws, nwe);
+                }
+                grown.push((ws, we));
+            }
+            *windows = grown;
+        }
+        Some(self.run_windows(hay, scratch))
+    }
+}
+
+impl Scratch {
+    /// Whether the last scan opened a window of any rule.
+    pub fn ran_rules(&self) -> bool {
+        !self.touched.is_empty()
+    }
+}
+
+/// The hits of the full pattern set in the regions searched so far.
+#[derive(Default)]
+struct Known {
+    /// Searched regions, sorted and disjoint, each with the hits found searching it (reaching
+    /// `longest` bytes beyond its ends), sorted. A hit near a seam is in both neighbours.
+    pieces: Vec<Piece>,
+    /// Bytes searched, to give up when growing windows reach across most of the blob.
+    bytes: usize,
+}
+
+struct Piece {
+    from: usize,
+    to: usize,
+    hits: Vec<Hit>,
+}
+
+impl Known {
+    /// Searches what of `from..to` was not searched yet, each gap reaching `longest` bytes beyond its
+    /// ends, so that a hit across a gap's edge is found too: every hit lying wholly in the searched
+    /// regions is known.
+    fn search(&mut self, engine: &Engine, hay: &[u8], from: usize, to: usize, longest: usize) {
+        let len = hay.len();
+        let mut at = from;
+        // The first piece that ends after `from`.
+        let mut k = self.pieces.partition_point(|p| p.to <= from);
+        while at < to {
+            let next = self.pieces.get(k).map_or(usize::MAX, |p| p.from);
+            if next > at {
+                let end = next.min(to);
+                let mut hits = Vec::new();
+                engine.hits_in(hay, at.saturating_sub(longest), (end + longest).min(len), &mut hits);
+                hits.sort_unstable();
+                self.bytes += end - at;
+                self.pieces.insert(
+                    k,
+                    Piece {
+                        from: at,
+                        to: end,
+                        hits,
+                    },
+                );
+                k += 1;
+                at = end;
+            } else {
+                at = at.max(self.pieces[k].to);
+                k += 1;
+            }
+        }
+    }
+
+    /// The known hits starting in `from..to` (some more than once).
+    fn starting_in(&self, from: usize, to: usize, longest: usize) -> impl Iterator<Item = Hit> + '_ {
+        let k = self.pieces.partition_point(|p| p.to + longest <= from);
+        self.pieces[k..]
+            .iter()
+            .take_while(move |p| p.from.saturating_sub(longest) < to)
+            .flat_map(move |p| {
+                let a = p.hits.partition_point(|h| h.0 < from);
+                let b = p.hits.partition_point(|h| h.0 < to);
+                p.hits[a..b.max(a)].iter().copied()
+            })
+    }
+}
+
+/// `changes` widened by `by` on each side, clipped to `len` and merged.
+fn bands(changes: &[(usize, usize)], by: usize, len: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(a, b) in changes {
+        let (a, b) = (a.saturating_sub(by).min(len), b.saturating_add(by).min(len));
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    fn engine() -> &'static Engine {
+        static ENGINE: OnceLock<Engine> = OnceLock::new();
+        ENGINE.get_or_init(|| {
+            let rules = crate::rules::builtin().expect("built-in rules load");
+            let e = crate::scan::compile(&rules).expect("compile");
+            e.expect_large();
+            e
+        })
+    }
+
+    /// `scan_near` of `target` (edited from `base` at `changes`) against `scan`: same matches, same
+    /// decoder hits (as sets); `base` must scan quiet.
+    fn same(base: &[u8], target: &[u8], changes: &[(usize, usize)]) -> (usize, usize) {
+        let e = engine();
+        let mut s = e.scratch();
+        let quiet = e.scan(base, &mut s).to_vec();
+        assert!(
+            quiet.is_empty() && s.decoder_hits().is_empty(),
+            "the base is quiet: {quiet:?} {:?}",
+            s.decoder_hits()
+        );
+        let full = e.scan(target, &mut s).to_vec();
+        let mut full_hits = s.decoder_hits().to_vec();
+        let near = e
+            .scan_near(target, changes, &mut s)
+            .expect("scanned around the changes")
+            .to_vec();
+        let mut near_hits = s.decoder_hits().to_vec();
+        assert_eq!(near, full);
+        full_hits.sort_unstable();
+        full_hits.dedup();
+        near_hits.sort_unstable();
+        near_hits.dedup();
+        assert_eq!(near_hits, full_hits);
+        (full.len(), full_hits.len())
+    }
+
+    fn filler(n: usize) -> String {
+        "plain words in a line of ordinary prose,\n".repeat(n)
+    }
+
+    #[test]
+    fn a_window_grown_from_hits_far_from_the_edit_is_the_full_scans() {
+        // A chain of keyword hits a few bytes apart for 20 KB: one merged window of the generic rules,
+        // reaching far from the edit in its middle, where a value is completed.
+        let chain = "token x; ".repeat(2200);
+        let base = format!("{}{chain}api_key = 'Xy' {chain}{}", filler(200), filler(200));
+        let at = base.find("'Xy").expect("value") + 3;
+        let target = format!("{}12abQYLPMN5HHHFPZAM7Kq9Lm2Wz{}", &base[..at], &base[at..]);
+        assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 26)]).0, 1);
+    }
+
+    #[test]
+    fn a_key_completed_by_an_edit_is_found_around_it_and_far_keys_are_not_searched() {
+        let key = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
+        let base = format!(
+            "{}KLAVIYO = '{}ZZ{}'\n{}",
+            filler(300),
+            &key[..20],
+            &key[20..],
+            filler(300)
+        );
+        let at = base.find("ZZ").expect("split");
+        let target = format!("{}{}", &base[..at], &base[at + 2..]);
+        assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at)]).0, 1);
+        // Nothing near an edit far from every pattern: no rule runs.
+        let far = format!("{}# note\n{}", &base[..100], &base[100..]);
+        let e = engine();
+        let mut s = e.scratch();
+        assert!(e
+            .scan_near(far.as_bytes(), &[(100, 107)], &mut s)
+            .expect("scanned")
+            .is_empty());
+        assert!(!s.ran_rules());
+    }
+
+    #[test]
+    fn an_encoded_key_across_an_edit_is_found() {
+        // base64 of a key, its two halves joined by deleting what was between them.
+        let (a, b) = ("cG", "tfYTRjMTIzYjE2MTJkZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==");
+        let base = format!("{}DATA = \"{a}!!{b}\"\n{}", filler(300), filler(300));
+        let at = base.find("!!").expect("split");
+        let target = format!("{}{}", &base[..at], &base[at + 2..]);
+        assert!(same(base.as_bytes(), target.as_bytes(), &[(at, at)]).1 > 0);
+    }
+
+    #[test]
+    fn windows_grow_across_seams_of_searched_regions() {
+        let mut k = Known::default();
+        let e = engine();
+        let hay = b"xxxxxxxxxxpasswordxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        let at = 10;
+        k.search(e, hay, 0, at + 3, 0);
+        k.search(e, hay, at + 5, hay.len(), 0);
+        // `password` lies across the two regions and the hole between: searching the hole, reaching
+        // `longest` bytes out, finds it.
+        k.search(e, hay, 0, hay.len(), 8);
+        let hits: Vec<Hit> = k.starting_in(0, hay.len(), 8).collect();
+        assert!(hits.iter().any(|&(s, end, _)| (s, end) == (at, at + 8)), "{hits:?}");
+    }
+}
