@@ -110,10 +110,14 @@ impl Engine {
     fn hits_in(&self, hay: &[u8], from: usize, to: usize, out: &mut Vec<Hit>) {
         let part = &hay[from..to];
         match self.dfa.get() {
-            Some(Ok(dfa)) => out.extend(
-                dfa.find_overlapping_iter(part)
-                    .map(|m| (from + m.start(), from + m.end(), m.pattern().as_usize())),
-            ),
+            Some(Ok(dfa)) => {
+                let push = |s: usize, e: usize, p: usize| out.push((from + s, from + e, p));
+                if part.len() >= super::LANES_FROM {
+                    super::overlapping_in_lanes::<4>(dfa, part, push);
+                } else {
+                    super::overlapping_in_lanes::<1>(dfa, part, push);
+                }
+            }
             _ => {
                 let full = self.full();
                 let mut found = Vec::new();
