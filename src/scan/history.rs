@@ -179,16 +179,28 @@ fn run_in_pool(
     outcome.notices.extend(inv.notices.iter().cloned());
     outcome.stats.commits = inv.commits.len() as u64;
 
+    // Bytes of blob text read, for the progress line's rate.
+    let read = Arc::new(AtomicU64::new(0));
     if let Some(p) = &progress {
+        let (bytes, since) = (Arc::clone(&read), std::time::Instant::now());
         p.set_style(
-            ProgressStyle::with_template("{spinner} history: {pos}/{len} blobs scanned, {msg} [{elapsed}, {per_sec}]")
+            ProgressStyle::with_template("{spinner} history: {pos}/{len} blobs scanned, {msg} [{elapsed}, {rate}]")
+                .map(|s| {
+                    s.with_key(
+                        "rate",
+                        move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let secs = since.elapsed().as_secs_f64().max(0.001);
+                            let _ = write!(w, "{}", rate(bytes.load(Ordering::Relaxed), secs));
+                        },
+                    )
+                })
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         p.set_length(inv.blobs.len() as u64);
         p.set_message(format!("{} commits", inv.commits.len()));
     }
     let phase = crate::trace::phase("blobs");
-    let scanned = scan_blobs(scanner, repo, &inv, cfg, usable, progress.as_ref());
+    let scanned = scan_blobs(scanner, repo, &inv, cfg, usable, progress.as_ref().map(|p| (p, &*read)));
     phase.end();
     let phase = crate::trace::phase("group");
     if let Some(p) = &progress {
@@ -815,7 +827,7 @@ fn scan_blobs(
     inv: &Inventory,
     cfg: &HistoryConfig,
     state: Option<&State>,
-    progress: Option<&ProgressBar>,
+    progress: Option<(&ProgressBar, &AtomicU64)>,
 ) -> Vec<BlobResult> {
     let git_dir = repo.git_dir();
     let on = std::env::var_os("PKHOUND_FULL_BLOBS").is_none_or(|v| v != "1");
@@ -855,7 +867,15 @@ fn scan_blobs(
                     .iter()
                     .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, w, &deltas, i, at)))
                     .collect();
-                if let Some(p) = progress {
+                if let Some((p, read)) = progress {
+                    let bytes: u64 = done
+                        .iter()
+                        .map(|(_, r)| match r {
+                            BlobResult::Scanned { bytes, .. } => *bytes,
+                            _ => 0,
+                        })
+                        .sum();
+                    read.fetch_add(bytes, Ordering::Relaxed);
                     p.inc(done.len() as u64);
                 }
                 done
@@ -892,6 +912,16 @@ fn scan_blobs(
     }
     results.sort_unstable_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A reading rate for the progress line: `812.4 KB/s`, `37.5 MB/s`, `1.2 GB/s`.
+fn rate(bytes: u64, secs: f64) -> String {
+    let per = bytes as f64 / secs;
+    match per {
+        p if p >= 1e9 => format!("{:.1} GB/s", p / 1e9),
+        p if p >= 1e6 => format!("{:.1} MB/s", p / 1e6),
+        p => format!("{:.1} KB/s", p / 1e3),
+    }
 }
 
 /// How many pack-order neighbours one task reads in a row.
@@ -1441,5 +1471,18 @@ mod delta_properties {
             prop_assert_eq!(near_noisy, full_noisy);
             prop_assert_eq!(format!("{scanned:?}"), format!("{full_scanned:?}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::rate;
+
+    #[test]
+    fn the_reading_rate_is_in_bytes_per_second_with_a_unit() {
+        assert_eq!(rate(812_400, 1.0), "812.4 KB/s");
+        assert_eq!(rate(75_000_000, 2.0), "37.5 MB/s");
+        assert_eq!(rate(2_400_000_000, 2.0), "1.2 GB/s");
+        assert_eq!(rate(0, 1.0), "0.0 KB/s");
     }
 }
