@@ -907,23 +907,7 @@ pub fn delta_changes(delta: &[u8], out: &mut Vec<(usize, usize)>) -> Result<(), 
     while let Some(&op) = delta.get(i) {
         i += 1;
         if op & 0x80 != 0 {
-            let mut off = 0usize;
-            let mut len = 0usize;
-            for b in 0..4 {
-                if op & (1 << b) != 0 {
-                    off |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
-                    i += 1;
-                }
-            }
-            for b in 0..3 {
-                if op & (0x10 << b) != 0 {
-                    len |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
-                    i += 1;
-                }
-            }
-            if len == 0 {
-                len = 0x10000;
-            }
+            let (off, len) = copy_op(op, delta, &mut i)?;
             if copied_to != Some(off) {
                 push(t, t);
             }
@@ -949,6 +933,30 @@ pub fn delta_changes(delta: &[u8], out: &mut Vec<(usize, usize)>) -> Result<(), 
     Ok(())
 }
 
+/// The base offset and length of a copy instruction `op` (high bit set), read from the bytes that follow
+/// it in `delta` at `i`, which it advances past them; a length of 0 means 0x10000.
+#[inline]
+fn copy_op(op: u8, delta: &[u8], i: &mut usize) -> Result<(usize, usize), PackError> {
+    let mut next = |shift: usize| -> Result<usize, PackError> {
+        let b = *delta.get(*i).ok_or(PackError::Corrupt("truncated delta"))?;
+        *i += 1;
+        Ok(usize::from(b) << shift)
+    };
+    let mut off = 0usize;
+    let mut len = 0usize;
+    for b in 0..4 {
+        if op & (1 << b) != 0 {
+            off |= next(8 * b)?;
+        }
+    }
+    for b in 0..3 {
+        if op & (0x10 << b) != 0 {
+            len |= next(8 * b)?;
+        }
+    }
+    Ok((off, if len == 0 { 0x10000 } else { len }))
+}
+
 /// Applies a git delta (copy-from-base and insert instructions) to `base`.
 pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, PackError> {
     let bad = |why| PackError::Corrupt(why);
@@ -964,23 +972,7 @@ pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, PackError> {
     while let Some(&op) = delta.get(i) {
         i += 1;
         if op & 0x80 != 0 {
-            let mut off = 0usize;
-            let mut len = 0usize;
-            for b in 0..4 {
-                if op & (1 << b) != 0 {
-                    off |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
-                    i += 1;
-                }
-            }
-            for b in 0..3 {
-                if op & (0x10 << b) != 0 {
-                    len |= usize::from(*delta.get(i).ok_or(bad("truncated delta"))?) << (8 * b);
-                    i += 1;
-                }
-            }
-            if len == 0 {
-                len = 0x10000;
-            }
+            let (off, len) = copy_op(op, delta, &mut i)?;
             let src = off
                 .checked_add(len)
                 .and_then(|e| base.get(off..e))
