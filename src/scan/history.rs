@@ -746,6 +746,8 @@ struct Deltas<'o> {
     passed_bytes: [AtomicU64; 2],
     /// How many blobs were read whole for each [`Why`].
     whys: [AtomicU64; 5],
+    /// And their bytes.
+    why_bytes: [AtomicU64; 5],
 }
 
 /// Why a blob read from a pack was scanned whole.
@@ -772,12 +774,12 @@ const NOISY: u8 = 2;
 impl Deltas<'_> {
     /// The changes to scan around when the blob at `i`, built from `source`, can be scanned so: its base
     /// scanned quiet.
-    fn around<'c>(&self, i: usize, source: Option<DeltaSource<'c>>) -> Option<&'c [(usize, usize)]> {
+    fn around<'c>(&self, i: usize, len: usize, source: Option<DeltaSource<'c>>) -> Option<&'c [(usize, usize)]> {
         if !self.on || self.whole.get(i).copied().unwrap_or(true) {
             return None;
         }
         let Some(source) = source else {
-            return self.why(Why::Whole);
+            return self.why(Why::Whole, len);
         };
         let base = self
             .order
@@ -788,14 +790,15 @@ impl Deltas<'_> {
             .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
         match base {
             QUIET => Some(source.changes),
-            NOISY => self.why(Why::Noisy),
-            _ => self.why(Why::Unknown),
+            NOISY => self.why(Why::Noisy, len),
+            _ => self.why(Why::Unknown, len),
         }
     }
 
     /// Counts why a blob was read whole (for `PKHOUND_DELTA_STATS`); `None`.
-    fn why<T>(&self, why: Why) -> Option<T> {
+    fn why<T>(&self, why: Why, len: usize) -> Option<T> {
         self.whys[why as usize].fetch_add(1, Ordering::Relaxed);
+        self.why_bytes[why as usize].fetch_add(len as u64, Ordering::Relaxed);
         None
     }
 
@@ -852,6 +855,7 @@ fn scan_blobs(
         passed: Default::default(),
         passed_bytes: Default::default(),
         whys: Default::default(),
+        why_bytes: Default::default(),
     };
     let pool = ReaderPool::new(&packs);
     let mut results: Vec<(usize, BlobResult)> = order
@@ -891,7 +895,13 @@ fn scan_blobs(
                 _ => 0,
             })
             .sum();
-        let why = |w: Why| deltas.whys[w as usize].load(Ordering::Relaxed);
+        let why = |w: Why| {
+            format!(
+                "{} ({} bytes)",
+                deltas.whys[w as usize].load(Ordering::Relaxed),
+                deltas.why_bytes[w as usize].load(Ordering::Relaxed)
+            )
+        };
         let n = |a: &[AtomicU64; 2], k: usize| a[k].load(Ordering::Relaxed);
         eprintln!(
             "pkhound: delta: {} blobs ({} bytes) with nothing near their changes, {} ({} bytes) scanned in \
@@ -986,7 +996,7 @@ fn scan_blob(
     };
     if let Some(at) = at {
         let read = packs.reader().with_object_delta(at, |raw, source| {
-            if let Some(changes) = deltas.around(i, source).filter(|_| raw.len() <= window) {
+            if let Some(changes) = deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window) {
                 // Its base scanned quiet: what the full scan would find lies around the changes.
                 match scanner.scan_edit(worker, path, &Origin::File, raw, changes, &mut findings) {
                     Some(scanned) => {
@@ -997,8 +1007,8 @@ fn scan_blob(
                         deltas.set(i, quiet(worker, &scanned, raw, &findings, &errors));
                         return Ok((scanned, lfs_pointer(raw), errors));
                     }
-                    None if text::classify(raw) != text::Class::Text => deltas.why::<()>(Why::NotText),
-                    None => deltas.why::<()>(Why::Wide),
+                    None if text::classify(raw) != text::Class::Text => deltas.why::<()>(Why::NotText, raw.len()),
+                    None => deltas.why::<()>(Why::Wide, raw.len()),
                 };
             }
             scan_bytes(worker, raw, &mut findings)
