@@ -28,7 +28,7 @@ use crate::finding::{
 };
 use crate::source::git::{self, BlobProvenance, GitError, Inventory, Repo, Selection};
 use crate::source::pack::{DeltaSource, Location, PackSet, PooledReader, ReaderPool};
-use crate::source::text;
+use crate::source::{archive, text};
 use crate::triage;
 
 /// The path shown for a secret found in a commit message.
@@ -734,7 +734,7 @@ struct BlobWorker<'p, 's> {
 struct Deltas<'o> {
     /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
     on: bool,
-    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`NOISY`].
+    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`], [`QUIET_BYTES`] or [`NOISY`].
     status: Vec<AtomicU8>,
     /// (location, blob index), sorted: finds a delta's base among the wanted blobs.
     order: &'o [(Option<Location>, usize)],
@@ -764,17 +764,31 @@ enum Why {
     Wide,
 }
 
+/// Whether [`Scanner::scan`] scans this binary blob as bytes: not an archive it opens, not a file that
+/// cannot hold text.
+fn as_bytes(path: &str, raw: &[u8]) -> bool {
+    text::classify(raw) == text::Class::Binary && archive::kind(path, raw).is_none() && !text::opaque(path, raw)
+}
+
 /// Not scanned yet (or by another worker right now), or not a wanted blob.
 const UNKNOWN: u8 = 0;
 /// Plain text, read whole within `--max-file-size`, and the engine saw no match and no decoder hit in
 /// it: nothing an allowlist, a path or a decoder hid.
 const QUIET: u8 = 1;
 const NOISY: u8 = 2;
+/// As [`QUIET`], for a binary file scanned as bytes (not an archive, not [`text::opaque`]): a pickle,
+/// a `.pyc`, a compiled bundle, rebuilt and committed again and again.
+const QUIET_BYTES: u8 = 3;
 
 impl Deltas<'_> {
     /// The changes to scan around when the blob at `i`, built from `source`, can be scanned so: its base
-    /// scanned quiet.
-    fn around<'c>(&self, i: usize, len: usize, source: Option<DeltaSource<'c>>) -> Option<&'c [(usize, usize)]> {
+    /// scanned quiet. With them, whether the base was a binary file scanned as bytes.
+    fn around<'c>(
+        &self,
+        i: usize,
+        len: usize,
+        source: Option<DeltaSource<'c>>,
+    ) -> Option<(&'c [(usize, usize)], bool)> {
         if !self.on || self.whole.get(i).copied().unwrap_or(true) {
             return None;
         }
@@ -789,7 +803,8 @@ impl Deltas<'_> {
             .and_then(|&(_, b)| self.status.get(b))
             .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
         match base {
-            QUIET => Some(source.changes),
+            QUIET => Some((source.changes, false)),
+            QUIET_BYTES => Some((source.changes, true)),
             NOISY => self.why(Why::Noisy, len),
             _ => self.why(Why::Unknown, len),
         }
@@ -802,9 +817,9 @@ impl Deltas<'_> {
         None
     }
 
-    fn set(&self, i: usize, quiet: bool) {
+    fn set(&self, i: usize, status: u8) {
         if let Some(s) = self.status.get(i) {
-            s.store(if quiet { QUIET } else { NOISY }, Ordering::Relaxed);
+            s.store(status, Ordering::Relaxed);
         }
     }
 }
@@ -969,13 +984,15 @@ fn scan_blob(
     // What the scan could not open inside an archive blob comes back with it.
     let window = usize::try_from(cfg.max_file_size).unwrap_or(usize::MAX);
     let lfs_pointer = |raw: &[u8]| raw.starts_with(b"version https://git-lfs.github.com/spec/");
-    // A quiet base: read whole, plain text, and the engine saw nothing in it.
+    // A quiet base: read whole, plain text or a binary file's bytes, and the engine saw nothing in it.
     let quiet = |worker: &mut Worker, scanned: &Scanned, raw: &[u8], findings: &[Finding], errors: &[ScanError]| {
-        !worker.take_noisy()
-            && findings.is_empty()
-            && errors.is_empty()
-            && matches!(scanned, Scanned::Text(_))
-            && text::classify(raw) == text::Class::Text
+        let seen = worker.take_noisy() || !findings.is_empty() || !errors.is_empty();
+        match text::classify(raw) {
+            _ if seen || !matches!(scanned, Scanned::Text(_)) => NOISY,
+            text::Class::Text => QUIET,
+            text::Class::Binary if as_bytes(path, raw) => QUIET_BYTES,
+            _ => NOISY,
+        }
     };
     let scan_bytes = |worker: &mut Worker,
                       raw: &[u8],
@@ -996,9 +1013,10 @@ fn scan_blob(
     };
     if let Some(at) = at {
         let read = packs.reader().with_object_delta(at, |raw, source| {
-            if let Some(changes) = deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window) {
+            if let Some((changes, bytes)) = deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window) {
                 // Its base scanned quiet: what the full scan would find lies around the changes.
-                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, &mut findings) {
+                let binary = bytes && as_bytes(path, raw);
+                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, binary, &mut findings) {
                     Some(scanned) => {
                         let errors = worker.take_errors();
                         let k = usize::from(worker.ran_rules());
@@ -1007,7 +1025,9 @@ fn scan_blob(
                         deltas.set(i, quiet(worker, &scanned, raw, &findings, &errors));
                         return Ok((scanned, lfs_pointer(raw), errors));
                     }
-                    None if text::classify(raw) != text::Class::Text => deltas.why::<()>(Why::NotText, raw.len()),
+                    None if !binary && text::classify(raw) != text::Class::Text => {
+                        deltas.why::<()>(Why::NotText, raw.len())
+                    }
                     None => deltas.why::<()>(Why::Wide, raw.len()),
                 };
             }
@@ -1016,7 +1036,7 @@ fn scan_blob(
         match read {
             Ok(Ok((scanned, lfs, errors))) => return done(scanned, findings, lfs, errors),
             Ok(Err(e)) => {
-                deltas.set(i, false);
+                deltas.set(i, NOISY);
                 return BlobResult::Unreadable(e);
             }
             // Not readable from the pack here: libgit2 reads it, or says why it cannot.
@@ -1026,7 +1046,7 @@ fn scan_blob(
     let repo = match repo_slot.get_or_insert_with(|| git::open_dir(git_dir).map_err(|e| e.to_string())) {
         Ok(r) => r,
         Err(e) => {
-            deltas.set(i, false);
+            deltas.set(i, NOISY);
             return BlobResult::Unreadable(e.clone());
         }
     };
@@ -1034,7 +1054,7 @@ fn scan_blob(
     match result {
         Ok(Some(Ok((scanned, lfs, errors)))) => done(scanned, findings, lfs, errors),
         other => {
-            deltas.set(i, false);
+            deltas.set(i, NOISY);
             match other {
                 Ok(Some(Err(e))) | Err(e) => BlobResult::Unreadable(e),
                 _ => BlobResult::Unreadable("blob vanished while reading".to_string()),
@@ -1456,21 +1476,29 @@ mod delta_properties {
         #![proptest_config(ProptestConfig::with_cases(std::env::var("DELTA_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)))]
 
         #[test]
-        fn a_scan_around_the_edit_of_a_quiet_base_finds_what_a_full_scan_finds(base in text(), ops in ops()) {
+        fn a_scan_around_the_edit_of_a_quiet_base_finds_what_a_full_scan_finds(
+            base in text(),
+            ops in ops(),
+            binary in any::<bool>(),
+        ) {
             let scanner = Scanner::new(engine(), Box::leak(Box::new(Policy::default())));
             let mut w = scanner.worker();
             let mut found = Vec::new();
-            scanner.scan(&mut w, "a.txt", &Origin::File, base.as_bytes(), &mut found);
-            if w.take_noisy() || text::classify(base.as_bytes()) != text::Class::Text {
+            // A binary file scanned as bytes (a pickle's header: a NUL among the first bytes) or plain text.
+            let base = if binary { [&b"\x80\x05\x00"[..], base.as_bytes()].concat() } else { base.into_bytes() };
+            scanner.scan(&mut w, "a.txt", &Origin::File, &base, &mut found);
+            let class = if binary { text::Class::Binary } else { text::Class::Text };
+            if w.take_noisy() || text::classify(&base) != class {
                 return Ok(());
             }
             prop_assert!(found.is_empty());
-            let delta = encode(base.as_bytes(), &ops);
-            let target = apply_delta(base.as_bytes(), &delta).expect("the encoded delta applies");
+            let delta = encode(&base, &ops);
+            let target = apply_delta(&base, &delta).expect("the encoded delta applies");
             let mut changes = Vec::new();
             delta_changes(&delta, &mut changes).expect("the encoded delta parses");
             let mut near = Vec::new();
-            let Some(scanned) = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, &mut near) else {
+            let edit = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, binary, &mut near);
+            let Some(scanned) = edit else {
                 return Ok(());
             };
             let near_noisy = w.take_noisy();

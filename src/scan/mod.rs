@@ -411,10 +411,13 @@ impl<'a> Scanner<'a> {
         noisy
     }
 
-    /// [`Scanner::scan`] of `raw`, a plain-text blob whose scan found no match and no decoder hit (its
-    /// base) edited at `changes` (see [`Engine::scan_near`]), reading only around the changes: the same
-    /// findings, and the same [`Worker::take_noisy`]. `None`, having done nothing, when `raw` is not
-    /// plain text or the engine cannot scan it so (it must then be scanned whole).
+    /// [`Scanner::scan`] of `raw`, a blob edited at `changes` (see [`Engine::scan_near`]) from a blob of
+    /// the same kind whose scan found no match and no decoder hit (its base), reading only around the
+    /// changes: the same findings, and the same [`Worker::take_noisy`]. The kind is plain text, or with
+    /// `binary` a binary file that [`Scanner::scan`] scans as bytes (the caller knows it is neither an
+    /// archive nor [`text::opaque`]). `None`, having done nothing, when `raw` is not of that kind or the
+    /// engine cannot scan it so (it must then be scanned whole).
+    #[allow(clippy::too_many_arguments)]
     pub fn scan_edit(
         &self,
         w: &mut Worker,
@@ -422,15 +425,17 @@ impl<'a> Scanner<'a> {
         origin: &Origin,
         raw: &[u8],
         changes: &[(usize, usize)],
+        binary: bool,
         out: &mut Vec<Finding>,
     ) -> Option<Scanned> {
-        if text::classify(raw) != text::Class::Text {
+        let want = if binary { text::Class::Binary } else { text::Class::Text };
+        if text::classify(raw) != want {
             return None;
         }
-        w.scratch.set_binary(false);
+        w.scratch.set_binary(binary);
         self.engine.scan_near(raw, changes, &mut w.scratch)?;
         w.noisy |= !w.scratch.matches().is_empty() || !w.scratch.decoder_hits().is_empty();
-        self.report(&mut w.scratch, path, origin, raw, false, out);
+        self.report(&mut w.scratch, path, origin, raw, binary, out);
         Some(Scanned::Text(raw.len() as u64))
     }
 
