@@ -631,6 +631,24 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Scans a blob held whole into the local outcome: its findings, what could not be read inside it
+    /// (an archive's members), and the file and bytes counted when it was scanned.
+    fn scan_counted(&mut self, blob: &Blob<'_>) -> Scanned {
+        let scanned = self.scanner.scan(
+            &mut self.worker,
+            blob.path,
+            &blob.origin,
+            blob.bytes,
+            &mut self.local.findings,
+        );
+        self.local.errors.append(&mut self.worker.take_errors());
+        if let Scanned::Text(bytes) = scanned {
+            self.local.stats.files += 1;
+            self.local.stats.bytes += bytes;
+        }
+        scanned
+    }
+
     fn read_stream(&mut self, path: &str, origin: &Origin, reader: &mut dyn Read) {
         let scanned = self.scanner.scan_reader(
             &mut self.worker,
@@ -666,20 +684,8 @@ impl Sink for Collector<'_> {
     }
 
     fn blob(&mut self, blob: Blob<'_>) {
-        let scanned = self.scanner.scan(
-            &mut self.worker,
-            blob.path,
-            &blob.origin,
-            blob.bytes,
-            &mut self.local.findings,
-        );
-        self.local.errors.append(&mut self.worker.take_errors());
-        match scanned {
-            Scanned::Text(bytes) => {
-                self.local.stats.files += 1;
-                self.local.stats.bytes += bytes;
-            }
-            Scanned::Binary => self.skip(blob.path, SkipReason::Binary),
+        if let Scanned::Binary = self.scan_counted(&blob) {
+            self.skip(blob.path, SkipReason::Binary);
         }
         if let Some(p) = self.progress {
             p.inc(1);
@@ -756,18 +762,7 @@ impl staged::Sink for Collector<'_> {
     /// member): a commit that rebuilds a jar without touching its key adds no key.
     fn archive(&mut self, blob: Blob<'_>, old: Option<&[u8]>) {
         let from = self.local.findings.len();
-        let scanned = self.scanner.scan(
-            &mut self.worker,
-            blob.path,
-            &blob.origin,
-            blob.bytes,
-            &mut self.local.findings,
-        );
-        self.local.errors.append(&mut self.worker.take_errors());
-        if let Scanned::Text(bytes) = scanned {
-            self.local.stats.files += 1;
-            self.local.stats.bytes += bytes;
-        }
+        self.scan_counted(&blob);
         let Some(old) = old else { return };
         if self.local.findings.len() == from {
             return;
