@@ -59,45 +59,18 @@ struct WireSkipped<'a> {
 struct WireFinding<'a> {
     rule_id: &'a str,
     rule_name: &'a str,
-    severity: &'static str,
-    path: &'a str,
-    line: usize,
-    column: usize,
-    end_column: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
     redacted: String,
     fingerprint: &'a str,
-    origin: WireOrigin<'a>,
     #[serde(flatten)]
-    history: WireHistory<'a>,
-    exposure: &'static str,
-    context: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encoding: Option<&'static str>,
-    /// `commit-message` for a secret in a commit message (`path` is then only a label); absent for files.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    location: Option<&'static str>,
+    place: WirePlace<'a>,
     /// In a file the ignore files skip (scanned for its name: `.env`, key files): not tracked by git.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     git_ignored: bool,
-    /// The variable the secret is assigned to, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variable: Option<&'a str>,
-    /// In a notebook: 1-based cell, line within it, `source` or `output`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell_line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell_kind: Option<&'static str>,
-    /// Found in a binary file scanned as bytes.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    binary: bool,
     /// What the exposure means (client-side secrets).
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
-    snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<WireVerification<'a>>,
     /// The other half of a two-part credential (an AWS secret key's access key id), redacted likewise.
@@ -112,6 +85,68 @@ struct WireFinding<'a> {
     /// history.
     #[serde(skip_serializing_if = "Option::is_none")]
     repositories: Option<Vec<WireSighting<'a>>>,
+}
+
+/// Where a secret was found and what that place means: a finding's, and each of an audit finding's
+/// repositories'.
+#[derive(Serialize)]
+struct WirePlace<'a> {
+    severity: &'static str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    origin: WireOrigin<'a>,
+    #[serde(flatten)]
+    history: WireHistory<'a>,
+    exposure: &'static str,
+    context: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    /// `commit-message` for a secret in a commit message (`path` is then only a label); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
+    /// The variable the secret is assigned to, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<&'a str>,
+    /// In a notebook: 1-based cell, line within it, `source` or `output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_kind: Option<&'static str>,
+    /// Found in a binary file scanned as bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    snippet: String,
+}
+
+impl<'a> WirePlace<'a> {
+    fn of(f: &'a Finding, opts: &ReportOptions) -> Self {
+        WirePlace {
+            severity: f.severity.as_str(),
+            path: &f.path,
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            origin: WireOrigin {
+                kind: f.origin.kind(),
+                commit: WireCommit::of(f),
+            },
+            history: WireHistory::of(f),
+            exposure: f.exposure.as_str(),
+            context: f.context.as_str(),
+            encoding: f.encoding.map(crate::finding::Encoding::as_str),
+            location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
+            variable: f.variable.as_deref(),
+            cell: f.cell.map(|c| c.index),
+            cell_line: f.cell.map(|c| c.line),
+            cell_kind: f.cell.map(|c| c.kind.as_str()),
+            binary: f.binary,
+            snippet: super::shown_snippet(f, opts),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -134,56 +169,14 @@ impl<'a> WireRepository<'a> {
 #[derive(Serialize)]
 struct WireSighting<'a> {
     repository: WireRepository<'a>,
-    severity: &'static str,
-    path: &'a str,
-    line: usize,
-    column: usize,
-    end_column: usize,
-    origin: WireOrigin<'a>,
     #[serde(flatten)]
-    history: WireHistory<'a>,
-    exposure: &'static str,
-    context: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encoding: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    location: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variable: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell_line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell_kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    binary: bool,
-    snippet: String,
+    place: WirePlace<'a>,
 }
 
 fn sighting<'a>(f: &'a Finding, opts: &ReportOptions) -> Option<WireSighting<'a>> {
     Some(WireSighting {
         repository: WireRepository::of(f)?,
-        severity: f.severity.as_str(),
-        path: &f.path,
-        line: f.line,
-        column: f.column,
-        end_column: f.end_column,
-        origin: WireOrigin {
-            kind: f.origin.kind(),
-            commit: WireCommit::of(f),
-        },
-        history: WireHistory::of(f),
-        exposure: f.exposure.as_str(),
-        context: f.context.as_str(),
-        encoding: f.encoding.map(crate::finding::Encoding::as_str),
-        location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
-        variable: f.variable.as_deref(),
-        cell: f.cell.map(|c| c.index),
-        cell_line: f.cell.map(|c| c.line),
-        cell_kind: f.cell.map(|c| c.kind.as_str()),
-        binary: f.binary,
-        snippet: super::shown_snippet(f, opts),
+        place: WirePlace::of(f, opts),
     })
 }
 
@@ -253,31 +246,12 @@ fn wire<'a>(f: &'a Finding, input: &ReportInput<'_>, opts: &ReportOptions) -> Wi
     WireFinding {
         rule_id: f.rule.id.as_str(),
         rule_name: &f.rule.name,
-        severity: f.severity.as_str(),
-        path: &f.path,
-        line: f.line,
-        column: f.column,
-        end_column: f.end_column,
         secret: opts.show_secrets.then(|| f.secret.expose()),
         redacted: f.secret.redacted(),
         fingerprint: f.fingerprint.as_str(),
-        origin: WireOrigin {
-            kind: f.origin.kind(),
-            commit: WireCommit::of(f),
-        },
-        history: WireHistory::of(f),
-        exposure: f.exposure.as_str(),
-        context: f.context.as_str(),
-        encoding: f.encoding.map(crate::finding::Encoding::as_str),
+        place: WirePlace::of(f, opts),
         git_ignored: input.git_ignored(f),
-        location: (f.place != crate::finding::Place::File).then(|| f.place.as_str()),
-        variable: f.variable.as_deref(),
-        cell: f.cell.map(|c| c.index),
-        cell_line: f.cell.map(|c| c.line),
-        cell_kind: f.cell.map(|c| c.kind.as_str()),
-        binary: f.binary,
         message: f.exposure_note(),
-        snippet: super::shown_snippet(f, opts),
         verification: WireVerification::of(f),
         partner: f.partner.as_ref().map(|p| WirePartner {
             label: &p.label,
