@@ -18,6 +18,12 @@ pub fn pkhound() -> Command {
     cmd
 }
 
+/// Standard base64 (with padding), as `base64 -w0` writes it: how tests hide a key in encoded data.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Copies `fixtures/tree/NAME` into a fresh temp dir, so that the repository's own ignore files and
 /// git metadata play no part, and tests can add FIFOs, links and permission changes.
 pub fn fixture_tree(name: &str) -> TempDir {

@@ -17,23 +17,6 @@ fn escape(s: &str, esc: impl Fn(char) -> String, which: impl Fn(usize) -> bool) 
         .collect()
 }
 
-fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                A[(n >> (18 - 6 * i)) as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 /// (path, line, column, encoding, secret) of every finding, with `--show-secrets`.
 fn found(report: &Value) -> Vec<(String, u64, u64, String, String)> {
     report["findings"]

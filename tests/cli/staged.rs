@@ -454,8 +454,6 @@ fn plain_git_hook_blocks_git_commit_a() {
 
 #[test]
 fn an_added_base64_encoded_key_blocks_and_an_old_one_does_not() {
-    use base64::Engine as _;
-    let b64 = |k: &str| base64::engine::general_purpose::STANDARD.encode(k);
     let repo = Repo::new();
     repo.write("k8s/secret.yaml", format!("data:\n  OLD: {}\n", b64(KEY)));
     repo.commit("old secret");
