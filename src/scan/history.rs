@@ -873,21 +873,28 @@ fn scan_blobs(
         why_bytes: Default::default(),
     };
     let pool = ReaderPool::new(&packs);
-    let mut results: Vec<(usize, BlobResult)> = order
-        .par_chunks(RUN)
-        .map_init(
-            || BlobWorker {
+    // Runs are taken in pack order, one at a time by whichever thread is free, rather than split in
+    // halves as rayon would: a delta's base lies earlier in the pack, so it has almost always been
+    // scanned (and its verdict is known) by the time the delta is read.
+    let runs: Vec<&[(Option<Location>, usize)]> = order.chunks(RUN).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, BlobResult)> = (0..rayon::current_num_threads().min(runs.len()))
+        .into_par_iter()
+        .flat_map_iter(|_| {
+            let mut w = BlobWorker {
                 repo: None,
                 packs: pool.get(),
                 worker: scanner.worker(),
-            },
-            |w, run| {
-                let done: Vec<_> = run
-                    .iter()
-                    .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, w, &deltas, i, at)))
-                    .collect();
+            };
+            let mut done = Vec::new();
+            while let Some(run) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let from = done.len();
+                done.extend(
+                    run.iter()
+                        .map(|&(at, i)| (i, scan_blob(scanner, inv, cfg, git_dir, &mut w, &deltas, i, at))),
+                );
                 if let Some((p, read)) = progress {
-                    let bytes: u64 = done
+                    let bytes: u64 = done[from..]
                         .iter()
                         .map(|(_, r)| match r {
                             BlobResult::Scanned { bytes, .. } => *bytes,
@@ -895,12 +902,11 @@ fn scan_blobs(
                         })
                         .sum();
                     read.fetch_add(bytes, Ordering::Relaxed);
-                    p.inc(done.len() as u64);
+                    p.inc(run.len() as u64);
                 }
-                done
-            },
-        )
-        .flatten()
+            }
+            done
+        })
         .collect();
     if std::env::var_os("PKHOUND_DELTA_STATS").is_some() {
         let bytes: u64 = results
