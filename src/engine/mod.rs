@@ -70,6 +70,9 @@ pub struct CompiledRule {
 #[derive(Debug)]
 struct Matcher {
     regex: Regex,
+    /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
+    /// not searched.
+    needs: Option<u8>,
     secret: SecretGroup,
     allow: Vec<Regex>,
     /// The `name` capture group, when the regex captures the name a value is assigned to.
@@ -593,6 +596,9 @@ impl Engine {
             let locs = scratch.locs[r].get_or_insert_with(|| matcher.regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &hay[ws..we];
+                if matcher.needs.is_some_and(|b| memchr::memchr(b, window).is_none()) {
+                    continue;
+                }
                 let mut pos = 0;
                 while pos <= window.len() {
                     let Some(m) = matcher.regex.captures_read_at(locs, window, pos) else {
@@ -811,6 +817,7 @@ impl CompiledRule {
             }
         };
         Ok(Matcher {
+            needs: required_byte(&self.regex_src),
             regex,
             secret,
             allow,
@@ -926,6 +933,63 @@ impl CompiledRule {
             Some(Check::Jwt) => check::jwt(secret),
         }
     }
+}
+
+/// A byte that every match of `regex` contains, chosen among all such bytes as the least common in
+/// source code (`@` over `:` over `=`): the rule's regex cannot match in a window that lacks it, so
+/// looking for it first (at `memchr` speed) skips the regex there with the same result. Only bytes
+/// the regex spells exactly count (a literal, a one-byte class): `(?i)` letters are two-byte classes.
+/// `None` when the regex requires no byte (an alternation of unrelated literals, a bare class).
+fn required_byte(regex: &str) -> Option<u8> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    // Bytes every match of `h` holds, as a 256-bit set.
+    fn required(h: &Hir) -> [bool; 256] {
+        let mut set = [false; 256];
+        match h.kind() {
+            HirKind::Literal(l) => l.0.iter().for_each(|&b| set[usize::from(b)] = true),
+            HirKind::Class(Class::Bytes(c)) => {
+                if let [r] = c.ranges() {
+                    if r.start() == r.end() {
+                        set[usize::from(r.start())] = true;
+                    }
+                }
+            }
+            HirKind::Class(Class::Unicode(c)) => {
+                if let [r] = c.ranges() {
+                    if r.start() == r.end() && r.start().is_ascii() {
+                        set[r.start() as usize] = true;
+                    }
+                }
+            }
+            HirKind::Capture(c) => set = required(&c.sub),
+            HirKind::Repetition(r) if r.min > 0 => set = required(&r.sub),
+            HirKind::Concat(v) => {
+                for sub in v {
+                    let s = required(sub);
+                    (0..256).for_each(|b| set[b] |= s[b]);
+                }
+            }
+            HirKind::Alternation(v) => {
+                set = [true; 256];
+                for sub in v {
+                    let s = required(sub);
+                    (0..256).for_each(|b| set[b] &= s[b]);
+                }
+            }
+            _ => {}
+        }
+        set
+    }
+    // From rarest to most common in source code; a byte not listed is not worth a pass.
+    const RARITY: &[u8] = b"@~^`|\\%$#!?;&*+<>[]{}()'/\"-.,_:=";
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(regex)
+        .ok()?;
+    let set = required(&hir);
+    RARITY.iter().copied().find(|&b| set[usize::from(b)])
 }
 
 /// Makes `windows` sorted and disjoint, merging those that overlap or touch, when they are not already.

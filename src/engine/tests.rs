@@ -284,3 +284,19 @@ proptest! {
         prop_assert_eq!(in_lanes::<4>(dfa, &hay), overlapping_reference(dfa, &hay));
     }
 }
+
+#[test]
+fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
+    use super::required_byte;
+    // The rarest byte every match spells exactly.
+    assert_eq!(required_byte(r"https?://[^:@/\s]+:[^@/\s]+@[a-z.]+"), Some(b'@'));
+    assert_eq!(required_byte(r"\bpk_[0-9a-f]{34}\b"), Some(b'_'));
+    assert_eq!(required_byte(r"(?:x@|y@z)"), Some(b'@'));
+    assert_eq!(required_byte(r"(?:key|token)=(\w+)"), Some(b'='));
+    // Not in every branch, optional, or only a class of several bytes: nothing to look for.
+    assert_eq!(required_byte(r"(?:a@|b)c"), None);
+    assert_eq!(required_byte(r"abc@?"), None);
+    assert_eq!(required_byte(r"(?i)sentry.{0,20}[0-9a-f]{64}"), None);
+    assert_eq!(required_byte(r"[@=]x"), None);
+    assert_eq!(required_byte(r"(unclosed"), None);
+}
