@@ -115,7 +115,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if long {
         return false;
     }
-    if counting_pairs(&lower) {
+    // An annotated key's fixed fields are not evidence of a template; judge its random part alone.
+    let secret = annotated_key_random_part(secret).unwrap_or(secret);
+    let lower = &lower[..secret.len()];
+    if counting_pairs(lower) {
         return true;
     }
     let n = secret.len();
@@ -149,6 +152,27 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         }
     }
     distinct <= 4
+}
+
+/// Length of a Microsoft common annotated security key (Azure DevOps PATs, App Configuration and
+/// Container Registry secrets, ...): 52 random base62 characters, the fixed signature `JQQJ9` plus a kind
+/// character, a two-character date, 12 platform-reserved and 4 provider-reserved characters, the provider's
+/// 4-character signature (`AZDO`) and a 4-character checksum.
+const ANNOTATED_KEY_LEN: usize = 84;
+const ANNOTATED_RANDOM_LEN: usize = 52;
+
+/// The 52 random characters of a common annotated security key, or `None` for any other value.
+///
+/// The reserved fields are mostly zero bits, which base64 spells as a run of a dozen or more `A`s
+/// (`…JQQJ99BAACAAAAAAAAAAAAASAZDO…`): the run filter would call every real key a template. See:
+/// issue 13 (Azure DevOps PATs in the new format were all rejected as placeholders).
+/// Layout: https://github.com/microsoft/security-utilities (`LegacyCommonAnnotatedSecurityKey`).
+fn annotated_key_random_part(secret: &[u8]) -> Option<&[u8]> {
+    let random = secret.get(..ANNOTATED_RANDOM_LEN)?;
+    let annotated = secret.len() == ANNOTATED_KEY_LEN
+        && secret.get(ANNOTATED_RANDOM_LEN..ANNOTATED_RANDOM_LEN + 4) == Some(b"JQQJ".as_slice())
+        && secret.iter().all(u8::is_ascii_alphanumeric);
+    annotated.then_some(random)
 }
 
 /// True when four letter-digit pairs count up together (`a1b2c3d4`, `r5s6t7u8`, `1a2b3c4d`): the commonest
@@ -248,6 +272,24 @@ mod tests {
         assert!(is_placeholder(b"pk_0000000000000000000000000000000000"));
         assert!(is_placeholder(b"pk_000000000000a4c123b1612dd272d13716"));
         assert!(is_placeholder(b"aaaaaa12"));
+    }
+
+    /// A common annotated security key's reserved fields are runs of `A`; its random part decides.
+    /// See: issue 13.
+    #[test]
+    fn annotated_keys_are_judged_by_their_random_part() {
+        let random = "Qm7XkR2vT9pLw4NcY8sHd3ZfB6gJ1aUeV5tKo0iMnE7rWq2xCbyP";
+        let real = format!("{random}JQQJ99BLACAAAAAAAAAAAAASAZDO3kTq");
+        assert_eq!(real.len(), 84);
+        assert!(!is_placeholder(real.as_bytes()), "{real}");
+        // The same fields after a made-up random part are still a placeholder.
+        let fake = format!("{}JQQJ99BLACAAAAAAAAAAAAASAZDO3kTq", "a".repeat(52));
+        assert!(is_placeholder(fake.as_bytes()));
+        let counting = format!("a1b2c3d4{}JQQJ99BLACAAAAAAAAAAAAASAZDO3kTq", &random[8..]);
+        assert!(is_placeholder(counting.as_bytes()));
+        // Without the signature at offset 52 the run of `A`s counts as before.
+        let unsigned = real.replacen("JQQJ", "KQQJ", 1);
+        assert!(is_placeholder(unsigned.as_bytes()));
     }
 
     fn klaviyo_engine() -> &'static crate::engine::Engine {
