@@ -8,7 +8,7 @@ use std::process::Command as Process;
 
 use serde_json::Value;
 
-use crate::common::pkhound;
+use crate::common::{b64, pkhound};
 use crate::history::Repo;
 
 const KEY1: &str = "pk_a4c123b1612dd272d1371c17149d439536"; // pkhound:allow
@@ -31,23 +31,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Filler lines, one in four hundred with a keyword but no secret (so windows are opened and regexes run, and
@@ -146,7 +129,7 @@ fn build(repo: &mut Repo) {
     app[300] = format!("DATA = '{}'", "x".repeat(40_000));
     commit(repo, &mut app, &certs, "drop key4", &mut rng);
     // A key inside base64 in a long run of base64 data.
-    let blob = base64(format!("{{\"padding\": \"{}\", \"api_key\": \"{KEY5}\"}}", "q".repeat(300)).as_bytes());
+    let blob = b64(format!("{{\"padding\": \"{}\", \"api_key\": \"{KEY5}\"}}", "q".repeat(300)).as_bytes());
     app[1500] = format!("BLOB = '{blob}'");
     commit(repo, &mut app, &certs, "key5 in base64", &mut rng);
     app[1500] = "BLOB = None".to_string();
