@@ -6,6 +6,8 @@
 
 use std::process::Command as Process;
 
+use proptest::prelude::RngExt;
+use proptest::test_runner::{RngAlgorithm, TestRng as Rng};
 use serde_json::Value;
 
 use crate::common::{b64, pkhound};
@@ -17,22 +19,6 @@ const KEY3: &str = "pk_fe228f219e9cb0eb53f16947ccf25ec84d"; // pkhound:allow
 const KEY4: &str = "pk_0c5d92e1a7b3f4869d0e2c1b7a3f59e8d4"; // pkhound:allow
 const KEY5: &str = "pk_7e2a9c4b1d8f3e6a0b5c2d9e4f1a8b3c6d"; // pkhound:allow
 
-/// A small deterministic generator (xorshift), so each run builds the same history.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Filler lines, one in four hundred with a keyword but no secret (so windows are opened and regexes run, and
 /// a blob still scans quiet).
 fn filler(rng: &mut Rng, n: usize) -> Vec<String> {
@@ -42,9 +28,9 @@ fn filler(rng: &mut Rng, n: usize) -> Vec<String> {
     const KEYWORDS: &[&str] = &["token", "password", "secret", "api_key", "pk_", "github", "aws"];
     (0..n)
         .map(|i| {
-            let mut words: Vec<&str> = (0..6).map(|_| WORDS[rng.below(WORDS.len())]).collect();
-            if rng.below(400) == 0 {
-                words.push(KEYWORDS[rng.below(KEYWORDS.len())]);
+            let mut words: Vec<&str> = (0..6).map(|_| WORDS[rng.random_range(0..WORDS.len())]).collect();
+            if rng.random_range(0..400) == 0 {
+                words.push(KEYWORDS[rng.random_range(0..KEYWORDS.len())]);
             }
             format!("    # line {i}: {}", words.join(" "))
         })
@@ -55,14 +41,15 @@ fn filler(rng: &mut Rng, n: usize) -> Vec<String> {
 fn pem_body(rng: &mut Rng, lines: usize) -> Vec<String> {
     const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz0123456789+/";
     (0..lines)
-        .map(|_| (0..64).map(|_| B64[rng.below(B64.len())] as char).collect())
+        .map(|_| (0..64).map(|_| B64[rng.random_range(0..B64.len())] as char).collect())
         .collect()
 }
 
 /// Builds the history: `app.py` and `certs.txt` edited over many commits, each scenario in its own
 /// commits, with random unrelated edits in between so that deltas are chains of small changes.
 fn build(repo: &mut Repo) {
-    let mut rng = Rng(0x5eed_1234_abcd_0042);
+    // Deterministic: each run builds the same history.
+    let mut rng = Rng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut app = filler(&mut rng, 2500);
     // A 40 KB line: a key later appended at its far end.
     app[300] = format!("DATA = '{}'", "x".repeat(40_000));
@@ -82,9 +69,13 @@ fn build(repo: &mut Repo) {
     let mut commit = |repo: &mut Repo, app: &mut Vec<String>, certs: &[String], what: &str, rng: &mut Rng| {
         // Unrelated noise around every scenario: a few lines rewritten anywhere.
         for _ in 0..3 {
-            let i = rng.below(app.len());
+            let i = rng.random_range(0..app.len());
             if i != 300 {
-                app[i] = format!("    value_{} = compute({})", rng.next() % 1000, rng.next() % 97);
+                app[i] = format!(
+                    "    value_{} = compute({})",
+                    rng.random_range(0..1000),
+                    rng.random_range(0..97)
+                );
             }
         }
         step += 1;
