@@ -764,10 +764,10 @@ enum Why {
     Wide,
 }
 
-/// Whether [`Scanner::scan`] scans this binary blob as bytes: not an archive it opens, not a file that
-/// cannot hold text.
-fn as_bytes(path: &str, raw: &[u8]) -> bool {
-    text::classify(raw) == text::Class::Binary && archive::kind(path, raw).is_none() && !text::opaque(path, raw)
+/// Whether [`Scanner::scan`] scans a blob of this class as bytes: binary, but not an archive it opens
+/// nor a file that cannot hold text.
+fn as_bytes(class: text::Class, path: &str, raw: &[u8]) -> bool {
+    class == text::Class::Binary && archive::kind(path, raw).is_none() && !text::opaque(path, raw)
 }
 
 /// Not scanned yet (or by another worker right now), or not a wanted blob.
@@ -996,7 +996,7 @@ fn scan_blob(
         match text::classify(raw) {
             _ if seen || !matches!(scanned, Scanned::Text(_)) => NOISY,
             text::Class::Text => QUIET,
-            text::Class::Binary if as_bytes(path, raw) => QUIET_BYTES,
+            class if as_bytes(class, path, raw) => QUIET_BYTES,
             _ => NOISY,
         }
     };
@@ -1021,7 +1021,8 @@ fn scan_blob(
         let read = packs.reader().with_object_delta(at, |raw, source| {
             if let Some((changes, bytes)) = deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window) {
                 // Its base scanned quiet: what the full scan would find lies around the changes.
-                let binary = bytes && as_bytes(path, raw);
+                let class = text::classify(raw);
+                let binary = bytes && as_bytes(class, path, raw);
                 match scanner.scan_edit(worker, path, &Origin::File, raw, changes, binary, &mut findings) {
                     Some(scanned) => {
                         let errors = worker.take_errors();
@@ -1031,9 +1032,7 @@ fn scan_blob(
                         deltas.set(i, quiet(worker, &scanned, raw, &findings, &errors));
                         return Ok((scanned, lfs_pointer(raw), errors));
                     }
-                    None if !binary && text::classify(raw) != text::Class::Text => {
-                        deltas.why::<()>(Why::NotText, raw.len())
-                    }
+                    None if !binary && class != text::Class::Text => deltas.why::<()>(Why::NotText, raw.len()),
                     None => deltas.why::<()>(Why::Wide, raw.len()),
                 };
             }
