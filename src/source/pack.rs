@@ -23,8 +23,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
+use libdeflater::{DecompressionError, Decompressor};
 
 use super::oid::OidState;
 
@@ -142,7 +142,7 @@ impl PackSet {
             window: Window::default(),
             scratch: Vec::new(),
             cache: BaseCache::default(),
-            inflate: Decompress::new(true),
+            inflate: Decompressor::new(),
             spare: Vec::new(),
             blocks: None,
             last_delta: None,
@@ -408,7 +408,7 @@ pub struct PackReader<'s> {
     /// Bytes of an entry read outside the window (a base behind it, or an entry larger than it).
     scratch: Vec<u8>,
     cache: BaseCache,
-    inflate: Decompress,
+    inflate: Decompressor,
     /// Buffers of applied deltas, kept for the next chain.
     spare: Vec<Vec<u8>>,
     /// For a reader of objects looked up by id: the pack blocks it read last.
@@ -750,23 +750,30 @@ impl PackReader<'_> {
     }
 }
 
-/// Inflates a zlib stream into `out` (cleared), which must come out at exactly `size` bytes.
-fn inflate(z: &mut Decompress, input: &[u8], size: u64, mut out: Vec<u8>) -> Result<Vec<u8>, PackError> {
+/// Inflates a zlib stream into `out` (its contents dropped), which must come out at exactly `size` bytes.
+/// libdeflate inflates a whole stream into a buffer of known size in one call, checking the Adler-32
+/// trailer as zlib does; a stream that would come out longer than the buffer is an error, shorter is
+/// caught by the count it returns.
+fn inflate(z: &mut Decompressor, input: &[u8], size: u64, mut out: Vec<u8>) -> Result<Vec<u8>, PackError> {
     if size > (input.len() as u64).saturating_mul(MAX_RATIO).saturating_add(64) {
         return Err(PackError::Corrupt("entry size larger than its data can hold"));
     }
     let size = usize::try_from(size).map_err(|_| PackError::Corrupt("entry too large"))?;
-    out.clear();
-    // One byte more than claimed, so that a stream longer than its header says is caught.
-    out.reserve_exact(size.saturating_add(1));
-    z.reset(true);
-    let status = z
-        .decompress_vec(input, &mut out, FlushDecompress::Finish)
-        .map_err(|_| PackError::Corrupt("zlib stream does not inflate"))?;
-    if status != Status::StreamEnd || out.len() != size {
-        return Err(PackError::Corrupt("inflated size differs from the entry header"));
+    if out.capacity() < size {
+        // Zeroed pages from the allocator, not a pass of writes.
+        out = vec![0; size];
+    } else {
+        // A recycled buffer: what it held is overwritten.
+        out.resize(size, 0);
+        out.truncate(size);
     }
-    Ok(out)
+    match z.zlib_decompress(input, &mut out) {
+        Ok(n) if n == size => Ok(out),
+        Ok(_) | Err(DecompressionError::InsufficientSpace) => {
+            Err(PackError::Corrupt("inflated size differs from the entry header"))
+        }
+        Err(DecompressionError::BadData) => Err(PackError::Corrupt("zlib stream does not inflate")),
+    }
 }
 
 /// The bytes `[start, end)` of a pack. Reading forward through a pack (the blob scan) goes through a
@@ -1076,6 +1083,38 @@ mod tests {
         assert!(changes(&[12, 9, 0x90, 5]).is_err());
         assert!(changes(&[12, 5, 0x90, 5, 0]).is_err());
         assert!(changes(&[12, 5, 0x90]).is_err());
+    }
+
+    /// An entry inflates only to exactly the size its header claims, with a sound Adler-32 trailer;
+    /// a recycled buffer, larger or smaller, gives the same bytes.
+    #[test]
+    fn inflate_takes_only_a_sound_stream_of_the_claimed_size() {
+        use std::io::Write;
+        let data: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("line {i} of a blob\n").into_bytes())
+            .collect();
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&data).expect("compress");
+        let stream = enc.finish().expect("compress");
+        let size = data.len() as u64;
+        let mut z = Decompressor::new();
+        assert_eq!(inflate(&mut z, &stream, size, Vec::new()).as_deref(), Ok(&data[..]));
+        for recycled in [vec![7u8; 10], vec![7u8; data.len() * 2]] {
+            assert_eq!(inflate(&mut z, &stream, size, recycled).as_deref(), Ok(&data[..]));
+        }
+        // The header claims one byte more or less than the stream holds.
+        assert!(inflate(&mut z, &stream, size + 1, Vec::new()).is_err());
+        assert!(inflate(&mut z, &stream, size - 1, Vec::new()).is_err());
+        // A damaged checksum, a damaged body, a truncated stream.
+        let mut bad = stream.clone();
+        *bad.last_mut().expect("trailer") ^= 1;
+        assert!(inflate(&mut z, &bad, size, Vec::new()).is_err());
+        let mut bad = stream.clone();
+        bad[stream.len() / 2] ^= 0x5a;
+        assert!(inflate(&mut z, &bad, size, Vec::new()).is_err());
+        assert!(inflate(&mut z, &stream[..stream.len() - 5], size, Vec::new()).is_err());
+        // A size no stream of this length can inflate to is refused before anything is allocated.
+        assert!(inflate(&mut z, &stream, u64::MAX, Vec::new()).is_err());
     }
 
     #[test]
