@@ -19,6 +19,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use literals::Literals;
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
+use regex_automata::Input;
 use thiserror::Error;
 
 use crate::finding::{RuleId, RuleInfo};
@@ -79,6 +80,21 @@ struct Matcher {
     name: Option<usize>,
     /// The pair regex and its `part` group (0: the whole match).
     pair: Option<(Regex, usize)>,
+    /// Set when every match begins with one of the rule's keywords ([`keyword_start`]).
+    starts: Option<Starts>,
+}
+
+/// A rule every match of which begins with one of its keywords (`(?i:sentry)…`, `https?://…`): its regex
+/// runs anchored at each keyword in a window, which reads a few bytes past each, instead of searching
+/// the whole window, which reads every byte of it and, where keywords are dense (a page of URLs),
+/// restarts its automaton at each.
+#[derive(Debug)]
+struct Starts {
+    /// The rule's keywords, to find where a match can begin.
+    keywords: Literals,
+    /// The same regex, searched anchored (a meta regex takes an anchored search over a span whose
+    /// surroundings its assertions still see; `regex::bytes` does not).
+    regex: regex_automata::meta::Regex,
 }
 
 /// Which part of a regex match is the secret.
@@ -202,6 +218,13 @@ pub struct Scratch {
     touched: Vec<usize>,
     /// Per rule, filled on the rule's first window in this thread (its regex compiles lazily).
     locs: Vec<Option<CaptureLocations>>,
+    /// Per rule with [`Starts`], its anchored regex's captures, made on first use in this thread.
+    caps: Vec<Option<regex_automata::util::captures::Captures>>,
+    /// Where a [`Starts`] rule's keywords begin in the window at hand.
+    starts: Vec<(usize, usize)>,
+    /// `hits` holds every keyword hit of the blob being run (a whole scan's pass, not a scan around
+    /// edits), so a [`Starts`] rule takes its keywords' places from it instead of searching again.
+    hits_whole: bool,
     matches: Vec<Match>,
     /// Hits of decoder patterns (unsorted; may repeat).
     decoder_hits: Vec<DecoderHit>,
@@ -504,6 +527,9 @@ impl Engine {
             windows: vec![Vec::new(); self.rules.len()],
             touched: Vec::new(),
             locs: (0..self.rules.len()).map(|_| None).collect(),
+            caps: (0..self.rules.len()).map(|_| None).collect(),
+            starts: Vec::new(),
+            hits_whole: false,
             matches: Vec::new(),
             decoder_hits: Vec::new(),
             hits: Vec::new(),
@@ -575,6 +601,7 @@ impl Engine {
                 scratch.touched.push(r);
             }
         }
+        scratch.hits_whole = true;
         self.run_windows(hay, scratch)
     }
 
@@ -593,6 +620,60 @@ impl Engine {
             let Ok(matcher) = rule.matcher() else {
                 continue;
             };
+            let mut take = |ws: usize, window: &[u8], (s, e): (usize, usize), name: Option<(usize, usize)>| {
+                let (start, end) = (ws + s, ws + e);
+                let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
+                if start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary) {
+                    scratch.matches.push(Match {
+                        rule: r,
+                        start,
+                        end,
+                        partner: None,
+                    });
+                }
+            };
+            if let Some(st) = &matcher.starts {
+                // Every match begins at a keyword: the anchored match at each keyword not inside the
+                // previous match, in order, is what a search of the window finds, one after another.
+                let caps = scratch.caps[r].get_or_insert_with(|| st.regex.create_captures());
+                for &(ws, we) in &scratch.windows[r] {
+                    let window = &hay[ws..we];
+                    if matcher.needs.is_some_and(|b| memchr::memchr(b, window).is_none()) {
+                        continue;
+                    }
+                    scratch.starts.clear();
+                    if scratch.hits_whole {
+                        // Sorted by start; decoder patterns (ids past the keywords') have no rules.
+                        let from = scratch.hits.partition_point(|&(s, _)| s < ws);
+                        let mine =
+                            |&&(_, p): &&(usize, usize)| self.pattern_rules.get(p).is_some_and(|rs| rs.contains(&r));
+                        let hits = scratch.hits[from..].iter().take_while(|&&(s, _)| s < we);
+                        scratch.starts.extend(hits.filter(mine).map(|&(s, p)| (s - ws, p)));
+                    } else {
+                        st.keywords.find_all(window, &mut scratch.starts);
+                    }
+                    let mut pos = 0;
+                    for &(at, _) in &scratch.starts {
+                        if at < pos {
+                            continue;
+                        }
+                        let input = Input::new(window).range(at..).anchored(regex_automata::Anchored::Yes);
+                        st.regex.search_captures(&input, caps);
+                        let Some(m) = caps.get_match() else {
+                            // Another keyword may begin here too: it is the same anchored search.
+                            pos = at + 1;
+                            continue;
+                        };
+                        pos = m.end().max(at + 1);
+                        let group = |g: usize| caps.get_group(g).map(|span| (span.start, span.end));
+                        let whole = (m.start(), m.end());
+                        if let Some(span) = secret_span(matcher.secret, whole, caps.group_len(), group) {
+                            take(ws, window, span, matcher.name.and_then(group));
+                        }
+                    }
+                }
+                continue;
+            }
             let locs = scratch.locs[r].get_or_insert_with(|| matcher.regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &hay[ws..we];
@@ -605,31 +686,9 @@ impl Engine {
                         break;
                     };
                     pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                    let (s, e) = match matcher.secret {
-                        SecretGroup::Index(g) => match locs.get(g) {
-                            Some(span) => span,
-                            None => continue,
-                        },
-                        SecretGroup::FirstNonEmpty => {
-                            match (1..locs.len()).filter_map(|g| locs.get(g)).find(|(s, e)| e > s) {
-                                Some(span) => span,
-                                None => continue,
-                            }
-                        }
-                        SecretGroup::Whole => (m.start(), m.end()),
-                    };
-                    let (start, end) = (ws + s, ws + e);
-                    let named_reference = matcher
-                        .name
-                        .and_then(|g| locs.get(g))
-                        .is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
-                    if start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary) {
-                        scratch.matches.push(Match {
-                            rule: r,
-                            start,
-                            end,
-                            partner: None,
-                        });
+                    let group = |g: usize| locs.get(g);
+                    if let Some(span) = secret_span(matcher.secret, (m.start(), m.end()), locs.len(), group) {
+                        take(ws, window, span, matcher.name.and_then(group));
                     }
                 }
             }
@@ -816,8 +875,26 @@ impl CompiledRule {
                 Some((regex, group))
             }
         };
+        let starts = keyword_start(&self.regex_src, &self.info.keywords)
+            .then(|| {
+                let regex = regex_automata::meta::Regex::builder()
+                    .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+                    .configure(
+                        regex_automata::meta::Config::new()
+                            .utf8_empty(false)
+                            .nfa_size_limit(Some(32 << 20)),
+                    )
+                    .build(&self.regex_src)
+                    .ok()?;
+                Some(Starts {
+                    keywords: Literals::new(self.info.keywords.iter().map(|k| k.as_bytes())),
+                    regex,
+                })
+            })
+            .flatten();
         Ok(Matcher {
             needs: required_byte(&self.regex_src),
+            starts,
             regex,
             secret,
             allow,
@@ -933,6 +1010,54 @@ impl CompiledRule {
             Some(Check::Jwt) => check::jwt(secret),
         }
     }
+}
+
+/// The secret's span in a regex match: the rule's group (`None` when it did not take part), the first
+/// group that matched something, or the whole match.
+fn secret_span(
+    secret: SecretGroup,
+    whole: (usize, usize),
+    groups: usize,
+    group: impl Fn(usize) -> Option<(usize, usize)>,
+) -> Option<(usize, usize)> {
+    match secret {
+        SecretGroup::Index(g) => group(g),
+        SecretGroup::FirstNonEmpty => (1..groups).filter_map(group).find(|(s, e)| e > s),
+        SecretGroup::Whole => Some(whole),
+    }
+}
+
+/// Whether every match of `regex` begins with one of `keywords` (ASCII case ignored), so that it can run
+/// anchored at each keyword instead of searching a window ([`Starts`]). Proved from the regex's prefix
+/// literals (each match begins with one of them, `regex_syntax`'s literal extraction): each must begin
+/// with a keyword. `false` when they cannot be listed (a leading class or repetition, an empty prefix,
+/// too many) or one does not begin with a keyword (`(?:^|[^a-z])token…` begins before its keyword).
+fn keyword_start(regex: &str, keywords: &[String]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(regex)
+    else {
+        return false;
+    };
+    let mut extractor = Extractor::new();
+    extractor
+        .kind(ExtractKind::Prefix)
+        .limit_class(4)
+        .limit_literal_len(64)
+        .limit_total(4096);
+    let prefixes = extractor.extract(&hir);
+    let Some(literals) = prefixes.literals() else {
+        return false;
+    };
+    let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.to_ascii_lowercase().into_bytes()).collect();
+    !literals.is_empty()
+        && literals.iter().all(|l| {
+            let l = l.as_bytes().to_ascii_lowercase();
+            keywords.iter().any(|k| !k.is_empty() && l.starts_with(k))
+        })
 }
 
 /// A byte that every match of `regex` contains, chosen among all such bytes as the least common in

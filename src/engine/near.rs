@@ -257,6 +257,7 @@ impl Engine {
             }
             *windows = grown;
         }
+        scratch.hits_whole = false;
         Some(self.run_windows(hay, scratch))
     }
 }

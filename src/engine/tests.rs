@@ -300,3 +300,128 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
     assert_eq!(required_byte(r"[@=]x"), None);
     assert_eq!(required_byte(r"(unclosed"), None);
 }
+
+#[test]
+fn keyword_start_is_proved_from_prefix_literals() {
+    use super::keyword_start;
+    let kw = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    assert!(keyword_start(
+        r"(?i:sentry)(?s:[^@]){0,40}?([a-f0-9]{64})",
+        &kw(&["sentry"])
+    ));
+    assert!(keyword_start(
+        r"(?:https?|ftp)://[^:@]+:([^@]+)@",
+        &kw(&["http://", "https://", "ftp://"])
+    ));
+    // A scheme without its keyword (`ftps://`) can begin a match where no keyword does.
+    assert!(!keyword_start(
+        r"(?:https?|ftps?)://[^:@]+:([^@]+)@",
+        &kw(&["http://", "https://", "ftp://"])
+    ));
+    // The keyword is only part of the match's start, or the match begins before it.
+    assert!(!keyword_start(r"(?:^|[^a-z])token=(\w+)", &kw(&["token"])));
+    assert!(!keyword_start(r"\w*token=(\w+)", &kw(&["token"])));
+    assert!(!keyword_start(r"x?token=(\w+)", &kw(&["token"])));
+    assert!(!keyword_start(r"[a-z]{2,}", &kw(&["ab"])));
+    assert!(!keyword_start(r"(unclosed", &kw(&["unclosed"])));
+    assert!(!keyword_start(r"abc", &[]));
+    // Built in: the two that run at every mention of Sentry and every URL.
+    let (rules, _) = builtin_engine();
+    for id in ["sentry-access-token", "url-credentials"] {
+        let spec = &rules.iter().find(|r| r.spec.id == id).expect(id).spec;
+        assert!(keyword_start(&spec.regex, &spec.keywords), "{id}");
+    }
+}
+
+/// Byte spans of secrets.
+type Spans = Vec<(usize, usize)>;
+
+/// Rule `id` over `hay` as one window, run anchored at its keywords (as the engine runs it) and by its
+/// regex searching the window (as every other rule runs): the secrets' spans of each.
+fn anchored_and_searched(id: &str, hay: &[u8]) -> (Spans, Spans) {
+    let engine = shared_engine();
+    let mut scratch = engine.scratch();
+    let r = engine.rules().iter().position(|c| c.info.id.as_str() == id).expect(id);
+    let rule = &engine.rules()[r];
+    let Ok(matcher) = rule.matcher() else {
+        panic!("{id} compiles")
+    };
+    assert!(matcher.starts.is_some(), "{id} runs anchored");
+    scratch.touched = vec![r];
+    scratch.windows[r] = vec![(0, hay.len())];
+    let anchored: Vec<(usize, usize)> = engine
+        .run_windows(hay, &mut scratch)
+        .iter()
+        .map(|m| (m.start, m.end))
+        .collect();
+    // The keywords' places taken from a whole scan's hits instead of searched again: the same.
+    scratch.touched = vec![r];
+    scratch.windows[r] = vec![(0, hay.len())];
+    scratch.matches.clear();
+    scratch.hits.clear();
+    engine.keywords.find_all(hay, &mut scratch.hits);
+    scratch.hits_whole = true;
+    let from_hits: Vec<(usize, usize)> = engine
+        .run_windows(hay, &mut scratch)
+        .iter()
+        .map(|m| (m.start, m.end))
+        .collect();
+    assert_eq!(from_hits, anchored, "{id}: from a scan's hits");
+    let mut searched = Vec::new();
+    let mut locs = matcher.regex.capture_locations();
+    let mut pos = 0;
+    while pos <= hay.len() {
+        let Some(m) = matcher.regex.captures_read_at(&mut locs, hay, pos) else {
+            break;
+        };
+        pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+        if let Some((s, e)) = secret_span(matcher.secret, (m.start(), m.end()), locs.len(), |g| locs.get(g)) {
+            if s < e && rule.accepts(matcher, hay, s, e, false) {
+                searched.push((s, e));
+            }
+        }
+    }
+    searched.sort_unstable();
+    searched.dedup();
+    (anchored, searched)
+}
+
+#[test]
+fn anchored_runs_find_each_match_where_keywords_crowd() {
+    let (hex, hex2) = (
+        "07c1c703172126e5e195d0be9260e844bdeab78959ac4aa407b5f569acd76f0f",
+        "3d0bc266624edf6130dd0aaa41063b3e3d1c111e2c87750e508e64a3fcfb7aa2",
+    );
+    let hay = format!(
+        "https://docs.example.com/ https://https://u:Xk9mQ2vLp7@a.example.com/ http://x:y@https://v:Rt5nW8zBq3@b.example.org \
+         sentry sentry={hex} SENTRY_TOKEN: {hex2} sentrysentry{hex}x\n"
+    );
+    let (anchored, searched) = anchored_and_searched("url-credentials", hay.as_bytes());
+    assert_eq!(anchored, searched);
+    assert!(anchored.len() >= 2, "{anchored:?}");
+    let (anchored, searched) = anchored_and_searched("sentry-access-token", hay.as_bytes());
+    assert_eq!(anchored, searched);
+    assert!(anchored.len() >= 2, "{anchored:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A rule whose matches begin at its keywords runs anchored at each keyword: the same matches as its
+    /// regex searching the window, on text dense with keywords, near-misses and overlaps.
+    #[test]
+    fn anchored_runs_find_what_a_window_search_finds(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("https://"), Just("http://"), Just("HTTPS://"), Just("user"), Just(":"), Just("p4ss"),
+            Just("@"), Just("host.example.com"), Just("/"), Just(" "), Just("sentry"), Just("SENTRY "),
+            Just("0123456789abcdef"), Just("07c1c703172126e5e195d0be9260e844bdeab78959ac4aa407b5f569acd76f0f"),
+            Just("\n"), Just("x"),
+        ], 0..40)
+    ) {
+        let hay = parts.concat();
+        for id in ["sentry-access-token", "url-credentials"] {
+            let (anchored, searched) = anchored_and_searched(id, hay.as_bytes());
+            prop_assert_eq!(anchored, searched, "{}", id);
+        }
+    }
+}
