@@ -220,39 +220,60 @@ impl Engine {
                 }
             }
         }
-        // Each seed's window grows into the merged window the full scan builds: the hits of its rule
-        // that touch it, found by searching a window and a pattern beyond each edge until none joins.
+        // Each seed's window grows into the merged window the full scan builds: the component of the
+        // rule's hit windows, joined where they touch, that holds it. A hit whose window touches
+        // `ws..we` starts within `w + longest` of it; the regions searched beyond each edge double until
+        // the component ends that far inside them (or at the blob's ends), so a long chain of hits (a
+        // page of URLs) costs a few large searches, not one small one per hit.
+        let mut joined: Vec<(usize, usize)> = Vec::new();
         for &r in &scratch.touched {
             let w = self.rules[r].window;
+            let reach_out = w + reach.longest;
             let windows = &mut scratch.windows[r];
             super::merge_windows(windows);
             let mut grown: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
-            for &(mut ws, mut we) in windows.iter() {
-                loop {
-                    let reach_out = w + reach.longest;
-                    let left = (ws.saturating_sub(reach_out), (ws + reach_out).min(hay.len()));
-                    let right = (we.saturating_sub(reach_out), (we + reach_out).min(hay.len()));
+            for &seed in windows.iter() {
+                if grown.last().is_some_and(|&(_, e)| seed.1 <= e) {
+                    continue;
+                }
+                let mut step = reach_out;
+                let (ws, we) = loop {
+                    let left = (seed.0.saturating_sub(step), (seed.0 + reach_out).min(hay.len()));
+                    let right = (seed.1.saturating_sub(reach_out), (seed.1 + step).min(hay.len()));
                     known.search(self, hay, left.0, left.1, reach.longest);
                     known.search(self, hay, right.0, right.1, reach.longest);
-                    let (mut nws, mut nwe) = (ws, we);
+                    joined.clear();
+                    joined.push(seed);
                     let strips = known
                         .starting_in(left.0, left.1, reach.longest)
                         .chain(known.starting_in(right.0, right.1, reach.longest));
                     for (s, e, p) in strips {
-                        if p >= self.extra_from || !self.pattern_rules[p].contains(&r) {
-                            continue;
-                        }
-                        let (hs, he) = (s.saturating_sub(w), e.saturating_add(w).min(hay.len()));
-                        if hs <= we && ws <= he {
-                            nws = nws.min(hs);
-                            nwe = nwe.max(he);
+                        if p < self.extra_from && self.pattern_rules[p].contains(&r) {
+                            joined.push((s.saturating_sub(w), e.saturating_add(w).min(hay.len())));
                         }
                     }
-                    if (nws, nwe) == (ws, we) {
-                        break;
+                    // The component holding the seed: windows in order of start, joined while they touch.
+                    joined.sort_unstable();
+                    let (mut ws, mut we) = joined[0];
+                    let mut holds = ws <= seed.0 && seed.1 <= we;
+                    for &(hs, he) in &joined[1..] {
+                        if hs > we {
+                            if holds {
+                                break;
+                            }
+                            (ws, we) = (hs, he);
+                        } else {
+                            we = we.max(he);
+                        }
+                        holds |= ws <= seed.0 && seed.1 <= we;
                     }
-                    (ws, we) = (nws, nwe);
-                }
+                    let inside_left = left.0 == 0 || ws >= left.0 + reach_out;
+                    let inside_right = right.1 == hay.len() || we + reach_out <= right.1;
+                    if inside_left && inside_right {
+                        break (ws, we);
+                    }
+                    step = step.saturating_mul(2);
+                };
                 grown.push((ws, we));
             }
             *windows = grown;
@@ -391,6 +412,48 @@ mod tests {
 
     fn filler(n: usize) -> String {
         "plain words in a line of ordinary prose,\n".repeat(n)
+    }
+
+    /// The windows `scan_near` runs are windows the full scan runs, whole: on chains of keyword hits
+    /// reaching far either way from an edit (a page of URLs), for each rule they touch.
+    #[test]
+    fn grown_windows_are_the_full_scans_merged_windows() {
+        let e = engine();
+        let mut s = e.scratch();
+        for (gap, len) in [(40, 400), (150, 120), (300, 60)] {
+            let link = |i: usize| format!("https://h{i}.example.org/p{}", " ".repeat(gap));
+            let chain: String = (0..len).map(link).collect();
+            let base = format!("{}{chain}{}", filler(50), filler(50));
+            // Edit in the chain's first third: it reaches much further right than left.
+            let at = filler(50).len() + chain.len() / 3;
+            let at = at + base[at..].find(' ').expect("a gap");
+            let target = format!("{}https://x.example.org/ {}", &base[..at], &base[at..]);
+            let changes = [(at, at + 22)];
+            e.scan(target.as_bytes(), &mut s);
+            let full: Vec<Vec<(usize, usize)>> = s.windows.clone();
+            let touched = s.touched.clone();
+            assert!(!touched.is_empty());
+            e.scan(base.as_bytes(), &mut s);
+            assert!(!s.ran_rules() || s.matches.is_empty(), "the base is quiet");
+            e.scan_near(target.as_bytes(), &changes, &mut s).expect("scanned near");
+            for &r in &s.touched {
+                let mut near = s.windows[r].clone();
+                crate::engine::merge_windows(&mut near);
+                assert!(touched.contains(&r));
+                for w in &near {
+                    assert!(
+                        full[r].contains(w),
+                        "gap {gap}: rule {r} window {w:?} not among {:?}",
+                        full[r]
+                    );
+                }
+                let holds = |w: &(usize, usize)| w.0 <= at && at + 22 <= w.1;
+                assert!(
+                    near.iter().any(holds) || !full[r].iter().any(holds),
+                    "gap {gap}: rule {r}"
+                );
+            }
+        }
     }
 
     #[test]
