@@ -222,6 +222,9 @@ pub struct Scratch {
     caps: Vec<Option<regex_automata::util::captures::Captures>>,
     /// Where a [`Starts`] rule's keywords begin in the window at hand.
     starts: Vec<(usize, usize)>,
+    /// A blob scanned since [`Scratch::take_wide`] may hold a keyword of a rule with a wide window (the
+    /// near scan's wider tiers): see [`Engine::scan_near`]'s `base_wide`.
+    wide: bool,
     /// `hits` holds every keyword hit of the blob being run (a whole scan's pass, not a scan around
     /// edits), so a [`Starts`] rule takes its keywords' places from it instead of searching again.
     hits_whole: bool,
@@ -530,6 +533,7 @@ impl Engine {
             caps: (0..self.rules.len()).map(|_| None).collect(),
             starts: Vec::new(),
             hits_whole: false,
+            wide: false,
             matches: Vec::new(),
             decoder_hits: Vec::new(),
             hits: Vec::new(),
@@ -602,6 +606,13 @@ impl Engine {
             }
         }
         scratch.hits_whole = true;
+        scratch.wide |= match self.reach.get() {
+            Some(Some(reach)) => scratch
+                .hits
+                .iter()
+                .any(|&(_, p)| reach.is_wide.get(p).copied().unwrap_or(true)),
+            _ => true,
+        };
         self.run_windows(hay, scratch)
     }
 

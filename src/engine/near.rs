@@ -43,6 +43,8 @@ pub(super) struct Reach {
     /// The keywords of rules with wider windows, by tier: their own automaton, each one's id in the full
     /// set, and the band (the tier's largest reach).
     wide: Vec<(Literals, Vec<usize>, usize)>,
+    /// Per pattern id of the full set: whether it is one of `wide`'s.
+    pub(super) is_wide: Vec<bool>,
 }
 
 /// A keyword or decoder pattern's hit: start, end, pattern id of the full set.
@@ -90,8 +92,10 @@ impl Engine {
                     reach.push(r);
                 }
                 let mut wide = Vec::new();
+                let mut is_wide = vec![false; patterns.len()];
                 for (patterns, ids, band) in tiers {
                     if !patterns.is_empty() {
+                        ids.iter().for_each(|&p| is_wide[p] = true);
                         wide.push((Literals::new(patterns), ids, band));
                     }
                 }
@@ -100,6 +104,7 @@ impl Engine {
                     longest,
                     narrow,
                     wide,
+                    is_wide,
                 })
             })
             .as_ref()
@@ -137,6 +142,11 @@ impl Engine {
     /// [`Engine::scan`] would: the same matches, and the same decoder hits in `scratch`. It reads only
     /// the neighbourhood of the changes and of the windows they open (see the module's comment).
     ///
+    /// `base_wide` is the base's [`Scratch::wide`]: without it, the wider tiers' keywords are not
+    /// searched beyond the narrow bands, since the base held none, and one in the edited blob must then
+    /// overlap a change (a copied run holds only the base's hits), which the narrow band searches
+    /// with every pattern.
+    ///
     /// `None` (scan it whole) when this engine does not search every pattern in every blob yet (the
     /// base's quiet verdict would not cover gated decoder patterns), when a rule without keywords runs
     /// over every blob, or when the bands around the changes cover most of the blob anyway.
@@ -144,6 +154,7 @@ impl Engine {
         &self,
         hay: &[u8],
         changes: &[(usize, usize)],
+        base_wide: bool,
         scratch: &'s mut Scratch,
     ) -> Option<&'s [Match]> {
         if self.always.iter().any(|&r| self.active[r]) {
@@ -181,8 +192,13 @@ impl Engine {
             .starting_in(0, hay.len(), reach.longest)
             .filter(|&(s, e, p)| near(s, e, reach.reach.get(p).copied().unwrap_or(usize::MAX)))
             .collect();
+        // Whether the edited blob may hold a wider tier's keyword: the base's did, or one is near a change.
+        scratch.wide |= base_wide
+            || seeds
+                .iter()
+                .any(|&(_, _, p)| reach.is_wide.get(p).copied().unwrap_or(true));
         let mut found = Vec::new();
-        for (set, ids, band) in &reach.wide {
+        for (set, ids, band) in reach.wide.iter().filter(|_| base_wide) {
             for (from, to) in bands(changes, band + reach.longest, hay.len()) {
                 found.clear();
                 set.find_all(&hay[from..to], &mut found);
@@ -288,6 +304,12 @@ impl Scratch {
     pub fn ran_rules(&self) -> bool {
         !self.touched.is_empty()
     }
+
+    /// Whether a blob scanned since the last call may hold a keyword of a wider tier (the `base_wide`
+    /// of a later [`Engine::scan_near`] against it); `true` when a scan could not tell.
+    pub fn take_wide(&mut self) -> bool {
+        std::mem::take(&mut self.wide)
+    }
 }
 
 /// The hits of the full pattern set in the regions searched so far.
@@ -379,12 +401,15 @@ mod tests {
             let rules = crate::rules::builtin().expect("built-in rules load");
             let e = crate::scan::compile(&rules).expect("compile");
             e.expect_large();
+            // So that a full scan tells whether a blob holds a wider tier's keyword.
+            e.reach();
             e
         })
     }
 
     /// `scan_near` of `target` (edited from `base` at `changes`) against `scan`: same matches, same
-    /// decoder hits (as sets); `base` must scan quiet.
+    /// decoder hits (as sets); `base` must scan quiet. A blob the full scan finds a wider tier's keyword
+    /// in is one the near scan says may hold one.
     fn same(base: &[u8], target: &[u8], changes: &[(usize, usize)]) -> (usize, usize) {
         let e = engine();
         let mut s = e.scratch();
@@ -394,14 +419,17 @@ mod tests {
             "the base is quiet: {quiet:?} {:?}",
             s.decoder_hits()
         );
+        let base_wide = s.take_wide();
         let full = e.scan(target, &mut s).to_vec();
+        let full_wide = s.take_wide();
         let mut full_hits = s.decoder_hits().to_vec();
         let near = e
-            .scan_near(target, changes, &mut s)
+            .scan_near(target, changes, base_wide, &mut s)
             .expect("scanned around the changes")
             .to_vec();
         let mut near_hits = s.decoder_hits().to_vec();
         assert_eq!(near, full);
+        assert!(s.take_wide() || !full_wide);
         full_hits.sort_unstable();
         full_hits.dedup();
         near_hits.sort_unstable();
@@ -433,9 +461,12 @@ mod tests {
             let full: Vec<Vec<(usize, usize)>> = s.windows.clone();
             let touched = s.touched.clone();
             assert!(!touched.is_empty());
+            s.take_wide();
             e.scan(base.as_bytes(), &mut s);
             assert!(!s.ran_rules() || s.matches.is_empty(), "the base is quiet");
-            e.scan_near(target.as_bytes(), &changes, &mut s).expect("scanned near");
+            let base_wide = s.take_wide();
+            e.scan_near(target.as_bytes(), &changes, base_wide, &mut s)
+                .expect("scanned near");
             for &r in &s.touched {
                 let mut near = s.windows[r].clone();
                 crate::engine::merge_windows(&mut near);
@@ -454,6 +485,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A keyword of a rule with a wide window (a JWT's `eyJ`, 8 KiB) far beyond the narrow band from
+    /// an edit that completes its match: found by the wider tier's search, which a base that held such
+    /// a keyword (its header) makes the near scan run.
+    #[test]
+    fn a_wide_windows_keyword_far_from_the_edit_seeds_it() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let header = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
+        // Long, and with no base64 spelling of a keyword in it (the base must be quiet).
+        let payload = b64(&format!(r#"{{"sub":"{}"}}"#, "z".repeat(1600)));
+        assert!(payload.len() > 2000);
+        // The base ends the token after its payload: no signature, no match.
+        let base = format!("{}session = {header}.{payload}\n{}", filler(40), filler(40));
+        let at = base.find(&payload).expect("payload") + payload.len();
+        let target = format!(
+            "{}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U{}",
+            &base[..at],
+            &base[at..]
+        );
+        assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 44)]).0, 1);
     }
 
     #[test]
@@ -485,7 +538,7 @@ mod tests {
         let e = engine();
         let mut s = e.scratch();
         assert!(e
-            .scan_near(far.as_bytes(), &[(100, 107)], &mut s)
+            .scan_near(far.as_bytes(), &[(100, 107)], true, &mut s)
             .expect("scanned")
             .is_empty());
         assert!(!s.ran_rules());

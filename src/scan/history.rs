@@ -734,7 +734,8 @@ struct BlobWorker<'p, 's> {
 struct Deltas<'o> {
     /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
     on: bool,
-    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`], [`QUIET_BYTES`] or [`NOISY`].
+    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`QUIET_BYTES`] (either with [`WIDE`]), or
+    /// [`NOISY`].
     status: Vec<AtomicU8>,
     /// (location, blob index), sorted: finds a delta's base among the wanted blobs.
     order: &'o [(Option<Location>, usize)],
@@ -779,16 +780,24 @@ const NOISY: u8 = 2;
 /// As [`QUIET`], for a binary file scanned as bytes (not an archive, not [`text::opaque`]): a pickle,
 /// a `.pyc`, a compiled bundle, rebuilt and committed again and again.
 const QUIET_BYTES: u8 = 3;
+/// Added to [`QUIET`] or [`QUIET_BYTES`]: the blob may hold a keyword of a rule with a wide window, so
+/// an edit of it searches the wider bands ([`Engine::scan_near`]'s `base_wide`).
+const WIDE: u8 = 4;
+
+/// What a delta's scan around its changes needs of its base ([`Deltas::around`]).
+struct Around<'c> {
+    changes: &'c [(usize, usize)],
+    /// The base was a binary file scanned as bytes.
+    bytes: bool,
+    /// The base may hold a keyword of a rule with a wide window ([`WIDE`]).
+    wide: bool,
+}
 
 impl Deltas<'_> {
     /// The changes to scan around when the blob at `i`, built from `source`, can be scanned so: its base
-    /// scanned quiet. With them, whether the base was a binary file scanned as bytes.
-    fn around<'c>(
-        &self,
-        i: usize,
-        len: usize,
-        source: Option<DeltaSource<'c>>,
-    ) -> Option<(&'c [(usize, usize)], bool)> {
+    /// scanned quiet. With them, whether the base was a binary file scanned as bytes, and whether it may
+    /// hold a keyword of a rule with a wide window.
+    fn around<'c>(&self, i: usize, len: usize, source: Option<DeltaSource<'c>>) -> Option<Around<'c>> {
         if !self.on || self.whole.get(i).copied().unwrap_or(true) {
             return None;
         }
@@ -802,9 +811,13 @@ impl Deltas<'_> {
             .and_then(|k| self.order.get(k))
             .and_then(|&(_, b)| self.status.get(b))
             .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
-        match base {
-            QUIET => Some((source.changes, false)),
-            QUIET_BYTES => Some((source.changes, true)),
+        let wide = base & WIDE != 0;
+        match base & !WIDE {
+            QUIET | QUIET_BYTES => Some(Around {
+                changes: source.changes,
+                bytes: base & !WIDE == QUIET_BYTES,
+                wide,
+            }),
             NOISY => self.why(Why::Noisy, len),
             _ => self.why(Why::Unknown, len),
         }
@@ -993,10 +1006,11 @@ fn scan_blob(
     // A quiet base: read whole, plain text or a binary file's bytes, and the engine saw nothing in it.
     let quiet = |worker: &mut Worker, scanned: &Scanned, raw: &[u8], findings: &[Finding], errors: &[ScanError]| {
         let seen = worker.take_noisy() || !findings.is_empty() || !errors.is_empty();
+        let wide = if worker.take_wide() { WIDE } else { 0 };
         match text::classify(raw) {
             _ if seen || !matches!(scanned, Scanned::Text(_)) => NOISY,
-            text::Class::Text => QUIET,
-            class if as_bytes(class, path, raw) => QUIET_BYTES,
+            text::Class::Text => QUIET | wide,
+            class if as_bytes(class, path, raw) => QUIET_BYTES | wide,
             _ => NOISY,
         }
     };
@@ -1009,6 +1023,7 @@ fn scan_blob(
                 .scan_reader(worker, path, &Origin::File, &mut &raw[..], window, findings)
                 .map_err(|e| e.to_string())?;
             worker.take_noisy();
+            worker.take_wide();
             return Ok((scanned, false, worker.take_errors()));
         } else {
             scanner.scan(worker, path, &Origin::File, raw, findings)
@@ -1019,11 +1034,13 @@ fn scan_blob(
     };
     if let Some(at) = at {
         let read = packs.reader().with_object_delta(at, |raw, source| {
-            if let Some((changes, bytes)) = deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window) {
+            if let Some(Around { changes, bytes, wide }) =
+                deltas.around(i, raw.len(), source).filter(|_| raw.len() <= window)
+            {
                 // Its base scanned quiet: what the full scan would find lies around the changes.
                 let class = text::classify(raw);
                 let binary = bytes && as_bytes(class, path, raw);
-                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, binary, &mut findings) {
+                match scanner.scan_edit(worker, path, &Origin::File, raw, changes, binary, wide, &mut findings) {
                     Some(scanned) => {
                         let errors = worker.take_errors();
                         let k = usize::from(worker.ran_rules());
@@ -1493,6 +1510,7 @@ mod delta_properties {
             let base = if binary { [&b"\x80\x05\x00"[..], base.as_bytes()].concat() } else { base.into_bytes() };
             scanner.scan(&mut w, "a.txt", &Origin::File, &base, &mut found);
             let class = if binary { text::Class::Binary } else { text::Class::Text };
+            let base_wide = w.take_wide();
             if w.take_noisy() || text::classify(&base) != class {
                 return Ok(());
             }
@@ -1502,14 +1520,17 @@ mod delta_properties {
             let mut changes = Vec::new();
             delta_changes(&delta, &mut changes).expect("the encoded delta parses");
             let mut near = Vec::new();
-            let edit = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, binary, &mut near);
+            let edit = scanner.scan_edit(&mut w, "b.txt", &Origin::File, &target, &changes, binary, base_wide, &mut near);
             let Some(scanned) = edit else {
                 return Ok(());
             };
             let near_noisy = w.take_noisy();
+            let near_wide = w.take_wide();
             let mut full = Vec::new();
             let full_scanned = scanner.scan(&mut w, "b.txt", &Origin::File, &target, &mut full);
             let full_noisy = w.take_noisy();
+            // A blob that holds a wider tier's keyword is never taken for one that does not.
+            prop_assert!(near_wide || !w.take_wide());
             prop_assert_eq!(format!("{near:?}"), format!("{full:?}"), "{:?}", String::from_utf8_lossy(&target));
             prop_assert_eq!(near_noisy, full_noisy);
             prop_assert_eq!(format!("{scanned:?}"), format!("{full_scanned:?}"));

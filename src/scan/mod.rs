@@ -124,6 +124,13 @@ impl Worker {
         std::mem::take(&mut self.noisy)
     }
 
+    /// Whether what this worker scanned since the last call may hold a keyword of a rule with a wide
+    /// window ([`Scratch::take_wide`]): a quiet base without one spares the edits against it the
+    /// search of the wider bands.
+    pub fn take_wide(&mut self) -> bool {
+        self.scratch.take_wide()
+    }
+
     /// Whether the last scan ran any rule's regex (a scan around an edit runs none when no pattern lies
     /// near it).
     pub fn ran_rules(&self) -> bool {
@@ -415,8 +422,9 @@ impl<'a> Scanner<'a> {
     /// the same kind whose scan found no match and no decoder hit (its base), reading only around the
     /// changes: the same findings, and the same [`Worker::take_noisy`]. The kind is plain text, or with
     /// `binary` a binary file that [`Scanner::scan`] scans as bytes (the caller knows it is neither an
-    /// archive nor [`text::opaque`]). `None`, having done nothing, when `raw` is not of that kind or the
-    /// engine cannot scan it so (it must then be scanned whole).
+    /// archive nor [`text::opaque`]). `base_wide`: the base's [`Worker::take_wide`]. `None`, having done
+    /// nothing, when `raw` is not of that kind or the engine cannot scan it so (it must then be scanned
+    /// whole).
     #[allow(clippy::too_many_arguments)]
     pub fn scan_edit(
         &self,
@@ -426,6 +434,7 @@ impl<'a> Scanner<'a> {
         raw: &[u8],
         changes: &[(usize, usize)],
         binary: bool,
+        base_wide: bool,
         out: &mut Vec<Finding>,
     ) -> Option<Scanned> {
         let want = if binary { text::Class::Binary } else { text::Class::Text };
@@ -433,7 +442,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         w.scratch.set_binary(binary);
-        self.engine.scan_near(raw, changes, &mut w.scratch)?;
+        self.engine.scan_near(raw, changes, base_wide, &mut w.scratch)?;
         w.noisy |= !w.scratch.matches().is_empty() || !w.scratch.decoder_hits().is_empty();
         self.report(&mut w.scratch, path, origin, raw, binary, out);
         Some(Scanned::Text(raw.len() as u64))
