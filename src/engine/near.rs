@@ -113,9 +113,9 @@ impl Engine {
             Some(Ok(dfa)) => {
                 let push = |s: usize, e: usize, p: usize| out.push((from + s, from + e, p));
                 if part.len() >= super::LANES_FROM {
-                    super::overlapping_in_lanes::<4>(dfa, part, push);
+                    dfa.overlapping::<4>(part, push);
                 } else {
-                    super::overlapping_in_lanes::<1>(dfa, part, push);
+                    dfa.overlapping::<1>(part, push);
                 }
             }
             _ => {
