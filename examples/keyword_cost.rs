@@ -11,7 +11,8 @@
 //! spellings apart, searched only in windows around `%`, `\` and `&`: measured, not adopted: callgrind
 //! counts the same instructions per byte, and a history scan of sentry-python took 1.07x the CPU),
 //! `keywords` (keywords alone: the floor), `raw4` and `table4` (the two walks in 4 lanes, builds
-//! included). FILE: e.g. a slice of `git cat-file --batch-all-objects --batch` output. Timing on a shared
+//! included), `small` (the input cut in pieces of 256 bytes to 4 KiB, each walked alone in 1 to 4
+//! lanes: how many lanes pay for a small blob). FILE: e.g. a slice of `git cat-file --batch-all-objects --batch` output. Timing on a shared
 //! machine is noise: compare configurations within one run, or instruction counts and cache misses
 //! (`valgrind --tool=callgrind --cache-sim=yes`) of single modes.
 
@@ -159,6 +160,36 @@ fn main() {
                 dfa(&unescaped, true).find_overlapping_iter(&hay).count() + in_windows(&dfa(&esc, true), longest, &hay)
             }
             "keywords" => dfa(&kw, true).find_overlapping_iter(&hay).count(),
+            "small" => {
+                // Small blobs: the input cut in pieces of 512 bytes to 8 KiB, each walked alone in 1, 2 or
+                // 4 lanes (each lane re-reads the longest pattern's length before its segment).
+                let table = KeywordDfa::new(&all).expect("table");
+                println!(
+                    "longest pattern {} bytes",
+                    all.iter().map(String::len).max().unwrap_or(0)
+                );
+                let mut n = 0;
+                for size in [256, 512, 1024, 2048, 4096] {
+                    for lanes in [1, 2, 3, 4] {
+                        let mut secs = f64::MAX;
+                        for _ in 0..3 {
+                            let t = Instant::now();
+                            for piece in hay.chunks(size) {
+                                let mut count = |_, _, _| n += 1;
+                                match lanes {
+                                    1 => table.overlapping::<1>(piece, &mut count),
+                                    2 => table.overlapping::<2>(piece, &mut count),
+                                    3 => table.overlapping::<3>(piece, &mut count),
+                                    _ => table.overlapping::<4>(piece, &mut count),
+                                }
+                            }
+                            secs = secs.min(t.elapsed().as_secs_f64());
+                        }
+                        println!("pieces of {size:5} bytes, {lanes} lanes: {:6.0} ms", secs * 1e3);
+                    }
+                }
+                n
+            }
             "raw4" | "table4" => {
                 let raw = aho_corasick::dfa::Builder::new()
                     .ascii_case_insensitive(true)

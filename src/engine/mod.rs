@@ -523,12 +523,7 @@ impl Engine {
         if let Some(dfa) = self.dfa(hay.len()) {
             let mut hits = std::mem::take(&mut scratch.hits);
             hits.clear();
-            let push = |start, _, p| hits.push((start, p));
-            if hay.len() >= LANES_FROM {
-                dfa.overlapping::<4>(hay, push);
-            } else {
-                dfa.overlapping::<1>(hay, push);
-            }
+            dfa.find_overlapping(hay, |start, _, p| hits.push((start, p)));
             // In order of where they start, as the literal sets report them.
             hits.sort_unstable();
             for &(start, p) in &hits {
@@ -1012,10 +1007,6 @@ fn merge_windows(windows: &mut Vec<(usize, usize)>) {
 /// takes tens of milliseconds to build and then searches a little faster than the literal sets: it pays
 /// after a megabyte or two, and a pre-commit hook's staged change never gets there.
 const DFA_AFTER: usize = 1 << 20;
-
-/// Blobs from this size on are searched in four lanes (each lane re-reads up to the longest pattern's
-/// length before its segment; on a smaller blob that would be a noticeable share).
-const LANES_FROM: usize = 4096;
 
 #[cfg(test)]
 mod tests;

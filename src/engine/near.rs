@@ -111,12 +111,7 @@ impl Engine {
         let part = &hay[from..to];
         match self.dfa.get() {
             Some(Ok(dfa)) => {
-                let push = |s: usize, e: usize, p: usize| out.push((from + s, from + e, p));
-                if part.len() >= super::LANES_FROM {
-                    dfa.overlapping::<4>(part, push);
-                } else {
-                    dfa.overlapping::<1>(part, push);
-                }
+                dfa.find_overlapping(part, |s, e, p| out.push((from + s, from + e, p)));
             }
             _ => {
                 let full = self.full();

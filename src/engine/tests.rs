@@ -243,6 +243,14 @@ fn in_lanes<const L: usize>(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, 
     out
 }
 
+/// What the engine's walk reports, in as many lanes as it picks for `hay`'s length, sorted.
+fn picked_lanes(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    dfa.find_overlapping(hay, |s, e, p| out.push((s, e, p)));
+    out.sort_unstable();
+    out
+}
+
 proptest! {
     /// Any patterns, any text over the same few bytes (so that matches are dense and cross the lanes'
     /// borders; `é` and `É` are bytes above ASCII, the space one no pattern holds), any number of lanes:
@@ -258,6 +266,7 @@ proptest! {
         prop_assert_eq!(&in_lanes::<2>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<3>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<4>(&dfa, hay.as_bytes()), &want);
+        prop_assert_eq!(&picked_lanes(&dfa, hay.as_bytes()), &want);
     }
 
     /// The built-in engine's own patterns (keywords, base64 and escaped spellings), planted whole, in
@@ -286,7 +295,9 @@ proptest! {
                 _ => hay.extend_from_slice(&p[..cut % (p.len() + 1)]),
             }
         }
-        prop_assert_eq!(in_lanes::<4>(dfa, &hay), overlapping_reference(patterns, &hay));
+        let want = overlapping_reference(patterns, &hay);
+        prop_assert_eq!(&in_lanes::<4>(dfa, &hay), &want);
+        prop_assert_eq!(&picked_lanes(dfa, &hay), &want);
     }
 }
 
