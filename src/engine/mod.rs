@@ -207,6 +207,8 @@ pub struct Scratch {
     decoder_hits: Vec<DecoderHit>,
     /// The keyword pass's hits, `(start, pattern)`, reused across blobs.
     hits: Vec<(usize, usize)>,
+    /// The DFA walk's later lanes' hits, before they join `hits`.
+    lane_hits: [Vec<(usize, usize)>; 3],
     /// The blob is a binary file scanned as bytes (see [`Scratch::set_binary`]).
     binary: bool,
 }
@@ -507,6 +509,7 @@ impl Engine {
             matches: Vec::new(),
             decoder_hits: Vec::new(),
             hits: Vec::new(),
+            lane_hits: Default::default(),
             binary: false,
         }
     }
@@ -523,9 +526,7 @@ impl Engine {
         if let Some(dfa) = self.dfa(hay.len()) {
             let mut hits = std::mem::take(&mut scratch.hits);
             hits.clear();
-            dfa.find_overlapping(hay, |start, _, p| hits.push((start, p)));
-            // In order of where they start, as the literal sets report them.
-            hits.sort_unstable();
+            dfa.find_in_order(hay, &mut hits, &mut scratch.lane_hits);
             for &(start, p) in &hits {
                 let len = dfa.pattern_len(p);
                 self.keyword_hit(hay, p, start, start + len, scratch);

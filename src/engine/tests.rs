@@ -243,6 +243,18 @@ fn in_lanes<const L: usize>(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, 
     out
 }
 
+/// What [`KeywordDfa::find_in_order`] reports, checked to be in order of start, then pattern (the order
+/// the engine's scan relies on, with nothing sorted after), against the reference's `(start, pattern)`.
+fn in_order(dfa: &KeywordDfa, hay: &[u8], want: &[(usize, usize, usize)]) -> Result<(), TestCaseError> {
+    let mut got = vec![(usize::MAX, 0)];
+    dfa.find_in_order(hay, &mut got, &mut Default::default());
+    prop_assert_eq!(got.first(), Some(&(usize::MAX, 0)), "what `out` held stays first");
+    let mut want: Vec<(usize, usize)> = want.iter().map(|&(s, _, p)| (s, p)).collect();
+    want.sort_unstable();
+    prop_assert_eq!(&got[1..], &want[..]);
+    Ok(())
+}
+
 /// What the engine's walk reports, in as many lanes as it picks for `hay`'s length, sorted.
 fn picked_lanes(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
@@ -267,6 +279,7 @@ proptest! {
         prop_assert_eq!(&in_lanes::<3>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<4>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&picked_lanes(&dfa, hay.as_bytes()), &want);
+        in_order(&dfa, hay.as_bytes(), &want)?;
     }
 
     /// The built-in engine's own patterns (keywords, base64 and escaped spellings), planted whole, in
@@ -298,6 +311,7 @@ proptest! {
         let want = overlapping_reference(patterns, &hay);
         prop_assert_eq!(&in_lanes::<4>(dfa, &hay), &want);
         prop_assert_eq!(&picked_lanes(dfa, &hay), &want);
+        in_order(dfa, &hay, &want)?;
     }
 }
 
