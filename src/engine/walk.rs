@@ -1,11 +1,17 @@
 //! The keyword DFA of large scans (issue #17): aho-corasick builds it, then its transitions are copied
 //! into one flat table of our own, walked in lanes ([`KeywordDfa::overlapping`]).
 //!
-//! Why a copy: the walk is the largest single cost of a history scan, and it is bound by instructions per
-//! byte, not by memory. aho-corasick's `next_state` checks each index into its table, and its match lists
-//! sit behind calls. Here every row is built so that any id plus any byte class is in bounds, so the hot
-//! loop loads without checks, and match states are numbered first, so that one compare per lane tells
-//! whether a step needs a look.
+//! Why a copy: the walk was the largest single cost of a history scan, and it is bound by instructions
+//! per byte more than by memory. aho-corasick's `next_state` checks each index into its table, and its
+//! match lists sit behind calls. Here every row is built so that any id plus any byte class is in bounds,
+//! so the hot loop loads without checks, and match states are numbered last, so that one compare per
+//! lane tells whether a step needs a look. Callgrind on 20 MB of sentry-python's pickles: 9.6
+//! instructions per byte against 18.2 for the same lanes over aho-corasick's DFA.
+//!
+//! Measured, not adopted (`examples/keyword_cost.rs`): one OR of the lanes' ids and one compare per
+//! round instead of a compare per lane (slower: the OR of deep states' ids often passes the bound);
+//! eight bytes per load, a running OR and a replay of the eight steps on a possible match (0.7x the
+//! speed); 6 or 8 lanes (no faster than 4).
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, MatchKind};
