@@ -1,6 +1,6 @@
 //! Whether a candidate filter ahead of the keyword DFA pays (issue #17): how many positions of real text
 //! could start one of the ~8,000 patterns (keywords and decoder spellings, ASCII case ignored), and the
-//! keyword pass rebuilt on that filter against the engine's lane walk (`engine::overlapping_in_lanes`).
+//! keyword pass rebuilt on that filter against the engine's lane walk (`engine::KeywordDfa`).
 //!
 //!   cargo run --release --example keyword_starts -- FILE          # skip rates and both walks, timed
 //!
@@ -16,8 +16,9 @@
 //!   of 32-byte blocks. Keyed on four bytes instead (the 3-byte patterns set their extensions), 4.4%
 //!   and 3.2%;
 //! - the candidate walk ran at 0.4x-0.8x the speed of the 4-lane walk (three bytes) and 0.8x-0.97x (four
-//!   bytes): each candidate's anchored walk is a few dependent loads into the large DFA and an
-//!   unpredictable branch, which costs more than the lane walk's loads it saves;
+//!   bytes), measured when the lanes still stepped aho-corasick's DFA (the flat table is faster still):
+//!   each candidate's anchored walk is a few dependent loads into the large DFA and an unpredictable
+//!   branch, which costs more than the lane walk's loads it saves;
 //! - 6, 8 or 12 lanes instead of 4 were no faster (0.5x-1.08x, within noise).
 //!
 //! Timing on a shared machine is noise: compare within one run, best of several.
@@ -26,7 +27,7 @@ use std::time::Instant;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa::DFA, Anchored, MatchKind, StartKind};
-use pkhound::engine::{overlapping_in_lanes, Gate};
+use pkhound::engine::{Gate, KeywordDfa};
 use pkhound::{decode, rules};
 
 /// Bits of the hashed table of 3-byte starts.
@@ -155,13 +156,13 @@ fn main() {
             .expect("automaton")
     };
     let (lanes, anchored, starts) = (
-        build(StartKind::Unanchored),
+        KeywordDfa::new(&pats).expect("table"),
         build(StartKind::Anchored),
         Starts::new(&pats),
     );
 
     let mut want = Vec::new();
-    overlapping_in_lanes::<4>(&lanes, &hay, |s, e, p| want.push((s, e, p)));
+    lanes.overlapping::<4>(&hay, |s, e, p| want.push((s, e, p)));
     want.sort_unstable();
     let mut got = Vec::new();
     let candidates = candidate_walk(&anchored, &starts, &hay, |s, e, p| got.push((s, e, p)));
@@ -194,7 +195,7 @@ fn main() {
     for _ in 0..3 {
         let t = Instant::now();
         let mut n = 0;
-        overlapping_in_lanes::<4>(&lanes, &hay, |_, _, _| n += 1);
+        lanes.overlapping::<4>(&hay, |_, _, _| n += 1);
         lane_best = lane_best.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         candidate_walk(&anchored, &starts, &hay, |_, _, _| n += 1);

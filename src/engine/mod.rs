@@ -1,5 +1,5 @@
 //! The compiled matcher: one keyword pass over every rule's keywords (a [`literals::Literals`] set, or
-//! an Aho-Corasick DFA once a scan is large, stepped in lanes: [`overlapping_in_lanes`]), then each triggered rule's regex on merged windows around its
+//! an Aho-Corasick DFA once a scan is large, copied into a flat table walked in lanes: [`KeywordDfa`]), then each triggered rule's regex on merged windows around its
 //! keyword hits, then the secret filters.
 //!
 //! The engine takes `&[u8]` and returns secret spans. It never sees a path, a commit or a writer; line and
@@ -10,13 +10,12 @@ mod examples;
 mod filter;
 pub mod literals;
 mod near;
+mod walk;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use literals::Literals;
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 use regex_automata::Input;
@@ -27,6 +26,7 @@ use crate::rules::{Check, LoadedRule};
 
 pub use examples::{check_examples, ExampleProblem};
 pub use filter::{is_placeholder, shannon_entropy};
+pub use walk::KeywordDfa;
 
 /// A rule that could not be compiled; names the file, the rule and the field.
 #[derive(Clone, Debug, Error)]
@@ -233,6 +233,8 @@ pub struct Scratch {
     decoder_hits: Vec<DecoderHit>,
     /// The keyword pass's hits, `(start, pattern)`, reused across blobs.
     hits: Vec<(usize, usize)>,
+    /// The DFA walk's later lanes' hits, before they join `hits`.
+    lane_hits: [Vec<(usize, usize)>; 3],
     /// The blob is a binary file scanned as bytes (see [`Scratch::set_binary`]).
     binary: bool,
 }
@@ -278,7 +280,7 @@ pub struct Engine {
     keywords: Literals,
     /// Keywords and every decoder pattern as a DFA, built once this engine has scanned `DFA_AFTER` bytes:
     /// a large scan amortises its build. Pattern ids: `keywords`', then the decoders' from `extra_from`.
-    dfa: OnceLock<Result<DFA, EngineError>>,
+    dfa: OnceLock<Result<KeywordDfa, EngineError>>,
     /// Bytes scanned so far, to decide when the DFA pays.
     scanned: AtomicUsize,
     /// The automaton's patterns, kept for the DFA build.
@@ -398,14 +400,14 @@ impl Engine {
 
     /// The DFA over keywords and every decoder pattern, once this engine has scanned `DFA_AFTER` bytes;
     /// `None` before (the keyword NFA and the gated decoder automata serve).
-    fn dfa(&self, len: usize) -> Option<&DFA> {
+    fn dfa(&self, len: usize) -> Option<&KeywordDfa> {
         if let Some(Ok(dfa)) = self.dfa.get() {
             return Some(dfa);
         }
         if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
             return None;
         }
-        let built = self.dfa.get_or_init(|| build_automaton(&self.all_patterns()));
+        let built = self.dfa.get_or_init(|| KeywordDfa::new(&self.all_patterns()));
         // A DFA can only fail on a size limit; the NFAs hold the same patterns.
         built.as_ref().ok()
     }
@@ -537,6 +539,7 @@ impl Engine {
             matches: Vec::new(),
             decoder_hits: Vec::new(),
             hits: Vec::new(),
+            lane_hits: Default::default(),
             binary: false,
         }
     }
@@ -553,16 +556,9 @@ impl Engine {
         if let Some(dfa) = self.dfa(hay.len()) {
             let mut hits = std::mem::take(&mut scratch.hits);
             hits.clear();
-            let push = |start, _, p| hits.push((start, p));
-            if hay.len() >= LANES_FROM {
-                overlapping_in_lanes::<4>(dfa, hay, push);
-            } else {
-                overlapping_in_lanes::<1>(dfa, hay, push);
-            }
-            // In order of where they start, as the literal sets report them.
-            hits.sort_unstable();
+            dfa.find_in_order(hay, &mut hits, &mut scratch.lane_hits);
             for &(start, p) in &hits {
-                let len = dfa.pattern_len(aho_corasick::PatternID::must(p));
+                let len = dfa.pattern_len(p);
                 self.keyword_hit(hay, p, start, start + len, scratch);
             }
             scratch.hits = hits;
@@ -1148,80 +1144,6 @@ fn merge_windows(windows: &mut Vec<(usize, usize)>) {
 /// takes tens of milliseconds to build and then searches a little faster than the literal sets: it pays
 /// after a megabyte or two, and a pre-commit hook's staged change never gets there.
 const DFA_AFTER: usize = 1 << 20;
-
-/// The prefilter over `patterns`: ASCII case ignored, overlapping search so that a keyword inside another
-/// (`sk_` in `sk_live_`) still triggers its rule.
-fn build_automaton(patterns: &[String]) -> Result<DFA, EngineError> {
-    aho_corasick::dfa::Builder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .build(patterns)
-        .map_err(|e| EngineError::Automaton(e.to_string()))
-}
-
-/// Blobs from this size on are searched in four lanes (each lane re-reads up to the longest pattern's
-/// length before its segment; on a smaller blob that would be a noticeable share).
-const LANES_FROM: usize = 4096;
-
-/// Every overlapping match of `dfa` (built with [`MatchKind::Standard`]) in `hay`, as
-/// `hit(start, end, pattern)`, in no particular order: what `find_overlapping_iter` reports, about 1.6×
-/// faster with 2 or more lanes (issue #17).
-///
-/// A DFA step cannot start before the previous step's table load is done, so one walk over the bytes
-/// leaves the core idle most of the time. `hay` is cut into `L` segments walked in turn, one step of each
-/// per round: `L` independent chains of loads. A lane starts `max_pattern_len` bytes before its segment
-/// (an unanchored Aho-Corasick state is the longest suffix of the text read that begins some pattern, so
-/// after that many bytes it is the state a whole walk would be in) and reports only the matches that end
-/// in its segment: each match once.
-pub fn overlapping_in_lanes<const L: usize>(dfa: &DFA, hay: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
-    let Ok(start) = dfa.start_state(Anchored::No) else {
-        return;
-    };
-    let back = dfa.max_pattern_len();
-    let seg = hay.len() / L;
-    let mut from = [0usize; L];
-    let mut end = [0usize; L];
-    let mut pos = [0usize; L];
-    let mut sid = [start; L];
-    for k in 0..L {
-        from[k] = k * seg;
-        end[k] = if k == L - 1 { hay.len() } else { (k + 1) * seg };
-        pos[k] = from[k].saturating_sub(back);
-    }
-    let mut emit = |sid, at: usize| {
-        for i in 0..dfa.match_len(sid) {
-            let p = dfa.match_pattern(sid, i);
-            hit(at + 1 - dfa.pattern_len(p), at + 1, p.as_usize());
-        }
-    };
-    let rounds = (0..L).map(|k| end[k] - pos[k]).min().unwrap_or(0);
-    for _ in 0..rounds {
-        let mut special = false;
-        for k in 0..L {
-            sid[k] = dfa.next_state(Anchored::No, sid[k], hay[pos[k]]);
-            special |= dfa.is_special(sid[k]);
-        }
-        if special {
-            for k in 0..L {
-                if dfa.is_match(sid[k]) && pos[k] >= from[k] {
-                    emit(sid[k], pos[k]);
-                }
-            }
-        }
-        for p in pos.iter_mut() {
-            *p += 1;
-        }
-    }
-    for k in 0..L {
-        while pos[k] < end[k] {
-            sid[k] = dfa.next_state(Anchored::No, sid[k], hay[pos[k]]);
-            if dfa.is_match(sid[k]) && pos[k] >= from[k] {
-                emit(sid[k], pos[k]);
-            }
-            pos[k] += 1;
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests;

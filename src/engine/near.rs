@@ -116,12 +116,7 @@ impl Engine {
         let part = &hay[from..to];
         match self.dfa.get() {
             Some(Ok(dfa)) => {
-                let push = |s: usize, e: usize, p: usize| out.push((from + s, from + e, p));
-                if part.len() >= super::LANES_FROM {
-                    super::overlapping_in_lanes::<4>(dfa, part, push);
-                } else {
-                    super::overlapping_in_lanes::<1>(dfa, part, push);
-                }
+                dfa.find_overlapping(part, |s, e, p| out.push((from + s, from + e, p)));
             }
             _ => {
                 let full = self.full();

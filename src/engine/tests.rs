@@ -221,67 +221,97 @@ fn fixed_length_endings_are_known_per_rule() {
     assert!(!ends_fixed("github-installation-token-stateless"));
 }
 
-/// What the DFA's overlapping search reports, sorted: `(start, end, pattern)`.
-fn overlapping_reference(dfa: &DFA, hay: &[u8]) -> Vec<(usize, usize, usize)> {
-    use aho_corasick::automaton::OverlappingState;
-    let mut state = OverlappingState::start();
-    let mut out = Vec::new();
-    loop {
-        dfa.try_find_overlapping(&aho_corasick::Input::new(hay), &mut state)
-            .expect("an unanchored overlapping search");
-        let Some(m) = state.get_match() else { break };
-        out.push((m.start(), m.end(), m.pattern().as_usize()));
-    }
+/// What aho-corasick's own overlapping search reports, sorted: `(start, end, pattern)`.
+fn overlapping_reference(patterns: &[String], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+    let searcher = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(patterns)
+        .expect("automaton");
+    let mut out: Vec<_> = searcher
+        .find_overlapping_iter(hay)
+        .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+        .collect();
     out.sort_unstable();
     out
 }
 
-fn in_lanes<const L: usize>(dfa: &DFA, hay: &[u8]) -> Vec<(usize, usize, usize)> {
+fn in_lanes<const L: usize>(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
-    overlapping_in_lanes::<L>(dfa, hay, |s, e, p| out.push((s, e, p)));
+    dfa.overlapping::<L>(hay, |s, e, p| out.push((s, e, p)));
+    out.sort_unstable();
+    out
+}
+
+/// What [`KeywordDfa::find_in_order`] reports, checked to be in order of start, then pattern (the order
+/// the engine's scan relies on, with nothing sorted after), against the reference's `(start, pattern)`.
+fn in_order(dfa: &KeywordDfa, hay: &[u8], want: &[(usize, usize, usize)]) -> Result<(), TestCaseError> {
+    let mut got = vec![(usize::MAX, 0)];
+    dfa.find_in_order(hay, &mut got, &mut Default::default());
+    prop_assert_eq!(got.first(), Some(&(usize::MAX, 0)), "what `out` held stays first");
+    let mut want: Vec<(usize, usize)> = want.iter().map(|&(s, _, p)| (s, p)).collect();
+    want.sort_unstable();
+    prop_assert_eq!(&got[1..], &want[..]);
+    Ok(())
+}
+
+/// What the engine's walk reports, in as many lanes as it picks for `hay`'s length, sorted.
+fn picked_lanes(dfa: &KeywordDfa, hay: &[u8]) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    dfa.find_overlapping(hay, |s, e, p| out.push((s, e, p)));
     out.sort_unstable();
     out
 }
 
 proptest! {
     /// Any patterns, any text over the same few bytes (so that matches are dense and cross the lanes'
-    /// borders), any number of lanes: the lanes report exactly the overlapping search's matches.
+    /// borders; `é` and `É` are bytes above ASCII, the space one no pattern holds), any number of lanes:
+    /// the lanes report exactly the overlapping search's matches.
     #[test]
     fn lanes_find_what_one_overlapping_walk_finds(
-        patterns in prop::collection::vec("[abAB%_]{1,9}", 1..14),
-        hay in "[abAB%_ ]{0,700}",
+        patterns in prop::collection::vec("[abAB%_é]{1,9}", 1..14),
+        hay in "[abAB%_ éÉ]{0,700}",
     ) {
-        let dfa = build_automaton(&patterns).expect("automaton");
-        let want = overlapping_reference(&dfa, hay.as_bytes());
+        let dfa = KeywordDfa::new(&patterns).expect("automaton");
+        let want = overlapping_reference(&patterns, hay.as_bytes());
         prop_assert_eq!(&in_lanes::<1>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<2>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<3>(&dfa, hay.as_bytes()), &want);
         prop_assert_eq!(&in_lanes::<4>(&dfa, hay.as_bytes()), &want);
+        prop_assert_eq!(&picked_lanes(&dfa, hay.as_bytes()), &want);
+        in_order(&dfa, hay.as_bytes(), &want)?;
     }
 
     /// The built-in engine's own patterns (keywords, base64 and escaped spellings), planted whole, in
-    /// another case or cut short among noise, in a blob large enough for four lanes.
+    /// another case or cut short among noise and arbitrary bytes, in a blob large enough for four lanes.
     #[test]
     fn lanes_find_every_planted_keyword_and_spelling(
-        parts in prop::collection::vec((0u8..4, any::<usize>(), any::<usize>(), "[a-zA-Z0-9%&;#_/+=. \n-]{0,40}"), 0..300),
+        parts in prop::collection::vec(
+            (0u8..5, any::<usize>(), any::<usize>(), "[a-zA-Z0-9%&;#_/+=. \n-]{0,40}", prop::collection::vec(any::<u8>(), 0..20)),
+            0..300,
+        ),
     ) {
-        static DFA_ALL: std::sync::OnceLock<(Vec<String>, DFA)> = std::sync::OnceLock::new();
+        static DFA_ALL: std::sync::OnceLock<(Vec<String>, KeywordDfa)> = std::sync::OnceLock::new();
         let (patterns, dfa) = DFA_ALL.get_or_init(|| {
             let patterns = shared_engine().all_patterns();
-            let dfa = build_automaton(&patterns).expect("automaton");
+            let dfa = KeywordDfa::new(&patterns).expect("automaton");
             (patterns, dfa)
         });
         let mut hay = Vec::new();
-        for (kind, pick, cut, noise) in &parts {
+        for (kind, pick, cut, noise, bytes) in &parts {
             let p = patterns[pick % patterns.len()].as_bytes();
             match kind {
                 0 => hay.extend_from_slice(noise.as_bytes()),
                 1 => hay.extend_from_slice(p),
                 2 => hay.extend(p.iter().map(|b| b.to_ascii_uppercase())),
+                3 => hay.extend_from_slice(bytes),
                 _ => hay.extend_from_slice(&p[..cut % (p.len() + 1)]),
             }
         }
-        prop_assert_eq!(in_lanes::<4>(dfa, &hay), overlapping_reference(dfa, &hay));
+        let want = overlapping_reference(patterns, &hay);
+        prop_assert_eq!(&in_lanes::<4>(dfa, &hay), &want);
+        prop_assert_eq!(&picked_lanes(dfa, &hay), &want);
+        in_order(dfa, &hay, &want)?;
     }
 }
 
