@@ -74,6 +74,8 @@ struct Matcher {
     /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
     /// not searched.
     needs: Option<u8>,
+    /// How far into a match its first `needs` byte can lie at most, when the regex bounds it.
+    needs_within: Option<usize>,
     secret: SecretGroup,
     allow: Vec<Regex>,
     /// The `name` capture group, when the regex captures the name a value is assigned to.
@@ -660,9 +662,23 @@ impl Engine {
                         st.keywords.find_all(window, &mut scratch.starts);
                     }
                     let mut pos = 0;
+                    // The next required byte at or after the keyword at hand, when the regex bounds
+                    // how far into a match it lies.
+                    let mut next_need: Option<usize> = None;
                     for &(at, _) in &scratch.starts {
                         if at < pos {
                             continue;
+                        }
+                        if let (Some(b), Some(within)) = (matcher.needs, matcher.needs_within) {
+                            if next_need.is_none_or(|q| q < at) {
+                                next_need = memchr::memchr(b, &window[at..]).map(|q| at + q);
+                            }
+                            match next_need {
+                                // No match begins here or after.
+                                None => break,
+                                Some(q) if q - at >= within => continue,
+                                Some(_) => {}
+                            }
                         }
                         let input = Input::new(window).range(at..).anchored(regex_automata::Anchored::Yes);
                         st.regex.search_captures(&input, caps);
@@ -899,8 +915,10 @@ impl CompiledRule {
                 })
             })
             .flatten();
+        let (needs, needs_within) = required_byte(&self.regex_src).map_or((None, None), |(b, w)| (Some(b), w));
         Ok(Matcher {
-            needs: required_byte(&self.regex_src),
+            needs,
+            needs_within,
             starts,
             regex,
             secret,
@@ -1072,7 +1090,11 @@ fn keyword_start(regex: &str, keywords: &[String]) -> bool {
 /// looking for it first (at `memchr` speed) skips the regex there with the same result. Only bytes
 /// the regex spells exactly count (a literal, a one-byte class): `(?i)` letters are two-byte classes.
 /// `None` when the regex requires no byte (an alternation of unrelated literals, a bare class).
-fn required_byte(regex: &str) -> Option<u8> {
+///
+/// With the byte, when the regex bounds it, how far into a match its first such byte can lie at most
+/// (the bytes up to and including it): a match that begins at a keyword ([`Starts`]) needs that byte
+/// within so many bytes of the keyword, which skips most keywords of a page of URLs without a search.
+fn required_byte(regex: &str) -> Option<(u8, Option<usize>)> {
     use regex_syntax::hir::{Class, Hir, HirKind};
     // Bytes every match of `h` holds, as a 256-bit set.
     fn required(h: &Hir) -> [bool; 256] {
@@ -1112,6 +1134,23 @@ fn required_byte(regex: &str) -> Option<u8> {
         }
         set
     }
+    // The most bytes a match of `h` spans up to and including its first `b`, which it must hold.
+    fn within(h: &Hir, b: u8) -> Option<usize> {
+        match h.kind() {
+            HirKind::Capture(c) => within(&c.sub, b),
+            HirKind::Concat(v) => {
+                let mut before = 0usize;
+                for sub in v {
+                    if required(sub)[usize::from(b)] {
+                        return before.checked_add(within(sub, b)?);
+                    }
+                    before = before.checked_add(sub.properties().maximum_len()?)?;
+                }
+                None
+            }
+            _ => h.properties().maximum_len(),
+        }
+    }
     // From rarest to most common in source code; a byte not listed is not worth a pass.
     const RARITY: &[u8] = b"@~^`|\\%$#!?;&*+<>[]{}()'/\"-.,_:=";
     let hir = regex_syntax::ParserBuilder::new()
@@ -1121,7 +1160,8 @@ fn required_byte(regex: &str) -> Option<u8> {
         .parse(regex)
         .ok()?;
     let set = required(&hir);
-    RARITY.iter().copied().find(|&b| set[usize::from(b)])
+    let b = RARITY.iter().copied().find(|&b| set[usize::from(b)])?;
+    Some((b, within(&hir, b)))
 }
 
 /// Makes `windows` sorted and disjoint, merging those that overlap or touch, when they are not already.

@@ -317,7 +317,7 @@ proptest! {
 
 #[test]
 fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
-    use super::required_byte;
+    let required_byte = |r: &str| super::required_byte(r).map(|(b, _)| b);
     // The rarest byte every match spells exactly.
     assert_eq!(required_byte(r"https?://[^:@/\s]+:[^@/\s]+@[a-z.]+"), Some(b'@'));
     assert_eq!(required_byte(r"\bpk_[0-9a-f]{34}\b"), Some(b'_'));
@@ -329,6 +329,11 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
     assert_eq!(required_byte(r"(?i)sentry.{0,20}[0-9a-f]{64}"), None);
     assert_eq!(required_byte(r"[@=]x"), None);
     assert_eq!(required_byte(r"(unclosed"), None);
+    // How far into a match the byte lies, when the regex bounds it.
+    let within = |r: &str| super::required_byte(r).and_then(|(_, w)| w);
+    assert_eq!(within(r"https?://[0-9a-f]{32}:([0-9a-f]{32})@[a-z.]*sentry"), Some(74));
+    assert_eq!(within(r"(?:x|yz)@"), Some(3));
+    assert_eq!(within(r"https?://[^:@/\s]+:[^@/\s]+@[a-z.]+"), None);
 }
 
 #[test]
@@ -355,9 +360,9 @@ fn keyword_start_is_proved_from_prefix_literals() {
     assert!(!keyword_start(r"[a-z]{2,}", &kw(&["ab"])));
     assert!(!keyword_start(r"(unclosed", &kw(&["unclosed"])));
     assert!(!keyword_start(r"abc", &[]));
-    // Built in: the two that run at every mention of Sentry and every URL.
+    // Built in: those that run at every mention of Sentry and every URL.
     let (rules, _) = builtin_engine();
-    for id in ["sentry-access-token", "url-credentials"] {
+    for id in ["sentry-access-token", "url-credentials", "sentry-dsn-secret"] {
         let spec = &rules.iter().find(|r| r.spec.id == id).expect(id).spec;
         assert!(keyword_start(&spec.regex, &spec.keywords), "{id}");
     }
@@ -432,6 +437,17 @@ fn anchored_runs_find_each_match_where_keywords_crowd() {
     let (anchored, searched) = anchored_and_searched("sentry-access-token", hay.as_bytes());
     assert_eq!(anchored, searched);
     assert!(anchored.len() >= 2, "{anchored:?}");
+    // A DSN's secret among URLs whose `@` lies too far from them to be theirs.
+    let dsn = "https://4e14383295a44cdf3df274b1e11fdad9:358f64282e079850949eaf9618027464@o1.ingest.sentry.io/42";
+    let hay = format!(
+        "https://a.example.org/ {} https://b.example.org/{} {dsn} https://{}@x\n",
+        "x".repeat(80),
+        "y".repeat(90),
+        "f".repeat(32)
+    );
+    let (anchored, searched) = anchored_and_searched("sentry-dsn-secret", hay.as_bytes());
+    assert_eq!(anchored, searched);
+    assert_eq!(anchored.len(), 1, "{anchored:?}");
 }
 
 proptest! {
@@ -445,11 +461,11 @@ proptest! {
             Just("https://"), Just("http://"), Just("HTTPS://"), Just("user"), Just(":"), Just("p4ss"),
             Just("@"), Just("host.example.com"), Just("/"), Just(" "), Just("sentry"), Just("SENTRY "),
             Just("0123456789abcdef"), Just("07c1c703172126e5e195d0be9260e844bdeab78959ac4aa407b5f569acd76f0f"),
-            Just("\n"), Just("x"),
+            Just("\n"), Just("x"), Just("4e14383295a44cdf3df274b1e11fdad9"), Just("o1.ingest.sentry.io/42"),
         ], 0..40)
     ) {
         let hay = parts.concat();
-        for id in ["sentry-access-token", "url-credentials"] {
+        for id in ["sentry-access-token", "url-credentials", "sentry-dsn-secret"] {
             let (anchored, searched) = anchored_and_searched(id, hay.as_bytes());
             prop_assert_eq!(anchored, searched, "{}", id);
         }
