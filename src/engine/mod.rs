@@ -285,6 +285,8 @@ pub struct Engine {
     dfa: OnceLock<Result<KeywordDfa, EngineError>>,
     /// Bytes scanned so far, to decide when the DFA pays.
     scanned: AtomicUsize,
+    /// A thread has taken the DFA's build: the others scan on with the literal sets meanwhile.
+    building: std::sync::atomic::AtomicBool,
     /// The automaton's patterns, kept for the DFA build.
     patterns: Vec<String>,
     /// For each automaton pattern, the rules that listed it as a keyword.
@@ -386,6 +388,7 @@ impl Engine {
             keywords,
             dfa: OnceLock::new(),
             scanned: AtomicUsize::new(0),
+            building: std::sync::atomic::AtomicBool::new(false),
             patterns,
             pattern_rules,
             always,
@@ -407,6 +410,11 @@ impl Engine {
             return Some(dfa);
         }
         if self.scanned.fetch_add(len, Ordering::Relaxed) < DFA_AFTER {
+            return None;
+        }
+        // One thread builds it (tens of milliseconds); the others do not wait for it but go on with the
+        // literal sets, which find the same hits.
+        if self.building.swap(true, Ordering::AcqRel) {
             return None;
         }
         let built = self.dfa.get_or_init(|| KeywordDfa::new(&self.all_patterns()));
