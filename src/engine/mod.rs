@@ -906,7 +906,11 @@ impl CompiledRule {
                 Some((regex, group))
             }
         };
-        let starts = keyword_start(&self.regex_src, &self.info.keywords)
+        // The regex compiled above, so its syntax parses.
+        let hir = parse_hir(&self.regex_src);
+        let starts = hir
+            .as_ref()
+            .is_some_and(|h| keyword_start(h, &self.info.keywords))
             .then(|| {
                 let regex = regex_automata::meta::Regex::builder()
                     .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
@@ -923,7 +927,10 @@ impl CompiledRule {
                 })
             })
             .flatten();
-        let (needs, needs_within) = required_byte(&self.regex_src).map_or((None, None), |(b, w)| (Some(b), w));
+        let (needs, needs_within) = hir
+            .as_ref()
+            .and_then(required_byte)
+            .map_or((None, None), |(b, w)| (Some(b), w));
         Ok(Matcher {
             needs,
             needs_within,
@@ -985,12 +992,7 @@ impl CompiledRule {
                 };
                 size <= 22
             }
-            let Ok(hir) = regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .build()
-                .parse(&self.regex_src)
-            else {
+            let Some(hir) = parse_hir(&self.regex_src) else {
                 return false;
             };
             let secret = match group(&hir, &|c| c.name.as_deref() == Some("secret")) {
@@ -1045,6 +1047,16 @@ impl CompiledRule {
     }
 }
 
+/// `regex`'s syntax as the rules' regexes are built (bytes, ASCII classes); `None` when it does not parse.
+fn parse_hir(regex: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(regex)
+        .ok()
+}
+
 /// The secret's span in a regex match: the rule's group (`None` when it did not take part), the first
 /// group that matched something, or the whole match.
 fn secret_span(
@@ -1060,28 +1072,20 @@ fn secret_span(
     }
 }
 
-/// Whether every match of `regex` begins with one of `keywords` (ASCII case ignored), so that it can run
+/// Whether every match of the regex `hir` begins with one of `keywords` (ASCII case ignored), so that it can run
 /// anchored at each keyword instead of searching a window ([`Starts`]). Proved from the regex's prefix
 /// literals (each match begins with one of them, `regex_syntax`'s literal extraction): each must begin
 /// with a keyword. `false` when they cannot be listed (a leading class or repetition, an empty prefix,
 /// too many) or one does not begin with a keyword (`(?:^|[^a-z])token…` begins before its keyword).
-fn keyword_start(regex: &str, keywords: &[String]) -> bool {
+fn keyword_start(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(regex)
-    else {
-        return false;
-    };
     let mut extractor = Extractor::new();
     extractor
         .kind(ExtractKind::Prefix)
         .limit_class(4)
         .limit_literal_len(64)
         .limit_total(4096);
-    let prefixes = extractor.extract(&hir);
+    let prefixes = extractor.extract(hir);
     let Some(literals) = prefixes.literals() else {
         return false;
     };
@@ -1093,7 +1097,7 @@ fn keyword_start(regex: &str, keywords: &[String]) -> bool {
         })
 }
 
-/// A byte that every match of `regex` contains, chosen among all such bytes as the least common in
+/// A byte that every match of the regex `hir` contains, chosen among all such bytes as the least common in
 /// source code (`@` over `:` over `=`): the rule's regex cannot match in a window that lacks it, so
 /// looking for it first (at `memchr` speed) skips the regex there with the same result. Only bytes
 /// the regex spells exactly count (a literal, a one-byte class): `(?i)` letters are two-byte classes.
@@ -1102,7 +1106,7 @@ fn keyword_start(regex: &str, keywords: &[String]) -> bool {
 /// With the byte, when the regex bounds it, how far into a match its first such byte can lie at most
 /// (the bytes up to and including it): a match that begins at a keyword ([`Starts`]) needs that byte
 /// within so many bytes of the keyword, which skips most keywords of a page of URLs without a search.
-fn required_byte(regex: &str) -> Option<(u8, Option<usize>)> {
+fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
     use regex_syntax::hir::{Class, Hir, HirKind};
     // Bytes every match of `h` holds, as a 256-bit set.
     fn required(h: &Hir) -> [bool; 256] {
@@ -1161,15 +1165,9 @@ fn required_byte(regex: &str) -> Option<(u8, Option<usize>)> {
     }
     // From rarest to most common in source code; a byte not listed is not worth a pass.
     const RARITY: &[u8] = b"@~^`|\\%$#!?;&*+<>[]{}()'/\"-.,_:=";
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(regex)
-        .ok()?;
-    let set = required(&hir);
+    let set = required(hir);
     let b = RARITY.iter().copied().find(|&b| set[usize::from(b)])?;
-    Some((b, within(&hir, b)))
+    Some((b, within(hir, b)))
 }
 
 /// Makes `windows` sorted and disjoint, merging those that overlap or touch, when they are not already.

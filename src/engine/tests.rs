@@ -317,7 +317,11 @@ proptest! {
 
 #[test]
 fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
-    let required_byte = |r: &str| super::required_byte(r).map(|(b, _)| b);
+    let required_byte = |r: &str| {
+        super::parse_hir(r)
+            .and_then(|h| super::required_byte(&h))
+            .map(|(b, _)| b)
+    };
     // The rarest byte every match spells exactly.
     assert_eq!(required_byte(r"https?://[^:@/\s]+:[^@/\s]+@[a-z.]+"), Some(b'@'));
     assert_eq!(required_byte(r"\bpk_[0-9a-f]{34}\b"), Some(b'_'));
@@ -330,7 +334,11 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
     assert_eq!(required_byte(r"[@=]x"), None);
     assert_eq!(required_byte(r"(unclosed"), None);
     // How far into a match the byte lies, when the regex bounds it.
-    let within = |r: &str| super::required_byte(r).and_then(|(_, w)| w);
+    let within = |r: &str| {
+        super::parse_hir(r)
+            .and_then(|h| super::required_byte(&h))
+            .and_then(|(_, w)| w)
+    };
     assert_eq!(within(r"https?://[0-9a-f]{32}:([0-9a-f]{32})@[a-z.]*sentry"), Some(74));
     assert_eq!(within(r"(?:x|yz)@"), Some(3));
     assert_eq!(within(r"https?://[^:@/\s]+:[^@/\s]+@[a-z.]+"), None);
@@ -338,7 +346,7 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
 
 #[test]
 fn keyword_start_is_proved_from_prefix_literals() {
-    use super::keyword_start;
+    let keyword_start = |r: &str, k: &[String]| super::parse_hir(r).is_some_and(|h| super::keyword_start(&h, k));
     let kw = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
     assert!(keyword_start(
         r"(?i:sentry)(?s:[^@]){0,40}?([a-f0-9]{64})",
