@@ -613,10 +613,7 @@ impl Engine {
         }
         scratch.hits_whole = true;
         scratch.wide |= match self.reach.get() {
-            Some(Some(reach)) => scratch
-                .hits
-                .iter()
-                .any(|&(_, p)| reach.is_wide.get(p).copied().unwrap_or(true)),
+            Some(Some(reach)) => scratch.hits.iter().any(|&(_, p)| reach.is_wide(p)),
             _ => true,
         };
         self.run_windows(hay, scratch)

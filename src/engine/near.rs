@@ -44,7 +44,15 @@ pub(super) struct Reach {
     /// set, and the band (the tier's largest reach).
     wide: Vec<(Literals, Vec<usize>, usize)>,
     /// Per pattern id of the full set: whether it is one of `wide`'s.
-    pub(super) is_wide: Vec<bool>,
+    is_wide: Vec<bool>,
+}
+
+impl Reach {
+    /// Whether pattern `p` of the full set is a keyword of a wider tier (`true` for an id it does not
+    /// know: the safe answer).
+    pub(super) fn is_wide(&self, p: usize) -> bool {
+        self.is_wide.get(p).copied().unwrap_or(true)
+    }
 }
 
 /// A keyword or decoder pattern's hit: start, end, pattern id of the full set.
@@ -188,10 +196,7 @@ impl Engine {
             .filter(|&(s, e, p)| near(s, e, reach.reach.get(p).copied().unwrap_or(usize::MAX)))
             .collect();
         // Whether the edited blob may hold a wider tier's keyword: the base's did, or one is near a change.
-        scratch.wide |= base_wide
-            || seeds
-                .iter()
-                .any(|&(_, _, p)| reach.is_wide.get(p).copied().unwrap_or(true));
+        scratch.wide |= base_wide || seeds.iter().any(|&(_, _, p)| reach.is_wide(p));
         let mut found = Vec::new();
         for (set, ids, band) in reach.wide.iter().filter(|_| base_wide) {
             for (from, to) in bands(changes, band + reach.longest, hay.len()) {
@@ -263,21 +268,14 @@ impl Engine {
                             joined.push((s.saturating_sub(w), e.saturating_add(w).min(hay.len())));
                         }
                     }
-                    // The component holding the seed: windows in order of start, joined while they touch.
-                    joined.sort_unstable();
-                    let (mut ws, mut we) = joined[0];
-                    let mut holds = ws <= seed.0 && seed.1 <= we;
-                    for &(hs, he) in &joined[1..] {
-                        if hs > we {
-                            if holds {
-                                break;
-                            }
-                            (ws, we) = (hs, he);
-                        } else {
-                            we = we.max(he);
-                        }
-                        holds |= ws <= seed.0 && seed.1 <= we;
-                    }
+                    // The component holding the seed: the windows joined where they touch, as the full
+                    // scan joins them. The seed is among them, so one of the joined windows holds it.
+                    super::merge_windows(&mut joined);
+                    let (ws, we) = joined
+                        .iter()
+                        .copied()
+                        .find(|&(a, b)| a <= seed.0 && seed.1 <= b)
+                        .unwrap_or(seed);
                     let inside_left = left.0 == 0 || ws >= left.0 + reach_out;
                     let inside_right = right.1 == hay.len() || we + reach_out <= right.1;
                     if inside_left && inside_right {

@@ -189,12 +189,8 @@ impl KeywordDfa {
     /// 69 bytes for the built-in rules, before its segment). Pieces of sentry-python's pickles walked
     /// alone (`examples/keyword_cost.rs`, mode `small`): two lanes take 0.7x one lane's time from 256
     /// bytes on, four lanes 0.6x from 2 KiB on.
-    pub fn find_overlapping(&self, hay: &[u8], hit: impl FnMut(usize, usize, usize)) {
-        match hay.len() {
-            0..256 => self.overlapping::<1>(hay, hit),
-            256..2048 => self.overlapping::<2>(hay, hit),
-            _ => self.overlapping::<4>(hay, hit),
-        }
+    pub fn find_overlapping(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
+        self.walk_sized(hay, |_, s, e, p| hit(s, e, p));
     }
 
     /// Every overlapping match in `hay`, as `hit(start, end, pattern)`, in no particular order: what
@@ -224,15 +220,20 @@ impl KeywordDfa {
             Some(k) => spare[k].push((start, p)),
             None => out.push((start, p)),
         };
-        match hay.len() {
-            0..256 => self.walk::<1>(hay, &mut push),
-            256..2048 => self.walk::<2>(hay, &mut push),
-            _ => self.walk::<4>(hay, &mut push),
-        }
+        self.walk_sized(hay, &mut push);
         for lane in spare.iter() {
             out.extend_from_slice(lane);
         }
         sort_nearly_sorted(&mut out[first..]);
+    }
+
+    /// The lane walk in as many lanes as pay for `hay`'s length ([`KeywordDfa::find_overlapping`]).
+    fn walk_sized(&self, hay: &[u8], hit: impl FnMut(usize, usize, usize, usize)) {
+        match hay.len() {
+            0..256 => self.walk::<1>(hay, hit),
+            256..2048 => self.walk::<2>(hay, hit),
+            _ => self.walk::<4>(hay, hit),
+        }
     }
 
     /// The lane walk, reporting `hit(lane, start, end, pattern)`.

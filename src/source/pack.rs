@@ -763,9 +763,8 @@ fn inflate(z: &mut Decompressor, input: &[u8], size: u64, mut out: Vec<u8>) -> R
         // Zeroed pages from the allocator, not a pass of writes.
         out = vec![0; size];
     } else {
-        // A recycled buffer: what it held is overwritten.
+        // A recycled buffer, cut or extended to the size: what it held is overwritten.
         out.resize(size, 0);
-        out.truncate(size);
     }
     match z.zlib_decompress(input, &mut out) {
         Ok(n) if n == size => Ok(out),
