@@ -422,6 +422,18 @@ impl Engine {
         built.as_ref().ok()
     }
 
+    /// Builds the keyword DFA (and what a scan around an edit needs of it) now, on this thread, unless
+    /// another thread has begun it: a history scan calls it on a thread of its own while the commit
+    /// walk, which uses one core, goes on, so the tens of milliseconds of the build come off the scan.
+    /// Scans meanwhile go on with the literal sets, as while any thread builds it.
+    pub fn build_dfa(&self) {
+        if self.building.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.dfa.get_or_init(|| KeywordDfa::new(&self.all_patterns()));
+        self.reach();
+    }
+
     /// Keywords, then every decoder pattern: the DFA's (and the eager NFA's) patterns.
     fn all_patterns(&self) -> Vec<String> {
         let extra = self.dfa_extra.get_or_init(|| {

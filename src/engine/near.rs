@@ -59,7 +59,7 @@ impl Reach {
 type Hit = (usize, usize, usize);
 
 impl Engine {
-    fn reach(&self) -> Option<&Reach> {
+    pub(super) fn reach(&self) -> Option<&Reach> {
         self.reach
             .get_or_init(|| {
                 let patterns = self.all_patterns();

@@ -142,6 +142,31 @@ fn literal_and_dfa_prefilters_agree() {
     assert_eq!(before.len(), 50);
 }
 
+/// A DFA built ahead of the scans (a history scan builds it beside its commit walk) is the one scans
+/// use, however little they have scanned, and a second call does not build another.
+#[test]
+fn a_dfa_built_ahead_serves_the_first_scan() {
+    let (_, engine) = builtin_engine();
+    let mut scratch = engine.scratch();
+    let sample = "KLAVIYO=pk_a4c123b1612dd272d1371c17149d439536\n"; // pkhound:allow
+    let literal = engine.scan(sample.as_bytes(), &mut scratch).to_vec();
+    engine.build_dfa();
+    let built = engine
+        .dfa
+        .get()
+        .map(|d| d.as_ref().ok().map(|d| d as *const KeywordDfa));
+    assert!(matches!(built, Some(Some(_))), "build_dfa builds it");
+    assert!(engine.reach.get().is_some(), "and what the near scan needs of it");
+    engine.build_dfa();
+    let again = engine
+        .dfa
+        .get()
+        .map(|d| d.as_ref().ok().map(|d| d as *const KeywordDfa));
+    assert_eq!(built, again);
+    assert!(engine.dfa(sample.len()).is_some(), "the first small scan walks it");
+    assert_eq!(engine.scan(sample.as_bytes(), &mut scratch), literal);
+}
+
 #[test]
 fn context_words_are_not_encoded_but_token_prefixes_are() {
     let rules = rules::builtin().expect("built-in rules load");

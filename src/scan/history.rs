@@ -140,18 +140,25 @@ fn run_in_pool(
             p.set_message(format!("{n} commits compared"));
         }
     };
-    let (mut inv, mut message_hits) = repo.inventory(
-        &cfg.selection,
-        cfg.since,
-        &known,
-        &on_commits,
-        || scanner.worker(),
-        |worker, msg| {
-            let mut found = Vec::new();
-            scanner.scan_text(worker, MESSAGE_PATH, &Origin::File, msg, &mut found);
-            (!found.is_empty()).then_some(found)
-        },
-    )?;
+    // The keyword DFA of a scan that will need it is built beside the commit walk, on a core the walk
+    // leaves idle.
+    let (mut inv, mut message_hits) = std::thread::scope(|s| {
+        if large_history(repo, cfg) {
+            s.spawn(|| scanner.engine.build_dfa());
+        }
+        repo.inventory(
+            &cfg.selection,
+            cfg.since,
+            &known,
+            &on_commits,
+            || scanner.worker(),
+            |worker, msg| {
+                let mut found = Vec::new();
+                scanner.scan_text(worker, MESSAGE_PATH, &Origin::File, msg, &mut found);
+                (!found.is_empty()).then_some(found)
+            },
+        )
+    })?;
     if let Some(shard) = cfg.shard {
         inv.blobs.retain(|b| shard.holds(&b.id));
         message_hits
@@ -835,6 +842,29 @@ impl Deltas<'_> {
             s.store(status, Ordering::Relaxed);
         }
     }
+}
+
+/// Packs past this size make a whole-history scan large enough to need the keyword DFA at once.
+const LARGE_PACKS: u64 = 8 << 20;
+
+/// Whether the scan reads a whole history (every ref's, or one ref's, from the first commit) of a
+/// repository whose packs hold `LARGE_PACKS` bytes or more: it will build the keyword DFA anyway, so
+/// building it while the commits are walked costs no wall time. A range or `--since` scan may read a
+/// handful of blobs, and a `--state` scan only what is new: they build it when they reach it, if ever.
+fn large_history(repo: &Repo, cfg: &HistoryConfig) -> bool {
+    if !matches!(cfg.selection, Selection::All | Selection::Branch(_)) || cfg.since.is_some() || cfg.state.is_some() {
+        return false;
+    }
+    let Ok(dir) = std::fs::read_dir(repo.git_dir().join("objects").join("pack")) else {
+        return false;
+    };
+    let bytes: u64 = dir
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    bytes >= LARGE_PACKS
 }
 
 /// Reads and scans every unique blob once, in parallel.
