@@ -227,8 +227,9 @@ pub struct Scratch {
     /// A blob scanned since [`Scratch::take_wide`] may hold a keyword of a rule with a wide window (the
     /// near scan's wider tiers): see [`Engine::scan_near`]'s `base_wide`.
     wide: bool,
-    /// `hits` holds every keyword hit of the blob being run (a whole scan's pass, not a scan around
-    /// edits), so a [`Starts`] rule takes its keywords' places from it instead of searching again.
+    /// `hits` holds every keyword hit lying wholly in the windows being run (a whole scan's pass, or a
+    /// scan around edits' known hits, searched over its anchored rules' windows), so a [`Starts`] rule
+    /// takes its keywords' places from it instead of searching again.
     hits_whole: bool,
     matches: Vec<Match>,
     /// Hits of decoder patterns (unsorted; may repeat).

@@ -287,7 +287,28 @@ impl Engine {
             }
             *windows = grown;
         }
-        scratch.hits_whole = false;
+        // A rule that runs anchored at its keywords takes their places from the known hits, as after a
+        // whole scan, rather than searching each window again with a literal set of its own: its windows
+        // are searched first where they reach past what was (every hit lying wholly in a window is then
+        // known; one that runs past the window's end cannot begin a match inside it anyway).
+        let mut anchored = false;
+        for &r in &scratch.touched {
+            if self.rules[r].matcher().as_ref().is_ok_and(|m| m.starts.is_some()) {
+                anchored = true;
+                for &(ws, we) in &scratch.windows[r] {
+                    known.search(self, hay, ws, we, reach.longest);
+                }
+            }
+        }
+        scratch.hits.clear();
+        if anchored {
+            scratch
+                .hits
+                .extend(known.pieces.iter().flat_map(|p| p.hits.iter().map(|&(s, _, p)| (s, p))));
+            scratch.hits.sort_unstable();
+            scratch.hits.dedup();
+        }
+        scratch.hits_whole = anchored;
         Some(self.run_windows(hay, scratch))
     }
 }
