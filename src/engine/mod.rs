@@ -10,6 +10,7 @@ mod examples;
 mod filter;
 pub mod literals;
 mod near;
+pub use near::{Wide, ALL_WIDE};
 mod walk;
 
 use std::collections::hash_map::{Entry, HashMap};
@@ -224,9 +225,9 @@ pub struct Scratch {
     caps: Vec<Option<regex_automata::util::captures::Captures>>,
     /// Where a [`Starts`] rule's keywords begin in the window at hand.
     starts: Vec<(usize, usize)>,
-    /// A blob scanned since [`Scratch::take_wide`] may hold a keyword of a rule with a wide window (the
-    /// near scan's wider tiers): see [`Engine::scan_near`]'s `base_wide`.
-    wide: bool,
+    /// Which wider tiers' keywords (rules with wide windows) a blob scanned since [`Scratch::take_wide`]
+    /// may hold: see [`Engine::scan_near`]'s `base_wide`.
+    wide: near::Wide,
     /// `hits` holds every keyword hit lying wholly in the windows being run (a whole scan's pass, or a
     /// scan around edits' known hits, searched over its anchored rules' windows), so a [`Starts`] rule
     /// takes its keywords' places from it instead of searching again.
@@ -558,7 +559,7 @@ impl Engine {
             caps: (0..self.rules.len()).map(|_| None).collect(),
             starts: Vec::new(),
             hits_whole: false,
-            wide: false,
+            wide: 0,
             matches: Vec::new(),
             decoder_hits: Vec::new(),
             hits: Vec::new(),
@@ -626,8 +627,8 @@ impl Engine {
         }
         scratch.hits_whole = true;
         scratch.wide |= match self.reach.get() {
-            Some(Some(reach)) => scratch.hits.iter().any(|&(_, p)| reach.is_wide(p)),
-            _ => true,
+            Some(Some(reach)) => scratch.hits.iter().fold(0, |m, &(_, p)| m | reach.wide(p)),
+            _ => near::ALL_WIDE,
         };
         self.run_windows(hay, scratch)
     }

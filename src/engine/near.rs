@@ -29,8 +29,18 @@ use super::{Engine, Literals, Match, Scratch};
 /// in `scan::history` fails.
 const MARGIN: usize = 32;
 /// Keywords of rules whose window is at most the first bound are searched in the narrow band with the
-/// whole pattern set; the others, fewer, in wider bands, one per bound, with automata of their own.
-const TIERS: [usize; 2] = [256, 600];
+/// whole pattern set; the others, fewer, in wider bands, one per bound (and one beyond the last), with
+/// automata of their own. A tier's band is its widest window's reach: a common word of a rule with a
+/// window of a kilobyte (`sl.`, `curl`) does not make an edit search 64 KB around each change, as a
+/// PEM block's keyword does.
+const TIERS: [usize; 4] = [256, 600, 2200, 8192];
+
+/// Which wider tiers' keywords a blob may hold, one bit per tier beyond the first (bit `t - 1` for
+/// `TIERS[t]`'s and, last, the one beyond every bound): a quiet base's, so that an edit of it searches
+/// only those tiers' bands ([`Engine::scan_near`]'s `base_wide`).
+pub type Wide = u8;
+/// Every wider tier: the safe answer where a scan cannot tell.
+pub const ALL_WIDE: Wide = (1 << TIERS.len()) - 1;
 
 /// The reach of every pattern of the full automaton (keywords, then decoder patterns), computed once.
 pub(super) struct Reach {
@@ -40,18 +50,18 @@ pub(super) struct Reach {
     longest: usize,
     /// The narrow band: the largest reach of a pattern of no wider tier.
     narrow: usize,
-    /// The keywords of rules with wider windows, by tier: their own automaton, each one's id in the full
-    /// set, and the band (the tier's largest reach).
-    wide: Vec<(Literals, Vec<usize>, usize)>,
-    /// Per pattern id of the full set: whether it is one of `wide`'s.
-    is_wide: Vec<bool>,
+    /// The keywords of rules with wider windows, by tier: the tier's bit, their own automaton, each
+    /// one's id in the full set, and the band (the tier's largest reach).
+    wide: Vec<(Wide, Literals, Vec<usize>, usize)>,
+    /// Per pattern id of the full set: its wider tier's bit, or 0.
+    tier: Vec<Wide>,
 }
 
 impl Reach {
-    /// Whether pattern `p` of the full set is a keyword of a wider tier (`true` for an id it does not
-    /// know: the safe answer).
-    pub(super) fn is_wide(&self, p: usize) -> bool {
-        self.is_wide.get(p).copied().unwrap_or(true)
+    /// The bit of the wider tier whose keyword pattern `p` of the full set is, or 0 (every tier for an id
+    /// it does not know: the safe answer).
+    pub(super) fn wide(&self, p: usize) -> Wide {
+        self.tier.get(p).copied().unwrap_or(ALL_WIDE)
     }
 }
 
@@ -100,11 +110,12 @@ impl Engine {
                     reach.push(r);
                 }
                 let mut wide = Vec::new();
-                let mut is_wide = vec![false; patterns.len()];
-                for (patterns, ids, band) in tiers {
+                let mut tier = vec![0; patterns.len()];
+                for (t, (patterns, ids, band)) in tiers.into_iter().enumerate() {
                     if !patterns.is_empty() {
-                        ids.iter().for_each(|&p| is_wide[p] = true);
-                        wide.push((Literals::new(patterns), ids, band));
+                        let bit: Wide = 1 << t;
+                        ids.iter().for_each(|&p| tier[p] = bit);
+                        wide.push((bit, Literals::new(patterns), ids, band));
                     }
                 }
                 Some(Reach {
@@ -112,7 +123,7 @@ impl Engine {
                     longest,
                     narrow,
                     wide,
-                    is_wide,
+                    tier,
                 })
             })
             .as_ref()
@@ -145,10 +156,10 @@ impl Engine {
     /// [`Engine::scan`] would: the same matches, and the same decoder hits in `scratch`. It reads only
     /// the neighbourhood of the changes and of the windows they open (see the module's comment).
     ///
-    /// `base_wide` is the base's [`Scratch::wide`]: without it, the wider tiers' keywords are not
-    /// searched beyond the narrow bands, since the base held none, and one in the edited blob must then
-    /// overlap a change (a copied run holds only the base's hits), which the narrow band searches
-    /// with every pattern.
+    /// `base_wide` is the base's [`Scratch::take_wide`]: a wider tier whose bit it lacks is not
+    /// searched beyond the narrow bands, since the base held none of its keywords, and one in the
+    /// edited blob must then overlap a change (a copied run holds only the base's hits), which the
+    /// narrow band searches with every pattern.
     ///
     /// `None` (scan it whole) when this engine does not search every pattern in every blob yet (the
     /// base's quiet verdict would not cover gated decoder patterns), when a rule without keywords runs
@@ -157,7 +168,7 @@ impl Engine {
         &self,
         hay: &[u8],
         changes: &[(usize, usize)],
-        base_wide: bool,
+        base_wide: Wide,
         scratch: &'s mut Scratch,
     ) -> Option<&'s [Match]> {
         if self.always.iter().any(|&r| self.active[r]) {
@@ -195,10 +206,10 @@ impl Engine {
             .starting_in(0, hay.len(), reach.longest)
             .filter(|&(s, e, p)| near(s, e, reach.reach.get(p).copied().unwrap_or(usize::MAX)))
             .collect();
-        // Whether the edited blob may hold a wider tier's keyword: the base's did, or one is near a change.
-        scratch.wide |= base_wide || seeds.iter().any(|&(_, _, p)| reach.is_wide(p));
+        // Which wider tiers' keywords the edited blob may hold: the base's, and those near a change.
+        scratch.wide |= seeds.iter().fold(base_wide, |m, &(_, _, p)| m | reach.wide(p));
         let mut found = Vec::new();
-        for (set, ids, band) in reach.wide.iter().filter(|_| base_wide) {
+        for (_, set, ids, band) in reach.wide.iter().filter(|(bit, ..)| base_wide & bit != 0) {
             for (from, to) in bands(changes, band + reach.longest, hay.len()) {
                 found.clear();
                 set.find_all(&hay[from..to], &mut found);
@@ -319,9 +330,9 @@ impl Scratch {
         !self.touched.is_empty()
     }
 
-    /// Whether a blob scanned since the last call may hold a keyword of a wider tier (the `base_wide`
-    /// of a later [`Engine::scan_near`] against it); `true` when a scan could not tell.
-    pub fn take_wide(&mut self) -> bool {
+    /// Which wider tiers' keywords a blob scanned since the last call may hold (the `base_wide` of a
+    /// later [`Engine::scan_near`] against it); every tier when a scan could not tell.
+    pub fn take_wide(&mut self) -> Wide {
         std::mem::take(&mut self.wide)
     }
 }
@@ -443,7 +454,11 @@ mod tests {
             .to_vec();
         let mut near_hits = s.decoder_hits().to_vec();
         assert_eq!(near, full);
-        assert!(s.take_wide() || !full_wide);
+        assert_eq!(
+            full_wide & !s.take_wide(),
+            0,
+            "the near scan knows every tier the full scan saw"
+        );
         full_hits.sort_unstable();
         full_hits.dedup();
         near_hits.sort_unstable();
@@ -523,6 +538,42 @@ mod tests {
         assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 44)]).0, 1);
     }
 
+    /// Each wider tier has its own bit: a base with a keyword of a 1 KiB-window rule (`curl`) and one of
+    /// the JWT rule's (8 KiB) has both, an edit far from the JWT's keyword still finds it, and a base
+    /// with `curl` alone does not make an edit search the JWT tier's 16 KB bands.
+    #[test]
+    fn each_wider_tier_is_searched_when_its_keyword_was_seen() {
+        use base64::Engine as _;
+        let e = engine();
+        let mut s = e.scratch();
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let header = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = b64(&format!(r#"{{"sub":"{}"}}"#, "z".repeat(1600)));
+        let curl = "# fetch it with curl --silent\n";
+        e.scan(format!("{}{curl}{}", filler(40), filler(40)).as_bytes(), &mut s);
+        let curl_only = s.take_wide();
+        assert_eq!(curl_only.count_ones(), 1, "{curl_only:#b}");
+        let base = format!("{}{curl}session = {header}.{payload}\n{}", filler(40), filler(40));
+        e.scan(base.as_bytes(), &mut s);
+        let both = s.take_wide();
+        assert_eq!(both & curl_only, curl_only);
+        assert_eq!(both.count_ones(), 2, "{both:#b}");
+        let at = base.find(&payload).expect("payload") + payload.len();
+        let target = format!(
+            "{}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U{}",
+            &base[..at],
+            &base[at..]
+        );
+        assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 44)]).0, 1);
+        // Told the base held only `curl`'s tier, the near scan does not look for the JWT's keyword so
+        // far from the change.
+        let near = e
+            .scan_near(target.as_bytes(), &[(at, at + 44)], curl_only, &mut s)
+            .expect("scanned around the change")
+            .len();
+        assert_eq!(near, 0);
+    }
+
     #[test]
     fn a_window_grown_from_hits_far_from_the_edit_is_the_full_scans() {
         // A chain of keyword hits a few bytes apart for 20 KB: one merged window of the generic rules,
@@ -552,7 +603,7 @@ mod tests {
         let e = engine();
         let mut s = e.scratch();
         assert!(e
-            .scan_near(far.as_bytes(), &[(100, 107)], true, &mut s)
+            .scan_near(far.as_bytes(), &[(100, 107)], ALL_WIDE, &mut s)
             .expect("scanned")
             .is_empty());
         assert!(!s.ran_rules());

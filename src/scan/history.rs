@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::state::{KnownBlob, KnownFinding, State};
 use super::timeline::{self, Footprint};
 use super::{ScanOutcome, Scanned, Scanner, Worker};
-use crate::engine::Engine;
+use crate::engine::{Engine, Wide};
 use crate::finding::{
     redact, CommitInfo, CommitStamp, ErrorKind, Finding, HeadSpan, History, Notice, Occurrence, Origin, Place,
     ScanError, Secret, StateStats, Timeline,
@@ -741,8 +741,8 @@ struct BlobWorker<'p, 's> {
 struct Deltas<'o> {
     /// Off under `PKHOUND_FULL_BLOBS=1` (tests and A/B runs compare the two).
     on: bool,
-    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`QUIET_BYTES`] (either with [`WIDE`]), or
-    /// [`NOISY`].
+    /// Per blob (inventory index): [`UNKNOWN`], [`QUIET`] or [`QUIET_BYTES`] (either with its wider
+    /// tiers' bits above [`KIND`]), or [`NOISY`].
     status: Vec<AtomicU8>,
     /// (location, blob index), sorted: finds a delta's base among the wanted blobs.
     order: &'o [(Option<Location>, usize)],
@@ -787,17 +787,20 @@ const NOISY: u8 = 2;
 /// As [`QUIET`], for a binary file scanned as bytes (not an archive, not [`text::opaque`]): a pickle,
 /// a `.pyc`, a compiled bundle, rebuilt and committed again and again.
 const QUIET_BYTES: u8 = 3;
-/// Added to [`QUIET`] or [`QUIET_BYTES`]: the blob may hold a keyword of a rule with a wide window, so
-/// an edit of it searches the wider bands ([`Engine::scan_near`]'s `base_wide`).
-const WIDE: u8 = 4;
+/// The bits of a status that say its kind; above them, for [`QUIET`] and [`QUIET_BYTES`], the wider
+/// tiers whose keywords (rules with wide windows) the blob may hold, so that an edit of it searches
+/// those tiers' bands ([`Engine::scan_near`]'s `base_wide`).
+const KIND: u8 = 3;
+const WIDE_SHIFT: u32 = 2;
+const _: () = assert!((crate::engine::ALL_WIDE as u32) << WIDE_SHIFT <= u8::MAX as u32);
 
 /// What a delta's scan around its changes needs of its base ([`Deltas::around`]).
 struct Around<'c> {
     changes: &'c [(usize, usize)],
     /// The base was a binary file scanned as bytes.
     bytes: bool,
-    /// The base may hold a keyword of a rule with a wide window ([`WIDE`]).
-    wide: bool,
+    /// The wider tiers whose keywords the base may hold.
+    wide: Wide,
 }
 
 impl Deltas<'_> {
@@ -818,11 +821,11 @@ impl Deltas<'_> {
             .and_then(|k| self.order.get(k))
             .and_then(|&(_, b)| self.status.get(b))
             .map_or(UNKNOWN, |s| s.load(Ordering::Relaxed));
-        let wide = base & WIDE != 0;
-        match base & !WIDE {
+        let wide = base >> WIDE_SHIFT;
+        match base & KIND {
             QUIET | QUIET_BYTES => Some(Around {
                 changes: source.changes,
-                bytes: base & !WIDE == QUIET_BYTES,
+                bytes: base & KIND == QUIET_BYTES,
                 wide,
             }),
             NOISY => self.why(Why::Noisy, len),
@@ -1036,7 +1039,7 @@ fn scan_blob(
     // A quiet base: read whole, plain text or a binary file's bytes, and the engine saw nothing in it.
     let quiet = |worker: &mut Worker, scanned: &Scanned, raw: &[u8], findings: &[Finding], errors: &[ScanError]| {
         let seen = worker.take_noisy() || !findings.is_empty() || !errors.is_empty();
-        let wide = if worker.take_wide() { WIDE } else { 0 };
+        let wide = worker.take_wide() << WIDE_SHIFT;
         match text::classify(raw) {
             _ if seen || !matches!(scanned, Scanned::Text(_)) => NOISY,
             text::Class::Text => QUIET | wide,
@@ -1560,7 +1563,7 @@ mod delta_properties {
             let full_scanned = scanner.scan(&mut w, "b.txt", &Origin::File, &target, &mut full);
             let full_noisy = w.take_noisy();
             // A blob that holds a wider tier's keyword is never taken for one that does not.
-            prop_assert!(near_wide || !w.take_wide());
+            prop_assert_eq!(w.take_wide() & !near_wide, 0);
             prop_assert_eq!(format!("{near:?}"), format!("{full:?}"), "{:?}", String::from_utf8_lossy(&target));
             prop_assert_eq!(near_noisy, full_noisy);
             prop_assert_eq!(format!("{scanned:?}"), format!("{full_scanned:?}"));

@@ -19,7 +19,7 @@ use std::{
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{Engine, EngineError, Scratch};
+use crate::engine::{Engine, EngineError, Scratch, Wide};
 use crate::finding::{ErrorKind, Finding, Notice, Origin, ScanError, ScanStats};
 use crate::rules::LoadedRule;
 use crate::source::{
@@ -124,10 +124,10 @@ impl Worker {
         std::mem::take(&mut self.noisy)
     }
 
-    /// Whether what this worker scanned since the last call may hold a keyword of a rule with a wide
-    /// window ([`Scratch::take_wide`]): a quiet base without one spares the edits against it the
-    /// search of the wider bands.
-    pub fn take_wide(&mut self) -> bool {
+    /// Which wider tiers' keywords (rules with wide windows) what this worker scanned since the last
+    /// call may hold ([`Scratch::take_wide`]): a quiet base without a tier's spares the edits against it
+    /// the search of that tier's bands.
+    pub fn take_wide(&mut self) -> Wide {
         self.scratch.take_wide()
     }
 
@@ -434,7 +434,7 @@ impl<'a> Scanner<'a> {
         raw: &[u8],
         changes: &[(usize, usize)],
         binary: bool,
-        base_wide: bool,
+        base_wide: Wide,
         out: &mut Vec<Finding>,
     ) -> Option<Scanned> {
         let want = if binary { text::Class::Binary } else { text::Class::Text };
