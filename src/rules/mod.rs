@@ -5,6 +5,7 @@
 //! metadata for reports, and examples that prove it. This module parses and validates; compiling the
 //! matcher belongs to `engine`.
 
+mod bake;
 mod baked;
 pub mod config;
 pub mod doc;
@@ -299,7 +300,7 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     let mut seen = std::collections::HashMap::new();
     for (file, text, baked) in BUILTIN_RULE_FILES {
         let rules = match baked {
-            Some(tree) if !examples => parse_baked(file, tree)?,
+            Some(start) if !examples => parse_baked(file, *start)?,
             _ => parse_rule_file(file, text)?,
         };
         for rule in rules {
@@ -320,8 +321,9 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
 
 /// Reads a built-in rule file from its build-time tree (same schema). It is not validated again: the
 /// same rules parsed from the TOML are (`builtin_with_examples`), and a test holds the two copies equal.
-fn parse_baked(file: &str, tree: &'static baked::Node) -> Result<Vec<LoadedRule>, RuleError> {
-    let parsed: RuleFile = baked::from_node(tree).map_err(|e| RuleError::Parse {
+fn parse_baked(file: &str, start: u32) -> Result<Vec<LoadedRule>, RuleError> {
+    let start = usize::try_from(start).expect("the baked tree is smaller than the address space");
+    let parsed: RuleFile = baked::from_node(BAKED_TREE, BAKED_STRINGS, start).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         message: e.to_string(),
     })?;
