@@ -107,7 +107,10 @@ fn main() {
             path.display().to_string(),
         ));
     }
-    list.push_str("];\n");
+    list.push_str(&format!(
+        "];\n/// How many rules the files hold (`[[rule]]` lines), so the loader allocates its list once.\n\
+         const BUILTIN_RULE_COUNT: usize = {rule_count};\n"
+    ));
     fs::write(out.join("builtin_rules.tree"), &baked.tree).expect("OUT_DIR is writable");
     fs::write(out.join("builtin_rules.strings"), &baked.strings).expect("OUT_DIR is writable");
     list.push_str(&format!(
