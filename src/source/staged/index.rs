@@ -156,13 +156,14 @@ pub fn parse(data: &[u8]) -> Option<Index<'_>> {
             (at, previous.len())
         } else {
             let at = r.pos;
-            // The flags hold the path's length when it is under 0xFFF: no search for its NUL then (a
-            // tenth of the parse at 10k files). A length that does not end at a NUL is a damaged index.
+            // The flags hold the path's length when it is under 0xFFF, as git reads it: no search for its
+            // NUL then (a tenth of the parse at 10k files). A path that does not end at that NUL, or holds
+            // one, is a damaged index.
             let path = match usize::from(flags & 0xFFF) {
                 0xFFF => r.until_nul()?,
                 n => {
                     let path = r.take(n)?;
-                    (r.take(1)? == [0]).then_some(path)?
+                    (r.take(1)? == [0] && !path.contains(&0)).then_some(path)?
                 }
             };
             // NUL padding to a multiple of 8 bytes, counted from the entry's start (1 to 8 NULs).
@@ -293,6 +294,45 @@ mod tests {
         }
         let _ = parse_tree(b"\x00-1 99999999999\n");
         let _ = parse_tree(b"\x0012 1\n");
+    }
+
+    /// A version-2 index of `paths` (in order), each entry's flags naming `len(path)` as git writes it
+    /// (0xFFF for 0xFFF bytes or more), or the length `flag_len` gives.
+    fn index_of(paths: &[&[u8]], flag_len: impl Fn(&[u8]) -> u16) -> Vec<u8> {
+        let mut data = b"DIRC\0\0\0\x02".to_vec();
+        data.extend_from_slice(&(paths.len() as u32).to_be_bytes());
+        for (i, path) in paths.iter().enumerate() {
+            let start = data.len();
+            let mut fixed = [0u8; ENTRY_FIXED];
+            fixed[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+            fixed[40] = i as u8 + 1;
+            fixed[ENTRY_FIXED - 2..].copy_from_slice(&flag_len(path).to_be_bytes());
+            data.extend_from_slice(&fixed);
+            data.extend_from_slice(path);
+            data.push(0);
+            while !(data.len() - start).is_multiple_of(8) {
+                data.push(0);
+            }
+        }
+        data.extend_from_slice(&[0u8; OID_LEN]);
+        data
+    }
+
+    #[test]
+    fn paths_come_from_the_flags_length_or_up_to_the_nul_when_long() {
+        let long = vec![b'x'; 5000];
+        let paths: [&[u8]; 3] = [b"a/b.txt", &long, b"z"];
+        let data = index_of(&paths, |p| p.len().min(0xFFF) as u16);
+        let index = parse(&data).expect("a well-formed index parses");
+        let got: Vec<&[u8]> = index.entries.iter().map(|e| index.path(e)).collect();
+        assert_eq!(got, paths);
+        assert_eq!(index.oid(&index.entries[2])[0], 3);
+        assert_eq!(index.mode(&index.entries[0]), 0o100644);
+        // A length in the flags that does not end at the path's NUL is a damaged index: no fast path.
+        for (paths, delta) in [(&[&b"abc"[..]][..], 1i16), (&[b"abc", b"d"], 1), (&[b"abc", b"d"], -1)] {
+            let data = index_of(paths, |p| (p.len() as i16 + delta) as u16);
+            assert!(parse(&data).is_none(), "{paths:?} {delta}");
+        }
     }
 
     proptest::proptest! {
