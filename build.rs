@@ -1,9 +1,10 @@
 //! Embeds every `rules/*.toml` file into the binary, so a new rule file needs no code change.
 //!
 //! Each file is embedded twice: as written (the rule-example test and `rules check` read its examples), and
-//! as static data parsed here, at build time, without the example texts: a tree of `rules::baked::Node`s
-//! that a scan deserializes with the same serde derives as the TOML, with no text to lex or parse (start-up
-//! must not grow with the rule count). With hundreds of rules the examples are most of the bytes: a
+//! as static data parsed here, at build time, without the example texts: a byte tree and a string pool
+//! (`src/rules/bake.rs` writes them) that a scan deserializes with the same serde derives as the TOML, with
+//! no text to lex or parse and no pointer for the loader to relocate (start-up must not grow with the rule
+//! count). With hundreds of rules the examples are most of the bytes: a
 //! positive example keeps its `secret` (the engine reads which keywords occur inside secrets); its `text`
 //! and the negatives are dropped.
 //!
@@ -16,6 +17,10 @@ use std::{env, fs, path::Path, process::Command};
 #[allow(dead_code)]
 #[path = "src/decode/spell.rs"]
 mod spell;
+
+// How the rules are baked: the crate's own encoder, which its reader's tests use too.
+#[path = "src/rules/bake.rs"]
+mod bake;
 
 /// The commit of the checkout being built (`abc123456`), or `None` outside a git checkout
 /// or without git.
@@ -76,8 +81,12 @@ fn main() {
     }
 
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let mut out = String::from(
-        "/// Built-in rule files: (file name, TOML text, the file as parsed at build time without its example\n/// texts, or `None` when the TOML does not parse), sorted by name.\npub static BUILTIN_RULE_FILES: &[(&str, &str, Option<&baked::Node>)] = &[\n",
+    let out = Path::new(&out_dir);
+    let mut baked = bake::Encoder::default();
+    let mut list = String::from(
+        "/// Built-in rule files: (file name, TOML text, where the file as parsed at build time without its\n\
+         /// example texts starts in `BAKED_TREE`, or `None` when the TOML does not parse), sorted by name.\n\
+         pub static BUILTIN_RULE_FILES: &[(&str, &str, Option<u32>)] = &[\n",
     );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
@@ -88,17 +97,29 @@ fn main() {
         let text = fs::read_to_string(path).expect("rule files are UTF-8");
         // A file that does not parse gets no baked copy: the loader then parses the TOML and reports the
         // error with its line, as for any rule file.
-        let baked = match lean(&text).and_then(|table| node(&toml::Value::Table(table))) {
-            Some(tree) => format!("Some(&{tree})"),
+        let start = lean(&text).and_then(|table| baked.value(&toml::Value::Table(table)));
+        let start = match start {
+            Some((start, _)) => format!("Some({start})"),
             None => "None".to_string(),
         };
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?}), {baked}),\n",
+        list.push_str(&format!(
+            "    ({name:?}, include_str!({:?}), {start}),\n",
             path.display().to_string(),
         ));
     }
-    out.push_str("];\n");
-    fs::write(Path::new(&out_dir).join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
+    list.push_str(&format!(
+        "];\n/// How many rules the files hold (`[[rule]]` lines), so the loader allocates its list once.\n\
+         const BUILTIN_RULE_COUNT: usize = {rule_count};\n"
+    ));
+    fs::write(out.join("builtin_rules.tree"), &baked.tree).expect("OUT_DIR is writable");
+    fs::write(out.join("builtin_rules.strings"), &baked.strings).expect("OUT_DIR is writable");
+    list.push_str(&format!(
+        "/// The baked rule files' values (see `bake.rs`).\nstatic BAKED_TREE: &[u8] = include_bytes!({:?});\n\
+         /// The texts `BAKED_TREE` points into.\nstatic BAKED_STRINGS: &str = include_str!({:?});\n",
+        out.join("builtin_rules.tree").display().to_string(),
+        out.join("builtin_rules.strings").display().to_string(),
+    ));
+    fs::write(out.join("builtin_rules.rs"), list).expect("OUT_DIR is writable");
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
@@ -121,30 +142,6 @@ fn lean(text: &str) -> Option<toml::Table> {
         }
     }
     Some(table)
-}
-
-/// `value` as a Rust expression of type `baked::Node` (a constant: every slice is promoted to `'static`);
-/// `None` for a date, which no rule field takes (the loader then reports it from the TOML).
-fn node(value: &toml::Value) -> Option<String> {
-    Some(match value {
-        toml::Value::String(s) => format!("baked::Node::Str({s:?})"),
-        toml::Value::Integer(i) => format!("baked::Node::Int({i})"),
-        // The bits, so the value is exactly the one TOML parsed.
-        toml::Value::Float(f) => format!("baked::Node::Float(f64::from_bits({:#x}))", f.to_bits()),
-        toml::Value::Boolean(b) => format!("baked::Node::Bool({b})"),
-        toml::Value::Datetime(_) => return None,
-        toml::Value::Array(items) => {
-            let items: Option<Vec<String>> = items.iter().map(node).collect();
-            format!("baked::Node::Arr(&[{}])", items?.join(", "))
-        }
-        toml::Value::Table(fields) => {
-            let fields: Option<Vec<String>> = fields
-                .iter()
-                .map(|(k, v)| Some(format!("({k:?}, {})", node(v)?)))
-                .collect();
-            format!("baked::Node::Table(&[{}])", fields?.join(", "))
-        }
-    })
 }
 
 /// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it
@@ -196,24 +193,48 @@ fn spellings(files: &[std::path::PathBuf]) -> String {
             secrets: r.secrets.iter().map(String::as_str).collect(),
         })
         .collect();
+    // Every text once, in one pool: a `&str` per keyword and pattern would cost the loader a relocation each.
+    let mut pool = String::new();
+    let mut seen = std::collections::HashMap::new();
+    let mut span = |s: &str| -> (usize, usize) {
+        *seen.entry(s.to_string()).or_insert_with(|| {
+            pool.push_str(s);
+            (pool.len() - s.len(), pool.len())
+        })
+    };
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut list = |items: &[String], spans: &mut Vec<(usize, usize)>| {
+        let start = spans.len();
+        spans.extend(items.iter().map(|s| span(s)));
+        (start, spans.len())
+    };
     let mut out = String::from(
-        "/// Per built-in rule: (generic, keywords, positive examples' secrets), what its spellings come from.\n\
-         static BUILTIN_SPELLING_INPUTS: &[(bool, &[&str], &[&str])] = &[\n",
+        "/// Per built-in rule: (generic, keywords, positive examples' secrets), what its spellings come from;\n\
+         /// the lists as ranges of `SPELLING_SPANS`.\n\
+         static BUILTIN_SPELLING_INPUTS: &[(bool, Spelt, Spelt)] = &[\n",
     );
     for r in &rules {
-        out.push_str(&format!("    ({}, &{:?}, &{:?}),\n", r.generic, r.keywords, r.secrets));
+        let keywords = list(&r.keywords, &mut spans);
+        let secrets = list(&r.secrets, &mut spans);
+        out.push_str(&format!("    ({}, {keywords:?}, {secrets:?}),\n", r.generic));
     }
     out.push_str(
         "];\n/// The built-in rules' decoder patterns, `(pattern, decoder, shift)`: the base64 gate's, then the escape gate's.\n\
-         static BUILTIN_SPELLED: [&[(&str, u8, u8)]; 2] = [\n",
+         static BUILTIN_SPELLED: [&[(Spelt, u8, u8)]; 2] = [\n",
     );
     for base64 in [true, false] {
         out.push_str("    &[\n");
         for (pattern, decoder, shift) in spell::gate_patterns(&inputs, base64) {
-            out.push_str(&format!("        ({pattern:?}, {decoder}, {shift}),\n"));
+            out.push_str(&format!("        ({:?}, {decoder}, {shift}),\n", span(&pattern)));
         }
         out.push_str("    ],\n");
     }
-    out.push_str("];\n");
+    out.push_str("];\n/// Where each listed text is in `SPELLING_TEXT`: (start, end).\nstatic SPELLING_SPANS: &[(u32, u32)] = &[\n");
+    for s in &spans {
+        out.push_str(&format!("    {s:?},\n"));
+    }
+    out.push_str(&format!(
+        "];\n/// The texts of the tables above.\nstatic SPELLING_TEXT: &str = {pool:?};\n"
+    ));
     out
 }

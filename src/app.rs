@@ -883,6 +883,11 @@ fn max_threads() -> usize {
 /// `-j N`, bounded by [`max_threads`] with a warning. 0 stays 0 (one per core).
 // See: issue 12 ("`-j 5000` takes over a minute on 3 files").
 fn bound_threads(n: usize) -> usize {
+    // No bound is below 64: the usual `-j`s (and 0) skip `available_parallelism`, which reads cgroup files
+    // at every start of a pre-commit hook.
+    if n <= 64 {
+        return n;
+    }
     let max = max_threads();
     if n > max {
         eprintln!("pkhound: warning: -j {n} is more threads than can help; using {max}");

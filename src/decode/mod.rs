@@ -111,8 +111,27 @@ pub fn patterns(rules: &[LoadedRule]) -> Vec<ExtraPattern> {
 }
 
 // The built-in rules' decoder patterns, computed by `build.rs` with `spell` (`BUILTIN_SPELLED`), and
-// what it computed them from (`BUILTIN_SPELLING_INPUTS`).
+// what it computed them from (`BUILTIN_SPELLING_INPUTS`), their texts in one pool (`SPELLING_TEXT`).
 include!(concat!(env!("OUT_DIR"), "/builtin_spellings.rs"));
+
+/// Where a text is in `SPELLING_TEXT`, or a list in `SPELLING_SPANS`: (start, end).
+type Spelt = (u32, u32);
+
+/// A text of the built-in spelling tables, by its `(start, end)` in `SPELLING_TEXT`.
+fn spelling_text((start, end): Spelt) -> &'static str {
+    SPELLING_TEXT
+        .get(start as usize..end as usize)
+        .expect("build.rs wrote spans of SPELLING_TEXT")
+}
+
+/// A list of the built-in spelling tables, by its range of `SPELLING_SPANS`.
+fn spelling_list((start, end): Spelt) -> impl Iterator<Item = &'static str> + Clone {
+    SPELLING_SPANS
+        .get(start as usize..end as usize)
+        .expect("build.rs wrote ranges of SPELLING_SPANS")
+        .iter()
+        .map(|&span| spelling_text(span))
+}
 
 /// The patterns of the decoders behind `gate`: base64's for [`Gate::Base64Run`], the text decoders' for
 /// [`Gate::Escape`] (each of their spellings holds a `%`, `\` or `&`), and base64's spellings of
@@ -224,7 +243,7 @@ fn builtin_patterns_at_run_time(gate: Gate) -> Vec<ExtraPattern> {
     }
     let keywords: Vec<Vec<String>> = BUILTIN_SPELLING_INPUTS
         .iter()
-        .map(|(_, keywords, _)| keywords.iter().map(|k| k.to_string()).collect())
+        .map(|&(_, keywords, _)| spelling_list(keywords).map(str::to_string).collect())
         .collect();
     let inputs: Vec<spell::RuleInput<'_>> = BUILTIN_SPELLING_INPUTS
         .iter()
@@ -232,7 +251,7 @@ fn builtin_patterns_at_run_time(gate: Gate) -> Vec<ExtraPattern> {
         .map(|(&(generic, _, secrets), keywords)| spell::RuleInput {
             generic,
             keywords,
-            secrets: secrets.to_vec(),
+            secrets: spelling_list(secrets).collect(),
         })
         .collect();
     escaped_base64_patterns(&inputs)
@@ -253,7 +272,7 @@ pub fn pattern_source(rules: &[LoadedRule]) -> ExtraSource {
 fn builtin_patterns(gate: Gate) -> Vec<ExtraPattern> {
     BUILTIN_SPELLED[usize::from(gate != Gate::Base64Run)]
         .iter()
-        .map(|&(p, d, s)| extra_pattern(p.to_string(), usize::from(d), usize::from(s), gate))
+        .map(|&(p, d, s)| extra_pattern(spelling_text(p).to_string(), usize::from(d), usize::from(s), gate))
         .collect()
 }
 
@@ -283,13 +302,13 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
             .all(|(r, &(generic, keywords, secrets))| {
                 let spec = &r.spec;
                 spec.tags.iter().any(|t| t == "generic") == generic
-                    && spec.keywords.iter().map(String::as_str).eq(keywords.iter().copied())
+                    && spec.keywords.iter().map(String::as_str).eq(spelling_list(keywords))
                     && spec
                         .examples
                         .positive
                         .iter()
                         .map(|p| p.secret.as_str())
-                        .eq(secrets.iter().copied())
+                        .eq(spelling_list(secrets))
             })
 }
 

@@ -237,7 +237,7 @@ fn fast_changes(repo: &Repository, head: Option<&Tree<'_>>) -> Option<Changes> {
         Some(f) if !f.is_empty() => PathBuf::from(f),
         _ => repo.path().join("index"),
     };
-    let data = match std::fs::read(file) {
+    let data = match index::Mapped::open(&file) {
         Ok(data) => data,
         // No index yet (a fresh repository): nothing is staged.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Changes::default()),
@@ -252,6 +252,7 @@ fn fast_changes(repo: &Repository, head: Option<&Tree<'_>>) -> Option<Changes> {
     let mut prefix = Vec::new();
     compare_dir(
         repo,
+        &index,
         &mut prefix,
         index.tree.as_ref(),
         head.map(Tree::id),
@@ -268,10 +269,11 @@ const TREE_MODE: i32 = 0o040000;
 /// proportional to the change.
 fn compare_dir(
     repo: &Repository,
+    index: &index::Index<'_>,
     prefix: &mut Vec<u8>,
     node: Option<&index::CacheTree<'_>>,
     head: Option<Oid>,
-    entries: &[index::Entry<'_>],
+    entries: &[index::Entry],
     out: &mut Changes,
 ) -> Option<()> {
     if let (Some(oid), Some(head)) = (node.and_then(|n| n.oid), head) {
@@ -290,13 +292,15 @@ fn compare_dir(
     let plen = prefix.len();
     let mut i = 0;
     while let Some(e) = entries.get(i) {
-        let rest = e.path.get(plen..)?;
+        let path = index.path(e);
+        let rest = path.get(plen..)?;
         if let Some(slash) = memchr::memchr(b'/', rest) {
             let name = &rest[..slash];
             // The directory's entries are contiguous (index order is byte order of whole paths), so a
             // binary search finds where they end: an unchanged directory costs O(log n), not O(n).
-            let in_dir = |n: &index::Entry<'_>| {
-                n.path
+            let in_dir = |n: &index::Entry| {
+                index
+                    .path(n)
                     .get(plen..)
                     .is_some_and(|r| r.get(..slash) == Some(name) && r.get(slash) == Some(&b'/'))
             };
@@ -316,7 +320,7 @@ fn compare_dir(
             prefix.extend_from_slice(name);
             prefix.push(b'/');
             let child = node.and_then(|n| n.child(name));
-            compare_dir(repo, prefix, child, sub_head, entries.get(i..j)?, out)?;
+            compare_dir(repo, index, prefix, child, sub_head, entries.get(i..j)?, out)?;
             prefix.truncate(plen);
             i = j;
             continue;
@@ -325,18 +329,19 @@ fn compare_dir(
         if e.intent_to_add {
             continue;
         }
-        let id = Oid::from_bytes(&e.oid).ok()?;
+        let id = Oid::from_bytes(&index.oid(e)).ok()?;
+        let mode = index.mode(e);
         match old.get_mut(rest) {
             Some((old_id, old_mode, seen)) => {
                 *seen = true;
                 if *old_mode == TREE_MODE {
-                    out.gone.push(e.path.to_vec());
-                    out.present.push((e.path.to_vec(), id, e.mode));
-                } else if *old_id != id || *old_mode as u32 != e.mode {
-                    out.present.push((e.path.to_vec(), id, e.mode));
+                    out.gone.push(path.to_vec());
+                    out.present.push((path.to_vec(), id, mode));
+                } else if *old_id != id || *old_mode as u32 != mode {
+                    out.present.push((path.to_vec(), id, mode));
                 }
             }
-            None => out.present.push((e.path.to_vec(), id, e.mode)),
+            None => out.present.push((path.to_vec(), id, mode)),
         }
     }
     for (name, (_, _, seen)) in old {
