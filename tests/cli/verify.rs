@@ -134,11 +134,26 @@ impl Mock {
     }
 
     /// The `/api/` requests the mock saw (keys cut to `pk_xxxx…`).
+    /// The requests the mock has logged. It may log one after answering it, so a request pkhound made
+    /// just before it exited can reach the log after pkhound is gone: the log is read until two reads
+    /// 50 ms apart agree (for at most two seconds).
     fn requests(&self) -> Vec<Value> {
-        self.get("/__mock/requests")["requests"]
-            .as_array()
-            .expect("requests")
-            .clone()
+        let read = || {
+            self.get("/__mock/requests")["requests"]
+                .as_array()
+                .expect("requests")
+                .clone()
+        };
+        let mut last = read();
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now = read();
+            if now.len() == last.len() {
+                return now;
+            }
+            last = now;
+        }
+        last
     }
 
     fn writes(&self) -> u64 {
