@@ -921,8 +921,15 @@ fn scan_blobs(
     let pool = ReaderPool::new(&packs);
     // Runs are taken in pack order, one at a time by whichever thread is free, rather than split in
     // halves as rayon would: a delta's base lies earlier in the pack, so it has almost always been
-    // scanned (and its verdict is known) by the time the delta is read.
-    let runs: Vec<&[(Option<Location>, usize)]> = order.chunks(RUN).collect();
+    // scanned (and its verdict is known) by the time the delta is read. The last blobs go in short runs,
+    // so that the threads finish together rather than one waiting out the other's last long run.
+    let tail = order
+        .len()
+        .saturating_sub(TAIL_RUNS * rayon::current_num_threads() * RUN);
+    let runs: Vec<&[(Option<Location>, usize)]> = order[..tail]
+        .chunks(RUN)
+        .chain(order[tail..].chunks(TAIL_RUN))
+        .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<(usize, BlobResult)> = (0..rayon::current_num_threads().min(runs.len()))
         .into_par_iter()
@@ -1003,6 +1010,9 @@ fn rate(bytes: u64, secs: f64) -> String {
 
 /// How many pack-order neighbours one task reads in a row.
 const RUN: usize = 256;
+/// The last `TAIL_RUNS` runs' worth of blobs per thread are read in runs of `TAIL_RUN`.
+const TAIL_RUNS: usize = 2;
+const TAIL_RUN: usize = 16;
 
 #[allow(clippy::too_many_arguments)]
 fn scan_blob(
