@@ -516,11 +516,10 @@ mod tests {
         }
     }
 
-    /// A keyword of a rule with a wide window (a JWT's `eyJ`, 8 KiB) far beyond the narrow band from
-    /// an edit that completes its match: found by the wider tier's search, which a base that held such
-    /// a keyword (its header) makes the near scan run.
-    #[test]
-    fn a_wide_windows_keyword_far_from_the_edit_seeds_it() {
+    /// A base holding `before` and then a JWT without its signature (its header's `eyJ` over 2 KB
+    /// from the payload's end), and the target that completes it there: (base, target, where the
+    /// 44-byte signature goes).
+    fn jwt_signed_far_from_its_keyword(before: &str) -> (String, String, usize) {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let header = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
@@ -528,13 +527,22 @@ mod tests {
         let payload = b64(&format!(r#"{{"sub":"{}"}}"#, "z".repeat(1600)));
         assert!(payload.len() > 2000);
         // The base ends the token after its payload: no signature, no match.
-        let base = format!("{}session = {header}.{payload}\n{}", filler(40), filler(40));
+        let base = format!("{}{before}session = {header}.{payload}\n{}", filler(40), filler(40));
         let at = base.find(&payload).expect("payload") + payload.len();
         let target = format!(
             "{}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U{}",
             &base[..at],
             &base[at..]
         );
+        (base, target, at)
+    }
+
+    /// A keyword of a rule with a wide window (a JWT's `eyJ`, 8 KiB) far beyond the narrow band from
+    /// an edit that completes its match: found by the wider tier's search, which a base that held such
+    /// a keyword (its header) makes the near scan run.
+    #[test]
+    fn a_wide_windows_keyword_far_from_the_edit_seeds_it() {
+        let (base, target, at) = jwt_signed_far_from_its_keyword("");
         assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 44)]).0, 1);
     }
 
@@ -543,27 +551,17 @@ mod tests {
     /// with `curl` alone does not make an edit search the JWT tier's 16 KB bands.
     #[test]
     fn each_wider_tier_is_searched_when_its_keyword_was_seen() {
-        use base64::Engine as _;
         let e = engine();
         let mut s = e.scratch();
-        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        let header = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
-        let payload = b64(&format!(r#"{{"sub":"{}"}}"#, "z".repeat(1600)));
         let curl = "# fetch it with curl --silent\n";
         e.scan(format!("{}{curl}{}", filler(40), filler(40)).as_bytes(), &mut s);
         let curl_only = s.take_wide();
         assert_eq!(curl_only.count_ones(), 1, "{curl_only:#b}");
-        let base = format!("{}{curl}session = {header}.{payload}\n{}", filler(40), filler(40));
+        let (base, target, at) = jwt_signed_far_from_its_keyword(curl);
         e.scan(base.as_bytes(), &mut s);
         let both = s.take_wide();
         assert_eq!(both & curl_only, curl_only);
         assert_eq!(both.count_ones(), 2, "{both:#b}");
-        let at = base.find(&payload).expect("payload") + payload.len();
-        let target = format!(
-            "{}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U{}",
-            &base[..at],
-            &base[at..]
-        );
         assert_eq!(same(base.as_bytes(), target.as_bytes(), &[(at, at + 44)]).0, 1);
         // Told the base held only `curl`'s tier, the near scan does not look for the JWT's keyword so
         // far from the change.
