@@ -851,23 +851,14 @@ impl Deltas<'_> {
 const LARGE_PACKS: u64 = 8 << 20;
 
 /// Whether the scan reads a whole history (every ref's, or one ref's, from the first commit) of a
-/// repository whose packs hold `LARGE_PACKS` bytes or more: it will build the keyword DFA anyway, so
+/// repository whose packs (its alternates' included) hold `LARGE_PACKS` bytes or more: it will build the keyword DFA anyway, so
 /// building it while the commits are walked costs no wall time. A range or `--since` scan may read a
 /// handful of blobs, and a `--state` scan only what is new: they build it when they reach it, if ever.
 fn large_history(repo: &Repo, cfg: &HistoryConfig) -> bool {
     if !matches!(cfg.selection, Selection::All | Selection::Branch(_)) || cfg.since.is_some() || cfg.state.is_some() {
         return false;
     }
-    let Ok(dir) = std::fs::read_dir(repo.git_dir().join("objects").join("pack")) else {
-        return false;
-    };
-    let bytes: u64 = dir
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    bytes >= LARGE_PACKS
+    PackSet::pack_bytes(repo.git_dir()) >= LARGE_PACKS
 }
 
 /// Reads and scans every unique blob once, in parallel.

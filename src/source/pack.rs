@@ -101,6 +101,21 @@ impl PackSet {
         set
     }
 
+    /// The bytes of every pack file under `git_dir` and its alternates (what [`PackSet::open`] would
+    /// read), without reading their indexes: a cheap measure of how large a history scan will be.
+    pub fn pack_bytes(git_dir: &Path) -> u64 {
+        let mut dirs = Vec::new();
+        object_dirs(&git_dir.join("objects"), 0, &mut dirs);
+        dirs.iter()
+            .filter_map(|dir| std::fs::read_dir(dir.join("pack")).ok())
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Where `id` sits; `None` for an object no usable index lists (loose, missing, or looked up after
     /// [`PackSet::drop_indexes`]).
     pub fn locate(&self, id: &Oid) -> Option<Location> {
