@@ -77,6 +77,9 @@ struct Matcher {
     needs: Option<u8>,
     /// How far into a match its first `needs` byte can lie at most, when the regex bounds it.
     needs_within: Option<usize>,
+    /// A run of bytes of one class every match holds (`[a-f0-9]{64}`, [`required_run`]): a window
+    /// without such a run is not searched.
+    run: Option<Run>,
     secret: SecretGroup,
     allow: Vec<Regex>,
     /// The `name` capture group, when the regex captures the name a value is assigned to.
@@ -666,7 +669,7 @@ impl Engine {
                 let caps = scratch.caps[r].get_or_insert_with(|| st.regex.create_captures());
                 for &(ws, we) in &scratch.windows[r] {
                     let window = &hay[ws..we];
-                    if matcher.needs.is_some_and(|b| memchr::memchr(b, window).is_none()) {
+                    if !matcher.may_match(window) {
                         continue;
                     }
                     scratch.starts.clear();
@@ -719,7 +722,7 @@ impl Engine {
             let locs = scratch.locs[r].get_or_insert_with(|| matcher.regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &hay[ws..we];
-                if matcher.needs.is_some_and(|b| memchr::memchr(b, window).is_none()) {
+                if !matcher.may_match(window) {
                     continue;
                 }
                 let mut pos = 0;
@@ -942,9 +945,11 @@ impl CompiledRule {
             .as_ref()
             .and_then(required_byte)
             .map_or((None, None), |(b, w)| (Some(b), w));
+        let run = hir.as_ref().and_then(required_run);
         Ok(Matcher {
             needs,
             needs_within,
+            run,
             starts,
             regex,
             secret,
@@ -1179,6 +1184,100 @@ fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
     let set = required(hir);
     let b = RARITY.iter().copied().find(|&b| set[usize::from(b)])?;
     Some((b, within(hir, b)))
+}
+
+impl Matcher {
+    /// Whether `window` holds what every match needs: the required byte and the required run.
+    fn may_match(&self, window: &[u8]) -> bool {
+        self.needs.is_none_or(|b| memchr::memchr(b, window).is_some())
+            && self.run.as_ref().is_none_or(|r| r.found_in(window))
+    }
+}
+
+/// `min` bytes in a row, each in `class`.
+#[derive(Debug, Clone, PartialEq)]
+struct Run {
+    class: [bool; 256],
+    min: usize,
+}
+
+/// Runs shorter than this are everywhere in source code: not worth a check.
+const RUN_MIN: usize = 12;
+
+impl Run {
+    /// Whether `hay` holds the run. Checks one byte in `min` where the class is rare: a byte outside the
+    /// class at `p` rules out every run through `p`, so the next run that could fit ends at `p + min` or
+    /// later; at a byte inside it, the run through it is measured back and forth.
+    fn found_in(&self, hay: &[u8]) -> bool {
+        let min = self.min.max(1);
+        let class = |i: usize| self.class[usize::from(hay[i])];
+        let mut p = min - 1;
+        while p < hay.len() {
+            if !class(p) {
+                p += min;
+                continue;
+            }
+            // The run through `p` starts at `start`; does it reach `start + min`?
+            let mut start = p;
+            while start > 0 && p + 1 - start < min && class(start - 1) {
+                start -= 1;
+            }
+            let mut end = p + 1;
+            while end < hay.len() && end - start < min && class(end) {
+                end += 1;
+            }
+            if end - start >= min {
+                return true;
+            }
+            // `end` is outside the class (or past the end): the next run ends at `end + min` or later.
+            p = end + min;
+        }
+        false
+    }
+}
+
+/// The longest run of one byte class that every match of `hir` holds, when it is at least [`RUN_MIN`]
+/// bytes: a repeated class (`[a-f0-9]{64}`) on the path every match takes (a concatenation, a group, a
+/// repetition that must happen).
+fn required_run(hir: &regex_syntax::hir::Hir) -> Option<Run> {
+    use regex_syntax::hir::{Class, HirKind};
+    fn class_of(h: &regex_syntax::hir::Hir) -> Option<[bool; 256]> {
+        let mut set = [false; 256];
+        match h.kind() {
+            HirKind::Class(Class::Bytes(c)) => {
+                for r in c.ranges() {
+                    (r.start()..=r.end()).for_each(|b| set[usize::from(b)] = true);
+                }
+            }
+            // Only ASCII: a wider class matches multi-byte sequences.
+            HirKind::Class(Class::Unicode(c)) => {
+                for r in c.ranges() {
+                    if !r.end().is_ascii() {
+                        return None;
+                    }
+                    (r.start() as u8..=r.end() as u8).for_each(|b| set[usize::from(b)] = true);
+                }
+            }
+            HirKind::Literal(l) if l.0.len() == 1 => set[usize::from(l.0[0])] = true,
+            _ => return None,
+        }
+        Some(set)
+    }
+    fn longest(h: &regex_syntax::hir::Hir) -> Option<Run> {
+        match h.kind() {
+            HirKind::Capture(c) => longest(&c.sub),
+            HirKind::Repetition(r) if r.min > 0 => match class_of(&r.sub) {
+                Some(class) => Some(Run {
+                    class,
+                    min: usize::try_from(r.min).ok()?,
+                }),
+                None => longest(&r.sub),
+            },
+            HirKind::Concat(v) => v.iter().filter_map(longest).max_by_key(|r| r.min),
+            _ => None,
+        }
+    }
+    longest(hir).filter(|r| r.min >= RUN_MIN)
 }
 
 /// Makes `windows` sorted and disjoint, merging those that overlap or touch, when they are not already.

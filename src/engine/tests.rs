@@ -370,6 +370,52 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
 }
 
 #[test]
+fn a_window_is_searched_only_when_it_holds_a_run_every_match_needs() {
+    let run = |r: &str| super::parse_hir(r).and_then(|h| super::required_run(&h));
+    let hex = |r: &Run| (0u8..=255).filter(|&b| r.class[usize::from(b)]).collect::<Vec<u8>>();
+    let sentry = run(r"(?i:sentry)(?s:[^@]){0,40}?(?P<secret>[a-f0-9]{64})").expect("a 64-byte run");
+    assert_eq!(sentry.min, 64);
+    assert_eq!(hex(&sentry), b"0123456789abcdef");
+    // The longest of several; through groups and repetitions that must happen; case folded.
+    assert_eq!(
+        run(r"https?://[0-9a-f]{32}:(?P<s>[0-9a-f]{40})@").map(|r| r.min),
+        Some(40)
+    );
+    assert_eq!(run(r"(?:tok_[A-Z0-9]{20}){1,2}").map(|r| r.min), Some(20));
+    let folded = run(r"(?i)x[a-c]{16}").expect("a 16-byte run");
+    assert_eq!(hex(&folded), b"ABCabc");
+    // Optional, in one branch only, too short, or not one class per byte: nothing to look for.
+    assert_eq!(run(r"x(?:[0-9a-f]{64})?"), None);
+    assert_eq!(run(r"(?:[0-9a-f]{64}|y)"), None);
+    assert_eq!(run(r"[0-9a-f]{8}-[0-9a-f]{4}"), None);
+    assert_eq!(run(r"(?:ab){20}"), None);
+
+    let r = Run {
+        class: std::array::from_fn(|b| (b as u8).is_ascii_hexdigit()),
+        min: 4,
+    };
+    assert!(r.found_in(b"xx beef"));
+    assert!(r.found_in(b"0123"));
+    assert!(!r.found_in(b"abc xyz 12 3"));
+    assert!(!r.found_in(b""));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The skipping check agrees with counting every run.
+    #[test]
+    fn a_run_is_found_exactly_when_one_is_there(
+        hay in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'-')], 0..80),
+        min in 1usize..12,
+    ) {
+        let r = Run { class: std::array::from_fn(|b| b == usize::from(b'a') || b == usize::from(b'b')), min };
+        let longest = hay.split(|&b| b == b'-').map(<[u8]>::len).max().unwrap_or(0);
+        prop_assert_eq!(r.found_in(&hay), longest >= min);
+    }
+}
+
+#[test]
 fn keyword_start_is_proved_from_prefix_literals() {
     let keyword_start = |r: &str, k: &[String]| super::parse_hir(r).is_some_and(|h| super::keyword_start(&h, k));
     let kw = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
