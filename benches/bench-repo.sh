@@ -11,7 +11,8 @@
 # scans the rest; betterleaks and gitleaks stop at the first one `git log -p` cannot read (even `--stat`
 # must read an added blob's header, and betterleaks sets GIT_NO_REPLACE_OBJECTS, so neither attributes nor
 # `git replace` get them past it), and their time is then that of a partial scan. The script lists such
-# blobs and the paths they appear at, so a benchmark can say so.
+# blobs and the paths they appear at; benches/history.sh finds them itself and gives the peers a pathspec
+# that leaves those paths out, so they read the rest of the history.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 SOURCE DEST" >&2; exit 2; }
 src="$(git -C "$1" rev-parse --absolute-git-dir)"
