@@ -36,10 +36,10 @@ fn escape_before(hay: &[u8], start: usize) -> bool {
 }
 
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
-/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`; or whose name says the value is made up for a test:
-/// `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`. Only rules whose regex captures the
-/// assigned name (group `name`, the generic assignment rules) ask: a provider rule's own format still
-/// reports a real-shaped key whatever its variable is called.
+/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token); or whose
+/// name says the value is made up for a test: `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`.
+/// Only rules whose regex captures the assigned name (group `name`, the generic assignment rules) ask: a
+/// provider rule's own format still reports a real-shaped key whatever its variable is called.
 pub fn is_reference_name(name: &[u8]) -> bool {
     let lower: Vec<u8> = name
         .iter()
@@ -62,6 +62,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || has(b"csrf")
         || has(b"xsrf")
+        || has(b"authenticity")
         || has(b"public")
         || MADE_UP.iter().any(|w| has(w))
 }
@@ -336,6 +337,7 @@ mod tests {
             "mock_secret",
             "invalidToken",
             "exampleSecret",
+            "authenticity_token",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
