@@ -21,6 +21,7 @@ ALIAS = {
     'meraki': 'cisco', 'redis': 'database', 'rabbitmq': 'database', 'odbc': 'database', 'ftp': 'url',
     'privkey': 'private-key', 'pem': 'private-key', 'artifactoryreferencetoken': 'jfrog', 'jiratoken': 'atlassian',
     'weightsandbiases': 'wandb',
+    'boxcom': 'box', 'feishu': 'lark', 'checkoutcom': 'checkout', 'denodeploy': 'deno',
     'x': 'twitter', 'nytimes': 'nytimes', 'newyorktimes': 'nytimes', 'line': 'line',
 }
 SHORT_PREFIX_OK = {'aws', 'npm', 'gcp', 'ibm'}
