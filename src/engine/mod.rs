@@ -66,6 +66,8 @@ pub struct CompiledRule {
     generic: bool,
     /// The other half of a two-part credential, found near each match.
     pair: Option<crate::rules::PairSpec>,
+    /// Rules (by index) whose match on exactly this rule's span yields to this one (`supersedes`).
+    supersedes: Vec<usize>,
 }
 
 /// The compiled half of a rule: its regex, where its secret is, and its allowlist.
@@ -370,6 +372,7 @@ impl Engine {
             compiled.push(CompiledRule {
                 generic: spec.tags.iter().any(|t| t == "generic"),
                 pair: spec.pair.clone(),
+                supersedes: Vec::new(),
                 info: Arc::new(info),
                 file: loaded.file.clone(),
                 regex_src: spec.regex.clone(),
@@ -383,6 +386,17 @@ impl Engine {
                 check: spec.check,
                 delimited: spec.delimited,
             });
+        }
+        // `supersedes` names rules by id; an id no rule has supersedes nothing (the built-in rules' test
+        // checks each one exists).
+        let by_id: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.spec.id.as_str(), i)).collect();
+        for (rule, loaded) in compiled.iter_mut().zip(rules) {
+            rule.supersedes = loaded
+                .spec
+                .supersedes
+                .iter()
+                .filter_map(|id| by_id.get(id.as_str()).copied())
+                .collect();
         }
         // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
         // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
@@ -742,6 +756,7 @@ impl Engine {
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
+        self.drop_superseded(&mut scratch.matches);
         self.pair_up(hay, &mut scratch.matches);
         &scratch.matches
     }
@@ -852,6 +867,33 @@ impl Engine {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// A match on exactly the span of a match of a rule that supersedes its rule is the same secret, which
+    /// that rule names better (`supersedes`). `matches` is sorted by span.
+    fn drop_superseded(&self, matches: &mut Vec<Match>) {
+        let mut drop = vec![false; matches.len()];
+        let mut any = false;
+        for (i, m) in matches.iter().enumerate() {
+            let winner = &self.rules[m.rule];
+            if winner.supersedes.is_empty() {
+                continue;
+            }
+            let same = |o: &Match| o.start == m.start && o.end == m.end;
+            for (j, o) in matches.iter().enumerate() {
+                if j != i && same(o) && winner.supersedes.contains(&o.rule) {
+                    drop[j] = true;
+                    any = true;
+                }
+            }
+        }
+        if any {
+            let mut k = 0;
+            matches.retain(|_| {
+                k += 1;
+                !drop[k - 1]
+            });
+        }
     }
 
     /// A generic rule's match that overlaps a specific rule's match is the same secret, already reported.

@@ -507,6 +507,12 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             spec: rule,
         });
     }
+    // A config's rule may supersede only the config's own rules: superseding a built-in one would hide
+    // that rule's findings behind the config's (another id, maybe a lower severity).
+    let own: std::collections::HashSet<String> = cfg.rules.iter().map(|r| r.spec.id.clone()).collect();
+    for rule in &mut cfg.rules {
+        rule.spec.supersedes.retain(|id| own.contains(id));
+    }
     cfg.disable = spec
         .disable
         .into_iter()
@@ -825,6 +831,21 @@ mod tests {
         assert!(!a.allows(&cand("src/vendor/a.js", "s")));
         assert!(!a.allows(&cand("src/app.py", "s")));
         assert!(a.prunes("vendor/x"));
+    }
+
+    /// A config's rule may not hide a built-in rule's findings behind its own; among its own rules it may.
+    #[test]
+    fn a_config_rule_supersedes_only_the_configs_own_rules() {
+        let rule = |id: &str, sup: &str| {
+            format!(
+                "[[rule]]\nid = '{id}'\nname = 'n'\nseverity = 'info'\nkeywords = ['sk_live_']\n\
+                 regex = 'sk_live_[a-z]{{24}}'\nremediation = 'r'\nsupersedes = [{sup}]\n"
+            )
+        };
+        let text = rule("mine-a", "'stripe-secret-key-live', 'mine-b'") + &rule("mine-b", "");
+        let cfg = load_str("c.toml", &text).expect("config loads");
+        let a = cfg.rules.iter().find(|r| r.spec.id == "mine-a").expect("mine-a");
+        assert_eq!(a.spec.supersedes, vec!["mine-b".to_string()]);
     }
 
     #[test]

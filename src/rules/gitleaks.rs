@@ -223,6 +223,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             secret_group: rule.secret_group,
             first_group: true,
             pair: None,
+            supersedes: Vec::new(),
         };
         if let Some(first) = cfg.rules.iter().position(|r| r.spec.id == spec.id) {
             warn(

@@ -181,6 +181,12 @@ pub struct RuleSpec {
     /// Twilio auth token's account SID, an Azure account key's account name.
     #[serde(default)]
     pub pair: Option<PairSpec>,
+    /// Rules whose match on exactly this rule's span is the same secret, better named by this rule: a
+    /// provider's key that shares another provider's prefix (Clerk's `sk_live_` next to the word Clerk is not a
+    /// Stripe key). Their match there is dropped. Built-in rules only: a config may not hide a built-in
+    /// rule's finding behind one of its own.
+    #[serde(default)]
+    pub supersedes: Vec<String>,
 }
 
 /// How to find the other half of a two-part credential near a rule's secret. The finding names both parts
@@ -360,6 +366,19 @@ mod tests {
             }
             assert_eq!(format!("{:?}", b.spec), format!("{expected:?}"), "{}", f.spec.id);
         }
+    }
+
+    #[test]
+    fn every_superseded_rule_exists() {
+        let rules = builtin_with_examples().expect("built-in rules load");
+        let ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.spec.id.as_str()).collect();
+        let bad: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.spec.supersedes.iter().map(move |s| (r, s)))
+            .filter(|(r, s)| !ids.contains(s.as_str()) || *s == &r.spec.id)
+            .map(|(r, s)| format!("{}: {} supersedes `{s}`", r.file, r.spec.id))
+            .collect();
+        assert!(bad.is_empty(), "supersedes names no other rule:\n{}", bad.join("\n"));
     }
 
     #[test]
