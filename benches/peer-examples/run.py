@@ -22,6 +22,8 @@ ALIAS = {
     'privkey': 'private-key', 'pem': 'private-key', 'artifactoryreferencetoken': 'jfrog', 'jiratoken': 'atlassian',
     'weightsandbiases': 'wandb',
     'x': 'twitter', 'nytimes': 'nytimes', 'newyorktimes': 'nytimes', 'line': 'line',
+    'nvapi': 'nvidia', 'moonshot': 'kimi', 'stability': 'stabilityai', 'together': 'togetherai',
+    'elasticemail': None, 'astra': 'datastax', 'cockroach': 'cockroachlabs',
 }
 SHORT_PREFIX_OK = {'aws', 'npm', 'gcp', 'ibm'}
 
