@@ -23,6 +23,8 @@ ALIAS = {
     'weightsandbiases': 'wandb',
     'boxcom': 'box', 'feishu': 'lark', 'checkoutcom': 'checkout', 'denodeploy': 'deno',
     'x': 'twitter', 'nytimes': 'nytimes', 'newyorktimes': 'nytimes', 'line': 'line',
+    'nvapi': 'nvidia', 'moonshot': 'kimi', 'stability': 'stabilityai', 'together': 'togetherai',
+    'elasticemail': None, 'astra': 'datastax', 'cockroach': 'cockroachlabs',
 }
 SHORT_PREFIX_OK = {'aws', 'npm', 'gcp', 'ibm'}
 
