@@ -388,14 +388,13 @@ impl Engine {
             });
         }
         // `supersedes` names rules by id; an id no rule has supersedes nothing (the built-in rules' test
-        // checks each one exists).
-        let by_id: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.spec.id.as_str(), i)).collect();
+        // checks each one exists). A handful of rules supersede: a lookup each, no index of every id.
         for (rule, loaded) in compiled.iter_mut().zip(rules) {
             rule.supersedes = loaded
                 .spec
                 .supersedes
                 .iter()
-                .filter_map(|id| by_id.get(id.as_str()).copied())
+                .filter_map(|id| rules.iter().position(|r| r.spec.id == *id))
                 .collect();
         }
         // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
@@ -870,30 +869,18 @@ impl Engine {
     }
 
     /// A match on exactly the span of a match of a rule that supersedes its rule is the same secret, which
-    /// that rule names better (`supersedes`). `matches` is sorted by span.
+    /// that rule names better (`supersedes`). `matches` is sorted by span, so such matches are neighbours.
     fn drop_superseded(&self, matches: &mut Vec<Match>) {
-        let mut drop = vec![false; matches.len()];
-        let mut any = false;
-        for (i, m) in matches.iter().enumerate() {
-            let winner = &self.rules[m.rule];
-            if winner.supersedes.is_empty() {
-                continue;
-            }
-            let same = |o: &Match| o.start == m.start && o.end == m.end;
-            for (j, o) in matches.iter().enumerate() {
-                if j != i && same(o) && winner.supersedes.contains(&o.rule) {
-                    drop[j] = true;
-                    any = true;
-                }
-            }
+        if matches.iter().all(|m| self.rules[m.rule].supersedes.is_empty()) {
+            return;
         }
-        if any {
-            let mut k = 0;
-            matches.retain(|_| {
-                k += 1;
-                !drop[k - 1]
-            });
-        }
+        let superseded =
+            |same: &[Match], m: &Match| same.iter().any(|w| self.rules[w.rule].supersedes.contains(&m.rule));
+        let kept: Vec<Match> = matches
+            .chunk_by(|a, b| (a.start, a.end) == (b.start, b.end))
+            .flat_map(|same| same.iter().filter(|m| !superseded(same, m)).copied())
+            .collect();
+        *matches = kept;
     }
 
     /// A generic rule's match that overlaps a specific rule's match is the same secret, already reported.

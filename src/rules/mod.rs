@@ -183,8 +183,8 @@ pub struct RuleSpec {
     pub pair: Option<PairSpec>,
     /// Rules whose match on exactly this rule's span is the same secret, better named by this rule: a
     /// provider's key that shares another provider's prefix (Clerk's `sk_live_` next to the word Clerk is not a
-    /// Stripe key). Their match there is dropped. Built-in rules only: a config may not hide a built-in
-    /// rule's finding behind one of its own.
+    /// Stripe key). Their match there is dropped. A config's rule may supersede only the config's own rules
+    /// (the loader drops other ids): it may not hide a built-in rule's finding behind one of its own.
     #[serde(default)]
     pub supersedes: Vec<String>,
 }
