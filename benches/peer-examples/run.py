@@ -25,6 +25,9 @@ ALIAS = {
     'x': 'twitter', 'nytimes': 'nytimes', 'newyorktimes': 'nytimes', 'line': 'line',
     'nvapi': 'nvidia', 'moonshot': 'kimi', 'stability': 'stabilityai', 'together': 'togetherai',
     'elasticemail': None, 'astra': 'datastax', 'cockroach': 'cockroachlabs',
+    'terraformcloudpersonaltoken': 'hashicorp', 'terraformcloud': 'hashicorp', 'vagrantcloud': 'hashicorp',
+    'vagrantcloudpersonaltoken': 'hashicorp', 'netrc': 'generic', 'nexmoapikey': 'vonage', 'sendinbluev2': 'brevo',
+    'youtube': 'google', 'youtubeapikey': 'google', 'ldap': 'database',
 }
 SHORT_PREFIX_OK = {'aws', 'npm', 'gcp', 'ibm'}
 
@@ -119,6 +122,7 @@ def main():
     shutil.rmtree(tmp)
     per = collections.defaultdict(lambda: collections.Counter())
     details = []
+    hits = []
     for i, r in enumerate(items):
         fs = byfile.get(f'e{i:05d}.txt', [])
         prov = r['prov']
@@ -133,6 +137,8 @@ def main():
             if placeholder_like(r):
                 c['pos_ph'] += 1
                 c['found_ph'] += hit
+            if hit:
+                hits.append(f"HIT [{prov}] {r['source']}:{r['rule']} -> {sorted(set(fd.get('rule_id') or fd.get('rule') for fd in fs))}\n  {json.dumps(r['text'][:600])}")
             if not hit:
                 details.append(f"MISS [{prov}] {r['source']}:{r['rule']}\n  {json.dumps(r['text'][:600])}\n  want={json.dumps([s[:120] for s in r['secrets']])}")
         else:
@@ -160,6 +166,7 @@ def main():
         lines.append(f"{p:22} {c['found']:7} {c['pos']:5} {pct:6.1f} {c['found_own']:5} {c['flagged']:5} {c['neg']:5}")
     open(a.out + '.txt', 'w').write('\n'.join(lines) + '\n')
     open(a.out + '-details.txt', 'w').write('\n'.join(details) + '\n')
+    open(a.out + '-hits.txt', 'w').write('\n'.join(hits) + '\n')
     print('\n'.join(lines[:5]))
 
 
