@@ -144,6 +144,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             return true;
         }
     }
+    if interleaved_alphabet(lower) {
+        return true;
+    }
     let mut seen = [false; 256];
     let mut distinct = 0;
     for &b in secret {
@@ -191,6 +194,27 @@ fn counting_pairs(lower: &[u8]) -> bool {
             && letters.windows(2).all(|p| next_letter(p[0], p[1]))
             && digits.windows(2).all(|p| next_digit(p[0], p[1]))
     })
+}
+
+/// True when the letters alone run through the alphabet for 8 or more, whatever sits between them
+/// (`aB1cD2eF3gH4`, `abcd1234efgh5678`, `abc123def456ghi789`): the other common hand-typed fake. In a random
+/// base62 key each next letter continues a run with chance 1/26, so a run of 8 comes about once in 10^10
+/// positions.
+fn interleaved_alphabet(lower: &[u8]) -> bool {
+    let mut up = 1;
+    let mut down = 1;
+    let mut prev: Option<u8> = None;
+    for &b in lower.iter().filter(|b| b.is_ascii_lowercase()) {
+        if let Some(a) = prev {
+            up = if a.wrapping_add(1) == b { up + 1 } else { 1 };
+            down = if b.wrapping_add(1) == a { down + 1 } else { 1 };
+            if up >= 8 || down >= 8 {
+                return true;
+            }
+        }
+        prev = Some(b);
+    }
+    false
 }
 
 /// Shannon entropy in bits per byte.
@@ -245,6 +269,10 @@ mod tests {
             "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",
             "CAISuwJ1q6Ft5B2yu9Kiaa5E0VnVJ8q2o3P4r5S6t7U8v9W0xYz",
             "1a2b3c4d5e6f7a8b9c0d",
+            "aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3aA4bB5cC6dD7eE8fF9gG0hH1iJ2kL3m==",
+            "EXAabc123def456ghi789jkl012mno345",
+            "sbp_abcd1234efgh5678ijkl9012mnop3456qrst7890",
+            "z9y8x7w6v5u4t3s2r1q0",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
@@ -262,6 +290,26 @@ mod tests {
         assert!(!is_placeholder(block.as_bytes()));
         let doc = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".repeat(3);
         assert!(is_placeholder(doc.as_bytes()));
+    }
+
+    /// The interleaved-alphabet test must not call random base62 keys fakes: 100,000 random 40-character
+    /// keys (a fixed xorshift stream, so the test is deterministic) are all kept.
+    #[test]
+    fn random_base62_keys_are_not_interleaved_alphabets() {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..100_000 {
+            let key: Vec<u8> = (0..40)
+                .map(|_| BASE62[(next() % 62) as usize].to_ascii_lowercase())
+                .collect();
+            assert!(!interleaved_alphabet(&key), "{}", String::from_utf8_lossy(&key));
+        }
     }
 
     /// Real keys that happen to repeat a character are keys. See: issue 12 ("The placeholder filter that
