@@ -147,6 +147,9 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
             return Some(format!("rejected by the allow regex `{a}`"));
         }
     }
+    if super::filter::digest_context(hay, start, end) {
+        return Some("rejected by the digest filter: a hash or commit id in its context".into());
+    }
     if super::filter::is_placeholder(secret_bytes) {
         return Some("rejected by the placeholder filter".into());
     }

@@ -179,6 +179,91 @@ fn annotated_key_random_part(secret: &[u8]) -> Option<&[u8]> {
     annotated.then_some(random)
 }
 
+/// Digest algorithms and other names whose value is a hash or a revision, as they prefix a value
+/// (`sha256:…`, `--hash=sha256:…`, `"integrity": "sha512-…"`, `repo.git#…`, `/commit/…`, Go's `h1:…`).
+const DIGEST_PREFIXES: &[&[u8]] = &[
+    b"sha1:",
+    b"sha224:",
+    b"sha256:",
+    b"sha384:",
+    b"sha512:",
+    b"md5:",
+    b"sha1=",
+    b"sha256=",
+    b"sha512=",
+    b"md5=",
+    b"sha1-",
+    b"sha256-",
+    b"sha384-",
+    b"sha512-",
+    b".git#",
+    b"/commit/",
+    b"/commits/",
+    b"/tree/",
+    b"/blob/",
+    b" h1:",
+];
+
+/// Words that, as the name a value is given or just before it on its line, say the value is a digest or a
+/// revision: `checksum md5 9e10…`, `pinned to commit 4f2a…`, `"version": "c0ffee…"`.
+const DIGEST_WORDS: &[&[u8]] = &[
+    b"sha1",
+    b"sha256",
+    b"sha512",
+    b"md5",
+    b"checksum",
+    b"digest",
+    b"commit",
+    b"revision",
+    b"integrity",
+    b"etag",
+];
+/// Names that say so only when they are the value's own name (`hash = "…"`, `rev: …`), since `hash`
+/// also names salts and HMAC secrets further along a line (`hash_secret = …`).
+const DIGEST_NAMES: &[&[u8]] = &[b"hash", b"version", b"rev", b"ref", b"sum", b"sha"];
+
+/// True when the secret at `start..end` is a digest, a commit id or a hashed file name rather than a key:
+/// a value of any shape right after a digest prefix (`sha256:`), or a hex value of a digest's length (32,
+/// 40, 64 or 128) after a digest word on its line, after `@` (an action pinned to a commit), named
+/// `hash`/`version`/`rev`, or followed by a file extension or domain (`vendor/lib-9e10….tgz`).
+///
+/// Name-keyed rules (`(?i:sentry)…[a-f0-9]{64}`) take such values when a lock file, a pinned dependency
+/// or a changelog names the provider: found on redash's uv.lock, and for 40 rules on a probe of lock-file
+/// and CI lines. A real key is not written after `sha256:`, and a random hex key named `hash` is a hash.
+pub fn digest_context(hay: &[u8], start: usize, end: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let before: Vec<u8> = hay[line_start.max(start.saturating_sub(40))..start]
+        .iter()
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    if DIGEST_PREFIXES.iter().any(|p| before.ends_with(p)) {
+        return true;
+    }
+    let secret = &hay[start..end];
+    let hex = matches!(secret.len(), 32 | 40 | 64 | 128)
+        && (secret.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            || secret.iter().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')));
+    if !hex {
+        return false;
+    }
+    if before.ends_with(b"@") || DIGEST_WORDS.iter().any(|w| memchr::memmem::find(&before, w).is_some()) {
+        return true;
+    }
+    let name_end = before
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'=' | b':' | b'>'))
+        .map_or(0, |i| i + 1);
+    let name = &before[..name_end];
+    let named = DIGEST_NAMES.iter().any(|n| {
+        name.ends_with(n)
+            && name[..name.len() - n.len()]
+                .last()
+                .is_none_or(|b| !b.is_ascii_alphanumeric())
+    });
+    let after = &hay[end..hay.len().min(end + 2)];
+    named || (after.len() == 2 && after[0] == b'.' && after[1].is_ascii_lowercase())
+}
+
 /// True when four letter-digit pairs count up together (`a1b2c3d4`, `r5s6t7u8`, `1a2b3c4d`): the commonest
 /// hand-typed fake value. Random keys practically never hold one (about 1 in 10^12 per position).
 fn counting_pairs(lower: &[u8]) -> bool {
@@ -290,6 +375,47 @@ mod tests {
         assert!(!is_placeholder(block.as_bytes()));
         let doc = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".repeat(3);
         assert!(is_placeholder(doc.as_bytes()));
+    }
+
+    #[test]
+    fn digests_and_commit_ids_are_not_keys() {
+        let judge = |text: &str, secret: &str| {
+            let start = text.find(secret).unwrap();
+            digest_context(text.as_bytes(), start, start + secret.len())
+        };
+        let h64 = "9e0b1f7c2a4d6e8f0a1c3e5b7d9f1a3c5e7b9d0f2a4c6e8b0d2f4a6c8e0b2d4f";
+        let h40 = &h64[..40];
+        let h32 = &h64[..32];
+        for (text, secret) in [
+            (format!("sentry-sdk==1.4 --hash=sha256:{h64}"), h64),
+            (
+                format!("\"resolved\": \"git+https://github.com/acme/sparkpost.git#{h40}\""),
+                h40,
+            ),
+            (format!("uses: acme/wandb-action@{h40} # v2"), h40),
+            (format!("# wandb: pinned to commit {h40}"), h40),
+            (format!("netlify_version = \"{h40}\""), h40),
+            (format!("\"file:vendor/bugsnag-{h32}.tgz\""), h32),
+            (format!("rollbar checksum md5 {h32}"), h32),
+            (
+                format!("integrity sha512-{}", "Qm8rZk2LwXv7TnP4sJd9HcY1gFb6RtMa"),
+                "Qm8rZk2LwXv7TnP4sJd9HcY1gFb6RtMa",
+            ),
+        ] {
+            assert!(judge(&text, secret), "{text}");
+        }
+        for (text, secret) in [
+            (format!("SENTRY_AUTH_TOKEN={h64}"), h64),
+            (format!("wandb_api_key = \"{h40}\""), h40),
+            (format!("HASH_SECRET = \"{h64}\""), h64),
+            (format!("rollbar_token: {h32}\n# see commit history"), h32),
+            (format!("commit abc\nDATADOG_API_KEY={h32}"), h32),
+            (format!("token = \"{h32}\"."), h32),
+            // Only hex of a digest's length is judged by the words around it.
+            (format!("release_sha = \"{}\"", &h64[..36]), &h64[..36]),
+        ] {
+            assert!(!judge(&text, secret), "{text}");
+        }
     }
 
     /// The interleaved-alphabet test must not call random base62 keys fakes: 100,000 random 40-character

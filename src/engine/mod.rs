@@ -1053,7 +1053,8 @@ impl CompiledRule {
         })
     }
 
-    /// The filters every candidate secret must pass: delimitation, allowlist, placeholder, entropy, check.
+    /// The filters every candidate secret must pass: delimitation, allowlist, digest context, placeholder,
+    /// entropy, check.
     ///
     /// In a binary file (`binary`) a secret that starts with its rule's token prefix may be glued to
     /// word bytes: SQLite stores a record's values back to back after their serial types, so a TEXT key
@@ -1074,6 +1075,9 @@ impl CompiledRule {
             return false;
         }
         if matcher.allow.iter().any(|a| a.is_match(secret)) {
+            return false;
+        }
+        if filter::digest_context(hay, start, end) {
             return false;
         }
         if filter::is_placeholder(secret) {
