@@ -31,6 +31,7 @@ use crate::scan::{self, ScanConfig, ScanOutcome, Scanner};
 use crate::source::archive;
 use crate::source::fs::{PathPrune, WalkOptions};
 use crate::source::git::{Repo, Selection};
+use crate::source::staged;
 use crate::triage::{self, baseline::Baseline, Policy};
 use crate::verify::{self, Verifiers};
 
@@ -300,6 +301,17 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
         }
         return Ok(ExitStatus::Error);
     }
+    // A pre-commit hook's time is mostly start-up: git lists the staged change on a thread of its own
+    // while the rules load on this one (listing needs no rules).
+    let prefetch = args.staged.then(|| {
+        staged::Prefetch::start(
+            roots.first().cloned(),
+            staged::StagedOptions {
+                respect_ignore: !args.no_ignore,
+                archives: !args.no_archives,
+            },
+        )
+    });
     // A staged scan runs where the hook runs: its config is the one in the current directory.
     let config_roots = if args.staged && roots.is_empty() {
         vec![PathBuf::from(".")]
@@ -382,6 +394,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitStatus> {
             progress,
             policy,
             staged: args.staged,
+            prefetch,
         };
         scan::run(&engine, &config)
     };
@@ -1257,6 +1270,7 @@ fn history_scan(
             progress: false,
             policy: policy.clone(),
             staged: false,
+            prefetch: None,
         };
         let elapsed = outcome.stats.elapsed_ms;
         let mut tree = scan::run(engine, &config);
@@ -1499,7 +1513,7 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
     if let Some(c) = r.check {
         filters.push(format!("check {c:?}"));
     }
-    for a in &r.allow {
+    for a in r.allow.iter() {
         filters.push(format!("allow /{a}/"));
     }
     let mut out = Vec::new();
@@ -1556,7 +1570,7 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
             writeln!(out, "  not found:  {}", visible(n))?;
         }
         writeln!(out, "remediation:  {}", r.remediation)?;
-        for url in &r.references {
+        for url in r.references.iter() {
             writeln!(out, "see:          {url}")?;
         }
     }

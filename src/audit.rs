@@ -479,11 +479,11 @@ mod tests {
             id: RuleId::new("test-rule"),
             name: "Test".into(),
             severity,
-            description: String::new(),
-            remediation: String::new(),
-            references: vec![],
-            tags: vec![],
-            keywords: vec![],
+            description: Arc::default(),
+            remediation: Arc::default(),
+            references: Arc::default(),
+            tags: Arc::default(),
+            keywords: Arc::default(),
         });
         let secret = Secret::new(secret.as_bytes());
         Finding {

@@ -1014,13 +1014,13 @@ impl Context {
 #[derive(Debug)]
 pub struct RuleInfo {
     pub id: RuleId,
-    pub name: String,
+    pub name: Arc<str>,
     pub severity: Severity,
-    pub description: String,
-    pub remediation: String,
-    pub references: Vec<String>,
-    pub tags: Vec<String>,
-    pub keywords: Vec<String>,
+    pub description: Arc<str>,
+    pub remediation: Arc<str>,
+    pub references: Arc<[String]>,
+    pub tags: Arc<[String]>,
+    pub keywords: Arc<[String]>,
 }
 
 /// A located secret.
@@ -1158,7 +1158,7 @@ impl Finding {
     /// The rule's remediation and, when the secret is assigned to a variable, how to read that variable
     /// at run time in the file's language (or, in client-side code, why it must move to a server).
     pub fn remediation(&self) -> String {
-        let mut out = self.rule.remediation.clone();
+        let mut out = self.rule.remediation.to_string();
         if let Some(v) = &self.variable {
             out.push(' ');
             out.push_str(&read_variable(&self.path, v, self.exposure));

@@ -448,8 +448,8 @@ fn other_rules_get_their_own_spellings() {
     let mut rules = rules::builtin().unwrap();
     let mut custom = rules[0].clone();
     custom.spec.id = "custom-zq".into();
-    custom.spec.tags.clear();
-    custom.spec.keywords = vec!["ZQX9_".into()];
+    custom.spec.tags = Arc::default();
+    custom.spec.keywords = vec!["ZQX9_".into()].into();
     custom.spec.examples = Default::default();
     rules.push(custom);
     assert!(!are_builtin_inputs(&rules));

@@ -138,7 +138,7 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
     if spec.delimited && !super::filter::is_delimited(hay, start, end) {
         return Some("rejected by the delimitation filter: glued to a longer token".into());
     }
-    for a in &spec.allow {
+    for a in spec.allow.iter() {
         let allowed = regex::bytes::RegexBuilder::new(a)
             .unicode(false)
             .build()

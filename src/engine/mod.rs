@@ -50,10 +50,10 @@ pub struct CompiledRule {
     pub info: Arc<RuleInfo>,
     /// Where the rule came from, for errors of its lazy compilation.
     file: String,
-    regex_src: String,
+    regex_src: Arc<str>,
     secret_group: Option<usize>,
     first_group: bool,
-    allow_src: Vec<String>,
+    allow_src: Arc<[String]>,
     matcher: OnceLock<Result<Matcher, EngineError>>,
     /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
     /// file glues a match on its right (see [`CompiledRule::accepts`]).
@@ -348,7 +348,7 @@ impl Engine {
             if spec.keywords.is_empty() {
                 always.push(idx);
             }
-            for kw in &spec.keywords {
+            for kw in spec.keywords.iter() {
                 let kw = kw.to_ascii_lowercase();
                 match index.entry(kw) {
                     Entry::Occupied(p) => pattern_rules[*p.get()].push(idx),

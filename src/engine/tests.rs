@@ -49,7 +49,7 @@ secret_group = 1
 remediation = "Rotate it."
 "#;
     let mut rules = rules::parse_rule_file("t.toml", text).expect("parses");
-    rules[0].spec.keywords.clear();
+    rules[0].spec.keywords = std::sync::Arc::default();
     let engine = Engine::compile(&rules).expect("compiles");
     let mut scratch = engine.scratch();
     let hay = b"x\nacme=Q7ZKD2M9XW4BN6PLR3TY\n";

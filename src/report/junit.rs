@@ -185,7 +185,7 @@ fn testcase(out: &mut String, f: &Finding, opts: &ReportOptions, blocking: bool)
         let _ = writeln!(body, "verified: {}", super::verification::summary(v));
     }
     let _ = writeln!(body, "fix: {}", super::verification::remediation(f));
-    for url in &f.rule.references {
+    for url in f.rule.references.iter() {
         let _ = writeln!(body, "see: {url}");
     }
     if blocking {

@@ -594,13 +594,13 @@ mod tests {
     fn rule(id: &str, name: &str, severity: Severity, remediation: &str) -> Arc<RuleInfo> {
         Arc::new(RuleInfo {
             id: RuleId::new(id),
-            name: name.to_string(),
+            name: name.into(),
             severity,
-            description: String::new(),
-            remediation: remediation.to_string(),
-            references: vec![format!("https://example.test/{id}")],
-            tags: vec![],
-            keywords: vec![],
+            description: Arc::default(),
+            remediation: remediation.into(),
+            references: vec![format!("https://example.test/{id}")].into(),
+            tags: Arc::default(),
+            keywords: Arc::default(),
         })
     }
 

@@ -402,10 +402,10 @@ fn rule(r: &RuleInfo) -> Rule {
     let description = if r.description.trim().is_empty() {
         format!("{} found in the scanned files.", r.name)
     } else {
-        r.description.clone()
+        r.description.to_string()
     };
     let mut tags: Vec<String> = vec!["security".into(), "secret".into()];
-    for t in &r.tags {
+    for t in r.tags.iter() {
         if !tags.contains(t) {
             tags.push(t.clone());
         }
@@ -421,7 +421,7 @@ fn rule(r: &RuleInfo) -> Rule {
     if !r.references.is_empty() {
         text.push_str("\n\nReferences:");
         markdown.push_str("\n\n**References:**\n");
-        for url in &r.references {
+        for url in r.references.iter() {
             text.push_str("\n- ");
             text.push_str(url);
             markdown.push_str(&format!("\n- <{url}>"));
@@ -430,7 +430,9 @@ fn rule(r: &RuleInfo) -> Rule {
     Rule {
         id: r.id.to_string(),
         name: pascal_case(r.id.as_str()),
-        short_description: Text { text: r.name.clone() },
+        short_description: Text {
+            text: r.name.to_string(),
+        },
         full_description: Text {
             text: truncate_chars(&description, MAX_DESCRIPTION),
         },

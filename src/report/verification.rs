@@ -135,11 +135,11 @@ mod tests {
             id: RuleId::new("klaviyo-private-key"),
             name: "Klaviyo private API key".into(),
             severity: Severity::Critical,
-            description: String::new(),
+            description: Arc::default(),
             remediation: "Rotate it.".into(),
-            references: vec![],
-            tags: vec![],
-            keywords: vec![],
+            references: Arc::default(),
+            tags: Arc::default(),
+            keywords: Arc::default(),
         });
         let secret = Secret::new(KEY.as_bytes());
         let mut v = Verification::new("klaviyo", status, "200 from /api/accounts/");

@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(baked.window, 64);
         assert_eq!(baked.min_entropy, Some(3.5));
         assert!(!baked.delimited);
-        assert_eq!(baked.keywords, ["ab", "Cd", "ab"]);
+        assert_eq!(*baked.keywords, ["ab", "Cd", "ab"]);
         assert_eq!(baked.pair.map(|p| p.regex), Some("x".to_string()));
     }
 

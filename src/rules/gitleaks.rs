@@ -11,6 +11,7 @@
 //! match must start (or end) with one; otherwise it runs "always on" over whole files (correct, slower).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use regex::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -198,13 +199,13 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         let name = rule.id.clone();
         let spec = RuleSpec {
             id: rule.id.clone(),
-            name,
+            name: name.into(),
             severity: Severity::High,
-            keywords,
-            regex,
+            keywords: keywords.into(),
+            regex: regex.into(),
             window: WINDOW,
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
-            allow: Vec::new(),
+            allow: Arc::default(),
             check: None,
             // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a
             // class before the secret group), and a secret group after `tok_` is glued to `_` by
@@ -213,10 +214,10 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             delimited: false,
             verify: None,
             verify_http: None,
-            tags: rule.tags,
+            tags: rule.tags.into(),
             category: None,
-            references: Vec::new(),
-            description: rule.description.unwrap_or_default(),
+            references: Arc::default(),
+            description: rule.description.unwrap_or_default().into(),
             remediation: "Revoke or rotate this credential with its provider, then move it to a secrets manager."
                 .into(),
             examples: Examples::default(),
@@ -453,7 +454,7 @@ mod tests {
                 .keywords
                 .clone()
         };
-        assert_eq!(kw("acme-internal-token"), ["acmetok_"]);
+        assert_eq!(*kw("acme-internal-token"), ["acmetok_"]);
         assert!(kw("acme-license-key").is_empty(), "no literal: always on");
         assert_eq!(cfg.disable[0].value, "generic-api-key");
         assert_eq!(cfg.rule_paths.len(), 1);

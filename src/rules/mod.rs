@@ -12,6 +12,7 @@ pub mod doc;
 pub mod gitleaks;
 
 use serde::Deserialize;
+use std::sync::Arc;
 use thiserror::Error;
 
 use crate::finding::Severity;
@@ -139,16 +140,16 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub id: String,
-    pub name: String,
+    pub name: Arc<str>,
     pub severity: Severity,
-    pub keywords: Vec<String>,
-    pub regex: String,
+    pub keywords: Arc<[String]>,
+    pub regex: Arc<str>,
     #[serde(default = "default_window")]
     pub window: usize,
     #[serde(default)]
     pub min_entropy: Option<f64>,
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub allow: Arc<[String]>,
     #[serde(default)]
     pub check: Option<Check>,
     #[serde(default = "default_true")]
@@ -159,15 +160,15 @@ pub struct RuleSpec {
     #[serde(default)]
     pub verify_http: Option<crate::verify::http::HttpCheck>,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     /// The group `pkhound rules` and `docs/rules.md` list the rule under; every built-in rule has one.
     #[serde(default)]
     pub category: Option<Category>,
     #[serde(default)]
-    pub references: Vec<String>,
+    pub references: Arc<[String]>,
     #[serde(default)]
-    pub description: String,
-    pub remediation: String,
+    pub description: Arc<str>,
+    pub remediation: Arc<str>,
     #[serde(default)]
     pub examples: Examples,
     /// The capture group (by number) that holds the secret, for regexes without a `secret` group.

@@ -495,6 +495,8 @@ pub struct ScanConfig {
     /// Scan the staged change of the repository containing `roots[0]` (none: the current directory)
     /// instead of walking `roots`; only secrets on added lines count.
     pub staged: bool,
+    /// The staged change, being listed on another thread since before the rules loaded (staged scans).
+    pub prefetch: Option<staged::Prefetch>,
 }
 
 /// What a scan produced, ready for triage and reporting.
@@ -581,7 +583,13 @@ fn run_staged(engine: &Engine, cfg: &ScanConfig) -> ScanOutcome {
     let start = cfg.roots.first().map(PathBuf::as_path);
     {
         let mut c = Collector::new(engine, &cfg.policy, &shared, None, window(cfg), cfg.walk.archives);
-        if let Err(e) = staged::walk(start, &opts, &mut c) {
+        // The listing the hook began while its rules loaded, or (none begun) one listed now.
+        let listed = cfg
+            .prefetch
+            .as_ref()
+            .and_then(staged::Prefetch::take)
+            .unwrap_or_else(|| staged::changes(start, &opts));
+        if let Err(e) = listed.map(|changed| changed.read(&mut c)) {
             Sink::error(
                 &mut c,
                 ScanError::new(

@@ -354,7 +354,7 @@ impl Repo {
         // Annotated tag messages are text anyone can paste a key into, like commit messages.
         let mut tag_state = init();
         let mut tag_hits = Vec::new();
-        for tag in &starts.tags {
+        for tag in starts.tags.iter() {
             if let Some(t) = message(&mut tag_state, &tag.message) {
                 tag_hits.push((tag.name.clone(), t));
             }

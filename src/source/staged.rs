@@ -14,6 +14,8 @@ use std::{
     collections::HashMap,
     ffi::OsStr,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    thread::JoinHandle,
 };
 
 use git2::{
@@ -104,7 +106,80 @@ pub trait Sink {
 /// Lists the staged change of the repository containing `start` (`None`: the current directory, with
 /// `$GIT_DIR` honoured as git does for hooks) and hands each changed text file to `sink`.
 pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) -> Result<(), StagedError> {
+    changes(start, opts)?.read(sink);
+    Ok(())
+}
+
+/// The staged change, listed but not yet read: which files the commit adds or changes, and the blobs
+/// they replace. Listing needs no rules, so a pre-commit hook lists on one thread while it loads its rules
+/// on another ([`Prefetch`]).
+pub struct Changed {
+    repo: Repository,
+    archives: bool,
+    /// Path, staged blob, and the blob it replaces (`None`: added, or replacing a non-file).
+    files: Vec<(String, Oid, Option<Oid>)>,
+}
+
+impl Changed {
+    /// Hands each changed file to `sink`, in the order git lists them.
+    pub fn read(self, sink: &mut impl Sink) {
+        let mut reader = Reader {
+            repo: &self.repo,
+            archives: self.archives,
+            new: Vec::new(),
+            old: Vec::new(),
+            decoded: Vec::new(),
+        };
+        for (path, new_id, old_id) in &self.files {
+            reader.file(path, *new_id, *old_id, sink);
+        }
+    }
+}
+
+/// The thread listing the staged change.
+type Listing = JoinHandle<Result<Changed, StagedError>>;
+
+/// [`changes`] running on a thread of its own, begun before the rules load; taken once by the scan.
+/// Clones share the one listing.
+#[derive(Clone)]
+pub struct Prefetch(Arc<Mutex<Option<Listing>>>);
+
+impl std::fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prefetch")
+    }
+}
+
+impl Prefetch {
+    pub fn start(start: Option<PathBuf>, opts: StagedOptions) -> Prefetch {
+        let handle = std::thread::Builder::new()
+            .name("staged".into())
+            .spawn(move || changes(start.as_deref(), &opts))
+            .ok();
+        Prefetch(Arc::new(Mutex::new(handle)))
+    }
+
+    /// The listing, once (`None` after the first call, or when the thread could not start or panicked:
+    /// the caller then lists on its own thread).
+    pub fn take(&self) -> Option<Result<Changed, StagedError>> {
+        let handle = self.0.lock().ok()?.take()?;
+        handle.join().ok()
+    }
+}
+
+/// Lists the staged change of the repository containing `start` (`None`: the current directory, with
+/// `$GIT_DIR` honoured as git does for hooks).
+pub fn changes(start: Option<&Path>, opts: &StagedOptions) -> Result<Changed, StagedError> {
     let repo = open(start)?;
+    let files = changed_files(&repo, opts)?;
+    Ok(Changed {
+        repo,
+        archives: opts.archives,
+        files,
+    })
+}
+
+fn changed_files(repo: &Repository, opts: &StagedOptions) -> Result<Vec<(String, Oid, Option<Oid>)>, StagedError> {
     if repo.is_bare() {
         return Err(StagedError::Bare);
     }
@@ -121,13 +196,13 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
         .include_typechange(true)
         .ignore_submodules(true)
         .skip_binary_check(true);
-    let mut diff = match fast_changes(&repo, head.as_ref()) {
+    let mut diff = match fast_changes(repo, head.as_ref()) {
         // The fast path: the changed paths came from our own index reader and the cache-tree; libgit2
         // then diffs just those paths (an in-memory index of the changed entries against HEAD's tree
         // restricted to them), so renames are still paired and everything below is shared.
         Some(changes) => {
             if changes.present.is_empty() && changes.gone.is_empty() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             let mut staged = git2::Index::new().map_err(StagedError::git("building the change"))?;
             for (path, id, mode) in &changes.present {
@@ -179,13 +254,7 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
         .map_err(StagedError::git("detecting renames"))?;
 
     let mut ignores = Ignores::new(opts.respect_ignore.then(|| repo.workdir()).flatten());
-    let mut reader = Reader {
-        repo: &repo,
-        archives: opts.archives,
-        new: Vec::new(),
-        old: Vec::new(),
-        decoded: Vec::new(),
-    };
+    let mut files = Vec::new();
     for delta in diff.deltas() {
         if !matches!(
             delta.status(),
@@ -218,9 +287,9 @@ pub fn walk(start: Option<&Path>, opts: &StagedOptions, sink: &mut impl Sink) ->
                 (blob_like && !old.id().is_zero()).then(|| old.id())
             }
         };
-        reader.file(&path, new.id(), old_id, sink);
+        files.push((path, new.id(), old_id));
     }
-    Ok(())
+    Ok(files)
 }
 
 /// What the index changes against HEAD, found without libgit2's index: paths present in the index whose
