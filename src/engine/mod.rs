@@ -73,7 +73,11 @@ pub struct CompiledRule {
 /// The compiled half of a rule: its regex, where its secret is, and its allowlist.
 #[derive(Debug)]
 struct Matcher {
-    regex: Regex,
+    /// The regex for unanchored searches. A rule whose matches begin at its keywords searches with
+    /// [`Starts`] and builds this only if something else asks (masking, tests): half the start-up cost
+    /// of a rule's first hit.
+    regex: OnceLock<Option<Regex>>,
+    src: Arc<str>,
     /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
     /// not searched.
     needs: Option<u8>,
@@ -732,7 +736,10 @@ impl Engine {
                 }
                 continue;
             }
-            let locs = scratch.locs[r].get_or_insert_with(|| matcher.regex.capture_locations());
+            let Some(regex) = matcher.regex() else {
+                continue;
+            };
+            let locs = scratch.locs[r].get_or_insert_with(|| regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &hay[ws..we];
                 if !matcher.may_match(window) {
@@ -740,7 +747,7 @@ impl Engine {
                 }
                 let mut pos = 0;
                 while pos <= window.len() {
-                    let Some(m) = matcher.regex.captures_read_at(locs, window, pos) else {
+                    let Some(m) = regex.captures_read_at(locs, window, pos) else {
                         break;
                     };
                     pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
@@ -845,11 +852,34 @@ impl Engine {
             let Ok(rule) = self.rules[r].matcher() else {
                 continue;
             };
-            let mut locs = rule.regex.capture_locations();
             let window = &hay[ws..we];
+            if let Some(st) = &rule.starts {
+                // The same regex, searched unanchored: no second automaton for a line of a finding.
+                let mut caps = st.regex.create_captures();
+                let mut pos = 0;
+                while pos <= window.len() {
+                    st.regex.search_captures(&Input::new(window).range(pos..), &mut caps);
+                    let Some(m) = caps.get_match() else {
+                        break;
+                    };
+                    pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                    let group = |g: usize| caps.get_group(g).map(|span| (span.start, span.end));
+                    let whole = (m.start(), m.end());
+                    if let Some((s, e)) =
+                        secret_span(rule.secret, whole, caps.group_len(), group).filter(|(s, e)| e > s)
+                    {
+                        out.push((ws + s, ws + e));
+                    }
+                }
+                continue;
+            }
+            let Some(regex) = rule.regex() else {
+                continue;
+            };
+            let mut locs = regex.capture_locations();
             let mut pos = 0;
             while pos <= window.len() {
-                let Some(m) = rule.regex.captures_read_at(&mut locs, window, pos) else {
+                let Some(m) = regex.captures_read_at(&mut locs, window, pos) else {
                     break;
                 };
                 pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
@@ -915,42 +945,16 @@ impl CompiledRule {
             field,
             message,
         };
-        // ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
-        // ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
-        let regex = RegexBuilder::new(&self.regex_src)
+        // The regex parses (its syntax is checked here whichever engine runs it).
+        let hir = match regex_syntax::ParserBuilder::new()
             .unicode(false)
-            .size_limit(32 << 20)
+            .utf8(false)
             .build()
-            .map_err(|e| err("regex", e.to_string()))?;
-        let secret = match regex.capture_names().position(|n| n == Some("secret")) {
-            Some(g) => SecretGroup::Index(g),
-            None => match self.secret_group {
-                Some(0) => SecretGroup::Whole,
-                Some(g) if g < regex.captures_len() => SecretGroup::Index(g),
-                Some(g) => return Err(err("secret_group", format!("the regex has no capture group {g}"))),
-                None if self.first_group && regex.captures_len() > 1 => SecretGroup::FirstNonEmpty,
-                None => SecretGroup::Whole,
-            },
+            .parse(&self.regex_src)
+        {
+            Ok(hir) => Some(hir),
+            Err(e) => return Err(err("regex", e.to_string())),
         };
-        let allow = self
-            .allow_src
-            .iter()
-            .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let name = regex.capture_names().position(|n| n == Some("name"));
-        let pair = match &self.pair {
-            None => None,
-            Some(p) => {
-                let regex = RegexBuilder::new(&p.regex)
-                    .unicode(false)
-                    .build()
-                    .map_err(|e| err("pair.regex", e.to_string()))?;
-                let group = regex.capture_names().position(|n| n == Some("part")).unwrap_or(0);
-                Some((regex, group))
-            }
-        };
-        // The regex compiled above, so its syntax parses.
-        let hir = parse_hir(&self.regex_src);
         let starts = hir
             .as_ref()
             .is_some_and(|h| keyword_start(h, &self.info.keywords))
@@ -970,6 +974,50 @@ impl CompiledRule {
                 })
             })
             .flatten();
+        let regex = OnceLock::new();
+        // Capture group names, in order, from whichever regex was built.
+        let names: Vec<Option<String>> = match &starts {
+            Some(st) => st
+                .regex
+                .group_info()
+                .pattern_names(regex_automata::PatternID::ZERO)
+                .map(|n| n.map(str::to_string))
+                .collect(),
+            None => {
+                let built = build_regex(&self.regex_src).map_err(|e| err("regex", e.to_string()))?;
+                let names = built.capture_names().map(|n| n.map(str::to_string)).collect();
+                let _ = regex.set(Some(built));
+                names
+            }
+        };
+        let captures_len = names.len();
+        let secret = match names.iter().position(|n| n.as_deref() == Some("secret")) {
+            Some(g) => SecretGroup::Index(g),
+            None => match self.secret_group {
+                Some(0) => SecretGroup::Whole,
+                Some(g) if g < captures_len => SecretGroup::Index(g),
+                Some(g) => return Err(err("secret_group", format!("the regex has no capture group {g}"))),
+                None if self.first_group && captures_len > 1 => SecretGroup::FirstNonEmpty,
+                None => SecretGroup::Whole,
+            },
+        };
+        let allow = self
+            .allow_src
+            .iter()
+            .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = names.iter().position(|n| n.as_deref() == Some("name"));
+        let pair = match &self.pair {
+            None => None,
+            Some(p) => {
+                let regex = RegexBuilder::new(&p.regex)
+                    .unicode(false)
+                    .build()
+                    .map_err(|e| err("pair.regex", e.to_string()))?;
+                let group = regex.capture_names().position(|n| n == Some("part")).unwrap_or(0);
+                Some((regex, group))
+            }
+        };
         let (needs, needs_within) = hir
             .as_ref()
             .and_then(required_byte)
@@ -981,6 +1029,7 @@ impl CompiledRule {
             run,
             starts,
             regex,
+            src: self.regex_src.clone(),
             secret,
             allow,
             name,
@@ -1220,11 +1269,24 @@ fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
 }
 
 impl Matcher {
+    /// The unanchored regex, built on first use when the rule searches with [`Starts`]. `None` only if
+    /// the regex crate refuses what the meta regex took (a size limit): such a rule then masks nothing.
+    fn regex(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| build_regex(&self.src).ok()).as_ref()
+    }
+
     /// Whether `window` holds what every match needs: the required byte and the required run.
     fn may_match(&self, window: &[u8]) -> bool {
         self.needs.is_none_or(|b| memchr::memchr(b, window).is_some())
             && self.run.as_ref().is_none_or(|r| r.found_in(window))
     }
+}
+
+/// A rule's regex for unanchored searches. ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks
+/// rules assume): secrets are ASCII, and Unicode classes make each regex's automaton many times larger to
+/// build and run.
+fn build_regex(src: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(src).unicode(false).size_limit(32 << 20).build()
 }
 
 /// `min` bytes in a row, each in `class`.

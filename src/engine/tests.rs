@@ -482,10 +482,11 @@ fn anchored_and_searched(id: &str, hay: &[u8]) -> (Spans, Spans) {
         .collect();
     assert_eq!(from_hits, anchored, "{id}: from a scan's hits");
     let mut searched = Vec::new();
-    let mut locs = matcher.regex.capture_locations();
+    let regex = matcher.regex().expect("the regex builds");
+    let mut locs = regex.capture_locations();
     let mut pos = 0;
     while pos <= hay.len() {
-        let Some(m) = matcher.regex.captures_read_at(&mut locs, hay, pos) else {
+        let Some(m) = regex.captures_read_at(&mut locs, hay, pos) else {
             break;
         };
         pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };

@@ -135,14 +135,32 @@ fn default_true() -> bool {
     true
 }
 
+/// A rule's text straight into its shared form: one allocation (serde's own `Arc<str>` builds a `String`
+/// first and copies it), at start-up for each of hundreds of rules.
+fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    struct Shared;
+    impl serde::de::Visitor<'_> for Shared {
+        type Value = Arc<str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(v))
+        }
+    }
+    d.deserialize_str(Shared)
+}
+
 /// One rule as written in a rule file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub id: String,
+    #[serde(deserialize_with = "shared_str")]
     pub name: Arc<str>,
     pub severity: Severity,
     pub keywords: Arc<[String]>,
+    #[serde(deserialize_with = "shared_str")]
     pub regex: Arc<str>,
     #[serde(default = "default_window")]
     pub window: usize,
@@ -166,8 +184,9 @@ pub struct RuleSpec {
     pub category: Option<Category>,
     #[serde(default)]
     pub references: Arc<[String]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shared_str")]
     pub description: Arc<str>,
+    #[serde(deserialize_with = "shared_str")]
     pub remediation: Arc<str>,
     #[serde(default)]
     pub examples: Examples,
