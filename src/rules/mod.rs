@@ -176,7 +176,7 @@ pub struct RuleSpec {
     pub verify: Option<String>,
     /// A data-driven live check (`[rule.verify_http]`), for providers with a simple "who am I" call.
     #[serde(default)]
-    pub verify_http: Option<crate::verify::http::HttpCheck>,
+    pub verify_http: Option<Box<crate::verify::http::HttpCheck>>,
     #[serde(default)]
     pub tags: Arc<[String]>,
     /// The group `pkhound rules` and `docs/rules.md` list the rule under; every built-in rule has one.

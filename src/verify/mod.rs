@@ -68,7 +68,7 @@ impl Verifiers {
                 continue;
             }
             let v = match (&r.spec.verify_http, r.spec.verify.as_deref()) {
-                (Some(h), _) => Verifier::Http(Arc::new(h.clone())),
+                (Some(h), _) => Verifier::Http(Arc::new((**h).clone())),
                 (None, Some("klaviyo")) => Verifier::Klaviyo,
                 _ => continue,
             };
