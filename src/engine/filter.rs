@@ -302,6 +302,81 @@ fn interleaved_alphabet(lower: &[u8]) -> bool {
     false
 }
 
+/// Lengths at which [`random_entropy_floor`] knows the floor; between them it interpolates.
+const FLOOR_LENGTHS: [usize; 10] = [16, 20, 24, 28, 32, 40, 48, 64, 96, 128];
+/// For each alphabet (hex, base36, base62, base64), the Shannon entropy that 99% of random strings of each
+/// length in [`FLOOR_LENGTHS`] reach or exceed (the 1st percentile of 20,000 draws; `benches/entropy_floor.py`).
+const FLOORS: [[f64; 10]; 4] = [
+    [2.66, 2.90, 3.04, 3.18, 3.26, 3.41, 3.50, 3.62, 3.76, 3.82],
+    [3.12, 3.41, 3.61, 3.77, 3.90, 4.11, 4.26, 4.47, 4.70, 4.82],
+    [3.33, 3.65, 3.86, 4.07, 4.20, 4.45, 4.64, 4.90, 5.22, 5.40],
+    [3.38, 3.65, 3.89, 4.07, 4.22, 4.47, 4.66, 4.92, 5.25, 5.43],
+];
+
+/// The entropy a random string of `secret`'s length and alphabet reaches 99 times in 100: a generic
+/// rule's `min_entropy` is capped at it, so that a threshold tuned for long base64 values does not drop
+/// random keys that are short or hex. Shannon entropy grows with length and alphabet: a random 32-digit hex key
+/// has 3.63 bits per character at the median, and a fixed 3.5 dropped 18% of them (and 55% at 24
+/// digits). `None` below 16 characters, where human-made values (`Password1234`) reach a random one's
+/// entropy and the rule's own threshold stands.
+pub fn random_entropy_floor(secret: &[u8]) -> Option<f64> {
+    let n = secret.len();
+    if n < FLOOR_LENGTHS[0] {
+        return None;
+    }
+    let (mut lower, mut upper, mut other) = (false, false, false);
+    let mut hex = true;
+    for &b in secret {
+        match b {
+            b'a'..=b'z' => {
+                lower = true;
+                hex &= b <= b'f';
+            }
+            b'A'..=b'Z' => {
+                upper = true;
+                hex &= b <= b'F';
+            }
+            b'0'..=b'9' => {}
+            _ => other = true,
+        }
+    }
+    let row = match () {
+        _ if other => 3,
+        _ if lower && upper => 2,
+        _ if hex => 0,
+        _ => 1,
+    };
+    let floors = &FLOORS[row];
+    let i = FLOOR_LENGTHS.partition_point(|&l| l <= n);
+    if i == FLOOR_LENGTHS.len() {
+        return Some(floors[i - 1]);
+    }
+    // FLOOR_LENGTHS[i - 1] <= n < FLOOR_LENGTHS[i] (i >= 1: n >= the first length).
+    let (l0, l1) = (FLOOR_LENGTHS[i - 1] as f64, FLOOR_LENGTHS[i] as f64);
+    let t = (n as f64 - l0) / (l1 - l0);
+    Some(floors[i - 1] + t * (floors[i] - floors[i - 1]))
+}
+
+/// True for a hex string that a person altered, not a random key: hex digits in both cases
+/// (`84f2cfA0…9Ab4…`: a random base62 value of 20 characters or more is all hex digits about once in
+/// 10^9, and no issuer mixes the case of a hex key), hex with one to three other letters
+/// (`5488620aa9073q09…`), or an odd number of hex digits with letters among them (a hex encoding of
+/// bytes has an even number).
+/// Generic rules ask: their values have no format of their own to check.
+pub fn is_altered_hex(secret: &[u8]) -> bool {
+    if secret.len() < 20 || !secret.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let others = secret.iter().filter(|b| !b.is_ascii_hexdigit()).count();
+    let lower = secret.iter().any(|b| matches!(b, b'a'..=b'f'));
+    let upper = secret.iter().any(|b| matches!(b, b'A'..=b'F'));
+    match others {
+        0 => (lower && upper) || ((lower || upper) && secret.len() % 2 == 1),
+        1..=3 => secret.len() >= 24 && !secret.iter().any(u8::is_ascii_uppercase),
+        _ => false,
+    }
+}
+
 /// Shannon entropy in bits per byte.
 pub fn shannon_entropy(data: &[u8]) -> f64 {
     if data.is_empty() {

@@ -1134,7 +1134,17 @@ impl CompiledRule {
         if filter::is_placeholder(secret) {
             return false;
         }
+        if self.generic && filter::is_altered_hex(secret) {
+            return false;
+        }
         if let Some(min) = self.min_entropy {
+            // A generic rule's values have no length or alphabet of their own: its threshold is capped at
+            // what a random value of the candidate's shape reaches. A provider rule's threshold is set for
+            // its format (`benches/peer-examples/entropy_audit.py`), and a config's is the user's word.
+            let min = match filter::random_entropy_floor(secret) {
+                Some(floor) if self.generic => floor.min(min),
+                _ => min,
+            };
             if filter::shannon_entropy(secret) < min {
                 return false;
             }
