@@ -357,9 +357,9 @@ pub fn random_entropy_floor(secret: &[u8]) -> Option<f64> {
     Some(floors[i - 1] + t * (floors[i] - floors[i - 1]))
 }
 
-/// True for a hex string that a person altered, not a random key: hex digits in both cases
-/// (`84f2cfA0…9Ab4…`: a random base62 value of 20 characters or more is all hex digits about once in
-/// 10^9, and no issuer mixes the case of a hex key), hex with one to three other letters
+/// True for a hex string that a person altered, not a random key: hex digits in both cases after any
+/// capital prefix (`84f2cfA0…9Ab4…`: a random base62 value of 20 characters or more is all hex digits
+/// about once in 10^9, and no issuer mixes the case of a hex key), hex with one to three other letters
 /// (`5488620aa9073q09…`), or an odd number of hex digits with letters among them (a hex encoding of
 /// bytes has an even number).
 /// Generic rules ask: their values have no format of their own to check.
@@ -368,8 +368,11 @@ pub fn is_altered_hex(secret: &[u8]) -> bool {
         return false;
     }
     let others = secret.iter().filter(|b| !b.is_ascii_hexdigit()).count();
-    let lower = secret.iter().any(|b| matches!(b, b'a'..=b'f'));
-    let upper = secret.iter().any(|b| matches!(b, b'A'..=b'F'));
+    // A capital prefix is a type tag (Twilio's `AC` + 32 lowercase digits), not a change of case.
+    let prefix = secret.iter().take(4).take_while(|b| b.is_ascii_uppercase()).count();
+    let body = &secret[prefix..];
+    let lower = body.iter().any(|b| matches!(b, b'a'..=b'f'));
+    let upper = body.iter().any(|b| matches!(b, b'A'..=b'F'));
     match others {
         0 => (lower && upper) || ((lower || upper) && secret.len() % 2 == 1),
         1..=3 => secret.len() >= 24 && !secret.iter().any(u8::is_ascii_uppercase),
@@ -600,5 +603,43 @@ mod tests {
         assert_eq!(shannon_entropy(b""), 0.0);
         assert_eq!(shannon_entropy(b"aaaa"), 0.0);
         assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn entropy_floor_follows_length_and_alphabet() {
+        assert_eq!(random_entropy_floor(b"Password1234"), None);
+        let floor = |s: &str| random_entropy_floor(s.as_bytes()).unwrap();
+        // Table points, and a value between two of them.
+        assert_eq!(floor("b8578c5b5524b3ef441eb2c335db53c3"), 3.26);
+        assert_eq!(floor("B8578C5B5524B3EF441EB2C335DB53C3"), 3.26);
+        assert_eq!(floor("g8578c5b5524b3ef441eb2c335db53c3"), 3.90);
+        assert_eq!(floor("G8578c5b5524b3ef441eb2c335db53c3"), 4.20);
+        assert_eq!(floor("-8578c5b5524b3ef441eb2c335db53c3"), 4.22);
+        assert!((floor(&"a".repeat(36)) - (3.26 + 3.41) / 2.0).abs() < 1e-9);
+        assert_eq!(floor(&"a".repeat(500)), 3.82);
+        // The random 32-digit key that a fixed 3.5 dropped now passes; a fake made of few digits does not.
+        assert!(shannon_entropy(b"b8578c5b5524b3ef441eb2c335db53c3") >= floor("b8578c5b5524b3ef441eb2c335db53c3"));
+        assert!(shannon_entropy(b"1212121234343434abababab56565656") < 3.26);
+    }
+
+    #[test]
+    fn altered_hex() {
+        for s in [
+            "84f2cfA002913e5afbe0a43d71e49ac9389Ab4f4f827bceAed69ec34f844ed22",
+            "5488620aa9073q09f1a16e2b1dc357b6",
+            "8b6f8d6594749cb659b1be03e6a0a2e",
+        ] {
+            assert!(is_altered_hex(s.as_bytes()), "{s}");
+        }
+        for s in [
+            "b8578c5b5524b3ef441eb2c335db53c3",
+            "B8578C5B5524B3EF441EB2C335DB53C3",
+            "aq41rs72bt174yn1kk9d0c2m7x5p3w8z",
+            "1234567890123456789012345",
+            "AC52622b7a1ae01ce3b01d65976358f479",
+            "5aab40e4",
+        ] {
+            assert!(!is_altered_hex(s.as_bytes()), "{s}");
+        }
     }
 }
