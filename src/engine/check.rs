@@ -1,7 +1,9 @@
 //! Structural checks that turn "looks like a token" into "is a well-formed token".
 
 use crate::finding::hmac;
+use crate::rules::Check;
 use base64::Engine as _;
+use sha2::Digest as _;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -12,6 +14,52 @@ fn base62_6(mut n: u32) -> [u8; 6] {
         n /= 62;
     }
     out
+}
+
+/// Whether `secret` passes a rule's structural `check`.
+pub fn passes(check: Check, secret: &[u8]) -> bool {
+    match check {
+        Check::GithubCrc32 | Check::NpmCrc32 => crc32_base62_suffix(secret),
+        Check::Jwt => jwt(secret),
+        Check::Bip39 => bip39(secret),
+    }
+}
+
+/// The BIP-39 English word list (2,048 words, sorted), as the standard publishes it (bitcoin/bips,
+/// `bip-0039/english.txt`, MIT License).
+const BIP39_ENGLISH: &str = include_str!("bip39-english.txt");
+
+/// A BIP-39 mnemonic (a wallet's recovery phrase): 12, 15, 18, 21 or 24 words of the English list,
+/// separated by single spaces, whose last bits are the checksum the standard defines (the first
+/// `words / 3` bits of the SHA-256 of the entropy the other bits encode). A sentence of list words
+/// passes the checksum once in 16 (12 words) to once in 256 (24 words); every wallet's phrase passes.
+pub fn bip39(secret: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let words: Vec<&str> = text.split(' ').collect();
+    if !matches!(words.len(), 12 | 15 | 18 | 21 | 24) {
+        return false;
+    }
+    let list: Vec<&str> = BIP39_ENGLISH.lines().map(str::trim).collect();
+    let mut bits = Vec::with_capacity(words.len() * 11);
+    for word in &words {
+        let Ok(index) = list.binary_search(word) else {
+            return false;
+        };
+        bits.extend((0..11).rev().map(|i| (index >> i) & 1 == 1));
+    }
+    let checksum_bits = words.len() / 3;
+    let (entropy_bits, checksum) = bits.split_at(bits.len() - checksum_bits);
+    let entropy: Vec<u8> = entropy_bits
+        .chunks(8)
+        .map(|byte| byte.iter().fold(0u8, |acc, &bit| (acc << 1) | u8::from(bit)))
+        .collect();
+    let hash = sha2::Sha256::digest(&entropy);
+    checksum
+        .iter()
+        .enumerate()
+        .all(|(i, &bit)| ((hash[i / 8] >> (7 - i % 8)) & 1 == 1) == bit)
 }
 
 /// GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm (`npm_`) tokens end in a checksum: the last six
@@ -95,6 +143,29 @@ mod tests {
     fn github_token(prefix: &str, body: &str) -> String {
         let sum = base62_6(crc32fast::hash(body.as_bytes()));
         format!("{prefix}{body}{}", std::str::from_utf8(&sum).unwrap())
+    }
+
+    #[test]
+    fn bip39_words_and_checksum() {
+        // BIP-39's own test vectors (128 and 256 bits of entropy) and phrases from a wallet generator.
+        for phrase in [
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+            "legal winner thank year wave sausage worth useful legal winner thank yellow",
+            "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo vote",
+            "lunch bag program adjust cover time casual math pause rail make volcano",
+        ] {
+            assert!(bip39(phrase.as_bytes()), "{phrase}");
+        }
+        for phrase in [
+            // The checksum is wrong, a word is not in the list, the count is not a multiple of 3.
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon",
+            "lunch bag program adjust cover time casual math pause rail make volcanos",
+            "lunch bag program adjust cover time casual math pause rail make",
+            "lunch  bag program adjust cover time casual math pause rail make volcano",
+        ] {
+            assert!(!bip39(phrase.as_bytes()), "{phrase}");
+        }
+        assert_eq!(BIP39_ENGLISH.lines().count(), 2048);
     }
 
     #[test]

@@ -153,19 +153,21 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
     if super::filter::is_placeholder(secret_bytes) {
         return Some("rejected by the placeholder filter".into());
     }
+    let generic = spec.tags.iter().any(|t| t == "generic");
+    if generic && super::filter::is_altered_hex(secret_bytes) {
+        return Some("rejected as altered hex (mixed case, stray letters or an odd length)".into());
+    }
     if let Some(min) = spec.min_entropy {
+        let min = match super::filter::random_entropy_floor(secret_bytes) {
+            Some(floor) if generic => floor.min(min),
+            _ => min,
+        };
         let e = super::filter::shannon_entropy(secret_bytes);
         if e < min {
             return Some(format!("rejected by the entropy filter: {e:.2} < min_entropy {min}"));
         }
     }
-    let check_ok = match spec.check {
-        None => true,
-        Some(crate::rules::Check::GithubCrc32 | crate::rules::Check::NpmCrc32) => {
-            super::check::crc32_base62_suffix(secret_bytes)
-        }
-        Some(crate::rules::Check::Jwt) => super::check::jwt(secret_bytes),
-    };
+    let check_ok = spec.check.is_none_or(|c| super::check::passes(c, secret_bytes));
     if !check_ok {
         return Some(format!("rejected by the {:?} check", spec.check?));
     }

@@ -87,10 +87,29 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     // printf-style templates (`?api_key=%s`); percent-encoding never yields `%s` (s is not a hex digit).
     b"%s",
     b"****",
-    b"<",
-    b">",
 ];
 const LONG_MARKS: usize = 12;
+
+/// True for a value with a template's angle brackets: one that opens with `<` or closes with `>`, or holds
+/// a bracketed name (`<your_api_key>`, `key-<id>`). A lone `<` or `>` among other punctuation is a
+/// random character: WordPress's salts draw from `<>` among 90 characters, and 3 in 4 of them hold one.
+fn angle_template(lower: &[u8]) -> bool {
+    if lower.first() == Some(&b'<') || lower.last() == Some(&b'>') {
+        return true;
+    }
+    let mut rest = lower;
+    while let Some(open) = memchr::memchr(b'<', rest) {
+        let inner = &rest[open + 1..];
+        if let Some(close) = memchr::memchr(b'>', inner) {
+            let name = &inner[..close];
+            if name.len() >= 2 && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"_ .-".contains(&b)) {
+                return true;
+            }
+        }
+        rest = inner;
+    }
+    false
+}
 
 /// True for values that are obviously not real: template marks, a value made mostly of one repeated
 /// character (`000000…`, `aaaaaa12`), alphabet or digit sequences, or too few distinct characters to be
@@ -115,6 +134,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     if long {
         return false;
+    }
+    if angle_template(&lower) {
+        return true;
     }
     // An annotated key's fixed fields are not evidence of a template; judge its random part alone.
     let secret = annotated_key_random_part(secret).unwrap_or(secret);

@@ -1149,11 +1149,7 @@ impl CompiledRule {
                 return false;
             }
         }
-        match self.check {
-            None => true,
-            Some(Check::GithubCrc32) | Some(Check::NpmCrc32) => check::crc32_base62_suffix(secret),
-            Some(Check::Jwt) => check::jwt(secret),
-        }
+        self.check.is_none_or(|c| check::passes(c, secret))
     }
 }
 

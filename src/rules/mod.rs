@@ -29,6 +29,8 @@ pub enum Check {
     NpmCrc32,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
+    /// A BIP-39 recovery phrase: every word in the English list and the checksum right.
+    Bip39,
 }
 
 /// What kind of service a credential belongs to, for grouping rules in listings.
