@@ -22,7 +22,52 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::GithubCrc32 | Check::NpmCrc32 => crc32_base62_suffix(secret),
         Check::Jwt => jwt(secret),
         Check::Bip39 => bip39(secret),
+        Check::BasicAuth => basic_auth(secret),
     }
+}
+
+/// An HTTP Basic credential: base64 of `user:password` in printable ASCII, with a password that is not a
+/// stand-in (`password`, `secret`, `changeme`, `pass123`) and not RFC 7617's `Aladdin:open sesame`. The
+/// user may be empty (`:token`, as Azure DevOps and several APIs take a token).
+pub fn basic_auth(secret: &[u8]) -> bool {
+    let engine = &base64::engine::general_purpose::STANDARD_NO_PAD;
+    let trimmed = secret
+        .strip_suffix(b"==")
+        .or_else(|| secret.strip_suffix(b"="))
+        .unwrap_or(secret);
+    let Ok(decoded) = engine.decode(trimmed) else {
+        return false;
+    };
+    if !decoded.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return false;
+    }
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+    if password.len() < 4 || (user == b"Aladdin" && password == b"open sesame") {
+        return false;
+    }
+    let lower = password.to_ascii_lowercase();
+    const STAND_INS: &[&[u8]] = &[
+        b"password",
+        b"passwd",
+        b"pass",
+        b"secret",
+        b"changeme",
+        b"test",
+        b"admin",
+        b"root",
+        b"guest",
+        b"user",
+        b"demo",
+        b"letmein",
+        b"qwerty",
+        b"token",
+    ];
+    let stem = lower.trim_ascii_end();
+    let stem = &stem[..stem.iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1)];
+    !STAND_INS.contains(&stem) && !super::filter::is_placeholder(password)
 }
 
 /// The BIP-39 English word list (2,048 words, sorted), as the standard publishes it (bitcoin/bips,

@@ -31,6 +31,8 @@ pub enum Check {
     Jwt,
     /// A BIP-39 recovery phrase: every word in the English list and the checksum right.
     Bip39,
+    /// An HTTP Basic credential: base64 of `user:password` with a real-looking password.
+    BasicAuth,
 }
 
 /// What kind of service a credential belongs to, for grouping rules in listings.
