@@ -153,6 +153,9 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
     if super::filter::is_placeholder(secret_bytes) {
         return Some("rejected by the placeholder filter".into());
     }
+    if super::filter::is_published_sample(secret_bytes) {
+        return Some("rejected as a provider's published sample".into());
+    }
     let generic = spec.tags.iter().any(|t| t == "generic");
     if generic && super::filter::is_altered_hex(secret_bytes) {
         return Some("rejected as altered hex (mixed case, stray letters or an odd length)".into());

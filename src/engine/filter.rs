@@ -67,6 +67,44 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || MADE_UP.iter().any(|w| has(w))
 }
 
+/// Credentials that providers and standards publish in their documentation, SDK samples and developer
+/// tools: everyone has them, so finding one is not a leak, under any rule (a provider's or a generic one).
+const PUBLISHED_SAMPLES: &[&str] = &[
+    // Stripe's API reference and quick starts.
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+    "pk_test_TYooMQauvdEDq54NiTphI7jx",
+    // Mailgun's, GitHub's and Slack's documentation.
+    "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+    "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+    // AWS's documentation key pair.
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    // Hardhat's and Anvil's default accounts 0-9 and Ganache's deterministic account 0: development chains'
+    // keys, in every web3 project's `.env.example`.
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+    "4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d",
+];
+
+/// True for a credential its provider published as a sample ([`PUBLISHED_SAMPLES`]); a hex key is
+/// compared without its `0x` and in either case.
+pub fn is_published_sample(secret: &[u8]) -> bool {
+    let bare = secret.strip_prefix(b"0x").unwrap_or(secret);
+    PUBLISHED_SAMPLES
+        .iter()
+        .any(|s| s.as_bytes() == secret || s.as_bytes().eq_ignore_ascii_case(bare))
+}
+
 /// Secrets longer than this are key blocks, not tokens.
 const LONG_SECRET: usize = 128;
 
@@ -642,6 +680,15 @@ mod tests {
         // The random 32-digit key that a fixed 3.5 dropped now passes; a fake made of few digits does not.
         assert!(shannon_entropy(b"b8578c5b5524b3ef441eb2c335db53c3") >= floor("b8578c5b5524b3ef441eb2c335db53c3"));
         assert!(shannon_entropy(b"1212121234343434abababab56565656") < 3.26);
+    }
+
+    #[test]
+    fn published_samples() {
+        assert!(is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(is_published_sample(
+            b"0xAC0974BEC39A17E36BA4A6B4D238FF944BACB478CBED5EFCAE784D7BF4F2FF80"
+        ));
+        assert!(!is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dd"));
     }
 
     #[test]

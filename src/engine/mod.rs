@@ -1131,7 +1131,7 @@ impl CompiledRule {
         if filter::digest_context(hay, start, end) {
             return false;
         }
-        if filter::is_placeholder(secret) {
+        if filter::is_placeholder(secret) || filter::is_published_sample(secret) {
             return false;
         }
         if self.generic && filter::is_altered_hex(secret) {
