@@ -301,7 +301,7 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
             .zip(BUILTIN_SPELLING_INPUTS)
             .all(|(r, &(generic, keywords, secrets))| {
                 let spec = &r.spec;
-                spec.tags.iter().any(|t| t == "generic") == generic
+                spec.is_generic() == generic
                     && spec.keywords.iter().map(String::as_str).eq(spelling_list(keywords))
                     && spec
                         .examples
@@ -315,7 +315,7 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
 /// What the decoders' spellings depend on in a rule.
 fn spelling_input(spec: &crate::rules::RuleSpec) -> spell::RuleInput<'_> {
     spell::RuleInput {
-        generic: spec.tags.iter().any(|t| t == "generic"),
+        generic: spec.is_generic(),
         keywords: &spec.keywords,
         secrets: spec.examples.positive.iter().map(|p| p.secret.as_str()).collect(),
     }

@@ -86,7 +86,8 @@ pub fn bip39(secret: &[u8]) -> bool {
     if !matches!(words.len(), 12 | 15 | 18 | 21 | 24) {
         return false;
     }
-    let list: Vec<&str> = BIP39_ENGLISH.lines().map(str::trim).collect();
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| BIP39_ENGLISH.lines().map(str::trim).collect());
     let mut bits = Vec::with_capacity(words.len() * 11);
     for word in &words {
         let Ok(index) = list.binary_search(word) else {

@@ -156,15 +156,12 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
     if super::filter::is_published_sample(secret_bytes) {
         return Some("rejected as a provider's published sample".into());
     }
-    let generic = spec.tags.iter().any(|t| t == "generic");
+    let generic = spec.is_generic();
     if generic && super::filter::is_altered_hex(secret_bytes) {
         return Some("rejected as altered hex (mixed case, stray letters or an odd length)".into());
     }
     if let Some(min) = spec.min_entropy {
-        let min = match super::filter::random_entropy_floor(secret_bytes) {
-            Some(floor) if generic => floor.min(min),
-            _ => min,
-        };
+        let min = super::filter::entropy_threshold(min, secret_bytes, generic);
         let e = super::filter::shannon_entropy(secret_bytes);
         if e < min {
             return Some(format!("rejected by the entropy filter: {e:.2} < min_entropy {min}"));

@@ -417,6 +417,17 @@ pub fn random_entropy_floor(secret: &[u8]) -> Option<f64> {
     Some(floors[i - 1] + t * (floors[i] - floors[i - 1]))
 }
 
+/// The entropy `secret` must reach under a rule whose `min_entropy` is `min`. A generic rule's values have
+/// no length or alphabet of their own: its threshold is capped at what a random value of the candidate's
+/// shape reaches ([`random_entropy_floor`]). A provider rule's threshold is set for its format
+/// (`benches/peer-examples/entropy_audit.py`), and a config's is the user's word.
+pub fn entropy_threshold(min: f64, secret: &[u8], generic: bool) -> f64 {
+    if !generic {
+        return min;
+    }
+    random_entropy_floor(secret).map_or(min, |floor| floor.min(min))
+}
+
 /// True for a hex string that a person altered, not a random key: hex digits in both cases after any
 /// capital prefix (`84f2cfA0…9Ab4…`: a random base62 value of 20 characters or more is all hex digits
 /// about once in 10^9, and no issuer mixes the case of a hex key), hex with one to three other letters

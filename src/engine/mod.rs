@@ -376,7 +376,7 @@ impl Engine {
                 keywords: spec.keywords.clone(),
             };
             compiled.push(CompiledRule {
-                generic: spec.tags.iter().any(|t| t == "generic"),
+                generic: spec.is_generic(),
                 pair: spec.pair.clone(),
                 supersedes: Vec::new(),
                 info: Arc::new(info),
@@ -1138,14 +1138,7 @@ impl CompiledRule {
             return false;
         }
         if let Some(min) = self.min_entropy {
-            // A generic rule's values have no length or alphabet of their own: its threshold is capped at
-            // what a random value of the candidate's shape reaches. A provider rule's threshold is set for
-            // its format (`benches/peer-examples/entropy_audit.py`), and a config's is the user's word.
-            let min = match filter::random_entropy_floor(secret) {
-                Some(floor) if self.generic => floor.min(min),
-                _ => min,
-            };
-            if filter::shannon_entropy(secret) < min {
+            if filter::shannon_entropy(secret) < filter::entropy_threshold(min, secret, self.generic) {
                 return false;
             }
         }

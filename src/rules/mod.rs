@@ -35,6 +35,14 @@ pub enum Check {
     BasicAuth,
 }
 
+impl RuleSpec {
+    /// A generic rule (tag `generic`): it yields to a specific rule on the same bytes, and its entropy
+    /// threshold follows the candidate's shape (`engine::filter::entropy_threshold`).
+    pub fn is_generic(&self) -> bool {
+        self.tags.iter().any(|t| t == "generic")
+    }
+}
+
 /// What kind of service a credential belongs to, for grouping rules in listings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
