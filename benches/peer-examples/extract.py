@@ -4,6 +4,7 @@
 Sources (bare git mirrors made by `fetch`):
   gitleaks, betterleaks : cmd/generate/config/rules/*.go   (static tps / fps; generated values skipped)
   kingfisher            : data/rules/*.yml                  (examples / negative_examples)
+  noseyparker           : crates/noseyparker/data/default/builtin/rules/*.yml (the same shape)
   trufflehog            : pkg/detectors/**/*_test.go        (Pattern tests: input + want; want empty => negative)
 Each record: source, file, rule, provider(peer name), kind(pos|neg), text, secrets(list, may be empty).
 """
@@ -18,6 +19,7 @@ REPOS = {
     'betterleaks': f'{M}/betterleaks+betterleaks/repo',
     'kingfisher': f'{M}/mongodb+kingfisher/repo',
     'trufflehog': f'{M}/trufflesecurity+trufflehog/repo',
+    'noseyparker': f'{M}/praetorian-inc+noseyparker/repo',
 }
 
 
@@ -112,10 +114,13 @@ def leaks_style(name, out):
     print(name, stats, file=sys.stderr)
 
 
-def kingfisher(out):
-    repo = REPOS['kingfisher']
+def kingfisher(out, name='kingfisher', rules_dir='data/rules'):
+    repo = REPOS[name]
+    if not os.path.isdir(repo):
+        print(name, 'mirror missing, skipped', file=sys.stderr)
+        return
     n = 0
-    for path in ls(repo, 'data/rules'):
+    for path in ls(repo, rules_dir):
         if not path.endswith(('.yml', '.yaml')):
             continue
         try:
@@ -128,9 +133,9 @@ def kingfisher(out):
                 for ex in r.get(key) or []:
                     if not isinstance(ex, str):
                         continue
-                    out.append(dict(source='kingfisher', file=path, rule=r.get('id'), kind=kind, text=ex, secrets=[]))
+                    out.append(dict(source=name, file=path, rule=r.get('id'), kind=kind, text=ex, secrets=[]))
                     n += 1
-    print('kingfisher', n, file=sys.stderr)
+    print(name, n, file=sys.stderr)
 
 
 def trufflehog(out):
@@ -206,6 +211,7 @@ def main():
     leaks_style('gitleaks', out)
     leaks_style('betterleaks', out)
     kingfisher(out)
+    kingfisher(out, 'noseyparker', 'crates/noseyparker/data/default/builtin/rules')
     trufflehog(out)
     with open(os.path.join(os.path.dirname(__file__), 'examples.jsonl'), 'w') as f:
         for r in out:
