@@ -20,7 +20,7 @@ ALIAS = {
     'travis': 'travisci', 'definednetworking': 'defined-networking', 'defined': 'defined-networking',
     'meraki': 'cisco', 'redis': 'database', 'rabbitmq': 'database', 'odbc': 'database', 'ftp': 'url',
     'privkey': 'private-key', 'pem': 'private-key', 'artifactoryreferencetoken': 'jfrog', 'jiratoken': 'atlassian',
-    'weightsandbiases': 'wandb', 'mongo': 'mongodb',
+    'weightsandbiases': 'wandb', 'mongo': 'mongodb', 'reactapp': 'client-env', 'react': 'client-env',
     'boxcom': 'box', 'feishu': 'lark', 'checkoutcom': 'checkout', 'denodeploy': 'deno',
     'x': 'twitter', 'nytimes': 'nytimes', 'newyorktimes': 'nytimes', 'line': 'line',
     'nvapi': 'nvidia', 'moonshot': 'kimi', 'stability': 'stabilityai', 'together': 'togetherai',
