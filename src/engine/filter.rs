@@ -81,6 +81,13 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // AWS's documentation key pair.
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
+    // every copy of the library ships them (and warns that they are rate-limited and public).
+    "_gg7wSSi0KMBsdKnGVfHDueq6xMB9EkC",
+    "84842078b09946638c03157f83405213",
+    "9f7d929b018cdffb338517efa06f58359e86ff1ffd350bc889738523659e7972",
+    "919b412a057b5e9c9b6dce193c5a60242d6efadb",
+    "9D13ZE7XSBTJ94N9BNJ2MA33VMAY2YPIRB",
     // Hardhat's and Anvil's default accounts 0-9 and Ganache's deterministic account 0: development chains'
     // keys, in every web3 project's `.env.example`.
     "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -700,6 +707,8 @@ mod tests {
             b"0xAC0974BEC39A17E36BA4A6B4D238FF944BACB478CBED5EFCAE784D7BF4F2FF80"
         ));
         assert!(!is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dd"));
+        // ethers.js' shared Alchemy key, as `const defaultApiKey = "…"` in every build of the library.
+        assert!(is_published_sample(b"_gg7wSSi0KMBsdKnGVfHDueq6xMB9EkC"));
     }
 
     #[test]
