@@ -23,7 +23,48 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Jwt => jwt(secret),
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
+        Check::HumanPassword => human_password(secret),
     }
+}
+
+/// Below this many characters a password is judged by its mix of character classes, not its entropy: an
+/// 11-character value cannot reach a random key's entropy (log2 11 < 3.5 bits per character).
+const SHORT_PASSWORD: usize = 12;
+/// The entropy a long password needs, before `entropy_threshold` caps it at what random values of its
+/// shape reach (the generic rules' 3.5).
+const PASSWORD_ENTROPY: f64 = 3.5;
+
+/// A password a person chose ([`Check::HumanPassword`]). From 12 characters: the generic rules' entropy
+/// test. From 8 to 11: at least three classes of lower case, upper case, digits and symbols, and no
+/// character making up more than a third of it (`Aa1!Aa1!`, `A1!aaaaaaa`).
+pub fn human_password(secret: &[u8]) -> bool {
+    use super::filter::{entropy_threshold, shannon_entropy};
+    let n = secret.len();
+    if n >= SHORT_PASSWORD {
+        return shannon_entropy(secret) >= entropy_threshold(PASSWORD_ENTROPY, secret, true);
+    }
+    if n < 8 {
+        return false;
+    }
+    let classes = [
+        secret.iter().any(u8::is_ascii_lowercase),
+        secret.iter().any(u8::is_ascii_uppercase),
+        secret.iter().any(u8::is_ascii_digit),
+        secret.iter().any(|b| b.is_ascii_punctuation()),
+    ];
+    let mut counts = [0usize; 256];
+    for &b in secret {
+        counts[b as usize] += 1;
+    }
+    let most = counts.iter().max().copied().unwrap_or(0);
+    // A camelCase identifier (`no2FaPass`, `userPass1`) is a variable holding the password, not the password.
+    let identifier = secret[0].is_ascii_lowercase() && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct_at_least(&counts, n / 2 + 2)
+}
+
+/// Whether `counts` (a byte histogram) holds at least `k` distinct bytes.
+fn distinct_at_least(counts: &[usize; 256], k: usize) -> bool {
+    counts.iter().filter(|&&c| c > 0).count() >= k
 }
 
 /// An HTTP Basic credential: base64 of `user:password` in printable ASCII, with a password that is not a
@@ -262,5 +303,34 @@ mod tests {
         let last = other.len() - 2;
         other[last] = b'A';
         assert!(jwt(&other));
+    }
+
+    #[test]
+    fn human_passwords() {
+        for p in [
+            "Pass123!@#",
+            "Rrhh1234",
+            "`123QWERasdf",
+            "1qay@WXS??",
+            "esx1Root#22",
+            "Vm7!kQ2pz",
+        ] {
+            assert!(human_password(p.as_bytes()), "{p}");
+        }
+        // Short: one or two classes, a character repeated through it, or under 8 characters.
+        for p in [
+            "4ian1234",
+            "password12",
+            "Aa1!Aa1!",
+            "aaaaA1!b",
+            "Ab1!xyz",
+            "12345678",
+            "no2FaPass",
+        ] {
+            assert!(!human_password(p.as_bytes()), "{p}");
+        }
+        // Long: the generic entropy test.
+        assert!(human_password(b"kQ8#vLm2Zr7!Tw4x"));
+        assert!(!human_password(b"aaaabbbbccccdddd1"));
     }
 }

@@ -35,8 +35,24 @@ fn escape_before(hay: &[u8], start: usize) -> bool {
     percent || backslash
 }
 
+/// How many standard-alphabet base64 characters a candidate needs on each side to lie inside an encoded blob
+/// ([`inside_base64_blob`]). `near::MARGIN` must cover it: the filter reads this far around a candidate.
+pub const BLOB_REACH: usize = 32;
+
+/// True for a candidate with an unbroken run of base64 characters (`A-Z a-z 0-9 + /`) of [`BLOB_REACH`] on
+/// both sides: it is a slice of encoded bytes (a font or image in a `data:` URI, a certificate, a
+/// serialized object), whatever it looks like (`1//0…` for a Google refresh token, `EAAB…` for a Facebook
+/// token in a base64 font). A real token ends at punctuation, space or a quote; what an encoded blob
+/// carries is found by decoding it.
+pub fn inside_base64_blob(hay: &[u8], start: usize, end: usize) -> bool {
+    let b64 = |b: &&u8| b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/';
+    let left = hay[..start].iter().rev().take(BLOB_REACH).take_while(b64).count();
+    left >= BLOB_REACH && hay[end..].iter().take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
+}
+
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
-/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token); or whose
+/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
+/// password's hash or salt (`passwordHash`, `hashed_password`, `passwordSalt`); or whose
 /// name says the value is made up for a test: `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`.
 /// Only rules whose regex captures the assigned name (group `name`, the generic assignment rules) ask: a
 /// provider rule's own format still reports a real-shaped key whatever its variable is called.
@@ -48,7 +64,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         .collect();
     let has = |word: &[u8]| lower.windows(word.len()).any(|w| w == word);
     const SUFFIXES: &[&[u8]] = &[
-        b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length",
+        b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length", b"salt", b"hash", b"digest",
     ];
     const MADE_UP: &[&[u8]] = &[
         b"fake",
@@ -63,6 +79,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || has(b"csrf")
         || has(b"xsrf")
         || has(b"authenticity")
+        || lower.starts_with(b"hashed")
         || has(b"public")
         || MADE_UP.iter().any(|w| has(w))
 }
@@ -81,6 +98,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // AWS's documentation key pair.
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
+    "33f!!lloppa",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
     // every copy of the library ships them (and warns that they are rate-limited and public).
     "_gg7wSSi0KMBsdKnGVfHDueq6xMB9EkC",
@@ -668,10 +687,19 @@ mod tests {
             "invalidToken",
             "exampleSecret",
             "authenticity_token",
+            "passwordHash",
+            "hashed_password",
+            "passwordSalt",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
-        for name in ["apiToken", "STRIPE_SECRET_KEY", "client_secret", "matchingToken"] {
+        for name in [
+            "apiToken",
+            "STRIPE_SECRET_KEY",
+            "client_secret",
+            "matchingToken",
+            "HASHICORP_TOKEN",
+        ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
     }
@@ -698,6 +726,23 @@ mod tests {
         // The random 32-digit key that a fixed 3.5 dropped now passes; a fake made of few digits does not.
         assert!(shannon_entropy(b"b8578c5b5524b3ef441eb2c335db53c3") >= floor("b8578c5b5524b3ef441eb2c335db53c3"));
         assert!(shannon_entropy(b"1212121234343434abababab56565656") < 3.26);
+    }
+
+    #[test]
+    fn base64_blobs() {
+        let font = format!(
+            "src:url(data:font/woff2;base64,{}1//0FQgRt7Xk2{})",
+            "d09GMgABAAAAA".repeat(4),
+            "Kx9+A/Qz".repeat(6)
+        );
+        let at = font.find("1//0").unwrap();
+        assert!(inside_base64_blob(font.as_bytes(), at, at + 12));
+        // A token ends at punctuation or a quote, even beside a long run on one side.
+        let line = format!("token = \"1//0FQgRt7Xk2\" # {}", "A".repeat(64));
+        let at = line.find("1//0").unwrap();
+        assert!(!inside_base64_blob(line.as_bytes(), at, at + 12));
+        let path = format!("{}/1//0FQgRt7Xk2", "x".repeat(40));
+        assert!(!inside_base64_blob(path.as_bytes(), 41, path.len()));
     }
 
     #[test]

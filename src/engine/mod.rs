@@ -1104,8 +1104,8 @@ impl CompiledRule {
         })
     }
 
-    /// The filters every candidate secret must pass: delimitation, allowlist, digest context, placeholder,
-    /// entropy, check.
+    /// The filters every candidate secret must pass: delimitation, allowlist, a slice of a base64 blob
+    /// (text only), digest context, placeholder, entropy, check.
     ///
     /// In a binary file (`binary`) a secret that starts with its rule's token prefix may be glued to
     /// word bytes: SQLite stores a record's values back to back after their serial types, so a TEXT key
@@ -1126,6 +1126,9 @@ impl CompiledRule {
             return false;
         }
         if matcher.allow.iter().any(|a| a.is_match(secret)) {
+            return false;
+        }
+        if !binary && filter::inside_base64_blob(hay, start, end) {
             return false;
         }
         if filter::digest_context(hay, start, end) {

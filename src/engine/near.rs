@@ -24,10 +24,10 @@
 use super::{Engine, Literals, Match, Scratch};
 
 /// Bytes around a candidate the filters read (delimitation reads one byte each side, an escape before it
-/// three: `CompiledRule::accepts`), and the most a decoder pattern's hit is shifted back (3), with room
-/// to spare. A filter that read further (the whole line) would need this raised, or the property test
-/// in `scan::history` fails.
-const MARGIN: usize = 32;
+/// three, the base64-blob test `filter::BLOB_REACH` each side: `CompiledRule::accepts`), and the most a
+/// decoder pattern's hit is shifted back (3), with room to spare. A filter that read further (the whole
+/// line) would need this raised, or the property test in `scan::history` fails.
+const MARGIN: usize = 2 * super::filter::BLOB_REACH;
 /// Keywords of rules whose window is at most the first bound are searched in the narrow band with the
 /// whole pattern set; the others, fewer, in wider bands, one per bound (and one beyond the last), with
 /// automata of their own. A tier's band is its widest window's reach: a common word of a rule with a

@@ -33,6 +33,10 @@ pub enum Check {
     Bip39,
     /// An HTTP Basic credential: base64 of `user:password` with a real-looking password.
     BasicAuth,
+    /// A password a person chose: from 12 characters, as random as a generic secret of its shape
+    /// (`engine::filter::entropy_threshold`); 8 to 11 characters, at least three of lower case, upper
+    /// case, digits and symbols (`Pass123!@#`), which templates and words rarely mix.
+    HumanPassword,
 }
 
 impl RuleSpec {
