@@ -12,7 +12,7 @@ use crate::report::Format;
 /// the number of built-in rules, from `build.rs`.
 pub const VERSION: &str = env!("PKHOUND_LONG_VERSION");
 
-/// Find leaked Klaviyo private API keys and the other secrets beside them (790+ rules) in files,
+/// Find leaked Klaviyo private API keys and the other secrets beside them (800+ rules) in files,
 /// directories, git history and standard input.
 ///
 /// Exit status: 0 nothing at or above --fail-on; 1 findings; 2 usage error, or something could not be

@@ -16,7 +16,7 @@ ALIAS = {
     'jdbc': 'database', 'sqlserver': 'database', 'mysql': 'database', 'uri': 'url', 'privatekey': 'private-key',
     'sshkey': 'private-key', 'langchain': 'langsmith', 'microsoftteamswebhook': 'microsoft-teams',
     'teams': 'microsoft-teams', 'cratesio': 'crates', 'newrelic': 'newrelic', 'gcpapplicationdefaultcredentials': 'gcp',
-    'twitterconsumerkey': 'twitter', 'kubernetes': None, 'sonarqube': 'sonar', 'sonarcloud': 'sonar',
+    'twitterconsumerkey': 'twitter', 'kubernetes': 'kubernetes', 'sonarqube': 'sonar', 'sonarcloud': 'sonar',
     'travis': 'travisci', 'definednetworking': 'defined-networking', 'defined': 'defined-networking',
     'meraki': 'cisco', 'redis': 'database', 'rabbitmq': 'database', 'odbc': 'database', 'ftp': 'url',
     'privkey': 'private-key', 'pem': 'private-key', 'artifactoryreferencetoken': 'jfrog', 'jiratoken': 'atlassian',

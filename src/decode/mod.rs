@@ -402,6 +402,26 @@ pub fn findings(
         }
     }
     if out.len() > before {
+        // A generic rule's clear match over an encoded run whose decoded bytes a specific rule named (a
+        // Kubernetes Secret's value that holds a Klaviyo key) yields to it, as it does in clear text.
+        let decoded: Vec<(usize, usize, usize)> =
+            out[before..].iter().map(|d| (d.line, d.column, d.end_column)).collect();
+        let mut i = from;
+        let mut end = before;
+        while i < end {
+            let o = &out[i];
+            let covered = o.encoding.is_none()
+                && o.rule.tags.iter().any(|t| t == "generic")
+                && decoded
+                    .iter()
+                    .any(|&(line, c, e)| line == o.line && c < o.end_column && o.column < e);
+            if covered {
+                out.remove(i);
+                end -= 1;
+            } else {
+                i += 1;
+            }
+        }
         out[from..].sort_by_key(|f| (f.line, f.column));
     }
     if !runs.is_empty() {

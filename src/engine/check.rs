@@ -24,7 +24,53 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
         Check::HumanPassword => human_password(secret),
+        Check::Cephx => cephx(secret),
+        Check::Base64Secret => base64_secret(secret),
     }
+}
+
+/// A base64 value that encodes a secret ([`Check::Base64Secret`]), as a Kubernetes Secret's `data` holds
+/// every value: a private key (not a certificate), a registry login (`.dockerconfigjson` with an `auth`
+/// or `password`), or one line that [`human_password`] accepts and that is not a placeholder, an address
+/// without credentials (`tcp://127.0.0.1:5705`), a number or an e-mail address.
+pub fn base64_secret(secret: &[u8]) -> bool {
+    use base64::Engine as _;
+    if secret.len() % 4 != 0 {
+        return false;
+    }
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&raw) else {
+        return false;
+    };
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.starts_with("-----BEGIN ") {
+        return text.contains("PRIVATE KEY-----");
+    }
+    if text.starts_with('{') {
+        return (text.contains("\"auth\":\"") && !text.contains("\"auth\":\"\""))
+            || (text.contains("\"password\":\"") && !text.contains("\"password\":\"\""));
+    }
+    let b = text.as_bytes();
+    if b.is_empty() || b.iter().any(|c| !c.is_ascii_graphic()) || super::filter::is_placeholder(b) {
+        return false;
+    }
+    let address = text.contains("://") && !text.contains('@');
+    let number = b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-'));
+    let email = text.contains('@') && text.contains('.') && !text.contains("://") && !text.contains(':');
+    !address && !number && !email && password_like(b, true)
+}
+
+/// A cephx key ([`Check::Cephx`]): 28 bytes in base64, a little-endian u16 type of 1 (AES), the creation
+/// time (u32 seconds, u32 nanoseconds) and a u16 length of 16 before the 16-byte secret. The two fixed
+/// fields leave about one random 40-character base64 value in 2^32 passing.
+pub fn cephx(secret: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    raw.len() == 28 && raw[..2] == [1, 0] && raw[10..12] == [16, 0] && raw[12..].iter().any(|&b| b != 0)
 }
 
 /// Below this many characters a password is judged by its mix of character classes, not its entropy: an
@@ -38,12 +84,19 @@ const PASSWORD_ENTROPY: f64 = 3.5;
 /// test. From 8 to 11: at least three classes of lower case, upper case, digits and symbols, and no
 /// character making up more than a third of it (`Aa1!Aa1!`, `A1!aaaaaaa`).
 pub fn human_password(secret: &[u8]) -> bool {
+    password_like(secret, false)
+}
+
+/// [`human_password`]'s test; `decoded` says the value was decoded from base64, where a camelCase value
+/// cannot be a variable's name.
+fn password_like(secret: &[u8], decoded: bool) -> bool {
     use super::filter::{entropy_threshold, shannon_entropy};
     let n = secret.len();
     if n >= SHORT_PASSWORD {
         return shannon_entropy(secret) >= entropy_threshold(PASSWORD_ENTROPY, secret, true);
     }
-    if n < 8 {
+    // A short value ending in base64's padding is an encoding (`bXBhc3M=`), not what a person typed.
+    if n < 8 || (!decoded && secret.ends_with(b"=")) {
         return false;
     }
     let classes = [
@@ -58,7 +111,8 @@ pub fn human_password(secret: &[u8]) -> bool {
     }
     let most = counts.iter().max().copied().unwrap_or(0);
     // A camelCase identifier (`no2FaPass`, `userPass1`) is a variable holding the password, not the password.
-    let identifier = secret[0].is_ascii_lowercase() && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let identifier =
+        !decoded && secret[0].is_ascii_lowercase() && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct_at_least(&counts, n / 2 + 2)
 }
 
@@ -326,11 +380,57 @@ mod tests {
             "Ab1!xyz",
             "12345678",
             "no2FaPass",
+            "bXBhc3M=",
         ] {
             assert!(!human_password(p.as_bytes()), "{p}");
         }
         // Long: the generic entropy test.
         assert!(human_password(b"kQ8#vLm2Zr7!Tw4x"));
         assert!(!human_password(b"aaaabbbbccccdddd1"));
+    }
+
+    #[test]
+    fn cephx_keys() {
+        assert!(cephx(b"AQBEgeFpaLkBABAAajWcgoG0JfI7XTaxr0U+vg=="));
+        // Same shape, wrong length field; wrong type; not base64 of 28 bytes.
+        assert!(!cephx(b"AQBEgeFpaLkBABEAajWcgoG0JfI7XTaxr0U+vg=="));
+        assert!(!cephx(b"AgBEgeFpaLkBABAAajWcgoG0JfI7XTaxr0U+vg=="));
+        assert!(!cephx(b"AQBEgeFpaLkBABAAajWcgoG0JfI7XTaxr0U+"));
+    }
+
+    #[test]
+    fn base64_secrets() {
+        use base64::Engine as _;
+        let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for v in [
+            "sCaleio123",
+            "AQDCzQ9bMqZ3ABAAyj7jX0vKHqY8cN2wRmTgPeLfSu1h4A==",
+            "Zq8vK2mN4pR7tW1x",
+        ] {
+            assert!(base64_secret(enc(v).as_bytes()), "{v}");
+        }
+        for v in [
+            "mypassword",
+            "quobyte",
+            "tcp://127.0.0.1:5705",
+            "admin@example.com",
+            "5432",
+            "password",
+            "",
+        ] {
+            assert!(!base64_secret(enc(v).as_bytes()), "{v}");
+        }
+        assert!(base64_secret(
+            enc("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n").as_bytes()
+        ));
+        assert!(!base64_secret(
+            enc("-----BEGIN CERTIFICATE-----\nMIIE\n-----END CERTIFICATE-----\n").as_bytes()
+        ));
+        assert!(base64_secret(
+            enc(r#"{"auths":{"ghcr.io":{"auth":"Ym90OnE4WHYyTG1SdDdLejRQd04="}}}"#).as_bytes()
+        ));
+        // Not base64 of text.
+        assert!(!base64_secret(b"////////////"));
+        assert!(!base64_secret(b"abc"));
     }
 }

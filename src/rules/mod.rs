@@ -37,6 +37,12 @@ pub enum Check {
     /// (`engine::filter::entropy_threshold`); 8 to 11 characters, at least three of lower case, upper
     /// case, digits and symbols (`Pass123!@#`), which templates and words rarely mix.
     HumanPassword,
+    /// A Ceph (cephx) key: base64 of the key type (1, AES), its creation time and a 16-byte secret.
+    Cephx,
+    /// A Kubernetes Secret's `data` value: base64 of a password, key or token (what
+    /// [`Check::HumanPassword`] accepts, a private key, or a registry login), not of a name, address
+    /// or certificate.
+    Base64Secret,
 }
 
 impl RuleSpec {
