@@ -35,7 +35,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
 /// without credentials (`tcp://127.0.0.1:5705`), a number or an e-mail address.
 pub fn base64_secret(secret: &[u8]) -> bool {
     use base64::Engine as _;
-    if secret.len() % 4 != 0 {
+    if !secret.len().is_multiple_of(4) {
         return false;
     }
     let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(secret) else {
