@@ -50,6 +50,30 @@ pub fn inside_base64_blob(hay: &[u8], start: usize, end: usize) -> bool {
     left >= BLOB_REACH && hay[end..].iter().take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
 }
 
+/// True when the value a generic rule took runs on into a non-ASCII character (`0Y8rMnww$*9VFYE§59-!…`):
+/// the rules' alphabets are ASCII, so what they took is only a prefix of the real value, and a prefix's
+/// fingerprint would not match the secret's anywhere else. A closing typographic quote (`”`, `’`) ends
+/// a value as a plain quote does.
+pub fn continues_past_ascii(hay: &[u8], end: usize) -> bool {
+    let rest = &hay[end.min(hay.len())..];
+    rest.first().is_some_and(|&b| b >= 0x80)
+        && !rest.starts_with("\u{201d}".as_bytes())
+        && !rest.starts_with("\u{2019}".as_bytes())
+}
+
+/// True for an unquoted camelCase identifier that ends a statement or an argument
+/// (`this.apiSecret = configmapK8sSecret;`, `login(user, userToken2)`): code passing a variable, not a
+/// literal. A quoted value, or one that runs to the end of the line (`.env`, YAML), is still a value.
+pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
+    let value = &hay[start..end];
+    let quoted = start > 0 && matches!(hay[start - 1], b'"' | b'\'' | b'`');
+    let ends_code = matches!(hay.get(end), Some(b';' | b')' | b','));
+    let camel = value.first().is_some_and(u8::is_ascii_lowercase)
+        && value.iter().any(u8::is_ascii_uppercase)
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    !quoted && ends_code && camel
+}
+
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
 /// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
 /// password's hash or salt (`passwordHash`, `hashed_password`, `passwordSalt`); or whose
@@ -726,6 +750,27 @@ mod tests {
         // The random 32-digit key that a fixed 3.5 dropped now passes; a fake made of few digits does not.
         assert!(shannon_entropy(b"b8578c5b5524b3ef441eb2c335db53c3") >= floor("b8578c5b5524b3ef441eb2c335db53c3"));
         assert!(shannon_entropy(b"1212121234343434abababab56565656") < 3.26);
+    }
+
+    #[test]
+    fn code_identifiers() {
+        let line = b"this.configmapK8sSecret = configmapK8sSecret;";
+        assert!(code_identifier(line, 26, 44));
+        let quoted = b"secret = \"configmapK8sSecret\";";
+        assert!(!code_identifier(quoted, 10, 28));
+        let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
+        assert!(!code_identifier(env, 7, env.len()));
+    }
+
+    #[test]
+    fn values_running_past_ascii() {
+        let line = "password: '0Y8rMnww$*9VFYE\u{a7}59-!Fg1L6t&6lB'";
+        let end = line.find('\u{a7}').unwrap();
+        assert!(continues_past_ascii(line.as_bytes(), end));
+        let quoted = "password: \u{201c}Zq8vK2mN4pR7\u{201d}";
+        let end = quoted.find('\u{201d}').unwrap();
+        assert!(!continues_past_ascii(quoted.as_bytes(), end));
+        assert!(!continues_past_ascii(b"token = abc", 11));
     }
 
     #[test]

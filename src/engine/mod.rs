@@ -1137,7 +1137,11 @@ impl CompiledRule {
         if filter::is_placeholder(secret) || filter::is_published_sample(secret) {
             return false;
         }
-        if self.generic && filter::is_altered_hex(secret) {
+        if self.generic
+            && (filter::is_altered_hex(secret)
+                || filter::continues_past_ascii(hay, end)
+                || filter::code_identifier(hay, start, end))
+        {
             return false;
         }
         if let Some(min) = self.min_entropy {
