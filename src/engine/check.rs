@@ -26,7 +26,31 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::HumanPassword => human_password(secret),
         Check::Cephx => cephx(secret),
         Check::Base64Secret => base64_secret(secret),
+        Check::RandomKeyBytes => random_key_bytes(secret),
     }
+}
+
+/// Base64 of a symmetric key ([`Check::RandomKeyBytes`]): 16, 32 or 64 bytes, of which at least a quarter
+/// fall outside printable ASCII and at least half are distinct. Random bytes are printable 37% of the time
+/// (all 16 of a key: about 1 in 10^7); base64 of text (`this is a passphrase`) is all printable.
+pub fn random_key_bytes(secret: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    if !matches!(raw.len(), 16 | 32 | 64) {
+        return false;
+    }
+    let binary = raw.iter().filter(|b| !(0x20..0x7f).contains(*b)).count();
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for &b in &raw {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            distinct += 1;
+        }
+    }
+    binary * 4 >= raw.len() && distinct * 2 >= raw.len()
 }
 
 /// A base64 value that encodes a secret ([`Check::Base64Secret`]), as a Kubernetes Secret's `data` holds
@@ -432,5 +456,16 @@ mod tests {
         // Not base64 of text.
         assert!(!base64_secret(b"////////////"));
         assert!(!base64_secret(b"abc"));
+    }
+
+    #[test]
+    fn random_key_bytes_are_keys() {
+        use base64::Engine as _;
+        let enc = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let key: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(197).wrapping_add(13)).collect();
+        assert!(random_key_bytes(enc(&key).as_bytes()));
+        assert!(!random_key_bytes(enc(b"this is a passphrase of 32 bytes").as_bytes()));
+        assert!(!random_key_bytes(enc(&[0u8; 32]).as_bytes()));
+        assert!(!random_key_bytes(enc(&key[..20]).as_bytes()));
     }
 }

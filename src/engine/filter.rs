@@ -122,6 +122,10 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // AWS's documentation key pair.
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    // The Azure Storage emulator's (Azurite's) account key and the Cosmos DB emulator's key, in every
+    // project that tests against them.
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:

@@ -43,6 +43,8 @@ pub enum Check {
     /// [`Check::HumanPassword`] accepts, a private key, or a registry login), not of a name, address
     /// or certificate.
     Base64Secret,
+    /// Base64 of 16, 32 or 64 random bytes (a symmetric key): not text, not a run of one byte.
+    RandomKeyBytes,
 }
 
 impl RuleSpec {
