@@ -1023,6 +1023,13 @@ pub struct RuleInfo {
     pub keywords: Arc<[String]>,
 }
 
+impl RuleInfo {
+    /// A generic rule (tag `generic`), as `RuleSpec::is_generic` says of the rule it was made from.
+    pub fn is_generic(&self) -> bool {
+        self.tags.iter().any(|t| t == "generic")
+    }
+}
+
 /// A located secret.
 #[derive(Clone, Debug)]
 pub struct Finding {

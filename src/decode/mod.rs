@@ -406,22 +406,17 @@ pub fn findings(
         // Kubernetes Secret's value that holds a Klaviyo key) yields to it, as it does in clear text.
         let decoded: Vec<(usize, usize, usize)> =
             out[before..].iter().map(|d| (d.line, d.column, d.end_column)).collect();
-        let mut i = from;
-        let mut end = before;
-        while i < end {
-            let o = &out[i];
-            let covered = o.encoding.is_none()
-                && o.rule.tags.iter().any(|t| t == "generic")
+        let mut index = 0;
+        out.retain(|o| {
+            let clear = (from..before).contains(&index);
+            index += 1;
+            !(clear
+                && o.encoding.is_none()
+                && o.rule.is_generic()
                 && decoded
                     .iter()
-                    .any(|&(line, c, e)| line == o.line && c < o.end_column && o.column < e);
-            if covered {
-                out.remove(i);
-                end -= 1;
-            } else {
-                i += 1;
-            }
-        }
+                    .any(|&(line, c, e)| line == o.line && c < o.end_column && o.column < e))
+        });
         out[from..].sort_by_key(|f| (f.line, f.column));
     }
     if !runs.is_empty() {
@@ -489,7 +484,7 @@ fn hidden_in(
             let Some(f) = located.pop() else { continue };
             // Generic `secret=` assignments inside decoded text (a JWT's or OAuth token's JSON, a query
             // string) are part of a token or already seen in clear, not a leak of their own.
-            if f.rule.tags.iter().any(|t| t == "generic") {
+            if f.rule.is_generic() {
                 continue;
             }
             let Some(span) = decoded.source(m.start, m.end) else {

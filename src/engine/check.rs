@@ -42,15 +42,7 @@ pub fn random_key_bytes(secret: &[u8]) -> bool {
         return false;
     }
     let binary = raw.iter().filter(|b| !(0x20..0x7f).contains(*b)).count();
-    let mut seen = [false; 256];
-    let mut distinct = 0;
-    for &b in &raw {
-        if !seen[b as usize] {
-            seen[b as usize] = true;
-            distinct += 1;
-        }
-    }
-    binary * 4 >= raw.len() && distinct * 2 >= raw.len()
+    binary * 4 >= raw.len() && super::filter::distinct_bytes(&raw) * 2 >= raw.len()
 }
 
 /// A base64 value that encodes a secret ([`Check::Base64Secret`]), as a Kubernetes Secret's `data` holds
@@ -134,15 +126,11 @@ fn password_like(secret: &[u8], decoded: bool) -> bool {
         counts[b as usize] += 1;
     }
     let most = counts.iter().max().copied().unwrap_or(0);
+    let distinct = super::filter::distinct_bytes(secret);
     // A camelCase identifier (`no2FaPass`, `userPass1`) is a variable holding the password, not the password.
     let identifier =
         !decoded && secret[0].is_ascii_lowercase() && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct_at_least(&counts, n / 2 + 2)
-}
-
-/// Whether `counts` (a byte histogram) holds at least `k` distinct bytes.
-fn distinct_at_least(counts: &[usize; 256], k: usize) -> bool {
-    counts.iter().filter(|&&c| c > 0).count() >= k
+    !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct >= n / 2 + 2
 }
 
 /// An HTTP Basic credential: base64 of `user:password` in printable ASCII, with a password that is not a

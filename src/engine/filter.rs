@@ -261,15 +261,15 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if interleaved_alphabet(lower) {
         return true;
     }
+    distinct_bytes(secret) <= 4
+}
+
+/// How many different byte values `data` holds.
+pub fn distinct_bytes(data: &[u8]) -> usize {
     let mut seen = [false; 256];
-    let mut distinct = 0;
-    for &b in secret {
-        if !seen[b as usize] {
-            seen[b as usize] = true;
-            distinct += 1;
-        }
-    }
-    distinct <= 4
+    data.iter()
+        .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+        .count()
 }
 
 /// Length of a Microsoft common annotated security key (Azure DevOps PATs, App Configuration and
