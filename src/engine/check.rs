@@ -128,8 +128,15 @@ fn password_like(secret: &[u8], decoded: bool) -> bool {
     let most = counts.iter().max().copied().unwrap_or(0);
     let distinct = super::filter::distinct_bytes(secret);
     // A camelCase identifier (`no2FaPass`, `userPass1`) is a variable holding the password, not the password.
-    let identifier =
-        !decoded && secret[0].is_ascii_lowercase() && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    // Its capitals open words: a capital followed by a digit, or more than two digits, is a generated value
+    // (`kT9vQ2mZ4xW`), as random passwords that start in lower case are.
+    let identifier = !decoded
+        && secret[0].is_ascii_lowercase()
+        && secret.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && secret.iter().filter(|b| b.is_ascii_digit()).count() <= 2
+        && !secret
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_digit());
     !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct >= n / 2 + 2
 }
 
@@ -380,6 +387,8 @@ mod tests {
             "1qay@WXS??",
             "esx1Root#22",
             "Vm7!kQ2pz",
+            "kT9vQ2mZ4xW",
+            "hW4rB7nQ",
         ] {
             assert!(human_password(p.as_bytes()), "{p}");
         }
@@ -392,6 +401,8 @@ mod tests {
             "Ab1!xyz",
             "12345678",
             "no2FaPass",
+            "userPass12",
+            "dbPassword1",
             "bXBhc3M=",
         ] {
             assert!(!human_password(p.as_bytes()), "{p}");
