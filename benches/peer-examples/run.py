@@ -10,7 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 
 ALIAS = {
-    '1password': 'onepassword', 'artifactory': 'jfrog', 'terraform': 'hashicorp', 'vault': 'hashicorp',
+    '1password': 'onepassword', 'hashes': 'password-hash', 'artifactory': 'jfrog', 'terraform': 'hashicorp', 'vault': 'hashicorp',
     'hashicorptf': 'hashicorp', 'confluence': 'atlassian', 'jira': 'atlassian', 'sendinblue': 'brevo',
     'fly': 'flyio', 'drone': 'droneci', 'dockerhub': 'docker', 'postgres': 'database', 'postgresql': 'database',
     'jdbc': 'database', 'sqlserver': 'database', 'mysql': 'database', 'uri': 'url', 'privatekey': 'private-key',
