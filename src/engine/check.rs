@@ -27,7 +27,37 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Cephx => cephx(secret),
         Check::Base64Secret => base64_secret(secret),
         Check::RandomKeyBytes => random_key_bytes(secret),
+        Check::CiscoType7 => cisco_type7(secret).is_some(),
     }
+}
+
+/// The fixed key Cisco IOS XORs type 7 passwords with, from the offset the first two digits give.
+const CISCO_XLAT: &[u8] = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87";
+
+/// A Cisco type 7 password decoded ([`Check::CiscoType7`]): two decimal digits (the offset into
+/// [`CISCO_XLAT`], 00 to 15 as IOS writes them) then hex pairs, each XORed with the next key byte. Type 7 is
+/// an encoding, not encryption: the decoded text is the password. `None` unless every byte decodes to
+/// printable ASCII, which random hex of 4 pairs or more does about once in 2^8.
+pub fn cisco_type7(secret: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(secret).ok()?;
+    if text.len() < 4 || !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let seed: usize = text.get(..2)?.parse().ok()?;
+    if seed > 15 {
+        return None;
+    }
+    let hex = &text[2..];
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        let plain = byte ^ CISCO_XLAT[(seed + i) % CISCO_XLAT.len()];
+        if !(0x20..0x7f).contains(&plain) {
+            return None;
+        }
+        out.push(plain);
+    }
+    Some(out)
 }
 
 /// Base64 of a symmetric key ([`Check::RandomKeyBytes`]): 16, 32 or 64 bytes, of which at least a quarter
@@ -376,6 +406,18 @@ mod tests {
         let last = other.len() - 2;
         other[last] = b'A';
         assert!(jwt(&other));
+    }
+
+    #[test]
+    fn cisco_type7_passwords_decode() {
+        // Cisco's documented example, and a password encoded from two seeds.
+        assert_eq!(cisco_type7(b"0822455D0A16").as_deref(), Some(b"cisco".as_slice()));
+        assert_eq!(cisco_type7(b"02050D480809").as_deref(), Some(b"cisco".as_slice()));
+        assert_eq!(cisco_type7(b"094F471A1A0A").as_deref(), Some(b"cisco".as_slice()));
+        // Odd length, seed over 15, not hex, or bytes that decode to control characters.
+        for bad in ["0822455D0A1", "5322455D0A16", "08ZZ455D0A16", "08FFFFFFFFFF", "08"] {
+            assert!(cisco_type7(bad.as_bytes()).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum Check {
     Base64Secret,
     /// Base64 of 16, 32 or 64 random bytes (a symmetric key): not text, not a run of one byte.
     RandomKeyBytes,
+    /// A Cisco type 7 password: a seed of 00 to 15 and hex pairs that decode (XOR with Cisco's fixed key)
+    /// to printable ASCII.
+    CiscoType7,
 }
 
 impl RuleSpec {
