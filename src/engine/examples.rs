@@ -68,6 +68,31 @@ pub fn check_examples(
         if require_both && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {
             problems.push(problem(String::new(), "needs positive and negative examples".into()));
         }
+        // The examples are scanned at the rule's example path (a path-gated rule must name one), and a
+        // path-gated rule's positives must not be found at a path its gate refuses.
+        let at = match (&spec.path, &spec.examples.path) {
+            (Some(_), None) => {
+                problems.push(problem(
+                    String::new(),
+                    "a rule with `path` needs `[rule.examples] path`".into(),
+                ));
+                continue;
+            }
+            (_, Some(at)) => at.as_str(),
+            (None, None) => "example.txt",
+        };
+        if spec.path.is_some() {
+            engine.set_path(&mut scratch, "pkhound-example/elsewhere.txt");
+            for (i, ex) in spec.examples.positive.iter().enumerate() {
+                if !found(engine, &mut scratch, idx, &ex.text).is_empty() {
+                    problems.push(problem(
+                        format!("positive[{i}]"),
+                        "found at a path the rule's `path` does not match".into(),
+                    ));
+                }
+            }
+        }
+        engine.set_path(&mut scratch, at);
         for (i, ex) in spec.examples.positive.iter().enumerate() {
             let here = format!("positive[{i}]");
             let lower = ex.text.to_ascii_lowercase();

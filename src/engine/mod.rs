@@ -252,6 +252,8 @@ pub struct Scratch {
     lane_hits: [Vec<(usize, usize)>; 3],
     /// The blob is a binary file scanned as bytes (see [`Scratch::set_binary`]).
     binary: bool,
+    /// The path-gated rules whose gate the blob's path opens ([`Engine::set_path`]).
+    path_on: Vec<usize>,
 }
 
 impl Scratch {
@@ -307,6 +309,11 @@ pub struct Engine {
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
+    /// Rules that run only on files whose path their regex matches (`path`), with that regex; see
+    /// [`Engine::set_path`].
+    path_gates: Vec<(usize, regex::Regex)>,
+    /// Per rule: it has a path gate.
+    gated: Vec<bool>,
     /// Automaton patterns from this index on are decoders' patterns (in the DFA; the NFA holds only
     /// keywords).
     extra_from: usize,
@@ -347,11 +354,20 @@ impl Engine {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut path_gates = Vec::new();
         // Keyword (lowercased) -> its index in `patterns`.
         let mut index: HashMap<String, usize> = HashMap::new();
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
-            if spec.keywords.is_empty() {
+            if let Some(path) = &spec.path {
+                let gate = regex::Regex::new(path).map_err(|e| EngineError::Regex {
+                    file: loaded.file.clone(),
+                    rule: spec.id.clone(),
+                    field: "path",
+                    message: e.to_string(),
+                })?;
+                path_gates.push((idx, gate));
+            } else if spec.keywords.is_empty() {
                 always.push(idx);
             }
             for kw in spec.keywords.iter() {
@@ -416,6 +432,10 @@ impl Engine {
             patterns,
             pattern_rules,
             always,
+            gated: (0..rules.len())
+                .map(|i| path_gates.iter().any(|(r, _)| *r == i))
+                .collect(),
+            path_gates,
             extra_from,
             extra_source: extra,
             extra_sets: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
@@ -587,7 +607,37 @@ impl Engine {
             hits: Vec::new(),
             lane_hits: Default::default(),
             binary: false,
+            path_on: Vec::new(),
         }
+    }
+
+    /// Names the file the next scans in `scratch` read: a rule with a `path` runs only where its regex
+    /// matches `path` (a scratch never told a path runs none of them). True when some gate opened.
+    pub fn set_path(&self, scratch: &mut Scratch, path: &str) -> bool {
+        scratch.path_on.clear();
+        if !self.path_gates.is_empty() {
+            let path = path.replace('\\', "/");
+            for (r, gate) in &self.path_gates {
+                if gate.is_match(&path) {
+                    scratch.path_on.push(*r);
+                }
+            }
+        }
+        !scratch.path_on.is_empty()
+    }
+
+    /// True when some rule's path gate opens for `path`.
+    pub fn gates_open(&self, path: &str) -> bool {
+        self.path_gates.iter().any(|(_, gate)| gate.is_match(path))
+    }
+
+    /// Whether the rule with `id` may report at `path`: true unless it has a path gate that `path` does
+    /// not open. A source that scans one blob for many paths (history: a blob once, at every place it
+    /// sat) keeps a gated rule's finding only at the paths its gate opens.
+    pub fn reports_at(&self, id: &str, path: &str) -> bool {
+        self.path_gates
+            .iter()
+            .all(|(r, gate)| self.rules[*r].info.id.as_str() != id || gate.is_match(path))
     }
 
     /// Finds every secret in `hay`, sorted by position. The slice lives in `scratch` until the next call.
@@ -646,6 +696,14 @@ impl Engine {
                 scratch.windows[r].push((0, hay.len()));
                 scratch.touched.push(r);
             }
+            // A path-gated rule without keywords reads the whole file its gate opened for.
+            for i in 0..scratch.path_on.len() {
+                let r = scratch.path_on[i];
+                if self.active[r] && self.rules[r].info.keywords.is_empty() && scratch.windows[r].is_empty() {
+                    scratch.windows[r].push((0, hay.len()));
+                    scratch.touched.push(r);
+                }
+            }
         }
         scratch.hits_whole = true;
         scratch.wide |= match self.reach.get() {
@@ -664,6 +722,9 @@ impl Engine {
             merge_windows(&mut scratch.windows[r]);
         }
         for &r in &scratch.touched {
+            if self.gated[r] && !scratch.path_on.contains(&r) {
+                continue;
+            }
             let rule = &self.rules[r];
             // A rule whose regex does not compile has no matches; such a rule never reaches a scan, because
             // non-built-in rules go through `prepare` at load and built-in ones through the example test.

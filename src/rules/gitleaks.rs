@@ -204,6 +204,8 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             keywords: keywords.into(),
             regex: regex.into(),
             window: WINDOW,
+            // gitleaks' `path` is applied to the findings (`rule_paths`), as its allowlists are.
+            path: None,
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
             allow: Arc::default(),
             check: None,

@@ -152,6 +152,9 @@ pub struct Examples {
     pub positive: Vec<PositiveExample>,
     #[serde(default)]
     pub negative: Vec<String>,
+    /// For a rule with a `path`: the path its examples are scanned at.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 fn default_window() -> usize {
@@ -191,6 +194,11 @@ pub struct RuleSpec {
     pub regex: Arc<str>,
     #[serde(default = "default_window")]
     pub window: usize,
+    /// A regex over the file's path (`/`-separated, as the source names it): the rule runs only on files
+    /// whose path it matches. With no keywords the rule's regex runs over the whole file (a file that
+    /// exists to hold one secret: Rails' `config/master.key`).
+    #[serde(default)]
+    pub path: Option<String>,
     #[serde(default)]
     pub min_entropy: Option<f64>,
     #[serde(default)]
@@ -316,8 +324,10 @@ pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError
     if !kebab {
         return Err(invalid("id must be kebab-case (a-z, 0-9, -)".into()));
     }
-    if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.len() < 2) {
-        return Err(invalid("keywords must list at least one literal of 2+ bytes".into()));
+    if (spec.keywords.is_empty() && spec.path.is_none()) || spec.keywords.iter().any(|k| k.len() < 2) {
+        return Err(invalid(
+            "keywords must list at least one literal of 2+ bytes (or the rule name a `path`)".into(),
+        ));
     }
     if spec.window == 0 || spec.window > 1 << 20 {
         return Err(invalid("window must be between 1 and 1048576 bytes".into()));

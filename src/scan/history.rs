@@ -259,9 +259,21 @@ fn run_in_pool(
                             .to_string(),
                     });
                 }
-                let scanned_at = first_path(&inv, blob);
+                let scanned_at = scan_path(scanner.engine, &inv, blob);
                 for f in findings {
-                    let places = blob.places.iter().map(|p| (p.commit, Some(p.path))).collect();
+                    let places: Vec<_> = blob
+                        .places
+                        .iter()
+                        .filter(|p| {
+                            inv.paths
+                                .get(p.path as usize)
+                                .is_none_or(|path| scanner.engine.reports_at(f.rule.id.as_str(), path))
+                        })
+                        .map(|p| (p.commit, Some(p.path)))
+                        .collect();
+                    if places.is_empty() {
+                        continue;
+                    }
                     // An archive member keeps its name inside the blob at every place the blob is.
                     let member = f
                         .path
@@ -699,6 +711,17 @@ fn first_path<'i>(inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {
         .map_or("", String::as_str)
 }
 
+/// The path a blob is scanned at: the first of its places whose path opens a rule's path gate (a blob
+/// that sat at `config/master.key` and elsewhere is read as the master key), else its first place. The
+/// findings of gated rules are then kept only at the places their gate opens ([`Engine::reports_at`]).
+fn scan_path<'i>(engine: &Engine, inv: &'i Inventory, blob: &BlobProvenance) -> &'i str {
+    blob.places
+        .iter()
+        .filter_map(|p| inv.paths.get(p.path as usize))
+        .find(|path| engine.gates_open(path))
+        .map_or_else(|| first_path(inv, blob), String::as_str)
+}
+
 enum BlobResult {
     Scanned {
         bytes: u64,
@@ -1017,7 +1040,7 @@ fn scan_blob(
     at: Option<Location>,
 ) -> BlobResult {
     let blob = &inv.blobs[i];
-    let path = first_path(inv, blob);
+    let path = scan_path(scanner.engine, inv, blob);
     let BlobWorker {
         repo: repo_slot,
         packs,

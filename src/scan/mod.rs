@@ -409,6 +409,7 @@ impl<'a> Scanner<'a> {
         out: &mut Vec<Finding>,
     ) -> bool {
         scratch.set_binary(binary);
+        self.engine.set_path(scratch, path);
         self.engine.scan(text, scratch);
         let noisy = !scratch.matches().is_empty() || !scratch.decoder_hits().is_empty();
         if own != (0..text.len()) {
@@ -439,6 +440,10 @@ impl<'a> Scanner<'a> {
     ) -> Option<Scanned> {
         let want = if binary { text::Class::Binary } else { text::Class::Text };
         if text::classify(raw) != want {
+            return None;
+        }
+        // A rule gated on this path reads the whole file: only a whole scan runs it.
+        if self.engine.set_path(&mut w.scratch, path) {
             return None;
         }
         w.scratch.set_binary(binary);

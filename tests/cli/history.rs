@@ -780,3 +780,49 @@ fn a_packed_history_of_merges_renames_symlinks_and_submodules_reports_what_the_l
     };
     assert_eq!(spans(&packed), spans(&loose));
 }
+
+/// A rule gated on a file's path (Rails' `config/master.key`, read whole) is found in every source that
+/// knows the path: the tree, each commit that changed the file (an edit is rescanned whole, not around the
+/// change), and the staged file; the same bytes under another name are not a master key.
+#[test]
+fn path_gated_rule_is_found_in_tree_history_and_staged() {
+    const OLD: &str = "9c4e1b7a2f6d8e0c5a3b1f9e7d2c4a68"; // pkhound:allow
+    const NEW: &str = "1b7a2f6d8e0c5a3b1f9e7d2c4a689c4e"; // pkhound:allow
+    let mut r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.write("notes/master.key.txt", &format!("{OLD}\n"));
+    r.commit("init");
+    r.write("config/master.key", &format!("{OLD}\n"));
+    let added = r.commit("add master key");
+    r.write("config/master.key", &format!("{NEW}\n"));
+    let rotated = r.commit("rotate master key");
+
+    let (code, report, _) = history(&r.path, &[]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String)> = findings(&report)
+        .iter()
+        .map(|f| {
+            assert_eq!(f["rule_id"], "rails-master-key", "{report:#}");
+            assert_eq!(f["path"], "config/master.key");
+            (
+                f["origin"]["commit"].as_str().unwrap_or("").to_string(),
+                f["secret_redacted"].to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![added.clone(), rotated.clone()];
+    want.sort();
+    assert_eq!(got.iter().map(|g| g.0.clone()).collect::<Vec<_>>(), want, "{report:#}");
+
+    let (code, report, _) = scan_json(&r.path, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report).len(), 1, "{report:#}");
+    assert_eq!(findings(&report)[0]["path"], "config/master.key");
+
+    r.write("config/credentials/production.key", &format!("{OLD}\n"));
+    r.git(&["add", "config/credentials/production.key"]);
+    let (code, report, _) = scan_json(&r.path, &["--staged"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(findings(&report)[0]["path"], "config/credentials/production.key");
+}
