@@ -221,11 +221,16 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     } else {
         PLACEHOLDER_MARKS
     };
+    if long {
+        // A key block's `Comment:` line (PuTTY, PGP armor) is its owner's free text: `Comment: dummy-key`
+        // on a real key is still a real key. Its body and other headers are judged.
+        return lower
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.starts_with(b"comment:"))
+            .any(|line| marks.iter().any(|m| memchr::memmem::find(line, m).is_some()));
+    }
     if marks.iter().any(|m| memchr::memmem::find(&lower, m).is_some()) {
         return true;
-    }
-    if long {
-        return false;
     }
     if angle_template(&lower) {
         return true;
@@ -578,6 +583,13 @@ mod tests {
         assert!(!is_placeholder(block.as_bytes()));
         let doc = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".repeat(3);
         assert!(is_placeholder(doc.as_bytes()));
+        // A key block's comment is free text; its body is judged.
+        let putty = format!(
+            "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: dummy-key\nPublic-Lines: 2\n{}",
+            "AAAAB3NzaC1yc2EAAAABJQAAAQEAm5d5/daeAzNGKouE5k55gfHvpXzosIDIJgrq\n".repeat(3)
+        );
+        assert!(!is_placeholder(putty.as_bytes()));
+        assert!(is_placeholder(putty.replace("dummy-key", "key").replace("m5d5", "EXAMPLE").as_bytes()));
     }
 
     #[test]
