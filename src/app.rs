@@ -1413,6 +1413,9 @@ struct RuleRow<'a> {
     severity: &'static str,
     category: Option<&'static str>,
     keywords: &'a [String],
+    /// The rule runs only on files whose path this regex matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
     tags: &'a [String],
     references: &'a [String],
     remediation: &'a str,
@@ -1525,6 +1528,7 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
             "file": rule.file,
             "description": r.description,
             "keywords": r.keywords,
+            "path": r.path,
             "regex": r.regex,
             "window": r.window,
             "filters": filters,
@@ -1546,9 +1550,18 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
         if !r.description.is_empty() {
             writeln!(out, "description:  {}", r.description)?;
         }
-        writeln!(out, "keywords:     {}", r.keywords.join(", "))?;
+        if r.keywords.is_empty() {
+            writeln!(out, "keywords:     none: the regex reads the whole file")?;
+        } else {
+            writeln!(out, "keywords:     {}", r.keywords.join(", "))?;
+        }
+        if let Some(path) = &r.path {
+            writeln!(out, "files:        paths matching /{path}/ only")?;
+        }
         writeln!(out, "regex:        {}", r.regex)?;
-        writeln!(out, "window:       {} bytes around each keyword", r.window)?;
+        if !r.keywords.is_empty() {
+            writeln!(out, "window:       {} bytes around each keyword", r.window)?;
+        }
         writeln!(
             out,
             "filters:      {}",
@@ -1610,6 +1623,7 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
             severity: r.spec.severity.as_str(),
             category: r.spec.category.map(|c| c.as_str()),
             keywords: &r.spec.keywords,
+            path: r.spec.path.as_deref(),
             tags: &r.spec.tags,
             references: &r.spec.references,
             remediation: &r.spec.remediation,
@@ -1631,9 +1645,15 @@ fn rules_command(args: RulesArgs) -> Result<ExitStatus> {
             for (category, group) in rules::doc::grouped(&rules) {
                 writeln!(out, "{} ({})", rules::doc::title(category), group.len())?;
                 for r in group {
+                    let path = r
+                        .spec
+                        .path
+                        .as_ref()
+                        .map(|p| format!(" files /{p}/"))
+                        .unwrap_or_default();
                     writeln!(
                         out,
-                        "  {:<w$}  {:<8}  {}  [{}]",
+                        "  {:<w$}  {:<8}  {}  [{}]{path}",
                         r.spec.id,
                         r.spec.severity.as_str(),
                         r.spec.name,

@@ -589,7 +589,9 @@ mod tests {
             "AAAAB3NzaC1yc2EAAAABJQAAAQEAm5d5/daeAzNGKouE5k55gfHvpXzosIDIJgrq\n".repeat(3)
         );
         assert!(!is_placeholder(putty.as_bytes()));
-        assert!(is_placeholder(putty.replace("dummy-key", "key").replace("m5d5", "EXAMPLE").as_bytes()));
+        assert!(is_placeholder(
+            putty.replace("dummy-key", "key").replace("m5d5", "EXAMPLE").as_bytes()
+        ));
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub fn markdown(rules: &[LoadedRule]) -> String {
         out.push_str("| id | severity | name | keywords | reference |\n|---|---|---|---|---|\n");
         for r in rs {
             let s = &r.spec;
-            let keywords: Vec<String> = s.keywords.iter().map(|k| format!("`{}`", cell(k))).collect();
+            let mut keywords: Vec<String> = s.keywords.iter().map(|k| format!("`{}`", cell(k))).collect();
+            if let Some(path) = &s.path {
+                keywords.push(format!("files matching `{}`", cell(path)));
+            }
             let reference = s.references.first().map(|u| format!("[docs]({u})")).unwrap_or_default();
             let _ = writeln!(
                 out,
