@@ -311,7 +311,7 @@ pub struct Engine {
     always: Vec<usize>,
     /// Rules that run only on files whose path their regex matches (`path`), with that regex; see
     /// [`Engine::set_path`].
-    path_gates: Vec<(usize, regex::Regex)>,
+    path_gates: Vec<PathGate>,
     /// Per rule: it has a path gate.
     gated: Vec<bool>,
     /// Automaton patterns from this index on are decoders' patterns (in the DFA; the NFA holds only
@@ -360,13 +360,12 @@ impl Engine {
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
             if let Some(path) = &spec.path {
-                let gate = regex::Regex::new(path).map_err(|e| EngineError::Regex {
-                    file: loaded.file.clone(),
-                    rule: spec.id.clone(),
-                    field: "path",
-                    message: e.to_string(),
-                })?;
-                path_gates.push((idx, gate));
+                path_gates.push(PathGate {
+                    rule: idx,
+                    src: path.clone(),
+                    tails: OnceLock::new(),
+                    regex: OnceLock::new(),
+                });
             } else if spec.keywords.is_empty() {
                 always.push(idx);
             }
@@ -433,7 +432,7 @@ impl Engine {
             pattern_rules,
             always,
             gated: (0..rules.len())
-                .map(|i| path_gates.iter().any(|(r, _)| *r == i))
+                .map(|i| path_gates.iter().any(|g| g.rule == i))
                 .collect(),
             path_gates,
             extra_from,
@@ -567,6 +566,16 @@ impl Engine {
                     return Err(e.clone());
                 }
             }
+            if let Some(gate) = self.path_gates.iter().find(|g| g.rule == idx) {
+                if let Err(message) = gate.regex() {
+                    return Err(EngineError::Regex {
+                        file: self.rules[idx].file.clone(),
+                        rule: self.rules[idx].info.id.as_str().to_string(),
+                        field: "path",
+                        message: message.clone(),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -617,9 +626,9 @@ impl Engine {
         scratch.path_on.clear();
         if !self.path_gates.is_empty() {
             let path = path.replace('\\', "/");
-            for (r, gate) in &self.path_gates {
-                if gate.is_match(&path) {
-                    scratch.path_on.push(*r);
+            for gate in &self.path_gates {
+                if gate.opens(&path) {
+                    scratch.path_on.push(gate.rule);
                 }
             }
         }
@@ -628,7 +637,7 @@ impl Engine {
 
     /// True when some rule's path gate opens for `path`.
     pub fn gates_open(&self, path: &str) -> bool {
-        self.path_gates.iter().any(|(_, gate)| gate.is_match(path))
+        self.path_gates.iter().any(|gate| gate.opens(path))
     }
 
     /// Whether the rule with `id` may report at `path`: true unless it has a path gate that `path` does
@@ -637,7 +646,7 @@ impl Engine {
     pub fn reports_at(&self, id: &str, path: &str) -> bool {
         self.path_gates
             .iter()
-            .all(|(r, gate)| self.rules[*r].info.id.as_str() != id || gate.is_match(path))
+            .all(|gate| self.rules[gate.rule].info.id.as_str() != id || gate.opens(path))
     }
 
     /// Finds every secret in `hay`, sorted by position. The slice lives in `scratch` until the next call.
@@ -1239,6 +1248,55 @@ fn secret_span(
     }
 }
 
+/// A rule's `path` gate. Compiled on first need, not at start-up: a regex costs a quarter of a millisecond
+/// to build, and a pre-commit hook pays start-up on every commit. Before the regex, the path must end with
+/// one of the gate's suffix literals (`.key`, `logins.json`), which `regex_syntax` lists from the pattern
+/// (a gate anchored at its end, as path gates are, has them): most paths are refused without a regex.
+#[derive(Debug)]
+struct PathGate {
+    rule: usize,
+    src: String,
+    /// The literals every match ends with; `None` when they cannot be listed (then every path asks the regex).
+    tails: OnceLock<Option<Vec<Vec<u8>>>>,
+    regex: OnceLock<Result<regex::Regex, String>>,
+}
+
+impl PathGate {
+    fn regex(&self) -> &Result<regex::Regex, String> {
+        self.regex
+            .get_or_init(|| regex::Regex::new(&self.src).map_err(|e| e.to_string()))
+    }
+
+    fn tails(&self) -> Option<&[Vec<u8>]> {
+        self.tails
+            .get_or_init(|| {
+                use regex_syntax::hir::literal::{ExtractKind, Extractor};
+                let hir = regex_syntax::Parser::new().parse(&self.src).ok()?;
+                let ends_anchored = matches!(hir.kind(), regex_syntax::hir::HirKind::Concat(parts)
+                    if parts.last().is_some_and(|h| matches!(h.kind(), regex_syntax::hir::HirKind::Look(regex_syntax::hir::Look::End))));
+                if !ends_anchored {
+                    return None;
+                }
+                let mut extractor = Extractor::new();
+                extractor.kind(ExtractKind::Suffix).limit_class(4).limit_total(256);
+                let literals = extractor.extract(&hir).literals()?.to_vec();
+                let tails: Vec<Vec<u8>> = literals.into_iter().map(|l| l.as_bytes().to_vec()).collect();
+                (!tails.is_empty() && tails.iter().all(|t| !t.is_empty())).then_some(tails)
+            })
+            .as_deref()
+    }
+
+    /// Whether the gate opens for `path` (a gate whose regex does not compile opens for none).
+    fn opens(&self, path: &str) -> bool {
+        if let Some(tails) = self.tails() {
+            if !tails.iter().any(|t| path.as_bytes().ends_with(t)) {
+                return false;
+            }
+        }
+        self.regex().as_ref().is_ok_and(|r| r.is_match(path))
+    }
+}
+
 /// Whether every match of the regex `hir` begins with one of `keywords` (ASCII case ignored), so that it can run
 /// anchored at each keyword instead of searching a window ([`Starts`]). Proved from the regex's prefix
 /// literals (each match begins with one of them, `regex_syntax`'s literal extraction): each must begin
@@ -1467,3 +1525,38 @@ const DFA_AFTER: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod path_gate_tests {
+    use super::*;
+
+    fn gate(src: &str) -> PathGate {
+        PathGate {
+            rule: 0,
+            src: src.to_string(),
+            tails: OnceLock::new(),
+            regex: OnceLock::new(),
+        }
+    }
+
+    #[test]
+    fn built_in_gates_refuse_most_paths_without_their_regex() {
+        let rules = crate::rules::builtin().expect("built-in rules load");
+        let gated: Vec<&str> = rules.iter().filter_map(|r| r.spec.path.as_deref()).collect();
+        assert!(!gated.is_empty());
+        for src in gated {
+            let g = gate(src);
+            let tails = g.tails();
+            assert!(tails.is_some_and(|t| !t.is_empty()), "{src}: no suffix literals");
+            assert!(!g.opens("src/app/main.py"), "{src}");
+            assert!(g.regex.get().is_none(), "{src}: compiled for a path no suffix allows");
+        }
+        let rails = gate(r"(?:^|[/!])config/(?:master|credentials/[A-Za-z0-9_.-]+)\.key$");
+        assert!(rails.opens("app/config/master.key"));
+        assert!(rails.opens("config/credentials/production.key"));
+        assert!(!rails.opens("config/other.key"));
+        // A gate not anchored at the end has no tails: every path asks its regex.
+        assert!(gate("secrets/").tails().is_none());
+        assert!(gate("secrets/").opens("a/secrets/b.txt"));
+    }
+}
