@@ -355,10 +355,12 @@ impl Engine {
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut path_gates = Vec::new();
+        let mut gated = Vec::with_capacity(rules.len());
         // Keyword (lowercased) -> its index in `patterns`.
         let mut index: HashMap<String, usize> = HashMap::new();
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
+            gated.push(spec.path.is_some());
             if let Some(path) = &spec.path {
                 path_gates.push(PathGate {
                     rule: idx,
@@ -431,9 +433,7 @@ impl Engine {
             patterns,
             pattern_rules,
             always,
-            gated: (0..rules.len())
-                .map(|i| path_gates.iter().any(|g| g.rule == i))
-                .collect(),
+            gated,
             path_gates,
             extra_from,
             extra_source: extra,
@@ -620,16 +620,14 @@ impl Engine {
         }
     }
 
-    /// Names the file the next scans in `scratch` read: a rule with a `path` runs only where its regex
-    /// matches `path` (a scratch never told a path runs none of them). True when some gate opened.
+    /// Names the file the next scans in `scratch` read (`/`-separated, as every source names files): a rule
+    /// with a `path` runs only where its regex matches `path` (a scratch never told a path runs none of
+    /// them). True when some gate opened.
     pub fn set_path(&self, scratch: &mut Scratch, path: &str) -> bool {
         scratch.path_on.clear();
-        if !self.path_gates.is_empty() {
-            let path = path.replace('\\', "/");
-            for gate in &self.path_gates {
-                if gate.opens(&path) {
-                    scratch.path_on.push(gate.rule);
-                }
+        for gate in &self.path_gates {
+            if gate.opens(path) {
+                scratch.path_on.push(gate.rule);
             }
         }
         !scratch.path_on.is_empty()
