@@ -28,7 +28,40 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Base64Secret => base64_secret(secret),
         Check::RandomKeyBytes => random_key_bytes(secret),
         Check::CiscoType7 => cisco_type7(secret).is_some(),
+        Check::CryptHash => !bcrypt_test_cost(secret),
     }
+}
+
+/// Whether the secret at `hay[start..end]` passes `check`: [`passes`], and for the checks that read the
+/// secret's surroundings, what is around it.
+pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
+    passes(check, &hay[start..end]) && !(check == Check::CryptHash && documented_return_value(hay, start))
+}
+
+/// Bcrypt at cost 04 or less: the test cost frameworks use in test environments and show in their
+/// documentation (Rails' `MIN_COST`), never what a system stores.
+fn bcrypt_test_cost(secret: &[u8]) -> bool {
+    matches!(
+        secret,
+        [b'$', b'2', b'a' | b'b' | b'x' | b'y', b'$', b'0', b'0'..=b'4', b'$', ..]
+    )
+}
+
+/// True when the value at `start` is documentation of what a call returns: `=>` just before it (a quote
+/// and spaces between) on a comment line (`#   user.password_digest # => "$2a$10$…"`, `// => '…'`), as
+/// Ruby's, JavaScript's and many READMEs' API docs show return values. A value a program stores is
+/// assigned, not shown after `=>` in a comment.
+pub fn documented_return_value(hay: &[u8], start: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let line = &hay[line_start..start];
+    let before = line
+        .strip_suffix(b"\"")
+        .or_else(|| line.strip_suffix(b"'"))
+        .unwrap_or(line)
+        .trim_ascii_end();
+    let code = line.trim_ascii_start();
+    let comment = code.starts_with(b"#") || code.starts_with(b"//") || code.starts_with(b"*");
+    comment && before.ends_with(b"=>")
 }
 
 /// The fixed key Cisco IOS XORs type 7 passwords with, from the offset the first two digits give.

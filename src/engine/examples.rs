@@ -192,7 +192,7 @@ fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Optio
             return Some(format!("rejected by the entropy filter: {e:.2} < min_entropy {min}"));
         }
     }
-    let check_ok = spec.check.is_none_or(|c| super::check::passes(c, secret_bytes));
+    let check_ok = spec.check.is_none_or(|c| super::check::passes_at(c, hay, start, end));
     if !check_ok {
         return Some(format!("rejected by the {:?} check", spec.check?));
     }

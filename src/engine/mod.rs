@@ -1217,7 +1217,7 @@ impl CompiledRule {
                 return false;
             }
         }
-        self.check.is_none_or(|c| check::passes(c, secret))
+        self.check.is_none_or(|c| check::passes_at(c, hay, start, end))
     }
 }
 

@@ -48,6 +48,9 @@ pub enum Check {
     /// A Cisco type 7 password: a seed of 00 to 15 and hex pairs that decode (XOR with Cisco's fixed key)
     /// to printable ASCII.
     CiscoType7,
+    /// A crypt(3) password hash as a system or an application stores it: not bcrypt at a test cost (04 or
+    /// less), and not shown as a value a call returns in documentation (`# => "$2a$10$…"`).
+    CryptHash,
 }
 
 impl RuleSpec {
