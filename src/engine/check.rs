@@ -155,13 +155,16 @@ pub fn cephx(secret: &[u8]) -> bool {
 /// Below this many characters a password is judged by its mix of character classes, not its entropy: an
 /// 11-character value cannot reach a random key's entropy (log2 11 < 3.5 bits per character).
 const SHORT_PASSWORD: usize = 12;
+/// The longest value judged by its classes: past this, only the entropy test.
+const LONG_PASSWORD: usize = 24;
 /// The entropy a long password needs, before `entropy_threshold` caps it at what random values of its
 /// shape reach (the generic rules' 3.5).
 const PASSWORD_ENTROPY: f64 = 3.5;
 
 /// A password a person chose ([`Check::HumanPassword`]). From 12 characters: the generic rules' entropy
-/// test. From 8 to 11: at least three classes of lower case, upper case, digits and symbols, and no
-/// character making up more than a third of it (`Aa1!Aa1!`, `A1!aaaaaaa`).
+/// test, or, up to 24, all four classes of lower case, upper case, digits and symbols. From 8 to 11: at
+/// least three of the four. Either way no character making up more than a third of it (`Aa1!Aa1!`,
+/// `A1!aaaaaaa`) and no camelCase identifier.
 pub fn human_password(secret: &[u8]) -> bool {
     password_like(secret, false)
 }
@@ -171,8 +174,8 @@ pub fn human_password(secret: &[u8]) -> bool {
 fn password_like(secret: &[u8], decoded: bool) -> bool {
     use super::filter::{entropy_threshold, shannon_entropy};
     let n = secret.len();
-    if n >= SHORT_PASSWORD {
-        return shannon_entropy(secret) >= entropy_threshold(PASSWORD_ENTROPY, secret, true);
+    if n >= SHORT_PASSWORD && shannon_entropy(secret) >= entropy_threshold(PASSWORD_ENTROPY, secret, true) {
+        return true;
     }
     // A short value ending in base64's padding is an encoding (`bXBhc3M=`), not what a person typed.
     if n < 8 || (!decoded && secret.ends_with(b"=")) {
@@ -200,7 +203,14 @@ fn password_like(secret: &[u8], decoded: bool) -> bool {
         && !secret
             .windows(2)
             .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_digit());
-    !identifier && classes.iter().filter(|&&c| c).count() >= 3 && most * 3 <= n && distinct >= n / 2 + 2
+    // From 12 characters a password people chose (`Mailpass1234!`) falls short of a random key's entropy;
+    // one that mixes all four classes, up to a passphrase's length, is still one.
+    let needed = if n < SHORT_PASSWORD { 3 } else { 4 };
+    !identifier
+        && n <= LONG_PASSWORD
+        && classes.iter().filter(|&&c| c).count() >= needed
+        && most * 3 <= n
+        && distinct >= n / 2 + 2
 }
 
 /// An HTTP Basic credential: base64 of `user:password` in printable ASCII, with a password that is not a
