@@ -29,6 +29,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::RandomKeyBytes => random_key_bytes(secret),
         Check::CiscoType7 => cisco_type7(secret).is_some(),
         Check::CryptHash => !bcrypt_test_cost(secret),
+        Check::JetbrainsScramble => jetbrains_unscramble(secret).is_some(),
     }
 }
 
@@ -36,6 +37,25 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
 /// secret's surroundings, what is around it.
 pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
     passes(check, &hay[start..end]) && !(check == Check::CryptHash && documented_return_value(hay, start))
+}
+
+/// A JetBrains IDE's scrambled password decoded ([`Check::JetbrainsScramble`]): IntelliJ's
+/// `StringUtil.scramble` writes each character as 4 hex digits of its code XORed with `0xDFAA`, so an ASCII
+/// character is `df` + a byte. Like Cisco's type 7 it is an encoding: the decoded text is the password.
+/// `None` unless every group decodes to printable ASCII, which random `df..` hex rarely does (about 3 in
+/// 8 per character).
+pub fn jetbrains_unscramble(secret: &[u8]) -> Option<Vec<u8>> {
+    if secret.is_empty() || !secret.len().is_multiple_of(4) {
+        return None;
+    }
+    secret
+        .chunks_exact(4)
+        .map(|group| {
+            let text = std::str::from_utf8(group).ok()?;
+            let code = u16::from_str_radix(text, 16).ok()? ^ 0xDFAA;
+            u8::try_from(code).ok().filter(|b| (0x20..0x7f).contains(b))
+        })
+        .collect()
 }
 
 /// Bcrypt at cost 04 or less: the test cost frameworks use in test environments and show in their
@@ -460,6 +480,20 @@ mod tests {
         // Odd length, seed over 15, not hex, or bytes that decode to control characters.
         for bad in ["0822455D0A1", "5322455D0A16", "08ZZ455D0A16", "08FFFFFFFFFF", "08"] {
             assert!(cisco_type7(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn jetbrains_scrambled_passwords_decode() {
+        // What IntelliJ writes for `SuperSeecretPassword!` (Plazmaz/leaky-repo's `.idea/WebServers.xml`).
+        let scrambled = b"dff9dfdfdfdadfcfdfd8dff9dfcfdfcfdfc9dfd8dfcfdfdedffadfcbdfd9dfd9dfdddfc5dfd8dfcedf8b";
+        assert_eq!(
+            jetbrains_unscramble(scrambled).as_deref(),
+            Some(b"SuperSeecretPassword!".as_slice())
+        );
+        // Not a whole number of groups, not hex, a control character, a character past ASCII.
+        for bad in ["dff9dfd", "dff9zzzz", "dfaadff9", "0041dff9", ""] {
+            assert!(jetbrains_unscramble(bad.as_bytes()).is_none(), "{bad}");
         }
     }
 

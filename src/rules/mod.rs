@@ -51,6 +51,9 @@ pub enum Check {
     /// A crypt(3) password hash as a system or an application stores it: not bcrypt at a test cost (04 or
     /// less), and not shown as a value a call returns in documentation (`# => "$2a$10$…"`).
     CryptHash,
+    /// A password in JetBrains IDEs' scramble (`WebServers.xml`): 4 hex digits per character, the
+    /// character XORed with `0xDFAA`, which decode to printable ASCII.
+    JetbrainsScramble,
 }
 
 impl RuleSpec {
