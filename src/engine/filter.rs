@@ -126,6 +126,10 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // project that tests against them.
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
     "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+    // Flask's documentation (quick start, tutorial, configuration): the sample `SECRET_KEY`s that tutorials
+    // and starter apps copy.
+    "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
+    "5f352379324c22463451387a0aec5d2f",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
