@@ -130,6 +130,9 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // and starter apps copy.
     "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
     "5f352379324c22463451387a0aec5d2f",
+    // The Bitwarden Secrets Manager SDK's test access token (its fake server's), in every project that
+    // tests against the SDK.
+    "0.ec2c1d46-6a4b-4751-a310-af9601317f2d.C2IgxjjLF7qSshsbwe8JGcbM075YXw:X8vbvA0bduihIDe/qrzIQQ==",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
@@ -388,19 +391,26 @@ pub fn digest_context(hay: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// True when four letter-digit pairs count up together (`a1b2c3d4`, `r5s6t7u8`, `1a2b3c4d`): the commonest
-/// hand-typed fake value. Random keys practically never hold one (about 1 in 10^12 per position).
+/// hand-typed fake value. Random keys practically never hold one (about 1 in 10^12 per position). A value
+/// whose random part (after its prefix) is hex needs six (`a1b2c3d4e5f6`, all its letters): with only `a`-`f`
+/// for letters, four pairs come once in about 2 million random 34-digit keys (`pk_…c8d9e0f1…`, a real
+/// Klaviyo key), six practically never.
 fn counting_pairs(lower: &[u8]) -> bool {
     let next_digit = |a: u8, b: u8| a.is_ascii_digit() && b == if a == b'9' { b'0' } else { a + 1 };
     let next_letter = |a: u8, b: u8| a.is_ascii_lowercase() && a != b'z' && b == a + 1;
-    lower.windows(8).any(|w| {
-        let (letters, digits) = if w[0].is_ascii_lowercase() {
-            ([w[0], w[2], w[4], w[6]], [w[1], w[3], w[5], w[7]])
-        } else {
-            ([w[1], w[3], w[5], w[7]], [w[0], w[2], w[4], w[6]])
-        };
-        digits[0].is_ascii_digit()
-            && letters.windows(2).all(|p| next_letter(p[0], p[1]))
-            && digits.windows(2).all(|p| next_digit(p[0], p[1]))
+    // The random part: what follows a token's prefix (`pk_`, `sk-live-`), else the whole value.
+    let body = lower
+        .rsplit(|b| matches!(b, b'_' | b'-' | b'.' | b':'))
+        .next()
+        .unwrap_or(lower);
+    let hex = body.len() >= 16 && body.iter().all(u8::is_ascii_hexdigit);
+    let pairs = if hex { 6 } else { 4 };
+    lower.windows(2 * pairs).any(|w| {
+        let (letters, digits) = if w[0].is_ascii_lowercase() { (0, 1) } else { (1, 0) };
+        let letter = |i: usize| w[2 * i + letters];
+        let digit = |i: usize| w[2 * i + digits];
+        digit(0).is_ascii_digit()
+            && (1..pairs).all(|i| next_letter(letter(i - 1), letter(i)) && next_digit(digit(i - 1), digit(i)))
     })
 }
 
@@ -686,6 +696,19 @@ mod tests {
         // Without the signature at offset 52 the run of `A`s counts as before.
         let unsigned = real.replacen("JQQJ", "KQQJ", 1);
         assert!(is_placeholder(unsigned.as_bytes()));
+    }
+
+    #[test]
+    fn counting_pairs_in_hex_need_all_six_letters() {
+        // A real key's random digits can hold four counting pairs (`c8d9e0f1`): with letters a-f only,
+        // that is about one 34-digit key in two million. Six pairs, every hex letter, is a fake.
+        assert!(!is_placeholder(b"cedb02f675d1c8d9e0f1cd69dd4cfdff9c"));
+        assert!(!is_placeholder(b"pk_cedb02f675d1c8d9e0f1cd69dd4cfdff9c"));
+        assert!(is_placeholder(b"pk_a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"));
+        assert!(is_placeholder(b"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"));
+        assert!(is_placeholder(b"3f1a2b3c4d5e6f9a0b7c4e2d8f1a0b9c6d"));
+        // Outside hex, four pairs still mark a fake.
+        assert!(is_placeholder(b"xK9r5s6t7u8Qw2Lm"));
     }
 
     fn klaviyo_engine() -> &'static crate::engine::Engine {
