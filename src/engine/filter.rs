@@ -236,6 +236,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             .filter(|line| !line.starts_with(b"comment:"))
             .any(|line| marks.iter().any(|m| memchr::memmem::find(line, m).is_some()));
     }
+    // A Klaviyo key's company id is 6 random characters of its own (`pk_P7YouR_…`, `pk_qxxxXQ_…`): judge
+    // the key by its 34 random hex digits.
+    let (secret, lower) = match klaviyo_random_part(secret) {
+        Some(body) => (body, body.to_vec()),
+        None => (secret, lower),
+    };
     if marks.iter().any(|m| memchr::memmem::find(&lower, m).is_some()) {
         return true;
     }
@@ -303,6 +309,19 @@ fn annotated_key_random_part(secret: &[u8]) -> Option<&[u8]> {
         && secret.get(ANNOTATED_RANDOM_LEN..ANNOTATED_RANDOM_LEN + 4) == Some(b"JQQJ".as_slice())
         && secret.iter().all(u8::is_ascii_alphanumeric);
     annotated.then_some(random)
+}
+
+/// The 34 random hex digits of a Klaviyo private key in the newer form (`pk_`, a 6-character company id,
+/// `_` and 34 hex), or `None` for any other value. The company id is random too, and about 3 keys in a
+/// million spell a template mark in it (`…YouR_`, `xxxx`).
+fn klaviyo_random_part(secret: &[u8]) -> Option<&[u8]> {
+    let body = secret.get(10..)?;
+    let new_form = secret.len() == 44
+        && secret.starts_with(b"pk_")
+        && secret[3..9].iter().all(u8::is_ascii_alphanumeric)
+        && secret[9] == b'_'
+        && body.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    new_form.then_some(body)
 }
 
 /// Digest algorithms and other names whose value is a hash or a revision, as they prefix a value
@@ -705,6 +724,10 @@ mod tests {
         assert!(!is_placeholder(b"cedb02f675d1c8d9e0f1cd69dd4cfdff9c"));
         assert!(!is_placeholder(b"pk_cedb02f675d1c8d9e0f1cd69dd4cfdff9c"));
         assert!(is_placeholder(b"pk_a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"));
+        // A new-form key's company id is random: a mark spelled in it is chance.
+        assert!(!is_placeholder(b"pk_P7YouR_ddda2bbd15336fbe52cf5d3c82dfb29585"));
+        assert!(!is_placeholder(b"pk_qxxxXQ_4d70ff666870f17f5828f08dd34ca84af9"));
+        assert!(is_placeholder(b"pk_Xy7AbC_0123456789abcdef0123456789abcdef01"));
         assert!(is_placeholder(b"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"));
         assert!(is_placeholder(b"3f1a2b3c4d5e6f9a0b7c4e2d8f1a0b9c6d"));
         // Outside hex, four pairs still mark a fake.
