@@ -68,7 +68,8 @@ fn bcrypt_test_cost(secret: &[u8]) -> bool {
 }
 
 /// True when the value at `start` is documentation of what a call returns: `=>` just before it (a quote
-/// and spaces between) on a comment line (`#   user.password_digest # => "$2a$10$…"`, `// => '…'`), as
+/// and spaces between), after `#` or `//` or on a comment line (`user.password_digest # => "$2a$10$…"`,
+/// `// => '…'`), as
 /// Ruby's, JavaScript's and many READMEs' API docs show return values. A value a program stores is
 /// assigned, not shown after `=>` in a comment.
 pub fn documented_return_value(hay: &[u8], start: usize) -> bool {
@@ -79,9 +80,17 @@ pub fn documented_return_value(hay: &[u8], start: usize) -> bool {
         .or_else(|| line.strip_suffix(b"'"))
         .unwrap_or(line)
         .trim_ascii_end();
+    let Some(arrow) = before.strip_suffix(b"=>") else {
+        return false;
+    };
+    // `expr # => value` (Ruby's and IRB's notation, in code and in guides) or a whole comment line.
+    let arrow = arrow.trim_ascii_end();
     let code = line.trim_ascii_start();
-    let comment = code.starts_with(b"#") || code.starts_with(b"//") || code.starts_with(b"*");
-    comment && before.ends_with(b"=>")
+    arrow.ends_with(b"#")
+        || arrow.ends_with(b"//")
+        || code.starts_with(b"#")
+        || code.starts_with(b"//")
+        || code.starts_with(b"*")
 }
 
 /// The fixed key Cisco IOS XORs type 7 passwords with, from the offset the first two digits give.
