@@ -189,6 +189,21 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
 ];
 const LONG_MARKS: usize = 12;
 
+/// True when `lower` (the lower-cased `secret`) holds `mark` written in one case, as people write them
+/// (`xxxxx`, `XXXXX`, `Dummy`, `EXAMPLE`). Mixed case (`XxXxX`, `duMmy`) is chance in a random base62 key,
+/// where a case-blind `xxxx` came once in every 25,000 GitHub tokens and a case-blind `dummy` in Slack's.
+/// A run of `x` must be five long: four in one case still come once in about 140,000 random tokens.
+fn has_mark(secret: &[u8], lower: &[u8], mark: &[u8]) -> bool {
+    let mark = if mark == b"xxxx" { b"xxxxx".as_slice() } else { mark };
+    memchr::memmem::find_iter(lower, mark).any(|at| {
+        let word = &secret[at..at + mark.len()];
+        let letters = || word.iter().filter(|b| b.is_ascii_alphabetic());
+        letters().all(u8::is_ascii_lowercase)
+            || letters().all(u8::is_ascii_uppercase)
+            || (word[0].is_ascii_uppercase() && letters().skip(1).all(u8::is_ascii_lowercase))
+    })
+}
+
 /// True for a value with a template's angle brackets: one that opens with `<` or closes with `>`, or holds
 /// a bracketed name (`<your_api_key>`, `key-<id>`). A lone `<` or `>` among other punctuation is a
 /// random character: WordPress's salts draw from `<>` among 90 characters, and 3 in 4 of them hold one.
@@ -231,10 +246,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if long {
         // A key block's `Comment:` line (PuTTY, PGP armor) is its owner's free text: `Comment: dummy-key`
         // on a real key is still a real key. Its body and other headers are judged.
-        return lower
+        // A key block's base64 body is random too: a case-blind `xxxx` came once in about 600 PEM keys.
+        return secret
             .split(|&b| b == b'\n')
-            .filter(|line| !line.starts_with(b"comment:"))
-            .any(|line| marks.iter().any(|m| memchr::memmem::find(line, m).is_some()));
+            .map(|line| (line, line.to_ascii_lowercase()))
+            .filter(|(_, lower)| !lower.starts_with(b"comment:"))
+            .any(|(line, lower)| marks.iter().any(|m| has_mark(line, &lower, m)));
     }
     // A Klaviyo key's company id is 6 random characters of its own (`pk_P7YouR_…`, `pk_qxxxXQ_…`): judge
     // the key by its 34 random hex digits.
@@ -242,7 +259,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         Some(body) => (body, body.to_vec()),
         None => (secret, lower),
     };
-    if marks.iter().any(|m| memchr::memmem::find(&lower, m).is_some()) {
+    if marks.iter().any(|m| has_mark(secret, &lower, m)) {
         return true;
     }
     if angle_template(&lower) {
@@ -728,6 +745,18 @@ mod tests {
         assert!(!is_placeholder(b"pk_P7YouR_ddda2bbd15336fbe52cf5d3c82dfb29585"));
         assert!(!is_placeholder(b"pk_qxxxXQ_4d70ff666870f17f5828f08dd34ca84af9"));
         assert!(is_placeholder(b"pk_Xy7AbC_0123456789abcdef0123456789abcdef01"));
+        // Marks in mixed case are chance in a random base62 token; in one case they are a template.
+        assert!(!is_placeholder(b"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"));
+        assert!(!is_placeholder(
+            b"xoxb-756805345849-7115404691246-0duMmyrdy03yAqGEgJBPzhDW"
+        ));
+        assert!(is_placeholder(b"ghp_XXXXXqES7IavV40Kh54tq1uN0sm7cF"));
+        assert!(is_placeholder(b"sk_live_DummyKey4IavV40Kh54tq1uN0sm7cF"));
+        // The same in a key block's base64 body.
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDxXxXq7FiH9QLCLP6wX0Wx25Jm7j4PXod8";
+        let block = format!("-----BEGIN PRIVATE KEY-----\n{body}\n{body}\n-----END PRIVATE KEY-----");
+        assert!(!is_placeholder(block.as_bytes()));
+        assert!(is_placeholder(block.replace("DxXxXq", "XXXXXq").as_bytes()));
         assert!(is_placeholder(b"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"));
         assert!(is_placeholder(b"3f1a2b3c4d5e6f9a0b7c4e2d8f1a0b9c6d"));
         // Outside hex, four pairs still mark a fake.
