@@ -44,7 +44,7 @@ pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
 /// character is `df` + a byte. Like Cisco's type 7 it is an encoding: the decoded text is the password.
 /// `None` unless every group decodes to printable ASCII, which random `df..` hex rarely does (about 3 in
 /// 8 per character).
-pub fn jetbrains_unscramble(secret: &[u8]) -> Option<Vec<u8>> {
+fn jetbrains_unscramble(secret: &[u8]) -> Option<Vec<u8>> {
     if secret.is_empty() || !secret.len().is_multiple_of(4) {
         return None;
     }
@@ -69,10 +69,9 @@ fn bcrypt_test_cost(secret: &[u8]) -> bool {
 
 /// True when the value at `start` is documentation of what a call returns: `=>` just before it (a quote
 /// and spaces between), after `#` or `//` or on a comment line (`user.password_digest # => "$2a$10$…"`,
-/// `// => '…'`), as
-/// Ruby's, JavaScript's and many READMEs' API docs show return values. A value a program stores is
-/// assigned, not shown after `=>` in a comment.
-pub fn documented_return_value(hay: &[u8], start: usize) -> bool {
+/// `// => '…'`), as Ruby's, JavaScript's and many READMEs' API docs show return values. A value a program
+/// stores is assigned, not shown after `=>` in a comment.
+fn documented_return_value(hay: &[u8], start: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
     let line = &hay[line_start..start];
     let before = line

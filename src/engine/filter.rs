@@ -172,7 +172,8 @@ const LONG_SECRET: usize = 128;
 /// Marks of documentation and templates, compared case-insensitively. The first `LONG_MARKS` also apply to
 /// key blocks; the rest occur in real ones.
 const PLACEHOLDER_MARKS: &[&[u8]] = &[
-    b"xxxx",
+    // Five: four `x`s in one case still come once in about 140,000 random base62 tokens.
+    b"xxxxx",
     b"example",
     b"placeholder",
     b"redacted",
@@ -192,9 +193,7 @@ const LONG_MARKS: usize = 12;
 /// True when `lower` (the lower-cased `secret`) holds `mark` written in one case, as people write them
 /// (`xxxxx`, `XXXXX`, `Dummy`, `EXAMPLE`). Mixed case (`XxXxX`, `duMmy`) is chance in a random base62 key,
 /// where a case-blind `xxxx` came once in every 25,000 GitHub tokens and a case-blind `dummy` in Slack's.
-/// A run of `x` must be five long: four in one case still come once in about 140,000 random tokens.
 fn has_mark(secret: &[u8], lower: &[u8], mark: &[u8]) -> bool {
-    let mark = if mark == b"xxxx" { b"xxxxx".as_slice() } else { mark };
     memchr::memmem::find_iter(lower, mark).any(|at| {
         let word = &secret[at..at + mark.len()];
         let letters = || word.iter().filter(|b| b.is_ascii_alphabetic());
@@ -247,11 +246,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         // A key block's `Comment:` line (PuTTY, PGP armor) is its owner's free text: `Comment: dummy-key`
         // on a real key is still a real key. Its body and other headers are judged.
         // A key block's base64 body is random too: a case-blind `xxxx` came once in about 600 PEM keys.
-        return secret
-            .split(|&b| b == b'\n')
-            .map(|line| (line, line.to_ascii_lowercase()))
+        let newline = |&b: &u8| b == b'\n';
+        return std::iter::zip(secret.split(newline), lower.split(newline))
             .filter(|(_, lower)| !lower.starts_with(b"comment:"))
-            .any(|(line, lower)| marks.iter().any(|m| has_mark(line, &lower, m)));
+            .any(|(line, lower)| marks.iter().any(|m| has_mark(line, lower, m)));
     }
     // A Klaviyo key's company id is 6 random characters of its own (`pk_P7YouR_…`, `pk_qxxxXQ_…`): judge
     // the key by its 34 random hex digits.
