@@ -551,3 +551,25 @@ proptest! {
         }
     }
 }
+
+/// A rule's regex runs only within `window` bytes of a keyword: a match longer than that is cut short
+/// (and then fails the delimitation filter), so a real token of the format's full length would be
+/// missed. Every built-in rule's longest match fits its window.
+#[test]
+fn rule_windows_hold_their_longest_match() {
+    let (rules, _) = builtin_engine();
+    let mut short = Vec::new();
+    for loaded in &rules {
+        let spec = &loaded.spec;
+        if spec.keywords.is_empty() {
+            continue;
+        }
+        let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
+        if let Some(max) = hir.properties().maximum_len() {
+            if max > spec.window {
+                short.push(format!("{}: window {} < longest match {max}", spec.id, spec.window));
+            }
+        }
+    }
+    assert!(short.is_empty(), "{} rules:\n{}", short.len(), short.join("\n"));
+}
