@@ -573,3 +573,160 @@ fn rule_windows_hold_their_longest_match() {
     }
     assert!(short.is_empty(), "{} rules:\n{}", short.len(), short.join("\n"));
 }
+
+/// Random values drawn from a rule's own `secret` group, for the tests below: what a real, freshly issued
+/// token of the format looks like to the filters. A class as broad as "anything but a quote" (a password,
+/// a free-form token) draws letters, digits and the punctuation generators use; an open-ended or long
+/// optional run gets at least 8 characters (a password of one character is not a password anyone issues).
+mod random_secrets {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+
+    pub struct Rng(u64);
+
+    impl Rng {
+        pub fn new(seed: &str) -> Rng {
+            Rng(seed.bytes().fold(0x9E37_79B9_7F4A_7C15, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+            }))
+        }
+        /// SplitMix64.
+        pub fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        pub fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    const PASSWORD_PUNCT: &[u8] = b"!#$%*+-.=_~";
+
+    /// The bytes a class may draw: printable ASCII only, and for a broad class the password alphabet.
+    fn class_bytes(class: &Class) -> Vec<u8> {
+        let mut bytes: Vec<u8> = match class {
+            Class::Bytes(c) => c.iter().flat_map(|r| r.start()..=r.end()).collect(),
+            Class::Unicode(c) => c
+                .iter()
+                .flat_map(|r| u32::from(r.start())..=u32::from(r.end()).min(0x7F))
+                .filter_map(|c| u8::try_from(c).ok())
+                .collect(),
+        };
+        bytes.retain(|b| b.is_ascii_graphic());
+        if bytes.len() > 70 {
+            bytes.retain(|b| b.is_ascii_alphanumeric() || PASSWORD_PUNCT.contains(b));
+        }
+        bytes
+    }
+
+    /// A regex's shape for drawing: each class's bytes listed once.
+    pub enum Node {
+        Bytes(Vec<u8>),
+        Set(Vec<u8>),
+        Repeat(usize, usize, Box<Node>),
+        Concat(Vec<Node>),
+        Alternation(Vec<Node>),
+    }
+
+    /// `None` when a class has nothing printable to draw.
+    pub fn compile(hir: &Hir) -> Option<Node> {
+        Some(match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => Node::Bytes(Vec::new()),
+            HirKind::Literal(l) => Node::Bytes(l.0.to_vec()),
+            HirKind::Class(c) => {
+                let bytes = class_bytes(c);
+                if bytes.is_empty() {
+                    return None;
+                }
+                Node::Set(bytes)
+            }
+            HirKind::Repetition(r) => {
+                let min = r.min as usize;
+                let (lo, hi) = match r.max {
+                    Some(max) if (max as usize) < 8 || max as usize == min => (min, max as usize),
+                    Some(max) => (min.max(8), max as usize),
+                    None => (min.max(8), min.max(8) + 24),
+                };
+                Node::Repeat(lo, hi, Box::new(compile(&r.sub)?))
+            }
+            HirKind::Capture(c) => compile(&c.sub)?,
+            HirKind::Concat(v) => Node::Concat(v.iter().map(compile).collect::<Option<_>>()?),
+            HirKind::Alternation(v) => Node::Alternation(v.iter().map(compile).collect::<Option<_>>()?),
+        })
+    }
+
+    /// One random match of `node`, appended to `out`.
+    pub fn draw(node: &Node, rng: &mut Rng, out: &mut Vec<u8>) {
+        match node {
+            Node::Bytes(b) => out.extend_from_slice(b),
+            Node::Set(s) => out.push(s[rng.below(s.len())]),
+            Node::Repeat(lo, hi, sub) => {
+                for _ in 0..lo + rng.below(hi - lo + 1) {
+                    draw(sub, rng, out);
+                }
+            }
+            Node::Concat(v) => v.iter().for_each(|n| draw(n, rng, out)),
+            Node::Alternation(v) => draw(&v[rng.below(v.len())], rng, out),
+        }
+    }
+
+    /// The sub-expression of the capture group named `secret`, or of group `index`.
+    pub fn group(hir: &Hir, index: Option<u32>) -> Option<&Hir> {
+        match hir.kind() {
+            HirKind::Capture(c) if c.name.as_deref() == Some("secret") || Some(c.index) == index => Some(&c.sub),
+            HirKind::Capture(c) => group(&c.sub, index),
+            HirKind::Repetition(r) => group(&r.sub, index),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|h| group(h, index)),
+            _ => None,
+        }
+    }
+}
+
+/// Checks whose secrets have a structure random characters lack (a checksum, an encoding): random values
+/// fail them by design.
+fn structural_check(check: Option<crate::rules::Check>) -> bool {
+    check.is_some()
+}
+
+/// A provider rule's `min_entropy` is set for its format: it may drop at most 1 in 500 random values of
+/// the rule's own `secret` group. A fixed threshold tuned on long keys drops many short or hex ones (30
+/// hex digits at 3.5 bits dropped one real key in four).
+#[test]
+fn rule_entropy_thresholds_keep_random_secrets() {
+    let (rules, _) = builtin_engine();
+    const DRAWS: usize = 1000;
+    let mut bad = Vec::new();
+    for loaded in &rules {
+        let spec = &loaded.spec;
+        let Some(min) = spec.min_entropy else { continue };
+        if spec.is_generic() || structural_check(spec.check) {
+            continue;
+        }
+        let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
+        let secret = random_secrets::group(&hir, spec.secret_group.map(|g| g as u32));
+        let Some(secret) = secret.and_then(random_secrets::compile) else {
+            continue;
+        };
+        let mut rng = random_secrets::Rng::new(&spec.id);
+        let mut dropped = 0;
+        let mut example = Vec::new();
+        for _ in 0..DRAWS {
+            let mut value = Vec::new();
+            random_secrets::draw(&secret, &mut rng, &mut value);
+            if filter::shannon_entropy(&value) < min {
+                dropped += 1;
+                example = value;
+            }
+        }
+        if dropped * 500 > DRAWS {
+            bad.push(format!(
+                "{}: min_entropy {min} drops {dropped}/{DRAWS} random values (e.g. {})",
+                spec.id,
+                String::from_utf8_lossy(&example)
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{} rules:\n{}", bad.len(), bad.join("\n"));
+}
