@@ -142,7 +142,7 @@ pub fn check_examples(
 /// Why a positive example's `secret` was not reported: the first filter of the rule that rejects it
 /// where it sits in `text` (the order the engine applies them), or that the regex does not match it.
 /// `None` when every filter passes (another rule's match took it, or the window missed it).
-fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Option<String> {
+pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &str) -> Option<String> {
     let hay = text.as_bytes();
     let start = text.find(secret)?;
     let end = start + secret.len();

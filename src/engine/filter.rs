@@ -196,11 +196,22 @@ const LONG_MARKS: usize = 12;
 fn has_mark(secret: &[u8], lower: &[u8], mark: &[u8]) -> bool {
     memchr::memmem::find_iter(lower, mark).any(|at| {
         let word = &secret[at..at + mark.len()];
+        if mark == b"%s" {
+            return printf_slot(secret, at);
+        }
         let letters = || word.iter().filter(|b| b.is_ascii_alphabetic());
         letters().all(u8::is_ascii_lowercase)
             || letters().all(u8::is_ascii_uppercase)
             || (word[0].is_ascii_uppercase() && letters().skip(1).all(u8::is_ascii_lowercase))
     })
+}
+
+/// True for a printf slot `%s` at `at`: lower-case, at an end of the value or beside punctuation
+/// (`key=%s`, `%s:%s`, `Bearer %s`). A random password of letters, digits and punctuation holds a `%s`
+/// or `%S` somewhere about once in 150 (20 characters); between two letters or digits it is chance.
+fn printf_slot(secret: &[u8], at: usize) -> bool {
+    let plain = |i: Option<usize>| i.and_then(|i| secret.get(i)).is_some_and(u8::is_ascii_alphanumeric);
+    secret[at + 1] == b's' && !(plain(at.checked_sub(1)) && plain(Some(at + 2)))
 }
 
 /// True for a value with a template's angle brackets: one that opens with `<` or closes with `>`, or holds
@@ -594,6 +605,20 @@ mod tests {
         // a percent escape and an escaped newline are not glue.
         assert!(is_delimited(hay, 31, 37));
         assert!(is_delimited(hay, 40, 46));
+    }
+
+    #[test]
+    fn printf_slots_are_templates_and_random_percent_s_is_not() {
+        for t in ["%s", "api_key=%s", "Bearer %s", "%s:%s", "k-%s-x", "abc%s"] {
+            assert!(is_placeholder(t.as_bytes()), "{t}");
+        }
+        // A generated password holds `%s` or `%S` by chance.
+        for p in [
+            "Uf4XxEhqSCZTR1A4fGnAZ-W0pIw%M*8-mNr.T8=C%Sl$ubUFJ",
+            "7gEPPT+M~LPl%D3A*N7U7b3%s1w+O-wv7-kH3",
+        ] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
     }
 
     #[test]
