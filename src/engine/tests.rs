@@ -787,12 +787,6 @@ const MUTATION_EXEMPT: &[(&str, Option<usize>, &str)] = &[
         None,
         "identifier shapes are refused by design",
     ),
-    // The keyword is `token: s.`: a random `b.`/`r.` token there has no keyword (and no `vault` nearby).
-    (
-        "vault-legacy-token",
-        Some(5),
-        "the keyword spells the token's type letter",
-    ),
 ];
 
 /// Each positive example of each rule, with its secret replaced by random values of the rule's own
