@@ -150,13 +150,7 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
         .unicode(false)
         .build()
         .ok()?;
-    let matched = regex.captures_iter(hay).any(|c| {
-        c.name("secret")
-            .or_else(|| spec.secret_group.and_then(|g| c.get(g)))
-            .or_else(|| c.iter().skip(1).flatten().next())
-            .is_some_and(|m| m.start() == start && m.end() == end)
-    });
-    if !matched {
+    if !regex_takes_secret_at(spec, &regex, hay, start, end) {
         return Some("the regex does not match the secret here".into());
     }
     let secret_bytes = &hay[start..end];
@@ -197,6 +191,23 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
         return Some(format!("rejected by the {:?} check", spec.check?));
     }
     None
+}
+
+/// True when a match of `regex` (the rule's, built over bytes) takes `start..end` of `hay` as its secret:
+/// the `secret` group, the rule's `secret_group`, or the first group that matched.
+pub(super) fn regex_takes_secret_at(
+    spec: &crate::rules::RuleSpec,
+    regex: &regex::bytes::Regex,
+    hay: &[u8],
+    start: usize,
+    end: usize,
+) -> bool {
+    regex.captures_iter(hay).any(|c| {
+        c.name("secret")
+            .or_else(|| spec.secret_group.and_then(|g| c.get(g)))
+            .or_else(|| c.iter().skip(1).flatten().next())
+            .is_some_and(|m| (m.start(), m.end()) == (start, end))
+    })
 }
 
 /// The secrets rule `idx` reports in `text`.

@@ -195,10 +195,10 @@ const LONG_MARKS: usize = 12;
 /// where a case-blind `xxxx` came once in every 25,000 GitHub tokens and a case-blind `dummy` in Slack's.
 fn has_mark(secret: &[u8], lower: &[u8], mark: &[u8]) -> bool {
     memchr::memmem::find_iter(lower, mark).any(|at| {
-        let word = &secret[at..at + mark.len()];
         if mark == b"%s" {
             return printf_slot(secret, at);
         }
+        let word = &secret[at..at + mark.len()];
         let letters = || word.iter().filter(|b| b.is_ascii_alphabetic());
         letters().all(u8::is_ascii_lowercase)
             || letters().all(u8::is_ascii_uppercase)

@@ -712,10 +712,16 @@ mod random_secrets {
     }
 }
 
-/// Checks whose secrets have a structure random characters lack (a checksum, an encoding): random values
-/// fail them by design.
-fn structural_check(check: Option<crate::rules::Check>) -> bool {
-    check.is_some()
+/// The random values of `spec`'s `secret` group ([`random_secrets`]), or `None` for a rule with a
+/// `check`: every check tests a structure random characters lack (a checksum, an encoding), so random
+/// values fail it by design.
+fn random_secret_node(spec: &crate::rules::RuleSpec) -> Option<random_secrets::Node> {
+    if spec.check.is_some() {
+        return None;
+    }
+    let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
+    let secret = random_secrets::group(&hir, spec.secret_group.map(|g| g as u32))?;
+    random_secrets::compile(secret, random_secrets::punct(&spec.id))
 }
 
 /// A provider rule's `min_entropy` is set for its format: it may drop at most 1 in 500 random values of
@@ -729,12 +735,10 @@ fn rule_entropy_thresholds_keep_random_secrets() {
     for loaded in &rules {
         let spec = &loaded.spec;
         let Some(min) = spec.min_entropy else { continue };
-        if spec.is_generic() || structural_check(spec.check) {
+        if spec.is_generic() {
             continue;
         }
-        let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
-        let secret = random_secrets::group(&hir, spec.secret_group.map(|g| g as u32));
-        let Some(secret) = secret.and_then(|h| random_secrets::compile(h, random_secrets::punct(&spec.id))) else {
+        let Some(secret) = random_secret_node(spec) else {
             continue;
         };
         let mut rng = random_secrets::Rng::new(&spec.id);
@@ -803,12 +807,10 @@ fn random_secrets_in_rule_examples_are_found() {
     let mut tried = 0;
     for (idx, loaded) in rules.iter().enumerate() {
         let spec = &loaded.spec;
-        if structural_check(spec.check) || MUTATION_EXEMPT.iter().any(|(id, ex, _)| *id == spec.id && ex.is_none()) {
+        if MUTATION_EXEMPT.iter().any(|(id, ex, _)| *id == spec.id && ex.is_none()) {
             continue;
         }
-        let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
-        let secret = random_secrets::group(&hir, spec.secret_group.map(|g| g as u32));
-        let Some(node) = secret.and_then(|h| random_secrets::compile(h, random_secrets::punct(&spec.id))) else {
+        let Some(node) = random_secret_node(spec) else {
             continue;
         };
         let regex = regex::bytes::RegexBuilder::new(&spec.regex)
@@ -834,12 +836,7 @@ fn random_secrets_in_rule_examples_are_found() {
                 hay.extend_from_slice(&value);
                 hay.extend_from_slice(&ex.text.as_bytes()[start + ex.secret.len()..]);
                 let end = start + value.len();
-                let whole = regex.captures_iter(&hay).any(|c| {
-                    let g = c.name("secret").or_else(|| spec.secret_group.and_then(|g| c.get(g)));
-                    g.or_else(|| c.iter().skip(1).flatten().next())
-                        .is_some_and(|m| (m.start(), m.end()) == (start, end))
-                });
-                if !whole {
+                if !examples::regex_takes_secret_at(spec, &regex, &hay, start, end) {
                     continue;
                 }
                 tried += 1;
