@@ -30,6 +30,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::CiscoType7 => cisco_type7(secret).is_some(),
         Check::CryptHash => !bcrypt_test_cost(secret),
         Check::JetbrainsScramble => jetbrains_unscramble(secret).is_some(),
+        Check::Pkcs12 => pkcs12(secret),
     }
 }
 
@@ -119,6 +120,57 @@ pub fn cisco_type7(secret: &[u8]) -> Option<Vec<u8>> {
         out.push(plain);
     }
     Some(out)
+}
+
+/// A PKCS #12 key store holding a private key ([`Check::Pkcs12`]), as DER bytes or as base64 text
+/// (line breaks, indentation and `\n` escapes between its lines are skipped). RFC 7292's
+/// `PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, … }`, and somewhere in it the OID of a
+/// keyBag or pkcs8ShroudedKeyBag (1.2.840.113549.1.12.10.1.1 or .2). The bags' types are in the clear
+/// even when the key is encrypted (OpenSSL, Java's keytool and Windows all write them so); a truststore's
+/// certificate bags are not key bags, and its encrypted contents show none.
+pub fn pkcs12(secret: &[u8]) -> bool {
+    const KEY_BAG: &[u8] = &[0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01];
+    let decoded;
+    let der = if secret.first() == Some(&0x30) {
+        secret
+    } else {
+        decoded = match decode_wrapped_base64(secret) {
+            Some(d) => d,
+            None => return false,
+        };
+        &decoded[..]
+    };
+    let body = match der {
+        [0x30, 0x80, rest @ ..] | [0x30, 0x81, _, rest @ ..] => rest,
+        [0x30, 0x82, _, _, rest @ ..] | [0x30, 0x83, _, _, _, rest @ ..] => rest,
+        _ => return false,
+    };
+    body.starts_with(&[0x02, 0x01, 0x03, 0x30])
+        && memchr::memmem::find_iter(body, KEY_BAG).any(|i| matches!(body.get(i + KEY_BAG.len()), Some(1 | 2)))
+}
+
+/// Base64 text that may be wrapped (line breaks and indentation, or `\n` escapes in a JSON string)
+/// decoded; padding is optional, and a last partial group is dropped.
+fn decode_wrapped_base64(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let mut clean = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\\' if matches!(text.get(i + 1), Some(b'n' | b'r')) => i += 1,
+            b' ' | b'\t' | b'\r' | b'\n' | b'=' => {}
+            b => clean.push(b),
+        }
+        i += 1;
+    }
+    clean.truncate(clean.len() / 4 * 4);
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    engine.decode(&clean).ok()
 }
 
 /// Base64 of a symmetric key ([`Check::RandomKeyBytes`]): 16, 32 or 64 bytes, of which at least a quarter
@@ -582,6 +634,34 @@ mod tests {
         // Not base64 of text.
         assert!(!base64_secret(b"////////////"));
         assert!(!base64_secret(b"abc"));
+    }
+
+    #[test]
+    fn pkcs12_key_stores_with_a_key() {
+        use base64::Engine as _;
+        // `openssl pkcs12 -export -nocerts` of a throwaway P-256 key; a truststore (`-nokeys -certpbe NONE`).
+        let key = "MIIBKwIBAzCB8gYJKoZIhvcNAQcBoIHkBIHhMIHeMIHbBgkqhkiG9w0BBwGggc0EgcowgccwgcQGCyqGSIb3DQEMCgECoIG0MIGxMBwGCiqGSIb3DQEMAQMwDgQI3z7fm0paQm0CAggABIGQPDDkMQmV7/ViBblwjZ0p58TvN2G2h0OAlKuB34youkA0Vcy/uoR5Dp6FzzE1uaw305dqYfMEi20V3cyKFIq47WcxDF1HxeqbUWPi4zRbgwz2/YZDvg4QBbvho1du/CpdrPDKqHD173Jy9r9tkWrW2+B83Y2ioy+C//sz0L4m7zxnepuZtLVWe7Njz+QgoPNcMDEwITAJBgUrDgMCGgUABBQM2ykg8VIZu9Dt42RYIyJltRxkHQQI/ja79Nfka24CAggA";
+        let trust = "MIICNwIBAzCCAe0GCSqGSIb3DQEHAaCCAd4EggHaMIIB1jCCAdIGCSqGSIb3DQEHAaCCAcMEggG/MIIBuzCCAbcGCyqGSIb3DQEMCgEDoIIBpjCCAaIGCiqGSIb3DQEJFgGgggGSBIIBjjCCAYowggEvoAMCAQICFC1hbuKxcIwW0mZQC5iOAdZiz3ieMAoGCCqGSM49BAMCMBoxGDAWBgNVBAMMD3BraG91bmQtZXhhbXBsZTAeFw0yNjEyMDMxOTQxNTJaFw0zNjExMzAxOTQxNTJaMBoxGDAWBgNVBAMMD3BraG91bmQtZXhhbXBsZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABDo6t572PuLlP0JGDEkT6xAE09QhLC/4pmyt8GlRXdo5zyL8QW9n5elagqNbME5eYa+nO5oIt/3VxpfImF7/KDWjUzBRMB0GA1UdDgQWBBTEf2Q2o7ijyvpCzB9Eo0hUTLcwMzAfBgNVHSMEGDAWgBTEf2Q2o7ijyvpCzB9Eo0hUTLcwMzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQDW10fQuZzaPPGkNtuqiiTPvjdWPfFnaWSu41Yg/ELnjQIhAKFtcumSBAc6wpAcj8XQ6NDU2N/ecKW7eMhh7w5KctU4MEEwMTANBglghkgBZQMEAgEFAAQglzQuHkA0IhH0Qq5XJJVPJtHNE0yak8dc98LyqCg+QdIECH2o8AxagHRTAgIIAA==";
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .expect("valid base64");
+        assert!(pkcs12(&der), "DER bytes");
+        assert!(pkcs12(key.as_bytes()), "base64");
+        let wrapped: Vec<String> = key
+            .as_bytes()
+            .chunks(64)
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        assert!(pkcs12(wrapped.join("\n    ").as_bytes()), "wrapped and indented");
+        assert!(pkcs12(wrapped.join("\\n").as_bytes()), "JSON `\\n` escapes");
+        assert!(pkcs12(key.trim_end_matches('=').as_bytes()), "unpadded");
+        assert!(!pkcs12(trust.as_bytes()), "certificates only");
+        assert!(!pkcs12(&key.as_bytes()[..64]), "the first line alone holds no key bag");
+        let mut v2 = der.clone();
+        v2[6] = 2;
+        assert!(!pkcs12(&v2), "PFX version 2");
+        assert!(!pkcs12(b""));
+        assert!(!pkcs12(b"0"));
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub enum Check {
     /// A password in JetBrains IDEs' scramble (`WebServers.xml`): 4 hex digits per character, the
     /// character XORed with `0xDFAA`, which decode to printable ASCII.
     JetbrainsScramble,
+    /// A PKCS #12 key store (`.p12`/`.pfx`) that holds a private key: its DER bytes, or their base64
+    /// (wrapped or not). PFX version 3 with a key bag, whose type sits in the clear beside the encrypted
+    /// key; a truststore (certificates only) is not a secret.
+    Pkcs12,
 }
 
 impl RuleSpec {
