@@ -1537,6 +1537,7 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
             "examples": {
                 "positive": r.examples.positive.iter().map(|p| serde_json::json!({"text": p.text, "secret": p.secret})).collect::<Vec<_>>(),
                 "negative": r.examples.negative,
+                "base64": r.examples.base64,
             },
             "remediation": r.remediation,
             "references": r.references,
@@ -1575,7 +1576,11 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
         if !r.tags.is_empty() {
             writeln!(out, "tags:         {}", r.tags.join(", "))?;
         }
-        writeln!(out, "examples:")?;
+        if r.examples.base64 {
+            writeln!(out, "examples:     base64 of the bytes scanned (a binary file)")?;
+        } else {
+            writeln!(out, "examples:")?;
+        }
         for p in &r.examples.positive {
             writeln!(out, "  found:      {}  →  {}", visible(&p.text), visible(&p.secret))?;
         }

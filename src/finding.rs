@@ -459,6 +459,13 @@ enum SnippetPart {
 }
 
 impl Snippet {
+    /// A snippet that is the finding's own secret alone, given redacted (a binary file has no line to show).
+    pub(crate) fn of_secret(redacted: String) -> Snippet {
+        let mut out = Snippet::default();
+        out.push_own(redacted);
+        out
+    }
+
     /// Appends line text that holds no candidate secret. Control characters become spaces: a snippet is
     /// printed on terminals and must not move the cursor or forge lines.
     pub(crate) fn push_clear(&mut self, text: &str) {

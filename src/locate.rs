@@ -170,7 +170,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         }
         let line_end = *line_end;
         let rule = engine.rule(m.rule);
-        let secret = Secret::new(&hay[m.start..m.end]);
+        let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let variable = assigned_name(&hay[line_start..m.start]);
         let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
@@ -182,7 +182,12 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             column,
             end_column: column + char_count(&hay[m.start..m.end.min(line_end).max(m.start)]),
             fingerprint: secret.fingerprint(&rule.info.id),
-            snippet: snippet(hay, line_start, line_end, (m.start, m.end), spans),
+            snippet: if rule.binary_secret() {
+                // The line of a binary file is not text: the snippet is the secret alone.
+                Snippet::of_secret(secret.redacted())
+            } else {
+                snippet(hay, line_start, line_end, (m.start, m.end), spans)
+            },
             secret,
             origin: origin.clone(),
             exposure,

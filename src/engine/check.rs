@@ -31,6 +31,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::CryptHash => !bcrypt_test_cost(secret),
         Check::JetbrainsScramble => jetbrains_unscramble(secret).is_some(),
         Check::Pkcs12 => pkcs12(secret),
+        Check::JavaKeystore => java_keystore(secret),
     }
 }
 
@@ -147,6 +148,60 @@ pub fn pkcs12(secret: &[u8]) -> bool {
     };
     body.starts_with(&[0x02, 0x01, 0x03, 0x30])
         && memchr::memmem::find_iter(body, KEY_BAG).any(|i| matches!(body.get(i + KEY_BAG.len()), Some(1 | 2)))
+}
+
+/// A Java key store that holds a key ([`Check::JavaKeystore`]): JKS (magic `FEEDFEED`) or JCEKS
+/// (`CECECECE`), version 1 or 2, whose entries, read in turn, reach a private-key entry (tag 1) or a
+/// JCEKS secret-key entry (tag 3) before they end; trusted certificates (tag 2) are skipped. A
+/// truststore holds only those.
+pub fn java_keystore(secret: &[u8]) -> bool {
+    let mut r = Reader(secret);
+    let (Some(magic), Some(version), Some(count)) = (r.u32(), r.u32(), r.u32()) else {
+        return false;
+    };
+    if !matches!(magic, 0xFEED_FEED | 0xCECE_CECE) || !matches!(version, 1 | 2) {
+        return false;
+    }
+    for _ in 0..count {
+        // Tag, alias (a length-prefixed string) and creation time (milliseconds).
+        let (Some(tag), Some(_), Some(_)) = (r.u32(), r.string(), r.take(8)) else {
+            return false;
+        };
+        match tag {
+            1 | 3 => return true,
+            // A trusted certificate: its type (version 2) and its encoding.
+            2 if (version == 1 || r.string().is_some()) && r.blob().is_some() => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Big-endian reads from the front of a byte slice, as Java's `DataInputStream` writes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    /// A `writeUTF` string: a u16 length, then that many bytes.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let len = self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))?;
+        self.take(usize::from(len))
+    }
+    /// A u32 length, then that many bytes.
+    fn blob(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()?;
+        self.take(usize::try_from(len).ok()?)
+    }
 }
 
 /// Base64 text that may be wrapped (line breaks and indentation, or `\n` escapes in a JSON string)
@@ -662,6 +717,54 @@ mod tests {
         assert!(!pkcs12(&v2), "PFX version 2");
         assert!(!pkcs12(b""));
         assert!(!pkcs12(b"0"));
+    }
+
+    #[test]
+    fn java_key_stores_with_a_key() {
+        use base64::Engine as _;
+        let decode = |s: &str| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .expect("valid base64")
+        };
+        // keytool -storetype JKS: a trusted certificate, then a private key; a truststore.
+        let key = decode(
+            "/u3+7QAAAAIAAAACAAAAAgADY2EyAAABoj1/s7oABVguNTA5AAADETCCAw0wggH1oAMCAQICFHPDavYpEf3vOe/Y4WgVBkR3\
+            Y1SYMA0GCSqGSIb3DQEBCwUAMBYxFDASBgNVBAMMC3BraG91bmQtcnNhMB4XDTI2MTIwMzE5NDMxMloXDTM2MTEzMDE5NDMx\
+            MlowFjEUMBIGA1UEAwwLcGtob3VuZC1yc2EwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQDYE4Hg48qwrIj/iJ63\
+            MbLRDM6+z5WXAR3AgO0xmhrX8r8LXfkqfYNQftBkffTrZ2HdvaI6j8jVjxqcllzs+GEsHkFRePfDP4JmdjMj37e//l7c9aDu\
+            hnkgOwBGd4oOJD76aF9LQavEsCobpUuxjbND/RG23TYSf1iycpUFZRL98FXXH27WPlD4HLGczEqi3/AEylay91fJP0+XEPyf\
+            uUhTsHj5MbB2hxiW0wiNVYBGz7fL1qZUfHvC4Jd44YRvLyul9ac+F2XgMv9ooG02aFxm+M0sF8Ys5LroA5EyZwoM6k+fyNfq\
+            rIWLD+/DcUpkiVBKdxc3/q2dWYOA9OFrYiXJAgMBAAGjUzBRMB0GA1UdDgQWBBSy6qylM4dJ3TQwEzEhirTw2RnBODAfBgNV\
+            HSMEGDAWgBSy6qylM4dJ3TQwEzEhirTw2RnBODAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA4IBAQCLbwmE5Bfg\
+            AoAeTt6gFAlftR7mx13JUHXNr1xHYkCNMRxsjbfrge6PcHySEwz+1inWWqcoCLsk935MgeJLgSP1ZJIrgb9mpKJAY00+dt0N\
+            KUSfGN1y4fZnMZAu7+/fwh+opahHHvxdkjaw0EJGl7rxznvrLz9WimsPpaWqluVqUzDWWoZHTK4Bz04bTczuqnRqgMHdDz2j\
+            sPjEq8QGwDbu7GAwnBBoq8uUDIQi7my2tE+NwOvBSkKxHejKXoOVNNFRqx7zgOizDVZjFCdm4XZX4duuER5jo0fpIKJST64Q\
+            tm40xdK9chTRwsERcYFVFfAbky505n/Q2oIdmhZ244QMAAAAAQAGdXBsb2FkAAABoj1/X2AAAAB/MH0wDgYKKwYBBAEqAhEB\
+            AQUABGu3zFqMD5kYr8rpt7KgEIIgicqQTRWgeDs12IYDp7xmTljI/exW8NJ4cUsAOId5oli9Yv8OplIa8nssxR0Rc752aF97\
+            u7ceEISixK+OmibVNYXIqvej853Llj88AGrbMMUnGQ0yaxSf2+rL8QAAAAEABVguNTA5AAABTzCCAUswgfGgAwIBAgIIKpag\
+            jis3dlwwCgYIKoZIzj0EAwIwGjEYMBYGA1UEAxMPcGtob3VuZC1leGFtcGxlMB4XDTI2MTIwMzIwMDEyN1oXDTM2MTEzMDIw\
+            MDEyN1owGjEYMBYGA1UEAxMPcGtob3VuZC1leGFtcGxlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEysmWBFiIa1/H1vVE\
+            tH/6h5BnO8tXFPjz9NRIWuHiO1ojQHYJipN6jxr92BKF0MQnvvS9GmoCuQv4/sMl/7WdfqMhMB8wHQYDVR0OBBYEFHHjim8z\
+            lyy5H9qJE48dMzvG/IytMAoGCCqGSM49BAMCA0kAMEYCIQCWeyyAsTNhKehnkmaGZ2CdYLxkCOsI3NnPJ49CJHd0UQIhAN0R\
+            6N3BJ+OTSzmcstMJxhQeGj9xa/lPUNsDrcMaO6UDZyB7o4KNDaHjY29fFBB9URs35JI=",
+        );
+        let trust = decode(
+            "/u3+7QAAAAIAAAABAAAAAgACY2EAAAGiPX9hPAAFWC41MDkAAAGOMIIBijCCAS+gAwIBAgIULWFu4rFwjBbSZlALmI4B1mLP\
+            eJ4wCgYIKoZIzj0EAwIwGjEYMBYGA1UEAwwPcGtob3VuZC1leGFtcGxlMB4XDTI2MTIwMzE5NDE1MloXDTM2MTEzMDE5NDE1\
+            MlowGjEYMBYGA1UEAwwPcGtob3VuZC1leGFtcGxlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOjq3nvY+4uU/QkYMSRPr\
+            EATT1CEsL/imbK3waVFd2jnPIvxBb2fl6VqCo1swTl5hr6c7mgi3/dXGl8iYXv8oNaNTMFEwHQYDVR0OBBYEFMR/ZDajuKPK\
+            +kLMH0SjSFRMtzAzMB8GA1UdIwQYMBaAFMR/ZDajuKPK+kLMH0SjSFRMtzAzMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0E\
+            AwIDSQAwRgIhANbXR9C5nNo88aQ226qKJM++N1Y98WdpZK7jViD8QueNAiEAoW1y6ZIEBzrCkByPxdDo0NTY395wpbt4yGHv\
+            Dkpy1TgPcB3RQVi/8OGKikuAvkzAOJGFJA==",
+        );
+        assert!(java_keystore(&key), "the private key after a certificate");
+        assert!(!java_keystore(&trust), "certificates only");
+        assert!(!java_keystore(&key[..40]), "cut short in the first entry");
+        let mut magic = key.clone();
+        magic[0] = 0xFF;
+        assert!(!java_keystore(&magic));
+        assert!(!java_keystore(b""));
     }
 
     #[test]

@@ -81,10 +81,14 @@ pub fn check_examples(
             (_, Some(at)) => at.as_str(),
             (None, None) => "example.txt",
         };
+        let bytes = |text| example_bytes(&spec.examples, text);
         if spec.path.is_some() {
             engine.set_path(&mut scratch, "pkhound-example/elsewhere.txt");
             for (i, ex) in spec.examples.positive.iter().enumerate() {
-                if !found(engine, &mut scratch, idx, &ex.text).is_empty() {
+                let Ok(hay) = bytes(&ex.text) else {
+                    continue;
+                };
+                if !found(engine, &mut scratch, idx, &hay).is_empty() {
                     problems.push(problem(
                         format!("positive[{i}]"),
                         "found at a path the rule's `path` does not match".into(),
@@ -95,11 +99,19 @@ pub fn check_examples(
         engine.set_path(&mut scratch, at);
         for (i, ex) in spec.examples.positive.iter().enumerate() {
             let here = format!("positive[{i}]");
-            let lower = ex.text.to_ascii_lowercase();
-            if !spec.keywords.is_empty() && !spec.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
+            let hay = match bytes(&ex.text) {
+                Ok(hay) => hay,
+                Err(message) => {
+                    problems.push(problem(here, message));
+                    continue;
+                }
+            };
+            let lower = hay.to_ascii_lowercase();
+            let has = |k: &String| memchr::memmem::find(&lower, k.to_ascii_lowercase().as_bytes()).is_some();
+            if !spec.keywords.is_empty() && !spec.keywords.iter().any(has) {
                 problems.push(problem(here.clone(), "no keyword occurs in the text".into()));
             }
-            let (found, partners) = found_with_partners(engine, &mut scratch, idx, &ex.text);
+            let (found, partners) = found_with_partners(engine, &mut scratch, idx, &hay);
             if let (Some(want), [got]) = (&ex.partner, partners.as_slice()) {
                 if got.as_ref() != Some(want) {
                     let got = got.as_deref().map(redact).unwrap_or_else(|| "nothing".into());
@@ -112,7 +124,7 @@ pub fn check_examples(
             if found != [ex.secret.clone()] {
                 // Redacted: an example may be a real key someone is testing a rule against.
                 let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
-                let why = if found.is_empty() {
+                let why = if found.is_empty() && !spec.examples.base64 {
                     rejected_by(spec, &ex.text, &ex.secret)
                         .map(|w| format!(" ({w})"))
                         .unwrap_or_default()
@@ -126,17 +138,30 @@ pub fn check_examples(
             }
         }
         for (i, text) in spec.examples.negative.iter().enumerate() {
-            let found = found(engine, &mut scratch, idx, text);
+            let here = format!("negative[{i}]");
+            let hay = match bytes(text) {
+                Ok(hay) => hay,
+                Err(message) => {
+                    problems.push(problem(here, message));
+                    continue;
+                }
+            };
+            let found = found(engine, &mut scratch, idx, &hay);
             if !found.is_empty() {
                 let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
-                problems.push(problem(
-                    format!("negative[{i}]"),
-                    format!("expected nothing, got [{}]", got.join(", ")),
-                ));
+                problems.push(problem(here, format!("expected nothing, got [{}]", got.join(", "))));
             }
         }
     }
     problems
+}
+
+/// The bytes an example's text stands for; a base64 example (a binary file's) that does not decode is a
+/// problem of the example.
+fn example_bytes<'a>(examples: &crate::rules::Examples, text: &'a str) -> Result<std::borrow::Cow<'a, [u8]>, String> {
+    examples
+        .bytes(text)
+        .map_err(|e| format!("`base64 = true` but the text is not base64: {e}"))
 }
 
 /// Why a positive example's `secret` was not reported: the first filter of the rule that rejects it
@@ -210,33 +235,30 @@ pub(super) fn regex_takes_secret_at(
     })
 }
 
-/// The secrets rule `idx` reports in `text`.
-/// The secrets rule `idx` finds in `text`, and the other half each one names.
+/// The secrets rule `idx` finds in `hay` (as findings carry them), and the other half each one names.
+/// `hay` is scanned as the scanner would: as the bytes of a binary file when it is one.
 fn found_with_partners(
     engine: &Engine,
     scratch: &mut Scratch,
     idx: usize,
-    text: &str,
+    hay: &[u8],
 ) -> (Vec<String>, Vec<Option<String>>) {
-    let hay = text.as_bytes();
+    let rule = engine.rule(idx);
+    scratch.set_binary(crate::source::text::classify(hay) == crate::source::text::Class::Binary);
     engine
         .scan(hay, scratch)
         .iter()
         .filter(|m| m.rule == idx)
         .map(|m| {
             (
-                String::from_utf8_lossy(&hay[m.start..m.end]).into_owned(),
+                String::from_utf8_lossy(&rule.secret_of(&hay[m.start..m.end])).into_owned(),
                 m.partner.map(|(s, e)| String::from_utf8_lossy(&hay[s..e]).into_owned()),
             )
         })
         .unzip()
 }
 
-fn found(engine: &Engine, scratch: &mut Scratch, idx: usize, text: &str) -> Vec<String> {
-    engine
-        .scan(text.as_bytes(), scratch)
-        .iter()
-        .filter(|m| m.rule == idx)
-        .map(|m| String::from_utf8_lossy(&text.as_bytes()[m.start..m.end]).into_owned())
-        .collect()
+/// The secrets rule `idx` finds in `hay`.
+fn found(engine: &Engine, scratch: &mut Scratch, idx: usize, hay: &[u8]) -> Vec<String> {
+    found_with_partners(engine, scratch, idx, hay).0
 }

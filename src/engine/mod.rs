@@ -64,6 +64,8 @@ pub struct CompiledRule {
     min_entropy: Option<f64>,
     check: Option<Check>,
     delimited: bool,
+    /// The secret is binary data: findings carry its base64 ([`CompiledRule::secret_of`]).
+    binary: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
     /// The other half of a two-part credential, found near each match.
@@ -408,6 +410,7 @@ impl Engine {
                 min_entropy: spec.min_entropy,
                 check: spec.check,
                 delimited: spec.delimited,
+                binary: spec.binary,
             });
         }
         // `supersedes` names rules by id; an id no rule has supersedes nothing (the built-in rules' test
@@ -998,6 +1001,23 @@ impl Engine {
 }
 
 impl CompiledRule {
+    /// The secret a finding carries for the bytes `raw` this rule matched: the bytes themselves, or
+    /// their base64 for a rule whose secret is binary (`binary = true`: a key store file), so that
+    /// reports, fingerprints and `--show-secrets` carry text and two files never share a secret.
+    pub fn secret_of<'a>(&self, raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        use base64::Engine as _;
+        if self.binary {
+            std::borrow::Cow::Owned(base64::engine::general_purpose::STANDARD.encode(raw).into_bytes())
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        }
+    }
+
+    /// Whether the rule's secret is binary data ([`CompiledRule::secret_of`]).
+    pub fn binary_secret(&self) -> bool {
+        self.binary
+    }
+
     /// What the other half of the rule's two-part credential is called, when it has one.
     pub fn pair_label(&self) -> Option<&str> {
         self.pair.as_ref().map(|p| p.label.as_str())
@@ -1173,7 +1193,8 @@ impl CompiledRule {
     }
 
     /// The filters every candidate secret must pass: delimitation, allowlist, a slice of a base64 blob
-    /// (text only), digest context, placeholder, entropy, check.
+    /// (text only), digest context, placeholder, entropy, check; a binary secret, only the allowlist and
+    /// its check.
     ///
     /// In a binary file (`binary`) a secret that starts with its rule's token prefix may be glued to
     /// word bytes: SQLite stores a record's values back to back after their serial types, so a TEXT key
@@ -1195,6 +1216,12 @@ impl CompiledRule {
         }
         if matcher.allow.iter().any(|a| a.is_match(secret)) {
             return false;
+        }
+        if self.binary {
+            // A binary secret (a key store file) is bytes, not text: words near it, placeholder marks
+            // (a certificate's subject reads `CN=www.example.com`) and entropy do not judge it; its
+            // structural check does.
+            return self.check.is_none_or(|c| check::passes_at(c, hay, start, end));
         }
         if !binary && filter::inside_base64_blob(hay, start, end) {
             return false;

@@ -227,6 +227,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             first_group: true,
             pair: None,
             supersedes: Vec::new(),
+            binary: false,
         };
         if let Some(first) = cfg.rules.iter().position(|r| r.spec.id == spec.id) {
             warn(

@@ -58,6 +58,9 @@ pub enum Check {
     /// (wrapped or not). PFX version 3 with a key bag, whose type sits in the clear beside the encrypted
     /// key; a truststore (certificates only) is not a secret.
     Pkcs12,
+    /// A Java key store (JKS or JCEKS) that holds a private key or a secret key, not only trusted
+    /// certificates (a truststore).
+    JavaKeystore,
 }
 
 impl RuleSpec {
@@ -165,6 +168,24 @@ pub struct Examples {
     /// For a rule with a `path`: the path its examples are scanned at.
     #[serde(default)]
     pub path: Option<String>,
+    /// The example texts are base64 of the bytes to scan (a binary file), and a positive example's
+    /// `secret` is what the finding carries (see [`RuleSpec::binary`]).
+    #[serde(default)]
+    pub base64: bool,
+}
+
+impl Examples {
+    /// The bytes an example `text` stands for: the text itself, or what its base64 decodes to.
+    pub fn bytes<'a>(&self, text: &'a str) -> Result<std::borrow::Cow<'a, [u8]>, base64::DecodeError> {
+        use base64::Engine as _;
+        if self.base64 {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map(std::borrow::Cow::Owned)
+        } else {
+            Ok(std::borrow::Cow::Borrowed(text.as_bytes()))
+        }
+    }
 }
 
 fn default_window() -> usize {
@@ -252,6 +273,11 @@ pub struct RuleSpec {
     /// (the loader drops other ids): it may not hide a built-in rule's finding behind one of its own.
     #[serde(default)]
     pub supersedes: Vec<String>,
+    /// The secret is binary data (a whole key store file, matched by a path-gated rule): a finding
+    /// carries its base64, so that reports, fingerprints and `--show-secrets` hold text. Its examples
+    /// are given in base64 (`[rule.examples] base64 = true`).
+    #[serde(default)]
+    pub binary: bool,
 }
 
 /// How to find the other half of a two-part credential near a rule's secret. The finding names both parts

@@ -200,3 +200,100 @@ fn a_key_in_a_huge_single_line_is_found() {
     assert_eq!(places(&report)[0].1, 1);
     assert_eq!(places(&report)[0].2, (3 << 20) + 5);
 }
+
+/// `openssl pkcs12 -export` of a throwaway P-256 key and its self-signed certificate.
+const KEY_STORE_P12: &str =
+    "MIIEHAIBAzCCA9IGCSqGSIb3DQEHAaCCA8MEggO/MIIDuzCCAnIGCSqGSIb3DQEHBqCCAmMwggJfAgEAMIICWAYJKoZIhvcN\
+AQcBMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAi6bXWp7pwANAICCAAwDAYIKoZIhvcNAgkFADAdBglghkgBZQME\
+ASoEEIxXcU/ePIqdA3sqJdn28kGAggHwLaBy7UdZG62uzEmT8HaFSOu52eU+9G1FR4euenZpgN8lSJs22TkZapUVEm6DdfdM\
+aQOltIDAgJM7L2N5RsORix8CD71S/Fd0VhZ1+6nJ2PeJXrDKMHKm+FBMv/I3ewIh6kOOw/zj3lIe65grJaHsG9weqBnllk9o\
+3lGlY8f3jQgOzIVPjl/GcR+YSE3TuYluuwioKqV/UIgGQCj1y0AwBExkpYrPkKshtozZxQLO0+Ya6/gDwzGr1roEzWLN9Mpc\
+ZnVRI86OvXsItiRxU0OykDmg7cEMt8whW++xCTorO3Y13A1D4lDPhQTMBWP+MR5v1UFXDdL95Vv/1DHIWjoMVeJiIvPM+oKa\
+CT1uo1gYMfoz8mntGdB7TiBgwBCMDD7xqFxxEyHKvjNYTXLzOEDLhkifVexQTiEJ2L0lEeyerCnqTZxDnDwcsNz5/bftTqaa\
+lqcepT0JSjzNhwKsaCLYg7XoyX0kKDdHXmqv0DeFkzBDdgZy2d5YB4Y1lVpwn6U5mXIs5gTprcz4A66YZG2CYG+pHKMyeDhy\
+dKPZ+/JKgXmWJwd23Z7EnFDfmWYHh1m+ZxQBIJDuBtARRqsIVdyImyq7F7LitV4v3G/GBVpsW0GRrSYDPTByjc2rg54E4ey7\
+2bZWmM8PC4o+TFFzaWY5qTCCAUEGCSqGSIb3DQEHAaCCATIEggEuMIIBKjCCASYGCyqGSIb3DQEMCgECoIHvMIHsMFcGCSqG\
+SIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAg87T/XldfN6QICCAAwDAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEJS76Krz\
+RlCxfLavHGPweLYEgZCjmCvdMn6sm7ZI571WijnykgyfFlzd+gGPWaBSS2OANGcnEVcCLGzUS7S99Eg51QSZFfYwR6drJ8qy\
+Q3uBqbTTkEGtWP8sINdOUX10nZfJmtUFaDreDkzJPf33IcRujUaj7dWXqEBDu37xXJFiuDIoOXeL1gK7YcEclX1pIyhC7dXw\
+gXqJdnTFbZnfGwRFtXwxJTAjBgkqhkiG9w0BCRUxFgQUSRoYn7UCyDxHSlDHDrXHZdE5FhAwQTAxMA0GCWCGSAFlAwQCAQUA\
+BCBvmaQIsDprZU8GMG/xO2IWP11/dx0g/jwsL9UmPb0A9QQI25bMgsZPs5QCAggA";
+/// The same certificate alone (`-nokeys`): a truststore.
+const TRUSTSTORE_P12: &str =
+    "MIICpwIBAzCCAl0GCSqGSIb3DQEHAaCCAk4EggJKMIICRjCCAkIGCSqGSIb3DQEHBqCCAjMwggIvAgEAMIICKAYJKoZIhvcN\
+AQcBMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhNAAfFcnYcDgICCAAwDAYIKoZIhvcNAgkFADAdBglghkgBZQME\
+ASoEEMWjIAiO3UyvV9lDweQSxk+AggHAtTsF7oSJ/IruKr76Qmg9X6JfmKhHk4DRvfsJzKXXd57s1FsNCzdof/4VTgBwzxBE\
+1NQyUXHQoH/XBoYgIQ8YHt5/MhdUmprhzPI79TCHaMg8/HqpaEXNMr60gBL0k3ZFlvXxzgX9EoUYySLhAUsM87qCfJwHaFtM\
+ao9mZvsaXSCJZvFaDnW0tcZQ2iJGfcdTR63aOdKOUNcxOWyJJvQmmz4BeHPfbAeDcAkAfDEXPN3OVDKUTTS2Oq+t5iUP7HJW\
+lEVFE3o9nR7uiH4GAm7jPDevEPftJdbMwHsTIxJAH2/V4H+ecX4XWZQcWAvbbO/u3TJTdaX0l6KvDlrE3bVUH+VRKhxxzeSL\
+6Ixnd/wnku2RW4cTtppolc9cJE4Mb3zVfN0+fDH4J21GHO72Jj63C8Vkvh9gjlM747Wp8gJU5JuQFSjqDaFPnVAPHM34EZfM\
+j4Hx6tBvHc/CLGbv66yJFMzM+yYV9AxSDDfEBs0OcZe8FsBnD8a4ZA33BJH6Vl0PKj/MSQJhrZyoibQRqmlgtklfYv7N+KRj\
+GytZgKtI7iLWfh7O3pf4FqYp0NWmmg2xJqh3rCG4gCvMsUYlz2fr5DBBMDEwDQYJYIZIAWUDBAIBBQAEIAPoHETgYoySYteI\
+m5W18aN1/Tkj8+jgJYGva812IhtOBAgv1tXq4y2Q3QICCAA=";
+
+/// `keytool -genkeypair -storetype JKS`: a Java key store holding a private key.
+const JKS_KEY: &str =
+    "/u3+7QAAAAIAAAABAAAAAQAGdXBsb2FkAAABoj2MkVYAAAB/MH0wDgYKKwYBBAEqAhEBAQUABGurDi1e0DBISo6TFd0qveXY\
+KNinao/2casRdPoWxWuclTpCtCORS1Fh9l8uva9rrO3iQL6J0fTjhXmkETDKplvS/0qUk5vhlqD4L8xr+JGU/6CFe3GTdsOC\
+kNAv0vzlfOFv3MdWFHx9PwezGQAAAAEABVguNTA5AAABhTCCAYEwggEnoAMCAQICCHeG2d89m2C1MAoGCCqGSM49BAMCMDUx\
+EDAOBgNVBAoTB09yYml0YWwxITAfBgNVBAMTGE9yYml0YWwgUGF5bWVudHMgUmVsZWFzZTAeFw0yNjEyMDMyMDE1NTJaFw0z\
+NjExMzAyMDE1NTJaMDUxEDAOBgNVBAoTB09yYml0YWwxITAfBgNVBAMTGE9yYml0YWwgUGF5bWVudHMgUmVsZWFzZTBZMBMG\
+ByqGSM49AgEGCCqGSM49AwEHA0IABGQZBtWNKBlG3oWbcvYt7YiarkxyMNGpVysf+Mvu81bXALHdWcDjHditDZMBq7nC1vWY\
+RnPltMTWqi7Uuz8hMcqjITAfMB0GA1UdDgQWBBRMtkhpP0WdnsnVEp1bK4094JreAzAKBggqhkjOPQQDAgNIADBFAiEA9b8m\
+UY8/Aal9bSbyLyJisxDlBNAxT474ggCjWO7mDG8CIHYXJVDjnVzmrli7CTj5HJtPwd+Uc+5lrVVTFOVlMGcaKOqiU8HkTVbe\
+jujqZqD3/Le+45Y=";
+/// `keytool -importcert -storetype JKS`: a Java truststore.
+const JKS_TRUST: &str =
+    "/u3+7QAAAAIAAAABAAAAAgACY2EAAAGiPX9hPAAFWC41MDkAAAGOMIIBijCCAS+gAwIBAgIULWFu4rFwjBbSZlALmI4B1mLP\
+eJ4wCgYIKoZIzj0EAwIwGjEYMBYGA1UEAwwPcGtob3VuZC1leGFtcGxlMB4XDTI2MTIwMzE5NDE1MloXDTM2MTEzMDE5NDE1\
+MlowGjEYMBYGA1UEAwwPcGtob3VuZC1leGFtcGxlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOjq3nvY+4uU/QkYMSRPr\
+EATT1CEsL/imbK3waVFd2jnPIvxBb2fl6VqCo1swTl5hr6c7mgi3/dXGl8iYXv8oNaNTMFEwHQYDVR0OBBYEFMR/ZDajuKPK\
++kLMH0SjSFRMtzAzMB8GA1UdIwQYMBaAFMR/ZDajuKPK+kLMH0SjSFRMtzAzMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0E\
+AwIDSQAwRgIhANbXR9C5nNo88aQ226qKJM++N1Y98WdpZK7jViD8QueNAiEAoW1y6ZIEBzrCkByPxdDo0NTY395wpbt4yGHv\
+Dkpy1TgPcB3RQVi/8OGKikuAvkzAOJGFJA==";
+
+/// A PKCS #12 file or a Java key store that holds a key is found by its content under a key store's names
+/// (`.p12`, `.pfx`, `.jks`, `.keystore`), each place once, carrying the file's base64; truststores, an
+/// empty placeholder and the same bytes under another name are not key store files.
+#[test]
+fn key_store_files_are_found_by_their_content() {
+    use base64::Engine as _;
+    let decode = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).expect("base64");
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::write(certs.join("server.p12"), decode(KEY_STORE_P12)).unwrap();
+    fs::write(certs.join("upload.jks"), decode(KEY_STORE_P12)).unwrap();
+    fs::write(certs.join("trust.p12"), decode(TRUSTSTORE_P12)).unwrap();
+    fs::write(certs.join("fake.pfx"), "").unwrap();
+    fs::write(certs.join("server.bin"), decode(KEY_STORE_P12)).unwrap();
+    fs::write(certs.join("release.keystore"), decode(JKS_KEY)).unwrap();
+    fs::write(certs.join("cacerts.jks"), decode(JKS_TRUST)).unwrap();
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let want = vec![
+        (
+            "certs/release.keystore".to_string(),
+            1,
+            1,
+            "java-keystore-file".to_string(),
+        ),
+        ("certs/server.p12".into(), 1, 1, "pkcs12-file".into()),
+        ("certs/upload.jks".into(), 1, 1, "pkcs12-file".into()),
+    ];
+    let mut got = places(&report);
+    got.sort();
+    assert_eq!(got, want);
+    let text = report.to_string();
+    assert!(!text.contains(&KEY_STORE_P12[20..60]), "redacted by default: {text}");
+    let (_, shown, _) = scan_json(dir.path(), &["--show-secrets"]);
+    for f in shown["findings"].as_array().unwrap() {
+        let file = if f["rule_id"] == "java-keystore-file" {
+            JKS_KEY
+        } else {
+            KEY_STORE_P12
+        };
+        assert_eq!(f["secret"], file, "the finding carries the file's base64");
+        assert_eq!(f["binary"], true);
+    }
+}
