@@ -171,7 +171,13 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         let line_end = *line_end;
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
-        let variable = assigned_name(&hay[line_start..m.start]);
+        let variable = assigned_name(&hay[line_start..m.start]).map(|v| {
+            if v.eq_ignore_ascii_case("value") {
+                paired_name(hay, line_start, m.start).unwrap_or(v)
+            } else {
+                v
+            }
+        });
         let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
         out.push(Finding {
@@ -293,6 +299,59 @@ fn raise(s: Severity) -> Severity {
         Severity::Medium => Severity::High,
         Severity::High | Severity::Critical => Severity::Critical,
     }
+}
+
+/// The name a `value` is paired with in the name/value lists of Kubernetes `env`, ECS task definitions,
+/// CloudFormation and ARM app settings, and .NET `appSettings` (`- name: API_TOKEN` above `value: "…"`,
+/// `{"name": "X", "value": "…"}`, `<add key="X" value="…" />`): what `name` (or `key`) is set to on the
+/// line before `at`, else on the line above.
+fn paired_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    let above = line_start.checked_sub(1).map(|end| {
+        let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
+        &hay[start..end]
+    });
+    name_set_in(&hay[line_start..at]).or_else(|| name_set_in(above?))
+}
+
+/// The last `name: X` / `"Name": "X"` / `key="X"` in `text`: X.
+fn name_set_in(text: &[u8]) -> Option<String> {
+    // A pair sits close together; a minified line's far start is not looked at.
+    let text = &text[text.len().saturating_sub(512)..];
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut found = None;
+    for (at, _) in text.iter().enumerate() {
+        let rest = &text[at..];
+        let len = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"name") {
+            4
+        } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(b"key") {
+            3
+        } else {
+            continue;
+        };
+        if at > 0 && word(text[at - 1]) {
+            continue;
+        }
+        let mut i = at + len;
+        let skip = |i: &mut usize, set: &[u8]| {
+            while *i < text.len() && set.contains(&text[*i]) {
+                *i += 1;
+            }
+        };
+        skip(&mut i, b"\"' \t");
+        if !matches!(text.get(i), Some(b':' | b'=')) {
+            continue;
+        }
+        i += 1;
+        skip(&mut i, b"\"' \t");
+        let from = i;
+        while i < text.len() && (word(text[i]) || matches!(text[i], b'-' | b'.')) {
+            i += 1;
+        }
+        if text.get(from).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+            found = std::str::from_utf8(&text[from..i]).ok().map(str::to_string);
+        }
+    }
+    found
 }
 
 /// Characters in a UTF-8 byte run (invalid bytes count one each).
@@ -427,6 +486,27 @@ mod tests {
             ("123=", None),
         ] {
             assert_eq!(assigned_name(before.as_bytes()).as_deref(), want, "{before:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_is_named_by_its_pair() {
+        for (text, want) in [
+            ("env:\n  - name: PARTNER_TOKEN\n    value: \"", Some("PARTNER_TOKEN")),
+            (
+                "  {\n    \"Name\": \"DD_API_KEY\",\n    \"Value\": \"",
+                Some("DD_API_KEY"),
+            ),
+            ("[{\"name\": \"X_SECRET\", \"value\": \"", Some("X_SECRET")),
+            ("<add key=\"Partner.Token\" value=\"", Some("Partner.Token")),
+            ("config:\n  value: \"", None),
+        ] {
+            let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(
+                paired_name(text.as_bytes(), line_start, text.len()).as_deref(),
+                want,
+                "{text:?}"
+            );
         }
     }
 

@@ -204,6 +204,9 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if generic && super::filter::is_altered_hex(secret_bytes) {
         return Some("rejected as altered hex (mixed case, stray letters or an odd length)".into());
     }
+    if generic && super::filter::made_of_runs(secret_bytes) {
+        return Some("rejected as made of counting runs (`abcd1234`)".into());
+    }
     if let Some(min) = spec.min_entropy {
         let min = super::filter::entropy_threshold(min, secret_bytes, generic);
         let e = super::filter::shannon_entropy(secret_bytes);

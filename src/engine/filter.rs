@@ -308,6 +308,39 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     distinct_bytes(secret) <= 4
 }
 
+/// True when the value is nothing but counting runs of 3 or more, up or down (`abcdef123456`,
+/// `abc123`, `1234abcd`, `ABCD4321`): how people type a stand-in when eight in a row would look too
+/// fake. Each character of a random key continues a run with chance about 1/36, so a 12-character key
+/// made of runs comes about once in 10^12. Asked of generic rules' values only (a test's `Value:
+/// "abcdef123456"` beside a `token` key): a provider's format and context are evidence enough that
+/// such a value is meant as that provider's key, and its rule reports it.
+pub fn made_of_runs(secret: &[u8]) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    if lower.len() < 6 {
+        return false;
+    }
+    let step = |a: u8, b: u8| {
+        b.is_ascii_alphanumeric() && a.is_ascii_alphanumeric() && (a.wrapping_add(1) == b || b.wrapping_add(1) == a)
+    };
+    let mut run = 1;
+    let mut dir = 0i8;
+    for pair in lower.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let d = if a.wrapping_add(1) == b { 1 } else { -1 };
+        if step(a, b) && (run == 1 || d == dir) {
+            run += 1;
+            dir = d;
+        } else {
+            if run < 3 {
+                return false;
+            }
+            run = 1;
+            dir = 0;
+        }
+    }
+    run >= 3
+}
+
 /// How many different byte values `data` holds.
 pub fn distinct_bytes(data: &[u8]) -> usize {
     let mut seen = [false; 256];
@@ -618,6 +651,16 @@ mod tests {
             "7gEPPT+M~LPl%D3A*N7U7b3%s1w+O-wv7-kH3",
         ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
+    }
+
+    #[test]
+    fn values_made_of_counting_runs() {
+        for fake in ["abcdef123456", "ABC123", "1234abcd", "abcd4321", "XYZ789"] {
+            assert!(made_of_runs(fake.as_bytes()), "{fake}");
+        }
+        for real in ["a8Kq2mZP9vL4", "abc1x9", "ab12cd34", "abcdef12345x", "12ab"] {
+            assert!(!made_of_runs(real.as_bytes()), "{real}");
         }
     }
 

@@ -1234,6 +1234,7 @@ impl CompiledRule {
         }
         if self.generic
             && (filter::is_altered_hex(secret)
+                || filter::made_of_runs(secret)
                 || filter::continues_past_ascii(hay, end)
                 || filter::code_identifier(hay, start, end))
         {
