@@ -169,8 +169,6 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             continue;
         }
         let line_end = *line_end;
-        let rule = engine.rule(m.rule);
-        let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let variable = assigned_name(&hay[line_start..m.start]).map(|v| {
             if v.eq_ignore_ascii_case("value") {
                 paired_name(hay, line_start, m.start).unwrap_or(v)
@@ -178,6 +176,15 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
                 v
             }
         });
+        // A generic finding whose name a specific rule reads as its own context is that rule's.
+        let idx = match &variable {
+            Some(name) if engine.rule(m.rule).info.is_generic() => {
+                engine.specific_rule_for(name, &hay[m.start..m.end]).unwrap_or(m.rule)
+            }
+            _ => m.rule,
+        };
+        let rule = engine.rule(idx);
+        let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
         out.push(Finding {

@@ -604,6 +604,26 @@ impl Engine {
         &self.rules[idx]
     }
 
+    /// The specific (not generic) rule that takes `value` as its secret when it is assigned to `name`
+    /// (`name = "value"`), if any: what a generic rule's finding is when the text spells the assignment
+    /// in a way that rule's regex does not read (a Kubernetes `env` entry's `name:` above its `value:`,
+    /// Ruby's `ENV["X"] ||= "…"`, `<add key="X" value="…" />`). That rule's own regex and filters decide;
+    /// the name only stands where its context would.
+    pub fn specific_rule_for(&self, name: &str, value: &[u8]) -> Option<usize> {
+        let mut text = Vec::with_capacity(name.len() + value.len() + 6);
+        text.extend_from_slice(name.as_bytes());
+        text.extend_from_slice(b" = \"");
+        let start = text.len();
+        text.extend_from_slice(value);
+        let end = text.len();
+        text.extend_from_slice(b"\"\n");
+        let mut scratch = self.scratch();
+        self.scan(&text, &mut scratch)
+            .iter()
+            .find(|m| (m.start, m.end) == (start, end) && !self.rules[m.rule].generic)
+            .map(|m| m.rule)
+    }
+
     /// Fresh working memory for one thread.
     pub fn scratch(&self) -> Scratch {
         Scratch {
