@@ -297,3 +297,44 @@ fn key_store_files_are_found_by_their_content() {
         assert_eq!(f["binary"], true);
     }
 }
+
+/// A secret set in a name/value list (a Kubernetes `env` entry, its name on the line above) or through
+/// Ruby's `ENV[...] ||=` is found, named by its variable, and reported by the provider's rule that reads
+/// `NAME = "value"` as its own, not as a generic secret.
+#[test]
+fn name_value_pairs_are_read_as_assignments() {
+    let dir = tree_of(&[
+        (
+            "k8s/deploy.yaml",
+            "spec:\n  containers:\n    - name: worker\n      env:\n        - name: PIPEDREAM_API_KEY\n          value: \"q7x2m9v4k1z8r3t6w0y5b2n7c4p9d1f6\"\n",
+        ),
+        ("config/initializers/pipedream.rb", "ENV[\"PIPEDREAM_API_KEY\"] ||= \"h3k8s1v6x9m2q5z7r0t4w8y1b6n3c9p2\"\n"),
+    ]);
+    let (_, report, _) = scan_json(dir.path(), &[]);
+    let mut got: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["variable"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = vec![
+        (
+            "config/initializers/pipedream.rb".to_string(),
+            "pipedream-api-key".to_string(),
+            "PIPEDREAM_API_KEY".to_string(),
+        ),
+        (
+            "k8s/deploy.yaml".into(),
+            "pipedream-api-key".into(),
+            "PIPEDREAM_API_KEY".into(),
+        ),
+    ];
+    assert_eq!(got, want);
+}
