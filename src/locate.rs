@@ -262,7 +262,8 @@ pub(crate) fn severity_of(rule: Severity, exposure: Exposure) -> Severity {
 
 /// The name a secret is assigned to, from the text before it on its line: `KLAVIYO_KEY=`, `export K=`,
 /// `"apiKey": "`, `api_key: `, `k := "`, `'k' => '`, `process.env.K = "`, `ENV["K"] = "` (the last
-/// segment of a dotted path). `None` when no assignment leads to the secret.
+/// segment of a dotted path), `define('K', '` and `getenv("K", "` (a quoted name, then the value). `None` when no
+/// assignment leads to the secret.
 pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     const MAX: usize = 128;
     let before = &before[before.len().saturating_sub(MAX)..];
@@ -285,6 +286,9 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
         }
         b'>' if i >= 2 && before[i - 2] == b'=' => i -= 2,
         b':' => i -= 1,
+        // A quoted name and its value as two arguments: PHP's `define('K', '…')`, a default in
+        // `os.getenv("K", "…")` or `ENV.fetch("K", "…")`.
+        b',' if i >= 2 && matches!(before[i - 2], b'"' | b'\'') => i -= 1,
         _ => return None,
     }
     skip(&mut i, b" \t\"']");
@@ -491,6 +495,9 @@ mod tests {
             ("", None),
             ("= ", None),
             ("123=", None),
+            ("define('AWS_KEY', '", Some("AWS_KEY")),
+            ("os.getenv(\"API_TOKEN\", \"", Some("API_TOKEN")),
+            ("f(a, '", None),
         ] {
             assert_eq!(assigned_name(before.as_bytes()).as_deref(), want, "{before:?}");
         }
