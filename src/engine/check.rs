@@ -205,27 +205,20 @@ impl<'a> Reader<'a> {
 }
 
 /// Base64 text that may be wrapped (line breaks and indentation, or `\n` escapes in a JSON string)
-/// decoded; padding is optional, and a last partial group is dropped.
+/// decoded, as [`crate::decode::decode_base64`] decodes a run (padding optional).
 fn decode_wrapped_base64(text: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine as _;
     let mut clean = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
         match text[i] {
             b'\\' if matches!(text.get(i + 1), Some(b'n' | b'r')) => i += 1,
-            b' ' | b'\t' | b'\r' | b'\n' | b'=' => {}
+            b' ' | b'\t' | b'\r' | b'\n' => {}
             b => clean.push(b),
         }
         i += 1;
     }
-    clean.truncate(clean.len() / 4 * 4);
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
-            .with_decode_allow_trailing_bits(true),
-    );
-    engine.decode(&clean).ok()
+    let mut out = Vec::new();
+    crate::decode::decode_base64(&clean, &mut out).then_some(out)
 }
 
 /// Base64 of a symmetric key ([`Check::RandomKeyBytes`]): 16, 32 or 64 bytes, of which at least a quarter
