@@ -189,7 +189,7 @@ fn spellings(files: &[std::path::PathBuf]) -> String {
         .iter()
         .map(|r| spell::RuleInput {
             generic: r.generic,
-            keywords: &r.keywords,
+            keywords: r.keywords.iter().map(String::as_str).collect(),
             secrets: r.secrets.iter().map(String::as_str).collect(),
         })
         .collect();

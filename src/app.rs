@@ -23,7 +23,7 @@ use crate::report::{
 use crate::rules::{
     self,
     config::{self, ConfigKind, UserConfig},
-    LoadedRule,
+    LoadedRule, Text,
 };
 use crate::scan::history::{self, HistoryConfig, StateInput};
 use crate::scan::state::State;
@@ -960,8 +960,8 @@ fn example_strings(cfg: &UserConfig) -> Vec<String> {
     let mut out = Vec::new();
     for r in &cfg.rules {
         for p in &r.spec.examples.positive {
-            out.push(p.secret.clone());
-            out.push(p.text.clone());
+            out.push(p.secret.to_string());
+            out.push(p.text.to_string());
         }
         out.extend(r.spec.examples.negative.iter().cloned());
     }
@@ -1412,12 +1412,12 @@ struct RuleRow<'a> {
     name: &'a str,
     severity: &'static str,
     category: Option<&'static str>,
-    keywords: &'a [String],
+    keywords: &'a [Text],
     /// The rule runs only on files whose path this regex matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
-    tags: &'a [String],
-    references: &'a [String],
+    tags: &'a [Text],
+    references: &'a [Text],
     remediation: &'a str,
     /// The provider `--verify` asks about this rule's secrets.
     #[serde(skip_serializing_if = "Option::is_none")]

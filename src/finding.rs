@@ -5,6 +5,7 @@
 
 use std::{fmt, sync::Arc};
 
+use crate::rules::Text;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -1021,13 +1022,13 @@ impl Context {
 #[derive(Debug)]
 pub struct RuleInfo {
     pub id: RuleId,
-    pub name: Arc<str>,
+    pub name: Text,
     pub severity: Severity,
-    pub description: Arc<str>,
-    pub remediation: Arc<str>,
-    pub references: Arc<[String]>,
-    pub tags: Arc<[String]>,
-    pub keywords: Arc<[String]>,
+    pub description: Text,
+    pub remediation: Text,
+    pub references: Arc<[Text]>,
+    pub tags: Arc<[Text]>,
+    pub keywords: Arc<[Text]>,
 }
 
 impl RuleInfo {

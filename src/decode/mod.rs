@@ -241,16 +241,11 @@ fn builtin_patterns_at_run_time(gate: Gate) -> Vec<ExtraPattern> {
     if gate != Gate::LongBase64Run {
         return builtin_patterns(gate);
     }
-    let keywords: Vec<Vec<String>> = BUILTIN_SPELLING_INPUTS
-        .iter()
-        .map(|&(_, keywords, _)| spelling_list(keywords).map(str::to_string).collect())
-        .collect();
     let inputs: Vec<spell::RuleInput<'_>> = BUILTIN_SPELLING_INPUTS
         .iter()
-        .zip(&keywords)
-        .map(|(&(generic, _, secrets), keywords)| spell::RuleInput {
+        .map(|&(generic, keywords, secrets)| spell::RuleInput {
             generic,
-            keywords,
+            keywords: spelling_list(keywords).collect(),
             secrets: spelling_list(secrets).collect(),
         })
         .collect();
@@ -302,7 +297,7 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
             .all(|(r, &(generic, keywords, secrets))| {
                 let spec = &r.spec;
                 spec.is_generic() == generic
-                    && spec.keywords.iter().map(String::as_str).eq(spelling_list(keywords))
+                    && spec.keywords.iter().map(|k| k.as_str()).eq(spelling_list(keywords))
                     && spec
                         .examples
                         .positive
@@ -316,7 +311,7 @@ fn are_builtin_inputs(rules: &[LoadedRule]) -> bool {
 fn spelling_input(spec: &crate::rules::RuleSpec) -> spell::RuleInput<'_> {
     spell::RuleInput {
         generic: spec.is_generic(),
-        keywords: &spec.keywords,
+        keywords: spec.keywords.iter().map(|k| k.as_str()).collect(),
         secrets: spec.examples.positive.iter().map(|p| p.secret.as_str()).collect(),
     }
 }

@@ -22,7 +22,7 @@ pub const DECODER_COUNT: usize = 4;
 pub struct RuleInput<'a> {
     /// Tagged `generic`: never reported inside decoded bytes, so no decoder spells its keywords.
     pub generic: bool,
-    pub keywords: &'a [String],
+    pub keywords: Vec<&'a str>,
     /// The secrets of its positive examples (empty for a rule without examples).
     pub secrets: Vec<&'a str>,
 }
@@ -51,7 +51,7 @@ pub fn gate_patterns(rules: &[RuleInput<'_>], base64: bool) -> Vec<Spelled> {
                 rule.keywords
                     .iter()
                     .filter(|kw| !kw.bytes().all(|b| b.is_ascii_lowercase()))
-                    .cloned()
+                    .map(|kw| kw.to_string())
                     .collect()
             };
             for spelling in spellings {
@@ -83,14 +83,14 @@ pub fn encoded_spellings(rule: &RuleInput<'_>) -> Vec<String> {
         }
     };
     if rule.secrets.is_empty() {
-        for kw in rule.keywords {
-            for s in [kw.clone(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
+        for kw in &rule.keywords {
+            for s in [kw.to_string(), kw.to_ascii_lowercase(), kw.to_ascii_uppercase()] {
                 push(s);
             }
         }
         return out;
     }
-    for kw in rule.keywords {
+    for kw in &rule.keywords {
         let lower = kw.to_ascii_lowercase();
         for secret in &rule.secrets {
             if let Some(at) = secret.to_ascii_lowercase().find(&lower) {

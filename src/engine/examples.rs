@@ -8,7 +8,7 @@ use std::fmt;
 
 use super::{Engine, EngineError, Scratch};
 use crate::finding::redact;
-use crate::rules::LoadedRule;
+use crate::rules::{LoadedRule, Text};
 
 /// One example that does not behave, or a rule with a missing example kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn check_examples(
         };
         let spec = &loaded.spec;
         let problem = |example: String, message: String| ExampleProblem {
-            file: loaded.file.clone(),
+            file: loaded.file.to_string(),
             rule: spec.id.clone(),
             example,
             message,
@@ -107,7 +107,7 @@ pub fn check_examples(
                 }
             };
             let lower = hay.to_ascii_lowercase();
-            let has = |k: &String| memchr::memmem::find(&lower, k.to_ascii_lowercase().as_bytes()).is_some();
+            let has = |k: &Text| memchr::memmem::find(&lower, k.to_ascii_lowercase().as_bytes()).is_some();
             if !spec.keywords.is_empty() && !spec.keywords.iter().any(has) {
                 problems.push(problem(here.clone(), "no keyword occurs in the text".into()));
             }
@@ -121,7 +121,7 @@ pub fn check_examples(
                     ));
                 }
             }
-            if found != [ex.secret.clone()] {
+            if found != [ex.secret.to_string()] {
                 // Redacted: an example may be a real key someone is testing a rule against.
                 let got: Vec<String> = found.iter().map(|f| redact(f)).collect();
                 let why = if found.is_empty() && !spec.examples.base64 {

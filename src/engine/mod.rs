@@ -23,7 +23,7 @@ use regex_automata::Input;
 use thiserror::Error;
 
 use crate::finding::{RuleId, RuleInfo};
-use crate::rules::{Check, LoadedRule};
+use crate::rules::{Check, LoadedRule, Text};
 
 pub use examples::{check_examples, ExampleProblem};
 pub use filter::{is_placeholder, shannon_entropy};
@@ -49,11 +49,11 @@ pub enum EngineError {
 pub struct CompiledRule {
     pub info: Arc<RuleInfo>,
     /// Where the rule came from, for errors of its lazy compilation.
-    file: String,
-    regex_src: Arc<str>,
+    file: Text,
+    regex_src: Text,
     secret_group: Option<usize>,
     first_group: bool,
-    allow_src: Arc<[String]>,
+    allow_src: Arc<[Text]>,
     /// Boxed: most rules never compile, and an inline `Matcher` made every rule half a kilobyte larger
     /// (page faults at start-up, hundreds of rules).
     matcher: OnceLock<Box<Result<Matcher, EngineError>>>,
@@ -81,7 +81,7 @@ struct Matcher {
     /// [`Starts`] and builds this only if something else asks (masking, tests): half the start-up cost
     /// of a rule's first hit.
     regex: OnceLock<Option<Regex>>,
-    src: Arc<str>,
+    src: Text,
     /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
     /// not searched.
     needs: Option<u8>,
@@ -358,8 +358,8 @@ impl Engine {
         let mut always = Vec::new();
         let mut path_gates = Vec::new();
         let mut gated = Vec::with_capacity(rules.len());
-        // Keyword (lowercased) -> its index in `patterns`.
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // Keyword (lowercased; most are written so, and are borrowed) -> its index in `patterns`.
+        let mut index: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::with_capacity(rules.len() * 2);
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
             gated.push(spec.path.is_some());
@@ -374,11 +374,15 @@ impl Engine {
                 always.push(idx);
             }
             for kw in spec.keywords.iter() {
-                let kw = kw.to_ascii_lowercase();
+                let kw = if kw.bytes().any(|b| b.is_ascii_uppercase()) {
+                    std::borrow::Cow::Owned(kw.to_ascii_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(kw.as_str())
+                };
                 match index.entry(kw) {
                     Entry::Occupied(p) => pattern_rules[*p.get()].push(idx),
                     Entry::Vacant(v) => {
-                        patterns.push(v.key().clone());
+                        patterns.push(v.key().to_string());
                         pattern_rules.push(vec![idx]);
                         v.insert(patterns.len() - 1);
                     }
@@ -414,14 +418,21 @@ impl Engine {
             });
         }
         // `supersedes` names rules by id; an id no rule has supersedes nothing (the built-in rules' test
-        // checks each one exists). A handful of rules supersede: a lookup each, no index of every id.
-        for (rule, loaded) in compiled.iter_mut().zip(rules) {
-            rule.supersedes = loaded
-                .spec
-                .supersedes
-                .iter()
-                .filter_map(|id| rules.iter().position(|r| r.spec.id == *id))
-                .collect();
+        // checks each one exists). About a tenth of the rules supersede another: one index of the ids
+        // (the first rule of an id, as a scan of the list would find) instead of a scan per name.
+        if rules.iter().any(|r| !r.spec.supersedes.is_empty()) {
+            let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rules.len());
+            for (idx, r) in rules.iter().enumerate() {
+                by_id.entry(r.spec.id.as_str()).or_insert(idx);
+            }
+            for (rule, loaded) in compiled.iter_mut().zip(rules) {
+                rule.supersedes = loaded
+                    .spec
+                    .supersedes
+                    .iter()
+                    .filter_map(|id| by_id.get(id.as_str()).copied())
+                    .collect();
+            }
         }
         // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
         // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
@@ -572,7 +583,7 @@ impl Engine {
             if let Some(gate) = self.path_gates.iter().find(|g| g.rule == idx) {
                 if let Err(message) = gate.regex() {
                     return Err(EngineError::Regex {
-                        file: self.rules[idx].file.clone(),
+                        file: self.rules[idx].file.to_string(),
                         rule: self.rules[idx].info.id.as_str().to_string(),
                         field: "path",
                         message: message.clone(),
@@ -1050,7 +1061,7 @@ impl CompiledRule {
 
     fn compile_matcher(&self) -> Result<Matcher, EngineError> {
         let err = |field: &'static str, message: String| EngineError::Regex {
-            file: self.file.clone(),
+            file: self.file.to_string(),
             rule: self.info.id.as_str().to_string(),
             field,
             message,
@@ -1348,7 +1359,7 @@ impl PathGate {
 /// literals (each match begins with one of them, `regex_syntax`'s literal extraction): each must begin
 /// with a keyword. `false` when they cannot be listed (a leading class or repetition, an empty prefix,
 /// too many) or one does not begin with a keyword (`(?:^|[^a-z])token…` begins before its keyword).
-fn keyword_start(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> bool {
+fn keyword_start(hir: &regex_syntax::hir::Hir, keywords: &[Text]) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let mut extractor = Extractor::new();
     extractor

@@ -417,8 +417,9 @@ proptest! {
 
 #[test]
 fn keyword_start_is_proved_from_prefix_literals() {
-    let keyword_start = |r: &str, k: &[String]| super::parse_hir(r).is_some_and(|h| super::keyword_start(&h, k));
-    let kw = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let keyword_start =
+        |r: &str, k: &[crate::rules::Text]| super::parse_hir(r).is_some_and(|h| super::keyword_start(&h, k));
+    let kw = |ks: &[&str]| ks.iter().map(|k| crate::rules::Text::from(*k)).collect::<Vec<_>>();
     assert!(keyword_start(
         r"(?i:sentry)(?s:[^@]){0,40}?([a-f0-9]{64})",
         &kw(&["sentry"])
@@ -820,11 +821,11 @@ fn random_secrets_in_rule_examples_are_found() {
         engine.set_path(&mut scratch, spec.examples.path.as_deref().unwrap_or("example.txt"));
         let mut rng = random_secrets::Rng::new(&spec.id);
         for (i, ex) in spec.examples.positive.iter().enumerate() {
-            let Some(start) = ex.text.find(&ex.secret) else {
+            let Some(start) = ex.text.find(ex.secret.as_str()) else {
                 continue;
             };
             if ex.partner.is_some()
-                || ex.text.matches(&ex.secret).count() != 1
+                || ex.text.matches(ex.secret.as_str()).count() != 1
                 || MUTATION_EXEMPT.iter().any(|(id, e, _)| *id == spec.id && *e == Some(i))
             {
                 continue;

@@ -258,7 +258,7 @@ fn vulnerability<'a>(f: &'a Finding, sha: &'a str, nth: usize, opts: &ReportOpti
             kind: "pkhound_rule_id",
             name: truncate_chars(&format!("pkhound rule {}", f.rule.id), MAX_NAME),
             value: f.rule.id.as_str(),
-            url: f.rule.references.first().map(String::as_str),
+            url: f.rule.references.first().map(|r| r.as_str()),
         }],
         links: f.rule.references.iter().map(|u| Link { url: u }).collect(),
         location: Location {

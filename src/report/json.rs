@@ -77,7 +77,7 @@ struct WireFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     partner: Option<WirePartner<'a>>,
     remediation: String,
-    references: &'a [String],
+    references: &'a [crate::rules::Text],
     /// In an audit: the repository of this place (`path`, `origin` with credentials redacted).
     #[serde(skip_serializing_if = "Option::is_none")]
     repository: Option<WireRepository<'a>>,

@@ -596,9 +596,9 @@ mod tests {
             id: RuleId::new(id),
             name: name.into(),
             severity,
-            description: Arc::default(),
+            description: crate::rules::Text::default(),
             remediation: remediation.into(),
-            references: vec![format!("https://example.test/{id}")].into(),
+            references: vec![crate::rules::Text::from(format!("https://example.test/{id}"))].into(),
             tags: Arc::default(),
             keywords: Arc::default(),
         })

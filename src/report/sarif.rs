@@ -406,8 +406,8 @@ fn rule(r: &RuleInfo) -> Rule {
     };
     let mut tags: Vec<String> = vec!["security".into(), "secret".into()];
     for t in r.tags.iter() {
-        if !tags.contains(t) {
-            tags.push(t.clone());
+        if !tags.iter().any(|have| t == have) {
+            tags.push(t.to_string());
         }
     }
     tags.truncate(MAX_TAGS);
@@ -436,7 +436,7 @@ fn rule(r: &RuleInfo) -> Rule {
         full_description: Text {
             text: truncate_chars(&description, MAX_DESCRIPTION),
         },
-        help_uri: r.references.first().cloned(),
+        help_uri: r.references.first().map(ToString::to_string),
         help: Help { text, markdown },
         default_configuration: Configuration {
             level: level(r.severity),

@@ -135,7 +135,7 @@ mod tests {
             id: RuleId::new("klaviyo-private-key"),
             name: "Klaviyo private API key".into(),
             severity: Severity::Critical,
-            description: Arc::default(),
+            description: crate::rules::Text::default(),
             remediation: "Rotate it.".into(),
             references: Arc::default(),
             tags: Arc::default(),

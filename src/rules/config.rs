@@ -29,7 +29,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use super::{gitleaks, validate_spec, LoadedRule, RuleError, RuleSpec};
+use super::{gitleaks, validate_spec, LoadedRule, RuleError, RuleSpec, Text};
 use crate::finding::Severity;
 
 /// The file name looked for at the scan root.
@@ -503,7 +503,7 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         }
         cfg.rule_lines.insert(rule.id.clone(), line);
         cfg.rules.push(LoadedRule {
-            file: file.to_string(),
+            file: Text::from(file),
             spec: rule,
         });
     }

@@ -18,7 +18,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::Deserialize;
 
 use super::config::{line_at, one_line, parse, rule_line, Allowlist, Condition, ConfigError, ConfigKind, UserConfig};
-use super::{config, Examples, LoadedRule, RuleSpec};
+use super::{config, Examples, LoadedRule, RuleSpec, Text};
 use crate::finding::Severity;
 
 /// The window for imported rules: gitleaks regexes often carry up to ~100 bytes of context around the
@@ -201,7 +201,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             id: rule.id.clone(),
             name: name.into(),
             severity: Severity::High,
-            keywords: keywords.into(),
+            keywords: keywords.into_iter().map(Text::from).collect(),
             regex: regex.into(),
             window: WINDOW,
             // gitleaks' `path` is applied to the findings (`rule_paths`), as its allowlists are.
@@ -216,7 +216,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             delimited: false,
             verify: None,
             verify_http: None,
-            tags: rule.tags.into(),
+            tags: rule.tags.into_iter().map(Text::from).collect(),
             category: None,
             references: Arc::default(),
             description: rule.description.unwrap_or_default().into(),
@@ -238,7 +238,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         }
         cfg.rule_lines.insert(spec.id.clone(), line);
         cfg.rules.push(LoadedRule {
-            file: file.to_string(),
+            file: Text::from(file),
             spec,
         });
     }

@@ -10,6 +10,9 @@ mod baked;
 pub mod config;
 pub mod doc;
 pub mod gitleaks;
+mod text;
+
+pub use text::Text;
 
 use serde::Deserialize;
 use std::sync::Arc;
@@ -151,8 +154,8 @@ impl Category {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PositiveExample {
-    pub text: String,
-    pub secret: String,
+    pub text: Text,
+    pub secret: Text,
     /// For a rule with a `[rule.pair]`: the other half the finding must name.
     #[serde(default)]
     pub partner: Option<String>,
@@ -196,33 +199,15 @@ fn default_true() -> bool {
     true
 }
 
-/// A rule's text straight into its shared form: one allocation (serde's own `Arc<str>` builds a `String`
-/// first and copies it), at start-up for each of hundreds of rules.
-fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-    struct Shared;
-    impl serde::de::Visitor<'_> for Shared {
-        type Value = Arc<str>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Arc<str>, E> {
-            Ok(Arc::from(v))
-        }
-    }
-    d.deserialize_str(Shared)
-}
-
 /// One rule as written in a rule file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub id: String,
-    #[serde(deserialize_with = "shared_str")]
-    pub name: Arc<str>,
+    pub name: Text,
     pub severity: Severity,
-    pub keywords: Arc<[String]>,
-    #[serde(deserialize_with = "shared_str")]
-    pub regex: Arc<str>,
+    pub keywords: Arc<[Text]>,
+    pub regex: Text,
     #[serde(default = "default_window")]
     pub window: usize,
     /// A regex over the file's path (`/`-separated, as the source names it): the rule runs only on files
@@ -233,7 +218,7 @@ pub struct RuleSpec {
     #[serde(default)]
     pub min_entropy: Option<f64>,
     #[serde(default)]
-    pub allow: Arc<[String]>,
+    pub allow: Arc<[Text]>,
     #[serde(default)]
     pub check: Option<Check>,
     #[serde(default = "default_true")]
@@ -244,16 +229,15 @@ pub struct RuleSpec {
     #[serde(default)]
     pub verify_http: Option<Box<crate::verify::http::HttpCheck>>,
     #[serde(default)]
-    pub tags: Arc<[String]>,
+    pub tags: Arc<[Text]>,
     /// The group `pkhound rules` and `docs/rules.md` list the rule under; every built-in rule has one.
     #[serde(default)]
     pub category: Option<Category>,
     #[serde(default)]
-    pub references: Arc<[String]>,
-    #[serde(default, deserialize_with = "shared_str")]
-    pub description: Arc<str>,
-    #[serde(deserialize_with = "shared_str")]
-    pub remediation: Arc<str>,
+    pub references: Arc<[Text]>,
+    #[serde(default)]
+    pub description: Text,
+    pub remediation: Text,
     #[serde(default)]
     pub examples: Examples,
     /// The capture group (by number) that holds the secret, for regexes without a `secret` group.
@@ -323,7 +307,8 @@ pub enum RuleError {
 /// A parsed rule with the file it came from.
 #[derive(Clone, Debug)]
 pub struct LoadedRule {
-    pub file: String,
+    /// The rule file, as errors and listings name it.
+    pub file: Text,
     pub spec: RuleSpec,
 }
 
@@ -337,7 +322,7 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
     for spec in parsed.rule {
         validate_spec(file, &spec)?;
         out.push(LoadedRule {
-            file: file.to_string(),
+            file: Text::from(file),
             spec,
         });
     }
@@ -397,20 +382,30 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     // Sized once: a LoadedRule is most of a kilobyte, and growing the list by doubling copied them all
     // (a third of the heap a pre-commit hook touched).
     let mut all: Vec<LoadedRule> = Vec::with_capacity(BUILTIN_RULE_COUNT);
+    // Whether a rule file was parsed from its TOML: then the ids are checked for repeats here. The baked
+    // copies are not checked again: the same files parsed from TOML are (`builtin_with_examples`, which
+    // `cargo test` loads), and a test holds the two copies equal.
+    let mut parsed_text = examples;
     for (file, text, baked) in BUILTIN_RULE_FILES {
         match baked {
             Some(start) if !examples => parse_baked(file, *start, &mut all)?,
-            _ => all.extend(parse_rule_file(file, text)?),
+            _ => {
+                parsed_text = true;
+                all.extend(parse_rule_file(file, text)?);
+            }
         }
+    }
+    if !parsed_text {
+        return Ok(all);
     }
     // Rule id -> its first rule, borrowed: no id is copied.
     let mut seen = std::collections::HashMap::with_capacity(all.len());
     for rule in &all {
         if let Some(first) = seen.insert(rule.spec.id.as_str(), rule) {
             return Err(RuleError::Duplicate {
-                file: rule.file.clone(),
+                file: rule.file.to_string(),
                 rule: rule.spec.id.clone(),
-                first: first.file.clone(),
+                first: first.file.to_string(),
             });
         }
     }
@@ -419,14 +414,15 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
 
 /// Reads a built-in rule file from its build-time tree (same schema). It is not validated again: the
 /// same rules parsed from the TOML are (`builtin_with_examples`), and a test holds the two copies equal.
-fn parse_baked(file: &str, start: u32, out: &mut Vec<LoadedRule>) -> Result<(), RuleError> {
+fn parse_baked(file: &'static str, start: u32, out: &mut Vec<LoadedRule>) -> Result<(), RuleError> {
     let start = usize::try_from(start).expect("the baked tree is smaller than the address space");
     let parsed: RuleFile = baked::from_node(BAKED_TREE, BAKED_STRINGS, start).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         message: e.to_string(),
     })?;
+    let file = Text::from_static(file);
     out.extend(parsed.rule.into_iter().map(|spec| LoadedRule {
-        file: file.to_string(),
+        file: file.clone(),
         spec,
     }));
     Ok(())
@@ -455,7 +451,7 @@ mod tests {
             let mut expected = f.spec.clone();
             expected.examples.negative.clear();
             for p in &mut expected.examples.positive {
-                p.text.clear();
+                p.text = Text::default();
             }
             assert_eq!(format!("{:?}", b.spec), format!("{expected:?}"), "{}", f.spec.id);
         }

@@ -64,7 +64,7 @@ impl Verifiers {
     pub fn from_rules(rules: &[LoadedRule], untrusted: Option<&str>) -> Verifiers {
         let mut by_rule = HashMap::new();
         for r in rules {
-            if untrusted.is_some_and(|f| f == r.file) {
+            if untrusted.is_some_and(|f| r.file == f) {
                 continue;
             }
             let v = match (&r.spec.verify_http, r.spec.verify.as_deref()) {

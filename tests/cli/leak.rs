@@ -35,8 +35,8 @@ fn plants() -> Vec<Plant> {
             let ex = r.spec.examples.positive.first()?;
             Some(Plant {
                 rule: r.spec.id.clone(),
-                text: ex.text.clone(),
-                secret: ex.secret.clone(),
+                text: ex.text.to_string(),
+                secret: ex.secret.to_string(),
             })
         })
         .collect()
