@@ -1078,16 +1078,19 @@ impl CompiledRule {
         };
         let starts = hir
             .as_ref()
-            .is_some_and(|h| keyword_start(h, &self.info.keywords))
-            .then(|| {
+            .filter(|h| keyword_start(h, &self.info.keywords))
+            .map(|h| {
+                // Built from the tree parsed above (same syntax: no Unicode, bytes), and without a
+                // prefilter: an anchored search never uses one, and extracting it is most of the build
+                // (`(?i:klaviyo)` alone is 128 literals).
                 let regex = regex_automata::meta::Regex::builder()
-                    .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
                     .configure(
                         regex_automata::meta::Config::new()
                             .utf8_empty(false)
+                            .auto_prefilter(false)
                             .nfa_size_limit(Some(32 << 20)),
                     )
-                    .build(&self.regex_src)
+                    .build_from_hir(h)
                     .ok()?;
                 Some(Starts {
                     keywords: Literals::new(self.info.keywords.iter().map(|k| k.as_bytes())),

@@ -19,8 +19,8 @@ use std::{
 };
 
 use git2::{
-    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, IndexEntry, IndexTime, ObjectType, Oid, Patch,
-    Repository, RepositoryOpenFlags, Tree,
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, IndexEntry, IndexTime, Oid, Patch, Repository,
+    RepositoryOpenFlags, Tree,
 };
 use ignore::gitignore::Gitignore;
 
@@ -523,13 +523,12 @@ impl Reader<'_> {
         if id == empty_blob() {
             return Ok(Content::Text);
         }
-        let odb = self.repo.odb()?;
         // No size limit: the added-line diff needs both sides whole (libgit2 holds a blob whole anyway).
-        let (_, kind) = odb.read_header(id)?;
-        if kind != ObjectType::Blob {
+        // One read: asking for the header first read a loose object twice.
+        let object = self.repo.find_object(id, None)?;
+        let Some(blob) = object.as_blob() else {
             return Ok(Content::Binary);
-        }
-        let blob = self.repo.find_blob(id)?;
+        };
         match text::prepare(blob.content(), &mut self.decoded) {
             Some(t) => buf.extend_from_slice(t),
             None if super::archive::kind(path, blob.content()).is_some() => {
