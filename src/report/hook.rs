@@ -9,6 +9,7 @@ use super::{shown_secret, visible, ReportOptions, RunInfo};
 use crate::finding::Finding;
 
 /// The ways forward, the same for every rule (the rule's own rotation steps are in the full report).
+/// [`ALLOW_BINARY`] joins them when a finding is in a binary file, which has no line to comment.
 const OPTIONS: &[&str] = &[
     "remove the secret and read it from the environment or a secrets manager; rotate it if it was ever pushed",
     "a false positive: add `pkhound:allow` in a comment on the line",
@@ -16,6 +17,10 @@ const OPTIONS: &[&str] = &[
      `--baseline .pkhound-baseline` to the hook's arguments",
     "commit anyway, skipping every hook (not recommended): `git commit --no-verify`",
 ];
+
+/// For a binary file (a key store, a database): unstage it, or name it where pkhound skips files.
+const ALLOW_BINARY: &str = "a binary file (a key store) cannot hold that comment: unstage it (`git rm --cached PATH`) \
+     and keep it out of the repository, or, if it holds no real key, list its path in `.pkhoundignore`";
 
 /// Renders `findings` (already filtered to the blocking ones); empty when there are none.
 pub fn render(findings: &[Finding], run: &RunInfo, opts: &ReportOptions) -> Vec<u8> {
@@ -54,8 +59,11 @@ pub fn render(findings: &[Finding], run: &RunInfo, opts: &ReportOptions) -> Vec<
         );
     }
     out.push_str("To go on, one of:\n");
-    for o in OPTIONS {
+    for (i, o) in OPTIONS.iter().enumerate() {
         let _ = writeln!(out, "  - {o}");
+        if i == 1 && findings.iter().any(|f| f.binary) {
+            let _ = writeln!(out, "    ({ALLOW_BINARY})");
+        }
     }
     out.into_bytes()
 }

@@ -812,6 +812,32 @@ mod tests {
         }
     }
 
+    /// A finding in a binary file (a key store) adds a way forward the `pkhound:allow` comment cannot give;
+    /// the message for text files alone does not carry it.
+    #[test]
+    fn hook_message_says_what_to_do_with_a_binary_file() {
+        let (mut findings, ..) = fixture();
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            compact: false,
+            list_errors: false,
+        };
+        let run = RunInfo::default();
+        let text_only = String::from_utf8(hook::render(&findings, &run, &opts)).expect("UTF-8");
+        assert!(!text_only.contains(".pkhoundignore"), "{text_only}");
+        findings[0].binary = true;
+        let out = String::from_utf8(hook::render(&findings, &run, &opts)).expect("UTF-8");
+        assert_no_secret(&out);
+        let hint = out
+            .lines()
+            .find(|l| l.contains("binary file"))
+            .unwrap_or_else(|| panic!("no hint for the binary file:\n{out}"));
+        assert!(hint.contains("git rm --cached") && hint.contains(".pkhoundignore"), "{hint}");
+        let allow_at = out.lines().position(|l| l.contains("pkhound:allow")).expect("the allow option");
+        assert_eq!(out.lines().nth(allow_at + 1), Some(hint), "{out}");
+    }
+
     #[test]
     fn text_snapshot() {
         let out = render_fixture(Format::Text, false);
