@@ -1,6 +1,6 @@
-"""Re-plants every rule's example secrets in 20 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
+"""Re-plants every rule's example secrets in 23 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
 .properties, Terraform, shell, PowerShell, Dockerfile, Kubernetes env, C#, TOML, GitHub Actions, Ruby,
-PHP, Java, INI) under the variable name pkhound reads in the example, and counts, per kind, the
+PHP, Java, INI, and a default for a missing environment variable in JS, Python and shell) under the variable name pkhound reads in the example, and counts, per kind, the
 secrets found by any rule and by the example's own rule. A kind that finds fewer than the plainest
 (`NAME = "..."` in Python) is a context the rules do not read.
 
@@ -53,6 +53,10 @@ def ctxs(v, s):
         'php': (f"define('{up}', '{s}');\n", 'wp-config.php'),
         'java': (f'    private static final String {up} = "{s}";\n', 'Config.java'),
         'ini': (f'[default]\n{v} = {s}\n', 'config.ini'),
+        # A default for when the environment lacks the variable.
+        'js-default': (f'const {v} = process.env.{up} || "{s}";\n', 'src/env.js'),
+        'py-default': (f'{v} = os.getenv("{up}") or "{s}"\n', 'settings.py'),
+        'sh-default': (f'{up}="${{{up}:-{s}}}"\n', 'run.sh'),
     }
 root = os.path.join(WORK, 'cases'); shutil.rmtree(root, ignore_errors=True)
 meta = {}

@@ -275,6 +275,21 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     };
     // An opening quote (or a template's `${`-free backtick) and the space before it.
     skip(&mut i, b" \t\"'`");
+    // A default for a variable the environment may lack names that variable: JavaScript's
+    // `process.env.X || "…"` and `?? "…"`, PHP's `getenv('X') ?: '…'`, Python's `os.getenv("X") or "…"`,
+    // a shell's `${X:-…}`. The call or index around the name is stepped over.
+    let prev = |k: usize| i.checked_sub(k).map(|j| before[j]);
+    let default = match (prev(1), prev(2), prev(3)) {
+        (Some(b'|'), Some(b'|'), _) | (Some(b'?'), Some(b'?'), _) | (Some(b':'), Some(b'?'), _) => Some(2),
+        (Some(b'-'), Some(b':'), _) => Some(2),
+        (Some(b'r'), Some(b'o'), Some(b' ' | b'\t')) => Some(3),
+        _ => None,
+    };
+    if let Some(n) = default {
+        i -= n;
+        skip(&mut i, b" \t\"')]");
+        return name_before(before, i);
+    }
     match before.get(i.checked_sub(1)?)? {
         b'=' => {
             i -= 1;
@@ -292,7 +307,12 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
         _ => return None,
     }
     skip(&mut i, b" \t\"']");
-    let end = i;
+    name_before(before, i)
+}
+
+/// The name that ends at `end` in `before` (a dotted path's last part: `process.env.X` names `X`).
+fn name_before(before: &[u8], end: usize) -> Option<String> {
+    let mut i = end;
     let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$');
     while i > 0 && word(before[i - 1]) {
         i -= 1;
@@ -498,6 +518,15 @@ mod tests {
             ("define('AWS_KEY', '", Some("AWS_KEY")),
             ("os.getenv(\"API_TOKEN\", \"", Some("API_TOKEN")),
             ("f(a, '", None),
+            // A default for a variable the environment may lack.
+            ("const t = process.env.PARTNER_TOKEN || \"", Some("PARTNER_TOKEN")),
+            ("$s = $_ENV['APP_SECRET'] ?? '", Some("APP_SECRET")),
+            ("$t = getenv('API_TOKEN') ?: '", Some("API_TOKEN")),
+            ("t = os.getenv(\"API_TOKEN\") or \"", Some("API_TOKEN")),
+            ("API_TOKEN=${API_TOKEN:-", Some("API_TOKEN")),
+            ("x = color or \"", Some("color")),
+            ("|| \"", None),
+            ("$(( a - ", None),
         ] {
             assert_eq!(assigned_name(before.as_bytes()).as_deref(), want, "{before:?}");
         }

@@ -313,9 +313,14 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// fake. Each character of a random key continues a run with chance about 1/36, so a 12-character key
 /// made of runs comes about once in 10^12. Asked of generic rules' values only (a test's `Value:
 /// "abcdef123456"` beside a `token` key): a provider's format and context are evidence enough that
-/// such a value is meant as that provider's key, and its rule reports it.
+/// such a value is meant as that provider's key, and its rule reports it. A token prefix of up to six
+/// letters before `-` or `_` (`sk-123abc456def`) is not part of the stand-in.
 pub fn made_of_runs(secret: &[u8]) -> bool {
-    let lower = secret.to_ascii_lowercase();
+    let body = match secret.iter().position(|&b| b == b'-' || b == b'_') {
+        Some(p) if (1..=6).contains(&p) && secret[..p].iter().all(u8::is_ascii_alphabetic) => &secret[p + 1..],
+        _ => secret,
+    };
+    let lower = body.to_ascii_lowercase();
     if lower.len() < 6 {
         return false;
     }
@@ -656,10 +661,26 @@ mod tests {
 
     #[test]
     fn values_made_of_counting_runs() {
-        for fake in ["abcdef123456", "ABC123", "1234abcd", "abcd4321", "XYZ789"] {
+        for fake in [
+            "abcdef123456",
+            "ABC123",
+            "1234abcd",
+            "abcd4321",
+            "XYZ789",
+            "sk-123abc456def",
+            "key_abcdef123456",
+        ] {
             assert!(made_of_runs(fake.as_bytes()), "{fake}");
         }
-        for real in ["a8Kq2mZP9vL4", "abc1x9", "ab12cd34", "abcdef12345x", "12ab"] {
+        for real in [
+            "a8Kq2mZP9vL4",
+            "abc1x9",
+            "ab12cd34",
+            "abcdef12345x",
+            "12ab",
+            "sk-abc",
+            "sk-a8Kq2mZP9vL4",
+        ] {
             assert!(!made_of_runs(real.as_bytes()), "{real}");
         }
     }

@@ -772,10 +772,12 @@ impl Engine {
             let Ok(matcher) = rule.matcher() else {
                 continue;
             };
+            // Keeps the match when the rule's filters accept its secret; says whether it did.
             let mut take = |ws: usize, window: &[u8], (s, e): (usize, usize), name: Option<(usize, usize)>| {
                 let (start, end) = (ws + s, ws + e);
                 let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
-                if start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary) {
+                let accepted = start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary);
+                if accepted {
                     scratch.matches.push(Match {
                         rule: r,
                         start,
@@ -783,6 +785,7 @@ impl Engine {
                         partner: None,
                     });
                 }
+                accepted
             };
             if let Some(st) = &matcher.starts {
                 // Every match begins at a keyword: the anchored match at each keyword not inside the
@@ -857,7 +860,13 @@ impl Engine {
                     pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
                     let group = |g: usize| locs.get(g);
                     if let Some(span) = secret_span(matcher.secret, (m.start(), m.end()), locs.len(), group) {
-                        take(ws, window, span, matcher.name.and_then(group));
+                        // A refused secret may hold the start of the real match: in
+                        // `apiToken = process.env.API_TOKEN || "…"` the value read first is the
+                        // variable; the search goes on from the byte before it (a regex may want
+                        // a boundary there), not past it.
+                        if !take(ws, window, span, matcher.name.and_then(group)) && span.0 > m.start() + 1 {
+                            pos = span.0 - 1;
+                        }
                     }
                 }
             }

@@ -833,8 +833,14 @@ mod tests {
             .lines()
             .find(|l| l.contains("binary file"))
             .unwrap_or_else(|| panic!("no hint for the binary file:\n{out}"));
-        assert!(hint.contains("git rm --cached") && hint.contains(".pkhoundignore"), "{hint}");
-        let allow_at = out.lines().position(|l| l.contains("pkhound:allow")).expect("the allow option");
+        assert!(
+            hint.contains("git rm --cached") && hint.contains(".pkhoundignore"),
+            "{hint}"
+        );
+        let allow_at = out
+            .lines()
+            .position(|l| l.contains("pkhound:allow"))
+            .expect("the allow option");
         assert_eq!(out.lines().nth(allow_at + 1), Some(hint), "{out}");
     }
 

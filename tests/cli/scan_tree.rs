@@ -338,3 +338,42 @@ fn name_value_pairs_are_read_as_assignments() {
     ];
     assert_eq!(got, want);
 }
+
+/// A secret given as the default for a variable the environment may lack is reported under that
+/// variable's name, by the provider's rule where it has one; a default that is another variable is not.
+#[test]
+fn defaults_for_missing_environment_variables_are_read_as_assignments() {
+    let dir = tree_of(&[
+        (
+            "src/env.js",
+            "const key = process.env.PIPEDREAM_API_KEY || \"k5v8q2x7m1z9r4t6w3y0b8n5c2p7d4f1\";\nconst token = process.env.API_TOKEN || defaultToken;\n",
+        ),
+        (
+            "settings.py",
+            "import os\nsecret = os.getenv(\"PARTNER_CLIENT_SECRET\") or \"Wd7qL2xK9vT4zR8mN3pB6hJ1\"\n",
+        ),
+        ("run.sh", "export DB_PASSWORD=\"${DB_PASSWORD:-Hq4nV8rT2xW6zL9p}\"\nexport MODE=\"${MODE:-production}\"\n"),
+    ]);
+    let (_, report, _) = scan_json(dir.path(), &[]);
+    let mut got: Vec<(String, u64, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["variable"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let row = |p: &str, l: u64, r: &str, v: &str| (p.to_string(), l, r.to_string(), v.to_string());
+    let want = vec![
+        row("run.sh", 1, "generic-password-assignment", "DB_PASSWORD"),
+        row("settings.py", 2, "generic-secret-assignment", "PARTNER_CLIENT_SECRET"),
+        row("src/env.js", 1, "pipedream-api-key", "PIPEDREAM_API_KEY"),
+    ];
+    assert_eq!(got, want);
+}
