@@ -1088,7 +1088,7 @@ impl CompiledRule {
         let starts = hir
             .as_ref()
             .filter(|h| keyword_start(h, &self.info.keywords))
-            .map(|h| {
+            .and_then(|h| {
                 // Built from the tree parsed above (same syntax: no Unicode, bytes), and without a
                 // prefilter: an anchored search never uses one, and extracting it is most of the build
                 // (`(?i:klaviyo)` alone is 128 literals).
@@ -1105,8 +1105,7 @@ impl CompiledRule {
                     keywords: Literals::new(self.info.keywords.iter().map(|k| k.as_bytes())),
                     regex,
                 })
-            })
-            .flatten();
+            });
         let regex = OnceLock::new();
         // Capture group names, in order, from whichever regex was built.
         let names: Vec<Option<String>> = match &starts {
