@@ -285,6 +285,15 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
         (Some(b'r'), Some(b'o'), Some(b' ' | b'\t')) => Some(3),
         _ => None,
     };
+    // The same as a method: Rust's `env::var("X").unwrap_or("…")`, Java's `Optional…orElse("…")`.
+    const DEFAULT_CALLS: [&[u8]; 5] = [
+        b".unwrap_or(",
+        b".unwrap_or_else(|_|",
+        b".orElse(",
+        b".or_else(",
+        b".getOrElse(",
+    ];
+    let default = default.or_else(|| DEFAULT_CALLS.iter().find(|c| before[..i].ends_with(c)).map(|c| c.len()));
     if let Some(n) = default {
         i -= n;
         skip(&mut i, b" \t\"')]");
@@ -524,6 +533,12 @@ mod tests {
             ("$t = getenv('API_TOKEN') ?: '", Some("API_TOKEN")),
             ("t = os.getenv(\"API_TOKEN\") or \"", Some("API_TOKEN")),
             ("API_TOKEN=${API_TOKEN:-", Some("API_TOKEN")),
+            ("let t = env::var(\"API_TOKEN\").unwrap_or(\"", Some("API_TOKEN")),
+            ("std::env::var(\"API_TOKEN\").unwrap_or_else(|_| \"", Some("API_TOKEN")),
+            (
+                "Optional.ofNullable(System.getenv(\"API_TOKEN\")).orElse(\"",
+                Some("API_TOKEN"),
+            ),
             ("x = color or \"", Some("color")),
             ("|| \"", None),
             ("$(( a - ", None),
