@@ -12,11 +12,14 @@ use crate::finding::Finding;
 /// [`ALLOW_BINARY`] joins them when a finding is in a binary file, which has no line to comment.
 const OPTIONS: &[&str] = &[
     "remove the secret and read it from the environment or a secrets manager; rotate it if it was ever pushed",
-    "a false positive: add `pkhound:allow` in a comment on the line",
+    ALLOW,
     "accept known findings with a baseline: `pkhound scan --baseline-out .pkhound-baseline`, then add \
      `--baseline .pkhound-baseline` to the hook's arguments",
     "commit anyway, skipping every hook (not recommended): `git commit --no-verify`",
 ];
+
+/// The false-positive option: a comment on the secret's line.
+const ALLOW: &str = "a false positive: add `pkhound:allow` in a comment on the line";
 
 /// For a binary file (a key store, a database): unstage it, or name it where pkhound skips files.
 const ALLOW_BINARY: &str = "a binary file (a key store) cannot hold that comment: unstage it (`git rm --cached PATH`) \
@@ -59,9 +62,10 @@ pub fn render(findings: &[Finding], run: &RunInfo, opts: &ReportOptions) -> Vec<
         );
     }
     out.push_str("To go on, one of:\n");
-    for (i, o) in OPTIONS.iter().enumerate() {
+    let binary = findings.iter().any(|f| f.binary);
+    for &o in OPTIONS {
         let _ = writeln!(out, "  - {o}");
-        if i == 1 && findings.iter().any(|f| f.binary) {
+        if o == ALLOW && binary {
             let _ = writeln!(out, "    ({ALLOW_BINARY})");
         }
     }
