@@ -353,6 +353,12 @@ fn defaults_for_missing_environment_variables_are_read_as_assignments() {
             "import os\nsecret = os.getenv(\"PARTNER_CLIENT_SECRET\") or \"Wd7qL2xK9vT4zR8mN3pB6hJ1\"\n",
         ),
         ("run.sh", "export DB_PASSWORD=\"${DB_PASSWORD:-Hq4nV8rT2xW6zL9p}\"\nexport MODE=\"${MODE:-production}\"\n"),
+        // A provider's key as a compose file's default: the `-` of `:-` is not part of the key (Mandrill
+        // keys may hold `-`), nor glue that hides it (Infura's rule refuses a key after a `-`).
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    environment:\n      - INFURA_API_KEY=${INFURA_API_KEY:-5be0a2c7d94f3e18b6a07c2d9e4f1a38}\n      - MANDRILL_KEY=${MANDRILL_KEY:-md-Vq3ZtH8wKp1LxR6nYc2JmD}\n",
+        ),
     ]);
     let (_, report, _) = scan_json(dir.path(), &[]);
     let mut got: Vec<(String, u64, String, String)> = report["findings"]
@@ -371,6 +377,8 @@ fn defaults_for_missing_environment_variables_are_read_as_assignments() {
     got.sort();
     let row = |p: &str, l: u64, r: &str, v: &str| (p.to_string(), l, r.to_string(), v.to_string());
     let want = vec![
+        row("docker-compose.yml", 4, "infura-api-key", "INFURA_API_KEY"),
+        row("docker-compose.yml", 5, "mandrill-api-key", "MANDRILL_KEY"),
         row("run.sh", 1, "generic-password-assignment", "DB_PASSWORD"),
         row("settings.py", 2, "generic-secret-assignment", "PARTNER_CLIENT_SECRET"),
         row("src/env.js", 1, "pipedream-api-key", "PIPEDREAM_API_KEY"),
