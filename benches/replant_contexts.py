@@ -57,6 +57,13 @@ def ctxs(v, s):
         'js-default': (f'const {v} = process.env.{up} || "{s}";\n', 'src/env.js'),
         'py-default': (f'{v} = os.getenv("{up}") or "{s}"\n', 'settings.py'),
         'sh-default': (f'{up}="${{{up}:-{s}}}"\n', 'run.sh'),
+        # A command line, an HTTP header, a query string, a YAML block scalar, a SQL row, a notebook cell.
+        'cli-flag': (f'mytool deploy --{v.lower().replace("_", "-")}={s} --region eu-west-1\n', 'deploy.sh'),
+        'header': (f'curl -s -H "{v}: {s}" https://api.example.net/v1/items\n', 'call.sh'),
+        'query': (f'GET https://api.example.net/v1/items?{v}={s}&limit=10\n', 'notes.http'),
+        'yaml-block': (f'config:\n  {v}: >-\n    {s}\n', 'values.yaml'),
+        'sql': (f"INSERT INTO settings (name, value) VALUES ('{v}', '{s}');\n", 'seed.sql'),
+        'ipynb': (json.dumps({'cells': [{'cell_type': 'code', 'source': ['import os\n', f'{v} = "{s}"\n']}]}, indent=1) + '\n', 'analysis.ipynb'),
     }
 root = os.path.join(WORK, 'cases'); shutil.rmtree(root, ignore_errors=True)
 meta = {}

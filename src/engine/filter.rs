@@ -1,5 +1,35 @@
 //! Filters on a candidate secret: is it delimited, does it look like a placeholder, how random is it.
 
+/// True when `text` holds a `\"` or `\'`.
+pub fn has_escaped_quote(text: &[u8]) -> bool {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static DOUBLE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\\""));
+    static SINGLE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\'"));
+    DOUBLE.find(text).is_some() || SINGLE.find(text).is_some()
+}
+
+/// Writes into `out` a copy of `hay` whose escaped quotes are plain: the backslashes before a `"` or
+/// `'` become spaces (`API_KEY = \"…\"` in a notebook's JSON reads `API_KEY =  "…"`), so the rules'
+/// contexts, written for code, read code kept inside a string. Every other byte, and every offset, is
+/// the same. False, and `out` untouched, when `hay` has no escaped quote.
+pub fn unescaped_quotes(hay: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut copied = false;
+    for i in memchr::memchr_iter(b'\\', hay) {
+        if !matches!(hay.get(i + 1), Some(b'"' | b'\'')) {
+            continue;
+        }
+        if !copied {
+            out.clear();
+            out.extend_from_slice(hay);
+            copied = true;
+        }
+        let run = hay[..=i].iter().rev().take_while(|&&b| b == b'\\').count();
+        out[i + 1 - run..=i].fill(b' ');
+    }
+    copied
+}
+
 /// Word bytes: a secret that starts or ends next to one is glued inside a longer token.
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -630,6 +660,22 @@ pub fn shannon_entropy(data: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_quotes_read_as_plain_quotes_at_the_same_offsets() {
+        let mut out = b"left over".to_vec();
+        let hay = br#"k = \"v\", w = \\\"x\\\", it\'s \n \\ a\"#;
+        assert!(has_escaped_quote(hay));
+        assert!(unescaped_quotes(hay, &mut out));
+        assert_eq!(out, br#"k =  "v ", w =    "x   ", it 's \n \\ a\"#);
+        assert_eq!(out.len(), hay.len());
+        // Nothing to unescape: the buffer is not touched.
+        let mut out = b"left over".to_vec();
+        let plain = br#"k = "v" \n \\ end\"#;
+        assert!(!has_escaped_quote(plain));
+        assert!(!unescaped_quotes(plain, &mut out));
+        assert_eq!(out, b"left over");
+    }
 
     #[test]
     fn delimitation() {

@@ -256,6 +256,8 @@ pub struct Scratch {
     binary: bool,
     /// The path-gated rules whose gate the blob's path opens ([`Engine::set_path`]).
     path_on: Vec<usize>,
+    /// The blob with its quotes unescaped, when it has escaped ones ([`filter::unescaped_quotes`]).
+    unescaped: Vec<u8>,
 }
 
 impl Scratch {
@@ -651,6 +653,7 @@ impl Engine {
             lane_hits: Default::default(),
             binary: false,
             path_on: Vec::new(),
+            unescaped: Vec::new(),
         }
     }
 
@@ -762,6 +765,20 @@ impl Engine {
         for &r in &scratch.touched {
             merge_windows(&mut scratch.windows[r]);
         }
+        // Code inside a string (a notebook's cells, a script in JSON) spells its quotes `\"`: the
+        // regexes read a copy where they are plain quotes, at the same offsets; the filters and the
+        // finding read the blob itself.
+        let mut unescaped = std::mem::take(&mut scratch.unescaped);
+        let (lo, hi) = scratch
+            .touched
+            .iter()
+            .flat_map(|&r| &scratch.windows[r])
+            .fold((usize::MAX, 0), |(lo, hi), &(ws, we)| (lo.min(ws), hi.max(we)));
+        let escaped = !binary
+            && lo < hi
+            && filter::has_escaped_quote(&hay[lo..hi])
+            && filter::unescaped_quotes(hay, &mut unescaped);
+        let text: &[u8] = if escaped { &unescaped } else { hay };
         for &r in &scratch.touched {
             if self.gated[r] && !scratch.path_on.contains(&r) {
                 continue;
@@ -792,7 +809,7 @@ impl Engine {
                 // previous match, in order, is what a search of the window finds, one after another.
                 let caps = scratch.caps[r].get_or_insert_with(|| st.regex.create_captures());
                 for &(ws, we) in &scratch.windows[r] {
-                    let window = &hay[ws..we];
+                    let window = &text[ws..we];
                     if !matcher.may_match(window) {
                         continue;
                     }
@@ -848,7 +865,7 @@ impl Engine {
             };
             let locs = scratch.locs[r].get_or_insert_with(|| regex.capture_locations());
             for &(ws, we) in &scratch.windows[r] {
-                let window = &hay[ws..we];
+                let window = &text[ws..we];
                 if !matcher.may_match(window) {
                     continue;
                 }
@@ -876,7 +893,8 @@ impl Engine {
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
         self.drop_superseded(&mut scratch.matches);
-        self.pair_up(hay, &mut scratch.matches);
+        self.pair_up(text, &mut scratch.matches);
+        scratch.unescaped = unescaped;
         &scratch.matches
     }
 

@@ -596,6 +596,63 @@ fn notebook_findings_name_their_cell_and_images_are_not_scanned() {
     assert!(text.contains("explore.ipynb:21:18 (cell 2 output line 2)"), "{text}");
 }
 
+/// Code kept in a JSON string (a notebook's cells, a script in a JSON config) spells its quotes `\"`: a
+/// provider's key, a generic assignment and a Klaviyo key there are read as in the code itself, at
+/// their place in the file.
+#[test]
+fn keys_in_code_whose_quotes_are_escaped_are_found() {
+    let nb = r#"{
+ "cells": [
+  {
+   "cell_type": "code",
+   "source": [
+    "import os\n",
+    "HEROKU_API_KEY = \"5d0e7c3a-91b2-4f68-a0d4-7e2c9b81f356\"\n",
+    "partner_api_key = \"Wd7qL2xK9vT4zR8mN3pB6hJ1\"\n"
+   ]
+  }
+ ]
+}
+"#;
+    let script = format!("{{\"scripts\": {{\"seed\": \"KLAVIYO_PRIVATE_KEY=\\\"{KEY3}\\\" node seed.js\"}}}}\n");
+    let dir = tree_of(&[("analysis/explore.ipynb", nb), ("package.json", &script)]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, u64, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().into(),
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().into(),
+                f["secret"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    let row = |p: &str, l: u64, r: &str, s: &str| (p.to_string(), l, r.to_string(), s.to_string());
+    assert_eq!(
+        got,
+        vec![
+            row(
+                "analysis/explore.ipynb",
+                7,
+                "heroku-api-key",
+                "5d0e7c3a-91b2-4f68-a0d4-7e2c9b81f356"
+            ),
+            row(
+                "analysis/explore.ipynb",
+                8,
+                "generic-secret-assignment",
+                "Wd7qL2xK9vT4zR8mN3pB6hJ1"
+            ),
+            row("package.json", 1, "klaviyo-private-key", KEY3),
+        ]
+    );
+}
+
 /// A real SQLite database, written by python3's sqlite3 module: a key stored as TEXT is glued on its left
 /// to the record's bytes (the serial type `W` of a 37-byte text, or the previous column's value), which
 /// the delimitation filter rejected in text; in a binary file a secret that starts with its rule's
