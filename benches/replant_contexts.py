@@ -1,6 +1,8 @@
-"""Re-plants every rule's example secrets in 23 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
+"""Re-plants every rule's example secrets in 29 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
 .properties, Terraform, shell, PowerShell, Dockerfile, Kubernetes env, C#, TOML, GitHub Actions, Ruby,
-PHP, Java, INI, and a default for a missing environment variable in JS, Python and shell) under the variable name pkhound reads in the example, and counts, per kind, the
+PHP, Java, INI, a default for a missing environment variable in JS, Python and shell, a command-line
+flag, an HTTP header, a query string, a YAML block scalar, a SQL row and a Jupyter notebook cell)
+under the variable name pkhound reads in the example, and counts, per kind, the
 secrets found by any rule and by the example's own rule. A kind that finds fewer than the plainest
 (`NAME = "..."` in Python) is a context the rules do not read.
 
