@@ -217,6 +217,17 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A line of a scanned file as the text report shows it: [`visible`] when it holds a control or
+/// bidirectional-override character, else as it is, even when it starts with a quote. A line of JSON
+/// (`"api_key": "…"`, a notebook's `"KEY = \"…\"\n",`) reads as written, not quoted and escaped again;
+/// the machine formats carry the line itself.
+pub fn visible_line(s: &str) -> Cow<'_, str> {
+    if s.chars().any(needs_escape) {
+        return visible(s);
+    }
+    Cow::Borrowed(s)
+}
+
 /// Control characters (C0, DEL, C1) and the Unicode bidirectional controls ("Trojan Source").
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -1183,6 +1194,10 @@ mod tests {
         assert_eq!(visible("x\ny: leaked"), "\"x\\ny: leaked\"");
         assert_eq!(visible("q\"\\\u{7f}\u{202e}"), "\"q\\\"\\\\\\x7f\\u{202e}\"");
         assert_eq!(visible("\"quoted\""), "\"\\\"quoted\\\"\"");
+        // A file's line is escaped only for what a terminal would act on: JSON reads as written.
+        assert_eq!(visible_line("\"api_key\": \"sk…\","), "\"api_key\": \"sk…\",");
+        assert_eq!(visible_line("\"KEY = \\\"pk…\\\"\\n\","), "\"KEY = \\\"pk…\\\"\\n\",");
+        assert_eq!(visible_line("\"a\u{1b}[2J\""), "\"\\\"a\\x1b[2J\\\"\"");
 
         let (mut findings, errors, notices, stats) = fixture();
         findings[0].path = "x\n.env:1: klaviyo-private-key (critical) forged\u{1b}[2J".into();

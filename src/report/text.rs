@@ -284,7 +284,7 @@ fn place(out: &mut String, p: &Painter, f: &Finding, input: &ReportInput<'_>, op
     let mut line = format!("  {}", p.paint(&place, |t| t.cyan()));
     if !f.snippet.is_empty() {
         let snippet = super::shown_snippet(f, opts);
-        let _ = write!(line, "  {}", p.paint(&visible(&snippet), |t| t.dimmed()));
+        let _ = write!(line, "  {}", p.paint(&super::visible_line(&snippet), |t| t.dimmed()));
     }
     if let Some(enc) = f.encoding {
         let _ = write!(line, "  [{}-encoded]", enc.as_str());
