@@ -169,21 +169,8 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             continue;
         }
         let line_end = *line_end;
-        let variable = assigned_name(&hay[line_start..m.start]).map(|v| {
-            if v.eq_ignore_ascii_case("value") {
-                paired_name(hay, line_start, m.start).unwrap_or(v)
-            } else {
-                v
-            }
-        });
-        // A generic finding whose name a specific rule reads as its own context is that rule's.
-        let idx = match &variable {
-            Some(name) if engine.rule(m.rule).info.is_generic() => {
-                engine.specific_rule_for(name, &hay[m.start..m.end]).unwrap_or(m.rule)
-            }
-            _ => m.rule,
-        };
-        let rule = engine.rule(idx);
+        let variable = variable_at(hay, line_start, m.start);
+        let rule = engine.rule(m.rule);
         let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
@@ -351,6 +338,56 @@ fn paired_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
         &hay[start..end]
     });
     name_set_in(&hay[line_start..at]).or_else(|| name_set_in(above?))
+}
+
+/// The name the value at `at` is assigned to, from the text before it on its line (`line_start..at`),
+/// the `name:` paired with a `value:`, or the key of a YAML block scalar the value begins.
+pub(crate) fn variable_at(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    assigned_name(&hay[line_start..at])
+        .map(|v| {
+            if v.eq_ignore_ascii_case("value") {
+                paired_name(hay, line_start, at).unwrap_or(v)
+            } else {
+                v
+            }
+        })
+        .or_else(|| block_scalar_name(hay, line_start, at))
+}
+
+/// The name of a YAML block scalar whose first line holds the secret at `at`: the line above is
+/// `name: >-` (or `|`, `>`, with a chomping or indentation indicator) and is indented less than the
+/// value, which is alone on its line up to the secret (Helm values fold long tokens this way).
+fn block_scalar_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    let indent = &hay[line_start..at];
+    if indent.is_empty() || !indent.iter().all(|b| matches!(b, b' ' | b'\t')) {
+        return None;
+    }
+    let end = line_start.checked_sub(1)?;
+    let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
+    let above = hay[start..end].strip_suffix(b"\r").unwrap_or(&hay[start..end]);
+    let above_indent = above.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    if above_indent >= indent.len() {
+        return None;
+    }
+    // Trailing blanks, then the indicators, then the `:` that ends the key.
+    let mut i = above.len();
+    while i > 0 && matches!(above[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    while i > 0 && matches!(above[i - 1], b'-' | b'+' | b'1'..=b'9') {
+        i -= 1;
+    }
+    if i == 0 || !matches!(above[i - 1], b'>' | b'|') {
+        return None;
+    }
+    i -= 1;
+    while i > 0 && matches!(above[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    if i == 0 || above[i - 1] != b':' {
+        return None;
+    }
+    assigned_name(&above[..i])
 }
 
 /// The last `name: X` / `"Name": "X"` / `key="X"` in `text`: X.
@@ -562,6 +599,29 @@ mod tests {
             let line_start = text.rfind('\n').map_or(0, |i| i + 1);
             assert_eq!(
                 paired_name(text.as_bytes(), line_start, text.len()).as_deref(),
+                want,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_block_scalar_is_named_by_its_key() {
+        for (text, want) in [
+            ("config:\n  api_token: >-\n    ", Some("api_token")),
+            ("config:\n  \"api_token\": |\n    ", Some("api_token")),
+            ("apiToken: |+2\r\n  ", Some("apiToken")),
+            ("- KEY: >\n    ", Some("KEY")),
+            // Not a block: the value is on the key's line, or the key is not above.
+            ("config:\n  api_token: x\n    ", None),
+            ("  api_token: >-\n  ", None),
+            ("api_token: >-\n    x ", None),
+            ("help: a | b\n    ", None),
+            ("\n    ", None),
+            ("    ", None),
+        ] {
+            assert_eq!(
+                block_scalar_name(text.as_bytes(), text.rfind('\n').map_or(0, |i| i + 1), text.len()).as_deref(),
                 want,
                 "{text:?}"
             );

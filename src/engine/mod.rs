@@ -258,6 +258,13 @@ pub struct Scratch {
     path_on: Vec<usize>,
     /// The blob with its quotes unescaped, when it has escaped ones ([`filter::unescaped_quotes`]).
     unescaped: Vec<u8>,
+    /// Working memory for [`Engine::claim`]'s scans of one assignment, made on first need; `None` inside
+    /// such a scan, which claims nothing itself.
+    claims: Option<Box<Scratch>>,
+    /// This scratch serves [`Engine::claim`]: its scans do not claim in turn.
+    claiming: bool,
+    /// The generic candidates of the scan at hand that a specific rule claimed, under that rule.
+    claimed: Vec<Match>,
 }
 
 impl Scratch {
@@ -618,11 +625,12 @@ impl Engine {
     }
 
     /// The specific (not generic) rule that takes `value` as its secret when it is assigned to `name`
-    /// (`name = "value"`), if any: what a generic rule's finding is when the text spells the assignment
+    /// (`name = "value"`), if any: what a generic rule's candidate is when the text spells the assignment
     /// in a way that rule's regex does not read (a Kubernetes `env` entry's `name:` above its `value:`,
-    /// Ruby's `ENV["X"] ||= "…"`, `<add key="X" value="…" />`). That rule's own regex and filters decide;
-    /// the name only stands where its context would.
-    pub fn specific_rule_for(&self, name: &str, value: &[u8]) -> Option<usize> {
+    /// Ruby's `ENV["X"] ||= "…"`, `<add key="X" value="…" />`, a YAML block scalar). That rule's own
+    /// regex and filters decide; the name only stands where its context would. `scratch` is working
+    /// memory for that scan alone.
+    fn claim(&self, name: &str, value: &[u8], scratch: &mut Scratch) -> Option<usize> {
         let mut text = Vec::with_capacity(name.len() + value.len() + 6);
         text.extend_from_slice(name.as_bytes());
         text.extend_from_slice(b" = \"");
@@ -630,11 +638,34 @@ impl Engine {
         text.extend_from_slice(value);
         let end = text.len();
         text.extend_from_slice(b"\"\n");
-        let mut scratch = self.scratch();
-        self.scan(&text, &mut scratch)
+        scratch.claiming = true;
+        self.scan(&text, scratch)
             .iter()
             .find(|m| (m.start, m.end) == (start, end) && !self.rules[m.rule].generic)
             .map(|m| m.rule)
+    }
+
+    /// [`Engine::claim`] for `value` at `start..end` of `hay`, named by the text before it.
+    /// The name is read from `text` (the blob, or its view with plain quotes), the value from `hay`.
+    fn claim_at(
+        &self,
+        text: &[u8],
+        hay: &[u8],
+        (start, end): (usize, usize),
+        scratch: &mut Option<Box<Scratch>>,
+    ) -> Option<usize> {
+        let line_start = memchr::memrchr(b'\n', &text[..start]).map_or(0, |i| i + 1);
+        let name = crate::locate::variable_at(text, line_start, start)?;
+        let scratch = scratch.get_or_insert_with(|| Box::new(self.scratch()));
+        let specific = self.claim(&name, &hay[start..end], scratch)?;
+        // The claiming rule's filters judge the candidate where it stands too: a generic rule's value
+        // cut short inside a longer token is no whole secret of the specific rule.
+        let rule = &self.rules[specific];
+        let binary = false;
+        rule.matcher()
+            .as_ref()
+            .is_ok_and(|m| rule.judge(m, hay, start, end, binary) == Verdict::Accepted)
+            .then_some(specific)
     }
 
     /// Fresh working memory for one thread.
@@ -654,6 +685,9 @@ impl Engine {
             binary: false,
             path_on: Vec::new(),
             unescaped: Vec::new(),
+            claims: None,
+            claiming: false,
+            claimed: Vec::new(),
         }
     }
 
@@ -789,20 +823,36 @@ impl Engine {
             let Ok(matcher) = rule.matcher() else {
                 continue;
             };
-            // Keeps the match when the rule's filters accept its secret; says whether it did.
+            // Keeps the match when the rule's filters accept its secret; says whether it did. A generic
+            // rule's candidate whose assigned name a specific rule reads as its own context is that
+            // rule's, asked before the generic rule's judgement of the value: a UUID or a hex digest is
+            // no generic secret, yet it is npm's or New Relic's key when their name says so.
+            let claims = !binary && rule.generic && !scratch.claiming;
             let mut take = |ws: usize, window: &[u8], (s, e): (usize, usize), name: Option<(usize, usize)>| {
                 let (start, end) = (ws + s, ws + e);
                 let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
-                let accepted = start < end && !named_reference && rule.accepts(matcher, hay, start, end, binary);
-                if accepted {
-                    scratch.matches.push(Match {
-                        rule: r,
-                        start,
-                        end,
-                        partner: None,
-                    });
-                }
-                accepted
+                let verdict = if start < end && !named_reference {
+                    rule.judge(matcher, hay, start, end, binary)
+                } else {
+                    Verdict::Refused
+                };
+                let claimed = match verdict {
+                    Verdict::Refused => None,
+                    _ if claims => self.claim_at(text, hay, (start, end), &mut scratch.claims),
+                    _ => None,
+                };
+                let (rule, to) = match (claimed, verdict) {
+                    (Some(specific), _) => (specific, &mut scratch.claimed),
+                    (None, Verdict::Accepted) => (r, &mut scratch.matches),
+                    _ => return false,
+                };
+                to.push(Match {
+                    rule,
+                    start,
+                    end,
+                    partner: None,
+                });
+                true
             };
             if let Some(st) = &matcher.starts {
                 // Every match begins at a keyword: the anchored match at each keyword not inside the
@@ -889,6 +939,17 @@ impl Engine {
             }
         }
 
+        // A claimed candidate is still a generic rule's reading: it yields, as the generic match would
+        // have, to a specific rule's own match over any of its bytes (a generic value cut short at its
+        // length limit inside a longer key the specific rule reads whole).
+        if !scratch.claimed.is_empty() {
+            let own = &scratch.matches;
+            scratch.claimed.retain(|c| {
+                !own.iter()
+                    .any(|m| !self.rules[m.rule].generic && m.start < c.end && c.start < m.end)
+            });
+            scratch.matches.append(&mut scratch.claimed);
+        }
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
@@ -1264,7 +1325,15 @@ impl CompiledRule {
     /// regex decides). An open-ended or alphanumeric body (`[A-Za-z0-9]{24}`) still rejects it: glued
     /// into symbol names (`pre_undelete_bucket…`) it gave 14 false findings in `/usr/lib`. Text files are
     /// unchanged.
+    #[cfg(test)]
     fn accepts(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize, binary: bool) -> bool {
+        self.judge(matcher, hay, start, end, binary) == Verdict::Accepted
+    }
+
+    /// [`CompiledRule::accepts`], saying which part refused: the context (delimitation, allowlist, base64
+    /// blob, digest context, placeholder or published sample), or only the value's own look (the
+    /// generic-only filters, entropy, check), which a specific rule claiming the candidate judges anew.
+    fn judge(&self, matcher: &Matcher, hay: &[u8], start: usize, end: usize, binary: bool) -> Verdict {
         let secret = &hay[start..end];
         if self.delimited
             && !filter::is_delimited(hay, start, end)
@@ -1272,40 +1341,61 @@ impl CompiledRule {
                 && self.starts_with_keyword(secret)
                 && (filter::is_delimited_right(hay, end) || self.ends_fixed()))
         {
-            return false;
+            return Verdict::Refused;
         }
         if matcher.allow.iter().any(|a| a.is_match(secret)) {
-            return false;
+            return Verdict::Refused;
         }
         if self.binary {
             // A binary secret (a key store file) is bytes, not text: words near it, placeholder marks
             // (a certificate's subject reads `CN=www.example.com`) and entropy do not judge it; its
             // structural check does.
-            return self.check.is_none_or(|c| check::passes_at(c, hay, start, end));
+            return Verdict::of(self.check.is_none_or(|c| check::passes_at(c, hay, start, end)));
         }
         if !binary && filter::inside_base64_blob(hay, start, end) {
-            return false;
+            return Verdict::Refused;
         }
         if filter::digest_context(hay, start, end) {
-            return false;
+            return Verdict::Refused;
         }
         if filter::is_placeholder(secret) || filter::is_published_sample(secret) {
-            return false;
+            return Verdict::Refused;
         }
-        if self.generic
-            && (filter::is_altered_hex(secret)
-                || filter::made_of_runs(secret)
-                || filter::continues_past_ascii(hay, end)
-                || filter::code_identifier(hay, start, end))
-        {
-            return false;
+        if self.generic && (filter::continues_past_ascii(hay, end) || filter::code_identifier(hay, start, end)) {
+            return Verdict::Refused;
+        }
+        if self.generic && (filter::is_altered_hex(secret) || filter::made_of_runs(secret)) {
+            return Verdict::ValueRefused;
         }
         if let Some(min) = self.min_entropy {
             if filter::shannon_entropy(secret) < filter::entropy_threshold(min, secret, self.generic) {
-                return false;
+                return Verdict::ValueRefused;
             }
         }
-        self.check.is_none_or(|c| check::passes_at(c, hay, start, end))
+        match self.check.is_none_or(|c| check::passes_at(c, hay, start, end)) {
+            true => Verdict::Accepted,
+            false => Verdict::ValueRefused,
+        }
+    }
+}
+
+/// What a rule's filters say of a candidate secret ([`CompiledRule::judge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Accepted,
+    /// Refused for its context, or as no secret at all (a placeholder).
+    Refused,
+    /// Refused only for how the value looks to this rule (entropy, the generic rules' own filters).
+    ValueRefused,
+}
+
+impl Verdict {
+    fn of(accepted: bool) -> Verdict {
+        if accepted {
+            Verdict::Accepted
+        } else {
+            Verdict::Refused
+        }
     }
 }
 

@@ -81,6 +81,28 @@ pub fn places(report: &Value) -> Vec<(String, u64, u64, String)> {
         .collect()
 }
 
+/// Each finding's `fields` as strings (a number as its digits, a missing field as empty), sorted: the
+/// projection a test compares with the rows it expects.
+pub fn rows(report: &Value, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            fields
+                .iter()
+                .map(|&k| match &f[k] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    v => v.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 /// The Klaviyo keys planted in `fixtures/tree/basic` that must be found (file, key).
 pub const PLANTED: &[(&str, &str)] = &[
     (".env", "pk_a4c123b1612dd272d1371c17149d439536"),

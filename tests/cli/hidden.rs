@@ -618,37 +618,22 @@ fn keys_in_code_whose_quotes_are_escaped_are_found() {
     let dir = tree_of(&[("analysis/explore.ipynb", nb), ("package.json", &script)]);
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1);
-    let mut got: Vec<(String, u64, String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().into(),
-                f["line"].as_u64().unwrap(),
-                f["rule_id"].as_str().unwrap().into(),
-                f["secret"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    got.sort();
-    let row = |p: &str, l: u64, r: &str, s: &str| (p.to_string(), l, r.to_string(), s.to_string());
     assert_eq!(
-        got,
-        vec![
-            row(
+        rows(&report, &["path", "line", "rule_id", "secret"]),
+        [
+            [
                 "analysis/explore.ipynb",
-                7,
+                "7",
                 "heroku-api-key",
                 "5d0e7c3a-91b2-4f68-a0d4-7e2c9b81f356"
-            ),
-            row(
+            ],
+            [
                 "analysis/explore.ipynb",
-                8,
+                "8",
                 "generic-secret-assignment",
                 "Wd7qL2xK9vT4zR8mN3pB6hJ1"
-            ),
-            row("package.json", 1, "klaviyo-private-key", KEY3),
+            ],
+            ["package.json", "1", "klaviyo-private-key", KEY3],
         ]
     );
 }

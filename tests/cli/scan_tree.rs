@@ -311,32 +311,42 @@ fn name_value_pairs_are_read_as_assignments() {
         ("config/initializers/pipedream.rb", "ENV[\"PIPEDREAM_API_KEY\"] ||= \"h3k8s1v6x9m2q5z7r0t4w8y1b6n3c9p2\"\n"),
     ]);
     let (_, report, _) = scan_json(dir.path(), &[]);
-    let mut got: Vec<(String, String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["rule_id"].as_str().unwrap().to_string(),
-                f["variable"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    got.sort();
-    let want = vec![
+    assert_eq!(
+        rows(&report, &["path", "rule_id", "variable"]),
+        [
+            [
+                "config/initializers/pipedream.rb",
+                "pipedream-api-key",
+                "PIPEDREAM_API_KEY"
+            ],
+            ["k8s/deploy.yaml", "pipedream-api-key", "PIPEDREAM_API_KEY"],
+        ]
+    );
+}
+
+/// A provider's key that does not look like a generic secret (hex, a UUID) is still that provider's when
+/// its name says so: in a Kubernetes `env` list, or as a YAML block scalar (`KEY: >-` and the value
+/// indented on the next line). A value of the same look under a name no provider reads is not reported.
+#[test]
+fn a_provider_claims_its_key_by_name_before_generic_judgement() {
+    let dir = tree_of(&[
         (
-            "config/initializers/pipedream.rb".to_string(),
-            "pipedream-api-key".to_string(),
-            "PIPEDREAM_API_KEY".to_string(),
+            "k8s/deploy.yaml",
+            "env:\n  - name: PIPEDREAM_API_KEY\n    value: \"4ea5ee874ae7689447ab57a683536c44\"\n  - name: CACHE_TOKEN\n    value: \"5fb6ff985bf8789558bc68b794647d55\"\n",
         ),
         (
-            "k8s/deploy.yaml".into(),
-            "pipedream-api-key".into(),
-            "PIPEDREAM_API_KEY".into(),
+            "helm/values.yaml",
+            "worker:\n  env:\n    HEROKU_API_KEY: >-\n      17abcc9c-e636-42f4-a350-dfd860739ad1\n    notes: |\n      Rotate HEROKU_API_KEY every quarter.\n",
         ),
-    ];
-    assert_eq!(got, want);
+    ]);
+    let (_, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id", "variable"]),
+        [
+            ["helm/values.yaml", "4", "heroku-api-key", "HEROKU_API_KEY"],
+            ["k8s/deploy.yaml", "3", "pipedream-api-key", "PIPEDREAM_API_KEY"],
+        ]
+    );
 }
 
 /// A secret given as the default for a variable the environment may lack is reported under that
@@ -361,27 +371,14 @@ fn defaults_for_missing_environment_variables_are_read_as_assignments() {
         ),
     ]);
     let (_, report, _) = scan_json(dir.path(), &[]);
-    let mut got: Vec<(String, u64, String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap(),
-                f["rule_id"].as_str().unwrap().to_string(),
-                f["variable"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    got.sort();
-    let row = |p: &str, l: u64, r: &str, v: &str| (p.to_string(), l, r.to_string(), v.to_string());
-    let want = vec![
-        row("docker-compose.yml", 4, "infura-api-key", "INFURA_API_KEY"),
-        row("docker-compose.yml", 5, "mandrill-api-key", "MANDRILL_KEY"),
-        row("run.sh", 1, "generic-password-assignment", "DB_PASSWORD"),
-        row("settings.py", 2, "generic-secret-assignment", "PARTNER_CLIENT_SECRET"),
-        row("src/env.js", 1, "pipedream-api-key", "PIPEDREAM_API_KEY"),
-    ];
-    assert_eq!(got, want);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id", "variable"]),
+        [
+            ["docker-compose.yml", "4", "infura-api-key", "INFURA_API_KEY"],
+            ["docker-compose.yml", "5", "mandrill-api-key", "MANDRILL_KEY"],
+            ["run.sh", "1", "generic-password-assignment", "DB_PASSWORD"],
+            ["settings.py", "2", "generic-secret-assignment", "PARTNER_CLIENT_SECRET"],
+            ["src/env.js", "1", "pipedream-api-key", "PIPEDREAM_API_KEY"],
+        ]
+    );
 }
