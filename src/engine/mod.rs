@@ -829,6 +829,16 @@ impl Engine {
             // no generic secret, yet it is npm's or New Relic's key when their name says so.
             let claims = !binary && rule.generic && !scratch.claiming;
             let mut take = |ws: usize, window: &[u8], (s, e): (usize, usize), name: Option<(usize, usize)>| {
+                // A query parameter's value (`?user=bob&password=…&remember=1`) ends at the next `&`, which
+                // a password may otherwise hold.
+                let in_query =
+                    rule.generic && name.is_some_and(|(ns, _)| ns > 0 && matches!(window[ns - 1], b'?' | b'&'));
+                let e = match memchr::memchr(b'&', &window[s..e]) {
+                    // What is left must still be as long as a generic value (8 characters).
+                    Some(amp) if in_query && amp < 8 => return false,
+                    Some(amp) if in_query => s + amp,
+                    _ => e,
+                };
                 let (start, end) = (ws + s, ws + e);
                 let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
                 let verdict = if start < end && !named_reference {
