@@ -1,6 +1,7 @@
-"""Re-plants every rule's example secrets in 29 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
+"""Re-plants every rule's example secrets in 30 kinds of file (.env, YAML, JSON, Python, JS, Go, XML,
 .properties, Terraform, shell, PowerShell, Dockerfile, Kubernetes env, C#, TOML, GitHub Actions, Ruby,
-PHP, Java, INI, a default for a missing environment variable in JS, Python and shell, a command-line
+PHP, Java, INI, a default for a missing environment variable in JS, Python (`or`, and `default=` as a
+keyword argument) and shell, a command-line
 flag, an HTTP header, a query string, a YAML block scalar, a SQL row and a Jupyter notebook cell)
 under the variable name pkhound reads in the example, and counts, per kind, the
 secrets found by any rule and by the example's own rule. A kind that finds fewer than the plainest
@@ -59,6 +60,8 @@ def ctxs(v, s):
         'js-default': (f'const {v} = process.env.{up} || "{s}";\n', 'src/env.js'),
         'py-default': (f'{v} = os.getenv("{up}") or "{s}"\n', 'settings.py'),
         'sh-default': (f'{up}="${{{up}:-{s}}}"\n', 'run.sh'),
+        # python-decouple's / django-environ's default as a keyword argument.
+        'py-kwarg': (f'{v} = config("{up}", default="{s}")\n', 'settings.py'),
         # A command line, an HTTP header, a query string, a YAML block scalar, a SQL row, a notebook cell.
         'cli-flag': (f'mytool deploy --{v.lower().replace("_", "-")}={s} --region eu-west-1\n', 'deploy.sh'),
         'header': (f'curl -s -H "{v}: {s}" https://api.example.net/v1/items\n', 'call.sh'),

@@ -1511,7 +1511,12 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
         filters.push("delimited (not glued inside a longer token)".to_string());
     }
     if let Some(e) = r.min_entropy {
-        filters.push(format!("entropy at least {e}"));
+        let floor = r.entropy_floor || r.is_generic();
+        filters.push(if floor {
+            format!("entropy at least {e}, or what a random value of the secret's length and alphabet reaches")
+        } else {
+            format!("entropy at least {e}")
+        });
     }
     if let Some(c) = r.check {
         filters.push(format!("check {c:?}"));

@@ -281,6 +281,18 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
         b".getOrElse(",
     ];
     let default = default.or_else(|| DEFAULT_CALLS.iter().find(|c| before[..i].ends_with(c)).map(|c| c.len()));
+    // A keyword argument: python-decouple's `config('X', default='…')`, django-environ's
+    // `env.str("X", default="…")`: the quoted name before it.
+    let mut k = i;
+    skip_back(before, &mut k, b" \t");
+    if before[..k].ends_with(b"=") && before[..k - 1].trim_ascii_end().ends_with(b"default") {
+        let mut j = before[..k - 1].trim_ascii_end().len() - b"default".len();
+        skip_back(before, &mut j, b" \t");
+        if j < 2 || before[j - 1] != b',' || !matches!(before[j - 2], b'"' | b'\'') {
+            return None;
+        }
+        i = j;
+    }
     if let Some(n) = default {
         i -= n;
         skip(&mut i, b" \t\"')]");
@@ -304,6 +316,13 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     }
     skip(&mut i, b" \t\"']");
     name_before(before, i)
+}
+
+/// Moves `i` back over the bytes of `set` that end `before[..i]`.
+fn skip_back(before: &[u8], i: &mut usize, set: &[u8]) {
+    while *i > 0 && set.contains(&before[*i - 1]) {
+        *i -= 1;
+    }
 }
 
 /// The name that ends at `end` in `before` (a dotted path's last part: `process.env.X` names `X`).
@@ -563,6 +582,10 @@ mod tests {
             ("123=", None),
             ("define('AWS_KEY', '", Some("AWS_KEY")),
             ("os.getenv(\"API_TOKEN\", \"", Some("API_TOKEN")),
+            ("SECRET_KEY = config('SECRET_KEY', default='", Some("SECRET_KEY")),
+            ("x = env.str(\"PARTNER_SECRET\", default = \"", Some("PARTNER_SECRET")),
+            ("f(a, default='", None),
+            ("default='", None),
             ("f(a, '", None),
             // A default for a variable the environment may lack.
             ("const t = process.env.PARTNER_TOKEN || \"", Some("PARTNER_TOKEN")),

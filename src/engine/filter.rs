@@ -604,11 +604,12 @@ pub fn random_entropy_floor(secret: &[u8]) -> Option<f64> {
 }
 
 /// The entropy `secret` must reach under a rule whose `min_entropy` is `min`. A generic rule's values have
-/// no length or alphabet of their own: its threshold is capped at what a random value of the candidate's
-/// shape reaches ([`random_entropy_floor`]). A provider rule's threshold is set for its format
-/// (`benches/peer-examples/entropy_audit.py`), and a config's is the user's word.
-pub fn entropy_threshold(min: f64, secret: &[u8], generic: bool) -> f64 {
-    if !generic {
+/// no length or alphabet of their own, nor have those of a rule with `entropy_floor`: with `floor` the
+/// threshold is capped at what a random value of the candidate's shape reaches ([`random_entropy_floor`]).
+/// A provider rule's threshold is set for its format (`benches/peer-examples/entropy_audit.py`), and a
+/// config's is the user's word.
+pub fn entropy_threshold(min: f64, secret: &[u8], floor: bool) -> f64 {
+    if !floor {
         return min;
     }
     random_entropy_floor(secret).map_or(min, |floor| floor.min(min))

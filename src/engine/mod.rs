@@ -62,6 +62,8 @@ pub struct CompiledRule {
     fixed_end: OnceLock<bool>,
     window: usize,
     min_entropy: Option<f64>,
+    /// `min_entropy` is capped at random values' floor (generic rules, and `entropy_floor` rules).
+    entropy_floor: bool,
     check: Option<Check>,
     delimited: bool,
     /// The secret is binary data: findings carry its base64 ([`CompiledRule::secret_of`]).
@@ -421,6 +423,7 @@ impl Engine {
                 fixed_end: OnceLock::new(),
                 window: spec.window,
                 min_entropy: spec.min_entropy,
+                entropy_floor: spec.entropy_floor || spec.is_generic(),
                 check: spec.check,
                 delimited: spec.delimited,
                 binary: spec.binary,
@@ -1378,7 +1381,7 @@ impl CompiledRule {
             return Verdict::ValueRefused;
         }
         if let Some(min) = self.min_entropy {
-            if filter::shannon_entropy(secret) < filter::entropy_threshold(min, secret, self.generic) {
+            if filter::shannon_entropy(secret) < filter::entropy_threshold(min, secret, self.entropy_floor) {
                 return Verdict::ValueRefused;
             }
         }

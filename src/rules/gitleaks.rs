@@ -207,6 +207,8 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             // gitleaks' `path` is applied to the findings (`rule_paths`), as its allowlists are.
             path: None,
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
+            // gitleaks' entropy is a plain threshold.
+            entropy_floor: false,
             allow: Arc::default(),
             check: None,
             // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a

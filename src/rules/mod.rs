@@ -217,6 +217,11 @@ pub struct RuleSpec {
     pub path: Option<String>,
     #[serde(default)]
     pub min_entropy: Option<f64>,
+    /// `min_entropy` is capped at what a random value of the secret's length and alphabet reaches, as it
+    /// is for generic rules: for a rule whose values have no format of their own (a framework's
+    /// `SECRET_KEY` may be hex, base64 or any printable text).
+    #[serde(default)]
+    pub entropy_floor: bool,
     #[serde(default)]
     pub allow: Arc<[Text]>,
     #[serde(default)]
