@@ -163,6 +163,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // The Bitwarden Secrets Manager SDK's test access token (its fake server's), in every project that
     // tests against the SDK.
     "0.ec2c1d46-6a4b-4751-a310-af9601317f2d.C2IgxjjLF7qSshsbwe8JGcbM075YXw:X8vbvA0bduihIDe/qrzIQQ==",
+    // Django REST framework's documentation of TokenAuthentication (`Authorization: Token …`).
+    "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
