@@ -382,3 +382,35 @@ fn defaults_for_missing_environment_variables_are_read_as_assignments() {
         ]
     );
 }
+
+/// Passwords handed to code that connects or logs in (a JDBC or PHP connect call, Python's requests,
+/// smtplib with a Google app password) are found in ordinary source files; the same calls with
+/// variables or stand-ins are not.
+#[test]
+fn passwords_given_to_code_that_connects_are_found() {
+    let dir = tree_of(&[
+        (
+            "src/main/java/shop/Db.java",
+            "class Db {\n  Connection open() throws SQLException {\n    return DriverManager.getConnection(\"jdbc:mysql://db.internal:3306/shop\", \"shop_app\", \"Kq8vT2xLm9Rz4Wp\");\n  }\n  Connection env() throws SQLException {\n    return DriverManager.getConnection(url, user, password);\n  }\n}\n",
+        ),
+        (
+            "public/db.php",
+            "<?php\n$pdo = new PDO('mysql:host=localhost;dbname=shop', 'shop_user', 'Hn4kV8qT2xW6zL9p');\n$dev = mysqli_connect('localhost', 'root', 'root', 'test');\n",
+        ),
+        (
+            "scripts/report.py",
+            "import requests, smtplib\nr = requests.get(URL, auth=('svc-export', 'Xk9vT2m7pL4wR8zQ'))\nserver = smtplib.SMTP_SSL('smtp.gmail.com', 465)\nserver.login('alerts@acme.io', 'qwhx vbnm tyui opas')\nserver.login(user, os.environ['SMTP_PASS'])\n",
+        ),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id"]),
+        [
+            ["public/db.php", "2", "db-connect-call-password"],
+            ["scripts/report.py", "2", "http-client-basic-auth"],
+            ["scripts/report.py", "4", "google-app-password"],
+            ["src/main/java/shop/Db.java", "3", "db-connect-call-password"],
+        ]
+    );
+}
