@@ -934,7 +934,11 @@ impl Exposure {
                 | "capacitor.config.ts"
                 | "ionic.config.json"
         ) || ext == "xcconfig"
-            || in_dir(&["ios", "android"]);
+            || in_dir(&["ios", "android"])
+            // An Android app's resources (`res/values/strings.xml`, `res/values-fr/…`).
+            || (ext == "xml"
+                && dirs.first().is_some_and(|d| d.starts_with("values"))
+                && dirs.get(1) == Some(&"res"));
         // Served as is: every file in these directories reaches the browser.
         let served = in_dir(&[
             "public", "static", "dist", "build", "www", "wwwroot", "htdocs", "assets", "_site",
@@ -1553,6 +1557,9 @@ mod tests {
             ("android/app/google-services.json", Exposure::ClientSide),
             ("ios/Runner/Info.plist", Exposure::ClientSide),
             ("app.json", Exposure::ClientSide),
+            ("app/src/main/res/values/strings.xml", Exposure::ClientSide),
+            ("app/src/main/res/values-fr/secrets.xml", Exposure::ClientSide),
+            ("app/src/main/res/layout/main.xml", Exposure::Server),
             ("server/config.py", Exposure::Server),
             ("api/handler.js", Exposure::Server),
             (".env", Exposure::Server),

@@ -371,6 +371,46 @@ pub(crate) fn variable_at(hay: &[u8], line_start: usize, at: usize) -> Option<St
             }
         })
         .or_else(|| block_scalar_name(hay, line_start, at))
+        .or_else(|| element_name(hay, line_start, at))
+}
+
+/// The name of a value that is an XML element's text: an Android string resource
+/// (`<string name="api_secret" translatable="false">…`) or a property list entry (`<key>ApiSecret</key>`
+/// before `<string>…`, on its line or the line above).
+fn element_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    let before = hay[line_start..at].trim_ascii_end();
+    if before.ends_with(b"<string>") {
+        let mut text = before[..before.len() - b"<string>".len()].trim_ascii();
+        if text.is_empty() {
+            let end = line_start.checked_sub(1)?;
+            let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
+            text = hay[start..end].trim_ascii();
+        }
+        let key = text.strip_suffix(b"</key>")?;
+        let open = memchr::memmem::rfind(key, b"<key>")?;
+        let name = &key[open + b"<key>".len()..];
+        return plain_name(name);
+    }
+    if !before.ends_with(b">") {
+        return None;
+    }
+    let open = memrchr(b'<', before)?;
+    let tag = before[open..].strip_prefix(b"<string")?;
+    let at = memchr::memmem::find(tag, b"name=")?;
+    let rest = &tag[at + b"name=".len()..];
+    let quote = *rest.first().filter(|q| matches!(q, b'"' | b'\''))?;
+    let end = memchr(quote, &rest[1..])?;
+    plain_name(&rest[1..1 + end])
+}
+
+/// `name` as a variable's name, when it is one: letters, digits and `_.-`, 1 to 64 of them.
+fn plain_name(name: &[u8]) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    ok.then(|| String::from_utf8_lossy(name).into_owned())
 }
 
 /// The name of a YAML block scalar whose first line holds the secret at `at`: the line above is
@@ -622,6 +662,30 @@ mod tests {
             let line_start = text.rfind('\n').map_or(0, |i| i + 1);
             assert_eq!(
                 paired_name(text.as_bytes(), line_start, text.len()).as_deref(),
+                want,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_element_is_named_by_its_resource_name_or_key() {
+        for (text, want) in [
+            ("    <string name=\"api_secret\">", Some("api_secret")),
+            ("<string name='stripe_key' translatable=\"false\">", Some("stripe_key")),
+            (
+                "<dict>\n\t<key>PartnerApiSecret</key>\n\t<string>",
+                Some("PartnerApiSecret"),
+            ),
+            ("<key>ApiToken</key><string>", Some("ApiToken")),
+            ("<dict>\n\t<string>", None),
+            ("<string>", None),
+            ("<div class=\"x\">", None),
+            ("<string name=\"a b\">", None),
+        ] {
+            let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(
+                element_name(text.as_bytes(), line_start, text.len()).as_deref(),
                 want,
                 "{text:?}"
             );

@@ -107,7 +107,8 @@ pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
 /// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
 /// password's hash or salt (`passwordHash`, `hashed_password`, `passwordSalt`); or whose
-/// name says the value is made up for a test: `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`.
+/// name says the value is made up for a test: `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`;
+/// or a page position (`NextToken`, `nextPageToken`).
 /// Only rules whose regex captures the assigned name (group `name`, the generic assignment rules) ask: a
 /// provider rule's own format still reports a real-shaped key whatever its variable is called.
 pub fn is_reference_name(name: &[u8]) -> bool {
@@ -129,13 +130,49 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         b"example",
         b"sample",
     ];
+    // A page or sync position an API hands back (`NextToken`, `nextPageToken`, `ContinuationToken`,
+    // `syncToken`), and .NET's `CancellationToken`: tokens, but no credential.
+    // Compared by words (`statuspage_token` is a Statuspage token).
+    const POSITION: &[&str] = &["next", "page", "continuation", "sync", "cursor", "resume", "cancellation"];
+    let words = words_of(name);
+    let position = match words.as_slice() {
+        [.., before, last] => last == "token" && POSITION.contains(&before.as_str()),
+        _ => false,
+    };
     SUFFIXES.iter().any(|s| lower.ends_with(s))
+        || position
         || has(b"csrf")
         || has(b"xsrf")
         || has(b"authenticity")
         || lower.starts_with(b"hashed")
         || has(b"public")
         || MADE_UP.iter().any(|w| has(w))
+}
+
+/// The words of a name, lowercase: split at `_`, `-`, `.` and where camelCase starts a word
+/// (`nextPageToken`, `NEXT_PAGE_TOKEN` and `next-page-token` are `next`, `page`, `token`).
+fn words_of(name: &[u8]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for &b in name {
+        if !b.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        current.push(b.to_ascii_lowercase() as char);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
 }
 
 /// Credentials that providers and standards publish in their documentation, SDK samples and developer
@@ -947,6 +984,11 @@ mod tests {
             "passwordHash",
             "hashed_password",
             "passwordSalt",
+            "NextToken",
+            "nextPageToken",
+            "ContinuationToken",
+            "cancellationToken",
+            "NEXT_PAGE_TOKEN",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -956,6 +998,10 @@ mod tests {
             "client_secret",
             "matchingToken",
             "HASHICORP_TOKEN",
+            "PartnerApiSecret",
+            "refreshToken",
+            "statuspage_token",
+            "STATUSPAGE_TOKEN",
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
