@@ -133,7 +133,15 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     // A page or sync position an API hands back (`NextToken`, `nextPageToken`, `ContinuationToken`,
     // `syncToken`), and .NET's `CancellationToken`: tokens, but no credential.
     // Compared by words (`statuspage_token` is a Statuspage token).
-    const POSITION: &[&str] = &["next", "page", "continuation", "sync", "cursor", "resume", "cancellation"];
+    const POSITION: &[&str] = &[
+        "next",
+        "page",
+        "continuation",
+        "sync",
+        "cursor",
+        "resume",
+        "cancellation",
+    ];
     let words = words_of(name);
     let position = match words.as_slice() {
         [.., before, last] => last == "token" && POSITION.contains(&before.as_str()),
