@@ -1511,8 +1511,7 @@ fn rules_show(args: &RulesArgs, id: &str) -> Result<ExitStatus> {
         filters.push("delimited (not glued inside a longer token)".to_string());
     }
     if let Some(e) = r.min_entropy {
-        let floor = r.entropy_floor || r.is_generic();
-        filters.push(if floor {
+        filters.push(if r.caps_entropy() {
             format!("entropy at least {e}, or what a random value of the secret's length and alphabet reaches")
         } else {
             format!("entropy at least {e}")

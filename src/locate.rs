@@ -255,13 +255,8 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     const MAX: usize = 128;
     let before = &before[before.len().saturating_sub(MAX)..];
     let mut i = before.len();
-    let skip = |i: &mut usize, set: &[u8]| {
-        while *i > 0 && set.contains(&before[*i - 1]) {
-            *i -= 1;
-        }
-    };
     // An opening quote (or a template's `${`-free backtick) and the space before it.
-    skip(&mut i, b" \t\"'`");
+    skip_back(before, &mut i, b" \t\"'`");
     // A default for a variable the environment may lack names that variable: JavaScript's
     // `process.env.X || "…"` and `?? "…"`, PHP's `getenv('X') ?: '…'`, Python's `os.getenv("X") or "…"`,
     // a shell's `${X:-…}`. The call or index around the name is stepped over.
@@ -295,7 +290,7 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     }
     if let Some(n) = default {
         i -= n;
-        skip(&mut i, b" \t\"')]");
+        skip_back(before, &mut i, b" \t\"')]");
         return name_before(before, i);
     }
     match before.get(i.checked_sub(1)?)? {
@@ -305,7 +300,7 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
             if i > 0 && matches!(before[i - 1], b'=' | b'!' | b'<') {
                 return None;
             }
-            skip(&mut i, b":?|+");
+            skip_back(before, &mut i, b":?|+");
         }
         b'>' if i >= 2 && before[i - 2] == b'=' => i -= 2,
         b':' => i -= 1,
@@ -314,7 +309,7 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
         b',' if i >= 2 && matches!(before[i - 2], b'"' | b'\'') => i -= 1,
         _ => return None,
     }
-    skip(&mut i, b" \t\"']");
+    skip_back(before, &mut i, b" \t\"']");
     name_before(before, i)
 }
 
@@ -352,11 +347,14 @@ fn raise(s: Severity) -> Severity {
 /// `{"name": "X", "value": "…"}`, `<add key="X" value="…" />`): what `name` (or `key`) is set to on the
 /// line before `at`, else on the line above.
 fn paired_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
-    let above = line_start.checked_sub(1).map(|end| {
-        let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
-        &hay[start..end]
-    });
-    name_set_in(&hay[line_start..at]).or_else(|| name_set_in(above?))
+    name_set_in(&hay[line_start..at]).or_else(|| name_set_in(line_above(hay, line_start)?))
+}
+
+/// The line before the one starting at `line_start`, without its `\n`; `None` on the first line.
+fn line_above(hay: &[u8], line_start: usize) -> Option<&[u8]> {
+    let end = line_start.checked_sub(1)?;
+    let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
+    Some(&hay[start..end])
 }
 
 /// The name the value at `at` is assigned to, from the text before it on its line (`line_start..at`),
@@ -382,9 +380,7 @@ fn element_name(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
     if before.ends_with(b"<string>") {
         let mut text = before[..before.len() - b"<string>".len()].trim_ascii();
         if text.is_empty() {
-            let end = line_start.checked_sub(1)?;
-            let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
-            text = hay[start..end].trim_ascii();
+            text = line_above(hay, line_start)?.trim_ascii();
         }
         let key = text.strip_suffix(b"</key>")?;
         let open = memchr::memmem::rfind(key, b"<key>")?;
@@ -421,28 +417,21 @@ fn block_scalar_name(hay: &[u8], line_start: usize, at: usize) -> Option<String>
     if indent.is_empty() || !indent.iter().all(|b| matches!(b, b' ' | b'\t')) {
         return None;
     }
-    let end = line_start.checked_sub(1)?;
-    let start = memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
-    let above = hay[start..end].strip_suffix(b"\r").unwrap_or(&hay[start..end]);
+    let above = line_above(hay, line_start)?;
+    let above = above.strip_suffix(b"\r").unwrap_or(above);
     let above_indent = above.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
     if above_indent >= indent.len() {
         return None;
     }
     // Trailing blanks, then the indicators, then the `:` that ends the key.
     let mut i = above.len();
-    while i > 0 && matches!(above[i - 1], b' ' | b'\t') {
-        i -= 1;
-    }
-    while i > 0 && matches!(above[i - 1], b'-' | b'+' | b'1'..=b'9') {
-        i -= 1;
-    }
+    skip_back(above, &mut i, b" \t");
+    skip_back(above, &mut i, b"-+123456789");
     if i == 0 || !matches!(above[i - 1], b'>' | b'|') {
         return None;
     }
     i -= 1;
-    while i > 0 && matches!(above[i - 1], b' ' | b'\t') {
-        i -= 1;
-    }
+    skip_back(above, &mut i, b" \t");
     if i == 0 || above[i - 1] != b':' {
         return None;
     }
@@ -649,7 +638,7 @@ mod tests {
 
     #[test]
     fn a_value_is_named_by_its_pair() {
-        for (text, want) in [
+        let cases = &[
             ("env:\n  - name: PARTNER_TOKEN\n    value: \"", Some("PARTNER_TOKEN")),
             (
                 "  {\n    \"Name\": \"DD_API_KEY\",\n    \"Value\": \"",
@@ -658,10 +647,17 @@ mod tests {
             ("[{\"name\": \"X_SECRET\", \"value\": \"", Some("X_SECRET")),
             ("<add key=\"Partner.Token\" value=\"", Some("Partner.Token")),
             ("config:\n  value: \"", None),
-        ] {
+        ];
+        assert_names(paired_name, cases);
+    }
+
+    /// `name(hay, line_start, at)` for a value that would start at the end of each text, against the
+    /// name each case wants.
+    fn assert_names(name: fn(&[u8], usize, usize) -> Option<String>, cases: &[(&str, Option<&str>)]) {
+        for &(text, want) in cases {
             let line_start = text.rfind('\n').map_or(0, |i| i + 1);
             assert_eq!(
-                paired_name(text.as_bytes(), line_start, text.len()).as_deref(),
+                name(text.as_bytes(), line_start, text.len()).as_deref(),
                 want,
                 "{text:?}"
             );
@@ -670,7 +666,7 @@ mod tests {
 
     #[test]
     fn an_element_is_named_by_its_resource_name_or_key() {
-        for (text, want) in [
+        let cases = &[
             ("    <string name=\"api_secret\">", Some("api_secret")),
             ("<string name='stripe_key' translatable=\"false\">", Some("stripe_key")),
             (
@@ -682,19 +678,13 @@ mod tests {
             ("<string>", None),
             ("<div class=\"x\">", None),
             ("<string name=\"a b\">", None),
-        ] {
-            let line_start = text.rfind('\n').map_or(0, |i| i + 1);
-            assert_eq!(
-                element_name(text.as_bytes(), line_start, text.len()).as_deref(),
-                want,
-                "{text:?}"
-            );
-        }
+        ];
+        assert_names(element_name, cases);
     }
 
     #[test]
     fn a_block_scalar_is_named_by_its_key() {
-        for (text, want) in [
+        let cases = &[
             ("config:\n  api_token: >-\n    ", Some("api_token")),
             ("config:\n  \"api_token\": |\n    ", Some("api_token")),
             ("apiToken: |+2\r\n  ", Some("apiToken")),
@@ -706,13 +696,8 @@ mod tests {
             ("help: a | b\n    ", None),
             ("\n    ", None),
             ("    ", None),
-        ] {
-            assert_eq!(
-                block_scalar_name(text.as_bytes(), text.rfind('\n').map_or(0, |i| i + 1), text.len()).as_deref(),
-                want,
-                "{text:?}"
-            );
-        }
+        ];
+        assert_names(block_scalar_name, cases);
     }
 
     #[test]

@@ -208,7 +208,7 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
         return Some("rejected as made of counting runs (`abcd1234`)".into());
     }
     if let Some(min) = spec.min_entropy {
-        let min = super::filter::entropy_threshold(min, secret_bytes, generic || spec.entropy_floor);
+        let min = super::filter::entropy_threshold(min, secret_bytes, spec.caps_entropy());
         let e = super::filter::shannon_entropy(secret_bytes);
         if e < min {
             return Some(format!("rejected by the entropy filter: {e:.2} < min_entropy {min}"));

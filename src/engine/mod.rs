@@ -423,7 +423,7 @@ impl Engine {
                 fixed_end: OnceLock::new(),
                 window: spec.window,
                 min_entropy: spec.min_entropy,
-                entropy_floor: spec.entropy_floor || spec.is_generic(),
+                entropy_floor: spec.caps_entropy(),
                 check: spec.check,
                 delimited: spec.delimited,
                 binary: spec.binary,
@@ -849,10 +849,10 @@ impl Engine {
                 } else {
                     Verdict::Refused
                 };
-                let claimed = match verdict {
-                    Verdict::Refused => None,
-                    _ if claims => self.claim_at(text, hay, (start, end), &mut scratch.claims),
-                    _ => None,
+                let claimed = if claims && verdict != Verdict::Refused {
+                    self.claim_at(text, hay, (start, end), &mut scratch.claims)
+                } else {
+                    None
                 };
                 let (rule, to) = match (claimed, verdict) {
                     (Some(specific), _) => (specific, &mut scratch.claimed),

@@ -72,6 +72,12 @@ impl RuleSpec {
     pub fn is_generic(&self) -> bool {
         self.tags.iter().any(|t| t == "generic")
     }
+
+    /// Whether `min_entropy` is capped at random values' floor: generic rules, and rules that set
+    /// `entropy_floor` (the engine's `filter::entropy_threshold`).
+    pub fn caps_entropy(&self) -> bool {
+        self.entropy_floor || self.is_generic()
+    }
 }
 
 /// What kind of service a credential belongs to, for grouping rules in listings.
