@@ -278,10 +278,16 @@ pub(crate) fn assigned_name(before: &[u8]) -> Option<String> {
     let default = default.or_else(|| DEFAULT_CALLS.iter().find(|c| before[..i].ends_with(c)).map(|c| c.len()));
     // A keyword argument: python-decouple's `config('X', default='…')`, django-environ's
     // `env.str("X", default="…")`: the quoted name before it.
+    // `default` is the argument's whole name: `api_token_default = "…"` is an assignment.
     let mut k = i;
     skip_back(before, &mut k, b" \t");
-    if before[..k].ends_with(b"=") && before[..k - 1].trim_ascii_end().ends_with(b"default") {
-        let mut j = before[..k - 1].trim_ascii_end().len() - b"default".len();
+    let keyword = before[..k]
+        .strip_suffix(b"=")
+        .map(<[u8]>::trim_ascii_end)
+        .and_then(|b| b.strip_suffix(b"default"))
+        .filter(|b| !b.last().is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_'));
+    if let Some(rest) = keyword {
+        let mut j = rest.len();
         skip_back(before, &mut j, b" \t");
         if j < 2 || before[j - 1] != b',' || !matches!(before[j - 2], b'"' | b'\'') {
             return None;
@@ -615,6 +621,8 @@ mod tests {
             ("x = env.str(\"PARTNER_SECRET\", default = \"", Some("PARTNER_SECRET")),
             ("f(a, default='", None),
             ("default='", None),
+            ("api_token_default = '", Some("api_token_default")),
+            ("tokenDefault=\"", Some("tokenDefault")),
             ("f(a, '", None),
             // A default for a variable the environment may lack.
             ("const t = process.env.PARTNER_TOKEN || \"", Some("PARTNER_TOKEN")),
