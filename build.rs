@@ -18,6 +18,10 @@ use std::{env, fs, path::Path, process::Command};
 #[path = "src/decode/spell.rs"]
 mod spell;
 
+// The regex fragments rules call (`(?&assign)`): expanded here for the baked rules, at run time for TOML.
+#[path = "src/rules/fragment.rs"]
+mod fragment;
+
 // How the rules are baked: the crate's own encoder, which its reader's tests use too.
 #[path = "src/rules/bake.rs"]
 mod bake;
@@ -123,11 +127,17 @@ fn main() {
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
-/// The rule file's table, each positive example's text emptied and the negatives dropped.
+/// The rule file's table, each regex's fragment calls expanded, each positive example's text emptied and
+/// the negatives dropped. A call of an unknown fragment is left for the loader to report.
 fn lean(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = text.parse().ok()?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
+            if let Some(toml::Value::String(regex)) = rule.get_mut("regex") {
+                if let Ok(Some(expanded)) = fragment::expand(regex) {
+                    *regex = expanded;
+                }
+            }
             let Some(examples) = rule.get_mut("examples").and_then(|e| e.as_table_mut()) else {
                 continue;
             };

@@ -473,10 +473,10 @@ fn at(file: &str, line: usize, key: impl Into<String>, message: impl Into<String
 fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
     let spec: ConfigSpec = parse(file, text)?;
     let mut cfg = UserConfig::empty(file, ConfigKind::Pkhound);
-    for (i, rule) in spec.rule.into_iter().enumerate() {
+    for (i, mut rule) in spec.rule.into_iter().enumerate() {
         let line = rule_line(text, &rule.id);
         let key = format!("rule[{i}]");
-        validate_spec(file, &rule).map_err(|e| match e {
+        validate_spec(file, &mut rule).map_err(|e| match e {
             RuleError::Invalid { rule, message, .. } => at(file, line, format!("rule `{rule}`"), message),
             other => at(file, line, key.clone(), other.to_string()),
         })?;
@@ -846,6 +846,27 @@ mod tests {
         let cfg = load_str("c.toml", &text).expect("config loads");
         let a = cfg.rules.iter().find(|r| r.spec.id == "mine-a").expect("mine-a");
         assert_eq!(a.spec.supersedes, vec!["mine-b".to_string()]);
+    }
+
+    /// A config's rule may call a fragment (`(?&assign)`); a call of an unknown one names the rule.
+    #[test]
+    fn a_config_rule_calls_fragments() {
+        let rule = |call: &str| {
+            format!(
+                "[[rule]]\nid = 'acme-token'\nname = 'n'\nseverity = 'high'\nkeywords = ['acme_token']\n\
+                 regex = '''ACME_TOKEN{call}\\s{{0,3}}['\"]?(?P<secret>acm_[a-z0-9]{{24}})'''\nremediation = 'r'\n"
+            )
+        };
+        let cfg = load_str("c.toml", &rule("(?&assign)")).expect("config loads");
+        let regex = &cfg.rules[0].spec.regex;
+        assert!(
+            regex.contains(super::super::fragment::ASSIGN) && !regex.contains("(?&"),
+            "{regex}"
+        );
+        let err = load_str("c.toml", &rule("(?&asign)"))
+            .expect_err("unknown fragment")
+            .to_string();
+        assert!(err.contains("acme-token") && err.contains("(?&asign)"), "{err}");
     }
 
     #[test]

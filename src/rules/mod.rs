@@ -9,6 +9,7 @@ mod bake;
 mod baked;
 pub mod config;
 pub mod doc;
+pub mod fragment;
 pub mod gitleaks;
 mod text;
 
@@ -330,8 +331,8 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
         message: e.to_string().trim_end().to_string(),
     })?;
     let mut out = Vec::with_capacity(parsed.rule.len());
-    for spec in parsed.rule {
-        validate_spec(file, &spec)?;
+    for mut spec in parsed.rule {
+        validate_spec(file, &mut spec)?;
         out.push(LoadedRule {
             file: Text::from(file),
             spec,
@@ -340,12 +341,19 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
     Ok(out)
 }
 
-pub(crate) fn validate_spec(file: &str, spec: &RuleSpec) -> Result<(), RuleError> {
+/// Checks a rule parsed from TOML, and expands the fragments its regex calls (`(?&assign)`, see
+/// [`fragment`]); the built-in rules' baked copies were expanded at build time.
+pub(crate) fn validate_spec(file: &str, spec: &mut RuleSpec) -> Result<(), RuleError> {
     let invalid = |message: String| RuleError::Invalid {
         file: file.to_string(),
         rule: spec.id.clone(),
         message,
     };
+    match fragment::expand(&spec.regex) {
+        Ok(Some(expanded)) => spec.regex = Text::from(expanded.as_str()),
+        Ok(None) => {}
+        Err(message) => return Err(invalid(format!("regex: {message}"))),
+    }
     let kebab = !spec.id.is_empty()
         && spec
             .id

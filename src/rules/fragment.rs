@@ -1,0 +1,118 @@
+//! Named regex fragments a rule's `regex` may call as `(?&name)`: one spelling, kept here, of a pattern
+//! many rules need, so that a form one rule learns to read every rule that calls the fragment reads too.
+//!
+//! `(?&name)` is PCRE's syntax for calling a named pattern; the `regex` crate has no such syntax and
+//! rejects it, so a call can never be mistaken for a regex of its own. Each fragment is one
+//! non-capturing group, which replaces the call as it is: build time does it for the built-in rules (`build.rs` includes this
+//! file by path, so the baked rules and the rule files parsed at run time expand alike), and run time for
+//! rules parsed from TOML (rule files as written, a user's `--config`).
+
+/// `(?&assign)`: what stands between a variable's name and its value, up to the value or its opening
+/// quote's whitespace (a rule adds `\s{0,3}['"]?` or its own). One alternative per form:
+/// - a YAML block scalar: `name: >-` and the value indented on the next line;
+/// - `=`, `:`, `:=`, `=>`, `||=`, `?=`, `+=`, `.=`, `:-` (a shell default, `${NAME:-value}`), after an
+///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`);
+/// - a call's next argument, or its `default=` keyword (`define('NAME', '…')`, `config('NAME',
+///   default='…')`, a SQL row's `('name', '…')`);
+/// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
+///   list's `<key>name</key><string>…`;
+/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`);
+/// - an attribute pair (`key="name" value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
+///   `name:`/`value:` pair on the next line;
+/// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
+///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
+///   value's opening quote.
+pub const ASSIGN: &str = concat!(
+    r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]{1,40}"#,
+    r#"|['"]?\]?\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
+    r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
+    r#"|['"]?(?:\s{1,3}[A-Za-z:_-]{1,32}=['"][^'"<>\r\n]{0,64}['"]){0,3}\s{0,3}>\s{0,8}"#,
+    r#"|</key>\s{0,8}<string>"#,
+    r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{0,3}:?="#,
+    r#"|['"]\s{1,3}value\s{0,3}="#,
+    r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
+    r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
+    r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())\s{0,3}[`'"])"#,
+);
+
+/// The fragments by name.
+pub const FRAGMENTS: &[(&str, &str)] = &[("assign", ASSIGN)];
+
+/// `regex` with every `(?&name)` replaced by its fragment; `None` when it calls none (nothing to copy).
+/// `Err` names a call of an unknown fragment.
+pub fn expand(regex: &str) -> Result<Option<String>, String> {
+    if !regex.contains("(?&") {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(regex.len() + ASSIGN.len());
+    let mut rest = regex;
+    while let Some(at) = rest.find("(?&") {
+        out.push_str(&rest[..at]);
+        let call = &rest[at + 3..];
+        let Some(end) = call.find(')') else {
+            return Err(format!("unclosed fragment call `{}`", &rest[at..]));
+        };
+        let name = &call[..end];
+        let Some((_, fragment)) = FRAGMENTS.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<_> = FRAGMENTS.iter().map(|(n, _)| format!("(?&{n})")).collect();
+            return Err(format!("unknown fragment `(?&{name})` (known: {})", known.join(", ")));
+        };
+        out.push_str(fragment);
+        rest = &call[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_replaced_by_their_fragment() {
+        assert_eq!(expand("(?i:token)").unwrap(), None);
+        let expanded = expand(r#"TOKEN(?&assign)\s{0,3}['"]?(?P<secret>[a-z0-9]{20})"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            expanded,
+            format!(r#"TOKEN{ASSIGN}\s{{0,3}}['"]?(?P<secret>[a-z0-9]{{20}})"#)
+        );
+        let twice = expand("(?:A(?&assign)|B(?&assign))").unwrap().unwrap();
+        assert_eq!(twice.matches(ASSIGN).count(), 2);
+        let re = regex::Regex::new(
+            &expand(r#"^TOKEN(?&assign)\s{0,3}['"]?(?P<secret>[a-z0-9]{8})"#)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        for text in [
+            "TOKEN=abcd1234",
+            "TOKEN: abcd1234",
+            "TOKEN := \"abcd1234\"",
+            "TOKEN\", default=\"abcd1234\"",
+            "TOKEN', 'abcd1234'",
+            "TOKEN\"] ||= \"abcd1234\"",
+            "TOKEN:-abcd1234",
+            "TOKEN || \"abcd1234\"",
+            "TOKEN\") or \"abcd1234\"",
+            "TOKEN: >-\n    abcd1234",
+            "TOKEN\n    value: \"abcd1234\"",
+            "TOKEN\" value=\"abcd1234\"",
+            "TOKEN string = \"abcd1234\"",
+        ] {
+            let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
+            assert_eq!(secret, Some("abcd1234"), "{text:?}");
+        }
+        for text in ["TOKEN abcd1234", "TOKEN.length abcd1234", "TOKEN(abcd1234)"] {
+            assert!(!re.is_match(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_or_unclosed_call_is_an_error() {
+        let err = expand("A(?&asign)B").unwrap_err();
+        assert!(err.contains("`(?&asign)`") && err.contains("(?&assign)"), "{err}");
+        assert!(expand("A(?&assign").unwrap_err().contains("unclosed"));
+    }
+}
