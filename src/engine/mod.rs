@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use literals::Literals;
-use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
+use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::util::captures::Captures;
 use regex_automata::Input;
 use thiserror::Error;
 
@@ -82,7 +83,7 @@ struct Matcher {
     /// The regex for unanchored searches. A rule whose matches begin at its keywords searches with
     /// [`Starts`] and builds this only if something else asks (masking, tests): half the start-up cost
     /// of a rule's first hit.
-    regex: OnceLock<Option<Regex>>,
+    regex: OnceLock<Option<regex_automata::meta::Regex>>,
     src: Text,
     /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
     /// not searched.
@@ -235,7 +236,7 @@ pub struct Scratch {
     /// Rules with at least one window in the current blob.
     touched: Vec<usize>,
     /// Per rule, filled on the rule's first window in this thread (its regex compiles lazily).
-    locs: Vec<Option<CaptureLocations>>,
+    locs: Vec<Option<Captures>>,
     /// Per rule with [`Starts`], its anchored regex's captures, made on first use in this thread.
     caps: Vec<Option<regex_automata::util::captures::Captures>>,
     /// Where a [`Starts`] rule's keywords begin in the window at hand.
@@ -926,7 +927,7 @@ impl Engine {
             let Some(regex) = matcher.regex() else {
                 continue;
             };
-            let locs = scratch.locs[r].get_or_insert_with(|| regex.capture_locations());
+            let caps = scratch.locs[r].get_or_insert_with(|| regex.create_captures());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &text[ws..we];
                 if !matcher.may_match(window) {
@@ -934,17 +935,17 @@ impl Engine {
                 }
                 let mut pos = 0;
                 while pos <= window.len() {
-                    let Some(m) = regex.captures_read_at(locs, window, pos) else {
+                    let Some((start, end)) = search_at(regex, caps, window, pos) else {
                         break;
                     };
-                    pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                    let group = |g: usize| locs.get(g);
-                    if let Some(span) = secret_span(matcher.secret, (m.start(), m.end()), locs.len(), group) {
+                    pos = if end > start { end } else { end + 1 };
+                    let group = |g: usize| caps.get_group(g).map(|m| (m.start, m.end));
+                    if let Some(span) = secret_span(matcher.secret, (start, end), caps.group_len(), group) {
                         // A refused secret may hold the start of the real match: in
                         // `apiToken = process.env.API_TOKEN || "…"` the value read first is the
                         // variable; the search goes on from the byte before it (a regex may want
                         // a boundary there), not past it.
-                        if !take(ws, window, span, matcher.name.and_then(group)) && span.0 > m.start() + 1 {
+                        if !take(ws, window, span, matcher.name.and_then(group)) && span.0 > start + 1 {
                             pos = span.0 - 1;
                         }
                     }
@@ -1081,18 +1082,15 @@ impl Engine {
             let Some(regex) = rule.regex() else {
                 continue;
             };
-            let mut locs = regex.capture_locations();
+            let mut caps = regex.create_captures();
             let mut pos = 0;
             while pos <= window.len() {
-                let Some(m) = regex.captures_read_at(&mut locs, window, pos) else {
+                let Some((start, end)) = search_at(regex, &mut caps, window, pos) else {
                     break;
                 };
-                pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                let span = match rule.secret {
-                    SecretGroup::Index(g) => locs.get(g),
-                    SecretGroup::FirstNonEmpty => (1..locs.len()).filter_map(|g| locs.get(g)).find(|(s, e)| e > s),
-                    SecretGroup::Whole => Some((m.start(), m.end())),
-                };
+                pos = if end > start { end } else { end + 1 };
+                let group = |g: usize| caps.get_group(g).map(|m| (m.start, m.end));
+                let span = secret_span(rule.secret, (start, end), caps.group_len(), group);
                 if let Some((s, e)) = span.filter(|(s, e)| e > s) {
                     out.push((ws + s, ws + e));
                 }
@@ -1208,8 +1206,17 @@ impl CompiledRule {
                 .map(|n| n.map(str::to_string))
                 .collect(),
             None => {
-                let built = build_regex(&self.regex_src).map_err(|e| err("regex", e.to_string()))?;
-                let names = built.capture_names().map(|n| n.map(str::to_string)).collect();
+                // From the tree parsed above: parsing again was a quarter of a big regex's build.
+                let built = hir
+                    .as_ref()
+                    .map(build_regex_hir)
+                    .unwrap_or_else(|| build_regex(&self.regex_src))
+                    .map_err(|e| err("regex", e))?;
+                let names = built
+                    .group_info()
+                    .pattern_names(regex_automata::PatternID::ZERO)
+                    .map(|n| n.map(str::to_string))
+                    .collect();
                 let _ = regex.set(Some(built));
                 names
             }
@@ -1587,7 +1594,7 @@ fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
 impl Matcher {
     /// The unanchored regex, built on first use when the rule searches with [`Starts`]. `None` only if
     /// the regex crate refuses what the meta regex took (a size limit): such a rule then masks nothing.
-    fn regex(&self) -> Option<&Regex> {
+    fn regex(&self) -> Option<&regex_automata::meta::Regex> {
         self.regex.get_or_init(|| build_regex(&self.src).ok()).as_ref()
     }
 
@@ -1601,8 +1608,39 @@ impl Matcher {
 /// A rule's regex for unanchored searches. ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks
 /// rules assume): secrets are ASCII, and Unicode classes make each regex's automaton many times larger to
 /// build and run.
-fn build_regex(src: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(src).unicode(false).size_limit(32 << 20).build()
+fn build_regex(src: &str) -> Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+        .configure(unanchored_config())
+        .build(src)
+        .map_err(|e| e.to_string())
+}
+
+/// [`build_regex`] from the tree `regex_syntax` parsed (same syntax).
+fn build_regex_hir(hir: &regex_syntax::hir::Hir) -> Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Regex::builder()
+        .configure(unanchored_config())
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
+}
+
+/// What `regex::bytes::RegexBuilder` configures, with its size limit raised to 32 MiB.
+fn unanchored_config() -> regex_automata::meta::Config {
+    regex_automata::meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(32 << 20))
+}
+
+/// The leftmost-first match of `regex` in `hay` at or after `pos`, its groups left in `caps`; as
+/// `regex::bytes::Regex::captures_read_at`: the haystack is whole, so assertions see what lies before.
+fn search_at(
+    regex: &regex_automata::meta::Regex,
+    caps: &mut Captures,
+    hay: &[u8],
+    pos: usize,
+) -> Option<(usize, usize)> {
+    regex.search_captures(&Input::new(hay).range(pos..), caps);
+    caps.get_match().map(|m| (m.start(), m.end()))
 }
 
 /// `min` bytes in a row, each in `class`.

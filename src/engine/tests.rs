@@ -484,14 +484,15 @@ fn anchored_and_searched(id: &str, hay: &[u8]) -> (Spans, Spans) {
     assert_eq!(from_hits, anchored, "{id}: from a scan's hits");
     let mut searched = Vec::new();
     let regex = matcher.regex().expect("the regex builds");
-    let mut locs = regex.capture_locations();
+    let mut caps = regex.create_captures();
     let mut pos = 0;
     while pos <= hay.len() {
-        let Some(m) = regex.captures_read_at(&mut locs, hay, pos) else {
+        let Some((start, end)) = search_at(regex, &mut caps, hay, pos) else {
             break;
         };
-        pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-        if let Some((s, e)) = secret_span(matcher.secret, (m.start(), m.end()), locs.len(), |g| locs.get(g)) {
+        pos = if end > start { end } else { end + 1 };
+        let group = |g: usize| caps.get_group(g).map(|m| (m.start, m.end));
+        if let Some((s, e)) = secret_span(matcher.secret, (start, end), caps.group_len(), group) {
             if s < e && rule.accepts(matcher, hay, s, e, false) {
                 searched.push((s, e));
             }

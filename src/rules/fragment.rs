@@ -22,11 +22,15 @@
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
 ///   value's opening quote.
+///
+/// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
+/// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
+/// compiles on its first keyword hit (counted, the fragment took about twice as long to build).
 pub const ASSIGN: &str = concat!(
-    r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]{1,40}"#,
+    r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
     r#"|['"]?\]?\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
-    r#"|['"]?(?:\s{1,3}[A-Za-z:_-]{1,32}=['"][^'"<>\r\n]{0,64}['"]){0,3}\s{0,3}>\s{0,8}"#,
+    r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</key>\s{0,8}<string>"#,
     r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{0,3}:?="#,
     r#"|['"]\s{1,3}value\s{0,3}="#,
