@@ -71,6 +71,11 @@ pub struct CompiledRule {
     binary: bool,
     /// Generic rules (tag `generic`) yield to a specific rule that matched the same bytes.
     generic: bool,
+    /// A rule of the `generic` category: it knows a credential by where it stands (a curl header, a
+    /// `.netrc` line), not by its format, so a rule that knows the format names a match on the same span.
+    by_place: bool,
+    /// A built-in rule: see [`Engine::one_per_span`].
+    builtin: bool,
     /// The other half of a two-part credential, found near each match.
     pair: Option<crate::rules::PairSpec>,
     /// Rules (by index) whose match on exactly this rule's span yields to this one (`supersedes`).
@@ -412,6 +417,8 @@ impl Engine {
             };
             compiled.push(CompiledRule {
                 generic: spec.is_generic(),
+                by_place: spec.category == Some(crate::rules::Category::Generic),
+                builtin: loaded.builtin,
                 pair: spec.pair.clone(),
                 supersedes: Vec::new(),
                 info: Arc::new(info),
@@ -967,7 +974,8 @@ impl Engine {
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
         self.drop_generic_overlaps(&mut scratch.matches);
-        self.drop_superseded(&mut scratch.matches);
+        self.one_per_span(&mut scratch.matches);
+        self.drop_covered_by_place(text, &mut scratch.matches);
         self.pair_up(text, &mut scratch.matches);
         scratch.unescaped = unescaped;
         &scratch.matches
@@ -1101,19 +1109,70 @@ impl Engine {
         out
     }
 
-    /// A match on exactly the span of a match of a rule that supersedes its rule is the same secret, which
-    /// that rule names better (`supersedes`). `matches` is sorted by span, so such matches are neighbours.
-    fn drop_superseded(&self, matches: &mut Vec<Match>) {
-        if matches.iter().all(|m| self.rules[m.rule].supersedes.is_empty()) {
+    /// Matches of several built-in rules on exactly one span are one secret, reported once, under the rule
+    /// that names it best: one that supersedes the others (`supersedes`: Clerk's `sk_live_` beside the word
+    /// Clerk), else one that knows the format over one that knows only the place (a Shopify token in a
+    /// curl header is Shopify's), else the higher severity, else the rule listed first. `matches` is
+    /// sorted by span, so such matches are neighbours.
+    fn one_per_span(&self, matches: &mut Vec<Match>) {
+        if matches
+            .windows(2)
+            .all(|w| (w[0].start, w[0].end) != (w[1].start, w[1].end))
+        {
             return;
         }
-        let superseded =
-            |same: &[Match], m: &Match| same.iter().any(|w| self.rules[w.rule].supersedes.contains(&m.rule));
+        let rank = |m: &Match| {
+            let rule = &self.rules[m.rule];
+            (!rule.by_place, rule.info.severity, std::cmp::Reverse(m.rule))
+        };
         let kept: Vec<Match> = matches
             .chunk_by(|a, b| (a.start, a.end) == (b.start, b.end))
-            .flat_map(|same| same.iter().filter(|m| !superseded(same, m)).copied())
+            .flat_map(|same| {
+                let superseded = |m: &Match| same.iter().any(|w| self.rules[w.rule].supersedes.contains(&m.rule));
+                let candidates = same.iter().filter(|m| !superseded(m));
+                // A config's rule neither hides a built-in rule's finding nor is hidden by one.
+                let best = candidates
+                    .clone()
+                    .filter(|m| self.rules[m.rule].builtin)
+                    .max_by_key(|m| rank(m))
+                    // Rules that supersede each other: the best of all.
+                    .or_else(|| {
+                        same.iter()
+                            .filter(|m| self.rules[m.rule].builtin)
+                            .max_by_key(|m| rank(m))
+                    });
+                let custom = candidates.filter(|m| !self.rules[m.rule].builtin);
+                best.into_iter().chain(custom).copied().collect::<Vec<_>>()
+            })
             .collect();
         *matches = kept;
+    }
+
+    /// A built-in rule that knows a credential by its place (`curl -u user:password`) yields to a built-in
+    /// rule that knows the format of the part that is secret (`-u api:key-…`, Mailgun's key): the match of the format
+    /// rule lies inside, and what is left around it holds nothing secret-like (no run of 8 letters or
+    /// digits: a user name, a `:`). A password beside a key id (`-u AKIA…:password`) keeps its finding.
+    fn drop_covered_by_place(&self, hay: &[u8], matches: &mut Vec<Match>) {
+        if !matches.iter().any(|m| self.rules[m.rule].by_place) || matches.len() < 2 {
+            return;
+        }
+        let plain = |bytes: &[u8]| bytes.split(|b| !b.is_ascii_alphanumeric()).all(|run| run.len() < 8);
+        let rule = |m: &Match| &self.rules[m.rule];
+        let known: Vec<(usize, usize)> = matches
+            .iter()
+            .filter(|m| rule(m).builtin && !rule(m).by_place && !rule(m).generic)
+            .map(|m| (m.start, m.end))
+            .collect();
+        let covered = |m: &Match| {
+            known.iter().any(|&(s, e)| {
+                m.start <= s
+                    && e <= m.end
+                    && (s, e) != (m.start, m.end)
+                    && hay.get(m.start..s).is_some_and(plain)
+                    && hay.get(e..m.end).is_some_and(plain)
+            })
+        };
+        matches.retain(|m| !(rule(m).by_place && rule(m).builtin && covered(m)));
     }
 
     /// A generic rule's match that overlaps a specific rule's match is the same secret, already reported.

@@ -505,6 +505,7 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         cfg.rules.push(LoadedRule {
             file: Text::from(file),
             spec: rule,
+            builtin: false,
         });
     }
     // A config's rule may supersede only the config's own rules: superseding a built-in one would hide

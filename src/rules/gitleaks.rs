@@ -242,6 +242,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         cfg.rules.push(LoadedRule {
             file: Text::from(file),
             spec,
+            builtin: false,
         });
     }
     Ok(cfg)

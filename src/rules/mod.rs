@@ -322,6 +322,9 @@ pub struct LoadedRule {
     /// The rule file, as errors and listings name it.
     pub file: Text,
     pub spec: RuleSpec,
+    /// A built-in rule (not a config's): only built-in rules' matches on one span are folded into one
+    /// finding, since a config's rule may not hide a built-in rule's finding (nor be hidden by one).
+    pub builtin: bool,
 }
 
 /// Parses one rule file's text. `file` names it in errors.
@@ -336,6 +339,7 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
         out.push(LoadedRule {
             file: Text::from(file),
             spec,
+            builtin: false,
         });
     }
     Ok(out)
@@ -410,7 +414,11 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
             Some(start) if !examples => parse_baked(file, *start, &mut all)?,
             _ => {
                 parsed_text = true;
-                all.extend(parse_rule_file(file, text)?);
+                all.extend(
+                    parse_rule_file(file, text)?
+                        .into_iter()
+                        .map(|r| LoadedRule { builtin: true, ..r }),
+                );
             }
         }
     }
@@ -443,6 +451,7 @@ fn parse_baked(file: &'static str, start: u32, out: &mut Vec<LoadedRule>) -> Res
     out.extend(parsed.rule.into_iter().map(|spec| LoadedRule {
         file: file.clone(),
         spec,
+        builtin: true,
     }));
     Ok(())
 }

@@ -414,3 +414,36 @@ fn passwords_given_to_code_that_connects_are_found() {
         ]
     );
 }
+
+/// One secret, one finding: a key that a rule knowing its format and a rule knowing only its place
+/// (a curl header, `curl -u`, a `.netrc` line, `SECRET_KEY =`) both read is reported once, under the
+/// format's rule; a password beside a key id in `-u` is a secret of its own and keeps its finding.
+#[test]
+fn a_secret_two_rules_read_is_one_finding_under_the_rule_that_knows_its_format() {
+    let dir = tree_of(&[
+        (
+            "deploy/shop.sh",
+            "curl -H \"X-Shopify-Access-Token: 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\" https://acme.myshopify.com/admin/api/2025-01/shop.json\n\
+             curl -s --user 'api:key-6fc2e2d33182ff4ed1aa953a296d479a' https://api.mailgun.net/v3/mg.acme.io/messages\n\
+             curl -u AKIAQYLPMN5HHHFPZAM2:Vq8xTz2mLw7RkP4n https://s3.internal.acme.io/\n",
+        ),
+        ("home/.netrc", "machine api.wandb.ai\n  login user\n  password 9c1f7e3a5b2d8e4f6a0c9b1d3e5f7a2c4b6d8e0f\n"),
+        (
+            "app/settings.py",
+            "SECRET_KEY = 'sk_live_51H8dKqLm2Vx7RtPz9WbN4cYf'  # Stripe, named like Flask's key\n",
+        ),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id"]),
+        [
+            ["app/settings.py", "1", "stripe-secret-key-live"],
+            ["deploy/shop.sh", "1", "shopify-access-token"],
+            ["deploy/shop.sh", "2", "mailgun-api-key-legacy"],
+            ["deploy/shop.sh", "3", "aws-access-key-id"],
+            ["deploy/shop.sh", "3", "curl-basic-auth"],
+            ["home/.netrc", "3", "wandb-api-key"],
+        ]
+    );
+}
