@@ -240,10 +240,11 @@ pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     /// Rules with at least one window in the current blob.
     touched: Vec<usize>,
-    /// Per rule, filled on the rule's first window in this thread (its regex compiles lazily).
+    /// Per rule, its unanchored regex's captures, made on the rule's first window in this thread (its
+    /// regex compiles lazily).
     locs: Vec<Option<Captures>>,
     /// Per rule with [`Starts`], its anchored regex's captures, made on first use in this thread.
-    caps: Vec<Option<regex_automata::util::captures::Captures>>,
+    caps: Vec<Option<Captures>>,
     /// Where a [`Starts`] rule's keywords begin in the window at hand.
     starts: Vec<(usize, usize)>,
     /// Which wider tiers' keywords (rules with wide windows) a blob scanned since [`Scratch::take_wide`]
@@ -1149,15 +1150,16 @@ impl Engine {
     }
 
     /// A built-in rule that knows a credential by its place (`curl -u user:password`) yields to a built-in
-    /// rule that knows the format of the part that is secret (`-u api:key-…`, Mailgun's key): the match of the format
-    /// rule lies inside, and what is left around it holds nothing secret-like (no run of 8 letters or
-    /// digits: a user name, a `:`). A password beside a key id (`-u AKIA…:password`) keeps its finding.
+    /// rule that knows the format of the part that is secret (`-u api:key-…`, Mailgun's key): the format
+    /// rule's match lies inside, and what is left around it holds nothing secret-like (no run of 8
+    /// letters or digits: a user name, a `:`). A password beside a key id (`-u AKIA…:password`) keeps
+    /// its finding.
     fn drop_covered_by_place(&self, hay: &[u8], matches: &mut Vec<Match>) {
-        if !matches.iter().any(|m| self.rules[m.rule].by_place) || matches.len() < 2 {
+        let rule = |m: &Match| &self.rules[m.rule];
+        if matches.len() < 2 || !matches.iter().any(|m| rule(m).by_place && rule(m).builtin) {
             return;
         }
         let plain = |bytes: &[u8]| bytes.split(|b| !b.is_ascii_alphanumeric()).all(|run| run.len() < 8);
-        let rule = |m: &Match| &self.rules[m.rule];
         let known: Vec<(usize, usize)> = matches
             .iter()
             .filter(|m| rule(m).builtin && !rule(m).by_place && !rule(m).generic)
@@ -1652,7 +1654,7 @@ fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
 
 impl Matcher {
     /// The unanchored regex, built on first use when the rule searches with [`Starts`]. `None` only if
-    /// the regex crate refuses what the meta regex took (a size limit): such a rule then masks nothing.
+    /// its build fails where the anchored one's did not (a size limit): such a rule then masks nothing.
     fn regex(&self) -> Option<&regex_automata::meta::Regex> {
         self.regex.get_or_init(|| build_regex(&self.src).ok()).as_ref()
     }
