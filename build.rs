@@ -128,13 +128,14 @@ fn main() {
 }
 
 /// The rule file's table, each regex's fragment calls expanded, each positive example's text emptied and
-/// the negatives dropped. A call of an unknown fragment is left for the loader to report.
+/// the negatives dropped. `None` for a call of an unknown fragment too: the loader then parses the TOML
+/// and reports it, naming the rule, as it reports a file that does not parse.
 fn lean(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = text.parse().ok()?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
             if let Some(toml::Value::String(regex)) = rule.get_mut("regex") {
-                if let Ok(Some(expanded)) = fragment::expand(regex) {
+                if let Some(expanded) = fragment::expand(regex).ok()? {
                     *regex = expanded;
                 }
             }

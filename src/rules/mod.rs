@@ -354,7 +354,7 @@ pub(crate) fn validate_spec(file: &str, spec: &mut RuleSpec) -> Result<(), RuleE
         message,
     };
     match fragment::expand(&spec.regex) {
-        Ok(Some(expanded)) => spec.regex = Text::from(expanded.as_str()),
+        Ok(Some(expanded)) => spec.regex = Text::from(expanded),
         Ok(None) => {}
         Err(message) => return Err(invalid(format!("regex: {message}"))),
     }
