@@ -22,7 +22,7 @@ const BUCKET_BITS: u32 = 12;
 /// last 0.04%. Sorted by pair. Only used to pick each literal's rarest pair: a wrong guess costs speed,
 /// never a hit.
 #[rustfmt::skip]
-static COMMON_PAIRS: [(u16, u8); 512] = [
+const COMMON_PAIRS: [(u16, u8); 512] = [
     (0x2020, 196),
     (0x2021, 103),
     (0x2022, 106),
@@ -571,13 +571,32 @@ fn folded_pair(a: u8, b: u8) -> u16 {
 
 /// The offset of `p`'s rarest pair of adjacent bytes (the first among equals); `p` has 2+ bytes.
 fn rarest_pair(p: &[u8]) -> usize {
-    let score = |i: usize| {
-        let pair = folded_pair(p[i], p[i + 1]);
-        COMMON_PAIRS
-            .binary_search_by_key(&pair, |&(q, _)| q)
-            .map_or(RARE, |k| COMMON_PAIRS[k].1)
-    };
+    let score = |i: usize| PAIR_SCORE[pair_slot(folded_pair(p[i], p[i + 1]))];
     (0..p.len() - 1).min_by_key(|&i| score(i)).unwrap_or(0)
+}
+
+/// [`COMMON_PAIRS`] as a table indexed by [`pair_slot`], [`RARE`] for the pairs it does not list; built
+/// at compile time. A set's literals are scored pair by pair when the engine is built (thousands of
+/// keywords at every start of a pre-commit hook): one load each instead of a binary search.
+static PAIR_SCORE: [u8; 1 << 14] = {
+    let mut table = [RARE; 1 << 14];
+    let mut i = 0;
+    while i < COMMON_PAIRS.len() {
+        table[pair_slot(COMMON_PAIRS[i].0)] = COMMON_PAIRS[i].1;
+        i += 1;
+    }
+    table
+};
+
+/// A folded pair's slot in [`PAIR_SCORE`]: the two bits [`FOLD`] sets in every folded pair dropped, so
+/// the 14 that vary index the table.
+const fn pair_slot(pair: u16) -> usize {
+    ((squeeze(pair >> 8) << 7) | squeeze(pair & 0xff)) as usize
+}
+
+/// A byte with bit 5 set (`b` < 256), as the 7 bits that vary.
+const fn squeeze(b: u16) -> u16 {
+    (b & 0x1f) | ((b & 0xc0) >> 1)
 }
 
 /// `a == b`, ASCII case ignored (`a` and `b` of equal length). Cheaper than `eq_ignore_ascii_case` when,
@@ -701,6 +720,23 @@ impl Literals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pair_table_scores_every_folded_pair_as_the_list_does() {
+        let mut slots = std::collections::HashSet::new();
+        for raw in 0..=u16::MAX {
+            let pair = raw | FOLD;
+            if pair != raw {
+                continue;
+            }
+            assert!(slots.insert(pair_slot(pair)), "two pairs share a slot");
+            let listed = COMMON_PAIRS
+                .binary_search_by_key(&pair, |&(q, _)| q)
+                .map_or(RARE, |k| COMMON_PAIRS[k].1);
+            assert_eq!(PAIR_SCORE[pair_slot(pair)], listed, "pair {pair:#06x}");
+        }
+        assert_eq!(slots.len(), 1 << 14);
+    }
     use aho_corasick::{AhoCorasickBuilder, MatchKind};
     use proptest::prelude::*;
 

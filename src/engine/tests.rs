@@ -59,6 +59,50 @@ remediation = "Rotate it."
     assert!(engine.scan(b"", &mut scratch).is_empty());
 }
 
+/// A scan that wakes several rules compiles them before it runs them (on more than one thread where the
+/// machine has cores to spare) and finds what each finds; rules it did not wake stay uncompiled.
+#[test]
+fn a_scan_compiles_the_rules_it_wakes_and_no_other() {
+    let text = r#"
+[[rule]]
+id = "acme-token"
+name = "Acme token"
+severity = "high"
+keywords = ["acme="]
+regex = 'acme=(?P<secret>[A-Za-z0-9]{20})'
+remediation = "Rotate it."
+
+[[rule]]
+id = "zork-token"
+name = "Zork token"
+severity = "high"
+keywords = ["zork_"]
+regex = '(?P<secret>zork_[a-f0-9]{32})'
+remediation = "Rotate it."
+
+[[rule]]
+id = "quux-token"
+name = "Quux token"
+severity = "high"
+keywords = ["quux-"]
+regex = '(?P<secret>quux-[a-f0-9]{32})'
+remediation = "Rotate it."
+"#;
+    let rules = rules::parse_rule_file("t.toml", text).expect("parses");
+    let engine = Engine::compile_lazy(&rules, None).expect("compiles");
+    assert!(engine.rules.iter().all(|r| r.matcher.get().is_none()));
+    let mut scratch = engine.scratch();
+    let hay = b"acme=Q7ZKD2M9XW4BN6PLR3TY\nt = zork_4f0c2a9e1b7d3c5a8e6f0b2d4c6a8e1f\n";
+    let found: Vec<&str> = engine
+        .scan(hay, &mut scratch)
+        .iter()
+        .map(|m| engine.rules[m.rule].info.id.as_str())
+        .collect();
+    assert_eq!(found, ["acme-token", "zork-token"]);
+    let compiled: Vec<bool> = engine.rules.iter().map(|r| r.matcher.get().is_some()).collect();
+    assert_eq!(compiled, [true, true, false]);
+}
+
 #[test]
 fn scratch_is_reusable_across_blobs() {
     let (_, engine) = builtin_engine();
