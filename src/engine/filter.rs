@@ -264,6 +264,14 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     // printf-style templates (`?api_key=%s`); percent-encoding never yields `%s` (s is not a hex digit).
     b"%s",
     b"****",
+    // Keyboard walks: test passwords (`asdfqwer1234asdf`, `Qwerty123`). Six letters in a given order come
+    // once in about 10^10 random base62 tokens.
+    b"qwerty",
+    b"asdfgh",
+    b"zxcvbn",
+    b"asdfqwer",
+    b"qwerasdf",
+    b"asdfasdf",
 ];
 const LONG_MARKS: usize = 12;
 
@@ -797,6 +805,9 @@ mod tests {
             "EXAabc123def456ghi789jkl012mno345",
             "sbp_abcd1234efgh5678ijkl9012mnop3456qrst7890",
             "z9y8x7w6v5u4t3s2r1q0",
+            "asdfqwer1234asdf",
+            "Qwerty123!",
+            "ASDFGHJKL2024",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
