@@ -241,10 +241,7 @@ fn load_rule_set(
     }
     // Rules `--only`/`--skip` leave out stay in the engine, inactive: they report nothing, but a snippet
     // still masks what they would match.
-    engine.retain_active(|r| {
-        let id = r.id.as_str();
-        (only.is_empty() || only.iter().any(|o| o == id)) && !skip.iter().any(|s| s == id)
-    });
+    engine.retain_active(|id| (only.is_empty() || only.iter().any(|o| o == id)) && !skip.iter().any(|s| s == id));
     Ok((rules, engine, resolved.warnings))
 }
 

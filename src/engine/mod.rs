@@ -44,10 +44,67 @@ pub enum EngineError {
     Automaton(String),
 }
 
-/// A rule ready to run. Its regexes compile on first use (a keyword hit, or [`Engine::prepare`]), so start-up
-/// costs the keyword automaton only, whatever the number of rules.
-#[derive(Debug)]
+/// A rule ready to run. Its spec is read and its regexes compile on first use (a keyword hit, or
+/// [`Engine::prepare`]), so start-up costs the keyword automaton only, whatever the number of rules.
 pub struct CompiledRule {
+    /// The rule's index in `sources`.
+    idx: usize,
+    sources: Arc<Sources>,
+    /// What the engine reads of the rule's spec, read the first time something asks (its keyword woke
+    /// it, a report or listing); [`CompiledRule`] dereferences to it. Until then a built-in rule's spec
+    /// stays in the baked tree: a pre-commit hook wakes a handful of the hundreds of rules.
+    data: OnceLock<RuleData>,
+    /// Boxed: most rules never compile, and an inline `Matcher` made every rule half a kilobyte larger
+    /// (page faults at start-up, hundreds of rules).
+    matcher: OnceLock<Box<Result<Matcher, EngineError>>>,
+    /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
+    /// file glues a match on its right (see [`CompiledRule::accepts`]).
+    fixed_end: OnceLock<bool>,
+}
+
+/// The rules an engine was compiled from, which its rules read their specs from when first asked.
+struct Sources {
+    rules: Vec<LoadedRule>,
+    /// Rule id -> the first rule of that id (as a scan of the list finds it), for `supersedes`; built
+    /// when a rule that supersedes others is first read.
+    by_id: OnceLock<HashMap<Box<str>, usize>>,
+}
+
+impl Sources {
+    fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id
+            .get_or_init(|| {
+                let mut by_id = HashMap::with_capacity(self.rules.len());
+                for (idx, r) in self.rules.iter().enumerate() {
+                    by_id.entry(r.spec.id().into()).or_insert(idx);
+                }
+                by_id
+            })
+            .get(id)
+            .copied()
+    }
+}
+
+impl std::ops::Deref for CompiledRule {
+    type Target = RuleData;
+
+    fn deref(&self) -> &RuleData {
+        self.data.get_or_init(|| RuleData::new(&self.sources, self.idx))
+    }
+}
+
+impl std::fmt::Debug for CompiledRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledRule")
+            .field("id", &self.sources.rules[self.idx].spec.id())
+            .field("data", &self.data.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A rule's spec as the engine reads it ([`CompiledRule`]'s lazily read half).
+#[derive(Debug)]
+pub struct RuleData {
     pub info: Arc<RuleInfo>,
     /// Where the rule came from, for errors of its lazy compilation.
     file: Text,
@@ -55,12 +112,6 @@ pub struct CompiledRule {
     secret_group: Option<usize>,
     first_group: bool,
     allow_src: Arc<[Text]>,
-    /// Boxed: most rules never compile, and an inline `Matcher` made every rule half a kilobyte larger
-    /// (page faults at start-up, hundreds of rules).
-    matcher: OnceLock<Box<Result<Matcher, EngineError>>>,
-    /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
-    /// file glues a match on its right (see [`CompiledRule::accepts`]).
-    fixed_end: OnceLock<bool>,
     window: usize,
     min_entropy: Option<f64>,
     /// `min_entropy` is capped at random values' floor (generic rules, and `entropy_floor` rules).
@@ -370,7 +421,6 @@ impl Engine {
 
     /// Compiles rules; decoders' patterns come from `extra` when a blob first needs them (see [`Gate`]).
     pub fn compile_lazy(rules: &[LoadedRule], extra: Option<ExtraSource>) -> Result<Engine, EngineError> {
-        let mut compiled = Vec::with_capacity(rules.len());
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
@@ -378,20 +428,22 @@ impl Engine {
         let mut gated = Vec::with_capacity(rules.len());
         // Keyword (lowercased; most are written so, and are borrowed) -> its index in `patterns`.
         let mut index: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::with_capacity(rules.len() * 2);
+        // Only a rule's id, keywords and path are read here: a built-in rule's spec is read in full when the
+        // rule is first woken.
         for (idx, loaded) in rules.iter().enumerate() {
             let spec = &loaded.spec;
-            gated.push(spec.path.is_some());
-            if let Some(path) = &spec.path {
+            gated.push(spec.path().is_some());
+            if let Some(path) = spec.path() {
                 path_gates.push(PathGate {
                     rule: idx,
-                    src: path.clone(),
+                    src: path.to_string(),
                     tails: OnceLock::new(),
                     regex: OnceLock::new(),
                 });
-            } else if spec.keywords.is_empty() {
+            } else if spec.keywords().is_empty() {
                 always.push(idx);
             }
-            for kw in spec.keywords.iter() {
+            for kw in spec.keywords().iter() {
                 let kw = if kw.bytes().any(|b| b.is_ascii_uppercase()) {
                     std::borrow::Cow::Owned(kw.to_ascii_lowercase())
                 } else {
@@ -406,55 +458,20 @@ impl Engine {
                     }
                 }
             }
-            let info = RuleInfo {
-                id: RuleId::new(&spec.id),
-                name: spec.name.clone(),
-                severity: spec.severity,
-                description: spec.description.clone(),
-                remediation: spec.remediation.clone(),
-                references: spec.references.clone(),
-                tags: spec.tags.clone(),
-                keywords: spec.keywords.clone(),
-            };
-            compiled.push(CompiledRule {
-                generic: spec.is_generic(),
-                by_place: spec.category == Some(crate::rules::Category::Generic),
-                builtin: loaded.builtin,
-                pair: spec.pair.clone(),
-                supersedes: Vec::new(),
-                info: Arc::new(info),
-                file: loaded.file.clone(),
-                regex_src: spec.regex.clone(),
-                secret_group: spec.secret_group,
-                first_group: spec.first_group,
-                allow_src: spec.allow.clone(),
+        }
+        let sources = Arc::new(Sources {
+            rules: rules.to_vec(),
+            by_id: OnceLock::new(),
+        });
+        let compiled = (0..rules.len())
+            .map(|idx| CompiledRule {
+                idx,
+                sources: sources.clone(),
+                data: OnceLock::new(),
                 matcher: OnceLock::new(),
                 fixed_end: OnceLock::new(),
-                window: spec.window,
-                min_entropy: spec.min_entropy,
-                entropy_floor: spec.caps_entropy(),
-                check: spec.check,
-                delimited: spec.delimited,
-                binary: spec.binary,
-            });
-        }
-        // `supersedes` names rules by id; an id no rule has supersedes nothing (the built-in rules' test
-        // checks each one exists). About a tenth of the rules supersede another: one index of the ids
-        // (the first rule of an id, as a scan of the list would find) instead of a scan per name.
-        if rules.iter().any(|r| !r.spec.supersedes.is_empty()) {
-            let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rules.len());
-            for (idx, r) in rules.iter().enumerate() {
-                by_id.entry(r.spec.id.as_str()).or_insert(idx);
-            }
-            for (rule, loaded) in compiled.iter_mut().zip(rules) {
-                rule.supersedes = loaded
-                    .spec
-                    .supersedes
-                    .iter()
-                    .filter_map(|id| by_id.get(id.as_str()).copied())
-                    .collect();
-            }
-        }
+            })
+            .collect();
         // Decoders' patterns join the keywords in the DFA (one prefilter pass for large scans); before
         // that, each gate's patterns get their own automaton, built when a blob first opens the gate.
         let extra_from = patterns.len();
@@ -625,10 +642,10 @@ impl Engine {
         self.rules.iter().zip(&self.active).filter(|(_, a)| **a).map(|(r, _)| r)
     }
 
-    /// Keeps reporting only the rules for which `keep` is true; the others still mask their candidates.
-    pub fn retain_active(&mut self, keep: impl Fn(&RuleInfo) -> bool) {
+    /// Keeps reporting only the rules whose id `keep` is true for; the others still mask their candidates.
+    pub fn retain_active(&mut self, keep: impl Fn(&str) -> bool) {
         for (rule, active) in self.rules.iter().zip(self.active.iter_mut()) {
-            *active = *active && keep(&rule.info);
+            *active = *active && keep(rule.sources.rules[rule.idx].spec.id());
         }
     }
 
@@ -1222,6 +1239,43 @@ impl Engine {
             .map(|m| (m.start, m.end))
             .collect();
         matches.retain(|m| !self.rules[m.rule].generic || !specific.iter().any(|&(s, e)| s < m.end && m.start < e));
+    }
+}
+
+impl RuleData {
+    fn new(sources: &Sources, idx: usize) -> RuleData {
+        let loaded = &sources.rules[idx];
+        let spec = &loaded.spec;
+        let info = RuleInfo {
+            id: RuleId::new(&spec.id),
+            name: spec.name.clone(),
+            severity: spec.severity,
+            description: spec.description.clone(),
+            remediation: spec.remediation.clone(),
+            references: spec.references.clone(),
+            tags: spec.tags.clone(),
+            keywords: spec.keywords.clone(),
+        };
+        RuleData {
+            generic: spec.is_generic(),
+            by_place: spec.category == Some(crate::rules::Category::Generic),
+            builtin: loaded.builtin,
+            pair: spec.pair.clone(),
+            // An id no rule has supersedes nothing (the built-in rules' test checks each one exists).
+            supersedes: spec.supersedes.iter().filter_map(|id| sources.index_of(id)).collect(),
+            info: Arc::new(info),
+            file: loaded.file.clone(),
+            regex_src: spec.regex.clone(),
+            secret_group: spec.secret_group,
+            first_group: spec.first_group,
+            allow_src: spec.allow.clone(),
+            window: spec.window,
+            min_entropy: spec.min_entropy,
+            entropy_floor: spec.caps_entropy(),
+            check: spec.check,
+            delimited: spec.delimited,
+            binary: spec.binary,
+        }
     }
 }
 

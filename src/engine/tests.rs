@@ -59,6 +59,26 @@ remediation = "Rotate it."
     assert!(engine.scan(b"", &mut scratch).is_empty());
 }
 
+/// Start-up must not grow with the rule count: building the engine over the built-in rules reads no
+/// rule's spec beyond its id, keywords and path, and a scan reads only the specs of the rules it wakes.
+#[test]
+fn the_engine_reads_only_the_specs_of_rules_a_scan_wakes() {
+    let rules = rules::builtin().expect("built-in rules load");
+    let engine = crate::scan::compile(&rules).expect("built-in rules compile");
+    let read = |e: &Engine| e.rules.iter().filter(|r| r.data.get().is_some()).count();
+    assert_eq!(read(&engine), 0);
+    let mut scratch = engine.scratch();
+    let hay = b"KLAVIYO_KEY = \"pk_a4c123b1612dd272d1371c17149d439536\"\nextra = 1\n";
+    let found: Vec<&str> = engine
+        .scan(hay, &mut scratch)
+        .iter()
+        .map(|m| engine.rules[m.rule].info.id.as_str())
+        .collect();
+    assert_eq!(found, ["klaviyo-private-key"]);
+    let woken = read(&engine);
+    assert!(woken > 0 && woken < 12, "{woken} rules read for one line");
+}
+
 /// A scan that wakes several rules compiles them before it runs them (on more than one thread where the
 /// machine has cores to spare) and finds what each finds; rules it did not wake stay uncompiled.
 #[test]

@@ -22,6 +22,36 @@ pub fn from_node<T: de::DeserializeOwned>(tree: &[u8], strings: &str, at: usize)
     T::deserialize(Node { tree, strings, at })
 }
 
+/// Where each rule's table starts, in the rule file (`[[rule]]` tables) whose value starts at byte `at`:
+/// its rules can then be read one by one, when wanted.
+pub fn rule_offsets(tree: &[u8], strings: &str, at: usize) -> Result<Vec<usize>, Error> {
+    let file = Node { tree, strings, at };
+    if file.tag()? != TABLE {
+        return Err(corrupt());
+    }
+    let mut fields = Items::new(file)?;
+    while fields.left > 0 {
+        fields.left -= 1;
+        let key = fields.next.text(fields.next.at)?;
+        fields.next = fields.next.at(fields.next.at + 8);
+        let value = fields.take()?;
+        if key != "rule" {
+            continue;
+        }
+        if value.tag()? != ARR {
+            return Err(corrupt());
+        }
+        let mut rules = Items::new(value)?;
+        let mut out = Vec::with_capacity(rules.left);
+        while rules.left > 0 {
+            rules.left -= 1;
+            out.push(rules.take()?.at);
+        }
+        return Ok(out);
+    }
+    Ok(Vec::new())
+}
+
 /// The tree is the build's own output, so a bad byte is a bug; still an error, never a panic.
 fn corrupt() -> Error {
     de::Error::custom("the baked rule data is corrupt")
@@ -198,10 +228,16 @@ impl<'de> de::Deserializer<'de> for Node<'_> {
         }
     }
 
+    /// A value nobody wants (a field a partial view skips) is stepped over, not walked.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.len()?;
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct identifier ignored_any
+        tuple_struct map struct identifier
     }
 }
 

@@ -504,7 +504,7 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         cfg.rule_lines.insert(rule.id.clone(), line);
         cfg.rules.push(LoadedRule {
             file: Text::from(file),
-            spec: rule,
+            spec: rule.into(),
             builtin: false,
         });
     }

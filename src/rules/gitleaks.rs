@@ -241,7 +241,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
         cfg.rule_lines.insert(spec.id.clone(), line);
         cfg.rules.push(LoadedRule {
             file: Text::from(file),
-            spec,
+            spec: spec.into(),
             builtin: false,
         });
     }

@@ -16,7 +16,7 @@ mod text;
 pub use text::Text;
 
 use serde::Deserialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 use crate::finding::Severity;
@@ -321,7 +321,7 @@ pub enum RuleError {
 pub struct LoadedRule {
     /// The rule file, as errors and listings name it.
     pub file: Text,
-    pub spec: RuleSpec,
+    pub spec: Spec,
     /// A built-in rule (not a config's): only built-in rules' matches on one span are folded into one
     /// finding, since a config's rule may not hide a built-in rule's finding (nor be hidden by one).
     pub builtin: bool,
@@ -338,7 +338,7 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
         validate_spec(file, &mut spec)?;
         out.push(LoadedRule {
             file: Text::from(file),
-            spec,
+            spec: spec.into(),
             builtin: false,
         });
     }
@@ -439,21 +439,151 @@ fn load_builtin(examples: bool) -> Result<Vec<LoadedRule>, RuleError> {
     Ok(all)
 }
 
-/// Reads a built-in rule file from its build-time tree (same schema). It is not validated again: the
-/// same rules parsed from the TOML are (`builtin_with_examples`), and a test holds the two copies equal.
+/// Lists a built-in rule file's rules from its build-time tree (same schema), each read in full only when
+/// something asks for more than its id, keywords or path ([`Spec`]). It is not validated again: the same
+/// rules parsed from the TOML are (`builtin_with_examples`), and a test holds the two copies equal.
 fn parse_baked(file: &'static str, start: u32, out: &mut Vec<LoadedRule>) -> Result<(), RuleError> {
-    let start = usize::try_from(start).expect("the baked tree is smaller than the address space");
-    let parsed: RuleFile = baked::from_node(BAKED_TREE, BAKED_STRINGS, start).map_err(|e| RuleError::Parse {
+    let error = |e: serde::de::value::Error| RuleError::Parse {
         file: file.to_string(),
         message: e.to_string(),
-    })?;
-    let file = Text::from_static(file);
-    out.extend(parsed.rule.into_iter().map(|spec| LoadedRule {
-        file: file.clone(),
-        spec,
-        builtin: true,
-    }));
+    };
+    let start = usize::try_from(start).expect("the baked tree is smaller than the address space");
+    let text = Text::from_static(file);
+    for at in baked::rule_offsets(BAKED_TREE, BAKED_STRINGS, start).map_err(error)? {
+        let head: Head = baked::from_node(BAKED_TREE, BAKED_STRINGS, at).map_err(error)?;
+        out.push(LoadedRule {
+            file: text.clone(),
+            spec: Spec(SpecRepr::Baked {
+                at,
+                file,
+                head: Box::new(head),
+                full: OnceLock::new(),
+            }),
+            builtin: true,
+        });
+    }
     Ok(())
+}
+
+/// What a scan reads of every rule before any file is scanned: the rest of a built-in rule waits in the
+/// baked tree until the rule is woken by its keyword (or a report, listing or config asks).
+#[derive(Clone, Debug, Deserialize)]
+struct Head {
+    id: Text,
+    #[serde(default)]
+    keywords: Arc<[Text]>,
+    #[serde(default)]
+    path: Option<Text>,
+}
+
+/// A rule's definition ([`RuleSpec`], which it dereferences to). A built-in rule's is read from the baked
+/// tree the first time something asks for more than [`Spec::id`], [`Spec::keywords`] or [`Spec::path`]:
+/// a pre-commit hook wakes a handful of the hundreds of rules, and reading every rule in full was a
+/// fifth of its time. Changing a built-in spec (a config's severity) reads it first.
+#[derive(Clone)]
+pub struct Spec(SpecRepr);
+
+#[derive(Clone)]
+enum SpecRepr {
+    Ready(Box<RuleSpec>),
+    Baked {
+        /// Where the rule's table starts in `BAKED_TREE`.
+        at: usize,
+        file: &'static str,
+        head: Box<Head>,
+        full: OnceLock<Box<RuleSpec>>,
+    },
+}
+
+impl Spec {
+    pub fn id(&self) -> &str {
+        match &self.0 {
+            SpecRepr::Ready(spec) => &spec.id,
+            SpecRepr::Baked { head, .. } => &head.id,
+        }
+    }
+
+    pub fn keywords(&self) -> &Arc<[Text]> {
+        match &self.0 {
+            SpecRepr::Ready(spec) => &spec.keywords,
+            SpecRepr::Baked { head, .. } => &head.keywords,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match &self.0 {
+            SpecRepr::Ready(spec) => spec.path.as_deref(),
+            SpecRepr::Baked { head, .. } => head.path.as_deref(),
+        }
+    }
+
+    /// Whether this is a built-in rule's spec as baked (read or not), unchanged since.
+    pub fn is_baked(&self) -> bool {
+        matches!(self.0, SpecRepr::Baked { .. })
+    }
+
+    /// The whole spec, owned.
+    pub fn into_inner(self) -> RuleSpec {
+        match self.0 {
+            SpecRepr::Ready(spec) => *spec,
+            SpecRepr::Baked { at, file, head, full } => match full.into_inner() {
+                Some(spec) => *spec,
+                None => read_baked(at, file, &head),
+            },
+        }
+    }
+}
+
+/// A built-in rule's spec from the baked tree; from its rule file's TOML should the tree not read (the
+/// tree is this build's own output, and a test reads every rule from both: neither happens).
+fn read_baked(at: usize, file: &str, head: &Head) -> RuleSpec {
+    if let Ok(spec) = baked::from_node::<RuleSpec>(BAKED_TREE, BAKED_STRINGS, at) {
+        return spec;
+    }
+    BUILTIN_RULE_FILES
+        .iter()
+        .filter(|(name, _, _)| *name == file)
+        .filter_map(|(name, text, _)| parse_rule_file(name, text).ok())
+        .flatten()
+        .find(|r| r.spec.id() == head.id.as_str())
+        .map(|r| r.spec.into_inner())
+        .unwrap_or_else(|| panic!("built-in rule `{}` of {file} does not load", head.id))
+}
+
+impl From<RuleSpec> for Spec {
+    fn from(spec: RuleSpec) -> Spec {
+        Spec(SpecRepr::Ready(Box::new(spec)))
+    }
+}
+
+impl std::ops::Deref for Spec {
+    type Target = RuleSpec;
+
+    fn deref(&self) -> &RuleSpec {
+        match &self.0 {
+            SpecRepr::Ready(spec) => spec,
+            SpecRepr::Baked { at, file, head, full } => full.get_or_init(|| Box::new(read_baked(*at, file, head))),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Spec {
+    fn deref_mut(&mut self) -> &mut RuleSpec {
+        if let SpecRepr::Baked { at, file, head, full } = &mut self.0 {
+            let spec = full.take().unwrap_or_else(|| Box::new(read_baked(*at, file, head)));
+            self.0 = SpecRepr::Ready(spec);
+        }
+        match &mut self.0 {
+            SpecRepr::Ready(spec) => spec,
+            SpecRepr::Baked { .. } => unreachable!("a baked spec was just made ready"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        RuleSpec::fmt(self, f)
+    }
 }
 
 #[cfg(test)]
@@ -476,12 +606,24 @@ mod tests {
         assert_eq!(baked.len(), full.len());
         for (b, f) in baked.iter().zip(&full) {
             assert_eq!(b.file, f.file);
+            assert!(b.spec.is_baked() && b.builtin);
+            // What a scan reads of every rule before any is woken: the rule's own, before and after the
+            // rest is read.
+            let head = |s: &Spec| (s.id().to_string(), s.keywords().to_vec(), s.path().map(str::to_string));
+            assert_eq!(head(&b.spec), head(&f.spec), "{}", f.spec.id);
             let mut expected = f.spec.clone();
             expected.examples.negative.clear();
             for p in &mut expected.examples.positive {
                 p.text = Text::default();
             }
             assert_eq!(format!("{:?}", b.spec), format!("{expected:?}"), "{}", f.spec.id);
+            assert_eq!(head(&b.spec), head(&f.spec), "{}", f.spec.id);
+            // Changing a baked spec reads it first, and it is a built-in spec as built no more.
+            let mut changed = b.clone();
+            changed.spec.severity = crate::finding::Severity::Low;
+            assert!(!changed.spec.is_baked());
+            assert_eq!(changed.spec.regex.as_str(), f.spec.regex.as_str());
+            assert_eq!(head(&changed.spec), head(&f.spec));
         }
     }
 
