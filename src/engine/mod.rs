@@ -820,39 +820,6 @@ impl Engine {
         self.run_windows(hay, scratch)
     }
 
-    /// Compiles the regexes of the rules this scan woke that no scan has compiled yet, on two or more
-    /// threads when there are two or more of them: a pre-commit hook's scan wakes a handful of rules,
-    /// and compiling them one after another was most of its time after start-up. Later scans find them
-    /// compiled and pay one check per woken rule.
-    fn compile_woken(&self, scratch: &Scratch) {
-        let mut cold: Vec<&CompiledRule> = scratch
-            .touched
-            .iter()
-            .filter(|&&r| !self.gated[r] || scratch.path_on.contains(&r))
-            .map(|&r| &self.rules[r])
-            .filter(|rule| rule.matcher.get().is_none())
-            .collect();
-        let threads = compile_threads().min(cold.len());
-        if threads < 2 {
-            return;
-        }
-        // The longest (as a rough cost) first, so that no thread is left with a big one at the end.
-        cold.sort_by_key(|rule| std::cmp::Reverse(rule.regex_src.len()));
-        let next = AtomicUsize::new(0);
-        let work = || {
-            while let Some(rule) = cold.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let _ = rule.matcher();
-            }
-        };
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                // A thread that cannot start leaves its share to the others (this one included).
-                let _ = std::thread::Builder::new().name("compile".into()).spawn_scoped(s, work);
-            }
-            work();
-        });
-    }
-
     /// The rules' half of a scan: each touched rule's regex over its windows in `scratch` (merged first
     /// where hits came out of order), the filters, then generic overlaps and pairs. [`Engine::scan`]
     /// and [`Engine::scan_near`] fill the windows.
@@ -875,7 +842,6 @@ impl Engine {
             && filter::has_escaped_quote(&hay[lo..hi])
             && filter::unescaped_quotes(hay, &mut unescaped);
         let text: &[u8] = if escaped { &unescaped } else { hay };
-        self.compile_woken(scratch);
         for &r in &scratch.touched {
             if self.gated[r] && !scratch.path_on.contains(&r) {
                 continue;
@@ -1771,12 +1737,6 @@ fn build_regex_hir(hir: &regex_syntax::hir::Hir) -> Result<regex_automata::meta:
         .configure(unanchored_config())
         .build_from_hir(hir)
         .map_err(|e| e.to_string())
-}
-
-/// How many threads compile a scan's newly woken rules at once: the machine's cores, at most 4.
-fn compile_threads() -> usize {
-    static THREADS: OnceLock<usize> = OnceLock::new();
-    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
 
 /// What `regex::bytes::RegexBuilder` configures, with its size limit raised to 32 MiB.

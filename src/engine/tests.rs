@@ -79,8 +79,8 @@ fn the_engine_reads_only_the_specs_of_rules_a_scan_wakes() {
     assert!(woken > 0 && woken < 12, "{woken} rules read for one line");
 }
 
-/// A scan that wakes several rules compiles them before it runs them (on more than one thread where the
-/// machine has cores to spare) and finds what each finds; rules it did not wake stay uncompiled.
+/// A scan that wakes several rules compiles each and finds what each finds; rules it did not wake stay
+/// uncompiled.
 #[test]
 fn a_scan_compiles_the_rules_it_wakes_and_no_other() {
     let text = r#"
