@@ -53,13 +53,57 @@ pub struct CompiledRule {
     /// What the engine reads of the rule's spec, read the first time something asks (its keyword woke
     /// it, a report or listing); [`CompiledRule`] dereferences to it. Until then a built-in rule's spec
     /// stays in the baked tree: a pre-commit hook wakes a handful of the hundreds of rules.
-    data: OnceLock<RuleData>,
+    /// Boxed: the engine's list of rules is written at every start, and most rules are never read.
+    data: OnceLock<Box<RuleData>>,
     /// Boxed: most rules never compile, and an inline `Matcher` made every rule half a kilobyte larger
     /// (page faults at start-up, hundreds of rules).
     matcher: OnceLock<Box<Result<Matcher, EngineError>>>,
     /// Whether the secret ends in a fixed-count run (`[0-9a-f]{34}`); computed the first time a binary
     /// file glues a match on its right (see [`CompiledRule::accepts`]).
     fixed_end: OnceLock<bool>,
+}
+
+/// The rules each keyword pattern wakes, in rule order: one list for all patterns (`rules`), pattern `p`'s
+/// from `starts[p]` to `starts[p + 1]`, instead of a list of its own per pattern (thousands of small
+/// allocations at every start).
+#[derive(Debug, Default)]
+struct PatternRules {
+    starts: Vec<u32>,
+    rules: Vec<usize>,
+}
+
+impl PatternRules {
+    /// From `(pattern, rule)` pairs in rule order, for `count` patterns.
+    fn new(count: usize, pairs: &[(u32, usize)]) -> PatternRules {
+        let mut starts = vec![0u32; count + 1];
+        for &(p, _) in pairs {
+            starts[p as usize + 1] += 1;
+        }
+        for p in 1..starts.len() {
+            starts[p] += starts[p - 1];
+        }
+        let mut fill = starts.clone();
+        let mut rules = vec![0; pairs.len()];
+        for &(p, r) in pairs {
+            rules[fill[p as usize] as usize] = r;
+            fill[p as usize] += 1;
+        }
+        PatternRules { starts, rules }
+    }
+
+    /// The rules pattern `p` wakes; `None` for a pattern past the keywords (a decoder's).
+    fn get(&self, p: usize) -> Option<&[usize]> {
+        let (&from, &to) = (self.starts.get(p)?, self.starts.get(p + 1)?);
+        self.rules.get(from as usize..to as usize)
+    }
+}
+
+impl std::ops::Index<usize> for PatternRules {
+    type Output = [usize];
+
+    fn index(&self, p: usize) -> &[usize] {
+        self.get(p).unwrap_or(&[])
+    }
 }
 
 /// The rules an engine was compiled from, which its rules read their specs from when first asked.
@@ -89,7 +133,8 @@ impl std::ops::Deref for CompiledRule {
     type Target = RuleData;
 
     fn deref(&self) -> &RuleData {
-        self.data.get_or_init(|| RuleData::new(&self.sources, self.idx))
+        self.data
+            .get_or_init(|| Box::new(RuleData::new(&self.sources, self.idx)))
     }
 }
 
@@ -376,7 +421,7 @@ pub struct Engine {
     /// The automaton's patterns, kept for the DFA build.
     patterns: Vec<String>,
     /// For each automaton pattern, the rules that listed it as a keyword.
-    pattern_rules: Vec<Vec<usize>>,
+    pattern_rules: PatternRules,
     /// Rules with no keywords (imported gitleaks rules whose regex yields no literal): their regex runs
     /// over the whole blob. Correct but costly: one full regex pass per blob per such rule.
     always: Vec<usize>,
@@ -422,7 +467,8 @@ impl Engine {
     /// Compiles rules; decoders' patterns come from `extra` when a blob first needs them (see [`Gate`]).
     pub fn compile_lazy(rules: &[LoadedRule], extra: Option<ExtraSource>) -> Result<Engine, EngineError> {
         let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        // (pattern, rule) for each keyword of each rule, in rule order.
+        let mut woken: Vec<(u32, usize)> = Vec::new();
         let mut always = Vec::new();
         let mut path_gates = Vec::new();
         let mut gated = Vec::with_capacity(rules.len());
@@ -449,16 +495,17 @@ impl Engine {
                 } else {
                     std::borrow::Cow::Borrowed(kw.as_str())
                 };
-                match index.entry(kw) {
-                    Entry::Occupied(p) => pattern_rules[*p.get()].push(idx),
+                let p = match index.entry(kw) {
+                    Entry::Occupied(p) => *p.get(),
                     Entry::Vacant(v) => {
                         patterns.push(v.key().to_string());
-                        pattern_rules.push(vec![idx]);
-                        v.insert(patterns.len() - 1);
+                        *v.insert(patterns.len() - 1)
                     }
-                }
+                };
+                woken.push((u32::try_from(p).expect("fewer than 2^32 keywords"), idx));
             }
         }
+        let pattern_rules = PatternRules::new(patterns.len(), &woken);
         let sources = Arc::new(Sources {
             rules: rules.to_vec(),
             by_id: OnceLock::new(),

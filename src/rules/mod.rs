@@ -456,7 +456,7 @@ fn parse_baked(file: &'static str, start: u32, out: &mut Vec<LoadedRule>) -> Res
             spec: Spec(SpecRepr::Baked {
                 at,
                 file,
-                head: Box::new(head),
+                head: Arc::new(head),
                 full: OnceLock::new(),
             }),
             builtin: true,
@@ -490,7 +490,8 @@ enum SpecRepr {
         /// Where the rule's table starts in `BAKED_TREE`.
         at: usize,
         file: &'static str,
-        head: Box<Head>,
+        /// Shared by the copies an engine keeps: cloned at every start, never changed.
+        head: Arc<Head>,
         full: OnceLock<Box<RuleSpec>>,
     },
 }
