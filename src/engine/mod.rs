@@ -184,7 +184,7 @@ struct Matcher {
     /// The regex for unanchored searches. A rule whose matches begin at its keywords searches with
     /// [`Starts`] and builds this only if something else asks (masking, tests): half the start-up cost
     /// of a rule's first hit.
-    regex: OnceLock<Option<regex_automata::meta::Regex>>,
+    regex: OnceLock<Option<Tiered>>,
     src: Text,
     /// A byte every match of `regex` holds (the rarest such, [`required_byte`]): a window without it is
     /// not searched.
@@ -214,7 +214,83 @@ struct Starts {
     keywords: Literals,
     /// The same regex, searched anchored (a meta regex takes an anchored search over a span whose
     /// surroundings its assertions still see; `regex::bytes` does not).
-    regex: regex_automata::meta::Regex,
+    regex: Tiered,
+}
+
+/// A rule's regex built twice over: first without the lazy DFA and prefilter (backtracking and NFA
+/// simulation only: a fifth of the build, which a scan that wakes a rule for a few windows, a pre-commit
+/// hook's, never recovers), then, once the rule has searched `LIGHT_SEARCHES` spans or is asked to
+/// search one longer than `LIGHT_SPAN`, in full. Both find the same matches (one regex, engines that
+/// agree by construction); the full one is faster per byte.
+#[derive(Debug)]
+struct Tiered {
+    light: regex_automata::meta::Regex,
+    full: OnceLock<Option<regex_automata::meta::Regex>>,
+    /// The full build's configuration and source (parsed again: the tree is not kept per rule).
+    config: regex_automata::meta::Config,
+    src: Text,
+    searches: AtomicUsize,
+}
+
+/// Searches a rule makes with its light regex before the full one is built.
+const LIGHT_SEARCHES: usize = 4;
+/// The longest span the light regex searches: past it the backtracker gives way to NFA simulation,
+/// slower than building the full regex would cost.
+const LIGHT_SPAN: usize = 4096;
+
+impl Tiered {
+    /// `config` is the full build's; the light one is the same without the lazy DFA, the full DFA and the
+    /// prefilter.
+    fn new(hir: &regex_syntax::hir::Hir, config: regex_automata::meta::Config, src: &Text) -> Result<Tiered, String> {
+        let light = regex_automata::meta::Regex::builder()
+            .configure(config.clone().hybrid(false).dfa(false).auto_prefilter(false))
+            .build_from_hir(hir)
+            .map_err(|e| e.to_string())?;
+        Ok(Tiered {
+            light,
+            full: OnceLock::new(),
+            config,
+            src: src.clone(),
+            searches: AtomicUsize::new(0),
+        })
+    }
+
+    /// The regex to search a span of `len` bytes with.
+    fn get(&self, len: usize) -> &regex_automata::meta::Regex {
+        if let Some(Some(full)) = self.full.get() {
+            return full;
+        }
+        if len > LIGHT_SPAN || self.searches.fetch_add(1, Ordering::Relaxed) >= LIGHT_SEARCHES {
+            let full = self.full.get_or_init(|| {
+                regex_automata::meta::Regex::builder()
+                    .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+                    .configure(self.config.clone())
+                    .build(&self.src)
+                    .ok()
+            });
+            // A full build that fails (a size limit the light one passed) leaves the light one.
+            if let Some(full) = full {
+                return full;
+            }
+        }
+        &self.light
+    }
+
+    /// The full build, built now (tests compare the two builds).
+    #[cfg(test)]
+    fn full(&self) -> Option<&regex_automata::meta::Regex> {
+        self.get(LIGHT_SPAN + 1);
+        self.full.get().and_then(Option::as_ref)
+    }
+
+    /// Capture slots for either build (one regex, the same groups).
+    fn create_captures(&self) -> Captures {
+        self.light.create_captures()
+    }
+
+    fn group_info(&self) -> &regex_automata::util::captures::GroupInfo {
+        self.light.group_info()
+    }
 }
 
 /// Which part of a regex match is the secret.
@@ -949,6 +1025,7 @@ impl Engine {
                     if !matcher.may_match(window) {
                         continue;
                     }
+                    let regex = st.regex.get(window.len());
                     scratch.starts.clear();
                     if scratch.hits_whole {
                         // Sorted by start; decoder patterns (ids past the keywords') have no rules.
@@ -980,7 +1057,7 @@ impl Engine {
                             }
                         }
                         let input = Input::new(window).range(at..).anchored(regex_automata::Anchored::Yes);
-                        st.regex.search_captures(&input, caps);
+                        regex.search_captures(&input, caps);
                         let Some(m) = caps.get_match() else {
                             // Another keyword may begin here too: it is the same anchored search.
                             pos = at + 1;
@@ -996,15 +1073,16 @@ impl Engine {
                 }
                 continue;
             }
-            let Some(regex) = matcher.regex() else {
+            let Some(tiered) = matcher.regex() else {
                 continue;
             };
-            let caps = scratch.locs[r].get_or_insert_with(|| regex.create_captures());
+            let caps = scratch.locs[r].get_or_insert_with(|| tiered.create_captures());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &text[ws..we];
                 if !matcher.may_match(window) {
                     continue;
                 }
+                let regex = tiered.get(window.len());
                 let mut pos = 0;
                 while pos <= window.len() {
                     let Some((start, end)) = search_at(regex, caps, window, pos) else {
@@ -1135,9 +1213,10 @@ impl Engine {
             if let Some(st) = &rule.starts {
                 // The same regex, searched unanchored: no second automaton for a line of a finding.
                 let mut caps = st.regex.create_captures();
+                let regex = st.regex.get(window.len());
                 let mut pos = 0;
                 while pos <= window.len() {
-                    st.regex.search_captures(&Input::new(window).range(pos..), &mut caps);
+                    regex.search_captures(&Input::new(window).range(pos..), &mut caps);
                     let Some(m) = caps.get_match() else {
                         break;
                     };
@@ -1152,10 +1231,11 @@ impl Engine {
                 }
                 continue;
             }
-            let Some(regex) = rule.regex() else {
+            let Some(tiered) = rule.regex() else {
                 continue;
             };
-            let mut caps = regex.create_captures();
+            let mut caps = tiered.create_captures();
+            let regex = tiered.get(window.len());
             let mut pos = 0;
             while pos <= window.len() {
                 let Some((start, end)) = search_at(regex, &mut caps, window, pos) else {
@@ -1344,15 +1424,11 @@ impl CompiledRule {
                 // Built from the tree parsed above (same syntax: no Unicode, bytes), and without a
                 // prefilter: an anchored search never uses one, and extracting it is most of the build
                 // (`(?i:klaviyo)` alone is 128 literals).
-                let regex = regex_automata::meta::Regex::builder()
-                    .configure(
-                        regex_automata::meta::Config::new()
-                            .utf8_empty(false)
-                            .auto_prefilter(false)
-                            .nfa_size_limit(Some(32 << 20)),
-                    )
-                    .build_from_hir(h)
-                    .ok()?;
+                let config = regex_automata::meta::Config::new()
+                    .utf8_empty(false)
+                    .auto_prefilter(false)
+                    .nfa_size_limit(Some(32 << 20));
+                let regex = Tiered::new(h, config, &self.regex_src).ok()?;
                 Some(Starts {
                     keywords: Literals::new(self.info.keywords.iter().map(|k| k.as_bytes())),
                     regex,
@@ -1369,11 +1445,11 @@ impl CompiledRule {
                 .collect(),
             None => {
                 // From the tree parsed above: parsing again was a quarter of a big regex's build.
-                let built = hir
-                    .as_ref()
-                    .map(build_regex_hir)
-                    .unwrap_or_else(|| build_regex(&self.regex_src))
-                    .map_err(|e| err("regex", e))?;
+                let built = match &hir {
+                    Some(hir) => Tiered::new(hir, unanchored_config(), &self.regex_src),
+                    None => build_tiered(&self.regex_src),
+                }
+                .map_err(|e| err("regex", e))?;
                 let names = built
                     .group_info()
                     .pattern_names(regex_automata::PatternID::ZERO)
@@ -1756,8 +1832,8 @@ fn required_byte(hir: &regex_syntax::hir::Hir) -> Option<(u8, Option<usize>)> {
 impl Matcher {
     /// The unanchored regex, built on first use when the rule searches with [`Starts`]. `None` only if
     /// its build fails where the anchored one's did not (a size limit): such a rule then masks nothing.
-    fn regex(&self) -> Option<&regex_automata::meta::Regex> {
-        self.regex.get_or_init(|| build_regex(&self.src).ok()).as_ref()
+    fn regex(&self) -> Option<&Tiered> {
+        self.regex.get_or_init(|| build_tiered(&self.src).ok()).as_ref()
     }
 
     /// Whether `window` holds what every match needs: the required byte and the required run.
@@ -1767,23 +1843,17 @@ impl Matcher {
     }
 }
 
-/// A rule's regex for unanchored searches. ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks
-/// rules assume): secrets are ASCII, and Unicode classes make each regex's automaton many times larger to
-/// build and run.
-fn build_regex(src: &str) -> Result<regex_automata::meta::Regex, String> {
-    regex_automata::meta::Regex::builder()
-        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
-        .configure(unanchored_config())
-        .build(src)
-        .map_err(|e| e.to_string())
-}
-
-/// [`build_regex`] from the tree `regex_syntax` parsed (same syntax).
-fn build_regex_hir(hir: &regex_syntax::hir::Hir) -> Result<regex_automata::meta::Regex, String> {
-    regex_automata::meta::Regex::builder()
-        .configure(unanchored_config())
-        .build_from_hir(hir)
-        .map_err(|e| e.to_string())
+/// A rule's regex for unanchored searches, as a [`Tiered`] one (its light build now, the full one when
+/// searches ask). ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
+/// ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
+fn build_tiered(src: &Text) -> Result<Tiered, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(src)
+        .map_err(|e| e.to_string())?;
+    Tiered::new(&hir, unanchored_config(), src)
 }
 
 /// What `regex::bytes::RegexBuilder` configures, with its size limit raised to 32 MiB.

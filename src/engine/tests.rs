@@ -79,6 +79,58 @@ fn the_engine_reads_only_the_specs_of_rules_a_scan_wakes() {
     assert!(woken > 0 && woken < 12, "{woken} rules read for one line");
 }
 
+/// Every match, with every group, of `regex` in `hay`, one search after another (as a window's search).
+fn all_matches(regex: &regex_automata::meta::Regex, hay: &[u8]) -> Vec<Vec<Option<(usize, usize)>>> {
+    let mut caps = regex.create_captures();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos <= hay.len() {
+        regex.search_captures(&Input::new(hay).range(pos..), &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        out.push(
+            (0..caps.group_len())
+                .map(|g| caps.get_group(g).map(|s| (s.start, s.end)))
+                .collect(),
+        );
+        pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+    }
+    out
+}
+
+/// A rule's light regex (no lazy DFA, no prefilter: what a rule searches its first windows with) and its
+/// full one find the same matches and groups, on every example of every built-in rule.
+#[test]
+fn light_and_full_regexes_find_the_same() {
+    let (rules, engine) = builtin_engine();
+    let mut compared = 0;
+    for (idx, loaded) in rules.iter().enumerate() {
+        let Ok(matcher) = engine.rules[idx].matcher() else {
+            continue;
+        };
+        let tiered = match &matcher.starts {
+            Some(st) => &st.regex,
+            None => matcher.regex().expect("the regex builds"),
+        };
+        let full = tiered.full().expect("the full regex builds");
+        let examples = &loaded.spec.examples;
+        let texts = examples
+            .positive
+            .iter()
+            .map(|p| p.text.as_str())
+            .chain(examples.negative.iter().map(String::as_str));
+        for text in texts {
+            assert_eq!(
+                all_matches(&tiered.light, text.as_bytes()),
+                all_matches(full, text.as_bytes()),
+                "{}: {text:?}",
+                loaded.spec.id
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 3000, "{compared} examples compared");
+}
+
 /// A scan that wakes several rules compiles each and finds what each finds; rules it did not wake stay
 /// uncompiled.
 #[test]
@@ -547,8 +599,9 @@ fn anchored_and_searched(id: &str, hay: &[u8]) -> (Spans, Spans) {
         .collect();
     assert_eq!(from_hits, anchored, "{id}: from a scan's hits");
     let mut searched = Vec::new();
-    let regex = matcher.regex().expect("the regex builds");
-    let mut caps = regex.create_captures();
+    let tiered = matcher.regex().expect("the regex builds");
+    let mut caps = tiered.create_captures();
+    let regex = tiered.get(hay.len());
     let mut pos = 0;
     while pos <= hay.len() {
         let Some((start, end)) = search_at(regex, &mut caps, hay, pos) else {
