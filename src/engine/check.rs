@@ -20,6 +20,7 @@ fn base62_6(mut n: u32) -> [u8; 6] {
 pub fn passes(check: Check, secret: &[u8]) -> bool {
     match check {
         Check::GithubCrc32 | Check::NpmCrc32 => crc32_base62_suffix(secret),
+        Check::GrafanaCrc32 => crc32_hex_suffix(secret),
         Check::Jwt => jwt(secret),
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
@@ -437,6 +438,22 @@ pub fn crc32_base62_suffix(secret: &[u8]) -> bool {
     base62_6(crc32fast::hash(body)) == sum
 }
 
+/// Grafana service account tokens end in a checksum: the 8 lower-case hex digits after the last `_` are
+/// the CRC32 of all before it (`glsa_` and the 32 random characters), its bytes little-endian (Grafana's
+/// `satokengen`).
+pub fn crc32_hex_suffix(secret: &[u8]) -> bool {
+    let Some(sep) = secret.iter().rposition(|&b| b == b'_') else {
+        return false;
+    };
+    let (body, sum) = (&secret[..sep], &secret[sep + 1..]);
+    let want: String = crc32fast::hash(body)
+        .to_le_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    sum == want.as_bytes()
+}
+
 /// A JWT: three dot-separated base64url parts; header and payload are JSON objects; the header's `alg`
 /// is present and not `none`; the signature is not empty.
 pub fn jwt(secret: &[u8]) -> bool {
@@ -538,6 +555,16 @@ mod tests {
         bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
         assert!(!crc32_base62_suffix(&bad));
         assert!(!crc32_base62_suffix(b"ghp_short"));
+    }
+
+    #[test]
+    fn grafana_checksum() {
+        // Grafana's own test vector (pkg/components/satokengen).
+        assert!(crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinva_5b582697"));
+        assert!(!crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinva_5b582698"));
+        assert!(!crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinva_5B582697"));
+        assert!(!crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinvb_5b582697"));
+        assert!(!crc32_hex_suffix(b"glsa5b582697"));
     }
 
     #[test]

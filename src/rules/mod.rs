@@ -31,6 +31,9 @@ pub enum Check {
     GithubCrc32,
     /// npm tokens: same scheme as GitHub's.
     NpmCrc32,
+    /// Grafana service account tokens (`glsa_<32>_<8 hex>`): the hex is the CRC32 of everything before
+    /// the last `_`, its four bytes little-endian.
+    GrafanaCrc32,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
     /// A BIP-39 recovery phrase: every word in the English list and the checksum right.
