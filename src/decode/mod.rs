@@ -363,6 +363,15 @@ pub fn findings(
             encoded: None,
         })
         .collect();
+    // Clear matches of rules that supersede another: a token that holds another rule's secret encoded
+    // inside it (an AWS Bedrock short-term key, base64 of a presigned URL naming its access key id) is
+    // one credential, reported under the token's rule.
+    let superseding: Vec<(usize, usize, usize)> = scratch
+        .matches()
+        .iter()
+        .filter(|m| engine.rule(m.rule).supersedes_any())
+        .map(|m| (m.start, m.end, m.rule))
+        .collect();
     let hits = scratch.take_decoder_hits();
     let mut budget = hay.len().saturating_mul(2).max(MIN_BUDGET);
     let mut hidden = Vec::new();
@@ -382,6 +391,12 @@ pub fn findings(
             encoding,
         } = h;
         let label = encoding.outer().label();
+        let inside_superseding = superseding
+            .iter()
+            .any(|&(s, e, rule)| s <= span.0 && span.1 <= e && engine.supersedes(rule, finding.rule.id.as_str()));
+        if inside_superseding {
+            continue;
+        }
         if !place(
             engine,
             hay,

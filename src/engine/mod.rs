@@ -772,6 +772,14 @@ impl Engine {
         }
     }
 
+    /// Whether rule `rule` supersedes the rule with id `id` (see [`crate::rules::RuleSpec::supersedes`]).
+    pub fn supersedes(&self, rule: usize, id: &str) -> bool {
+        self.rules[rule]
+            .supersedes
+            .iter()
+            .any(|&i| self.rules[i].info.id.as_str() == id)
+    }
+
     pub fn rule(&self, idx: usize) -> &CompiledRule {
         &self.rules[idx]
     }
@@ -1390,6 +1398,11 @@ impl CompiledRule {
         self.binary
     }
 
+    /// Whether the rule supersedes some other rule.
+    pub fn supersedes_any(&self) -> bool {
+        !self.supersedes.is_empty()
+    }
+
     /// What the other half of the rule's two-part credential is called, when it has one.
     pub fn pair_label(&self) -> Option<&str> {
         self.pair.as_ref().map(|p| p.label.as_str())
@@ -1620,6 +1633,9 @@ impl CompiledRule {
             return Verdict::Refused;
         }
         if self.generic && (filter::continues_past_ascii(hay, end) || filter::code_identifier(hay, start, end)) {
+            return Verdict::Refused;
+        }
+        if (self.generic || self.by_place) && filter::forged_token(secret) {
             return Verdict::Refused;
         }
         if self.generic && (filter::is_altered_hex(secret) || filter::made_of_runs(secret)) {

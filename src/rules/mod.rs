@@ -268,7 +268,8 @@ pub struct RuleSpec {
     pub pair: Option<PairSpec>,
     /// Rules whose match on exactly this rule's span is the same secret, better named by this rule: a
     /// provider's key that shares another provider's prefix (Clerk's `sk_live_` next to the word Clerk is not a
-    /// Stripe key). Their match there is dropped. A config's rule may supersede only the config's own rules
+    /// Stripe key). Their match there is dropped, as is one decoded from inside this rule's match (a token
+    /// that holds their secret encoded). A config's rule may supersede only the config's own rules
     /// (the loader drops other ids): it may not hide a built-in rule's finding behind one of its own.
     #[serde(default)]
     pub supersedes: Vec<String>,

@@ -418,6 +418,25 @@ fn passwords_given_to_code_that_connects_are_found() {
 /// One secret, one finding: a key that a rule knowing its format and a rule knowing only its place
 /// (a curl header, `curl -u`, a `.netrc` line, `SECRET_KEY =`) both read is reported once, under the
 /// format's rule; a password beside a key id in `-u` is a secret of its own and keeps its finding.
+/// A token that holds another rule's secret encoded inside it is one credential: an AWS Bedrock short-term
+/// key is base64 of a presigned URL that names its STS access key id, which a scan decodes; the finding is
+/// the Bedrock key's alone. The same key id in clear beside it is still its own finding.
+#[test]
+fn a_secret_encoded_inside_a_token_that_supersedes_its_rule_is_the_tokens_finding() {
+    let token = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbiZYLUFtei1BbGdvcml0aG09QVdTNC1ITUFDLVNIQTI1NiZYLUFtei1DcmVkZW50aWFsPUFTSUFVSlpERTZHWEQ2TkNGMzJFJTJGMjAyNTEyMDElMkZ1cy1lYXN0LTElMkZiZWRyb2NrJTJGYXdzNF9yZXF1ZXN0JlgtQW16LURhdGU9MjAyNTEyMDFUMDAxNTMwWiZYLUFtei1FeHBpcmVzPTQzMjAwJlgtQW16LVNlY3VyaXR5LVRva2VuPWl1aGdSV3dSZ056VHRpZTFtbG5MU3ZDeXdWdXpmNSUyQjdmV2FHU0ZJT1k4UTk0djN4R3RxaUpWOE9uNWJDSm9IYzlJVlZRRVAwMjRibENjZGcmWC1BbXotU2lnbmF0dXJlPTMwZWRhZmNiMTU1NzZkZTMyZDcwZjRiZWY5YzVlN2VkZDUzMmM2ZTgwYTQ4OWE2NzBmODZhM2I2YzYzZjE1NjYmWC1BbXotU2lnbmVkSGVhZGVycz1ob3N0JlZlcnNpb249MQ==";
+    let text = format!("AWS_BEARER_TOKEN_BEDROCK={token}\nAWS_ACCESS_KEY_ID=ASIAUJZDE6GXD6NCF32E\n");
+    let dir = tree_of(&[("deploy/bedrock.env", text.as_str())]);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id"]),
+        [
+            ["deploy/bedrock.env", "1", "aws-bedrock-api-key-short-term"],
+            ["deploy/bedrock.env", "2", "aws-access-key-id"],
+        ]
+    );
+}
+
 #[test]
 fn a_secret_two_rules_read_is_one_finding_under_the_rule_that_knows_its_format() {
     let dir = tree_of(&[
