@@ -241,7 +241,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
 /// report it either.
 pub fn forged_token(secret: &[u8]) -> bool {
     let alnum = |b: &[u8]| b.iter().all(u8::is_ascii_alphanumeric);
-    for prefix in [&b"ghp_"[..], b"gho_", b"ghu_", b"ghs_", b"ghr_", b"npm_"] {
+    // The prefixes whose 36-character tokens carry the checksum (a refresh token, `ghr_`, is longer).
+    for prefix in [&b"ghp_"[..], b"gho_", b"ghu_", b"ghs_", b"npm_"] {
         if let Some(body) = secret.strip_prefix(prefix) {
             return body.len() == 36 && alnum(body) && !super::check::crc32_base62_suffix(secret);
         }
