@@ -84,15 +84,16 @@ fn all_matches(regex: &regex_automata::meta::Regex, hay: &[u8]) -> Vec<Vec<Optio
     let mut caps = regex.create_captures();
     let mut out = Vec::new();
     let mut pos = 0;
-    while pos <= hay.len() {
-        regex.search_captures(&Input::new(hay).range(pos..), &mut caps);
-        let Some(m) = caps.get_match() else { break };
+    while let Some((start, end)) = search_at(regex, &mut caps, hay, pos) {
         out.push(
             (0..caps.group_len())
                 .map(|g| caps.get_group(g).map(|s| (s.start, s.end)))
                 .collect(),
         );
-        pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+        pos = if end > start { end } else { end + 1 };
+        if pos > hay.len() {
+            break;
+        }
     }
     out
 }
