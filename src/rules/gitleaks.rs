@@ -209,6 +209,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             min_entropy: rule.entropy.filter(|e| *e > 0.0),
             // gitleaks' entropy is a plain threshold.
             entropy_floor: false,
+            refuse_stand_ins: false,
             allow: Arc::default(),
             check: None,
             // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a

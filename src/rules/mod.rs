@@ -232,6 +232,11 @@ pub struct RuleSpec {
     /// `SECRET_KEY` may be hex, base64 or any printable text).
     #[serde(default)]
     pub entropy_floor: bool,
+    /// Hand-typed stand-ins (`abcdef123456…`, `a1b2c3d4…`: the engine's `filter::is_stand_in`) are
+    /// placeholders, not findings, as they are for generic rules. Other provider rules report a stand-in
+    /// written in their exact format.
+    #[serde(default)]
+    pub refuse_stand_ins: bool,
     #[serde(default)]
     pub allow: Arc<[Text]>,
     #[serde(default)]
