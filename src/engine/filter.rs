@@ -413,7 +413,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// Unlike [`is_placeholder`]'s template marks, a stand-in written in a provider's exact format is how
 /// people write that provider's key in tests and examples, and the other scanners' authors count it as a
 /// finding (in their rule tests, 300 stand-ins in a provider's format are positives, 17 negatives). So the
-/// generic and place rules refuse stand-ins, as does a rule that sets `refuse_stand_ins` (Klaviyo's, whose
+/// generic and place rules refuse stand-ins, as does a rule that sets `refuse_stand_ins` (the hex Klaviyo key, whose
 /// keys are this tool's headline and whose look-alikes users meet most); other provider rules report them.
 pub fn is_stand_in(secret: &[u8]) -> bool {
     if secret.len() > LONG_SECRET {
