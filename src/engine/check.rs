@@ -21,6 +21,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
     match check {
         Check::GithubCrc32 | Check::NpmCrc32 => crc32_base62_suffix(secret),
         Check::GrafanaCrc32 => crc32_hex_suffix(secret),
+        Check::AwsKeyId => aws_key_id(secret),
         Check::Jwt => jwt(secret),
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
@@ -454,6 +455,17 @@ pub fn crc32_hex_suffix(secret: &[u8]) -> bool {
     sum == want.as_bytes()
 }
 
+/// An AWS access key id with a current prefix (`AKIA`, `ASIA`, `ABIA`, `ACCA`) has 16 base32 characters
+/// after it (`A`-`Z`, `2`-`7`: they encode the account id; trufflesecurity's research, gitleaks #1324), so
+/// a `0`, `1`, `8` or `9` there is an identifier that happens to start with `AKIA`, or a made-up id. Other
+/// values (`A3T` ids) pass.
+pub fn aws_key_id(secret: &[u8]) -> bool {
+    let current = [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+        .iter()
+        .any(|p| secret.starts_with(p));
+    !current || secret[4..].iter().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7'))
+}
+
 /// A JWT: three dot-separated base64url parts; header and payload are JSON objects; the header's `alg`
 /// is present and not `none`; the signature is not empty.
 pub fn jwt(secret: &[u8]) -> bool {
@@ -555,6 +567,17 @@ mod tests {
         bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
         assert!(!crc32_base62_suffix(&bad));
         assert!(!crc32_base62_suffix(b"ghp_short"));
+    }
+
+    #[test]
+    fn aws_key_ids_after_a_current_prefix_are_base32() {
+        assert!(aws_key_id(b"AKIAWW7VB7XQRJAZEDLQ"));
+        assert!(aws_key_id(b"ASIAE4SWMQS7TNGCZFJ6"));
+        // 0, 1, 8 and 9 are not base32 digits.
+        assert!(!aws_key_id(b"AKIAWGXZ9OPDOWUJMZGI"));
+        assert!(!aws_key_id(b"ASIAIOSFODNN7LXM10JI"));
+        // An early `A3T` id keeps the wider alphabet.
+        assert!(aws_key_id(b"A3TXK7Q2MZRP4VNW8JCL"));
     }
 
     #[test]

@@ -236,34 +236,6 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d",
 ];
 
-/// True for a value in the exact shape of a provider's token whose format carries a check it fails: a
-/// GitHub or npm token whose CRC32 suffix is wrong, a Grafana service account token whose checksum is
-/// wrong, an AWS access key id with a character base32 does not have. No such token was ever issued (a
-/// made-up one in documentation or a test); the generic and place rules, which know no format, do not
-/// report it either.
-pub fn forged_token(secret: &[u8]) -> bool {
-    let alnum = |b: &[u8]| b.iter().all(u8::is_ascii_alphanumeric);
-    // The prefixes whose 36-character tokens carry the checksum (a refresh token, `ghr_`, is longer).
-    for prefix in [&b"ghp_"[..], b"gho_", b"ghu_", b"ghs_", b"npm_"] {
-        if let Some(body) = secret.strip_prefix(prefix) {
-            return body.len() == 36 && alnum(body) && !super::check::crc32_base62_suffix(secret);
-        }
-    }
-    if let Some(body) = secret.strip_prefix(b"glsa_") {
-        let shaped = body.len() == 41
-            && alnum(&body[..32])
-            && body[32] == b'_'
-            && body[33..].iter().all(|b| b.is_ascii_hexdigit());
-        return shaped && !super::check::crc32_hex_suffix(secret);
-    }
-    let key_id = secret.len() == 20
-        && [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
-            .iter()
-            .any(|p| secret.starts_with(p))
-        && secret[4..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    key_id && secret[4..].iter().any(|b| matches!(b, b'0' | b'1' | b'8' | b'9'))
-}
-
 /// True for a credential its provider published as a sample ([`PUBLISHED_SAMPLES`]); a hex key is
 /// compared without its `0x` and in either case.
 pub fn is_published_sample(secret: &[u8]) -> bool {
@@ -837,32 +809,6 @@ mod tests {
             "sk-a8Kq2mZP9vL4",
         ] {
             assert!(!made_of_runs(real.as_bytes()), "{real}");
-        }
-    }
-
-    #[test]
-    fn forged_tokens() {
-        // Wrong checksums, a 0/1/8/9 where an AWS key id has base32.
-        for t in [
-            "ghp_XIxB7KMNdAr3zqWtQqhE94qglHqOzn1D1stg",
-            "glsa_HOruNAb7SOiCdshU7algkrq7FDsNSLAa_55e2f8be",
-            "ASIAIOSFODNN7LXM10JI",
-            "AKIAWGXZ9OPDOWUJMZGI",
-        ] {
-            assert!(forged_token(t.as_bytes()), "{t}");
-        }
-        // GitHub's documentation sample fails its own checksum (a published sample is refused anyway).
-        assert!(forged_token(b"ghp_16C7e42F292c6912E7710c838347Ae178B4a"));
-        // Issued shapes with right checks, and values no format claims.
-        for t in [
-            "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",
-            "glsa_iNValIdinValiDinvalidinvalidinva_5b582697",
-            "AKIAWW7VB7XQRJAZEDLQ",
-            "ghp_short",
-            "xK9mQ2vL8nP4wR7tY3zA",
-            "AKIA1234",
-        ] {
-            assert!(!forged_token(t.as_bytes()), "{t}");
         }
     }
 

@@ -449,6 +449,9 @@ pub struct Scratch {
     claiming: bool,
     /// The generic candidates of the scan at hand that a specific rule claimed, under that rule.
     claimed: Vec<Match>,
+    /// Spans of the scan at hand that a rule with a format check refused as never issued
+    /// ([`Verdict::Forged`]); a generic or place rule's match on exactly such a span is dropped.
+    forged: Vec<(usize, usize)>,
 }
 
 impl Scratch {
@@ -851,6 +854,7 @@ impl Engine {
             claims: None,
             claiming: false,
             claimed: Vec::new(),
+            forged: Vec::new(),
         }
     }
 
@@ -976,6 +980,7 @@ impl Engine {
             && filter::has_escaped_quote(&hay[lo..hi])
             && filter::unescaped_quotes(hay, &mut unescaped);
         let text: &[u8] = if escaped { &unescaped } else { hay };
+        scratch.forged.clear();
         for &r in &scratch.touched {
             if self.gated[r] && !scratch.path_on.contains(&r) {
                 continue;
@@ -1017,6 +1022,10 @@ impl Engine {
                 let (rule, to) = match (claimed, verdict) {
                     (Some(specific), _) => (specific, &mut scratch.claimed),
                     (None, Verdict::Accepted) => (r, &mut scratch.matches),
+                    (None, Verdict::Forged) => {
+                        scratch.forged.push((start, end));
+                        return false;
+                    }
                     _ => return false,
                 };
                 to.push(Match {
@@ -1124,6 +1133,13 @@ impl Engine {
                     .any(|m| !self.rules[m.rule].generic && m.start < c.end && c.start < m.end)
             });
             scratch.matches.append(&mut scratch.claimed);
+        }
+        if !scratch.forged.is_empty() {
+            let forged = &scratch.forged;
+            scratch.matches.retain(|m| {
+                let rule = &self.rules[m.rule];
+                !((rule.generic || rule.by_place) && forged.contains(&(m.start, m.end)))
+            });
         }
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
@@ -1642,9 +1658,6 @@ impl CompiledRule {
         if self.generic && (filter::continues_past_ascii(hay, end) || filter::code_identifier(hay, start, end)) {
             return Verdict::Refused;
         }
-        if (self.generic || self.by_place) && filter::forged_token(secret) {
-            return Verdict::Refused;
-        }
         if self.generic && (filter::is_altered_hex(secret) || filter::made_of_runs(secret)) {
             return Verdict::ValueRefused;
         }
@@ -1653,9 +1666,11 @@ impl CompiledRule {
                 return Verdict::ValueRefused;
             }
         }
-        match self.check.is_none_or(|c| check::passes_at(c, hay, start, end)) {
-            true => Verdict::Accepted,
-            false => Verdict::ValueRefused,
+        match self.check {
+            None => Verdict::Accepted,
+            Some(c) if check::passes_at(c, hay, start, end) => Verdict::Accepted,
+            Some(c) if c.is_format_check() => Verdict::Forged,
+            Some(_) => Verdict::ValueRefused,
         }
     }
 }
@@ -1668,6 +1683,10 @@ enum Verdict {
     Refused,
     /// Refused only for how the value looks to this rule (entropy, the generic rules' own filters).
     ValueRefused,
+    /// In the rule's exact format but failing the format's own check (`Check::is_format_check`: a
+    /// GitHub token's CRC32, an AWS key id's base32): never issued, so the generic and place rules
+    /// refuse the same span too ([`Scratch::forged`]).
+    Forged,
 }
 
 impl Verdict {

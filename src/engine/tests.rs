@@ -186,6 +186,41 @@ fn scratch_is_reusable_across_blobs() {
     assert_eq!(engine.scan(key, &mut scratch).len(), 1);
 }
 
+/// A value in a checked format that fails the check was never issued: its own rule refuses it, and so
+/// do the generic and place rules that would read it as an assigned secret or a bearer token.
+#[test]
+fn a_token_failing_its_format_check_is_refused_by_every_rule() {
+    let engine = shared_engine();
+    let mut scratch = engine.scratch();
+    let mut ids = |text: &str| -> Vec<String> {
+        engine
+            .scan(text.as_bytes(), &mut scratch)
+            .iter()
+            .map(|m| engine.rule(m.rule).info.id.to_string())
+            .collect()
+    };
+    for forged in [
+        "GITHUB_TOKEN=ghp_XIxB7KMNdAr3zqWtQqhE94qglHqOzn1D1stg",
+        "NPM_TOKEN=npm_XIxB7KMNdAr3zqWtQqhE94qglHqOzn1D1stg",
+        "Authorization: Bearer glsa_HOruNAb7SOiCdshU7algkrq7FDsNSLAa_55e2f8be",
+        "aws_access_key_id = AKIAWGXZ9OPDOWUJMZGI",
+        "secret_token = 'ASIAIOSFODNN7LXM10JI'",
+    ] {
+        assert_eq!(ids(forged), Vec::<String>::new(), "{forged}");
+    }
+    // The same shapes with their checks right are their provider's findings.
+    assert_eq!(
+        ids("GITHUB_TOKEN=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"), // pkhound:allow
+        ["github-classic-pat"]
+    );
+    assert_eq!(ids("aws_access_key_id = AKIAWW7VB7XQRJAZEDLQ"), ["aws-access-key-id"]); // pkhound:allow
+                                                                                        // A value no checked format claims stays the generic rule's.
+    assert_eq!(
+        ids("secret_token = 'Xq7vK2mN4pR7tW1xY3bC'"),
+        ["generic-secret-assignment"]
+    );
+}
+
 #[test]
 fn keys_in_a_dense_line_are_each_found_once() {
     let (_, engine) = builtin_engine();

@@ -34,6 +34,9 @@ pub enum Check {
     /// Grafana service account tokens (`glsa_<32>_<8 hex>`): the hex is the CRC32 of everything before
     /// the last `_`, its four bytes little-endian.
     GrafanaCrc32,
+    /// AWS access key ids after `AKIA`, `ASIA`, `ABIA` or `ACCA`: the 16 characters that follow are base32
+    /// (`A`-`Z`, `2`-`7`; they encode the account id). `A3T` ids, an early form, are not judged.
+    AwsKeyId,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
     /// A BIP-39 recovery phrase: every word in the English list and the checksum right.
@@ -68,6 +71,18 @@ pub enum Check {
     /// A Java key store (JKS or JCEKS) that holds a private key or a secret key, not only trusted
     /// certificates (a truststore).
     JavaKeystore,
+}
+
+impl Check {
+    /// A check of a token format's own redundancy (a checksum, an encoding's alphabet): a value in the
+    /// format that fails it was never issued. The engine's generic and place rules refuse that value
+    /// too, so a made-up token the provider's rule refuses is not reported under another name.
+    pub fn is_format_check(self) -> bool {
+        matches!(
+            self,
+            Check::GithubCrc32 | Check::NpmCrc32 | Check::GrafanaCrc32 | Check::AwsKeyId
+        )
+    }
 }
 
 impl RuleSpec {
