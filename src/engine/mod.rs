@@ -266,7 +266,7 @@ impl Tiered {
         if len > LIGHT_SPAN || self.searches.fetch_add(1, Ordering::Relaxed) >= LIGHT_SEARCHES {
             let full = self.full.get_or_init(|| {
                 regex_automata::meta::Regex::builder()
-                    .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+                    .syntax(rule_syntax())
                     .configure(self.config.clone())
                     .build(&self.src)
                     .ok()
@@ -1441,14 +1441,9 @@ impl CompiledRule {
             message,
         };
         // The regex parses (its syntax is checked here whichever engine runs it).
-        let hir = match regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(&self.regex_src)
-        {
+        let hir = match parse_hir(&self.regex_src) {
             Ok(hir) => Some(hir),
-            Err(e) => return Err(err("regex", e.to_string())),
+            Err(e) => return Err(err("regex", e)),
         };
         let starts = hir
             .as_ref()
@@ -1588,7 +1583,7 @@ impl CompiledRule {
                 };
                 size <= 22
             }
-            let Some(hir) = parse_hir(&self.regex_src) else {
+            let Ok(hir) = parse_hir(&self.regex_src) else {
                 return false;
             };
             let secret = match group(&hir, &|c| c.name.as_deref() == Some("secret")) {
@@ -1699,14 +1694,16 @@ impl Verdict {
     }
 }
 
-/// `regex`'s syntax as the rules' regexes are built (bytes, ASCII classes); `None` when it does not parse.
-fn parse_hir(regex: &str) -> Option<regex_syntax::hir::Hir> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(regex)
-        .ok()
+/// The syntax every rule regex is read with, in one place: bytes (a match need not be UTF-8) and ASCII
+/// classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume). Secrets are ASCII, and
+/// Unicode classes make each regex's automaton many times larger to build and run.
+fn rule_syntax() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new().unicode(false).utf8(false)
+}
+
+/// `regex` parsed as the rules' regexes are built ([`rule_syntax`]).
+fn parse_hir(regex: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_automata::util::syntax::parse_with(regex, &rule_syntax()).map_err(|e| e.to_string())
 }
 
 /// The secret's span in a regex match: the rule's group (`None` when it did not take part), the first
@@ -1886,15 +1883,9 @@ impl Matcher {
 }
 
 /// A rule's regex for unanchored searches, as a [`Tiered`] one (its light build now, the full one when
-/// searches ask). ASCII classes (`\w`, `\d`, `\s` as in Go's RE2, which gitleaks rules assume): secrets are
-/// ASCII, and Unicode classes make each regex's automaton many times larger to build and run.
+/// searches ask), in the rules' syntax ([`rule_syntax`]).
 fn build_tiered(src: &Text) -> Result<Tiered, String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(src)
-        .map_err(|e| e.to_string())?;
+    let hir = parse_hir(src)?;
     Tiered::new(&hir, unanchored_config(), src)
 }
 

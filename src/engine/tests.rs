@@ -496,6 +496,7 @@ proptest! {
 fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
     let required_byte = |r: &str| {
         super::parse_hir(r)
+            .ok()
             .and_then(|h| super::required_byte(&h))
             .map(|(b, _)| b)
     };
@@ -513,6 +514,7 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
     // How far into a match the byte lies, when the regex bounds it.
     let within = |r: &str| {
         super::parse_hir(r)
+            .ok()
             .and_then(|h| super::required_byte(&h))
             .and_then(|(_, w)| w)
     };
@@ -523,7 +525,7 @@ fn a_window_is_searched_only_when_it_holds_a_byte_every_match_needs() {
 
 #[test]
 fn a_window_is_searched_only_when_it_holds_a_run_every_match_needs() {
-    let run = |r: &str| super::parse_hir(r).and_then(|h| super::required_run(&h));
+    let run = |r: &str| super::parse_hir(r).ok().and_then(|h| super::required_run(&h));
     let hex = |r: &Run| (0u8..=255).filter(|&b| r.class[usize::from(b)]).collect::<Vec<u8>>();
     let sentry = run(r"(?i:sentry)(?s:[^@]){0,40}?(?P<secret>[a-f0-9]{64})").expect("a 64-byte run");
     assert_eq!(sentry.min, 64);
@@ -570,7 +572,7 @@ proptest! {
 #[test]
 fn keyword_start_is_proved_from_prefix_literals() {
     let keyword_start =
-        |r: &str, k: &[crate::rules::Text]| super::parse_hir(r).is_some_and(|h| super::keyword_start(&h, k));
+        |r: &str, k: &[crate::rules::Text]| super::parse_hir(r).is_ok_and(|h| super::keyword_start(&h, k));
     let kw = |ks: &[&str]| ks.iter().map(|k| crate::rules::Text::from(*k)).collect::<Vec<_>>();
     assert!(keyword_start(
         r"(?i:sentry)(?s:[^@]){0,40}?([a-f0-9]{64})",
