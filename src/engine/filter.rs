@@ -274,6 +274,13 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     b"asdfqwer",
     b"qwerasdf",
     b"asdfasdf",
+    // Instructions in place of a value (`REPLACE_WITH_PASSWORD`, `change_me`).
+    b"replace_with",
+    b"replace-with",
+    b"replaceme",
+    b"replace_me",
+    b"change_me",
+    b"change-me",
 ];
 const LONG_MARKS: usize = 12;
 
@@ -823,6 +830,9 @@ mod tests {
             "${KLAVIYO_KEY}",
             "pk_abababababababababababababababab",
             "%s8f2a91c4e7d3b6",
+            "REPLACE_WITH_PASSWORD",
+            "sk_live_replace-with-your-key",
+            "Change_me_2024",
             "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",
             "CAISuwJ1q6Ft5B2yu9Kiaa5E0VnVJ8q2o3P4r5S6t7U8v9W0xYz",
             "1a2b3c4d5e6f7a8b9c0d",
