@@ -6,6 +6,9 @@ Sources (bare git mirrors made by `fetch`):
   kingfisher            : data/rules/*.yml                  (examples / negative_examples)
   noseyparker           : crates/noseyparker/data/default/builtin/rules/*.yml (the same shape)
   trufflehog            : pkg/detectors/**/*_test.go        (Pattern tests: input + want; want empty => negative)
+  secretlint            : packages/@secretlint/secretlint-rule-*/test/snapshots/{ng,ok}.*/input*
+                          (an `ng.` case must be reported, an `ok.` case not; option tests and rules that are
+                          not about secrets — dotenv files, home paths, comment filters — are skipped)
 Each record: source, file, rule, provider(peer name), kind(pos|neg), text, secrets(list, may be empty).
 """
 import json, os, re, subprocess, sys
@@ -20,7 +23,10 @@ REPOS = {
     'kingfisher': f'{M}/mongodb+kingfisher/repo',
     'trufflehog': f'{M}/trufflesecurity+trufflehog/repo',
     'noseyparker': f'{M}/praetorian-inc+noseyparker/repo',
+    'secretlint': f'{M}/secretlint+secretlint/repo',
 }
+# secretlint rules that judge something other than a secret's value.
+SECRETLINT_SKIP = ('preset-', 'no-dotenv', 'no-homedir', 'filter-comments', 'pattern', 'example', 'no-k8s-kind-secret')
 
 
 def git(repo, *args):
@@ -138,6 +144,33 @@ def kingfisher(out, name='kingfisher', rules_dir='data/rules'):
     print(name, n, file=sys.stderr)
 
 
+def secretlint(out):
+    repo = REPOS['secretlint']
+    if not os.path.isdir(repo):
+        print('secretlint mirror missing, skipped', file=sys.stderr)
+        return
+    n = 0
+    snap = re.compile(r'packages/@secretlint/secretlint-rule-([a-z0-9-]+)/test/snapshots/([^/]+)/input[^/]*$')
+    for path in ls(repo, 'packages/@secretlint'):
+        m = snap.match(path)
+        if not m or m.group(1).startswith(SECRETLINT_SKIP):
+            continue
+        rule, case = m.groups()
+        # Cases that test an option (`--enableIDScanRule-false`, `allows`) say nothing of the default rule.
+        if '--' in case or 'allow' in case or not case.startswith(('ng.', 'ok.')):
+            continue
+        raw = subprocess.run(['git', '-C', repo, 'show', f'HEAD:{path}'], capture_output=True, check=True).stdout
+        try:
+            text = raw.decode('utf-8')
+        except UnicodeDecodeError:
+            continue  # binary key stores: the text harness cannot carry them
+        kind = 'pos' if case.startswith('ng.') else 'neg'
+        out.append(dict(source='secretlint', file=f'secretlint/{rule}.snapshot', rule=f'{rule}:{case}', kind=kind,
+                        text=text, secrets=[]))
+        n += 1
+    print('secretlint', n, file=sys.stderr)
+
+
 def trufflehog(out):
     repo = REPOS['trufflehog']
     stats = {'ok': 0, 'skipped': 0}
@@ -213,6 +246,7 @@ def main():
     kingfisher(out)
     kingfisher(out, 'noseyparker', 'crates/noseyparker/data/default/builtin/rules')
     trufflehog(out)
+    secretlint(out)
     with open(os.path.join(os.path.dirname(__file__), 'examples.jsonl'), 'w') as f:
         for r in out:
             f.write(json.dumps(r) + '\n')
