@@ -28,6 +28,7 @@ ALIAS = {
     'terraformcloudpersonaltoken': 'hashicorp', 'terraformcloud': 'hashicorp', 'vagrantcloud': 'hashicorp',
     'vagrantcloudpersonaltoken': 'hashicorp', 'netrc': 'generic', 'nexmoapikey': 'vonage', 'sendinbluev2': 'brevo',
     'youtube': 'google', 'youtubeapikey': 'google', 'ldap': 'database',
+    'basicauth': 'url', 'secp256k1privatekey': 'crypto-wallet',
 }
 SHORT_PREFIX_OK = {'aws', 'npm', 'gcp', 'ibm'}
 
