@@ -21,7 +21,9 @@
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
-///   value's opening quote.
+///   value's opening quote;
+/// - a comparison with a quoted value (`password == "…"`, `token !== '…'`): a credential checked against a
+///   hard-coded one in code, which ends at the value's opening quote.
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -36,7 +38,8 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\s{1,3}value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
-    r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())\s{0,3}[`'"])"#,
+    r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())\s{0,3}[`'"]"#,
+    r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"])"#,
 );
 
 /// The fragments by name.
@@ -104,11 +107,20 @@ mod tests {
             "TOKEN\n    value: \"abcd1234\"",
             "TOKEN\" value=\"abcd1234\"",
             "TOKEN string = \"abcd1234\"",
+            "TOKEN == \"abcd1234\"",
+            "TOKEN !== 'abcd1234'",
+            "TOKEN\"] != \"abcd1234\"",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");
         }
-        for text in ["TOKEN abcd1234", "TOKEN.length abcd1234", "TOKEN(abcd1234)"] {
+        // A comparison with another name is no hard-coded value.
+        for text in [
+            "TOKEN abcd1234",
+            "TOKEN.length abcd1234",
+            "TOKEN(abcd1234)",
+            "TOKEN == abcd1234",
+        ] {
             assert!(!re.is_match(text), "{text:?}");
         }
     }
