@@ -1143,6 +1143,7 @@ impl Engine {
         }
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
+        self.drop_unpaired(text, &mut scratch.matches);
         self.drop_generic_overlaps(&mut scratch.matches);
         self.one_per_span(&mut scratch.matches);
         self.drop_covered_by_place(text, &mut scratch.matches);
@@ -1159,54 +1160,70 @@ impl Engine {
         }
         let mut folded = Vec::new();
         for m in matches.iter_mut() {
-            let rule = &self.rules[m.rule];
-            let (
-                Some(spec),
-                Ok(Matcher {
-                    pair: Some((regex, group)),
-                    ..
-                }),
-            ) = (&rule.pair, rule.matcher())
-            else {
-                continue;
-            };
-            let from = m.start.saturating_sub(spec.within);
-            let to = m.end.saturating_add(spec.within).min(hay.len());
-            let mut locs = regex.capture_locations();
-            let mut pos = from;
-            let mut best: Option<(usize, usize)> = None;
-            while pos < to {
-                let Some(found) = regex.captures_read_at(&mut locs, &hay[..to], pos) else {
-                    break;
-                };
-                pos = if found.end() > found.start() {
-                    found.end()
-                } else {
-                    found.end() + 1
-                };
-                let Some((s, e)) = locs.get(*group) else {
-                    continue;
-                };
-                if s >= e || (s < m.end && m.start < e) || filter::is_placeholder(&hay[s..e]) {
-                    continue;
-                }
-                let distance = |(s, e): (usize, usize)| {
-                    if e <= m.start {
-                        m.start - e
-                    } else {
-                        s.saturating_sub(m.end)
-                    }
-                };
-                if best.is_none_or(|b| distance((s, e)) < distance(b)) {
-                    best = Some((s, e));
-                }
-            }
-            if let Some(span) = best {
+            if let Some(span) = self.partner_of(hay, m) {
                 m.partner = Some(span);
                 folded.push(span);
             }
         }
         matches.retain(|m| m.partner.is_some() || !folded.contains(&(m.start, m.end)));
+    }
+
+    /// Drops the matches of rules whose other half is required (`[rule.pair] required = true`) and not
+    /// found. Before the other span filters: such a match is no finding, and must not make another rule's
+    /// match on the same bytes yield to it.
+    fn drop_unpaired(&self, hay: &[u8], matches: &mut Vec<Match>) {
+        let required = |m: &Match| self.rules[m.rule].pair.as_ref().is_some_and(|p| p.required);
+        if matches.iter().any(required) {
+            matches.retain(|m| !required(m) || self.partner_of(hay, m).is_some());
+        }
+    }
+
+    /// The nearest other half of `m`'s two-part credential within its pair's reach: not overlapping `m`,
+    /// not a placeholder. `None` for a rule without a pair.
+    fn partner_of(&self, hay: &[u8], m: &Match) -> Option<(usize, usize)> {
+        let rule = &self.rules[m.rule];
+        let (
+            Some(spec),
+            Ok(Matcher {
+                pair: Some((regex, group)),
+                ..
+            }),
+        ) = (&rule.pair, rule.matcher())
+        else {
+            return None;
+        };
+        let from = m.start.saturating_sub(spec.within);
+        let to = m.end.saturating_add(spec.within).min(hay.len());
+        let mut locs = regex.capture_locations();
+        let mut pos = from;
+        let mut best: Option<(usize, usize)> = None;
+        while pos < to {
+            let Some(found) = regex.captures_read_at(&mut locs, &hay[..to], pos) else {
+                break;
+            };
+            pos = if found.end() > found.start() {
+                found.end()
+            } else {
+                found.end() + 1
+            };
+            let Some((s, e)) = locs.get(*group) else {
+                continue;
+            };
+            if s >= e || (s < m.end && m.start < e) || filter::is_placeholder(&hay[s..e]) {
+                continue;
+            }
+            let distance = |(s, e): (usize, usize)| {
+                if e <= m.start {
+                    m.start - e
+                } else {
+                    s.saturating_sub(m.end)
+                }
+            };
+            if best.is_none_or(|b| distance((s, e)) < distance(b)) {
+                best = Some((s, e));
+            }
+        }
+        best
     }
 
     /// Every span in `hay` that any rule's regex takes for a secret, active or not, whatever its filters

@@ -312,6 +312,10 @@ pub struct PairSpec {
     /// How far from the secret (bytes before its start or after its end) the other half may sit.
     #[serde(default = "default_pair_within")]
     pub within: usize,
+    /// The rule reports a match only with its other half found: for a value whose name alone says too
+    /// little (`secret_key = …` is AWS's beside an AWS access key id, and any framework's elsewhere).
+    #[serde(default)]
+    pub required: bool,
 }
 
 fn default_pair_within() -> usize {
