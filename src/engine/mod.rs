@@ -1160,7 +1160,8 @@ impl Engine {
         }
         let mut folded = Vec::new();
         for m in matches.iter_mut() {
-            if let Some(span) = self.partner_of(hay, m) {
+            // A required pair's other half was found already ([`Engine::drop_unpaired`]).
+            if let Some(span) = m.partner.or_else(|| self.partner_of(hay, m)) {
                 m.partner = Some(span);
                 folded.push(span);
             }
@@ -1169,12 +1170,19 @@ impl Engine {
     }
 
     /// Drops the matches of rules whose other half is required (`[rule.pair] required = true`) and not
-    /// found. Before the other span filters: such a match is no finding, and must not make another rule's
-    /// match on the same bytes yield to it.
+    /// found, and keeps the other half of those that stay for [`Engine::pair_up`]. Before the other span
+    /// filters: such a match is no finding, and must not make another rule's match on the same bytes
+    /// yield to it.
     fn drop_unpaired(&self, hay: &[u8], matches: &mut Vec<Match>) {
         let required = |m: &Match| self.rules[m.rule].pair.as_ref().is_some_and(|p| p.required);
         if matches.iter().any(required) {
-            matches.retain(|m| !required(m) || self.partner_of(hay, m).is_some());
+            matches.retain_mut(|m| {
+                if !required(m) {
+                    return true;
+                }
+                m.partner = self.partner_of(hay, m);
+                m.partner.is_some()
+            });
         }
     }
 
