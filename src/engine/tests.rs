@@ -18,6 +18,15 @@ fn shared_engine() -> &'static Engine {
     ENGINE.get_or_init(|| builtin_engine().1)
 }
 
+/// The rule ids of what `engine` finds in `hay`, in the order of the matches.
+fn found_ids<'e>(engine: &'e Engine, scratch: &mut Scratch, hay: &[u8]) -> Vec<&'e str> {
+    engine
+        .scan(hay, scratch)
+        .iter()
+        .map(|m| engine.rules[m.rule].info.id.as_str())
+        .collect()
+}
+
 /// Every example of every built-in rule, through the real engine (prefilter, window, filters).
 /// Collects every failure and fails once, naming file, rule and example index.
 #[test]
@@ -69,12 +78,7 @@ fn the_engine_reads_only_the_specs_of_rules_a_scan_wakes() {
     assert_eq!(read(&engine), 0);
     let mut scratch = engine.scratch();
     let hay = b"KLAVIYO_KEY = \"pk_a4c123b1612dd272d1371c17149d439536\"\nextra = 1\n";
-    let found: Vec<&str> = engine
-        .scan(hay, &mut scratch)
-        .iter()
-        .map(|m| engine.rules[m.rule].info.id.as_str())
-        .collect();
-    assert_eq!(found, ["klaviyo-private-key"]);
+    assert_eq!(found_ids(&engine, &mut scratch, hay), ["klaviyo-private-key"]);
     let woken = read(&engine);
     assert!(woken > 0 && woken < 12, "{woken} rules read for one line");
 }
@@ -166,12 +170,7 @@ remediation = "Rotate it."
     assert!(engine.rules.iter().all(|r| r.matcher.get().is_none()));
     let mut scratch = engine.scratch();
     let hay = b"acme=Q7ZKD2M9XW4BN6PLR3TY\nt = zork_4f0c2a9e1b7d3c5a8e6f0b2d4c6a8e1f\n";
-    let found: Vec<&str> = engine
-        .scan(hay, &mut scratch)
-        .iter()
-        .map(|m| engine.rules[m.rule].info.id.as_str())
-        .collect();
-    assert_eq!(found, ["acme-token", "zork-token"]);
+    assert_eq!(found_ids(&engine, &mut scratch, hay), ["acme-token", "zork-token"]);
     let compiled: Vec<bool> = engine.rules.iter().map(|r| r.matcher.get().is_some()).collect();
     assert_eq!(compiled, [true, true, false]);
 }
@@ -192,13 +191,7 @@ fn scratch_is_reusable_across_blobs() {
 fn a_token_failing_its_format_check_is_refused_by_every_rule() {
     let engine = shared_engine();
     let mut scratch = engine.scratch();
-    let mut ids = |text: &str| -> Vec<String> {
-        engine
-            .scan(text.as_bytes(), &mut scratch)
-            .iter()
-            .map(|m| engine.rule(m.rule).info.id.to_string())
-            .collect()
-    };
+    let mut ids = |text: &str| found_ids(engine, &mut scratch, text.as_bytes());
     for forged in [
         "GITHUB_TOKEN=ghp_XIxB7KMNdAr3zqWtQqhE94qglHqOzn1D1stg",
         "NPM_TOKEN=npm_XIxB7KMNdAr3zqWtQqhE94qglHqOzn1D1stg",
@@ -206,7 +199,7 @@ fn a_token_failing_its_format_check_is_refused_by_every_rule() {
         "aws_access_key_id = AKIAWGXZ9OPDOWUJMZGI",
         "secret_token = 'ASIAIOSFODNN7LXM10JI'",
     ] {
-        assert_eq!(ids(forged), Vec::<String>::new(), "{forged}");
+        assert_eq!(ids(forged), Vec::<&str>::new(), "{forged}");
     }
     // The same shapes with their checks right are their provider's findings.
     assert_eq!(
