@@ -11,7 +11,8 @@
 /// quote's whitespace (a rule adds `\s{0,3}['"]?` or its own). One alternative per form:
 /// - a YAML block scalar: `name: >-` and the value indented on the next line;
 /// - `=`, `:`, `:=`, `=>`, `||=`, `?=`, `+=`, `.=`, `:-` (a shell default, `${NAME:-value}`), after an
-///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`);
+///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`) or a C array's declarator
+///   (`char auth[] =`, `char key[33] =`);
 /// - a call's next argument, or its `default=` keyword (`define('NAME', '…')`, `config('NAME',
 ///   default='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
@@ -30,7 +31,7 @@
 /// compiles on its first keyword hit (counted, the fragment took about twice as long to build).
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
-    r#"|['"]?\]?\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
+    r#"|(?:['"]?\]?|\[[0-9]{0,5}\])\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</key>\s{0,8}<string>"#,
