@@ -366,12 +366,15 @@ fn line_above(hay: &[u8], line_start: usize) -> Option<&[u8]> {
 /// The name the value at `at` is assigned to, from the text before it on its line (`line_start..at`),
 /// the `name:` paired with a `value:`, or the key of a YAML block scalar the value begins.
 pub(crate) fn variable_at(hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    // `value` itself names nothing to read: the name it is paired with, if any, does (Postman's
+    // `{"key": "value", "value": "…"}` pairs it with `value` again).
+    let not_value = |v: &String| !v.eq_ignore_ascii_case("value");
     assigned_name(&hay[line_start..at])
-        .map(|v| {
-            if v.eq_ignore_ascii_case("value") {
-                paired_name(hay, line_start, at).unwrap_or(v)
+        .and_then(|v| {
+            if not_value(&v) {
+                Some(v)
             } else {
-                v
+                paired_name(hay, line_start, at).filter(not_value)
             }
         })
         .or_else(|| block_scalar_name(hay, line_start, at))
@@ -657,6 +660,14 @@ mod tests {
             ("config:\n  value: \"", None),
         ];
         assert_names(paired_name, cases);
+        // `value` is no name to read at run time: the paired one, else none.
+        let cases = &[
+            ("env:\n  - name: PARTNER_TOKEN\n    value: \"", Some("PARTNER_TOKEN")),
+            ("\"apikey\": [{\"key\": \"value\", \"value\": \"", None),
+            ("value = \"", None),
+            ("api_value = \"", Some("api_value")),
+        ];
+        assert_names(variable_at, cases);
     }
 
     /// `name(hay, line_start, at)` for a value that would start at the end of each text, against the
