@@ -491,7 +491,12 @@ pub fn jwt(secret: &[u8]) -> bool {
     let Some(alg) = h.get("alg").and_then(|a| a.as_str()) else {
         return false;
     };
-    if alg.eq_ignore_ascii_case("none") || !matches!(decode(payload), Some(serde_json::Value::Object(_))) {
+    let Some(serde_json::Value::Object(claims)) = decode(payload) else {
+        return false;
+    };
+    // A token for PostgREST's anonymous role is public by design: Supabase's anon key ships in every
+    // browser client (`createClient(url, anonKey)`), and grants what row-level security lets anyone do.
+    if alg.eq_ignore_ascii_case("none") || claims.get("role").and_then(|r| r.as_str()) == Some("anon") {
         return false;
     }
     let signed = secret.len() - signature.len() - 1;
@@ -507,6 +512,8 @@ const PUBLISHED_HMAC_KEYS: &[&[u8]] = &[
     b"your-384-bit-secret",
     b"your-512-bit-secret",
     b"a-string-secret-at-least-256-bits-long",
+    // Supabase's self-hosting `.env.example` (`JWT_SECRET`), which signs its published demo keys.
+    b"super-secret-jwt-token-with-at-least-32-characters-long",
 ];
 
 /// True when `signature` is the HS256/384/512 HMAC of `signed` (`header.payload`) under a published key.
@@ -602,6 +609,12 @@ mod tests {
             b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
         ));
         assert!(!jwt(b"eyJub3QganNvbg.eyJ.x"));
+        // {"iss":"supabase-demo","role":"anon",…}: PostgREST's anonymous role, public by design.
+        assert!(!jwt(b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.7707EVCucj8ciDXXOJs8u5DKIQkM286b5tUZzr3ndEE"));
+        // {"iss":"supabase-demo","role":"service_role",…} signed with Supabase's published demo secret.
+        assert!(!jwt(b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU"));
+        // The same claims under a key of our own: a real service-role key.
+        assert!(jwt(b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.7707EVCucj8ciDXXOJs8u5DKIQkM286b5tUZzr3ndEE"));
     }
 
     /// RFC 4231 test case 2 (key `Jefe`) for each digest: the hand-written HMAC is the standard one.
