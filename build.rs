@@ -127,7 +127,7 @@ fn main() {
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
-/// The rule file's table, each regex's fragment calls expanded, each positive example's text emptied and
+/// The rule file's table, each regex's (and pair regex's) fragment calls expanded, each positive example's text emptied and
 /// the negatives dropped. `None` for a call of an unknown fragment too: the loader then parses the TOML
 /// and reports it, naming the rule, as it reports a file that does not parse.
 fn lean(text: &str) -> Option<toml::Table> {
@@ -135,6 +135,11 @@ fn lean(text: &str) -> Option<toml::Table> {
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
             if let Some(toml::Value::String(regex)) = rule.get_mut("regex") {
+                if let Some(expanded) = fragment::expand(regex).ok()? {
+                    *regex = expanded;
+                }
+            }
+            if let Some(toml::Value::String(regex)) = rule.get_mut("pair").and_then(|p| p.get_mut("regex")) {
                 if let Some(expanded) = fragment::expand(regex).ok()? {
                     *regex = expanded;
                 }

@@ -1,4 +1,5 @@
-//! Named regex fragments a rule's `regex` may call as `(?&name)`: one spelling, kept here, of a pattern
+//! Named regex fragments a rule's `regex` (and its `[rule.pair]` regex) may call as `(?&name)`: one
+//! spelling, kept here, of a pattern
 //! many rules need, so that a form one rule learns to read every rule that calls the fragment reads too.
 //!
 //! `(?&name)` is PCRE's syntax for calling a named pattern; the `regex` crate has no such syntax and
@@ -43,8 +44,13 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"])"#,
 );
 
+/// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
+/// `ASIA` a temporary STS key's, `ABIA`, `ACCA`) and 16 base32 characters, or the older `A3T` form. One
+/// spelling for every rule that finds a secret key by the key id beside it.
+pub const AWS_KEY_ID: &str = "(?:(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|A3T[A-Z0-9][A-Z0-9]{16})";
+
 /// The fragments by name.
-pub const FRAGMENTS: &[(&str, &str)] = &[("assign", ASSIGN)];
+pub const FRAGMENTS: &[(&str, &str)] = &[("assign", ASSIGN), ("aws_key_id", AWS_KEY_ID)];
 
 /// `regex` with every `(?&name)` replaced by its fragment; `None` when it calls none (nothing to copy).
 /// `Err` names a call of an unknown fragment.
@@ -127,9 +133,24 @@ mod tests {
     }
 
     #[test]
+    fn aws_key_id_reads_the_issued_forms_only() {
+        let re = regex::Regex::new(&format!("^{}$", expand("(?&aws_key_id)").unwrap().unwrap())).unwrap();
+        for id in ["AKIAQEGLIYYDKWUZQ2EK", "ASIAJ7NHYYTTXDBS2IBR", "A3T0ABCDEFGHIJKLMNOP"] {
+            assert!(re.is_match(id), "{id}");
+        }
+        // 0, 1, 8 and 9 are not base32 digits; a prefix AWS does not issue; one character short.
+        for id in ["AKIA0EGLIYYDKWUZQ2EK", "AKZAQEGLIYYDKWUZQ2EK", "AKIAQEGLIYYDKWUZQ2E"] {
+            assert!(!re.is_match(id), "{id}");
+        }
+    }
+
+    #[test]
     fn an_unknown_or_unclosed_call_is_an_error() {
         let err = expand("A(?&asign)B").unwrap_err();
-        assert!(err.contains("`(?&asign)`") && err.contains("(?&assign)"), "{err}");
+        assert!(
+            err.contains("`(?&asign)`") && err.contains("(?&assign)") && err.contains("(?&aws_key_id)"),
+            "{err}"
+        );
         assert!(expand("A(?&assign").unwrap_err().contains("unclosed"));
     }
 }

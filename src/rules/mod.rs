@@ -373,8 +373,8 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
     Ok(out)
 }
 
-/// Checks a rule parsed from TOML, and expands the fragments its regex calls (`(?&assign)`, see
-/// [`fragment`]); the built-in rules' baked copies were expanded at build time.
+/// Checks a rule parsed from TOML, and expands the fragments its regex and pair regex call
+/// (`(?&assign)`, `(?&aws_key_id)`, see [`fragment`]); the built-in rules' baked copies were expanded at build time.
 pub(crate) fn validate_spec(file: &str, spec: &mut RuleSpec) -> Result<(), RuleError> {
     let invalid = |message: String| RuleError::Invalid {
         file: file.to_string(),
@@ -385,6 +385,13 @@ pub(crate) fn validate_spec(file: &str, spec: &mut RuleSpec) -> Result<(), RuleE
         Ok(Some(expanded)) => spec.regex = Text::from(expanded),
         Ok(None) => {}
         Err(message) => return Err(invalid(format!("regex: {message}"))),
+    }
+    if let Some(pair) = spec.pair.as_mut() {
+        match fragment::expand(&pair.regex) {
+            Ok(Some(expanded)) => pair.regex = expanded,
+            Ok(None) => {}
+            Err(message) => return Err(invalid(format!("pair regex: {message}"))),
+        }
     }
     let kebab = !spec.id.is_empty()
         && spec
