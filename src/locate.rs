@@ -121,6 +121,11 @@ fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
+/// Whether `name` holds nothing a snippet would mask: no rule's candidate and no secret-looking token.
+fn names_nothing_secret(engine: &Engine, name: &[u8]) -> bool {
+    engine.candidates(name).is_empty() && token_spans(name).next().is_none()
+}
+
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
     // The path's class once per blob; each finding's variable may still make it client-side.
@@ -169,7 +174,10 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             continue;
         }
         let line_end = *line_end;
-        let variable = variable_at(hay, line_start, m.start);
+        // The name is printed as it is (the remediation says which variable to read at run time): one
+        // that is itself secret-like (an AWS key id before its secret key, `Client('AC…', '…')`) names
+        // nothing and would print what the snippet masks.
+        let variable = variable_at(hay, line_start, m.start).filter(|v| names_nothing_secret(engine, v.as_bytes()));
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let exposure = by_path.with_variable(variable.as_deref());
@@ -596,6 +604,20 @@ mod tests {
             let shown = x.snippet.redacted();
             assert!(!shown.contains("1612dd27"), "{shown}");
             assert!(!shown.contains("6fdaeeb9"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_secret_before_the_secret_names_no_variable() {
+        // The key id is the previous argument, read as `define('K', '…')` reads a name: a remediation
+        // saying "read `AKIA…` at run time" would print what the snippet masks.
+        let key_id = "AKIAQEGLIYYDKWUZQ2EK"; // pkhound:allow
+        let text = format!("new BasicAWSCredentials(\"{key_id}\", \"Hq3Zt8Wm2Lx9Rb4Vn7Kc1Jd6Fs0Pg5Ye+Ua/Tw8i\");");
+        let found = run(&text);
+        assert!(!found.is_empty());
+        for f in &found {
+            assert_eq!(f.variable, None);
+            assert!(!f.remediation().contains(key_id), "{}", f.remediation());
         }
     }
 
