@@ -127,9 +127,9 @@ fn main() {
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
 }
 
-/// The rule file's table, each regex's (and pair regex's) fragment calls expanded, each positive example's text emptied and
-/// the negatives dropped. `None` for a call of an unknown fragment too: the loader then parses the TOML
-/// and reports it, naming the rule, as it reports a file that does not parse.
+/// The rule file's table, the fragment calls of each regex and pair regex expanded, each positive
+/// example's text emptied and the negatives dropped. `None` for a call of an unknown fragment too: the
+/// loader then parses the TOML and reports it, naming the rule, as it reports a file that does not parse.
 fn lean(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = text.parse().ok()?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
