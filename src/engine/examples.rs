@@ -201,8 +201,7 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
         return Some("rejected as a provider's published sample".into());
     }
     let generic = spec.is_generic();
-    let by_place = spec.category == Some(crate::rules::Category::Generic);
-    if (generic || by_place || spec.refuse_stand_ins) && super::filter::is_stand_in(secret_bytes) {
+    if spec.refuses_stand_ins() && super::filter::is_stand_in(secret_bytes) {
         return Some("rejected as a hand-typed stand-in (`a1b2c3d4`, `abcdefgh`)".into());
     }
     if generic && super::filter::is_altered_hex(secret_bytes) {

@@ -170,9 +170,9 @@ pub struct RuleData {
     /// A rule of the `generic` category: it knows a credential by where it stands (a curl header, a
     /// `.netrc` line), not by its format, so a rule that knows the format names a match on the same span.
     by_place: bool,
-    /// Hand-typed stand-ins (`a1b2c3d4…`) are placeholders to this rule too (`refuse_stand_ins`; generic
-    /// and place rules always refuse them).
-    refuse_stand_ins: bool,
+    /// Hand-typed stand-ins (`a1b2c3d4…`) are placeholders to this rule too
+    /// ([`crate::rules::RuleSpec::refuses_stand_ins`]).
+    refuses_stand_ins: bool,
     /// A built-in rule: see [`Engine::one_per_span`].
     builtin: bool,
     /// The other half of a two-part credential, found near each match.
@@ -1403,8 +1403,8 @@ impl RuleData {
         };
         RuleData {
             generic: spec.is_generic(),
-            by_place: spec.category == Some(crate::rules::Category::Generic),
-            refuse_stand_ins: spec.refuse_stand_ins,
+            by_place: spec.is_by_place(),
+            refuses_stand_ins: spec.refuses_stand_ins(),
             builtin: loaded.builtin,
             pair: spec.pair.clone(),
             // An id no rule has supersedes nothing (the built-in rules' test checks each one exists).
@@ -1672,7 +1672,7 @@ impl CompiledRule {
         if filter::is_placeholder(secret) || filter::is_published_sample(secret) {
             return Verdict::Refused;
         }
-        if (self.generic || self.by_place || self.refuse_stand_ins) && filter::is_stand_in(secret) {
+        if self.refuses_stand_ins && filter::is_stand_in(secret) {
             return Verdict::Refused;
         }
         if self.generic && (filter::continues_past_ascii(hay, end) || filter::code_identifier(hay, start, end)) {

@@ -97,6 +97,18 @@ impl RuleSpec {
     pub fn caps_entropy(&self) -> bool {
         self.entropy_floor || self.is_generic()
     }
+
+    /// A rule of the `generic` category: it knows a credential by where it stands (a curl header, a
+    /// `.netrc` line), not by its format.
+    pub fn is_by_place(&self) -> bool {
+        self.category == Some(Category::Generic)
+    }
+
+    /// Whether hand-typed stand-ins (`a1b2c3d4…`, the engine's `filter::is_stand_in`) are placeholders to
+    /// this rule: generic and place rules, and rules that set `refuse_stand_ins`.
+    pub fn refuses_stand_ins(&self) -> bool {
+        self.refuse_stand_ins || self.is_generic() || self.is_by_place()
+    }
 }
 
 /// What kind of service a credential belongs to, for grouping rules in listings.
