@@ -121,9 +121,12 @@ fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// Whether `name` holds nothing a snippet would mask: no rule's candidate and no secret-looking token.
-fn names_nothing_secret(engine: &Engine, name: &[u8]) -> bool {
-    engine.candidates(name).is_empty() && token_spans(name).next().is_none()
+/// The variable a finding names (the remediation says to read it at run time), as [`variable_at`] reads
+/// it, unless it is itself secret-like (an AWS key id before its secret key, `Client('AC…', '…')`): a rule's
+/// candidate or a secret-looking token names nothing, and printing it would print what a snippet masks.
+pub(crate) fn printed_variable(engine: &Engine, hay: &[u8], line_start: usize, at: usize) -> Option<String> {
+    variable_at(hay, line_start, at)
+        .filter(|v| engine.candidates(v.as_bytes()).is_empty() && token_spans(v.as_bytes()).next().is_none())
 }
 
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
@@ -174,10 +177,7 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             continue;
         }
         let line_end = *line_end;
-        // The name is printed as it is (the remediation says which variable to read at run time): one
-        // that is itself secret-like (an AWS key id before its secret key, `Client('AC…', '…')`) names
-        // nothing and would print what the snippet masks.
-        let variable = variable_at(hay, line_start, m.start).filter(|v| names_nothing_secret(engine, v.as_bytes()));
+        let variable = printed_variable(engine, hay, line_start, m.start);
         let rule = engine.rule(m.rule);
         let secret = Secret::new(&rule.secret_of(&hay[m.start..m.end]));
         let exposure = by_path.with_variable(variable.as_deref());

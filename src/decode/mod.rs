@@ -619,7 +619,7 @@ fn place(
     // The name on the encoded line (`KLAVIYO_KEY: cGtf…`) unless the decoded text named one itself (a
     // base64 `.env`'s `NEXT_PUBLIC_K=pk_…`).
     if f.variable.is_none() {
-        f.variable = locate::variable_at(hay, line_start, es);
+        f.variable = locate::printed_variable(engine, hay, line_start, es);
         f.exposure = locate::exposure_of(&f.path, &f.origin, f.variable.as_deref());
         f.severity = locate::severity_of(f.rule.severity, f.exposure);
     }

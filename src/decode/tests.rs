@@ -155,6 +155,22 @@ fn no_snippet_shows_another_secret_encoded_on_its_line() {
 }
 
 #[test]
+fn an_encoded_secret_after_another_secret_names_no_variable() {
+    // The first argument would be read as the name (`define('K', '…')`): the remediation would print it.
+    let key_id = "AKIAQEGLIYYDKWUZQ2EK"; // pkhound:allow
+    let text = format!("cfg = make(\"{key_id}\", \"{}\")\n", b64(KEY.as_bytes()));
+    let f = scan(&text);
+    let encoded: Vec<_> = f.iter().filter(|x| x.encoding.is_some()).collect();
+    assert_eq!(encoded.len(), 1, "{f:?}");
+    assert_eq!(encoded[0].variable, None);
+    assert!(
+        !encoded[0].remediation().contains(key_id),
+        "{}",
+        encoded[0].remediation()
+    );
+}
+
+#[test]
 fn decoys_yield_nothing() {
     let live = b64(b"pk_live_51HbZ2eLkdIwHu7ixm2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     let random: Vec<u8> = (0u32..48)
