@@ -134,16 +134,8 @@ fn lean(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = text.parse().ok()?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
-            if let Some(toml::Value::String(regex)) = rule.get_mut("regex") {
-                if let Some(expanded) = fragment::expand(regex).ok()? {
-                    *regex = expanded;
-                }
-            }
-            if let Some(toml::Value::String(regex)) = rule.get_mut("pair").and_then(|p| p.get_mut("regex")) {
-                if let Some(expanded) = fragment::expand(regex).ok()? {
-                    *regex = expanded;
-                }
-            }
+            expand_in_place(rule.get_mut("regex"))?;
+            expand_in_place(rule.get_mut("pair").and_then(|p| p.get_mut("regex")))?;
             let Some(examples) = rule.get_mut("examples").and_then(|e| e.as_table_mut()) else {
                 continue;
             };
@@ -158,6 +150,16 @@ fn lean(text: &str) -> Option<toml::Table> {
         }
     }
     Some(table)
+}
+
+/// Expands the fragment calls of a regex value in place; `None` for a call of an unknown fragment.
+fn expand_in_place(regex: Option<&mut toml::Value>) -> Option<()> {
+    if let Some(toml::Value::String(regex)) = regex {
+        if let Some(expanded) = fragment::expand(regex).ok()? {
+            *regex = expanded;
+        }
+    }
+    Some(())
 }
 
 /// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it

@@ -868,6 +868,17 @@ mod tests {
             .expect_err("unknown fragment")
             .to_string();
         assert!(err.contains("acme-token") && err.contains("(?&asign)"), "{err}");
+        // A pair regex calls fragments too.
+        let paired = |call: &str| {
+            rule("(?&assign)") + &format!("[rule.pair]\nlabel = 'key id'\nregex = '''(?P<part>{call})'''\n")
+        };
+        let cfg = load_str("c.toml", &paired("(?&aws_key_id)")).expect("config loads");
+        let pair = cfg.rules[0].spec.pair.as_ref().expect("a pair");
+        assert_eq!(pair.regex, format!("(?P<part>{})", super::super::fragment::AWS_KEY_ID));
+        let err = load_str("c.toml", &paired("(?&aws_key)"))
+            .expect_err("unknown fragment")
+            .to_string();
+        assert!(err.contains("pair regex") && err.contains("(?&aws_key)"), "{err}");
     }
 
     #[test]

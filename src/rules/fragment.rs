@@ -1,6 +1,6 @@
 //! Named regex fragments a rule's `regex` (and its `[rule.pair]` regex) may call as `(?&name)`: one
-//! spelling, kept here, of a pattern
-//! many rules need, so that a form one rule learns to read every rule that calls the fragment reads too.
+//! spelling, kept here, of a pattern many rules need, so that a form one rule learns to read every rule
+//! that calls the fragment reads too.
 //!
 //! `(?&name)` is PCRE's syntax for calling a named pattern; the `regex` crate has no such syntax and
 //! rejects it, so a call can never be mistaken for a regex of its own. Each fragment is one

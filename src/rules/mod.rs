@@ -386,23 +386,21 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<LoadedRule>, RuleEr
 }
 
 /// Checks a rule parsed from TOML, and expands the fragments its regex and pair regex call
-/// (`(?&assign)`, `(?&aws_key_id)`, see [`fragment`]); the built-in rules' baked copies were expanded at build time.
+/// (`(?&assign)`, `(?&aws_key_id)`, see [`fragment`]); the built-in rules' baked copies were expanded
+/// at build time.
 pub(crate) fn validate_spec(file: &str, spec: &mut RuleSpec) -> Result<(), RuleError> {
     let invalid = |message: String| RuleError::Invalid {
         file: file.to_string(),
         rule: spec.id.clone(),
         message,
     };
-    match fragment::expand(&spec.regex) {
-        Ok(Some(expanded)) => spec.regex = Text::from(expanded),
-        Ok(None) => {}
-        Err(message) => return Err(invalid(format!("regex: {message}"))),
+    let expand = |what: &str, regex: &str| fragment::expand(regex).map_err(|m| invalid(format!("{what}: {m}")));
+    if let Some(expanded) = expand("regex", &spec.regex)? {
+        spec.regex = Text::from(expanded);
     }
     if let Some(pair) = spec.pair.as_mut() {
-        match fragment::expand(&pair.regex) {
-            Ok(Some(expanded)) => pair.regex = expanded,
-            Ok(None) => {}
-            Err(message) => return Err(invalid(format!("pair regex: {message}"))),
+        if let Some(expanded) = expand("pair regex", &pair.regex)? {
+            pair.regex = expanded;
         }
     }
     let kebab = !spec.id.is_empty()
