@@ -89,8 +89,8 @@ fn main() {
     let mut baked = bake::Encoder::default();
     let mut list = String::from(
         "/// Built-in rule files: (file name, TOML text, where the file as parsed at build time without its\n\
-         /// example texts starts in `BAKED_TREE`, or `None` when the TOML does not parse), sorted by name.\n\
-         pub static BUILTIN_RULE_FILES: &[(&str, &str, Option<u32>)] = &[\n",
+         /// example texts starts in `BAKED_TREE`), sorted by name.\n\
+         pub static BUILTIN_RULE_FILES: &[(&str, &str, u32)] = &[\n",
     );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
@@ -99,13 +99,12 @@ fn main() {
             .and_then(|n| n.to_str())
             .expect("rule file names are UTF-8");
         let text = fs::read_to_string(path).expect("rule files are UTF-8");
-        // A file that does not parse gets no baked copy: the loader then parses the TOML and reports the
-        // error with its line, as for any rule file.
-        let start = lean(&text).and_then(|table| baked.value(&toml::Value::Table(table)));
-        let start = match start {
-            Some((start, _)) => format!("Some({start})"),
-            None => "None".to_string(),
-        };
+        // A rule file that does not load stops the build, naming the file (and the TOML error's line), rather
+        // than building a binary whose every scan fails.
+        let table = lean(&text).unwrap_or_else(|e| panic!("rules/{name} does not load: {e}"));
+        let (start, _) = baked
+            .value(&toml::Value::Table(table))
+            .unwrap_or_else(|| panic!("rules/{name} holds a TOML date, which no rule field takes"));
         list.push_str(&format!(
             "    ({name:?}, include_str!({:?}), {start}),\n",
             path.display().to_string(),
@@ -128,14 +127,15 @@ fn main() {
 }
 
 /// The rule file's table, the fragment calls of each regex and pair regex expanded, each positive
-/// example's text emptied and the negatives dropped. `None` for a call of an unknown fragment too: the
-/// loader then parses the TOML and reports it, naming the rule, as it reports a file that does not parse.
-fn lean(text: &str) -> Option<toml::Table> {
-    let mut table: toml::Table = text.parse().ok()?;
+/// example's text emptied and the negatives dropped; the TOML error, or the call of an unknown fragment.
+fn lean(text: &str) -> Result<toml::Table, String> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
     if let Some(toml::Value::Array(rules)) = table.get_mut("rule") {
         for rule in rules.iter_mut() {
-            expand_in_place(rule.get_mut("regex"))?;
-            expand_in_place(rule.get_mut("pair").and_then(|p| p.get_mut("regex")))?;
+            let id = rule.get("id").and_then(|i| i.as_str()).unwrap_or("?").to_string();
+            let named = |e: String| format!("rule `{id}`: {e}");
+            expand_in_place(rule.get_mut("regex")).map_err(named)?;
+            expand_in_place(rule.get_mut("pair").and_then(|p| p.get_mut("regex"))).map_err(named)?;
             let Some(examples) = rule.get_mut("examples").and_then(|e| e.as_table_mut()) else {
                 continue;
             };
@@ -149,22 +149,22 @@ fn lean(text: &str) -> Option<toml::Table> {
             }
         }
     }
-    Some(table)
+    Ok(table)
 }
 
-/// Expands the fragment calls of a regex value in place; `None` for a call of an unknown fragment.
-fn expand_in_place(regex: Option<&mut toml::Value>) -> Option<()> {
+/// Expands the fragment calls of a regex value in place; the error names a call of an unknown fragment.
+fn expand_in_place(regex: Option<&mut toml::Value>) -> Result<(), String> {
     if let Some(toml::Value::String(regex)) = regex {
-        if let Some(expanded) = fragment::expand(regex).ok()? {
+        if let Some(expanded) = fragment::expand(regex)? {
             *regex = expanded;
         }
     }
-    Some(())
+    Ok(())
 }
 
 /// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it
-/// is generic, its keywords, its positive examples' secrets), as Rust source for `decode/mod.rs`. A rule
-/// file that does not parse contributes nothing (the built-in rules then fail to load anyway).
+/// is generic, its keywords, its positive examples' secrets), as Rust source for `decode/mod.rs`. Every
+/// rule file parses (`main` stopped otherwise).
 fn spellings(files: &[std::path::PathBuf]) -> String {
     struct Rule {
         generic: bool,
