@@ -104,6 +104,23 @@ pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
     !quoted && ends_code && camel
 }
 
+/// True when the value at `start` is in the query of an image URL (`….svg?token=…`,
+/// `badge.png?branch=main&token=…`): a status badge's token (Travis CI's status-image token, Codecov's
+/// graph token), which reads only the badge and is written into a README to show it.
+pub fn badge_query(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(256)..start];
+    // The URL runs back to a space, quote or bracket (`![build](https://…)`, `<img src="…">`).
+    let url = before
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'(' | b'<' | b'['))
+        .map_or(before, |i| &before[i + 1..]);
+    let Some(query) = memchr::memchr(b'?', url) else {
+        return false;
+    };
+    let path = url[..query].to_ascii_lowercase();
+    [&b".svg"[..], b".png", b".gif"].iter().any(|ext| path.ends_with(ext))
+}
+
 /// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
 /// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
 /// password's hash or salt (`passwordHash`, `hashed_password`, `passwordSalt`); or whose
@@ -1098,6 +1115,27 @@ mod tests {
         assert!(!code_identifier(quoted, 10, 28));
         let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
         assert!(!code_identifier(env, 7, env.len()));
+    }
+
+    #[test]
+    fn badge_queries() {
+        let at = |text: &str, value: &str| badge_query(text.as_bytes(), text.find(value).unwrap());
+        let md = "[![Build](https://travis-ci.com/acme/app.svg?token=q8XsPpLzW3vT7mKdR2bN&branch=main)](…)";
+        assert!(at(md, "q8Xs"));
+        assert!(at(
+            "<img src=\"https://codecov.io/gh/a/b/graph/badge.png?branch=main&token=Zk3PqW9xLm\">",
+            "Zk3P"
+        ));
+        // A token in an API call's query, or after an image elsewhere on the line, is not a badge's.
+        assert!(!at(
+            "curl https://api.acme.io/v1/items?token=q8XsPpLzW3vT7mKdR2bN",
+            "q8Xs"
+        ));
+        assert!(!at(
+            "![logo](logo.svg) curl https://api.acme.io/x?token=q8XsPpLzW3vT7mKdR2bN",
+            "q8Xs"
+        ));
+        assert!(!at("TOKEN=q8XsPpLzW3vT7mKdR2bN", "q8Xs"));
     }
 
     #[test]

@@ -1675,7 +1675,11 @@ impl CompiledRule {
         if self.refuses_stand_ins && filter::is_stand_in(secret) {
             return Verdict::Refused;
         }
-        if self.generic && (filter::continues_past_ascii(hay, end) || filter::code_identifier(hay, start, end)) {
+        if self.generic
+            && (filter::continues_past_ascii(hay, end)
+                || filter::code_identifier(hay, start, end)
+                || filter::badge_query(hay, start))
+        {
             return Verdict::Refused;
         }
         if self.generic && (filter::is_altered_hex(secret) || filter::made_of_runs(secret)) {
