@@ -210,6 +210,9 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if generic && super::filter::code_identifier(hay, start, end) {
         return Some("rejected as a code identifier (a variable passed, not a literal)".into());
     }
+    if generic && super::filter::runs_on_as_base64(hay, end) {
+        return Some("rejected as the head of a longer base64 run (a ciphertext or blob)".into());
+    }
     if generic && super::filter::badge_query(hay, start) {
         return Some("rejected as a status badge's token (in an image URL's query)".into());
     }

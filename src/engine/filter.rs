@@ -80,6 +80,19 @@ pub fn inside_base64_blob(hay: &[u8], start: usize, end: usize) -> bool {
     left >= BLOB_REACH && hay[end..].iter().take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
 }
 
+/// True when [`BLOB_REACH`] base64 characters follow the value: a generic rule's value is capped in length,
+/// so what it took is the head of something longer, a ciphertext (a SealedSecret's `AgB…`, an
+/// encrypted config value) or an encoded blob, not a token.
+pub fn runs_on_as_base64(hay: &[u8], end: usize) -> bool {
+    let b64 = |b: &&u8| b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/';
+    hay[end.min(hay.len())..]
+        .iter()
+        .take(BLOB_REACH)
+        .take_while(b64)
+        .count()
+        >= BLOB_REACH
+}
+
 /// True when the value a generic rule took runs on into a non-ASCII character (`0Y8rMnww$*9VFYE§59-!…`):
 /// the rules' alphabets are ASCII, so what they took is only a prefix of the real value, and a prefix's
 /// fingerprint would not match the secret's anywhere else. A closing typographic quote (`”`, `’`) ends
@@ -231,6 +244,11 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
+    // Ably's documentation of its key format.
+    "I2E_JQ.OqUdfg:EVKVTCBlzLBPYJiCZTsIW_pqylJ9WVRB5K9P19Ap1y0",
+    // The TOTP secret of Google Authenticator's key-URI documentation (base32 of `Hello!` and 0xDEADBEEF),
+    // in every TOTP library's README and tests.
+    "JBSWY3DPEHPK3PXP",
     // ethers.js' shared default keys for Alchemy, Infura, Ankr and QuickNode, and Etherscan's in ethers v5:
     // every copy of the library ships them (and warns that they are rate-limited and public).
     "_gg7wSSi0KMBsdKnGVfHDueq6xMB9EkC",
@@ -1115,6 +1133,14 @@ mod tests {
         assert!(!code_identifier(quoted, 10, 28));
         let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
         assert!(!code_identifier(env, 7, env.len()));
+    }
+
+    #[test]
+    fn values_running_on_as_base64() {
+        let line = format!("KEY: AgB{}", "Zk3PqW9xLm2VtR8sNb4Y/".repeat(10));
+        assert!(runs_on_as_base64(line.as_bytes(), 40));
+        assert!(!runs_on_as_base64(b"token: Zk3PqW9xLm2VtR8sNb4YZk3PqW9xLm2V\n", 39));
+        assert!(!runs_on_as_base64(b"Zk3P", 4));
     }
 
     #[test]

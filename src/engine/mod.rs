@@ -1678,6 +1678,7 @@ impl CompiledRule {
         if self.generic
             && (filter::continues_past_ascii(hay, end)
                 || filter::code_identifier(hay, start, end)
+                || filter::runs_on_as_base64(hay, end)
                 || filter::badge_query(hay, start))
         {
             return Verdict::Refused;
