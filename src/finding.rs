@@ -735,8 +735,9 @@ impl Timeline {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exposure {
     /// Code or assets served to browsers or shipped in apps (HTML, JSX/TSX/Vue/Svelte, bundles, source
-    /// maps, `public/`, `static/`, `dist/`, `build/`, Shopify themes, mobile app configs), or a variable
-    /// whose framework compiles it into client code (`NEXT_PUBLIC_`, `VITE_` …).
+    /// maps, `public/`, `static/`, `dist/`, `build/`, Shopify themes, mobile app configs), a script that
+    /// says it runs there (`'use client'`, a `react-native` import), or a variable whose framework compiles
+    /// it into client code (`NEXT_PUBLIC_`, `VITE_` …).
     ClientSide,
     /// Server code, configuration and data: anything not in another class.
     Server,
@@ -749,6 +750,20 @@ pub enum Exposure {
     /// Documentation and examples.
     Docs,
 }
+
+/// How far into a script [`Exposure::with_content`] looks for a client marker: the directive comes first and
+/// the imports follow the licence header.
+const CLIENT_MARKER_REACH: usize = 4096;
+
+/// Modules only code running in a browser or an app imports.
+const CLIENT_FRAMEWORKS: &[&str] = &[
+    "react-dom",
+    "react-dom/client",
+    "react-native",
+    "vue",
+    "@angular/core",
+    "svelte",
+];
 
 /// Variable prefixes that frameworks compile into client bundles: Next.js, Vite, Create React App, Expo,
 /// Gatsby, Nuxt, Vue CLI, SvelteKit (`$env/static/public`).
@@ -796,6 +811,36 @@ impl Exposure {
             Exposure::Test | Exposure::Docs => self,
             _ if variable.and_then(Exposure::public_prefix).is_some() => Exposure::ClientSide,
             _ => self,
+        }
+    }
+
+    /// This exposure (from a path) for a script whose text says it runs in the browser or an app: a
+    /// `'use client'` directive (a React Server Components client module, whose code and literals ship
+    /// in the bundle), or an import of a browser or app framework (`react-dom`, `react-native`, `vue`,
+    /// `@angular/core`, `svelte`). Only a server script is looked at, and only its head (the imports).
+    pub fn with_content(self, path: &str, text: &[u8]) -> Exposure {
+        let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+        if self != Exposure::Server || !matches!(ext, "js" | "mjs" | "cjs" | "ts" | "mts" | "cts") {
+            return self;
+        }
+        let head = &text[..text.len().min(CLIENT_MARKER_REACH)];
+        let directive = head.split(|&b| b == b'\n').take(8).any(|line| {
+            let line = line.trim_ascii().strip_suffix(b";").unwrap_or(line.trim_ascii());
+            line == b"'use client'" || line == b"\"use client\""
+        });
+        let framework = CLIENT_FRAMEWORKS.iter().any(|m| {
+            [b'\'', b'"'].iter().any(|&q| {
+                let quoted = [&[q][..], m.as_bytes(), &[q][..]].concat();
+                memchr::memmem::find_iter(head, &quoted).any(|at| {
+                    let before = head[..at].trim_ascii_end();
+                    before.ends_with(b"from") || before.ends_with(b"require(") || before.ends_with(b"import")
+                })
+            })
+        });
+        if directive || framework {
+            Exposure::ClientSide
+        } else {
+            self
         }
     }
 
@@ -920,6 +965,9 @@ impl Exposure {
         let bundle = [".min.js", ".bundle.js", ".chunk.js", ".min.mjs"]
             .iter()
             .any(|s| file.ends_with(s));
+        // React Native's platform files (`config.native.js`, `Button.ios.tsx`) are app code.
+        let platform =
+            matches!(ext, "js" | "ts") && [".native.", ".ios.", ".android."].iter().any(|p| file.contains(p));
         // Mobile apps ship their configs (and everything in them) to every device.
         let mobile = matches!(
             file,
@@ -953,7 +1001,7 @@ impl Exposure {
             "snippets",
             "sections",
         ]);
-        bundle || mobile || served || (script && client_code)
+        bundle || platform || mobile || served || (script && client_code)
     }
 }
 
@@ -1581,9 +1629,42 @@ mod tests {
             ("README.md", Exposure::Docs),
             ("examples/quickstart.py", Exposure::Docs),
             ("app.jar!static/app.js", Exposure::ClientSide),
+            ("src/config.native.js", Exposure::ClientSide),
+            ("src/Button.ios.ts", Exposure::ClientSide),
         ] {
             assert_eq!(Exposure::of_path(path), want, "{path}");
         }
+    }
+
+    #[test]
+    fn exposure_by_content() {
+        let at = |path: &str, text: &str| Exposure::of_path(path).with_content(path, text.as_bytes());
+        assert_eq!(
+            at("src/lib/klaviyo.ts", "'use client';\nimport x from 'y';"),
+            Exposure::ClientSide
+        );
+        assert_eq!(
+            at("app/signup/form.js", "// (c) Acme\n\"use client\"\n"),
+            Exposure::ClientSide
+        );
+        assert_eq!(
+            at("src/klaviyo.js", "import { Platform } from 'react-native';"),
+            Exposure::ClientSide
+        );
+        assert_eq!(
+            at("src/main.ts", "import { createApp } from \"vue\";"),
+            Exposure::ClientSide
+        );
+        assert_eq!(
+            at("src/index.js", "const ReactDOM = require('react-dom');"),
+            Exposure::ClientSide
+        );
+        // A server module that only names a framework, a directive in a comment, other extensions, and
+        // classes other than server keep their class.
+        assert_eq!(at("src/ssr.js", "const target = 'vue';"), Exposure::Server);
+        assert_eq!(at("src/a.js", "// 'use client' is not needed here\n"), Exposure::Server);
+        assert_eq!(at("src/a.py", "'use client'\n"), Exposure::Server);
+        assert_eq!(at("tests/a.test.js", "import 'react-dom';"), Exposure::Test);
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub(crate) fn printed_variable(engine: &Engine, hay: &[u8], line_start: usize, a
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
     // The path's class once per blob; each finding's variable may still make it client-side.
-    let by_path = exposure_of(path, origin, None);
+    let by_path = exposure_of(path, origin, None).with_content(path, hay);
     let context = match origin {
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
