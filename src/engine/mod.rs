@@ -1262,28 +1262,9 @@ impl Engine {
                 continue;
             };
             let window = &hay[ws..we];
-            if let Some(st) = &rule.starts {
-                // The same regex, searched unanchored: no second automaton for a line of a finding.
-                let mut caps = st.regex.create_captures();
-                let regex = st.regex.get(window.len());
-                let mut pos = 0;
-                while pos <= window.len() {
-                    regex.search_captures(&Input::new(window).range(pos..), &mut caps);
-                    let Some(m) = caps.get_match() else {
-                        break;
-                    };
-                    pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-                    let group = |g: usize| caps.get_group(g).map(|span| (span.start, span.end));
-                    let whole = (m.start(), m.end());
-                    if let Some((s, e)) =
-                        secret_span(rule.secret, whole, caps.group_len(), group).filter(|(s, e)| e > s)
-                    {
-                        out.push((ws + s, ws + e));
-                    }
-                }
-                continue;
-            }
-            let Some(tiered) = rule.regex() else {
+            // A rule that searches anchored at its keywords ([`Starts`]) has its regex searched
+            // unanchored here: no second automaton for a line of a finding.
+            let Some(tiered) = rule.starts.as_ref().map(|st| &st.regex).or_else(|| rule.regex()) else {
                 continue;
             };
             let mut caps = tiered.create_captures();
