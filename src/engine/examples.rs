@@ -191,6 +191,10 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
             return Some(format!("rejected by the allow regex `{a}`"));
         }
     }
+    let named = spec.is_generic() && regex.capture_names().any(|n| n == Some("name"));
+    if named && super::filter::dotted_name(secret_bytes) {
+        return Some("rejected as a dotted name (`settings.DB_PASSWORD`), a value read from an object".into());
+    }
     if super::filter::digest_context(hay, start, end) {
         return Some("rejected by the digest filter: a hash or commit id in its context".into());
     }

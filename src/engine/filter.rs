@@ -80,6 +80,98 @@ pub fn inside_base64_blob(hay: &[u8], start: usize, end: usize) -> bool {
     left >= BLOB_REACH && hay[end..].iter().take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
 }
 
+/// True for a dotted name (`settings.DB_PASSWORD`, `process.env.API_KEY`, `R.string.api_key`,
+/// `base64.StdEncoding.EncodeToString`) or a file name (`master_development.yml.enc`): a value read from
+/// an object, module or resource, or a path, not a literal. A random password that holds dots
+/// (`gagBLvn.Uif2bwdZh5`) is neither: its segments are not spelled as names ([`name_segment`]); about
+/// one random dotted value in ten still is, and is missed.
+pub fn dotted_name(value: &[u8]) -> bool {
+    let value = value.strip_suffix(b".").unwrap_or(value);
+    if !value.contains(&b'.') {
+        return false;
+    }
+    if value.split(|&b| b == b'.').all(name_segment) {
+        return true;
+    }
+    let Some(dot) = memchr::memrchr(b'.', value) else {
+        return false;
+    };
+    let (stem, ext) = (&value[..dot], value[dot + 1..].to_ascii_lowercase());
+    FILE_EXTENSIONS.contains(&ext.as_slice())
+        && stem
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Extensions that end a file name given as a value (a credentials file's path, not its content).
+const FILE_EXTENSIONS: &[&[u8]] = &[
+    b"yml",
+    b"yaml",
+    b"json",
+    b"enc",
+    b"txt",
+    b"env",
+    b"pem",
+    b"key",
+    b"crt",
+    b"cer",
+    b"xml",
+    b"js",
+    b"ts",
+    b"py",
+    b"rb",
+    b"go",
+    b"md",
+    b"html",
+    b"csv",
+    b"p12",
+    b"pfx",
+    b"jks",
+    b"log",
+    b"conf",
+    b"cfg",
+    b"ini",
+    b"toml",
+    b"properties",
+    b"sh",
+    b"ps1",
+    b"gpg",
+    b"asc",
+    b"zip",
+    b"gz",
+];
+
+/// Whether one segment of a dotted value is spelled as a name: an identifier whose capitals are
+/// acronyms (`API`, `DB_PASSWORD`) or begin words (two lowercase letters or more, or a two-letter word
+/// before the next: `EncodeToString`), with no digit before a lowercase letter (`f2b`) and a vowel in
+/// every run of five lowercase letters (`pkqzt` is no word).
+fn name_segment(seg: &[u8]) -> bool {
+    let identifier = seg.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+        && seg.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    if !identifier
+        || seg
+            .windows(2)
+            .any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase())
+    {
+        return false;
+    }
+    if !seg.iter().any(u8::is_ascii_lowercase) {
+        // `R`, `DB_PASSWORD`: a constant's or a class's name.
+        return true;
+    }
+    let up = |i: usize| seg.get(i).is_some_and(u8::is_ascii_uppercase);
+    let low = |i: usize| seg.get(i).is_some_and(u8::is_ascii_lowercase);
+    let alpha = |i: usize| seg.get(i).is_some_and(u8::is_ascii_alphabetic);
+    let words = (0..seg.len())
+        .filter(|&i| up(i) && !(i > 0 && up(i - 1)) && !up(i + 1))
+        .all(|i| low(i + 1) && (!alpha(i + 2) || low(i + 2) || low(i + 3)));
+    let vowels = seg
+        .split(|b| !b.is_ascii_lowercase())
+        .filter(|run| run.len() >= 5)
+        .all(|run| run.iter().any(|b| b"aeiouy".contains(b)));
+    words && vowels
+}
+
 /// True when [`BLOB_REACH`] base64 characters follow the value: a generic rule's value is capped in length,
 /// so what it took is the head of something longer, a ciphertext (a SealedSecret's `AgB…`, an
 /// encrypted config value) or an encoded blob, not a token.
@@ -244,6 +336,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
     // NuGet's documentation of `ClearTextPassword` in NuGet.Config.
     "33f!!lloppa",
+    // Grafana's built-in `secret_key` in its shipped `defaults.ini` (every installation's until changed).
+    "SW2YcwTIb9zpOOhoPsMm",
     // Ably's documentation of its key format.
     "I2E_JQ.OqUdfg:EVKVTCBlzLBPYJiCZTsIW_pqylJ9WVRB5K9P19Ap1y0",
     // The TOTP secret of Google Authenticator's key-URI documentation (base32 of `Hello!` and 0xDEADBEEF),
@@ -607,14 +701,18 @@ pub fn digest_context(hay: &[u8], start: usize, end: usize) -> bool {
     if !hex {
         return false;
     }
-    if before.ends_with(b"@") || DIGEST_WORDS.iter().any(|w| memchr::memmem::find(&before, w).is_some()) {
-        return true;
-    }
     let name_end = before
         .iter()
         .rposition(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'=' | b':' | b'>'))
         .map_or(0, |i| i + 1);
     let name = &before[..name_end];
+    // A value named a key is one, whatever digest its line names (`validation="SHA1" validationKey="…"`).
+    if name.ends_with(b"key") {
+        return false;
+    }
+    if before.ends_with(b"@") || DIGEST_WORDS.iter().any(|w| memchr::memmem::find(&before, w).is_some()) {
+        return true;
+    }
     let named = DIGEST_NAMES.iter().any(|n| {
         name.ends_with(n)
             && name[..name.len() - n.len()]
@@ -942,6 +1040,11 @@ mod tests {
             (format!("token = \"{h32}\"."), h32),
             // Only hex of a digest's length is judged by the words around it.
             (format!("release_sha = \"{}\"", &h64[..36]), &h64[..36]),
+            // A value named a key, on a line that names its digest algorithm.
+            (
+                format!("<machineKey validation=\"SHA1\" validationKey=\"{h40}\" />"),
+                h40,
+            ),
         ] {
             assert!(!judge(&text, secret), "{text}");
         }
@@ -1133,6 +1236,34 @@ mod tests {
         assert!(!code_identifier(quoted, 10, 28));
         let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
         assert!(!code_identifier(env, 7, env.len()));
+    }
+
+    #[test]
+    fn dotted_names() {
+        for name in [
+            "settings.DB_PASSWORD",
+            "process.env.API_KEY",
+            "R.string.api_key",
+            "Config.smtpPassword",
+            "this.getAPIKey",
+            "ConfigurationManager.AppSettings.",
+            "secrets.GITHUB_TOKEN2",
+            "base64.StdEncoding.EncodeToString",
+            "oauth2ClientSecretPat.FindAllStringSubmatch",
+            "KnAM4a_development.yml.enc",
+        ] {
+            assert!(dotted_name(name.as_bytes()), "{name}");
+        }
+        for value in [
+            "gagBLvn.Uif2bwdZh5",
+            "QNFQDRBN.Vuv6vgHRrqth9",
+            "h.W46Vbk8rd_w4ZiFtpmepc",
+            "aQ.Wx8ZPq",
+            "Summer.2024",
+            "plainpassword",
+        ] {
+            assert!(!dotted_name(value.as_bytes()), "{value}");
+        }
     }
 
     #[test]

@@ -1635,7 +1635,9 @@ impl CompiledRule {
         {
             return Verdict::Refused;
         }
-        if matcher.allow.iter().any(|a| a.is_match(secret)) {
+        // A generic assignment's value that is a dotted name is read from an object (`= settings.KEY`).
+        let named = self.generic && matcher.name.is_some();
+        if matcher.allow.iter().any(|a| a.is_match(secret)) || (named && filter::dotted_name(secret)) {
             return Verdict::Refused;
         }
         if self.binary {

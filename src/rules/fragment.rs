@@ -18,7 +18,8 @@
 ///   default='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
 ///   list's `<key>name</key><string>…`;
-/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`);
+/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`), a space before
+///   its `=` as formatters write it (an XML element's `<PasswordWrapper plugin="…">` is no declaration);
 /// - an attribute pair (`key="name" value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
@@ -36,7 +37,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</key>\s{0,8}<string>"#,
-    r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{0,3}:?="#,
+    r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s{1,3}value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
