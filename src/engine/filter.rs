@@ -75,9 +75,13 @@ pub const BLOB_REACH: usize = 32;
 /// token in a base64 font). A real token ends at punctuation, space or a quote; what an encoded blob
 /// carries is found by decoding it.
 pub fn inside_base64_blob(hay: &[u8], start: usize, end: usize) -> bool {
+    base64_reach(hay[..start].iter().rev()) && runs_on_as_base64(hay, end)
+}
+
+/// Whether `bytes` begin with [`BLOB_REACH`] standard-alphabet base64 characters.
+fn base64_reach<'a>(bytes: impl Iterator<Item = &'a u8>) -> bool {
     let b64 = |b: &&u8| b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/';
-    let left = hay[..start].iter().rev().take(BLOB_REACH).take_while(b64).count();
-    left >= BLOB_REACH && hay[end..].iter().take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
+    bytes.take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
 }
 
 /// True for a dotted name (`settings.DB_PASSWORD`, `process.env.API_KEY`, `R.string.api_key`,
@@ -96,50 +100,20 @@ pub fn dotted_name(value: &[u8]) -> bool {
     let Some(dot) = memchr::memrchr(b'.', value) else {
         return false;
     };
-    let (stem, ext) = (&value[..dot], value[dot + 1..].to_ascii_lowercase());
-    FILE_EXTENSIONS.contains(&ext.as_slice())
+    let (stem, ext) = (&value[..dot], &value[dot + 1..]);
+    FILE_EXTENSIONS
+        .split(' ')
+        .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
         && stem
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Extensions that end a file name given as a value (a credentials file's path, not its content).
-const FILE_EXTENSIONS: &[&[u8]] = &[
-    b"yml",
-    b"yaml",
-    b"json",
-    b"enc",
-    b"txt",
-    b"env",
-    b"pem",
-    b"key",
-    b"crt",
-    b"cer",
-    b"xml",
-    b"js",
-    b"ts",
-    b"py",
-    b"rb",
-    b"go",
-    b"md",
-    b"html",
-    b"csv",
-    b"p12",
-    b"pfx",
-    b"jks",
-    b"log",
-    b"conf",
-    b"cfg",
-    b"ini",
-    b"toml",
-    b"properties",
-    b"sh",
-    b"ps1",
-    b"gpg",
-    b"asc",
-    b"zip",
-    b"gz",
-];
+const FILE_EXTENSIONS: &str = concat!(
+    "yml yaml json toml ini cfg conf properties env enc txt log csv xml md html ",
+    "pem key crt cer p12 pfx jks gpg asc js ts py rb go sh ps1 zip gz"
+);
 
 /// Whether one segment of a dotted value is spelled as a name: an identifier whose capitals are
 /// acronyms (`API`, `DB_PASSWORD`) or begin words (two lowercase letters or more, or a two-letter word
@@ -176,13 +150,7 @@ fn name_segment(seg: &[u8]) -> bool {
 /// so what it took is the head of something longer, a ciphertext (a SealedSecret's `AgB…`, an
 /// encrypted config value) or an encoded blob, not a token.
 pub fn runs_on_as_base64(hay: &[u8], end: usize) -> bool {
-    let b64 = |b: &&u8| b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/';
-    hay[end.min(hay.len())..]
-        .iter()
-        .take(BLOB_REACH)
-        .take_while(b64)
-        .count()
-        >= BLOB_REACH
+    base64_reach(hay[end.min(hay.len())..].iter())
 }
 
 /// True when the value a generic rule took runs on into a non-ASCII character (`0Y8rMnww$*9VFYE§59-!…`):
