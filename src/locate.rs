@@ -132,7 +132,7 @@ pub(crate) fn printed_variable(engine: &Engine, hay: &[u8], line_start: usize, a
 /// Appends a finding for each match (sorted by position) to `out`, skipping inline-allowed lines.
 pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matches: &[Match], out: &mut Vec<Finding>) {
     // The path's class once per blob; each finding's variable may still make it client-side.
-    let by_path = exposure_of(path, origin, None).with_content(path, hay);
+    let by_path = exposure_of(path, origin, hay);
     let context = match origin {
         Origin::Stdin => Context::Code,
         _ => Context::of_path(path),
@@ -237,13 +237,14 @@ pub(crate) fn on_line(sorted: &[Span], line_start: usize, line_end: usize) -> &[
     &sorted[lo..hi.max(lo)]
 }
 
-/// Who can see a secret at `path` assigned to `variable` (standard input has no path: only its variable
-/// says).
-pub(crate) fn exposure_of(path: &str, origin: &Origin, variable: Option<&str>) -> Exposure {
-    match origin {
-        Origin::Stdin => Exposure::classify("", variable),
-        _ => Exposure::classify(path, variable),
-    }
+/// Who can see a secret in `hay` at `path`, from the path (standard input has none) and the script's
+/// head; the variable it is assigned to may still make it client-side ([`Exposure::with_variable`]).
+pub(crate) fn exposure_of(path: &str, origin: &Origin, hay: &[u8]) -> Exposure {
+    let by_path = match origin {
+        Origin::Stdin => Exposure::of_path(""),
+        _ => Exposure::of_path(path),
+    };
+    by_path.with_content(path, hay)
 }
 
 /// A rule's severity, raised one step (up to critical) for a medium or worse secret in client-side code.

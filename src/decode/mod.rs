@@ -620,9 +620,7 @@ fn place(
     // base64 `.env`'s `NEXT_PUBLIC_K=pk_…`).
     if f.variable.is_none() {
         f.variable = locate::printed_variable(engine, hay, line_start, es);
-        f.exposure = locate::exposure_of(&f.path, &f.origin, None)
-            .with_content(&f.path, hay)
-            .with_variable(f.variable.as_deref());
+        f.exposure = locate::exposure_of(&f.path, &f.origin, hay).with_variable(f.variable.as_deref());
         f.severity = locate::severity_of(f.rule.severity, f.exposure);
     }
     f.line = lines.line_of(hay, es);

@@ -208,17 +208,11 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if spec.refuses_stand_ins() && super::filter::is_stand_in(secret_bytes) {
         return Some("rejected as a hand-typed stand-in (`a1b2c3d4`, `abcdefgh`)".into());
     }
-    if generic && super::filter::continues_past_ascii(hay, end) {
-        return Some("rejected as running on past ASCII (a value cut short)".into());
-    }
-    if generic && super::filter::code_identifier(hay, start, end) {
-        return Some("rejected as a code identifier (a variable passed, not a literal)".into());
-    }
-    if generic && super::filter::runs_on_as_base64(hay, end) {
-        return Some("rejected as the head of a longer base64 run (a ciphertext or blob)".into());
-    }
-    if generic && super::filter::badge_query(hay, start) {
-        return Some("rejected as a status badge's token (in an image URL's query)".into());
+    if let Some(why) = generic
+        .then(|| super::filter::generic_context_refusal(hay, start, end))
+        .flatten()
+    {
+        return Some(format!("rejected as {why}"));
     }
     if generic && super::filter::is_altered_hex(secret_bytes) {
         return Some("rejected as altered hex (mixed case, stray letters or an odd length)".into());

@@ -177,6 +177,23 @@ pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
     !quoted && ends_code && camel
 }
 
+/// Why a generic rule's value at `start..end` of `hay` is no literal secret where it sits, or `None`:
+/// it runs on past ASCII or past the rule's length cap (a base64 run), it is a code identifier passed
+/// along, or it is a status badge's token. The engine refuses on it; `rules check` says which.
+pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&'static str> {
+    if continues_past_ascii(hay, end) {
+        Some("running on past ASCII (a value cut short)")
+    } else if code_identifier(hay, start, end) {
+        Some("a code identifier (a variable passed, not a literal)")
+    } else if runs_on_as_base64(hay, end) {
+        Some("the head of a longer base64 run (a ciphertext or blob)")
+    } else if badge_query(hay, start) {
+        Some("a status badge's token (in an image URL's query)")
+    } else {
+        None
+    }
+}
+
 /// True when the value at `start` is in the query of an image URL (`….svg?token=…`,
 /// `badge.png?branch=main&token=…`): a status badge's token (Travis CI's status-image token, Codecov's
 /// graph token), which reads only the badge and is written into a README to show it.

@@ -1658,12 +1658,7 @@ impl CompiledRule {
         if self.refuses_stand_ins && filter::is_stand_in(secret) {
             return Verdict::Refused;
         }
-        if self.generic
-            && (filter::continues_past_ascii(hay, end)
-                || filter::code_identifier(hay, start, end)
-                || filter::runs_on_as_base64(hay, end)
-                || filter::badge_query(hay, start))
-        {
+        if self.generic && filter::generic_context_refusal(hay, start, end).is_some() {
             return Verdict::Refused;
         }
         if self.generic && (filter::is_altered_hex(secret) || filter::made_of_runs(secret)) {
