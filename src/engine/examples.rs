@@ -192,7 +192,7 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
         }
     }
     let named = spec.is_generic() && regex.capture_names().any(|n| n == Some("name"));
-    if named && super::filter::dotted_name(secret_bytes) {
+    if named && super::filter::dotted_name(hay, start, end) {
         return Some("rejected as a dotted name (`settings.DB_PASSWORD`), a value read from an object".into());
     }
     if super::filter::digest_context(hay, start, end) {

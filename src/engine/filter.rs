@@ -84,26 +84,40 @@ fn base64_reach<'a>(bytes: impl Iterator<Item = &'a u8>) -> bool {
     bytes.take(BLOB_REACH).take_while(b64).count() >= BLOB_REACH
 }
 
-/// True for a dotted name (`settings.DB_PASSWORD`, `process.env.API_KEY`, `R.string.api_key`,
-/// `base64.StdEncoding.EncodeToString`) or a file name (`master_development.yml.enc`): a value read from
-/// an object, module or resource, or a path, not a literal. A random password that holds dots
-/// (`gagBLvn.Uif2bwdZh5`) is neither: its segments are not spelled as names ([`name_segment`]); about
-/// one random dotted value in ten still is, and is missed.
-pub fn dotted_name(value: &[u8]) -> bool {
-    let value = value.strip_suffix(b".").unwrap_or(value);
-    if !value.contains(&b'.') {
-        return false;
-    }
-    if value.split(|&b| b == b'.').all(name_segment) {
+/// True when a generic rule's value at `hay[start..end]` is a dotted name read from an object, module
+/// or resource (`settings.DB_PASSWORD`, `process.env.API_KEY`, `R.string.api_key`,
+/// `base64.StdEncoding.EncodeToString`) or a file name (`master_development.yml.enc`): a reference or a
+/// path, not a literal. A random password that holds dots (`gagBLvn.Uif2bwdZh5`) is neither: its
+/// segments are not spelled as names ([`name_segment`]). About one random dotted value in ten still is;
+/// when it is quoted (`"Xkqa.Vbnt"`) it is a string literal, not code, and only a file name or a
+/// lowercase key (`'auth.password.label'`, an i18n or property key) is still refused.
+pub fn dotted_name(hay: &[u8], start: usize, end: usize) -> bool {
+    let value = &hay[start..end];
+    if file_name(value) {
         return true;
     }
+    let value = value.strip_suffix(b".").unwrap_or(value);
+    if !value.contains(&b'.') || !value.split(|&b| b == b'.').all(name_segment) {
+        return false;
+    }
+    let quoted = start > 0 && matches!(hay[start - 1], b'"' | b'\'') && hay.get(end) == Some(&hay[start - 1]);
+    !quoted
+        || value
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
+}
+
+/// True for a file name given as a value (a credentials file's path, not its content): a name of word
+/// characters, dashes and dots ending in one of [`FILE_EXTENSIONS`].
+fn file_name(value: &[u8]) -> bool {
     let Some(dot) = memchr::memrchr(b'.', value) else {
         return false;
     };
     let (stem, ext) = (&value[..dot], &value[dot + 1..]);
-    FILE_EXTENSIONS
-        .split(' ')
-        .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
+    !stem.is_empty()
+        && FILE_EXTENSIONS
+            .split(' ')
+            .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
         && stem
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
@@ -1237,7 +1251,7 @@ mod tests {
             "oauth2ClientSecretPat.FindAllStringSubmatch",
             "KnAM4a_development.yml.enc",
         ] {
-            assert!(dotted_name(name.as_bytes()), "{name}");
+            assert!(dotted_name(name.as_bytes(), 0, name.len()), "{name}");
         }
         for value in [
             "gagBLvn.Uif2bwdZh5",
@@ -1247,7 +1261,20 @@ mod tests {
             "Summer.2024",
             "plainpassword",
         ] {
-            assert!(!dotted_name(value.as_bytes()), "{value}");
+            assert!(!dotted_name(value.as_bytes(), 0, value.len()), "{value}");
+        }
+        // Quoted, a value spelled as names is a string literal unless it is a file name or a
+        // lowercase key.
+        for (line, refused) in [
+            ("password = \"Xkqa.Vbnt\"", false),
+            ("password = Xkqa.Vbnt", true),
+            ("password: 'auth.password.label'", true),
+            ("path = \"KnAM4a_development.yml.enc\"", true),
+            ("secret = \"Config.smtpPassword\"", false),
+        ] {
+            let start = line.find(['\'', '"']).map_or(line.find("Xkqa").unwrap_or(0), |q| q + 1);
+            let end = line[start..].find(['\'', '"']).map_or(line.len(), |q| start + q);
+            assert_eq!(dotted_name(line.as_bytes(), start, end), refused, "{line}");
         }
     }
 

@@ -1637,7 +1637,7 @@ impl CompiledRule {
         }
         // A generic assignment's value that is a dotted name is read from an object (`= settings.KEY`).
         let named = self.generic && matcher.name.is_some();
-        if matcher.allow.iter().any(|a| a.is_match(secret)) || (named && filter::dotted_name(secret)) {
+        if matcher.allow.iter().any(|a| a.is_match(secret)) || (named && filter::dotted_name(hay, start, end)) {
             return Verdict::Refused;
         }
         if self.binary {
