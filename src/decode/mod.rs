@@ -20,7 +20,7 @@ use std::sync::Arc;
 use memchr::{memchr_iter, memrchr};
 
 use crate::engine::{DecoderHit, Engine, ExtraPattern, ExtraSource, Gate, Scratch};
-use crate::finding::{Encoding, Finding, Origin, Step};
+use crate::finding::{Encoding, Exposure, Finding, Origin, Step};
 use crate::locate::{self, LineSpans, Span};
 use crate::rules::LoadedRule;
 use crate::triage;
@@ -381,7 +381,14 @@ pub fn findings(
     }
     hidden.sort_by_key(|h| h.span);
     let before = out.len();
-    let mut lines = Lines::default();
+    let mut placer = Placer {
+        engine,
+        hay,
+        clear: &clear,
+        lines: Lines::default(),
+        // The blob's class from its path and head, once; each finding's variable may still raise it.
+        exposure: locate::exposure_of(path, origin, hay),
+    };
     let mut runs: Vec<(usize, usize, &'static str)> = Vec::new();
     for h in hidden {
         let Hidden {
@@ -397,15 +404,7 @@ pub fn findings(
         if inside_superseding {
             continue;
         }
-        if !place(
-            engine,
-            hay,
-            &mut lines,
-            &mut finding,
-            span,
-            (mask.0, mask.1, label),
-            &clear,
-        ) {
+        if !placer.place(&mut finding, span, (mask.0, mask.1, label)) {
             continue;
         }
         finding.encoding = Some(encoding);
@@ -599,44 +598,56 @@ fn resnippet(
     f.snippet = locate::snippet(hay, line_start, line_end, (own.start, own.end), &spans);
 }
 
-/// Moves a decoded finding to the encoded span `es..ee` of `hay`: line, columns, and a snippet of the
-/// original line with the masked run (`start, end, label`) shown as `«label»` (and every candidate beside
-/// it masked). False when the original line is inline-allowed.
-fn place(
-    engine: &Engine,
-    hay: &[u8],
-    lines: &mut Lines,
-    f: &mut Finding,
-    (es, ee): (usize, usize),
-    run: (usize, usize, &'static str),
-    clear: &[Span],
-) -> bool {
-    let line_start = memrchr(b'\n', &hay[..es]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &hay[es..]).map_or(hay.len(), |i| es + i);
-    if triage::inline_allowed(&hay[line_start..line_end]) {
-        return false;
+/// Places decoded findings in the blob that was decoded.
+struct Placer<'a> {
+    engine: &'a Engine,
+    hay: &'a [u8],
+    /// The blob's clear matches, masked in each snippet.
+    clear: &'a [Span],
+    lines: Lines,
+    /// The blob's exposure from its path and head.
+    exposure: Exposure,
+}
+
+impl Placer<'_> {
+    /// Moves a decoded finding to the encoded span `es..ee` of `hay`: line, columns, and a snippet of the
+    /// original line with the masked run (`start, end, label`) shown as `«label»` (and every candidate beside
+    /// it masked). False when the original line is inline-allowed.
+    fn place(&mut self, f: &mut Finding, (es, ee): (usize, usize), run: (usize, usize, &'static str)) -> bool {
+        let Placer {
+            engine,
+            hay,
+            clear,
+            ref mut lines,
+            exposure,
+        } = *self;
+        let line_start = memrchr(b'\n', &hay[..es]).map_or(0, |i| i + 1);
+        let line_end = memchr::memchr(b'\n', &hay[es..]).map_or(hay.len(), |i| es + i);
+        if triage::inline_allowed(&hay[line_start..line_end]) {
+            return false;
+        }
+        // The name on the encoded line (`KLAVIYO_KEY: cGtf…`) unless the decoded text named one itself (a
+        // base64 `.env`'s `NEXT_PUBLIC_K=pk_…`).
+        if f.variable.is_none() {
+            f.variable = locate::printed_variable(engine, hay, line_start, es);
+            f.exposure = exposure.with_variable(f.variable.as_deref());
+            f.severity = locate::severity_of(f.rule.severity, f.exposure);
+        }
+        f.line = lines.line_of(hay, es);
+        f.column = locate::char_count(&hay[line_start..es]) + 1;
+        f.end_column = f.column + locate::char_count(&hay[es..ee.min(line_end).max(es)]);
+        let (rs, re) = (run.0.max(line_start), run.1.min(line_end));
+        let run_span = Span {
+            start: rs,
+            end: re.max(rs),
+            encoded: Some(run.2),
+        };
+        let mut extra: Vec<Span> = locate::on_line(clear, line_start, line_end).to_vec();
+        extra.push(run_span);
+        let spans = LineSpans::new(engine, hay, line_start, line_end, &extra);
+        f.snippet = locate::snippet(hay, line_start, line_end, (run_span.start, run_span.end), &spans);
+        true
     }
-    // The name on the encoded line (`KLAVIYO_KEY: cGtf…`) unless the decoded text named one itself (a
-    // base64 `.env`'s `NEXT_PUBLIC_K=pk_…`).
-    if f.variable.is_none() {
-        f.variable = locate::printed_variable(engine, hay, line_start, es);
-        f.exposure = locate::exposure_of(&f.path, &f.origin, hay).with_variable(f.variable.as_deref());
-        f.severity = locate::severity_of(f.rule.severity, f.exposure);
-    }
-    f.line = lines.line_of(hay, es);
-    f.column = locate::char_count(&hay[line_start..es]) + 1;
-    f.end_column = f.column + locate::char_count(&hay[es..ee.min(line_end).max(es)]);
-    let (rs, re) = (run.0.max(line_start), run.1.min(line_end));
-    let run_span = Span {
-        start: rs,
-        end: re.max(rs),
-        encoded: Some(run.2),
-    };
-    let mut extra: Vec<Span> = locate::on_line(clear, line_start, line_end).to_vec();
-    extra.push(run_span);
-    let spans = LineSpans::new(engine, hay, line_start, line_end, &extra);
-    f.snippet = locate::snippet(hay, line_start, line_end, (run_span.start, run_span.end), &spans);
-    true
 }
 
 /// A cursor over a blob's lines that only moves forward between resets: findings arrive (nearly) sorted
