@@ -9,23 +9,38 @@ pub fn has_escaped_quote(text: &[u8]) -> bool {
     DOUBLE.find(text).is_some() || SINGLE.find(text).is_some()
 }
 
-/// Writes into `out` a copy of `hay` whose escaped quotes are plain: the backslashes before a `"` or
-/// `'` become spaces (`API_KEY = \"…\"` in a notebook's JSON reads `API_KEY =  "…"`), so the rules'
-/// contexts, written for code, read code kept inside a string. Every other byte, and every offset, is
-/// the same. False, and `out` untouched, when `hay` has no escaped quote.
+/// Writes into `out` a copy of `hay` whose escaped quotes are plain, so the rules' contexts, written for
+/// code, read code kept inside a string. An opening quote keeps its place, its backslashes spaces before
+/// it (`API_KEY = \"…` reads `API_KEY =  "…`); a closing quote moves to where its backslashes began, the
+/// spaces after it (`[\"KEY\"] = \"v\")` reads `[ "KEY" ] =  "v" )`), so a name or a value is closed by
+/// its quote as in code. Every other byte, and the length, are the same. False, and `out` untouched,
+/// when `hay` has no escaped quote.
 pub fn unescaped_quotes(hay: &[u8], out: &mut Vec<u8>) -> bool {
     let mut copied = false;
     for i in memchr::memchr_iter(b'\\', hay) {
-        if !matches!(hay.get(i + 1), Some(b'"' | b'\'')) {
+        let Some(&quote @ (b'"' | b'\'')) = hay.get(i + 1) else {
             continue;
-        }
+        };
         if !copied {
             out.clear();
             out.extend_from_slice(hay);
             copied = true;
         }
         let run = hay[..=i].iter().rev().take_while(|&&b| b == b'\\').count();
-        out[i + 1 - run..=i].fill(b' ');
+        let from = i + 1 - run;
+        // A quote after whitespace, `=`, `:`, `,`, a bracket, another quote (`'\"…\"'`) or an escaped
+        // line break or tab (`{\n\"auths\"`) opens a string; after anything else it closes one.
+        let opening = from.checked_sub(1).is_none_or(|p| {
+            hay[p].is_ascii_whitespace()
+                || b"=:,([{<'\"`".contains(&hay[p])
+                || (matches!(hay[p], b'n' | b't' | b'r') && p > 0 && hay[p - 1] == b'\\')
+        });
+        if opening {
+            out[from..=i].fill(b' ');
+        } else {
+            out[from] = quote;
+            out[from + 1..=i + 1].fill(b' ');
+        }
     }
     copied
 }
@@ -887,8 +902,11 @@ mod tests {
         let hay = br#"k = \"v\", w = \\\"x\\\", it\'s \n \\ a\"#;
         assert!(has_escaped_quote(hay));
         assert!(unescaped_quotes(hay, &mut out));
-        assert_eq!(out, br#"k =  "v ", w =    "x   ", it 's \n \\ a\"#);
+        assert_eq!(out, br#"k =  "v" , w =    "x"   , it' s \n \\ a\"#);
         assert_eq!(out.len(), hay.len());
+        let json = br#"{\n\"auth\": \"Y29u=\"}, '\"v\"'"#;
+        assert!(unescaped_quotes(json, &mut out));
+        assert_eq!(out, br#"{\n "auth" :  "Y29u= "}, ' "v" '"#);
         // Nothing to unescape: the buffer is not touched.
         let mut out = b"left over".to_vec();
         let plain = br#"k = "v" \n \\ end\"#;

@@ -12,12 +12,13 @@
 /// quote's whitespace (a rule adds `\s{0,3}['"]?` or its own). One alternative per form:
 /// - a YAML block scalar: `name: >-` and the value indented on the next line;
 /// - `=`, `:`, `:=`, `=>`, `||=`, `?=`, `+=`, `.=`, `:-` (a shell default, `${NAME:-value}`), after an
-///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`) or a C array's declarator
-///   (`char auth[] =`, `char key[33] =`);
+///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`; a space between them is
+///   how the engine reads an escaped closing quote, `os.environ[\"NAME\"] =` in a notebook) or a C
+///   array's declarator (`char auth[] =`, `char key[33] =`);
 /// - a call's next argument, or its `default=` keyword (`define('NAME', '…')`, `config('NAME',
 ///   default='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
-///   list's `<key>name</key><string>…`;
+///   list's `<key>name</key><string>…` and a Hadoop configuration's `<name>name</name><value>…`;
 /// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`), a space before
 ///   its `=` as formatters write it (an XML element's `<PasswordWrapper plugin="…">` is no declaration);
 /// - an attribute pair (`key="name" value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
@@ -33,10 +34,10 @@
 /// compiles on its first keyword hit (counted, the fragment took about twice as long to build).
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
-    r#"|(?:['"]?\]?|\[[0-9]{0,5}\])\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
+    r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])\s{0,3}(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
-    r#"|</key>\s{0,8}<string>"#,
+    r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
     r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s{1,3}value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
