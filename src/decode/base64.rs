@@ -121,8 +121,9 @@ fn escaped_digit(s: &[u8], at_end: bool) -> Option<(usize, usize, u8)> {
 
 /// How far before a hit, in encoded characters, decoding starts (the rule's leading context).
 pub(super) const BACK: usize = 128;
-/// How far after a hit, in encoded characters, decoding goes (the secret and its trailing context).
-pub(super) const AHEAD: usize = 1024;
+/// How far after a hit, in encoded characters, decoding goes (the secret and its trailing context): a
+/// service account's JSON key holds a 2048-bit private key (1.7 KB of PEM) after its `private_key` name.
+pub(super) const AHEAD: usize = 4096;
 /// A shorter run is an identifier that happens to spell an encoding, not an encoded secret.
 pub(crate) const MIN_RUN: usize = 16;
 

@@ -240,8 +240,8 @@ pub fn badge_query(hay: &[u8], start: usize) -> bool {
     [&b".svg"[..], b".png", b".gif"].iter().any(|ext| path.ends_with(ext))
 }
 
-/// True for a name whose value is a reference to a secret or a public value, not a secret: `credentialsId`,
-/// `LLM_SECRET_NAME`, `publicToken`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
+/// True for a name whose value is a reference to a secret, a public value or a setting, not a secret:
+/// `credentialsId`, `LLM_SECRET_NAME`, `publicToken`, `ALGOLIA_SEARCH_ONLY_API_KEY`, `AWS_REGION`, `csrf-token`, Rails' `authenticity_token` (a CSRF token), a
 /// password's hash or salt (`passwordHash`, `hashed_password`, `passwordSalt`); or whose
 /// name says the value is made up for a test: `fakeToken`, `mockSecret`, `invalidApiKey`, `nonMatchingToken`;
 /// or a page position (`NextToken`, `nextPageToken`).
@@ -278,11 +278,24 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "resume",
         "cancellation",
     ];
+    // A setting beside the credentials (a Kubernetes Secret's `AWS_REGION`, `SMTP_USER`), not one.
+    const SETTINGS: &[&str] = &[
+        "region",
+        "zone",
+        "host",
+        "port",
+        "endpoint",
+        "bucket",
+        "user",
+        "email",
+        "namespace",
+    ];
     let words = words_of(name);
     let position = match words.as_slice() {
         [.., before, last] => last == "token" && POSITION.contains(&before.as_str()),
         _ => false,
     };
+    let setting = words.last().is_some_and(|w| SETTINGS.contains(&w.as_str()));
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || position
         || has(b"csrf")
@@ -290,6 +303,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || has(b"authenticity")
         || lower.starts_with(b"hashed")
         || has(b"public")
+        || has(b"searchonly")
+        || setting
         || MADE_UP.iter().any(|w| has(w))
 }
 
@@ -1203,6 +1218,9 @@ mod tests {
             "ContinuationToken",
             "cancellationToken",
             "NEXT_PAGE_TOKEN",
+            "ALGOLIA_SEARCH_ONLY_API_KEY",
+            "AWS_REGION",
+            "smtpUser",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1216,6 +1234,8 @@ mod tests {
             "refreshToken",
             "statuspage_token",
             "STATUSPAGE_TOKEN",
+            "USER_TOKEN",
+            "ALGOLIA_ADMIN_API_KEY",
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
