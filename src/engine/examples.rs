@@ -204,6 +204,9 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if super::filter::is_published_sample(secret_bytes) {
         return Some("rejected as a provider's published sample".into());
     }
+    if super::filter::echoes_user(hay, start, end) {
+        return Some("rejected as the user name repeated (`admin:admin`), a default".into());
+    }
     let generic = spec.is_generic();
     if spec.refuses_stand_ins() && super::filter::is_stand_in(secret_bytes) {
         return Some("rejected as a hand-typed stand-in (`a1b2c3d4`, `abcdefgh`)".into());

@@ -175,6 +175,18 @@ fn name_segment(seg: &[u8]) -> bool {
     words && vowels
 }
 
+/// True when the secret at `hay[start..end]` repeats the user name just before it (`fernly:fernly@`,
+/// `admin:admin`, `-u guest:guest`): a development default or a stand-in, never a chosen password.
+pub fn echoes_user(hay: &[u8], start: usize, end: usize) -> bool {
+    let secret = &hay[start..end];
+    let Some(user_end) = start.checked_sub(1).filter(|&i| hay[i] == b':') else {
+        return false;
+    };
+    user_end >= secret.len()
+        && &hay[user_end - secret.len()..user_end] == secret
+        && (user_end == secret.len() || !is_word(hay[user_end - secret.len() - 1]))
+}
+
 /// True when [`BLOB_REACH`] base64 characters follow the value: a generic rule's value is capped in length,
 /// so what it took is the head of something longer, a ciphertext (a SealedSecret's `AgB…`, an
 /// encrypted config value) or an encoded blob, not a token.
@@ -1273,6 +1285,18 @@ mod tests {
         assert!(!code_identifier(quoted, 10, 28));
         let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
         assert!(!code_identifier(env, 7, env.len()));
+    }
+
+    #[test]
+    fn passwords_that_echo_the_user() {
+        let url = b"postgresql://fernly:fernly@localhost:5432/fernly_development";
+        assert!(echoes_user(url, 20, 26));
+        let other = b"postgresql://fernly:Xq8vT2mL@db";
+        assert!(!echoes_user(other, 20, 28));
+        // Only a whole user name: `xfernly:fernly` names another user.
+        let longer = b"postgresql://xfernly:fernly@db";
+        assert!(!echoes_user(longer, 21, 27));
+        assert!(echoes_user(b"admin:admin", 6, 11));
     }
 
     #[test]

@@ -1652,7 +1652,8 @@ impl CompiledRule {
         if filter::digest_context(hay, start, end) {
             return Verdict::Refused;
         }
-        if filter::is_placeholder(secret) || filter::is_published_sample(secret) {
+        if filter::is_placeholder(secret) || filter::is_published_sample(secret) || filter::echoes_user(hay, start, end)
+        {
             return Verdict::Refused;
         }
         if self.refuses_stand_ins && filter::is_stand_in(secret) {
