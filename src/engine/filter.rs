@@ -316,6 +316,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || lower.starts_with(b"hashed")
         || has(b"public")
         || has(b"searchonly")
+        // Braze's SDK key in an app's resources (`com_braze_api_key`, formerly Appboy's): public.
+        || lower.starts_with(b"combraze")
+        || lower.starts_with(b"comappboy")
         || setting
         || MADE_UP.iter().any(|w| has(w))
 }
@@ -1233,6 +1236,7 @@ mod tests {
             "ALGOLIA_SEARCH_ONLY_API_KEY",
             "AWS_REGION",
             "smtpUser",
+            "com_braze_api_key",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }

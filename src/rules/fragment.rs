@@ -22,7 +22,8 @@
 ///   list's `<key>name</key><string>…` and a Hadoop configuration's `<name>name</name><value>…`;
 /// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`), a space before
 ///   its `=` as formatters write it (an XML element's `<PasswordWrapper plugin="…">` is no declaration);
-/// - an attribute pair (`key="name" value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
+/// - an attribute pair (`key="name" value="…"`, an Android `<meta-data android:name="name"
+///   android:value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
@@ -40,7 +41,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
     r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
-    r#"|['"]\s{1,3}value\s{0,3}="#,
+    r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())\s{0,3}[`'"]"#,
