@@ -986,7 +986,12 @@ impl Exposure {
             // An Android app's resources (`res/values/strings.xml`, `res/values-fr/…`).
             || (ext == "xml"
                 && dirs.first().is_some_and(|d| d.starts_with("values"))
-                && dirs.get(1) == Some(&"res"));
+                && dirs.get(1) == Some(&"res"))
+            // An Android app module's build file: its `buildConfigField`s and `resValue`s are compiled
+            // into the APK.
+            || (matches!(file, "build.gradle" | "build.gradle.kts") && dirs.first() == Some(&"app"));
+        // A Shopify theme's settings are rendered into its storefront pages.
+        let theme_settings = file == "settings_data.json" && dirs.first() == Some(&"config");
         // Served as is: every file in these directories reaches the browser.
         let served = in_dir(&[
             "public", "static", "dist", "build", "www", "wwwroot", "htdocs", "assets", "_site",
@@ -1001,7 +1006,7 @@ impl Exposure {
             "snippets",
             "sections",
         ]);
-        bundle || platform || mobile || served || (script && client_code)
+        bundle || platform || mobile || theme_settings || served || (script && client_code)
     }
 }
 
@@ -1608,6 +1613,10 @@ mod tests {
             ("app/src/main/res/values/strings.xml", Exposure::ClientSide),
             ("app/src/main/res/values-fr/secrets.xml", Exposure::ClientSide),
             ("app/src/main/res/layout/main.xml", Exposure::Server),
+            ("app/build.gradle.kts", Exposure::ClientSide),
+            ("build.gradle", Exposure::Server),
+            ("config/settings_data.json", Exposure::ClientSide),
+            ("config/settings.json", Exposure::Server),
             ("server/config.py", Exposure::Server),
             ("api/handler.js", Exposure::Server),
             (".env", Exposure::Server),
