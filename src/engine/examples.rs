@@ -191,6 +191,21 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
             return Some(format!("rejected by the allow regex `{a}`"));
         }
     }
+    let before = regex
+        .captures_iter(hay)
+        .filter_map(|c| Some((c.get(0)?.start(), c.name("secret")?.start())))
+        .find(|&(_, s)| s == start);
+    if let Some((from, _)) = before {
+        for a in spec.allow_before.iter() {
+            let allowed = regex::bytes::RegexBuilder::new(a)
+                .unicode(false)
+                .build()
+                .is_ok_and(|r| r.is_match(&hay[from..start]));
+            if allowed {
+                return Some(format!("rejected by the allow_before regex `{a}`"));
+            }
+        }
+    }
     let named = spec.is_generic() && regex.capture_names().any(|n| n == Some("name"));
     if named && super::filter::dotted_name(hay, start, end) {
         return Some("rejected as a dotted name (`settings.DB_PASSWORD`), a value read from an object".into());

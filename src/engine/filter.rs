@@ -230,9 +230,38 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("the head of a longer base64 run (a ciphertext or blob)")
     } else if badge_query(hay, start) {
         Some("a status badge's token (in an image URL's query)")
+    } else if search_only_key(hay, start, end) {
+        Some("an Algolia search-only key (a DocSearch or InstantSearch configuration, public)")
+    } else if next_line_after_empty_assignment(hay, start) {
+        Some("the next line after an empty assignment (`DB_PASSWORD=`)")
     } else {
         None
     }
+}
+
+/// True when the value at `start..end` is the key of an Algolia search configuration: `algolia` or
+/// `docsearch` shortly before it and an `indexName` beside it (Docusaurus' `themeConfig.algolia`,
+/// `docsearch({appId, apiKey, indexName})`). Algolia's documentation has that key be the search-only
+/// one, which ships to every visitor's browser.
+pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
+    let before = hay[start.saturating_sub(400)..start].to_ascii_lowercase();
+    let near = &hay[start.saturating_sub(400)..(end + 400).min(hay.len())];
+    (memchr::memmem::find(&before, b"algolia").is_some() || memchr::memmem::find(&before, b"docsearch").is_some())
+        && memchr::memmem::find(near, b"indexName").is_some()
+}
+
+/// True when the value at `start` begins a line, unindented, and the last non-blank byte before it is
+/// an assignment's `=` or `:`: that assignment is empty (`DB_PASSWORD=` in a `.env`), and the value is
+/// the next line (`REDIS_HOST=127.0.0.1`). A value continued on the next line is indented (YAML's
+/// `password:` then `  value`, a block scalar).
+pub fn next_line_after_empty_assignment(hay: &[u8], start: usize) -> bool {
+    if start == 0 || hay[start - 1] != b'\n' {
+        return false;
+    }
+    hay[..start]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| matches!(hay[i], b'=' | b':'))
 }
 
 /// True when the value at `start` is in the query of an image URL (`….svg?token=…`,
@@ -289,6 +318,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "cursor",
         "resume",
         "cancellation",
+        // A shop's order fields (Shopify's `checkout_token`, `cart_token`): which cart, not a credential.
+        "cart",
+        "checkout",
     ];
     // A setting beside the credentials (a Kubernetes Secret's `AWS_REGION`, `SMTP_USER`), not one.
     const SETTINGS: &[&str] = &[
@@ -308,6 +340,20 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         _ => false,
     };
     let setting = words.last().is_some_and(|w| SETTINGS.contains(&w.as_str()));
+    // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced) and
+    // Datadog's browser-SDK token.
+    let client_token = match words.as_slice() {
+        [first, .., client, last] => {
+            client == "client" && last == "token" && ["facebook", "fb", "datadog", "dd"].contains(&first.as_str())
+        }
+        _ => false,
+    };
+    // Mixpanel's project token identifies the project to its browser and mobile SDKs; its secrets are
+    // the API secret and service-account secrets.
+    // A Shopify app's API key is its client id, public (App Bridge sends it from the browser); the secret
+    // is the API secret (`shpss_`) or an access token, which their own rules find.
+    let shopify_key = words.ends_with(&["shopify".into(), "api".into(), "key".into()]);
+    let mixpanel_token = words.iter().any(|w| w == "mixpanel") && words.last().is_some_and(|w| w == "token");
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || position
         || has(b"csrf")
@@ -320,6 +366,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || lower.starts_with(b"combraze")
         || lower.starts_with(b"comappboy")
         || setting
+        || client_token
+        || mixpanel_token
+        || shopify_key
         || MADE_UP.iter().any(|w| has(w))
 }
 
@@ -470,6 +519,9 @@ fn has_mark(secret: &[u8], lower: &[u8], mark: &[u8]) -> bool {
         letters().all(u8::is_ascii_lowercase)
             || letters().all(u8::is_ascii_uppercase)
             || (word[0].is_ascii_uppercase() && letters().skip(1).all(u8::is_ascii_lowercase))
+            // Camel case of two words: Symfony's `!ChangeMe!` in every recipe's `.env`.
+            || word == b"ChangeMe"
+            || word == b"changeMe"
     })
 }
 
@@ -1023,6 +1075,7 @@ mod tests {
             "asdfqwer1234asdf",
             "Qwerty123!",
             "ASDFGHJKL2024",
+            "!ChangeMe!",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || is_stand_in(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
@@ -1237,6 +1290,14 @@ mod tests {
             "AWS_REGION",
             "smtpUser",
             "com_braze_api_key",
+            "facebook_client_token",
+            "FacebookClientToken",
+            "DD_CLIENT_TOKEN",
+            "MIXPANEL_TOKEN",
+            "mixpanelProjectToken",
+            "checkout_token",
+            "cartToken",
+            "SHOPIFY_API_KEY",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1252,6 +1313,10 @@ mod tests {
             "STATUSPAGE_TOKEN",
             "USER_TOKEN",
             "ALGOLIA_ADMIN_API_KEY",
+            "CLIENT_TOKEN",
+            "oauth_client_token",
+            "SHOPIFY_API_SECRET",
+            "checkout_secret",
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1350,6 +1415,41 @@ mod tests {
         assert!(runs_on_as_base64(line.as_bytes(), 40));
         assert!(!runs_on_as_base64(b"token: Zk3PqW9xLm2VtR8sNb4YZk3PqW9xLm2V\n", 39));
         assert!(!runs_on_as_base64(b"Zk3P", 4));
+    }
+
+    #[test]
+    fn algolia_search_configurations() {
+        let at = |text: &str, value: &str| {
+            let start = text.find(value).unwrap();
+            search_only_key(text.as_bytes(), start, start + value.len())
+        };
+        let docusaurus = "algolia: {\n  appId: \"IDL2HY3A0Z\",\n  apiKey: \"2a1629b0a9ecf61414889f5f104049f8\",\n  indexName: \"docs\",\n},";
+        assert!(at(docusaurus, "2a16"));
+        assert!(at(
+            "docsearch({ appId: 'R2IYF7ETH7', apiKey: '599cec31baffa4868cae4e79f180729b', indexName: 'x' })",
+            "599c"
+        ));
+        // An Algolia key with no search index beside it, or an index with no Algolia before it.
+        assert!(!at(
+            "ALGOLIA_APP_ID=IDL2HY3A0Z\nALGOLIA_API_KEY=2a1629b0a9ecf61414889f5f104049f8\n",
+            "2a16"
+        ));
+        assert!(!at(
+            "{ apiKey: '2a1629b0a9ecf61414889f5f104049f8', indexName: 'x' }",
+            "2a16"
+        ));
+    }
+
+    #[test]
+    fn next_lines_after_empty_assignments() {
+        let at = |text: &str, value: &str| next_line_after_empty_assignment(text.as_bytes(), text.find(value).unwrap());
+        assert!(at("DB_PASSWORD=\n\nREDIS_HOST=127.0.0.1\n", "REDIS"));
+        assert!(at("password:\r\nhost: db.internal\n", "host"));
+        // Indented on the next line (YAML), or on the assignment's own line: the value itself.
+        assert!(!at("password:\n  Zk3PqW9xLm2VtR8s\n", "Zk3P"));
+        assert!(!at("DB_PASSWORD=Zk3PqW9xLm2VtR8s\n", "Zk3P"));
+        // After an element's `>`, a value on its own line.
+        assert!(!at("<password>\nZk3PqW9xLm2VtR8s\n</password>", "Zk3P"));
     }
 
     #[test]

@@ -157,6 +157,7 @@ pub struct RuleData {
     secret_group: Option<usize>,
     first_group: bool,
     allow_src: Arc<[Text]>,
+    allow_before_src: Arc<[Text]>,
     window: usize,
     min_entropy: Option<f64>,
     /// `min_entropy` is capped at random values' floor (generic rules, and `entropy_floor` rules).
@@ -199,6 +200,8 @@ struct Matcher {
     run: Option<Run>,
     secret: SecretGroup,
     allow: Vec<Regex>,
+    /// Regexes over the match before the secret ([`crate::rules::RuleSpec::allow_before`]).
+    allow_before: Vec<Regex>,
     /// The `name` capture group, when the regex captures the name a value is assigned to.
     name: Option<usize>,
     /// The pair regex and its `part` group (0: the whole match).
@@ -996,46 +999,51 @@ impl Engine {
             // rule's, asked before the generic rule's judgement of the value: a UUID or a hex digest is
             // no generic secret, yet it is npm's or New Relic's key when their name says so.
             let claims = !binary && rule.generic && !scratch.claiming;
-            let mut take = |ws: usize, window: &[u8], (s, e): (usize, usize), name: Option<(usize, usize)>| {
-                // A query parameter's value (`?user=bob&password=…&remember=1`) ends at the next `&`, which
-                // a password may otherwise hold.
-                let in_query =
-                    rule.generic && name.is_some_and(|(ns, _)| ns > 0 && matches!(window[ns - 1], b'?' | b'&'));
-                let e = match memchr::memchr(b'&', &window[s..e]) {
-                    // What is left must still be as long as a generic value (8 characters).
-                    Some(amp) if in_query && amp < 8 => return false,
-                    Some(amp) if in_query => s + amp,
-                    _ => e,
-                };
-                let (start, end) = (ws + s, ws + e);
-                let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
-                let verdict = if start < end && !named_reference {
-                    rule.judge(matcher, hay, start, end, binary)
-                } else {
-                    Verdict::Refused
-                };
-                let claimed = if claims && verdict != Verdict::Refused {
-                    self.claim_at(text, hay, (start, end), &mut scratch.claims)
-                } else {
-                    None
-                };
-                let (rule, to) = match (claimed, verdict) {
-                    (Some(specific), _) => (specific, &mut scratch.claimed),
-                    (None, Verdict::Accepted) => (r, &mut scratch.matches),
-                    (None, Verdict::Forged) => {
-                        scratch.forged.push((start, end));
+            let mut take =
+                |ws: usize, window: &[u8], from: usize, (s, e): (usize, usize), name: Option<(usize, usize)>| {
+                    // What the match says before the secret may name a public value of the same format.
+                    if matcher.allow_before.iter().any(|a| a.is_match(&window[from.min(s)..s])) {
                         return false;
                     }
-                    _ => return false,
+                    // A query parameter's value (`?user=bob&password=…&remember=1`) ends at the next `&`, which
+                    // a password may otherwise hold.
+                    let in_query =
+                        rule.generic && name.is_some_and(|(ns, _)| ns > 0 && matches!(window[ns - 1], b'?' | b'&'));
+                    let e = match memchr::memchr(b'&', &window[s..e]) {
+                        // What is left must still be as long as a generic value (8 characters).
+                        Some(amp) if in_query && amp < 8 => return false,
+                        Some(amp) if in_query => s + amp,
+                        _ => e,
+                    };
+                    let (start, end) = (ws + s, ws + e);
+                    let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
+                    let verdict = if start < end && !named_reference {
+                        rule.judge(matcher, hay, start, end, binary)
+                    } else {
+                        Verdict::Refused
+                    };
+                    let claimed = if claims && verdict != Verdict::Refused {
+                        self.claim_at(text, hay, (start, end), &mut scratch.claims)
+                    } else {
+                        None
+                    };
+                    let (rule, to) = match (claimed, verdict) {
+                        (Some(specific), _) => (specific, &mut scratch.claimed),
+                        (None, Verdict::Accepted) => (r, &mut scratch.matches),
+                        (None, Verdict::Forged) => {
+                            scratch.forged.push((start, end));
+                            return false;
+                        }
+                        _ => return false,
+                    };
+                    to.push(Match {
+                        rule,
+                        start,
+                        end,
+                        partner: None,
+                    });
+                    true
                 };
-                to.push(Match {
-                    rule,
-                    start,
-                    end,
-                    partner: None,
-                });
-                true
-            };
             if let Some(st) = &matcher.starts {
                 // Every match begins at a keyword: the anchored match at each keyword not inside the
                 // previous match, in order, is what a search of the window finds, one after another.
@@ -1087,7 +1095,7 @@ impl Engine {
                         let group = |g: usize| caps.get_group(g).map(|span| (span.start, span.end));
                         let whole = (m.start(), m.end());
                         if let Some(span) = secret_span(matcher.secret, whole, caps.group_len(), group) {
-                            take(ws, window, span, matcher.name.and_then(group));
+                            take(ws, window, whole.0, span, matcher.name.and_then(group));
                         }
                     }
                 }
@@ -1115,7 +1123,7 @@ impl Engine {
                         // `apiToken = process.env.API_TOKEN || "…"` the value read first is the
                         // variable; the search goes on from the byte before it (a regex may want
                         // a boundary there), not past it.
-                        if !take(ws, window, span, matcher.name.and_then(group)) && span.0 > start + 1 {
+                        if !take(ws, window, start, span, matcher.name.and_then(group)) && span.0 > start + 1 {
                             pos = span.0 - 1;
                         }
                     }
@@ -1396,6 +1404,7 @@ impl RuleData {
             secret_group: spec.secret_group,
             first_group: spec.first_group,
             allow_src: spec.allow.clone(),
+            allow_before_src: spec.allow_before.clone(),
             window: spec.window,
             min_entropy: spec.min_entropy,
             entropy_floor: spec.caps_entropy(),
@@ -1509,6 +1518,11 @@ impl CompiledRule {
             .iter()
             .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
+        let allow_before = self
+            .allow_before_src
+            .iter()
+            .map(|a| Regex::new(a).map_err(|e| err("allow_before", e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
         let name = names.iter().position(|n| n.as_deref() == Some("name"));
         let pair = match &self.pair {
             None => None,
@@ -1535,6 +1549,7 @@ impl CompiledRule {
             src: self.regex_src.clone(),
             secret,
             allow,
+            allow_before,
             name,
             pair,
         })

@@ -480,7 +480,9 @@ fn load_pkhound(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             RuleError::Invalid { rule, message, .. } => at(file, line, format!("rule `{rule}`"), message),
             other => at(file, line, key.clone(), other.to_string()),
         })?;
-        let regexes = std::iter::once(("regex", &*rule.regex)).chain(rule.allow.iter().map(|a| ("allow", a.as_str())));
+        let regexes = std::iter::once(("regex", &*rule.regex))
+            .chain(rule.allow.iter().map(|a| ("allow", a.as_str())))
+            .chain(rule.allow_before.iter().map(|a| ("allow_before", a.as_str())));
         let bad: Vec<ConfigError> = regexes
             .filter_map(|(field, re)| {
                 check_regex(re)

@@ -27,7 +27,8 @@
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
-///   value's opening quote;
+///   value's opening quote, on the next line too (Phoenix's `System.get_env("SECRET_KEY_BASE") ||`
+///   then the value indented below);
 /// - a comparison with a quoted value (`password == "…"`, `token !== '…'`): a credential checked against a
 ///   hard-coded one in code, which ends at the value's opening quote.
 ///
@@ -44,7 +45,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
-    r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())\s{0,3}[`'"]"#,
+    r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"])"#,
 );
 

@@ -211,6 +211,7 @@ pub fn load(file: &str, text: &str) -> Result<UserConfig, ConfigError> {
             entropy_floor: false,
             refuse_stand_ins: false,
             allow: Arc::default(),
+            allow_before: Arc::default(),
             check: None,
             // gitleaks has no delimitation filter: its regexes carry their own boundaries (`\b`, or a
             // class before the secret group), and a secret group after `tok_` is glued to `_` by

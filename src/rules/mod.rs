@@ -266,6 +266,11 @@ pub struct RuleSpec {
     pub refuse_stand_ins: bool,
     #[serde(default)]
     pub allow: Arc<[Text]>,
+    /// Regexes over the match before the secret (the name and what joins it to the value): a match is
+    /// no finding when one of them matches there. For a provider's public value that shares its
+    /// secret's format and context word (`facebook_client_token` beside Facebook's app secret).
+    #[serde(default)]
+    pub allow_before: Arc<[Text]>,
     #[serde(default)]
     pub check: Option<Check>,
     #[serde(default = "default_true")]
