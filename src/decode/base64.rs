@@ -35,14 +35,29 @@ impl Decoder for Base64 {
         }
         for s in starts {
             out.clear();
-            if !decode_base64(&hay[s..we], &mut out.bytes) || !mostly_text(&out.bytes) {
+            let run = &hay[s..we];
+            if memchr::memchr2(b'\n', b'\r', run).is_none() {
+                if !decode_base64(run, &mut out.bytes) || !mostly_text(&out.bytes) {
+                    continue;
+                }
+                // Byte i of the decoded text comes from encoded characters s + 4i/3 (floor) up to
+                // s + 4(i+1)/3 (ceiling).
+                for i in 0..out.bytes.len() {
+                    out.starts.push((s + i * 4 / 3).min(we));
+                    out.ends.push((s + ((i + 1) * 4).div_ceil(3)).min(we));
+                }
+                return Some((ws, we));
+            }
+            // A wrapped run: the digits without the line breaks, and where each one stands.
+            let at: Vec<usize> = (s..we).filter(|&i| !matches!(hay[i], b'\n' | b'\r')).collect();
+            let digits: Vec<u8> = at.iter().map(|&i| hay[i]).collect();
+            if !decode_base64(&digits, &mut out.bytes) || !mostly_text(&out.bytes) {
                 continue;
             }
-            // Byte i of the decoded text comes from encoded characters s + 4i/3 (floor) up to
-            // s + 4(i+1)/3 (ceiling).
+            let pos = |c: usize| at.get(c).copied().unwrap_or(we);
             for i in 0..out.bytes.len() {
-                out.starts.push((s + i * 4 / 3).min(we));
-                out.ends.push((s + ((i + 1) * 4).div_ceil(3)).min(we));
+                out.starts.push(pos(i * 4 / 3));
+                out.ends.push((pos(((i + 1) * 4).div_ceil(3) - 1) + 1).min(we));
             }
             return Some((ws, we));
         }
@@ -167,6 +182,39 @@ pub(super) fn encode(bytes: &[u8]) -> String {
     spell::base64_encode(bytes)
 }
 
+/// The shortest line a wrapped run is made of: MIME wraps at 76 characters, PEM at 64, `base64` at 76.
+const WRAP_MIN: usize = 60;
+
+/// The length of the line break (`\n` or `\r\n`) at `at`, if one is there.
+fn line_break_at(hay: &[u8], at: usize) -> Option<usize> {
+    match hay.get(at..)? {
+        [b'\n', ..] => Some(1),
+        [b'\r', b'\n', ..] => Some(2),
+        _ => None,
+    }
+}
+
+/// Where the line holding `at` starts.
+fn line_start(hay: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1)
+}
+
+/// When `start` begins a line and the line before is whole quanta of base64 digits (at least
+/// [`WRAP_MIN`]): that line's start.
+fn wrapped_line_before(hay: &[u8], start: usize) -> Option<usize> {
+    if start == 0 || hay[start - 1] != b'\n' {
+        return None;
+    }
+    let end = if start >= 2 && hay[start - 2] == b'\r' {
+        start - 2
+    } else {
+        start - 1
+    };
+    let prev = line_start(hay, end);
+    let line = &hay[prev..end];
+    (line.len() >= WRAP_MIN && line.len().is_multiple_of(4) && line.iter().all(|&b| is_digit(b))).then_some(prev)
+}
+
 /// Decodes base64 leniently into `out` (cleared first): either alphabet, with or without padding,
 /// stopping at the first `=`. A trailing lone character (6 bits, no whole byte) is dropped. Returns false
 /// on a byte outside the alphabet.
@@ -208,18 +256,43 @@ pub fn mostly_text(bytes: &[u8]) -> bool {
 /// The encoded window to decode around a quantum-aligned hit at `q`: whole quanta back to `BACK`
 /// characters, forward to `AHEAD` characters or the run's end (padding included). `None` when the run is
 /// too short to hold an encoded secret.
+///
+/// A run wrapped at a fixed width (a MIME body's 76 characters, PEM's 64) is one run: a line break is
+/// crossed when the line before it is whole quanta of at least [`WRAP_MIN`] characters and the next line
+/// goes on with digits. The window then holds the line breaks, which [`Base64::decode`] skips.
 pub fn window(hay: &[u8], q: usize) -> Option<(usize, usize)> {
     if q >= hay.len() || !is_digit(hay[q]) {
         return None;
     }
     let mut start = q;
-    while start >= 4 && q - start < BACK && hay[start - 4..start].iter().all(|&b| is_digit(b)) {
-        start -= 4;
+    loop {
+        while start >= 4 && q - start < BACK && hay[start - 4..start].iter().all(|&b| is_digit(b)) {
+            start -= 4;
+        }
+        match wrapped_line_before(hay, start) {
+            Some(prev) if q - start < BACK => start = prev,
+            _ => break,
+        }
     }
     let limit = q.saturating_add(AHEAD).min(hay.len());
     let mut end = q;
-    while end < limit && is_digit(hay[end]) {
-        end += 1;
+    let mut line = line_start(hay, q);
+    loop {
+        while end < limit && is_digit(hay[end]) {
+            end += 1;
+        }
+        match line_break_at(hay, end) {
+            Some(len)
+                if end < limit
+                    && end - line >= WRAP_MIN
+                    && (end - line).is_multiple_of(4)
+                    && hay.get(end + len).is_some_and(|&b| is_digit(b)) =>
+            {
+                end += len;
+                line = end;
+            }
+            _ => break,
+        }
     }
     // At the cap, stop on a quantum boundary so the last bytes decode whole.
     if end == limit && end < hay.len() && is_digit(hay[end]) {

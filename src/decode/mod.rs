@@ -372,6 +372,9 @@ pub fn findings(
         .filter(|m| engine.rule(m.rule).supersedes_any())
         .map(|m| (m.start, m.end, m.rule))
         .collect();
+    // The clear matches, with their rules: a secret a rule found in clear is not found again by the same
+    // rule decoded from inside it (a SAS token's percent-encoded `sig`, read in clear and decoded).
+    let own: Vec<(usize, usize, usize)> = scratch.matches().iter().map(|m| (m.start, m.end, m.rule)).collect();
     let hits = scratch.take_decoder_hits();
     let mut budget = hay.len().saturating_mul(2).max(MIN_BUDGET);
     let mut hidden = Vec::new();
@@ -401,7 +404,10 @@ pub fn findings(
         let inside_superseding = superseding
             .iter()
             .any(|&(s, e, rule)| s <= span.0 && span.1 <= e && engine.supersedes(rule, finding.rule.id.as_str()));
-        if inside_superseding {
+        let inside_own = own.iter().any(|&(s, e, rule)| {
+            s <= span.0 && span.1 <= e && engine.rule(rule).info.id.as_str() == finding.rule.id.as_str()
+        });
+        if inside_superseding || inside_own {
             continue;
         }
         if !placer.place(&mut finding, span, (mask.0, mask.1, label)) {

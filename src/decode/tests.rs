@@ -129,6 +129,54 @@ fn finds_a_key_in_a_base64_env_file_at_any_alignment() {
 }
 
 #[test]
+fn finds_a_key_in_a_wrapped_base64_body() {
+    // A MIME part (76 characters a line) or PEM-like wrapping (64), CRLF or LF, the key anywhere in it:
+    // one finding, on the line that spells the key's first characters.
+    for (width, eol) in [(76, "\r\n"), (64, "\n"), (76, "\n")] {
+        for pad in 0..3 {
+            let body = format!(
+                "{}Hi Jonas,\n\nwelcome aboard! The credentials you will own:\n\nKlaviyo (private API key):\n  {KEY}\n\nCheers,\nPriya\n",
+                "x".repeat(pad)
+            );
+            let enc = b64(body.as_bytes());
+            let lines: Vec<&str> = enc
+                .as_bytes()
+                .chunks(width)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            let text = format!("Content-Transfer-Encoding: base64{eol}{eol}{}{eol}", lines.join(eol));
+            let f = scan(&text);
+            assert_eq!(f.len(), 1, "width {width} pad {pad}: {f:?}");
+            assert_eq!(f[0].secret.expose(), KEY);
+            assert_eq!(f[0].encoding, Some(Encoding::BASE64));
+        }
+    }
+}
+
+#[test]
+fn window_crosses_only_whole_wrapped_lines() {
+    let line = "QUFB".repeat(19); // 76 characters
+    let text = format!("{line}\n{line}\n{line}\n");
+    let (s, e) = window(text.as_bytes(), 81).unwrap();
+    assert_eq!((s, e), (0, 3 * 76 + 2));
+    // A short line (not whole quanta, or under 60 characters) ends the run.
+    let text = format!("QUFBQUFB\n{line}\n");
+    assert_eq!(window(text.as_bytes(), 13).unwrap().0, 9);
+    let text = format!("{line}Q\n{line}\n");
+    assert_eq!(window(text.as_bytes(), 4).unwrap().1, 77);
+}
+
+#[test]
+fn a_percent_encoded_secret_read_in_clear_is_not_found_again_decoded() {
+    // The line holds an encoded keyword (`%3A11`, Jenkins' `:11`), so the percent decoder reads it, and
+    // the SAS signature is found both as written and decoded: one finding.
+    let text = "https://acct.blob.core.windows.net/c?sv=2023-01-03&st=2025-06-18T08%3A45%3A11Z&se=2025-06-19T08%3A45%3A11Z&sr=c&sp=r&sig=ow2a1XbXmD4%2BEv9LBUkek8R%2FrAjvrQFpenUbzztILn8%3D\n";
+    let f = scan(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].encoding, None);
+}
+
+#[test]
 fn clear_and_encoded_on_one_line_is_one_finding() {
     let text = format!("a: {KEY} b: {}\n", b64(KEY.as_bytes()));
     let f = scan(&text);

@@ -230,6 +230,8 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("the head of a longer base64 run (a ciphertext or blob)")
     } else if badge_query(hay, start) {
         Some("a status badge's token (in an image URL's query)")
+    } else if inside_arn(hay, start) {
+        Some("part of an ARN (`arn:aws:secretsmanager:…:secret:name-AbCdEf` names a secret)")
     } else if search_only_key(hay, start, end) {
         Some("an Algolia search-only key (a DocSearch or InstantSearch configuration, public)")
     } else if next_line_after_empty_assignment(hay, start) {
@@ -237,6 +239,17 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
     } else {
         None
     }
+}
+
+/// True when the value at `start` is inside an ARN (`arn:aws:secretsmanager:eu-west-1:123456789012:secret:
+/// deploy/config-Qm3xZa`, `arn:aws:ssm:…:parameter/api/token`): a name, however secret-like its words.
+pub fn inside_arn(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(160)..start];
+    let token = before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'(' | b'[' | b','))
+        .map_or(before, |i| &before[i + 1..]);
+    token.starts_with(b"arn:aws")
 }
 
 /// True when the value at `start..end` is the key of an Algolia search configuration: `algolia` or
@@ -461,6 +474,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
 /// True for a credential its provider published as a sample ([`PUBLISHED_SAMPLES`]); a hex key is
 /// compared without its `0x` and in either case.
 pub fn is_published_sample(secret: &[u8]) -> bool {
+    // `curl -u sk_test_…:` (Stripe's quick start): the sample as a user name, with no password.
+    let secret = secret.strip_suffix(b":").unwrap_or(secret);
     let bare = secret.strip_prefix(b"0x").unwrap_or(secret);
     PUBLISHED_SAMPLES
         .iter()
@@ -488,6 +503,8 @@ const PLACEHOLDER_MARKS: &[&[u8]] = &[
     // printf-style templates (`?api_key=%s`); percent-encoding never yields `%s` (s is not a hex digit).
     b"%s",
     b"****",
+    // GitLab CI's masked variable in a job log.
+    b"[masked]",
     // Keyboard walks: test passwords (`asdfqwer1234asdf`, `Qwerty123`). Six letters in a given order come
     // once in about 10^10 random base62 tokens.
     b"qwerty",
@@ -1076,6 +1093,7 @@ mod tests {
             "Qwerty123!",
             "ASDFGHJKL2024",
             "!ChangeMe!",
+            "[MASKED]",
         ] {
             assert!(
                 is_placeholder(p.as_bytes()) || is_stand_in(p.as_bytes()) || shannon_entropy(p.as_bytes()) < 3.0,
@@ -1418,6 +1436,17 @@ mod tests {
     }
 
     #[test]
+    fn values_inside_arns() {
+        let at = |text: &str, value: &str| inside_arn(text.as_bytes(), text.find(value).unwrap());
+        assert!(at(
+            "\"Resource\": \"arn:aws:secretsmanager:eu-west-1:318204957716:secret:halden/deploy/config-Qm3xZa\"",
+            "halden"
+        ));
+        assert!(!at("secret: halden/deploy/config-Qm3xZa", "halden"));
+        assert!(!at("arn = \"x\"\nsecret: Qm3xZaPk7LmN2vB8", "Qm3x"));
+    }
+
+    #[test]
     fn algolia_search_configurations() {
         let at = |text: &str, value: &str| {
             let start = text.find(value).unwrap();
@@ -1504,6 +1533,7 @@ mod tests {
     #[test]
     fn published_samples() {
         assert!(is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dc:"));
         assert!(is_published_sample(
             b"0xAC0974BEC39A17E36BA4A6B4D238FF944BACB478CBED5EFCAE784D7BF4F2FF80"
         ));
