@@ -203,6 +203,9 @@ pub fn continues_past_ascii(hay: &[u8], end: usize) -> bool {
     rest.first().is_some_and(|&b| b >= 0x80)
         && !rest.starts_with("\u{201d}".as_bytes())
         && !rest.starts_with("\u{2019}".as_bytes())
+        // German „…“ closes with a left double quote; French and Russian « … » with a guillemet.
+        && !rest.starts_with("\u{201c}".as_bytes())
+        && !rest.starts_with("\u{bb}".as_bytes())
 }
 
 /// True for an unquoted camelCase identifier that ends a statement or an argument
