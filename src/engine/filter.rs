@@ -1514,6 +1514,14 @@ mod tests {
         let end = quoted.find('\u{201d}').unwrap();
         assert!(!continues_past_ascii(quoted.as_bytes(), end));
         assert!(!continues_past_ascii(b"token = abc", 11));
+        // German and French quotes close with \u{201c} and \u{bb}.
+        for closed in [
+            "Passwort \u{201e}Zq8vK2mN4pR7\u{201c}",
+            "mot de passe \u{ab}Zq8vK2mN4pR7\u{bb}",
+        ] {
+            let end = closed.find("pR7").unwrap() + 3;
+            assert!(!continues_past_ascii(closed.as_bytes(), end), "{closed}");
+        }
     }
 
     #[test]
