@@ -1006,7 +1006,24 @@ impl Exposure {
             "snippets",
             "sections",
         ]);
-        bundle || platform || mobile || theme_settings || served || (script && client_code)
+        // Angular CLI compiles `src/environments/environment*.ts` into the app's bundle.
+        let angular_env = dirs.first() == Some(&"environments") && file.starts_with("environment") && ext == "ts";
+        // A page template renders into the HTML every visitor gets (Rails' `.html.erb`, EJS, Handlebars,
+        // Blade, Twig, Nunjucks, Pug).
+        let template = file.ends_with(".html.erb")
+            || file.ends_with(".blade.php")
+            || matches!(ext, "ejs" | "hbs" | "handlebars" | "mustache" | "twig" | "njk" | "pug");
+        // A browser extension's scripts are installed on every user's machine.
+        let extension = script && dirs.iter().any(|d| d.ends_with("extension"));
+        bundle
+            || platform
+            || mobile
+            || theme_settings
+            || served
+            || (script && client_code)
+            || angular_env
+            || template
+            || extension
     }
 }
 
@@ -1616,6 +1633,13 @@ mod tests {
             ("app/build.gradle.kts", Exposure::ClientSide),
             ("build.gradle", Exposure::Server),
             ("config/settings_data.json", Exposure::ClientSide),
+            ("src/environments/environment.prod.ts", Exposure::ClientSide),
+            ("app/views/layouts/application.html.erb", Exposure::ClientSide),
+            ("views/checkout.ejs", Exposure::ClientSide),
+            ("resources/views/welcome.blade.php", Exposure::ClientSide),
+            ("capture-extension/src/content-script.js", Exposure::ClientSide),
+            ("src/environments/README.md", Exposure::Docs),
+            ("app/views/mailer.text.erb", Exposure::Server),
             ("config/settings.json", Exposure::Server),
             ("server/config.py", Exposure::Server),
             ("api/handler.js", Exposure::Server),
