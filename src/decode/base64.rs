@@ -36,25 +36,29 @@ impl Decoder for Base64 {
         for s in starts {
             out.clear();
             let run = &hay[s..we];
-            if memchr::memchr2(b'\n', b'\r', run).is_none() {
-                if !decode_base64(run, &mut out.bytes) || !mostly_text(&out.bytes) {
-                    continue;
-                }
-                // Byte i of the decoded text comes from encoded characters s + 4i/3 (floor) up to
-                // s + 4(i+1)/3 (ceiling).
-                for i in 0..out.bytes.len() {
-                    out.starts.push((s + i * 4 / 3).min(we));
-                    out.ends.push((s + ((i + 1) * 4).div_ceil(3)).min(we));
-                }
-                return Some((ws, we));
-            }
-            // A wrapped run: the digits without the line breaks, and where each one stands.
-            let at: Vec<usize> = (s..we).filter(|&i| !matches!(hay[i], b'\n' | b'\r')).collect();
-            let digits: Vec<u8> = at.iter().map(|&i| hay[i]).collect();
-            if !decode_base64(&digits, &mut out.bytes) || !mostly_text(&out.bytes) {
+            // A wrapped run: the digits without the line breaks, and where each one stands (none when
+            // the run is one line: digit c stands at s + c).
+            let at: Vec<usize> = if memchr::memchr2(b'\n', b'\r', run).is_some() {
+                (s..we).filter(|&i| !matches!(hay[i], b'\n' | b'\r')).collect()
+            } else {
+                Vec::new()
+            };
+            let decoded = if at.is_empty() {
+                decode_base64(run, &mut out.bytes)
+            } else {
+                decode_base64(&at.iter().map(|&i| hay[i]).collect::<Vec<u8>>(), &mut out.bytes)
+            };
+            if !decoded || !mostly_text(&out.bytes) {
                 continue;
             }
-            let pos = |c: usize| at.get(c).copied().unwrap_or(we);
+            let pos = |c: usize| {
+                if at.is_empty() {
+                    (s + c).min(we)
+                } else {
+                    at.get(c).copied().unwrap_or(we)
+                }
+            };
+            // Byte i of the decoded text comes from encoded digits 4i/3 (floor) up to 4(i+1)/3 (ceiling).
             for i in 0..out.bytes.len() {
                 out.starts.push(pos(i * 4 / 3));
                 out.ends.push((pos(((i + 1) * 4).div_ceil(3) - 1) + 1).min(we));

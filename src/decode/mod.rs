@@ -363,18 +363,12 @@ pub fn findings(
             encoded: None,
         })
         .collect();
-    // Clear matches of rules that supersede another: a token that holds another rule's secret encoded
-    // inside it (an AWS Bedrock short-term key, base64 of a presigned URL naming its access key id) is
-    // one credential, reported under the token's rule.
-    let superseding: Vec<(usize, usize, usize)> = scratch
-        .matches()
-        .iter()
-        .filter(|m| engine.rule(m.rule).supersedes_any())
-        .map(|m| (m.start, m.end, m.rule))
-        .collect();
-    // The clear matches, with their rules: a secret a rule found in clear is not found again by the same
-    // rule decoded from inside it (a SAS token's percent-encoded `sig`, read in clear and decoded).
-    let own: Vec<(usize, usize, usize)> = scratch.matches().iter().map(|m| (m.start, m.end, m.rule)).collect();
+    // The clear matches: a secret decoded from inside one is not reported when the clear match's rule
+    // supersedes its rule (a token that holds another rule's secret encoded inside it, an AWS Bedrock
+    // short-term key, base64 of a presigned URL naming its access key id, is one credential, reported
+    // under the token's rule), or is its rule (a SAS token's percent-encoded `sig`, read in clear and
+    // decoded).
+    let covering: Vec<(usize, usize, usize)> = scratch.matches().iter().map(|m| (m.start, m.end, m.rule)).collect();
     let hits = scratch.take_decoder_hits();
     let mut budget = hay.len().saturating_mul(2).max(MIN_BUDGET);
     let mut hidden = Vec::new();
@@ -401,13 +395,11 @@ pub fn findings(
             encoding,
         } = h;
         let label = encoding.outer().label();
-        let inside_superseding = superseding
-            .iter()
-            .any(|&(s, e, rule)| s <= span.0 && span.1 <= e && engine.supersedes(rule, finding.rule.id.as_str()));
-        let inside_own = own.iter().any(|&(s, e, rule)| {
-            s <= span.0 && span.1 <= e && engine.rule(rule).info.id.as_str() == finding.rule.id.as_str()
+        let id = finding.rule.id.as_str();
+        let covered = covering.iter().any(|&(s, e, rule)| {
+            s <= span.0 && span.1 <= e && (engine.rule(rule).info.id.as_str() == id || engine.supersedes(rule, id))
         });
-        if inside_superseding || inside_own {
+        if covered {
             continue;
         }
         if !placer.place(&mut finding, span, (mask.0, mask.1, label)) {

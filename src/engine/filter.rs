@@ -260,10 +260,13 @@ pub fn inside_arn(hay: &[u8], start: usize) -> bool {
 /// `docsearch({appId, apiKey, indexName})`). Algolia's documentation has that key be the search-only
 /// one, which ships to every visitor's browser.
 pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
-    let before = hay[start.saturating_sub(400)..start].to_ascii_lowercase();
     let near = &hay[start.saturating_sub(400)..(end + 400).min(hay.len())];
-    (memchr::memmem::find(&before, b"algolia").is_some() || memchr::memmem::find(&before, b"docsearch").is_some())
-        && memchr::memmem::find(near, b"indexName").is_some()
+    // The index name first: a search without a copy, and most candidates have none.
+    if memchr::memmem::find(near, b"indexName").is_none() {
+        return false;
+    }
+    let before = hay[start.saturating_sub(400)..start].to_ascii_lowercase();
+    memchr::memmem::find(&before, b"algolia").is_some() || memchr::memmem::find(&before, b"docsearch").is_some()
 }
 
 /// True when the value at `start` begins a line, unindented, and the last non-blank byte before it is
@@ -366,10 +369,10 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     };
     // Mixpanel's project token identifies the project to its browser and mobile SDKs; its secrets are
     // the API secret and service-account secrets.
+    let mixpanel_token = words.iter().any(|w| w == "mixpanel") && words.last().is_some_and(|w| w == "token");
     // A Shopify app's API key is its client id, public (App Bridge sends it from the browser); the secret
     // is the API secret (`shpss_`) or an access token, which their own rules find.
-    let shopify_key = words.ends_with(&["shopify".into(), "api".into(), "key".into()]);
-    let mixpanel_token = words.iter().any(|w| w == "mixpanel") && words.last().is_some_and(|w| w == "token");
+    let shopify_key = matches!(words.as_slice(), [.., a, b, c] if a == "shopify" && b == "api" && c == "key");
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || position
         || has(b"csrf")

@@ -1433,11 +1433,6 @@ impl CompiledRule {
         self.binary
     }
 
-    /// Whether the rule supersedes some other rule.
-    pub fn supersedes_any(&self) -> bool {
-        !self.supersedes.is_empty()
-    }
-
     /// What the other half of the rule's two-part credential is called, when it has one.
     pub fn pair_label(&self) -> Option<&str> {
         self.pair.as_ref().map(|p| p.label.as_str())
