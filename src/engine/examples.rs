@@ -182,29 +182,24 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if spec.delimited && !super::filter::is_delimited(hay, start, end) {
         return Some("rejected by the delimitation filter: glued to a longer token".into());
     }
-    for a in spec.allow.iter() {
-        let allowed = regex::bytes::RegexBuilder::new(a)
-            .unicode(false)
-            .build()
-            .is_ok_and(|r| r.is_match(secret_bytes));
-        if allowed {
-            return Some(format!("rejected by the allow regex `{a}`"));
-        }
-    }
-    let before = regex
-        .captures_iter(hay)
-        .filter_map(|c| Some((c.get(0)?.start(), c.name("secret")?.start())))
-        .find(|&(_, s)| s == start);
-    if let Some((from, _)) = before {
-        for a in spec.allow_before.iter() {
-            let allowed = regex::bytes::RegexBuilder::new(a)
+    /// The first of `patterns` that matches `bytes`.
+    fn first_match<'a>(patterns: &'a [crate::rules::Text], bytes: &[u8]) -> Option<&'a crate::rules::Text> {
+        patterns.iter().find(|a| {
+            regex::bytes::RegexBuilder::new(a)
                 .unicode(false)
                 .build()
-                .is_ok_and(|r| r.is_match(&hay[from..start]));
-            if allowed {
-                return Some(format!("rejected by the allow_before regex `{a}`"));
-            }
-        }
+                .is_ok_and(|r| r.is_match(bytes))
+        })
+    }
+    if let Some(a) = first_match(&spec.allow, secret_bytes) {
+        return Some(format!("rejected by the allow regex `{a}`"));
+    }
+    let from = regex
+        .captures_iter(hay)
+        .filter_map(|c| Some((c.get(0)?.start(), c.name("secret")?.start())))
+        .find_map(|(from, s)| (s == start).then_some(from));
+    if let Some(a) = from.and_then(|from| first_match(&spec.allow_before, &hay[from..start])) {
+        return Some(format!("rejected by the allow_before regex `{a}`"));
     }
     let named = spec.is_generic() && regex.capture_names().any(|n| n == Some("name"));
     if named && super::filter::dotted_name(hay, start, end) {

@@ -1508,16 +1508,14 @@ impl CompiledRule {
                 None => SecretGroup::Whole,
             },
         };
-        let allow = self
-            .allow_src
-            .iter()
-            .map(|a| Regex::new(a).map_err(|e| err("allow", e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let allow_before = self
-            .allow_before_src
-            .iter()
-            .map(|a| Regex::new(a).map_err(|e| err("allow_before", e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
+        let compile = |sources: &[Text], field: &'static str| {
+            sources
+                .iter()
+                .map(|a| Regex::new(a).map_err(|e| err(field, e.to_string())))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let allow = compile(&self.allow_src, "allow")?;
+        let allow_before = compile(&self.allow_before_src, "allow_before")?;
         let name = names.iter().position(|n| n.as_deref() == Some("name"));
         let pair = match &self.pair {
             None => None,
