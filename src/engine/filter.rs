@@ -165,9 +165,14 @@ fn name_segment(seg: &[u8]) -> bool {
     let up = |i: usize| seg.get(i).is_some_and(u8::is_ascii_uppercase);
     let low = |i: usize| seg.get(i).is_some_and(u8::is_ascii_lowercase);
     let alpha = |i: usize| seg.get(i).is_some_and(u8::is_ascii_alphabetic);
+    // A version or a product's number is a word of its own (`accessKeyV1`, `bucketS3`, `V2Namespace`).
+    let numbered = |i: usize| {
+        let digits = seg[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        digits > 0 && (i + 1 + digits == seg.len() || up(i + 1 + digits))
+    };
     let words = (0..seg.len())
         .filter(|&i| up(i) && !(i > 0 && up(i - 1)) && !up(i + 1))
-        .all(|i| low(i + 1) && (!alpha(i + 2) || low(i + 2) || low(i + 3)));
+        .all(|i| numbered(i) || (low(i + 1) && (!alpha(i + 2) || low(i + 2) || low(i + 3))));
     let vowels = seg
         .split(|b| !b.is_ascii_lowercase())
         .filter(|run| run.len() >= 5)
@@ -337,6 +342,13 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "cursor",
         "resume",
         "cancellation",
+        // Handles an API hands back for one call (AWS's `ClientRequestToken`, `IdempotencyToken`,
+        // WAF's `LockToken`, `ChangeToken`) and Postman's cache-busting `Postman-Token` header.
+        "idempotency",
+        "request",
+        "lock",
+        "change",
+        "postman",
         // A shop's order fields (Shopify's `checkout_token`, `cart_token`): which cart, not a credential.
         "cart",
         "checkout",
@@ -358,7 +370,10 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         [.., before, last] => last == "token" && POSITION.contains(&before.as_str()),
         _ => false,
     };
-    let setting = words.last().is_some_and(|w| SETTINGS.contains(&w.as_str()));
+    let setting = words.last().is_some_and(|w| SETTINGS.contains(&w.as_str()))
+        // Kafka's and Confluent's `basic.auth.user.info=KEY:SECRET`: the value up to `:` is the key's id;
+        // the secret after it is the provider rule's.
+        || words.ends_with(&["user".to_string(), "info".to_string()]);
     // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced) and
     // Datadog's browser-SDK token.
     let client_token = match words.as_slice() {
@@ -381,6 +396,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || lower.starts_with(b"hashed")
         || has(b"public")
         || has(b"searchonly")
+        // A presigned AWS URL's `X-Amz-Credential`: the access key id and its scope, no secret.
+        || has(b"amzcredential")
         // Braze's SDK key in an app's resources (`com_braze_api_key`, formerly Appboy's): public.
         || lower.starts_with(b"combraze")
         || lower.starts_with(b"comappboy")
@@ -577,6 +594,41 @@ fn angle_template(lower: &[u8]) -> bool {
     false
 }
 
+/// True for a token a deployment or build tool replaces with the real value: `__DB_PASSWORD__` (Azure
+/// DevOps' Replace Tokens, Helm and Ansible conventions), `#{DbPassword}` and `#{DbPassword}#` (Octopus
+/// Deploy, Replace Tokens), `@db.password@` (Maven and Spring Boot resource filtering), `$(DbPassword)`
+/// (MSBuild and Azure Pipelines macros), `%DB_PASSWORD%` (Windows environment). The whole value is the
+/// token, a name between its delimiters: a random password holding a `#{` or a pair of `@`s is judged
+/// as a password.
+fn filled_in_later(secret: &[u8]) -> bool {
+    const DELIMITERS: &[(&[u8], &[u8])] = &[
+        (b"__", b"__"),
+        (b"#{", b"}#"),
+        (b"#{", b"}"),
+        (b"@", b"@"),
+        (b"$(", b")"),
+        (b"%", b"%"),
+    ];
+    DELIMITERS.iter().any(|(open, close)| {
+        secret.len() > open.len() + close.len() && secret.starts_with(open) && secret.ends_with(close) && {
+            let name = &secret[open.len()..secret.len() - close.len()];
+            name.first().is_some_and(u8::is_ascii_alphabetic)
+                && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b))
+        }
+    })
+}
+
+/// True for a Windows DPAPI blob (`AQAAANCMnd8BFdERjHoAwE/Cl+sB…` in base64, `01000000d08c9ddf…` in
+/// hex): a value encrypted with a Windows user's or machine's key (NuGet's `Password`, a saved RDP
+/// `password 51:b:`, PowerShell's `ConvertFrom-SecureString`), which only that account on that machine
+/// decrypts. Its plaintext form (`ClearTextPassword`) is what leaks.
+pub fn is_dpapi_blob(secret: &[u8]) -> bool {
+    secret.starts_with(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAA")
+        || secret
+            .get(..40)
+            .is_some_and(|head| head.eq_ignore_ascii_case(b"01000000d08c9ddf0115d1118c7a00c04fc297eb"))
+}
+
 /// True for values that are obviously not real: template marks, a value made mostly of one repeated
 /// character (`000000…`, `aaaaaa12`), or too few distinct characters to be random. Hand-typed stand-ins
 /// (`abcdef123456…`, `a1b2c3d4…`) are [`is_stand_in`]'s.
@@ -613,7 +665,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if marks.iter().any(|m| has_mark(secret, &lower, m)) {
         return true;
     }
-    if angle_template(&lower) {
+    if angle_template(&lower) || filled_in_later(secret) {
         return true;
     }
     // An annotated key's fixed fields are not evidence of a template; judge its random part alone.
@@ -671,6 +723,38 @@ pub fn is_stand_in(secret: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// True when the value is an identifier spelled as words (`OauthAuthorizationServerInstance`,
+/// `accountTokenCreateParams`): camel or Pascal case, letters only, 24 or more, every word holding a
+/// vowel. A rule whose format is a random alphanumeric body (`[A-Za-z0-9]{32}` after `twilio … auth`)
+/// otherwise takes a class or type name from code that mentions the provider. Random base62 keys are
+/// spelled so (no digit, no two capitals together, no capital last, a vowel in every word) about 4 times
+/// in a million at 24 characters, and none in 2 million at 32.
+pub fn spelled_as_words(secret: &[u8]) -> bool {
+    if secret.len() < 24
+        || !secret.iter().all(u8::is_ascii_alphabetic)
+        || secret.last().is_some_and(u8::is_ascii_uppercase)
+    {
+        return false;
+    }
+    if secret
+        .windows(2)
+        .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+    {
+        return false;
+    }
+    // Two words at least: a lowercase run alone is a lowercase key's look (`[a-z0-9]{30}` without a digit).
+    words_by_capitals(secret).count() >= 2
+        && words_by_capitals(secret).all(|word| word.iter().any(|b| b"aeiouyAEIOUY".contains(b)))
+}
+
+/// The words of a camel- or Pascal-case identifier: each starts at a capital (the first at the start).
+fn words_by_capitals(id: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut starts: Vec<usize> = (1..id.len()).filter(|&i| id[i].is_ascii_uppercase()).collect();
+    starts.insert(0, 0);
+    starts.push(id.len());
+    (0..starts.len() - 1).map(move |k| &id[starts[k]..starts[k + 1]])
 }
 
 /// True when the value is nothing but counting runs of 3 or more, up or down (`abcdef123456`,
@@ -961,7 +1045,7 @@ pub fn entropy_threshold(min: f64, secret: &[u8], floor: bool) -> f64 {
 /// bytes has an even number).
 /// Generic rules ask: their values have no format of their own to check.
 pub fn is_altered_hex(secret: &[u8]) -> bool {
-    if secret.len() < 20 || !secret.iter().all(u8::is_ascii_alphanumeric) {
+    if secret.len() < 24 || !secret.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }
     let others = secret.iter().filter(|b| !b.is_ascii_hexdigit()).count();
@@ -1049,6 +1133,55 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_spelled_as_words() {
+        for id in [
+            "OauthAuthorizationServerInstance",
+            "accountTokenCreateParams",
+            "SecretsManagerClientBuilder",
+        ] {
+            assert!(spelled_as_words(id.as_bytes()), "{id}");
+        }
+        for value in [
+            "zB2wNvUvteqYGEi9EQ1Nv1LOsfakWUgv",
+            "QxkTrwpLmnBvcXzqWeRtYuIoPaSdFgHj",
+            "ShortCamelCase",
+            "AccountTokenCreateParamsV",
+            "AccountTknCreateParams",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            assert!(!spelled_as_words(value.as_bytes()), "{value}");
+        }
+        // Random 32-character base62 keys: none spelled so in 100,000.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let spelled = (0..100_000)
+            .filter(|_| {
+                let key: Vec<u8> = (0..32).map(|_| alphabet[(next() % 62) as usize]).collect();
+                spelled_as_words(&key)
+            })
+            .count();
+        assert_eq!(spelled, 0);
+    }
+
+    #[test]
+    fn dpapi_blobs_are_encrypted() {
+        assert!(is_dpapi_blob(
+            b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAA8Gql/CMwJWuOZDmiKxh2MBwpc9XQ"
+        ));
+        assert!(is_dpapi_blob(
+            b"01000000D08C9DDF0115D1118C7A00C04FC297EB0100000048f1a7c2"
+        ));
+        assert!(!is_dpapi_blob(b"AQAAAB3NzaC1yc2EAAAADAQABAAABAQC7"));
+        assert!(!is_dpapi_blob(b"0100"));
+    }
+
+    #[test]
     fn values_made_of_counting_runs() {
         for fake in [
             "abcdef123456",
@@ -1086,6 +1219,12 @@ mod tests {
             "pk_abababababababababababababababab",
             "%s8f2a91c4e7d3b6",
             "REPLACE_WITH_PASSWORD",
+            "__DBPASSWORD__",
+            "#{DbPassword}",
+            "#{Octopus.Action.DbPassword}#",
+            "@db.password@",
+            "$(SqlPassword)",
+            "%DB_PASSWORD%",
             "sk_live_replace-with-your-key",
             "Change_me_2024",
             "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",
@@ -1107,7 +1246,16 @@ mod tests {
             );
         }
         assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a")); // pkhound:allow
-                                                                            // Three counting pairs, or pairs that do not count together, are not the fake pattern.
+                                                                            // A random password that merely opens or closes like a deployment token.
+        for p in [
+            "__Kq8vR2xLm9Pt",
+            "#{Kq8v;R2xLm9Pt}",
+            "@Kq8v!R2xLm9Pt@",
+            "%4Fq8vR2xLm9Pt%",
+        ] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
+        // Three counting pairs, or pairs that do not count together, are not the fake pattern.
         assert!(!is_stand_in(b"pk_a1b2c3e7f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
         assert!(!is_stand_in(b"pk_a1c2e3g4f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
         let block = format!(
@@ -1322,6 +1470,14 @@ mod tests {
             "checkout_token",
             "cartToken",
             "SHOPIFY_API_KEY",
+            "ClientRequestToken",
+            "IdempotencyToken",
+            "LockToken",
+            "NextLockToken",
+            "ChangeToken",
+            "Postman-Token",
+            "X-Amz-Credential",
+            "basic.auth.user.info",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1341,6 +1497,9 @@ mod tests {
             "oauth_client_token",
             "SHOPIFY_API_SECRET",
             "checkout_secret",
+            "unlock_token",
+            "exchange_token",
+            "postman_api_key",
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1405,6 +1564,9 @@ mod tests {
             "base64.StdEncoding.EncodeToString",
             "oauth2ClientSecretPat.FindAllStringSubmatch",
             "KnAM4a_development.yml.enc",
+            "authenticatedData.accessKeyV1",
+            "aws.clientS3",
+            "V2Namespace2.Core.AccountTokenCreateParams",
         ] {
             assert!(dotted_name(name.as_bytes(), 0, name.len()), "{name}");
         }

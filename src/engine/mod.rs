@@ -1660,7 +1660,10 @@ impl CompiledRule {
         if filter::digest_context(hay, start, end) {
             return Verdict::Refused;
         }
-        if filter::is_placeholder(secret) || filter::is_published_sample(secret) || filter::echoes_user(hay, start, end)
+        if filter::is_placeholder(secret)
+            || filter::is_published_sample(secret)
+            || filter::is_dpapi_blob(secret)
+            || filter::echoes_user(hay, start, end)
         {
             return Verdict::Refused;
         }
@@ -1674,6 +1677,9 @@ impl CompiledRule {
             return Verdict::ValueRefused;
         }
         if let Some(min) = self.min_entropy {
+            if filter::spelled_as_words(secret) {
+                return Verdict::ValueRefused;
+            }
             if filter::shannon_entropy(secret) < filter::entropy_threshold(min, secret, self.entropy_floor) {
                 return Verdict::ValueRefused;
             }

@@ -20,8 +20,9 @@
 ///   default='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
 ///   list's `<key>name</key><string>…` and a Hadoop configuration's `<name>name</name><value>…`;
-/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`), a space before
-///   its `=` as formatters write it (an XML element's `<PasswordWrapper plugin="…">` is no declaration);
+/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`, Visual Basic's
+///   `Const name As String =`), a space before its `=` as formatters write it (an XML element's
+///   `<PasswordWrapper plugin="…">` is no declaration);
 /// - an attribute pair (`key="name" value="…"`, an Android `<meta-data android:name="name"
 ///   android:value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
 ///   `name:`/`value:` pair on the next line;
@@ -41,7 +42,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
-    r#"|:?\s+&?(?:'static\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
+    r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
