@@ -199,6 +199,34 @@ pub fn runs_on_as_base64(hay: &[u8], end: usize) -> bool {
     base64_reach(hay[end.min(hay.len())..].iter())
 }
 
+/// Where a generic rule's quoted value at `hay[start..end]` really ends: at its closing quote when the
+/// value stopped short of it at a character outside the generic alphabet that a password may hold
+/// (`password="WN3N930G;uE0egLp"`, `'w#Ai14%k:flPgDHNPb'`, `"Kq8v,R2x(L"`), else `end`. The rest must be
+/// printable ASCII without a space, a backslash or a quote, and the closing quote near (48 bytes): a
+/// quote further on, or past a space, is another string's (`"abc" + ", "`). About half of the 20-character
+/// passwords a password manager draws from all the symbols hold one of `;:,`.
+pub fn to_closing_quote(hay: &[u8], start: usize, end: usize) -> usize {
+    let Some(&quote) = start.checked_sub(1).and_then(|i| hay.get(i)) else {
+        return end;
+    };
+    if !matches!(quote, b'"' | b'\'') || hay.get(end) == Some(&quote) {
+        return end;
+    }
+    let rest = &hay[end.min(hay.len())..hay.len().min(end + 48)];
+    match rest.iter().position(|&b| b == quote) {
+        Some(close)
+            if close > 0
+                && end + close - start <= 128
+                && rest[..close]
+                    .iter()
+                    .all(|&b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'"' | b'\'' | b'`')) =>
+        {
+            end + close
+        }
+        _ => end,
+    }
+}
+
 /// True when the value a generic rule took runs on into a non-ASCII character (`0Y8rMnww$*9VFYE§59-!…`):
 /// the rules' alphabets are ASCII, so what they took is only a prefix of the real value, and a prefix's
 /// fingerprint would not match the secret's anywhere else. A closing typographic quote (`”`, `’`) ends
@@ -321,6 +349,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     let has = |word: &[u8]| lower.windows(word.len()).any(|w| w == word);
     const SUFFIXES: &[&[u8]] = &[
         b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length", b"salt", b"hash", b"digest",
+        // An AEAD ciphertext's authentication tag (a Chef encrypted data bag's `auth_tag`).
+        b"authtag",
     ];
     const MADE_UP: &[&[u8]] = &[
         b"fake",
@@ -1170,6 +1200,25 @@ mod tests {
     }
 
     #[test]
+    fn quoted_values_run_to_their_closing_quote() {
+        // `at(text, value)`: where the value read as `value` ends when extended.
+        fn at<'a>(text: &'a str, value: &str) -> &'a str {
+            let start = text.find(value).expect("value in text");
+            let end = to_closing_quote(text.as_bytes(), start, start + value.len());
+            &text[start..end]
+        }
+        assert_eq!(at("password=\"WN3N930G;uE0egLp\"", "WN3N930G"), "WN3N930G;uE0egLp");
+        assert_eq!(at("token: 'Kq8vR2xLm9Pt:Zw4y'", "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt:Zw4y");
+        // Ended at its quote already, unquoted, a space or a backslash before the quote, or no quote near.
+        assert_eq!(at("password=\"Kq8vR2xLm9Pt\";", "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt");
+        assert_eq!(at("password=Kq8vR2xLm9Pt;x=\"y\"", "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt");
+        assert_eq!(at("password=\"Kq8vR2xLm9Pt, then\"", "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt");
+        assert_eq!(at("password=\"Kq8vR2xLm9Pt;\\\"", "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt");
+        let far = format!("password=\"Kq8vR2xLm9Pt;{}\"", "x".repeat(60));
+        assert_eq!(at(&far, "Kq8vR2xLm9Pt"), "Kq8vR2xLm9Pt");
+    }
+
+    #[test]
     fn dpapi_blobs_are_encrypted() {
         assert!(is_dpapi_blob(
             b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAA8Gql/CMwJWuOZDmiKxh2MBwpc9XQ"
@@ -1478,6 +1527,7 @@ mod tests {
             "Postman-Token",
             "X-Amz-Credential",
             "basic.auth.user.info",
+            "auth_tag",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }

@@ -1013,6 +1013,7 @@ impl Engine {
                         // What is left must still be as long as a generic value (8 characters).
                         Some(amp) if in_query && amp < 8 => return false,
                         Some(amp) if in_query => s + amp,
+                        _ if rule.generic => filter::to_closing_quote(window, s, e),
                         _ => e,
                     };
                     let (start, end) = (ws + s, ws + e);
