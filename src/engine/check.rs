@@ -34,6 +34,8 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::JetbrainsScramble => jetbrains_unscramble(secret).is_some(),
         Check::Pkcs12 => pkcs12(secret),
         Check::JavaKeystore => java_keystore(secret),
+        Check::Base58checkKey => base58check_key(secret),
+        Check::SolanaSecretKey => base58_decode(secret).is_some_and(|bytes| bytes.len() == 64),
     }
 }
 
@@ -425,6 +427,56 @@ pub fn bip39(secret: &[u8]) -> bool {
         .all(|(i, &bit)| ((hash[i / 8] >> (7 - i % 8)) & 1 == 1) == bit)
 }
 
+/// Bitcoin's base58 (no `0`, `O`, `I`, `l`) decoded to bytes, each leading `1` a zero byte; `None` for
+/// a character outside the alphabet or a value too long to be a key (over 128 characters).
+pub fn base58_decode(text: &[u8]) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    if text.is_empty() || text.len() > 128 {
+        return None;
+    }
+    // Little-endian base-256 digits of the number, built one base58 digit at a time.
+    let mut bytes: Vec<u8> = Vec::with_capacity(text.len());
+    for &c in text {
+        let mut carry = ALPHABET.iter().position(|&a| a == c)? as u32;
+        for b in bytes.iter_mut() {
+            carry += u32::from(*b) * 58;
+            *b = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            bytes.push((carry & 0xff) as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = text.iter().take_while(|&&c| c == b'1').count();
+    let mut out = vec![0u8; zeros];
+    out.extend(bytes.iter().rev());
+    Some(out)
+}
+
+/// A WIF key or a BIP-32 extended private key in base58check ([`Check::Base58checkKey`]).
+///
+/// [`Check::Base58checkKey`]: crate::rules::Check::Base58checkKey
+pub fn base58check_key(secret: &[u8]) -> bool {
+    let Some(data) = base58_decode(secret) else {
+        return false;
+    };
+    let Some((payload, checksum)) = data.split_last_chunk::<4>() else {
+        return false;
+    };
+    let hash = sha2::Sha256::digest(sha2::Sha256::digest(payload));
+    if hash[..4] != checksum[..] {
+        return false;
+    }
+    let wif = matches!(payload.first(), Some(0x80 | 0xef))
+        && (payload.len() == 33 || (payload.len() == 34 && payload[33] == 0x01));
+    // Version bytes of a main-net (`xprv`) or test-net (`tprv`) extended private key.
+    let extended = payload.len() == 78
+        && matches!(payload[..4], [0x04, 0x88, 0xad, 0xe4] | [0x04, 0x35, 0x83, 0x94])
+        && payload[45] == 0x00;
+    wif || extended
+}
+
 /// GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm (`npm_`) tokens end in a checksum: the last six
 /// characters are the CRC32 of the 30 characters before them, in base62, zero-padded.
 pub fn crc32_base62_suffix(secret: &[u8]) -> bool {
@@ -540,6 +592,37 @@ mod tests {
     fn github_token(prefix: &str, body: &str) -> String {
         let sum = base62_6(crc32fast::hash(body.as_bytes()));
         format!("{prefix}{body}{}", std::str::from_utf8(&sum).unwrap())
+    }
+
+    #[test]
+    fn base58check_keys() {
+        for key in [
+            // WIF: uncompressed, compressed, test-net; an extended private key.
+            "5HxSbhVVRCBVui65wk9chY11PgjfKcCAs5oxP1Rxf6noMFqRJBV",
+            "L2P3d2b3pqY4mWBaQLeBrH1c9h16763H1jCHvJUCwgjnXm79rjve",
+            "cPZpxsQgMFRoi1LntbqS6y6rfwQnyfTZk1vMUtfYmhRVWvYML91C",
+            "xprv9zNdYMnZkubEUxVrBtympeAsfEB1AMxM6gky7mD4LEq6UwvGSBoit38cvoviiazZgA1bxH8MVdBeQMoaqJSmip4NXsyutEFzQXVSDbWcHrV",
+        ] {
+            assert!(base58check_key(key.as_bytes()), "{key}");
+        }
+        for value in [
+            // A checksum off by one character, an extended public key, a character outside base58.
+            "5JATXdMTATAzpGppQwHb4BknsopfGdjyYcrGCJg9Bq5MqEoVEg2",
+            "xpub6CWDYkz6oHfd1oLP7jk9iCTvFxg6ZQuzoDVMx4hGc5Ngcs3tA9g3GTAvxfjnKZgEadAvugk1podiCvaSJB6qmEdmJZ8qbFcdBuTApKKptET",
+            "5HxSbhVVRCBVui65wk9chY11PgjfKcCAs5oxP1Rxf6noMFqRJB0",
+        ] {
+            assert!(!base58check_key(value.as_bytes()), "{value}");
+        }
+        assert_eq!(
+            base58_decode(b"4XStovHWyMrDjvxa8coSzN8W7XyxvMCfYzofgdP1uoQiiYRpH1fmxyzroY9NqeSeyxx8pguaFKGPqM2ZB5D7PGEG")
+                .map(|b| b.len()),
+            Some(64)
+        );
+        assert_eq!(
+            base58_decode(b"9ZQgTc8aRsijtawABqJMZ78aTcXVFmK4FzbRAfhkVuBF").map(|b| b.len()),
+            Some(32)
+        );
+        assert_eq!(base58_decode(b"1112"), Some(vec![0, 0, 0, 1]));
     }
 
     #[test]

@@ -71,6 +71,12 @@ pub enum Check {
     /// A Java key store (JKS or JCEKS) that holds a private key or a secret key, not only trusted
     /// certificates (a truststore).
     JavaKeystore,
+    /// A Bitcoin private key in base58check (a WIF key: version 0x80 or testnet's 0xef, 32 bytes, 0x01
+    /// when compressed; or a BIP-32 extended private key, `xprv`/`tprv`, 78 bytes with a private key's
+    /// 0x00 before its 32 bytes), its double-SHA-256 checksum right.
+    Base58checkKey,
+    /// A Solana secret key in base58: 64 bytes (the ed25519 seed, then its public key).
+    SolanaSecretKey,
 }
 
 impl Check {
@@ -80,7 +86,7 @@ impl Check {
     pub fn is_format_check(self) -> bool {
         matches!(
             self,
-            Check::GithubCrc32 | Check::NpmCrc32 | Check::GrafanaCrc32 | Check::AwsKeyId
+            Check::GithubCrc32 | Check::NpmCrc32 | Check::GrafanaCrc32 | Check::AwsKeyId | Check::Base58checkKey
         )
     }
 }
