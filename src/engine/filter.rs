@@ -654,7 +654,10 @@ fn filled_in_later(secret: &[u8]) -> bool {
 fn addressed_to_reader(secret: &[u8]) -> bool {
     secret.len() > 4
         && secret[..4].eq_ignore_ascii_case(b"your")
-        && secret[..4].iter().skip(1).all(|b| b.is_ascii_lowercase() == secret[1].is_ascii_lowercase())
+        && secret[..4]
+            .iter()
+            .skip(1)
+            .all(|b| b.is_ascii_lowercase() == secret[1].is_ascii_lowercase())
         && secret[4].is_ascii_uppercase()
 }
 
