@@ -403,7 +403,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     let setting = words.last().is_some_and(|w| SETTINGS.contains(&w.as_str()))
         // Kafka's and Confluent's `basic.auth.user.info=KEY:SECRET`: the value up to `:` is the key's id;
         // the secret after it is the provider rule's.
-        || words.ends_with(&["user".to_string(), "info".to_string()]);
+        || matches!(words.as_slice(), [.., user, info] if user == "user" && info == "info");
     // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced) and
     // Datadog's browser-SDK token.
     let client_token = match words.as_slice() {
@@ -788,8 +788,11 @@ pub fn spelled_as_words(secret: &[u8]) -> bool {
         return false;
     }
     // Two words at least: a lowercase run alone is a lowercase key's look (`[a-z0-9]{30}` without a digit).
-    words_by_capitals(secret).count() >= 2
-        && words_by_capitals(secret).all(|word| word.iter().any(|b| b"aeiouyAEIOUY".contains(b)))
+    let words: Vec<&[u8]> = words_by_capitals(secret).collect();
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|word| word.iter().any(|b| b"aeiouyAEIOUY".contains(b)))
 }
 
 /// The words of a camel- or Pascal-case identifier: each starts at a capital (the first at the start).
@@ -1195,19 +1198,9 @@ mod tests {
             assert!(!spelled_as_words(value.as_bytes()), "{value}");
         }
         // Random 32-character base62 keys: none spelled so in 100,000.
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let spelled = (0..100_000)
-            .filter(|_| {
-                let key: Vec<u8> = (0..32).map(|_| alphabet[(next() % 62) as usize]).collect();
-                spelled_as_words(&key)
-            })
+        let spelled = random_base62_keys(32)
+            .take(100_000)
+            .filter(|key| spelled_as_words(key))
             .count();
         assert_eq!(spelled, 0);
     }
@@ -1386,22 +1379,29 @@ mod tests {
         }
     }
 
-    /// The interleaved-alphabet test must not call random base62 keys fakes: 100,000 random 40-character
-    /// keys (a fixed xorshift stream, so the test is deterministic) are all kept.
-    #[test]
-    fn random_base62_keys_are_not_interleaved_alphabets() {
+    /// Random base62 keys of `len` characters from a fixed xorshift stream, so that a test of how often a
+    /// filter calls a random key a fake is deterministic.
+    fn random_base62_keys(len: usize) -> impl Iterator<Item = Vec<u8>> {
         const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..100_000 {
-            let key: Vec<u8> = (0..40)
-                .map(|_| BASE62[(next() % 62) as usize].to_ascii_lowercase())
-                .collect();
+        std::iter::repeat_with(move || {
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    BASE62[(state % 62) as usize]
+                })
+                .collect()
+        })
+    }
+
+    /// The interleaved-alphabet test must not call random base62 keys fakes: 100,000 random 40-character
+    /// keys are all kept.
+    #[test]
+    fn random_base62_keys_are_not_interleaved_alphabets() {
+        for key in random_base62_keys(40).take(100_000) {
+            let key = key.to_ascii_lowercase();
             assert!(!interleaved_alphabet(&key), "{}", String::from_utf8_lossy(&key));
         }
     }
