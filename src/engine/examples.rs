@@ -197,13 +197,16 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     let from = regex
         .captures_iter(hay)
         .filter_map(|c| Some((c.get(0)?.start(), c.name("secret")?.start())))
-        .find_map(|(from, s)| (s == start).then_some(from));
+        .find_map(|(from, s)| (s == start || s + 1 == start).then_some(from));
     if let Some(a) = from.and_then(|from| first_match(&spec.allow_before, &hay[from..start])) {
         return Some(format!("rejected by the allow_before regex `{a}`"));
     }
     let named = spec.is_generic() && regex.capture_names().any(|n| n == Some("name"));
     if named && super::filter::dotted_name(hay, start, end) {
         return Some("rejected as a dotted name (`settings.DB_PASSWORD`), a value read from an object".into());
+    }
+    if named && super::filter::path_of_names(secret_bytes) {
+        return Some("rejected as a path (`/run/secrets/api_token`), a file's name".into());
     }
     if super::filter::digest_context(hay, start, end) {
         return Some("rejected by the digest filter: a hash or commit id in its context".into());
@@ -260,7 +263,12 @@ pub(super) fn regex_takes_secret_at(
         c.name("secret")
             .or_else(|| spec.secret_group.and_then(|g| c.get(g)))
             .or_else(|| c.iter().skip(1).flatten().next())
-            .is_some_and(|m| (m.start(), m.end()) == (start, end))
+            .and_then(|m| match spec.is_generic() {
+                // A generic rule takes a value whose first characters its alphabet leaves out with its quotes.
+                true => super::filter::unquoted(hay, m.start(), m.end()),
+                false => Some((m.start(), m.end())),
+            })
+            == Some((start, end))
     })
 }
 

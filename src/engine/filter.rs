@@ -122,6 +122,36 @@ pub fn dotted_name(hay: &[u8], start: usize, end: usize) -> bool {
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
 }
 
+/// True for a path given as a value (`/run/secrets/api_token`, `~/Keys/App2Key.pem`, `/api/v1/token`): it
+/// opens with `/` (or `~/`, `./`) and every segment is spelled as names ([`name_segment`], split at `.`
+/// and `-`, numbers between them: `acme-2024`) or is a file name. A base64 key may open with `/` too (`/k3Jx+Ab9…`), but its segments are not.
+pub fn path_of_names(value: &[u8]) -> bool {
+    let rest = value
+        .strip_prefix(b"~")
+        .or_else(|| value.strip_prefix(b"."))
+        .unwrap_or(value);
+    rest.first() == Some(&b'/')
+        && rest.len() > 1
+        && rest.split(|&b| b == b'/').filter(|seg| !seg.is_empty()).all(|seg| {
+            file_name(seg)
+                || seg
+                    .split(|&b| matches!(b, b'.' | b'-'))
+                    .all(|part| part.iter().all(u8::is_ascii_digit) || name_segment(part))
+        })
+}
+
+/// A generic rule's value as the regex took it, or without its quotes when the regex took them too: a
+/// quoted value whose first characters the value alphabet leaves out (`"Kq;8vR2x…"`, `':w#Ai14%k'`) is
+/// taken with its quotes, which must be the same. `None` when they differ (`"…'`: no one string).
+pub fn unquoted(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    match hay.get(start) {
+        Some(&q @ (b'"' | b'\'')) if start < end => {
+            (end - start >= 2 && hay[end - 1] == q).then_some((start + 1, end - 1))
+        }
+        _ => Some((start, end)),
+    }
+}
+
 /// True for a file name given as a value (a credentials file's path, not its content): a name of word
 /// characters, dashes and dots ending in one of [`FILE_EXTENSIONS`].
 fn file_name(value: &[u8]) -> bool {
@@ -394,6 +424,16 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "user",
         "email",
         "namespace",
+        // When it was set or runs out (ArgoCD's `admin.passwordMtime`, a token's `expiry`): a time.
+        "mtime",
+        "time",
+        "timestamp",
+        "date",
+        "expiry",
+        "expires",
+        "expiration",
+        "ttl",
+        "timeout",
     ];
     let words = words_of(name);
     let position = match words.as_slice() {
@@ -1543,6 +1583,9 @@ mod tests {
             "X-Amz-Credential",
             "basic.auth.user.info",
             "auth_tag",
+            "admin.passwordMtime",
+            "TOKEN_EXPIRY",
+            "sessionTokenTtl",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -1565,9 +1608,49 @@ mod tests {
             "unlock_token",
             "exchange_token",
             "postman_api_key",
+            "timeTrackerToken",
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
+    }
+
+    #[test]
+    fn paths_of_names() {
+        for path in [
+            "/run/secrets/api_token",
+            "/Users/Shared/Keys/App2Key.pem",
+            "/api/v1/oauth2/token",
+            "~/keys/deploy-2024.key",
+            "./config/kubernetes.io/serviceaccount",
+            "/home/runner/work/acme-2024/app",
+        ] {
+            assert!(path_of_names(path.as_bytes()), "{path}");
+        }
+        for value in [
+            "/k3JxAb9Qz+Lm7TpW2vR8sYn4Hd6Fg1Bc0Xe5Ui=",
+            "/Hq8vR2x/Lm9PtZw4yKn5Bd7c",
+            "api/v1/token",
+            "/",
+        ] {
+            assert!(!path_of_names(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_lose_their_quotes() {
+        let hay = br#"a = "K;q8vR2x" b = 'K;q8' c = "K;q8' d = Kq8"#;
+        let span = |needle: &[u8]| {
+            let s = hay.windows(needle.len()).position(|w| w == needle).unwrap();
+            (s, s + needle.len())
+        };
+        let (s, e) = span(br#""K;q8vR2x""#);
+        assert_eq!(unquoted(hay, s, e), Some((s + 1, e - 1)));
+        let (s, e) = span(b"'K;q8'");
+        assert_eq!(unquoted(hay, s, e), Some((s + 1, e - 1)));
+        let (s, e) = span(br#""K;q8'"#);
+        assert_eq!(unquoted(hay, s, e), None);
+        let (s, e) = span(b"Kq8");
+        assert_eq!(unquoted(hay, s, e), Some((s, e)));
     }
 
     #[test]

@@ -1005,6 +1005,13 @@ impl Engine {
                     if matcher.allow_before.iter().any(|a| a.is_match(&window[from.min(s)..s])) {
                         return false;
                     }
+                    // A quoted value the regex took with its quotes (its first characters are outside the
+                    // value alphabet) is what lies between them.
+                    let (s, e) = match filter::unquoted(window, s, e) {
+                        Some(span) if rule.generic => span,
+                        Some(_) => (s, e),
+                        None => return false,
+                    };
                     // A query parameter's value (`?user=bob&password=…&remember=1`) ends at the next `&`, which
                     // a password may otherwise hold.
                     let in_query =
@@ -1644,9 +1651,12 @@ impl CompiledRule {
         {
             return Verdict::Refused;
         }
-        // A generic assignment's value that is a dotted name is read from an object (`= settings.KEY`).
+        // A generic assignment's value that is a dotted name is read from an object (`= settings.KEY`); one
+        // that is a path names a file.
         let named = self.generic && matcher.name.is_some();
-        if matcher.allow.iter().any(|a| a.is_match(secret)) || (named && filter::dotted_name(hay, start, end)) {
+        if matcher.allow.iter().any(|a| a.is_match(secret))
+            || (named && (filter::dotted_name(hay, start, end) || filter::path_of_names(secret)))
+        {
             return Verdict::Refused;
         }
         if self.binary {
