@@ -265,7 +265,7 @@ pub(super) fn regex_takes_secret_at(
             .or_else(|| c.iter().skip(1).flatten().next())
             .and_then(|m| match spec.is_generic() {
                 // A generic rule takes a value whose first characters its alphabet leaves out with its quotes.
-                true => super::filter::unquoted(hay, m.start(), m.end()),
+                true => super::filter::unquoted(hay, m.start(), m.end(), c.name("name").map(|n| (n.start(), n.end()))),
                 false => Some((m.start(), m.end())),
             })
             == Some((start, end))

@@ -123,8 +123,8 @@ pub fn dotted_name(hay: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// True for a path given as a value (`/run/secrets/api_token`, `~/Keys/App2Key.pem`, `/api/v1/token`): it
-/// opens with `/` (or `~/`, `./`) and every segment is spelled as names ([`name_segment`], split at `.`
-/// and `-`, numbers between them: `acme-2024`) or is a file name. A base64 key may open with `/` too (`/k3Jx+Ab9…`), but its segments are not.
+/// opens with `/` (or `~/`, `./`) and every segment is spelled as names ([`name_segment`], split at `.`,
+/// `-` and `@`, numbers between them: `acme-2024`, `enterprise-server@3.0`) or is a file name. A base64 key may open with `/` too (`/k3Jx+Ab9…`), but its segments are not.
 pub fn path_of_names(value: &[u8]) -> bool {
     let rest = value
         .strip_prefix(b"~")
@@ -135,18 +135,38 @@ pub fn path_of_names(value: &[u8]) -> bool {
         && rest.split(|&b| b == b'/').filter(|seg| !seg.is_empty()).all(|seg| {
             file_name(seg)
                 || seg
-                    .split(|&b| matches!(b, b'.' | b'-'))
+                    .split(|&b| matches!(b, b'.' | b'-' | b'@'))
                     .all(|part| part.iter().all(u8::is_ascii_digit) || name_segment(part))
         })
 }
 
-/// A generic rule's value as the regex took it, or without its quotes when the regex took them too: a
-/// quoted value whose first characters the value alphabet leaves out (`"Kq;8vR2x…"`, `':w#Ai14%k'`) is
-/// taken with its quotes, which must be the same. `None` when they differ (`"…'`: no one string).
-pub fn unquoted(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
-    match hay.get(start) {
-        Some(&q @ (b'"' | b'\'')) if start < end => {
-            (end - start >= 2 && hay[end - 1] == q).then_some((start + 1, end - 1))
+/// A generic rule's value as the regex took it, or without the quotes it took too. A value whose first
+/// characters the value alphabet leaves out (`;`, `:`, `,`) is taken in one of three ways:
+/// - with both its quotes (`"Kq;8vR2x…"`), which must be the same;
+/// - with its closing quote only, the opening one before it (a call's argument, `env('DB_PASSWORD',
+///   'fP!Z:bE…')`, whose form ends at the opening quote), which must be the same;
+/// - unquoted to the end of its line, when the line is a setting (`DB_PASSWORD=qZT,WWEAs…` in a `.env`,
+///   `password: a;b…` in YAML): only spaces or `export` before the name `name`, and `=` or `:` between
+///   it and the value, and the value ends no statement or call (`;`, `)`). In code, what runs to the end of
+///   a line after `;` or `,` is more code.
+///
+/// `None` when the quotes differ or the line is no setting.
+pub fn unquoted(hay: &[u8], start: usize, end: usize, name: Option<(usize, usize)>) -> Option<(usize, usize)> {
+    let value = &hay[start.min(end)..end];
+    let quote = |b: &u8| matches!(b, b'"' | b'\'');
+    match (value.first(), value.last()) {
+        (Some(&q), _) if quote(&q) => (value.len() >= 2 && value[value.len() - 1] == q).then_some((start + 1, end - 1)),
+        (_, Some(&q)) if quote(&q) => (start > 0 && hay[start - 1] == q).then_some((start, end - 1)),
+        _ if value.iter().any(|b| matches!(b, b';' | b':' | b',')) => {
+            let (ns, ne) = name?;
+            let line = memchr::memrchr(b'\n', &hay[..ns]).map_or(0, |i| i + 1);
+            let before = hay[line..ns].trim_ascii();
+            let between = hay[ne..start].trim_ascii();
+            // `Password::defaults($x);` is a call, not `Password: :defaults…`; a value that ends a statement
+            // or a call (`…;`, `…)`) is code.
+            let code = (hay[ne..start] == *b":" && value[0] == b':') || matches!(value.last(), Some(b';' | b')'));
+            ((before.is_empty() || before == b"export") && matches!(between, b"=" | b":") && !code)
+                .then_some((start, end))
         }
         _ => Some((start, end)),
     }
@@ -1623,6 +1643,7 @@ mod tests {
             "~/keys/deploy-2024.key",
             "./config/kubernetes.io/serviceaccount",
             "/home/runner/work/acme-2024/app",
+            "/en/enterprise-server@3.0/authentication",
         ] {
             assert!(path_of_names(path.as_bytes()), "{path}");
         }
@@ -1638,19 +1659,56 @@ mod tests {
 
     #[test]
     fn quoted_values_lose_their_quotes() {
-        let hay = br#"a = "K;q8vR2x" b = 'K;q8' c = "K;q8' d = Kq8"#;
+        let hay = br#"a = "K;q8vR2x" b = 'K;q8' c = "K;q8' d = Kq8 e('x', 'K:q8v') f = "g=K;q8""#;
         let span = |needle: &[u8]| {
             let s = hay.windows(needle.len()).position(|w| w == needle).unwrap();
             (s, s + needle.len())
         };
         let (s, e) = span(br#""K;q8vR2x""#);
-        assert_eq!(unquoted(hay, s, e), Some((s + 1, e - 1)));
+        assert_eq!(unquoted(hay, s, e, None), Some((s + 1, e - 1)));
         let (s, e) = span(b"'K;q8'");
-        assert_eq!(unquoted(hay, s, e), Some((s + 1, e - 1)));
+        assert_eq!(unquoted(hay, s, e, None), Some((s + 1, e - 1)));
         let (s, e) = span(br#""K;q8'"#);
-        assert_eq!(unquoted(hay, s, e), None);
+        assert_eq!(unquoted(hay, s, e, None), None);
         let (s, e) = span(b"Kq8");
-        assert_eq!(unquoted(hay, s, e), Some((s, e)));
+        assert_eq!(unquoted(hay, s, e, None), Some((s, e)));
+        // The opening quote before the value, taken by the assignment's form.
+        let (s, e) = span(b"K:q8v'");
+        assert_eq!(unquoted(hay, s, e, None), Some((s, e - 1)));
+        // A closing quote with no opening one: the end of a string the value is part of.
+        let (s, e) = span(br#"K;q8""#);
+        assert_eq!(unquoted(hay, s, e, None), None);
+    }
+
+    #[test]
+    fn unquoted_values_with_separators_only_on_setting_lines() {
+        let value = |line: &str, name: &str, value: &str| {
+            let ns = line.find(name).unwrap();
+            let s = line.rfind(value).unwrap();
+            unquoted(line.as_bytes(), s, s + value.len(), Some((ns, ns + name.len())))
+        };
+        assert!(value("DB_PASSWORD=qZT,WWEAs0U42", "DB_PASSWORD", "qZT,WWEAs0U42").is_some());
+        assert!(value(
+            "x=1\n  export DB_PASSWORD = qZT,WWEAs0U42",
+            "DB_PASSWORD",
+            "qZT,WWEAs0U42"
+        )
+        .is_some());
+        assert!(value("  password: a;b8vR2xLm9", "password", "a;b8vR2xLm9").is_some());
+        assert!(value("connect(password=abc,user=bob)", "password", "abc,user=bob)").is_none());
+        assert!(value("Server=db;Password=ab;Database=app", "Password", "ab;Database=app").is_none());
+        assert!(value(
+            "        Password::defaults($password2);",
+            "Password",
+            ":defaults($password2);"
+        )
+        .is_none());
+        assert!(value(
+            "Password::min(12)->max(64)->symbols()",
+            "Password",
+            ":min(12)->max(64)->symbols()"
+        )
+        .is_none());
     }
 
     #[test]

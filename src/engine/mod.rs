@@ -1005,12 +1005,15 @@ impl Engine {
                     if matcher.allow_before.iter().any(|a| a.is_match(&window[from.min(s)..s])) {
                         return false;
                     }
-                    // A quoted value the regex took with its quotes (its first characters are outside the
-                    // value alphabet) is what lies between them.
-                    let (s, e) = match filter::unquoted(window, s, e) {
-                        Some(span) if rule.generic => span,
-                        Some(_) => (s, e),
-                        None => return false,
+                    // A value whose first characters are outside the value alphabet is taken with its
+                    // quotes, or to the end of a setting's line ([`filter::unquoted`]).
+                    let (s, e) = match rule.generic {
+                        // Read in the whole text: a setting's line may start before the window.
+                        true => match filter::unquoted(text, ws + s, ws + e, name.map(|(a, b)| (ws + a, ws + b))) {
+                            Some((a, b)) => (a - ws, b - ws),
+                            None => return false,
+                        },
+                        false => (s, e),
                     };
                     // A query parameter's value (`?user=bob&password=…&remember=1`) ends at the next `&`, which
                     // a password may otherwise hold.
