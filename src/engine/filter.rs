@@ -464,11 +464,13 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         // Kafka's and Confluent's `basic.auth.user.info=KEY:SECRET`: the value up to `:` is the key's id;
         // the secret after it is the provider rule's.
         || matches!(words.as_slice(), [.., user, info] if user == "user" && info == "info");
-    // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced) and
-    // Datadog's browser-SDK token.
+    // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced),
+    // Datadog's browser-SDK token and Paddle.js's client-side token.
     let client_token = match words.as_slice() {
         [first, .., client, last] => {
-            client == "client" && last == "token" && ["facebook", "fb", "datadog", "dd"].contains(&first.as_str())
+            client == "client"
+                && last == "token"
+                && ["facebook", "fb", "datadog", "dd", "paddle"].contains(&first.as_str())
         }
         _ => false,
     };
@@ -1589,6 +1591,7 @@ mod tests {
             "facebook_client_token",
             "FacebookClientToken",
             "DD_CLIENT_TOKEN",
+            "PADDLE_CLIENT_TOKEN",
             "MIXPANEL_TOKEN",
             "mixpanelProjectToken",
             "checkout_token",
