@@ -68,7 +68,8 @@ pub fn gate_patterns(rules: &[RuleInput<'_>], base64: bool) -> Vec<Spelled> {
 
 /// The spellings of a rule's keywords worth finding in base64: the keywords that occur inside a secret (a
 /// token prefix such as `ghp_` or `pk_`), spelled as they are in the rule's positive examples, and not the
-/// context words (`datadog`, `password`) that only sit next to one. A rule without examples (a user's, an
+/// context words (`datadog`, `password`) that only sit next to one, and the URL schemes a credential's URL
+/// opens with (`postgres://`), since a URL is encoded whole. A rule without examples (a user's, an
 /// imported gitleaks rule) has every keyword encoded as given, lowercased and uppercased. Generic rules
 /// are never reported inside decoded bytes, so none of theirs are. This keeps the automaton at about a
 /// thousand patterns instead of several thousand.
@@ -91,6 +92,11 @@ pub fn encoded_spellings(rule: &RuleInput<'_>) -> Vec<String> {
         return out;
     }
     for kw in &rule.keywords {
+        // A URL scheme (`postgres://`) is no part of the password after it, but a URL is encoded whole
+        // (a Kubernetes Secret's `DATABASE_URL`, a base64 `.env`): the scheme as the rule spells it.
+        if kw.len() > 3 && kw.ends_with("://") {
+            push(kw.to_string());
+        }
         let lower = kw.to_ascii_lowercase();
         for secret in &rule.secrets {
             if let Some(at) = secret.to_ascii_lowercase().find(&lower) {
