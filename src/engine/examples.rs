@@ -220,6 +220,9 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if super::filter::echoes_user(hay, start, end) {
         return Some("rejected as the user name repeated (`admin:admin`), a default".into());
     }
+    if super::filter::placeholder_value(hay, start) {
+        return Some("rejected as a placeholder's value (`placeholder: '…'`)".into());
+    }
     let generic = spec.is_generic();
     if spec.refuses_stand_ins() && super::filter::is_stand_in(secret_bytes) {
         return Some("rejected as a hand-typed stand-in (`a1b2c3d4`, `abcdefgh`)".into());

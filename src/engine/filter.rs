@@ -988,6 +988,40 @@ const DIGEST_WORDS: &[&[u8]] = &[
 /// also names salts and HMAC secrets further along a line (`hash_secret = …`).
 const DIGEST_NAMES: &[&[u8]] = &[b"hash", b"version", b"rev", b"ref", b"sum", b"sha"];
 
+/// True when the secret at `start` sits in a string that is the value of a key named as a placeholder (a
+/// form field's `'placeholder' => 'mongodb+srv://appwrite:Yx42…@cluster0…'`, an input's
+/// `placeholder="sk_live_…"`): text shown in an empty field, never the credential in use. The string
+/// opens on the secret's line; the key may end the line before it. An `example:` is not one: people
+/// paste the key they use into API documentation's examples.
+pub fn placeholder_value(hay: &[u8], start: usize) -> bool {
+    let line = &hay[start.saturating_sub(300)..start];
+    let Some(open) = line.iter().rposition(|&b| matches!(b, b'"' | b'\'' | b'`' | b'\n')) else {
+        return false;
+    };
+    if line[open] == b'\n' {
+        return false;
+    }
+    let before = line[..open].trim_ascii_end();
+    let before = before
+        .strip_suffix(b"=>")
+        .or_else(|| before.strip_suffix(b":"))
+        .or_else(|| before.strip_suffix(b"="));
+    let Some(before) = before else {
+        return false;
+    };
+    let key = before.trim_ascii_end();
+    let key = key
+        .strip_suffix(b"\"")
+        .or_else(|| key.strip_suffix(b"'"))
+        .unwrap_or(key);
+    let word_start = key
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))
+        .map_or(0, |i| i + 1);
+    let word = key[word_start..].to_ascii_lowercase();
+    word.ends_with(b"placeholder")
+}
+
 /// True when the secret at `start..end` is a digest, a commit id or a hashed file name rather than a key:
 /// a value of any shape right after a digest prefix (`sha256:`), or a hex value of a digest's length (32,
 /// 40, 64 or 128) after a digest word on its line, after `@` (an action pinned to a commit), named
@@ -1635,6 +1669,29 @@ mod tests {
         ] {
             assert!(!is_reference_name(name.as_bytes()), "{name}");
         }
+    }
+
+    #[test]
+    fn placeholder_values() {
+        let at = |text: &str, secret: &str| placeholder_value(text.as_bytes(), text.find(secret).unwrap());
+        assert!(at(
+            "'placeholder' =>\n    'mongodb+srv://appwrite:Yx42hafg7Q4fgkxe@cluster0.example.net/',",
+            "Yx42"
+        ));
+        assert!(at("<input placeholder=\"sk_live_51Hq8vR2xLm9PtZw4\">", "sk_live"));
+        assert!(!at(
+            "      example: \"postgres://app:Wq8vR2xLm9Pt@db:5432/app\"",
+            "Wq8v"
+        ));
+        assert!(!at(
+            "'value' =>\n    'mongodb+srv://appwrite:Yx42hafg7Q4fgkxe@cluster0.example.net/',",
+            "Yx42"
+        ));
+        assert!(!at("DATABASE_URL=postgres://app:Wq8vR2xLm9Pt@db:5432/app", "Wq8v"));
+        assert!(!at(
+            "\"placeholder_path\": \"postgres://app:Wq8vR2xLm9Pt@db:5432/app\"",
+            "Wq8v"
+        ));
     }
 
     #[test]

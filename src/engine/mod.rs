@@ -1678,6 +1678,7 @@ impl CompiledRule {
             || filter::is_published_sample(secret)
             || filter::is_dpapi_blob(secret)
             || filter::echoes_user(hay, start, end)
+            || filter::placeholder_value(hay, start)
         {
             return Verdict::Refused;
         }
