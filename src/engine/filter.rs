@@ -133,7 +133,12 @@ pub fn path_of_names(value: &[u8]) -> bool {
     rest.first() == Some(&b'/')
         && rest.len() > 1
         && rest.split(|&b| b == b'/').filter(|seg| !seg.is_empty()).all(|seg| {
+            // A lowercase directory's name may hold digits anywhere (`r10k`, `id_ed25519`, `python3.12`).
             file_name(seg)
+                || (seg.len() <= 24
+                    && seg
+                        .iter()
+                        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')))
                 || seg
                     .split(|&b| matches!(b, b'.' | b'-' | b'@'))
                     .all(|part| part.iter().all(u8::is_ascii_digit) || name_segment(part))
@@ -1704,6 +1709,7 @@ mod tests {
             "./config/kubernetes.io/serviceaccount",
             "/home/runner/work/acme-2024/app",
             "/en/enterprise-server@3.0/authentication",
+            "/etc/puppetlabs/r10k/ssh/id_ed25519",
         ] {
             assert!(path_of_names(path.as_bytes()), "{path}");
         }
