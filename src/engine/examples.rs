@@ -220,7 +220,14 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if super::filter::echoes_user(hay, start, end) {
         return Some("rejected as the user name repeated (`admin:admin`), a default".into());
     }
-    if super::filter::placeholder_value(hay, start) {
+    let prefixed = spec.keywords.iter().any(|k| {
+        k.len() >= 3
+            && !k.bytes().all(|b| b.is_ascii_alphanumeric())
+            && secret_bytes
+                .get(..k.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
+    });
+    if super::filter::placeholder_value(hay, start) && !prefixed {
         return Some("rejected as a placeholder's value (`placeholder: '…'`)".into());
     }
     let generic = spec.is_generic();

@@ -1005,7 +1005,8 @@ const DIGEST_NAMES: &[&[u8]] = &[b"hash", b"version", b"rev", b"ref", b"sum", b"
 /// form field's `'placeholder' => 'mongodb+srv://appwrite:Yx42…@cluster0…'`, an input's
 /// `placeholder="sk_live_…"`): text shown in an empty field, never the credential in use. The string
 /// opens on the secret's line; the key may end the line before it. An `example:` is not one: people
-/// paste the key they use into API documentation's examples.
+/// paste the key they use into API documentation's examples. The engine asks it of free-form values
+/// only (a URL's password): a token in its provider's format is reported even there.
 pub fn placeholder_value(hay: &[u8], start: usize) -> bool {
     let line = &hay[start.saturating_sub(300)..start];
     let Some(open) = line.iter().rposition(|&b| matches!(b, b'"' | b'\'' | b'`' | b'\n')) else {
@@ -1691,7 +1692,7 @@ mod tests {
             "'placeholder' =>\n    'mongodb+srv://appwrite:Yx42hafg7Q4fgkxe@cluster0.example.net/',",
             "Yx42"
         ));
-        assert!(at("<input placeholder=\"sk_live_51Hq8vR2xLm9PtZw4\">", "sk_live"));
+        assert!(at("<input placeholder=\"Wq8vR2xLm9PtZw4\">", "Wq8v"));
         assert!(!at(
             "      example: \"postgres://app:Wq8vR2xLm9Pt@db:5432/app\"",
             "Wq8v"

@@ -1678,7 +1678,9 @@ impl CompiledRule {
             || filter::is_published_sample(secret)
             || filter::is_dpapi_blob(secret)
             || filter::echoes_user(hay, start, end)
-            || filter::placeholder_value(hay, start)
+            // A placeholder's free-form value (a URL's password) is a stand-in; a token in its provider's
+            // format (`NRAK-…`, `sk_live_…`) is as often a real key pasted as the sample.
+            || (filter::placeholder_value(hay, start) && !self.starts_with_keyword(secret))
         {
             return Verdict::Refused;
         }
