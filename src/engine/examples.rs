@@ -220,14 +220,7 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if super::filter::echoes_user(hay, start, end) {
         return Some("rejected as the user name repeated (`admin:admin`), a default".into());
     }
-    let prefixed = spec.keywords.iter().any(|k| {
-        k.len() >= 3
-            && !k.bytes().all(|b| b.is_ascii_alphanumeric())
-            && secret_bytes
-                .get(..k.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
-    });
-    if super::filter::placeholder_value(hay, start) && !prefixed {
+    if super::filter::placeholder_value(hay, start) && !super::filter::opens_with_prefix(&spec.keywords, secret_bytes) {
         return Some("rejected as a placeholder's value (`placeholder: '…'`)".into());
     }
     let generic = spec.is_generic();

@@ -124,7 +124,8 @@ pub fn dotted_name(hay: &[u8], start: usize, end: usize) -> bool {
 
 /// True for a path given as a value (`/run/secrets/api_token`, `~/Keys/App2Key.pem`, `/api/v1/token`): it
 /// opens with `/` (or `~/`, `./`) and every segment is spelled as names ([`name_segment`], split at `.`,
-/// `-` and `@`, numbers between them: `acme-2024`, `enterprise-server@3.0`) or is a file name. A base64 key may open with `/` too (`/k3Jx+Ab9…`), but its segments are not.
+/// `-` and `@`, numbers between them: `acme-2024`, `enterprise-server@3.0`) or is a file name. A base64
+/// key may open with `/` too (`/k3Jx+Ab9…`), but its segments are not.
 pub fn path_of_names(value: &[u8]) -> bool {
     let rest = value
         .strip_prefix(b"~")
@@ -1001,6 +1002,20 @@ const DIGEST_WORDS: &[&[u8]] = &[
 /// also names salts and HMAC secrets further along a line (`hash_secret = …`).
 const DIGEST_NAMES: &[&[u8]] = &[b"hash", b"version", b"rev", b"ref", b"sum", b"sha"];
 
+/// True when `secret` begins with one of a rule's token prefixes: a keyword of three bytes or more that
+/// holds a separator (`pk_`, `ghp_`, `xoxb-`), ASCII case ignored. A letters-only prefix (`EAAB`, `AKIA`)
+/// does not count: inside base64 data in a binary (certificates in an executable) it starts random runs
+/// that are not secrets.
+pub fn opens_with_prefix(keywords: &[crate::rules::Text], secret: &[u8]) -> bool {
+    keywords.iter().any(|k| {
+        k.len() >= 3
+            && !k.bytes().all(|b| b.is_ascii_alphanumeric())
+            && secret
+                .get(..k.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
+    })
+}
+
 /// True when the secret at `start` sits in a string that is the value of a key named as a placeholder (a
 /// form field's `'placeholder' => 'mongodb+srv://appwrite:Yx42…@cluster0…'`, an input's
 /// `placeholder="sk_live_…"`): text shown in an empty field, never the credential in use. The string
@@ -1422,7 +1437,8 @@ mod tests {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
         assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a")); // pkhound:allow
-                                                                            // Three counting pairs, or pairs that do not count together, are not the fake pattern.
+
+        // Three counting pairs, or pairs that do not count together, are not the fake pattern.
         assert!(!is_stand_in(b"pk_a1b2c3e7f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
         assert!(!is_stand_in(b"pk_a1c2e3g4f9d04b6a28c5e1f7d3b9a0c4e6")); // pkhound:allow
         let block = format!(

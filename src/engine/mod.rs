@@ -1559,18 +1559,9 @@ impl CompiledRule {
         })
     }
 
-    /// The secret begins with one of the rule's token prefixes: a keyword of three bytes or more that
-    /// holds a separator (`pk_`, `ghp_`, `xoxb-`), ASCII case ignored. A letters-only prefix (`EAAB`,
-    /// `AKIA`) does not count: inside base64 data in a binary (certificates in an executable) it starts
-    /// random runs that are not secrets.
+    /// The secret begins with one of the rule's token prefixes ([`filter::opens_with_prefix`]).
     fn starts_with_keyword(&self, secret: &[u8]) -> bool {
-        self.info.keywords.iter().any(|k| {
-            k.len() >= 3
-                && !k.bytes().all(|b| b.is_ascii_alphanumeric())
-                && secret
-                    .get(..k.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
-        })
+        filter::opens_with_prefix(&self.info.keywords, secret)
     }
 
     /// Whether the rule's secret (its `secret` group, numbered group or whole match) ends in a run of a
