@@ -116,10 +116,17 @@ pub fn dotted_name(hay: &[u8], start: usize, end: usize) -> bool {
         return false;
     }
     let quoted = start > 0 && matches!(hay[start - 1], b'"' | b'\'') && hay.get(end) == Some(&hay[start - 1]);
-    !quoted
-        || value
-            .iter()
+    let lowercase = |v: &[u8]| {
+        v.iter()
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
+    };
+    // A class's full name (`authentication.backends.saml2.SAML2Backend`): two lowercase packages or
+    // more, then the class.
+    let segments: Vec<&[u8]> = value.split(|&b| b == b'.').collect();
+    let class_path = segments.len() >= 3
+        && segments[..segments.len() - 1].iter().all(|s| lowercase(s))
+        && segments[segments.len() - 1].first().is_some_and(u8::is_ascii_uppercase);
+    !quoted || lowercase(value) || class_path
 }
 
 /// True for a path given as a value (`/run/secrets/api_token`, `~/Keys/App2Key.pem`, `/api/v1/token`): it
@@ -300,14 +307,43 @@ pub fn continues_past_ascii(hay: &[u8], end: usize) -> bool {
 /// True for an unquoted camelCase identifier that ends a statement or an argument
 /// (`this.apiSecret = configmapK8sSecret;`, `login(user, userToken2)`): code passing a variable, not a
 /// literal. A quoted value, or one that runs to the end of the line (`.env`, YAML), is still a value.
+///
+/// So is an unquoted name called (`SHA512Base64PBKDF2PasswordHasher().encode(…)`, `base64.b32encode(…)`),
+/// a member read in arithmetic (`token:t.tokens.length-1,` in a minified bundle) and a long snake_case
+/// name with a camelCase part.
 pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
     let value = &hay[start..end];
     let quoted = start > 0 && matches!(hay[start - 1], b'"' | b'\'' | b'`');
+    if quoted {
+        return false;
+    }
     let ends_code = matches!(hay.get(end), Some(b';' | b')' | b','));
+    let name_chars = |v: &[u8]| {
+        v.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && v.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+    };
     let camel = value.first().is_some_and(u8::is_ascii_lowercase)
         && value.iter().any(u8::is_ascii_uppercase)
         && value.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    !quoted && ends_code && camel
+    let called = hay.get(end) == Some(&b'(') && name_chars(value);
+    // `length-1`, `count+2`: a small number added to or taken from a member.
+    let member = value
+        .iter()
+        .rposition(|b| matches!(b, b'-' | b'+'))
+        .filter(|&i| (1..=3).contains(&(value.len() - i - 1)) && value[i + 1..].iter().all(u8::is_ascii_digit))
+        .map_or(value, |i| &value[..i]);
+    let arithmetic = member.len() < value.len()
+        && member.contains(&b'.')
+        && name_chars(member)
+        && member.split(|&b| b == b'.').all(name_segment);
+    // A long snake_case name, a part of it camelCase (Go's generated `file_acme_auth_v1_auth_proto_rawDesc`).
+    let snake = value.iter().filter(|&&b| b == b'_').count() >= 2
+        && value.iter().any(u8::is_ascii_uppercase)
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && value
+            .split(|&b| b == b'_')
+            .all(|part| part.len() >= 2 && name_segment(part));
+    called || snake || (ends_code && (camel || arithmetic))
 }
 
 /// Why a generic rule's value at `start..end` of `hay` is no literal secret where it sits, or `None`:
@@ -596,6 +632,10 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
     "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
     "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+    // Postman Echo's documented sample credentials (Hawk key, OAuth 1.0 consumer secret), in the sample
+    // collections every Postman workspace starts with.
+    "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn",
+    "D+EdQ-gs$-%@2Nu7",
     // RFC 7515's JWS example (appendix A.1), in every JOSE library's tests.
     "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 ];
@@ -681,10 +721,19 @@ fn printf_slot(secret: &[u8], at: usize) -> bool {
 
 /// True for a value with a template's angle brackets: one that opens with `<` or closes with `>`, or holds
 /// a bracketed name (`<your_api_key>`, `key-<id>`). A lone `<` or `>` among other punctuation is a
-/// random character: WordPress's salts draw from `<>` among 90 characters, and 3 in 4 of them hold one.
+/// random character: WordPress's salts draw from `<>` among 90 characters, and 3 in 4 of them hold one
+/// (one in 45 opens or closes with one; a template's name holds three other punctuation marks never).
 fn angle_template(lower: &[u8]) -> bool {
     if lower.first() == Some(&b'<') || lower.last() == Some(&b'>') {
-        return true;
+        let mut marks = [false; 128];
+        for &b in lower {
+            if b.is_ascii_punctuation() && !b"<>_-. ".contains(&b) {
+                marks[usize::from(b)] = true;
+            }
+        }
+        if marks.iter().filter(|&&m| m).count() < 3 {
+            return true;
+        }
     }
     let mut rest = lower;
     while let Some(open) = memchr::memchr(b'<', rest) {
@@ -737,6 +786,23 @@ fn addressed_to_reader(secret: &[u8]) -> bool {
         && secret[4].is_ascii_uppercase()
 }
 
+/// True for a value spelled as words in one case, joined by `_` or `-`, one of which says what it stands
+/// for (`oplog_reader_password`, `DB_PASSWORD`, `my-secret-token`): a placeholder that names the
+/// value, as in a connection string's `user:user_password@host` in documentation. A random key holds no
+/// such run of letters between separators; a passphrase of words holds none of these words.
+fn names_itself(secret: &[u8]) -> bool {
+    let words = || secret.split(|&b| matches!(b, b'_' | b'-'));
+    secret.len() <= 64
+        && (secret.iter().all(|b| !b.is_ascii_uppercase()) || secret.iter().all(|b| !b.is_ascii_lowercase()))
+        && words().count() >= 2
+        && words().all(|w| !w.is_empty() && w.iter().all(u8::is_ascii_alphabetic))
+        && words().any(|w| {
+            ["password", "passwd", "pass", "pwd", "secret", "token", "apikey", "key"]
+                .iter()
+                .any(|n| w.eq_ignore_ascii_case(n.as_bytes()))
+        })
+}
+
 /// True for a Windows DPAPI blob (`AQAAANCMnd8BFdERjHoAwE/Cl+sB…` in base64, `01000000d08c9ddf…` in
 /// hex): a value encrypted with a Windows user's or machine's key (NuGet's `Password`, a saved RDP
 /// `password 51:b:`, PowerShell's `ConvertFrom-SecureString`), which only that account on that machine
@@ -784,7 +850,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if marks.iter().any(|m| has_mark(secret, &lower, m)) {
         return true;
     }
-    if angle_template(&lower) || filled_in_later(secret) || addressed_to_reader(secret) {
+    if angle_template(&lower) || filled_in_later(secret) || addressed_to_reader(secret) || names_itself(secret) {
         return true;
     }
     // An annotated key's fixed fields are not evidence of a template; judge its random part alone.
@@ -1433,9 +1499,12 @@ mod tests {
             "#{Kq8v;R2xLm9Pt}",
             "@Kq8v!R2xLm9Pt@",
             "%4Fq8vR2xLm9Pt%",
+            // A WordPress salt that happens to end with `>` (its alphabet holds `<>`).
+            "3q`Ja:4uw+<Vex[=AFd2vwb&7QE6:*oSMmAj;tW>B sR$-JV@uPNV_(HZh^XNje>",
         ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
+        assert!(is_placeholder(b"<your-api-key>") && is_placeholder(b"<secret") && is_placeholder(b"token>"));
         assert!(!is_placeholder(b"pk_4f9a1c2e7b3d8a6f0e5c9b2a7d4e1f3c8a")); // pkhound:allow
 
         // Three counting pairs, or pairs that do not count together, are not the fake pattern.
@@ -1834,6 +1903,66 @@ mod tests {
         assert!(!code_identifier(quoted, 10, 28));
         let env = b"SECRET=q8Xv2LmRt7Kz4PwN";
         assert!(!code_identifier(env, 7, env.len()));
+        // A name called, a member in arithmetic: code; a value in a query or a `.env`: not.
+        for (line, value, refused) in [
+            (
+                "generated_token = SHA512Base64PBKDF2PasswordHasher().encode(",
+                "SHA512Base64PBKDF2PasswordHasher",
+                true,
+            ),
+            (
+                "otp_secret_key = base64.b32encode(os.urandom(10))",
+                "base64.b32encode",
+                true,
+            ),
+            (
+                "{marker:n,length:0,token:t.tokens.length-1,end:-1}",
+                "t.tokens.length-1",
+                true,
+            ),
+            ("{token:Xq3MV8pL2nR7TW4yb9cF-1,end:-1}", "Xq3MV8pL2nR7TW4yb9cF-1", false),
+            ("API_TOKEN=q8Xv2LmRt7Kz4PwN-12", "q8Xv2LmRt7Kz4PwN-12", false),
+            (
+                "\trawDescData = file_northwind_auth_v1_auth_proto_rawDesc\n",
+                "file_northwind_auth_v1_auth_proto_rawDesc",
+                true,
+            ),
+            (
+                "api_token: 3hokYZT549T7_3kD_Yunu5OSVUlr\n",
+                "3hokYZT549T7_3kD_Yunu5OSVUlr",
+                false,
+            ),
+            ("api_token: Kq8vR_xLmPt_ZwyHn\n", "Kq8vR_xLmPt_ZwyHn", false),
+        ] {
+            let start = line.find(value).unwrap();
+            assert_eq!(
+                code_identifier(line.as_bytes(), start, start + value.len()),
+                refused,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_that_name_themselves() {
+        for p in [
+            "oplog_reader_password",
+            "DB_PASSWORD",
+            "my-secret-token",
+            "master_password",
+            "db-password",
+        ] {
+            assert!(names_itself(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "correct_horse_battery_staple",
+            "Db_Password",
+            "db_password2",
+            "q8Xv_2LmR_password",
+            "password",
+        ] {
+            assert!(!names_itself(p.as_bytes()), "{p}");
+        }
     }
 
     #[test]
@@ -1885,6 +2014,11 @@ mod tests {
             ("password: 'auth.password.label'", true),
             ("path = \"KnAM4a_development.yml.enc\"", true),
             ("secret = \"Config.smtpPassword\"", false),
+            (
+                "AUTH_BACKEND_SAML2 = 'authentication.backends.saml2.SAML2Backend'",
+                true,
+            ),
+            ("secret = \"q8xv.lm2r.Kt7zPwN\"", false),
         ] {
             let start = line.find(['\'', '"']).map_or(line.find("Xkqa").unwrap_or(0), |q| q + 1);
             let end = line[start..].find(['\'', '"']).map_or(line.len(), |q| start + q);
