@@ -1146,6 +1146,10 @@ impl Engine {
         // have, to a specific rule's own match over any of its bytes (a generic value cut short at its
         // length limit inside a longer key the specific rule reads whole).
         if !scratch.claimed.is_empty() {
+            // A match whose required other half is missing is no match: it must not make a claimed
+            // candidate yield (`secret_key = …` is AWS's only beside an access key id; alone, the
+            // framework rule's).
+            self.drop_unpaired(text, &mut scratch.matches);
             let own = &scratch.matches;
             scratch.claimed.retain(|c| {
                 !own.iter()
@@ -1668,6 +1672,7 @@ impl CompiledRule {
         if filter::is_placeholder(secret)
             || filter::is_published_sample(secret)
             || filter::is_dpapi_blob(secret)
+            || (self.generic && filter::encodes_placeholder(secret))
             || filter::echoes_user(hay, start, end)
             // A placeholder's free-form value (a URL's password) is a stand-in; a token in its provider's
             // format (`NRAK-…`, `sk_live_…`) is as often a real key pasted as the sample.

@@ -215,6 +215,22 @@ fn a_token_failing_its_format_check_is_refused_by_every_rule() {
 }
 
 #[test]
+fn a_required_pairs_unpaired_match_does_not_hide_a_claimed_value() {
+    // `secret_key = …` of 40 characters: AWS's beside an access key id, a framework's alone. The AWS
+    // rule's match without its key id is no match, and must not make the framework's reading yield.
+    let engine = shared_engine();
+    let mut scratch = engine.scratch();
+    let alone = b"[default]\nsecret_key = LsOnLvyzuyXIQBV9fCnY3eccIX0WZxJ9CdGbInuW\nsend_chunk = 65536\n";
+    assert_eq!(found_ids(engine, &mut scratch, alone), ["framework-secret-key"]);
+    let paired =
+        b"[default]\naccess_key = AKIAQEGLIYYDKWUZQ2EK\nsecret_key = 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\n";
+    assert_eq!(
+        found_ids(engine, &mut scratch, paired),
+        ["aws-secret-key-beside-key-id"]
+    );
+}
+
+#[test]
 fn keys_in_a_dense_line_are_each_found_once() {
     let (_, engine) = builtin_engine();
     let mut scratch = engine.scratch();
