@@ -803,6 +803,30 @@ fn names_itself(secret: &[u8]) -> bool {
         })
 }
 
+/// True for a value holding the word `fake` between separators, in one case (`sk-ant-api03-FAKE-KEY-FOR-TESTS`,
+/// `ghp_fake_token`): a test's stand-in that says so. A random token never holds a separated word.
+fn fake_word(secret: &[u8]) -> bool {
+    secret
+        .split(|b| matches!(b, b'-' | b'_' | b'.' | b':'))
+        .any(|w| w == b"fake" || w == b"FAKE" || w == b"Fake")
+}
+
+/// True for a value that is base64 of a placeholder (`c2tfbGl2ZV9SRVBMQUNFX01F` is `sk_live_REPLACE_ME`,
+/// `cGtfPHByaXZhdGVfa2V5Pg==` is `pk_<private_key>`): a template's value encoded as its file encodes
+/// real ones (a base64 `.env`, an ExternalSecret's sample). Random base64 seldom decodes to printable
+/// text at all.
+pub fn encodes_placeholder(secret: &[u8]) -> bool {
+    use base64::Engine as _;
+    if secret.len() < 8 || !secret.len().is_multiple_of(4) {
+        return false;
+    }
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
+    !raw.is_empty() && raw.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && is_placeholder(raw)
+}
+
 /// True for a Windows DPAPI blob (`AQAAANCMnd8BFdERjHoAwE/Cl+sB…` in base64, `01000000d08c9ddf…` in
 /// hex): a value encrypted with a Windows user's or machine's key (NuGet's `Password`, a saved RDP
 /// `password 51:b:`, PowerShell's `ConvertFrom-SecureString`), which only that account on that machine
@@ -850,7 +874,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if marks.iter().any(|m| has_mark(secret, &lower, m)) {
         return true;
     }
-    if angle_template(&lower) || filled_in_later(secret) || addressed_to_reader(secret) || names_itself(secret) {
+    if angle_template(&lower)
+        || filled_in_later(secret)
+        || addressed_to_reader(secret)
+        || names_itself(secret)
+        || fake_word(secret)
+    {
         return true;
     }
     // An annotated key's fixed fields are not evidence of a template; judge its random part alone.
@@ -1944,6 +1973,25 @@ mod tests {
     }
 
     #[test]
+    fn base64_of_placeholders() {
+        for p in [
+            "c2tfbGl2ZV9SRVBMQUNFX01F",
+            "cGtfPHByaXZhdGVfa2V5Pg==",
+            "cGtfUkVQTEFDRV9NRQ==",
+        ] {
+            assert!(encodes_placeholder(p.as_bytes()), "{p}");
+        }
+        // A random key, base64 of a real-looking password, and text that is not base64.
+        for p in [
+            "q8Xv2LmRt7Kz4PwNq8Xv2LmR",
+            "S3E4dlIyeExtOVB0Wnc0eQ==",
+            "REPLACE_ME_PLEASE",
+        ] {
+            assert!(!encodes_placeholder(p.as_bytes()), "{p}");
+        }
+    }
+
+    #[test]
     fn values_that_name_themselves() {
         for p in [
             "oplog_reader_password",
@@ -1954,6 +2002,10 @@ mod tests {
         ] {
             assert!(names_itself(p.as_bytes()), "{p}");
         }
+        for p in ["sk-ant-api03-FAKE-KEY-FOR-TESTS", "ghp_fake_token_value"] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+        assert!(!is_placeholder(b"q8XvfakeRt7Kz4PwN"));
         for p in [
             "correct_horse_battery_staple",
             "Db_Password",

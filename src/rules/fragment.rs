@@ -32,6 +32,8 @@
 ///   then the value indented below);
 /// - a comparison with a quoted value (`password == "…"`, `token !== '…'`): a credential checked against a
 ///   hard-coded one in code, which ends at the value's opening quote.
+/// - a Go struct tag's default (`env:"API_KEY" envDefault:"…"`, caarlos0/env), which ends at the value's
+///   opening quote.
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -47,7 +49,8 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
-    r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"])"#,
+    r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
+    r#"|"[ \t]+envDefault:")"#,
 );
 
 /// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
