@@ -325,7 +325,12 @@ pub fn code_identifier(hay: &[u8], start: usize, end: usize) -> bool {
     let camel = value.first().is_some_and(u8::is_ascii_lowercase)
         && value.iter().any(u8::is_ascii_uppercase)
         && value.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    let called = hay.get(end) == Some(&b'(') && name_chars(value);
+    // A call's callee, after a test in minified code too (`t&&B5t.has(t)`).
+    let callee = value
+        .iter()
+        .rposition(|b| matches!(b, b'&' | b'|' | b'!'))
+        .map_or(value, |i| &value[i + 1..]);
+    let called = hay.get(end) == Some(&b'(') && name_chars(callee);
     // `length-1`, `count+2`: a small number added to or taken from a member.
     let member = value
         .iter()
@@ -498,6 +503,24 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "timeout",
     ];
     let words = words_of(name);
+    // What handles or shows a credential (`GooglePasswordManager`, `resetPwdInput`, `passwordField`,
+    // `tokenLabel`): a program's part, whose value is an identifier or a text, not the credential.
+    const PARTS: &[&str] = &[
+        "manager",
+        "field",
+        "input",
+        "label",
+        "hint",
+        "prompt",
+        "policy",
+        "strength",
+        "validator",
+        "dialog",
+        "button",
+        "component",
+        "screen",
+    ];
+    let part = words.len() >= 2 && words.last().is_some_and(|w| PARTS.contains(&w.as_str()));
     let position = match words.as_slice() {
         [.., before, last] => last == "token" && POSITION.contains(&before.as_str()),
         _ => false,
@@ -536,6 +559,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || lower.starts_with(b"combraze")
         || lower.starts_with(b"comappboy")
         || setting
+        || part
         || client_token
         || mixpanel_token
         || shopify_key
@@ -636,6 +660,11 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // collections every Postman workspace starts with.
     "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn",
     "D+EdQ-gs$-%@2Nu7",
+    // Mollie's documented test API key (its API reference's every example).
+    "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM",
+    // Harbor's documented default admin password (`harbor.yml`'s `harbor_admin_password`), in every
+    // Harbor test and install guide.
+    "Harbor12345",
     // RFC 7515's JWS example (appendix A.1), in every JOSE library's tests.
     "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 ];
@@ -795,7 +824,8 @@ fn names_itself(secret: &[u8]) -> bool {
     secret.len() <= 64
         && (secret.iter().all(|b| !b.is_ascii_uppercase()) || secret.iter().all(|b| !b.is_ascii_lowercase()))
         && words().count() >= 2
-        && words().all(|w| !w.is_empty() && w.iter().all(u8::is_ascii_alphabetic))
+        // A number may tell copies apart (`user_001_password`).
+        && words().all(|w| !w.is_empty() && (w.iter().all(u8::is_ascii_alphabetic) || w.iter().all(u8::is_ascii_digit)))
         && words().any(|w| {
             ["password", "passwd", "pass", "pwd", "secret", "token", "apikey", "key"]
                 .iter()
@@ -1175,8 +1205,9 @@ pub fn digest_context(hay: &[u8], start: usize, end: usize) -> bool {
         .rposition(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'=' | b':' | b'>'))
         .map_or(0, |i| i + 1);
     let name = &before[..name_end];
-    // A value named a key is one, whatever digest its line names (`validation="SHA1" validationKey="…"`).
-    if name.ends_with(b"key") {
+    // A value named a key is one, whatever digest its line names (`validation="SHA1" validationKey="…"`);
+    // so is Telegram's `api_hash`, an app's credential despite its name.
+    if name.ends_with(b"key") || name.ends_with(b"api_hash") {
         return false;
     }
     if before.ends_with(b"@") || DIGEST_WORDS.iter().any(|w| memchr::memmem::find(&before, w).is_some()) {
@@ -1945,6 +1976,11 @@ mod tests {
                 true,
             ),
             (
+                "t===\"success\"?\"pass\":t&&B5t.has(t)?t:\"unknown\"",
+                "t&&B5t.has",
+                true,
+            ),
+            (
                 "{marker:n,length:0,token:t.tokens.length-1,end:-1}",
                 "t.tokens.length-1",
                 true,
@@ -1995,6 +2031,8 @@ mod tests {
     fn values_that_name_themselves() {
         for p in [
             "oplog_reader_password",
+            "user_001_password",
+            "bearer-token-123",
             "DB_PASSWORD",
             "my-secret-token",
             "master_password",
