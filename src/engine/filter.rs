@@ -369,9 +369,22 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("an Algolia search-only key (a DocSearch or InstantSearch configuration, public)")
     } else if next_line_after_empty_assignment(hay, start) {
         Some("the next line after an empty assignment (`DB_PASSWORD=`)")
+    } else if start > 0 && hay[start - 1] == b'\n' && setting_line(&hay[start..end]) {
+        Some("the next line's setting (`NAME=…` after a template read as an XML tag)")
     } else {
         None
     }
+}
+
+/// True for a value that is a setting of its own (`ANTHROPIC_MODEL=claude-…`): an upper-case name and `=`.
+fn setting_line(value: &[u8]) -> bool {
+    let name = value.iter().position(|&b| b == b'=').map_or(value, |i| &value[..i]);
+    name.len() < value.len()
+        && name.contains(&b'_')
+        && name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
 }
 
 /// True when the value at `start` is inside an ARN (`arn:aws:secretsmanager:eu-west-1:123456789012:secret:
