@@ -214,6 +214,9 @@ pub(super) fn rejected_by(spec: &crate::rules::RuleSpec, text: &str, secret: &st
     if super::filter::is_placeholder(secret_bytes) {
         return Some("rejected by the placeholder filter".into());
     }
+    if spec.is_generic() && super::filter::encodes_placeholder(secret_bytes) {
+        return Some("rejected as base64 of a placeholder (`c2tfbGl2ZV9SRVBMQUNFX01F`, `sk_live_REPLACE_ME`)".into());
+    }
     if super::filter::is_published_sample(secret_bytes) {
         return Some("rejected as a provider's published sample".into());
     }

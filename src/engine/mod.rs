@@ -1142,19 +1142,20 @@ impl Engine {
             }
         }
 
+        // A match whose required other half is missing is no match: dropped before anything yields to it,
+        // a claimed candidate included (`secret_key = …` is AWS's only beside an access key id; alone,
+        // the framework rule's).
+        self.drop_unpaired(text, &mut scratch.matches);
         // A claimed candidate is still a generic rule's reading: it yields, as the generic match would
         // have, to a specific rule's own match over any of its bytes (a generic value cut short at its
         // length limit inside a longer key the specific rule reads whole).
         if !scratch.claimed.is_empty() {
-            // A match whose required other half is missing is no match: it must not make a claimed
-            // candidate yield (`secret_key = …` is AWS's only beside an access key id; alone, the
-            // framework rule's).
-            self.drop_unpaired(text, &mut scratch.matches);
             let own = &scratch.matches;
             scratch.claimed.retain(|c| {
                 !own.iter()
                     .any(|m| !self.rules[m.rule].generic && m.start < c.end && c.start < m.end)
             });
+            self.drop_unpaired(text, &mut scratch.claimed);
             scratch.matches.append(&mut scratch.claimed);
         }
         if !scratch.forged.is_empty() {
@@ -1166,7 +1167,6 @@ impl Engine {
         }
         scratch.matches.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
         scratch.matches.dedup();
-        self.drop_unpaired(text, &mut scratch.matches);
         self.drop_generic_overlaps(&mut scratch.matches);
         self.one_per_span(&mut scratch.matches);
         self.drop_covered_by_place(text, &mut scratch.matches);
