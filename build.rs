@@ -237,12 +237,21 @@ fn spellings(files: &[std::path::PathBuf]) -> String {
         out.push_str(&format!("    ({}, {keywords:?}, {secrets:?}),\n", r.generic));
     }
     out.push_str(
-        "];\n/// The built-in rules' decoder patterns, `(pattern, decoder, shift)`: the base64 gate's, then the escape gate's.\n\
-         static BUILTIN_SPELLED: [&[(Spelt, u8, u8)]; 2] = [\n",
+        "];\n/// The built-in rules' decoder patterns, `(pattern, decoder, shift)`: the base64 gate's, the escape\n\
+         /// gate's, then the long base64 run's (base64 of escaped keywords).\n\
+         static BUILTIN_SPELLED: [&[(Spelt, u8, u8)]; 3] = [\n",
     );
-    for base64 in [true, false] {
+    let escaped = spell::escaped_in_base64(&inputs)
+        .into_iter()
+        .map(|(pattern, shift)| (pattern, spell::BASE64, shift));
+    let tables: [Vec<spell::Spelled>; 3] = [
+        spell::gate_patterns(&inputs, true),
+        spell::gate_patterns(&inputs, false),
+        escaped.collect(),
+    ];
+    for table in tables {
         out.push_str("    &[\n");
-        for (pattern, decoder, shift) in spell::gate_patterns(&inputs, base64) {
+        for (pattern, decoder, shift) in table {
             out.push_str(&format!("        ({:?}, {decoder}, {shift}),\n", span(&pattern)));
         }
         out.push_str("    ],\n");

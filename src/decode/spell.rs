@@ -167,6 +167,80 @@ pub fn base64_patterns(keyword: &[u8]) -> Vec<(String, usize)> {
     out
 }
 
+/// Base64 of an escaped keyword (a base64 `.env` whose URL holds `%70%6B_…`): the base64 run is decoded
+/// around the hit, and the decoded text's own escaped keyword leads to the inner decoder, so the
+/// finding's chain is `base64>percent`.
+///
+/// The base64 spellings of the text decoders' escaped keywords, with hex digits in either case (base64
+/// case is data: `%6b` and `%6B` encode differently). Only the spellings that start with an escape: the
+/// first character escaped is what tools and obfuscators write, and the rest are the keyword in clear.
+/// `(pattern, shift)`, without repeats.
+pub fn escaped_in_base64(rules: &[RuleInput<'_>]) -> Vec<(String, usize)> {
+    let mut escaped = std::collections::BTreeSet::new();
+    for decoder in [PERCENT, ESCAPE, HTML_ENTITY] {
+        for rule in rules.iter().filter(|r| !r.generic) {
+            for spelling in encoded_spellings(rule) {
+                for (pattern, _) in decoder_patterns(decoder, spelling.as_bytes()) {
+                    if pattern.starts_with(['%', '\\', '&']) {
+                        escaped.insert(hex_case(&pattern, false));
+                        escaped.insert(hex_case(&pattern, true));
+                    }
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    escaped
+        .iter()
+        .flat_map(|p| base64_patterns(p.as_bytes()))
+        .filter(|(pattern, _)| seen.insert(pattern.clone()))
+        .collect()
+}
+
+/// `pattern` with the hex digits of its escapes (`%6B`, `\x6b`, `\u006B`, `&#x6B;`) in upper or lower
+/// case, and every other character as it is.
+pub fn hex_case(pattern: &str, upper: bool) -> String {
+    if !pattern.is_ascii() {
+        return pattern.to_string();
+    }
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    // How many of the next characters are an escape's hex digits (`usize::MAX`: up to the `;`).
+    let mut hex = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let c = b as char;
+        if hex > 0 && c.is_ascii_hexdigit() {
+            out.push(if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            });
+            hex = hex.saturating_sub(1);
+            i += 1;
+            continue;
+        }
+        hex = 0;
+        out.push(c);
+        let rest = &bytes[i..];
+        if rest.starts_with(b"%") {
+            hex = 2;
+        } else if rest.starts_with(b"\\u") {
+            (hex, i) = (4, i + 1);
+            out.push('u');
+        } else if rest.starts_with(b"\\x") {
+            (hex, i) = (2, i + 1);
+            out.push('x');
+        } else if rest.starts_with(b"&#x") || rest.starts_with(b"&#X") {
+            (hex, i) = (usize::MAX, i + 2);
+            out.push('#');
+            out.push(bytes[i] as char);
+        }
+        i += 1;
+    }
+    out
+}
+
 /// The standard base64 alphabet.
 pub const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -414,6 +414,7 @@ fn pattern_count() {
 
 #[test]
 fn hex_case_touches_only_escape_digits() {
+    use spell::hex_case;
     assert_eq!(hex_case("%70%6Bab", false), "%70%6bab");
     assert_eq!(hex_case(r"\u006bk\x5fab", true), r"\u006Bk\x5Fab");
     assert_eq!(hex_case("&#x6b;a&#107;b", true), "&#x6B;a&#107;b");
@@ -487,13 +488,24 @@ fn built_in_spellings_match_the_rule_files() {
     let full = rules::builtin_with_examples().unwrap();
     let lean = rules::builtin().unwrap();
     assert!(are_builtin_inputs(&full) && are_builtin_inputs(&lean));
-    for gate in [Gate::Base64Run, Gate::Escape] {
-        let base64 = gate == Gate::Base64Run;
+    for gate in [Gate::Base64Run, Gate::Escape, Gate::LongBase64Run] {
         let baked = patterns_for(&lean, gate);
-        let computed: Vec<(String, usize, usize)> =
-            baked.iter().map(|e| (e.pattern.clone(), e.decoder, e.shift)).collect();
-        assert_eq!(computed, computed_patterns(&full, base64), "{gate:?}");
-        assert!(baked.iter().all(|e| e.gate == gate && e.exact_case == base64));
+        let got: Vec<(String, usize, usize)> = baked.iter().map(|e| (e.pattern.clone(), e.decoder, e.shift)).collect();
+        let computed = match gate {
+            Gate::LongBase64Run => {
+                let inputs: Vec<spell::RuleInput<'_>> = full.iter().map(|r| spelling_input(&r.spec)).collect();
+                escaped_base64_patterns(&inputs)
+                    .into_iter()
+                    .map(|e| (e.pattern, e.decoder, e.shift))
+                    .collect()
+            }
+            _ => computed_patterns(&full, gate == Gate::Base64Run),
+        };
+        assert!(!got.is_empty(), "{gate:?}");
+        assert_eq!(got, computed, "{gate:?}");
+        assert!(baked
+            .iter()
+            .all(|e| e.gate == gate && e.exact_case == (gate != Gate::Escape)));
     }
     assert!(
         patterns_for(&lean, Gate::Base64Run).iter().any(|e| e.pattern == "cGtf"),
