@@ -1031,3 +1031,41 @@ fn random_secrets_in_rule_examples_are_found() {
         missed.join("\n")
     );
 }
+
+/// A rule's allow regexes joined as one match exactly what any of them matches; a list that cannot be
+/// joined safely (a verbose-mode regex, one that does not parse alone) is kept as it is, and a bad regex
+/// is still an error.
+#[test]
+fn allow_lists_join_into_one_regex_that_matches_as_any_of_them() {
+    let texts = |v: &[&str]| v.iter().map(|s| Text::from(*s)).collect::<Vec<_>>();
+    let list = texts(&[r"^(?i)example", r"^x{8,}$", r"test$", r"(?-u:\xff)"]);
+    let any = AnyOf::new(&list).unwrap();
+    assert_eq!(any.0.len(), 1, "joined");
+    let separate: Vec<Regex> = list.iter().map(|a| Regex::new(a).unwrap()).collect();
+    for hay in [
+        &b"EXAMPLE-1"[..],
+        b"xxxxxxxx",
+        b"a-test",
+        b"\xff",
+        b"an example",
+        b"xxxxxxxxy",
+        b"testing",
+        b"",
+    ] {
+        assert_eq!(
+            any.is_match(hay),
+            separate.iter().any(|r| r.is_match(hay)),
+            "{}",
+            String::from_utf8_lossy(hay)
+        );
+    }
+    let verbose = AnyOf::new(&texts(&[r"(?x) a b # comment", "c"])).unwrap();
+    assert_eq!(verbose.0.len(), 2);
+    assert!(verbose.is_match(b"ab") && verbose.is_match(b"c") && !verbose.is_match(b"a b"));
+    assert!(
+        AnyOf::new(&texts(&["a)|(b", "c"])).is_err(),
+        "one that does not parse alone is an error"
+    );
+    assert!(AnyOf::new(&texts(&["(", "c"])).unwrap_err().contains("unclosed"));
+    assert!(AnyOf::new(&[]).is_ok_and(|a| !a.is_match(b"anything")));
+}
