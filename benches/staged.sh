@@ -7,6 +7,7 @@
 #
 #   benches/staged.sh                      # sizes 1000 10000 100000, repos under ${WORK:-/tmp/pkhound-staged-bench}
 #   SIZES="1000 10000" RUNS=30 benches/staged.sh
+#   SIZES= REPLAY="$HOME/src/sentry-python 064542dd2 916c02718" benches/staged.sh   # real commits
 #
 # Knobs: PKHOUND (default target/release/pkhound: build it first with `cargo build --release`), GITLEAKS
 # (default: gitleaks on PATH, else ~/.cache/pkhound-peers/bin/gitleaks), SIZES, RUNS (default 20),
@@ -61,6 +62,22 @@ make_repo() {
   git -C "$dir" diff --cached --stat | tail -1
 }
 
+# One row of the table: the three commands timed in `$2`, labelled `$1`.
+time_dir() {
+  local label="$1" dir="$2" json="$WORK/staged-$3.json"
+  (cd "$dir" && hyperfine -N -i --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" \
+      -n pkhound "$PKHOUND scan --staged" \
+      -n gitleaks "$GITLEAKS git --pre-commit --staged --no-banner --log-level error" \
+      -n git-diff "git diff --cached -U0") >/dev/null
+  python3 - "$json" "$label" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+p, g, d = r["pkhound"], r["gitleaks"], r["git-diff"]
+ms = lambda x: x * 1000
+print(f"| {sys.argv[2]:>9} | {ms(p['median']):7.1f} | {ms(p['min']):6.1f} | {ms(g['median']):8.1f} | {ms(g['min']):6.1f} | {g['median'] / p['median']:5.1f}x | {ms(d['median']):6.1f} | {p['median'] / d['median']:5.1f}x |")
+EOF
+}
+
 mkdir -p "$WORK"
 echo "pkhound: $("$PKHOUND" --version)   gitleaks: $("$GITLEAKS" version)   $(nproc) cores"
 results=()
@@ -71,23 +88,27 @@ for n in $SIZES; do
   echo "    index: $(stat -c %s "$dir/.git/index") bytes"
   # Both must see the key (exit 1) or the timing compares nothing.
   (cd "$dir" && "$PKHOUND" scan --staged >/dev/null) && { echo "pkhound missed the staged key" >&2; exit 1; } || true
-  json="$WORK/staged-$n.json"
-  (cd "$dir" && hyperfine -N -i --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" \
-      -n pkhound "$PKHOUND scan --staged" \
-      -n gitleaks "$GITLEAKS git --pre-commit --staged --no-banner --log-level error" \
-      -n git-diff "git diff --cached -U0") >/dev/null
-  row=$(python3 - "$json" "$n" <<'EOF'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-p, g, d = r["pkhound"], r["gitleaks"], r["git-diff"]
-ms = lambda x: x * 1000
-print(f"| {int(sys.argv[2]):>7,} | {ms(p['median']):7.1f} | {ms(p['min']):6.1f} | {ms(g['median']):8.1f} | {ms(g['min']):6.1f} | {g['median'] / p['median']:5.1f}x | {ms(d['median']):6.1f} | {p['median'] / d['median']:5.1f}x |")
-EOF
-)
-  results+=("$row")
+  results+=("$(time_dir "$(printf "%'d" "$n")" "$dir" "$n")")
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
+# Real commits (REPLAY="REPO COMMIT..."): each commit's change staged over its parent in a clone of REPO.
+# An ordinary commit wakes many more rules than the synthetic change (its code says `token`, `secret`,
+# `password`), so start-up there is mostly building those rules' regexes.
+if [ -n "${REPLAY:-}" ]; then
+  read -r -a replay <<<"$REPLAY"
+  dir="$WORK/replay"
+  rm -rf "$dir"
+  git clone -q --no-checkout "${replay[0]}" "$dir"
+  for c in "${replay[@]:1}"; do
+    git -C "$dir" checkout -q -f "$c~1"
+    git -C "$dir" diff --binary "$c~1" "$c" | git -C "$dir" apply --cached
+    echo "==> commit $c: $(git -C "$dir" diff --cached --shortstat)"
+    results+=("$(time_dir "${c:0:9}" "$dir" "$c")")
+    git -C "$dir" reset -q --hard
+  done
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
+fi
 echo
-echo "| files   | pkhound median ms | min | gitleaks median ms | min | gitleaks/pkhound | git diff median ms | pkhound/git diff |"
-echo "|---------|---------|--------|----------|--------|-------|--------|-------|"
+echo "| change    | pkhound median ms | min | gitleaks median ms | min | gitleaks/pkhound | git diff median ms | pkhound/git diff |"
+echo "|-----------|---------|--------|----------|--------|-------|--------|-------|"
 printf '%s\n' "${results[@]}"
