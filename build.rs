@@ -22,6 +22,10 @@ mod spell;
 #[path = "src/rules/fragment.rs"]
 mod fragment;
 
+// The suffix literals of a path gate: listed here for the built-in rules, at run time for others.
+#[path = "src/engine/tails.rs"]
+mod tails;
+
 // How the rules are baked: the crate's own encoder, which its reader's tests use too.
 #[path = "src/rules/bake.rs"]
 mod bake;
@@ -124,6 +128,43 @@ fn main() {
     ));
     fs::write(out.join("builtin_rules.rs"), list).expect("OUT_DIR is writable");
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");
+    fs::write(out.join("builtin_path_tails.rs"), path_tails(&files)).expect("OUT_DIR is writable");
+}
+
+/// Every built-in rule's path gate with the literals its paths end with (`tails::path_tails`), as Rust
+/// source for `engine/mod.rs`. Every rule file parses (`main` stopped otherwise).
+fn path_tails(files: &[std::path::PathBuf]) -> String {
+    let mut gates = std::collections::BTreeSet::new();
+    for path in files {
+        let text = fs::read_to_string(path).expect("rule files are UTF-8");
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let Some(toml::Value::Array(specs)) = table.get("rule") else {
+            continue;
+        };
+        gates.extend(
+            specs
+                .iter()
+                .filter_map(|spec| spec.get("path")?.as_str().map(str::to_string)),
+        );
+    }
+    let mut out = String::from(
+        "/// Per built-in path gate: its regex and the literals every path it opens for ends with (`None`: none\n\
+         /// to list).\nstatic BUILTIN_PATH_TAILS: &[(&str, Option<&[&[u8]]>)] = &[\n",
+    );
+    for gate in &gates {
+        let tails = match tails::path_tails(gate) {
+            Some(tails) => format!(
+                "Some(&[{}])",
+                tails.iter().map(|t| format!("&{t:?}")).collect::<Vec<_>>().join(", ")
+            ),
+            None => "None".to_string(),
+        };
+        out.push_str(&format!("    ({gate:?}, {tails}),\n"));
+    }
+    out.push_str("];\n");
+    out
 }
 
 /// The rule file's table, the fragment calls of each regex and pair regex expanded, each positive

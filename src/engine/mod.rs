@@ -10,6 +10,7 @@ mod examples;
 mod filter;
 pub mod literals;
 mod near;
+mod tails;
 pub use near::{Wide, ALL_WIDE};
 mod walk;
 
@@ -1801,6 +1802,10 @@ fn secret_span(
     }
 }
 
+// The built-in rules' path gates' tails, listed by `build.rs` with `tails::path_tails`:
+// `BUILTIN_PATH_TAILS`, (path regex, its tails).
+include!(concat!(env!("OUT_DIR"), "/builtin_path_tails.rs"));
+
 /// A rule's `path` gate. Compiled on first need, not at start-up: a regex costs a quarter of a millisecond
 /// to build, and a pre-commit hook pays start-up on every commit. Before the regex, the path must end with
 /// one of the gate's suffix literals (`.key`, `logins.json`), which `regex_syntax` lists from the pattern
@@ -1822,19 +1827,10 @@ impl PathGate {
 
     fn tails(&self) -> Option<&[Vec<u8>]> {
         self.tails
-            .get_or_init(|| {
-                use regex_syntax::hir::literal::{ExtractKind, Extractor};
-                let hir = regex_syntax::Parser::new().parse(&self.src).ok()?;
-                let ends_anchored = matches!(hir.kind(), regex_syntax::hir::HirKind::Concat(parts)
-                    if parts.last().is_some_and(|h| matches!(h.kind(), regex_syntax::hir::HirKind::Look(regex_syntax::hir::Look::End))));
-                if !ends_anchored {
-                    return None;
-                }
-                let mut extractor = Extractor::new();
-                extractor.kind(ExtractKind::Suffix).limit_class(4).limit_total(256);
-                let literals = extractor.extract(&hir).literals()?.to_vec();
-                let tails: Vec<Vec<u8>> = literals.into_iter().map(|l| l.as_bytes().to_vec()).collect();
-                (!tails.is_empty() && tails.iter().all(|t| !t.is_empty())).then_some(tails)
+            .get_or_init(|| match BUILTIN_PATH_TAILS.iter().find(|(src, _)| *src == self.src) {
+                // A built-in rule's gate (or any with the same regex): listed at build time.
+                Some((_, tails)) => tails.map(|t| t.iter().map(|l| l.to_vec()).collect()),
+                None => tails::path_tails(&self.src),
             })
             .as_deref()
     }
@@ -2138,5 +2134,25 @@ mod path_gate_tests {
         // A gate not anchored at the end has no tails: every path asks its regex.
         assert!(gate("secrets/").tails().is_none());
         assert!(gate("secrets/").opens("a/secrets/b.txt"));
+    }
+
+    /// Each built-in gate's tails come from the table `build.rs` wrote, and are what the gate's regex
+    /// gives at run time (a gate no built-in rule has is listed at run time).
+    #[test]
+    fn built_in_gates_tails_are_listed_at_build_time() {
+        let rules = crate::rules::builtin().expect("built-in rules load");
+        for src in rules.iter().filter_map(|r| r.spec.path.as_deref()) {
+            let listed = BUILTIN_PATH_TAILS.iter().find(|(s, _)| *s == src);
+            let listed = listed.unwrap_or_else(|| panic!("{src}: not in BUILTIN_PATH_TAILS"));
+            let listed: Option<Vec<Vec<u8>>> = listed.1.map(|t| t.iter().map(|l| l.to_vec()).collect());
+            assert_eq!(listed, tails::path_tails(src), "{src}");
+            assert_eq!(gate(src).tails(), listed.as_deref(), "{src}");
+        }
+        let own = r"(?:^|/)zq-own\.cfg$";
+        assert!(BUILTIN_PATH_TAILS.iter().all(|(s, _)| *s != own));
+        assert_eq!(
+            gate(own).tails(),
+            Some(&[b"zq-own.cfg".to_vec(), b"/zq-own.cfg".to_vec()][..])
+        );
     }
 }
