@@ -558,6 +558,11 @@ pub fn is_reference_name(name: &[u8]) -> bool {
     // A Shopify app's API key is its client id, public (App Bridge sends it from the browser); the secret
     // is the API secret (`shpss_`) or an access token, which their own rules find.
     let shopify_key = matches!(words.as_slice(), [.., a, b, c] if a == "shopify" && b == "api" && c == "key");
+    // Shopify's public Storefront API access token is made for browsers (a headless storefront's bundle
+    // sends it); the private one (Hydrogen's `PRIVATE_STOREFRONT_API_TOKEN`) is not public.
+    let storefront_token = words.iter().any(|w| w == "storefront")
+        && words.last().is_some_and(|w| w == "token")
+        && !words.iter().any(|w| w == "private");
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || position
         || has(b"csrf")
@@ -576,6 +581,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || client_token
         || mixpanel_token
         || shopify_key
+        || storefront_token
         || MADE_UP.iter().any(|w| has(w))
 }
 
@@ -1803,6 +1809,8 @@ mod tests {
             "checkout_token",
             "cartToken",
             "SHOPIFY_API_KEY",
+            "storefrontAccessToken",
+            "PUBLIC_STOREFRONT_API_TOKEN",
             "ClientRequestToken",
             "IdempotencyToken",
             "LockToken",
@@ -1820,6 +1828,7 @@ mod tests {
         }
         for name in [
             "apiToken",
+            "PRIVATE_STOREFRONT_API_TOKEN",
             "STRIPE_SECRET_KEY",
             "client_secret",
             "matchingToken",
