@@ -860,6 +860,18 @@ fn fake_word(secret: &[u8]) -> bool {
         .any(|w| w == b"fake" || w == b"FAKE" || w == b"Fake")
 }
 
+/// True for a token's prefix alone (`dckr_pat_`, `sk_live_`, `glpat-`): lowercase words joined by `_` or
+/// `-` and ending in one, at most 16 characters, what a redaction test or a template leaves of a token
+/// (`"dckr_pat_" + "a" * 27`, `docker login -p dckr_pat_`). No token or password ends so.
+fn bare_prefix(secret: &[u8]) -> bool {
+    secret.len() <= 16
+        && secret.last().is_some_and(|&b| b == b'_' || b == b'-')
+        && secret
+            .split(|&b| b == b'_' || b == b'-')
+            .all(|w| w.iter().all(u8::is_ascii_lowercase))
+        && secret.first().is_some_and(u8::is_ascii_lowercase)
+}
+
 /// True for a value that is base64 of a placeholder (`c2tfbGl2ZV9SRVBMQUNFX01F` is `sk_live_REPLACE_ME`,
 /// `cGtfPHByaXZhdGVfa2V5Pg==` is `pk_<private_key>`): a template's value encoded as its file encodes
 /// real ones (a base64 `.env`, an ExternalSecret's sample). Random base64 seldom decodes to printable
@@ -928,6 +940,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         || addressed_to_reader(secret)
         || names_itself(secret)
         || fake_word(secret)
+        || bare_prefix(secret)
     {
         return true;
     }
@@ -1529,6 +1542,23 @@ mod tests {
             "sk-a8Kq2mZP9vL4",
         ] {
             assert!(!made_of_runs(real.as_bytes()), "{real}");
+        }
+    }
+
+    #[test]
+    fn bare_prefixes_are_placeholders() {
+        for p in ["dckr_pat_", "sk_live_", "glpat-", "xoxb-", "ghp_"] {
+            assert!(bare_prefix(p.as_bytes()) && is_placeholder(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "dckr_pat_Wq7rT2yX9pL4mK8v",
+            "Sk_live_",
+            "pk_a1_",
+            "averylongprefixname_",
+            "_",
+            "token",
+        ] {
+            assert!(!bare_prefix(p.as_bytes()), "{p}");
         }
     }
 
