@@ -134,21 +134,10 @@ fn main() {
 /// Every built-in rule's path gate with the literals its paths end with (`tails::path_tails`), as Rust
 /// source for `engine/mod.rs`. Every rule file parses (`main` stopped otherwise).
 fn path_tails(files: &[std::path::PathBuf]) -> String {
-    let mut gates = std::collections::BTreeSet::new();
-    for path in files {
-        let text = fs::read_to_string(path).expect("rule files are UTF-8");
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let Some(toml::Value::Array(specs)) = table.get("rule") else {
-            continue;
-        };
-        gates.extend(
-            specs
-                .iter()
-                .filter_map(|spec| spec.get("path")?.as_str().map(str::to_string)),
-        );
-    }
+    let gates: std::collections::BTreeSet<String> = rule_specs(files)
+        .iter()
+        .filter_map(|spec| spec.get("path")?.as_str().map(str::to_string))
+        .collect();
     let mut out = String::from(
         "/// Per built-in path gate: its regex and the literals every path it opens for ends with (`None`: none\n\
          /// to list).\nstatic BUILTIN_PATH_TAILS: &[(&str, Option<&[&[u8]]>)] = &[\n",
@@ -203,6 +192,20 @@ fn expand_in_place(regex: Option<&mut toml::Value>) -> Result<(), String> {
     Ok(())
 }
 
+/// Every `[[rule]]` table of the rule files, in file order.
+fn rule_specs(files: &[std::path::PathBuf]) -> Vec<toml::Value> {
+    let mut specs = Vec::new();
+    for path in files {
+        let text = fs::read_to_string(path).expect("rule files are UTF-8");
+        if let Ok(mut table) = text.parse::<toml::Table>() {
+            if let Some(toml::Value::Array(rules)) = table.remove("rule") {
+                specs.extend(rules);
+            }
+        }
+    }
+    specs
+}
+
 /// The built-in rules' decoder patterns, per gate, and per rule what they were computed from (whether it
 /// is generic, its keywords, its positive examples' secrets), as Rust source for `decode/mod.rs`. Every
 /// rule file parses (`main` stopped otherwise).
@@ -218,31 +221,22 @@ fn spellings(files: &[std::path::PathBuf]) -> String {
             .unwrap_or_default()
     };
     let mut rules = Vec::new();
-    for path in files {
-        let text = fs::read_to_string(path).expect("rule files are UTF-8");
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let Some(toml::Value::Array(specs)) = table.get("rule") else {
-            continue;
-        };
-        for spec in specs {
-            let positives = spec
-                .get("examples")
-                .and_then(|e| e.get("positive"))
-                .and_then(|p| p.as_array());
-            rules.push(Rule {
-                generic: strings(spec.get("tags")).iter().any(|t| t == "generic"),
-                keywords: strings(spec.get("keywords")),
-                secrets: positives
-                    .map(|ps| {
-                        ps.iter()
-                            .filter_map(|p| p.get("secret")?.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
-        }
+    for spec in &rule_specs(files) {
+        let positives = spec
+            .get("examples")
+            .and_then(|e| e.get("positive"))
+            .and_then(|p| p.as_array());
+        rules.push(Rule {
+            generic: strings(spec.get("tags")).iter().any(|t| t == "generic"),
+            keywords: strings(spec.get("keywords")),
+            secrets: positives
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p.get("secret")?.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
     }
     let inputs: Vec<spell::RuleInput<'_>> = rules
         .iter()
