@@ -462,16 +462,16 @@ enum Content {
     Archive,
 }
 
-impl<'r> Reader<'r> {
+impl Reader<'_> {
     fn file(&mut self, path: &str, new_id: Oid, old_id: Option<Oid>, sink: &mut impl Sink) {
         let error = |message: String| ScanError::new(ErrorKind::Object, path, message);
         let mut new = std::mem::take(&mut self.new);
-        let new_blob = match self.load(path, new_id, &mut new) {
-            Ok((Content::Text, blob)) => blob,
-            Ok((Content::Archive, _)) => {
+        match self.load(path, new_id, &mut new) {
+            Ok(Content::Text) => {}
+            Ok(Content::Archive) => {
                 let mut old = std::mem::take(&mut self.old);
                 let has_old = match old_id {
-                    Some(id) => matches!(self.load(path, id, &mut old), Ok((Content::Archive, _))),
+                    Some(id) => matches!(self.load(path, id, &mut old), Ok(Content::Archive)),
                     None => false,
                 };
                 let blob = Blob {
@@ -484,7 +484,7 @@ impl<'r> Reader<'r> {
                 self.old = old;
                 return;
             }
-            Ok((Content::Binary, _)) => {
+            Ok(Content::Binary) => {
                 sink.skip(path, SkipReason::Binary);
                 self.new = new;
                 return;
@@ -494,19 +494,14 @@ impl<'r> Reader<'r> {
                 self.new = new;
                 return;
             }
-        };
+        }
         // The old side only decides which lines are added: if it cannot be read as text, every line is.
         let mut old = std::mem::take(&mut self.old);
-        let old_side = match old_id.map(|id| self.load(path, id, &mut old)) {
-            Some(Ok((Content::Text, Some(blob)))) => Some(Side::Blob(blob)),
-            Some(Ok((Content::Text, None))) => Some(Side::Bytes(&old)),
-            _ => None,
+        let has_old = match old_id {
+            Some(id) => matches!(self.load(path, id, &mut old), Ok(Content::Text)),
+            None => false,
         };
-        let new_side = match new_blob {
-            Some(blob) => Side::Blob(blob),
-            None => Side::Bytes(&new),
-        };
-        match added_lines(old_side, new_side) {
+        match added_lines(has_old.then_some(old.as_slice()), &new) {
             Ok(added) if added.is_empty() => {}
             Ok(added) => sink.file(
                 Blob {
@@ -522,44 +517,34 @@ impl<'r> Reader<'r> {
         self.old = old;
     }
 
-    /// Reads a blob into `buf`, UTF-16 decoded, with the blob itself when `buf` holds its content as it
-    /// is (a diff of blobs reuses their ids; one of buffers hashes both); a binary blob is kept as bytes (the scanner marks its
+    /// Reads a blob into `buf`, UTF-16 decoded; a binary blob is kept as bytes (the scanner marks its
     /// findings) unless it cannot hold text ([`text::opaque`]: images, media). An archive is kept raw
     /// ([`Content::Archive`]: its lines mean nothing, its members are compared instead), or passed over
     /// when archives are not opened.
-    fn load(
-        &mut self,
-        path: &str,
-        id: Oid,
-        buf: &mut Vec<u8>,
-    ) -> Result<(Content, Option<git2::Blob<'r>>), git2::Error> {
+    fn load(&mut self, path: &str, id: Oid, buf: &mut Vec<u8>) -> Result<Content, git2::Error> {
         buf.clear();
         if id == empty_blob() {
-            return Ok((Content::Text, None));
+            return Ok(Content::Text);
         }
         // No size limit: the added-line diff needs both sides whole (libgit2 holds a blob whole anyway).
         // One read: asking for the header first read a loose object twice.
         let object = self.repo.find_object(id, None)?;
-        let Ok(blob) = object.into_blob() else {
-            return Ok((Content::Binary, None));
+        let Some(blob) = object.as_blob() else {
+            return Ok(Content::Binary);
         };
         match text::prepare(blob.content(), &mut self.decoded) {
-            Some(t) if t.as_ptr() == blob.content().as_ptr() => {
-                buf.extend_from_slice(t);
-                return Ok((Content::Text, Some(blob)));
-            }
             Some(t) => buf.extend_from_slice(t),
             None if super::archive::kind(path, blob.content()).is_some() => {
                 if !self.archives {
-                    return Ok((Content::Binary, None));
+                    return Ok(Content::Binary);
                 }
                 buf.extend_from_slice(blob.content());
-                return Ok((Content::Archive, None));
+                return Ok(Content::Archive);
             }
-            None if text::opaque(path, blob.content()) => return Ok((Content::Binary, None)),
+            None if text::opaque(path, blob.content()) => return Ok(Content::Binary),
             None => buf.extend_from_slice(blob.content()),
         }
-        Ok((Content::Text, None))
+        Ok(Content::Text)
     }
 }
 
@@ -568,27 +553,11 @@ fn empty_blob() -> Oid {
     Oid::from_str("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391").expect("a valid 40-digit hex object id")
 }
 
-/// One side of a diff: a blob whose content is the text (its id spares libgit2 hashing it), or the text.
-enum Side<'a, 'r> {
-    Blob(git2::Blob<'r>),
-    Bytes(&'a [u8]),
-}
-
-impl Side<'_, '_> {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Side::Blob(b) => b.content(),
-            Side::Bytes(b) => b,
-        }
-    }
-}
-
 /// The lines of `new` that are not in `old` (every line when there is no old side), from a zero-context
 /// diff: each hunk's new-side range then holds added lines only.
-fn added_lines(old: Option<Side<'_, '_>>, new: Side<'_, '_>) -> Result<AddedLines, git2::Error> {
+fn added_lines(old: Option<&[u8]>, new: &[u8]) -> Result<AddedLines, git2::Error> {
     let mut added = AddedLines::default();
     let Some(old) = old else {
-        let new = new.bytes();
         let lines = memchr::memchr_iter(b'\n', new).count() + usize::from(!new.is_empty() && !new.ends_with(b"\n"));
         added.push(1, lines);
         return Ok(added);
@@ -597,12 +566,7 @@ fn added_lines(old: Option<Side<'_, '_>>, new: Side<'_, '_>) -> Result<AddedLine
     // Text by construction (binary files were skipped); without this libgit2 would give no hunks for a
     // file it guesses is binary.
     opts.context_lines(0).interhunk_lines(0).force_text(true);
-    let opts = Some(&mut opts);
-    let patch = match (&old, &new) {
-        (Side::Blob(o), Side::Blob(n)) => Patch::from_blobs(o, None, n, None, opts)?,
-        (Side::Blob(o), Side::Bytes(n)) => Patch::from_blob_and_buffer(o, None, n, None, opts)?,
-        _ => Patch::from_buffers(old.bytes(), None, new.bytes(), None, opts)?,
-    };
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut opts))?;
     for i in 0..patch.num_hunks() {
         let (hunk, _) = patch.hunk(i)?;
         added.push(hunk.new_start() as usize, hunk.new_lines() as usize);
@@ -779,26 +743,12 @@ mod tests {
 
     #[test]
     fn diff_finds_added_lines_only() {
-        let old: &[u8] = b"a\nb\nc\nd\n";
-        let new: &[u8] = b"a\nB\nc\nd\ne\n";
-        let added = added_lines(Some(Side::Bytes(old)), Side::Bytes(new)).unwrap();
+        let old = b"a\nb\nc\nd\n";
+        let new = b"a\nB\nc\nd\ne\n";
+        let added = added_lines(Some(old), new).unwrap();
         assert_eq!(added.0, vec![(2, 3), (5, 6)]);
-        assert!(added_lines(Some(Side::Bytes(new)), Side::Bytes(b"a\nc\nd\ne\n"))
-            .unwrap()
-            .is_empty());
-        assert_eq!(added_lines(None, Side::Bytes(b"x\ny")).unwrap().0, vec![(1, 3)]);
-        assert!(added_lines(None, Side::Bytes(b"")).unwrap().is_empty());
-        // The same diff with either side a blob (whose id spares libgit2 hashing its content).
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        let blob = |b: &[u8]| Side::Blob(repo.find_blob(repo.blob(b).unwrap()).unwrap());
-        for (o, n) in [
-            (blob(old), blob(new)),
-            (blob(old), Side::Bytes(new)),
-            (Side::Bytes(old), blob(new)),
-        ] {
-            assert_eq!(added_lines(Some(o), n).unwrap().0, vec![(2, 3), (5, 6)]);
-        }
-        assert_eq!(added_lines(None, blob(b"x\ny")).unwrap().0, vec![(1, 3)]);
+        assert!(added_lines(Some(new), b"a\nc\nd\ne\n").unwrap().is_empty());
+        assert_eq!(added_lines(None, b"x\ny").unwrap().0, vec![(1, 3)]);
+        assert!(added_lines(None, b"").unwrap().is_empty());
     }
 }
