@@ -177,7 +177,7 @@ pub fn base64_patterns(keyword: &[u8]) -> Vec<(String, usize)> {
 /// `(pattern, shift)`, without repeats.
 pub fn escaped_in_base64(rules: &[RuleInput<'_>]) -> Vec<(String, usize)> {
     let mut escaped = std::collections::BTreeSet::new();
-    for decoder in [PERCENT, ESCAPE, HTML_ENTITY] {
+    for decoder in (0..DECODER_COUNT).filter(|&d| d != BASE64) {
         for rule in rules.iter().filter(|r| !r.generic) {
             for spelling in encoded_spellings(rule) {
                 for (pattern, _) in decoder_patterns(decoder, spelling.as_bytes()) {

@@ -1806,6 +1806,13 @@ fn secret_span(
 // `BUILTIN_PATH_TAILS`, (path regex, its tails).
 include!(concat!(env!("OUT_DIR"), "/builtin_path_tails.rs"));
 
+/// The tails `build.rs` listed for a built-in rule's gate regex `src` (or any gate with the same regex);
+/// `None` when it listed none for `src`.
+fn listed_tails(src: &str) -> Option<Option<Vec<Vec<u8>>>> {
+    let (_, tails) = BUILTIN_PATH_TAILS.iter().find(|(s, _)| *s == src)?;
+    Some(tails.map(|t| t.iter().map(|l| l.to_vec()).collect()))
+}
+
 /// A rule's `path` gate. Compiled on first need, not at start-up: a regex costs a quarter of a millisecond
 /// to build, and a pre-commit hook pays start-up on every commit. Before the regex, the path must end with
 /// one of the gate's suffix literals (`.key`, `logins.json`), which `regex_syntax` lists from the pattern
@@ -1827,11 +1834,7 @@ impl PathGate {
 
     fn tails(&self) -> Option<&[Vec<u8>]> {
         self.tails
-            .get_or_init(|| match BUILTIN_PATH_TAILS.iter().find(|(src, _)| *src == self.src) {
-                // A built-in rule's gate (or any with the same regex): listed at build time.
-                Some((_, tails)) => tails.map(|t| t.iter().map(|l| l.to_vec()).collect()),
-                None => tails::path_tails(&self.src),
-            })
+            .get_or_init(|| listed_tails(&self.src).unwrap_or_else(|| tails::path_tails(&self.src)))
             .as_deref()
     }
 
@@ -2142,14 +2145,12 @@ mod path_gate_tests {
     fn built_in_gates_tails_are_listed_at_build_time() {
         let rules = crate::rules::builtin().expect("built-in rules load");
         for src in rules.iter().filter_map(|r| r.spec.path.as_deref()) {
-            let listed = BUILTIN_PATH_TAILS.iter().find(|(s, _)| *s == src);
-            let listed = listed.unwrap_or_else(|| panic!("{src}: not in BUILTIN_PATH_TAILS"));
-            let listed: Option<Vec<Vec<u8>>> = listed.1.map(|t| t.iter().map(|l| l.to_vec()).collect());
+            let listed = listed_tails(src).unwrap_or_else(|| panic!("{src}: not in BUILTIN_PATH_TAILS"));
             assert_eq!(listed, tails::path_tails(src), "{src}");
             assert_eq!(gate(src).tails(), listed.as_deref(), "{src}");
         }
         let own = r"(?:^|/)zq-own\.cfg$";
-        assert!(BUILTIN_PATH_TAILS.iter().all(|(s, _)| *s != own));
+        assert!(listed_tails(own).is_none());
         assert_eq!(
             gate(own).tails(),
             Some(&[b"zq-own.cfg".to_vec(), b"/zq-own.cfg".to_vec()][..])

@@ -422,9 +422,7 @@ fn compare_dir(
 }
 
 fn open(start: Option<&Path>) -> Result<Repository, StagedError> {
-    // As a history scan (`git::Repo::open`): re-hashing each blob read (SHA-1 with collision detection)
-    // was a tenth of a hook's CPU on an ordinary commit. A damaged object still fails to inflate.
-    git2::opts::strict_hash_verification(false);
+    super::git::skip_hash_verification();
     let opened = match start {
         None => Repository::open_from_env(),
         Some(path) => {
