@@ -1069,3 +1069,59 @@ fn allow_lists_join_into_one_regex_that_matches_as_any_of_them() {
     assert!(AnyOf::new(&texts(&["(", "c"])).unwrap_err().contains("unclosed"));
     assert!(AnyOf::new(&[]).is_ok_and(|a| !a.is_match(b"anything")));
 }
+
+/// A built-in rule's allow lists are built when a candidate first reaches them (until then, only their
+/// sources are kept), and each one compiles: built on first use, one that did not would refuse nothing.
+#[test]
+fn builtin_allow_lists_are_built_on_first_use_and_all_compile() {
+    let (rules, engine) = builtin_engine();
+    let mut lists = 0;
+    for (idx, loaded) in rules.iter().enumerate() {
+        let matcher = engine.rules[idx].matcher().as_ref().expect("the rule compiles");
+        for (field, list) in [("allow", &matcher.allow), ("allow_before", &matcher.allow_before)] {
+            if list.sources.is_empty() {
+                continue;
+            }
+            assert!(
+                list.built.get().is_none(),
+                "{} {field}: built before use",
+                loaded.spec.id
+            );
+            if let Err(e) = AnyOf::new(&list.sources) {
+                panic!("{} {field}: {e}", loaded.spec.id);
+            }
+            lists += 1;
+        }
+    }
+    assert!(lists > 300, "{lists} allow lists");
+    // Used, a list refuses what its regexes match.
+    let idx = rules
+        .iter()
+        .position(|r| r.spec.id.as_str() == "generic-secret-assignment")
+        .expect("the rule");
+    let matcher = engine.rules[idx].matcher().as_ref().expect("the rule compiles");
+    assert!(matcher.allow.is_match(b"settings.API_TOKEN") && !matcher.allow.is_match(b"Wq7rT2yX9pL4mK8vXc3N"));
+    assert!(matcher.allow.built.get().is_some());
+}
+
+/// A rule from a user's file builds its allow lists with the rule: a bad regex there is an error that
+/// names the rule and the field when the rule compiles, not a list that refuses nothing.
+#[test]
+fn a_user_rules_bad_allow_regex_is_an_error_at_once() {
+    let text = r#"
+[[rule]]
+id = "acme-token"
+name = "Acme token"
+severity = "high"
+keywords = ["acme_"]
+regex = '(?P<secret>acme_[a-f0-9]{32})'
+allow = ['(unclosed']
+remediation = "Rotate it."
+"#;
+    let rules = rules::parse_rule_file("t.toml", text).expect("parses");
+    let engine = Engine::compile_lazy(&rules, None).expect("compiles lazily");
+    match engine.rules[0].matcher() {
+        Err(EngineError::Regex { rule, field, .. }) => assert_eq!((rule.as_str(), *field), ("acme-token", "allow")),
+        other => panic!("expected an allow error, got {other:?}"),
+    }
+}
