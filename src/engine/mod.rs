@@ -1886,28 +1886,159 @@ impl PathGate {
 }
 
 /// Whether every match of the regex `hir` begins with one of `keywords` (ASCII case ignored), so that it can run
-/// anchored at each keyword instead of searching a window ([`Starts`]). Proved from the regex's prefix
-/// literals (each match begins with one of them, `regex_syntax`'s literal extraction): each must begin
-/// with a keyword. `false` when they cannot be listed (a leading class or repetition, an empty prefix,
-/// too many) or one does not begin with a keyword (`(?:^|[^a-z])token…` begins before its keyword).
+/// anchored at each keyword instead of searching a window ([`Starts`]). Proved from the regex's prefixes
+/// ([`folded_prefixes`]: each match begins with one of them): each must begin with a keyword. `false` when
+/// they cannot be listed (a leading class or open repetition, an empty prefix, too many) or one does not
+/// begin with a keyword (`(?:^|[^a-z])token…` begins before its keyword).
 fn keyword_start(hir: &regex_syntax::hir::Hir, keywords: &[Text]) -> bool {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let mut extractor = Extractor::new();
-    extractor
-        .kind(ExtractKind::Prefix)
-        .limit_class(4)
-        .limit_literal_len(64)
-        .limit_total(4096);
-    let prefixes = extractor.extract(hir);
-    let Some(literals) = prefixes.literals() else {
+    let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.to_ascii_lowercase().into_bytes()).collect();
+    let need = keywords.iter().map(Vec::len).max().unwrap_or(0);
+    if need == 0 {
+        return false;
+    }
+    let Some(prefixes) = folded_prefixes(hir, need) else {
         return false;
     };
-    let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.to_ascii_lowercase().into_bytes()).collect();
-    !literals.is_empty()
-        && literals.iter().all(|l| {
-            let l = l.as_bytes().to_ascii_lowercase();
-            keywords.iter().any(|k| !k.is_empty() && l.starts_with(k))
-        })
+    !prefixes.is_empty()
+        && prefixes
+            .iter()
+            .all(|(p, _)| keywords.iter().any(|k| !k.is_empty() && p.starts_with(k)))
+}
+
+/// The prefixes, lower-cased and at most `need` bytes long, that every match of `hir` begins with: one
+/// `(bytes, exact)` per way a match can begin, `exact` when the match can be those bytes and nothing
+/// more (so what follows in a concatenation extends it). ASCII case is folded as the keywords are, so
+/// `(?i:s2_unauthenticated)` is one prefix, not the 2^16 a case-keeping literal extraction lists (which
+/// was most of the start-up of such a rule). `None` when a match can begin with a class of more than
+/// four bytes, or there would be more than `MAX_PREFIXES`.
+fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec<u8>, bool)>> {
+    use regex_syntax::hir::{Class, HirKind};
+    const MAX_PREFIXES: usize = 4096;
+    type Prefixes = Vec<(Vec<u8>, bool)>;
+    fn cap(mut v: Prefixes, need: usize) -> Option<Prefixes> {
+        for (p, exact) in &mut v {
+            if p.len() >= need {
+                p.truncate(need);
+                *exact = false;
+            }
+        }
+        v.sort();
+        v.dedup();
+        (v.len() <= MAX_PREFIXES).then_some(v)
+    }
+    fn concat(a: Prefixes, b: &Prefixes, need: usize) -> Option<Prefixes> {
+        let mut out = Vec::new();
+        for (x, exact) in a {
+            if !exact {
+                out.push((x, false));
+                continue;
+            }
+            for (y, y_exact) in b {
+                let mut joined = x.clone();
+                joined.extend_from_slice(y);
+                out.push((joined, *y_exact));
+            }
+            if out.len() > MAX_PREFIXES {
+                return None;
+            }
+        }
+        cap(out, need)
+    }
+    let exact_empty = || vec![(Vec::new(), true)];
+    let v = match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => exact_empty(),
+        HirKind::Literal(l) => vec![(l.0.to_ascii_lowercase(), true)],
+        HirKind::Class(class) => {
+            let mut bytes: Vec<u8> = Vec::new();
+            match class {
+                Class::Bytes(c) => {
+                    for r in c.ranges() {
+                        if usize::from(r.end() - r.start()) >= 8 {
+                            return None;
+                        }
+                        bytes.extend((r.start()..=r.end()).map(|b| b.to_ascii_lowercase()));
+                    }
+                }
+                Class::Unicode(c) => {
+                    // A character, as the UTF-8 the keywords are written in (`ñ`, `Ş`).
+                    let mut chars = Vec::new();
+                    for r in c.ranges() {
+                        if u32::from(r.end()) - u32::from(r.start()) >= 8 {
+                            return None;
+                        }
+                        chars.extend(r.start()..=r.end());
+                    }
+                    let mut out: Vec<Vec<u8>> = chars
+                        .into_iter()
+                        .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
+                        .collect();
+                    out.sort_unstable();
+                    out.dedup();
+                    if out.len() > 4 {
+                        return None;
+                    }
+                    return cap(out.into_iter().map(|p| (p, true)).collect(), need);
+                }
+            }
+            bytes.sort_unstable();
+            bytes.dedup();
+            if bytes.len() > 4 {
+                return None;
+            }
+            bytes.into_iter().map(|b| (vec![b], true)).collect()
+        }
+        HirKind::Capture(c) => return folded_prefixes(&c.sub, need),
+        HirKind::Concat(parts) => {
+            let mut acc = exact_empty();
+            for part in parts {
+                if acc.iter().all(|(_, exact)| !exact) {
+                    break;
+                }
+                // What follows is unknown, or too many ways on: the prefixes so far are all that is known.
+                match folded_prefixes(part, need).and_then(|next| concat(acc.clone(), &next, need)) {
+                    Some(joined) => acc = joined,
+                    None => {
+                        acc = acc.into_iter().map(|(p, _)| (p, false)).collect();
+                        break;
+                    }
+                }
+            }
+            acc
+        }
+        HirKind::Alternation(branches) => {
+            let mut out = Vec::new();
+            for b in branches {
+                out.extend(folded_prefixes(b, need)?);
+                if out.len() > MAX_PREFIXES {
+                    return None;
+                }
+            }
+            out
+        }
+        HirKind::Repetition(r) => {
+            let sub = folded_prefixes(&r.sub, need)?;
+            match r.max {
+                // A few copies (`s?`, `(?:ab){1,2}`): each count spelled out.
+                Some(max) if max <= 3 => {
+                    let mut out = Vec::new();
+                    let mut copies = exact_empty();
+                    for n in 0..=max {
+                        if n >= r.min {
+                            out.extend(copies.iter().cloned());
+                        }
+                        if n < max {
+                            copies = concat(copies, &sub, need)?;
+                        }
+                    }
+                    out
+                }
+                // Open-ended: one copy at least is a prefix; none is unknown.
+                _ if r.min >= 1 => sub.into_iter().map(|(p, _)| (p, false)).collect(),
+                _ => vec![(Vec::new(), false)],
+            }
+        }
+    };
+    cap(v, need)
 }
 
 /// A byte that every match of the regex `hir` contains, chosen among all such bytes as the least common in

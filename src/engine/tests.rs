@@ -603,12 +603,67 @@ fn keyword_start_is_proved_from_prefix_literals() {
     assert!(!keyword_start(r"[a-z]{2,}", &kw(&["ab"])));
     assert!(!keyword_start(r"(unclosed", &kw(&["unclosed"])));
     assert!(!keyword_start(r"abc", &[]));
+    // ASCII case folded as the keywords are: one prefix for a long case-insensitive name.
+    assert!(keyword_start(
+        r"(?i:s0_legacy|s2_unauthenticated|s2_access_?control)(?:_key)?\s{0,3}[:=]\s{0,3}([0-9a-f]{32})",
+        &kw(&[
+            "s0_legacy",
+            "s2_unauthenticated",
+            "s2_accesscontrol",
+            "s2_access_control"
+        ])
+    ));
+    assert!(!keyword_start(
+        r"(?i:s0_legacy|s2_unauthenticated|s2_access_?control)=([0-9a-f]{32})",
+        &kw(&["s0_legacy", "s2_unauthenticated", "s2_accesscontrol"])
+    ));
+    assert!(keyword_start(r"(?:ab){1,2}c", &kw(&["abc", "ababc"])));
+    assert!(!keyword_start(r"(?:ab){0,2}c", &kw(&["abc", "ababc"])));
     // Built in: those that run at every mention of Sentry and every URL.
     let (rules, _) = builtin_engine();
     for id in ["sentry-access-token", "url-credentials", "sentry-dsn-secret"] {
         let spec = &rules.iter().find(|r| r.spec.id == id).expect(id).spec;
         assert!(keyword_start(&spec.regex, &spec.keywords), "{id}");
     }
+    // Every built-in rule that `regex_syntax`'s literal extraction (with case kept, at most 4,096
+    // literals) proves to begin at a keyword is proved so by the folded prefixes too.
+    let extracted = |hir: &regex_syntax::hir::Hir, keywords: &[crate::rules::Text]| {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let mut extractor = Extractor::new();
+        extractor
+            .kind(ExtractKind::Prefix)
+            .limit_class(4)
+            .limit_literal_len(64)
+            .limit_total(4096);
+        let Some(literals) = extractor.extract(hir).literals().map(<[_]>::to_vec) else {
+            return false;
+        };
+        let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.to_ascii_lowercase().into_bytes()).collect();
+        !literals.is_empty()
+            && literals.iter().all(|l| {
+                let l = l.as_bytes().to_ascii_lowercase();
+                keywords.iter().any(|k| !k.is_empty() && l.starts_with(k))
+            })
+    };
+    let (mut both, mut gained) = (0, 0);
+    for r in &rules {
+        let Ok(hir) = super::parse_hir(&r.spec.regex) else {
+            continue;
+        };
+        let (old, new) = (
+            extracted(&hir, &r.spec.keywords),
+            super::keyword_start(&hir, &r.spec.keywords),
+        );
+        assert!(
+            !old || new,
+            "{}: the extraction proves a keyword start, the folded prefixes do not",
+            r.spec.id
+        );
+        both += usize::from(old);
+        gained += usize::from(new && !old);
+    }
+    assert!(both > 300, "{both} rules begin at a keyword");
+    assert!(gained > 0, "no rule gained");
 }
 
 /// Byte spans of secrets.
