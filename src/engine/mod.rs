@@ -373,15 +373,12 @@ impl LazyAnyOf {
         })
     }
 
+    /// Whether any regex of the list matches, the list built now if it was not. A built-in list that does
+    /// not compile (a bug the rules' test catches) refuses nothing.
     fn is_match(&self, hay: &[u8]) -> bool {
-        self.get().is_match(hay)
-    }
-
-    /// The list, built now if it was not. A built-in list that does not compile (a bug the rules' test
-    /// catches) refuses nothing.
-    fn get(&self) -> &AnyOf {
         self.built
             .get_or_init(|| AnyOf::new(&self.sources).unwrap_or(AnyOf(Vec::new())))
+            .is_match(hay)
     }
 }
 
@@ -1926,11 +1923,11 @@ fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec
         v.dedup();
         (v.len() <= MAX_PREFIXES).then_some(v)
     }
-    fn concat(a: Prefixes, b: &Prefixes, need: usize) -> Option<Prefixes> {
+    fn concat(a: &Prefixes, b: &Prefixes, need: usize) -> Option<Prefixes> {
         let mut out = Vec::new();
         for (x, exact) in a {
             if !exact {
-                out.push((x, false));
+                out.push((x.clone(), false));
                 continue;
             }
             for (y, y_exact) in b {
@@ -1949,43 +1946,34 @@ fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec
         HirKind::Empty | HirKind::Look(_) => exact_empty(),
         HirKind::Literal(l) => vec![(l.0.to_ascii_lowercase(), true)],
         HirKind::Class(class) => {
-            let mut bytes: Vec<u8> = Vec::new();
+            // Each member, folded, as the bytes the keywords are written in (a character as its UTF-8:
+            // `ñ`, `Ş`); a class of more than a few members says nothing a keyword could use.
+            let mut members: Vec<Vec<u8>> = Vec::new();
             match class {
                 Class::Bytes(c) => {
                     for r in c.ranges() {
                         if usize::from(r.end() - r.start()) >= 8 {
                             return None;
                         }
-                        bytes.extend((r.start()..=r.end()).map(|b| b.to_ascii_lowercase()));
+                        members.extend((r.start()..=r.end()).map(|b| vec![b.to_ascii_lowercase()]));
                     }
                 }
                 Class::Unicode(c) => {
-                    // A character, as the UTF-8 the keywords are written in (`ñ`, `Ş`).
-                    let mut chars = Vec::new();
                     for r in c.ranges() {
                         if u32::from(r.end()) - u32::from(r.start()) >= 8 {
                             return None;
                         }
-                        chars.extend(r.start()..=r.end());
+                        members
+                            .extend((r.start()..=r.end()).map(|ch| ch.to_string().into_bytes().to_ascii_lowercase()));
                     }
-                    let mut out: Vec<Vec<u8>> = chars
-                        .into_iter()
-                        .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
-                        .collect();
-                    out.sort_unstable();
-                    out.dedup();
-                    if out.len() > 4 {
-                        return None;
-                    }
-                    return cap(out.into_iter().map(|p| (p, true)).collect(), need);
                 }
             }
-            bytes.sort_unstable();
-            bytes.dedup();
-            if bytes.len() > 4 {
+            members.sort_unstable();
+            members.dedup();
+            if members.len() > 4 {
                 return None;
             }
-            bytes.into_iter().map(|b| (vec![b], true)).collect()
+            members.into_iter().map(|m| (m, true)).collect()
         }
         HirKind::Capture(c) => return folded_prefixes(&c.sub, need),
         HirKind::Concat(parts) => {
@@ -1995,7 +1983,7 @@ fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec
                     break;
                 }
                 // What follows is unknown, or too many ways on: the prefixes so far are all that is known.
-                match folded_prefixes(part, need).and_then(|next| concat(acc.clone(), &next, need)) {
+                match folded_prefixes(part, need).and_then(|next| concat(&acc, &next, need)) {
                     Some(joined) => acc = joined,
                     None => {
                         acc = acc.into_iter().map(|(p, _)| (p, false)).collect();
@@ -2027,7 +2015,7 @@ fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec
                             out.extend(copies.iter().cloned());
                         }
                         if n < max {
-                            copies = concat(copies, &sub, need)?;
+                            copies = concat(&copies, &sub, need)?;
                         }
                     }
                     out
