@@ -622,6 +622,9 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
     "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+    // Slack's request-signing guide (its signing secret) and Events API guide (a verification token).
+    "8f742231b10e8888abcd99yyyzzz85a5",
+    "xyzz0WbapA4vBCDEFasx0q6G",
     // kubeadm's documentation of `--token` (its reference and every tutorial that copies it).
     "abcdef.0123456789abcdef",
     // AWS's documentation key pair.

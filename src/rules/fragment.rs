@@ -11,7 +11,8 @@
 /// `(?&assign)`: what stands between a variable's name and its value, up to the value or its opening
 /// quote's whitespace (a rule adds `\s{0,3}['"]?` or its own). One alternative per form:
 /// - a YAML block scalar: `name: >-` and the value indented on the next line;
-/// - `=`, `:`, `:=`, `=>`, `||=`, `?=`, `+=`, `.=`, `:-` (a shell default, `${NAME:-value}`), however far
+/// - `=`, `:`, `:=`, `=>`, `||=`, `?=`, `+=`, `.=`, `:-` (a shell default, `${NAME:-value}`), R's `<-` and
+///   `<<-`, however far
 ///   aligned (`db_password          = "…"`, as `terraform fmt` lines up a block), after an
 ///   optional closing quote or bracket (`ENV["NAME"] ||=`, `$cfg['name'] =`; a space between them is
 ///   how the engine reads an escaped closing quote, `os.environ[\"NAME\"] =` in a notebook) or a C
@@ -40,7 +41,7 @@
 /// compiles on its first keyword hit (counted, the fragment took about twice as long to build).
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
-    r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])(?:\s{0,3}|[ \t]+)(?:[:.?+|]{0,3}=>?|=>|:-?)"#,
+    r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])(?:\s{0,3}|[ \t]+)(?:[:.?+|]{0,3}=>?|=>|:-?|<<?-)"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
@@ -126,6 +127,8 @@ mod tests {
             "TOKEN == \"abcd1234\"",
             "TOKEN !== 'abcd1234'",
             "TOKEN\"] != \"abcd1234\"",
+            "TOKEN <- \"abcd1234\"",
+            "TOKEN <<- 'abcd1234'",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");
