@@ -35,6 +35,8 @@
 ///   hard-coded one in code, which ends at the value's opening quote.
 /// - a Go struct tag's default (`env:"API_KEY" envDefault:"…"`, caarlos0/env), which ends at the value's
 ///   opening quote.
+/// - a call's quoted argument assigned to (Visual Basic's and VBScript's `.Item("NAME") =`,
+///   `Session("NAME") =`, ASP's `.Fields("NAME") =`).
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -51,7 +53,8 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
-    r#"|"[ \t]+envDefault:")"#,
+    r#"|"[ \t]+envDefault:""#,
+    r#"|['"]\)[ \t]{0,3}={1,2})"#,
 );
 
 /// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
@@ -129,6 +132,7 @@ mod tests {
             "TOKEN\"] != \"abcd1234\"",
             "TOKEN <- \"abcd1234\"",
             "TOKEN <<- 'abcd1234'",
+            "TOKEN\") = \"abcd1234\"",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");
