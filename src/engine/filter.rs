@@ -492,6 +492,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         // A shop's order fields (Shopify's `checkout_token`, `cart_token`): which cart, not a credential.
         "cart",
         "checkout",
+        // Which version of a record an API hands back for optimistic locking (Square's `version_token`).
+        "version",
     ];
     // A setting beside the credentials (a Kubernetes Secret's `AWS_REGION`, `SMTP_USER`), not one.
     const SETTINGS: &[&str] = &[
@@ -622,6 +624,10 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
     "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+    // Akamai's EdgeGrid documentation (`.edgerc` sample: client secret, access and client tokens).
+    "abcdEcSnaAt123FNkBxy456z25qx9Yp5CPUxlEfQeTDkfh4QA=I",
+    "akab-zyx987xa6osbli4k-e7jf5ikib5jknes3",
+    "akab-nomoflavjuc4422-fa2xznerxrm3teg7",
     // Slack's request-signing guide (its signing secret) and Events API guide (a verification token).
     "8f742231b10e8888abcd99yyyzzz85a5",
     "xyzz0WbapA4vBCDEFasx0q6G",
@@ -1856,6 +1862,7 @@ mod tests {
             "admin.passwordMtime",
             "TOKEN_EXPIRY",
             "sessionTokenTtl",
+            "version_token",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
