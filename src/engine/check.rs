@@ -364,6 +364,11 @@ pub fn basic_auth(secret: &[u8]) -> bool {
         return false;
     };
     let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+    // An API key sent as the user name with an empty password (Greenhouse's Harvest API, Stripe's,
+    // Mailchimp's): the key is the whole credential.
+    if password.trim_ascii().is_empty() {
+        return key_as_user(user);
+    }
     if password.len() < 4 || (user == b"Aladdin" && password == b"open sesame") {
         return false;
     }
@@ -387,6 +392,19 @@ pub fn basic_auth(secret: &[u8]) -> bool {
     let stem = lower.trim_ascii_end();
     let stem = &stem[..stem.iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1)];
     !STAND_INS.contains(&stem) && !super::filter::is_placeholder(password)
+}
+
+/// A user name that is an API key: 20 to 128 characters of a token alphabet, with letters and digits,
+/// random-looking, not a stand-in.
+fn key_as_user(user: &[u8]) -> bool {
+    (20..=128).contains(&user.len())
+        && user
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && user.iter().any(u8::is_ascii_digit)
+        && user.iter().any(u8::is_ascii_alphabetic)
+        && super::filter::shannon_entropy(user) >= 3.3
+        && !super::filter::is_placeholder(user)
 }
 
 /// The BIP-39 English word list (2,048 words, sorted), as the standard publishes it (bitcoin/bips,
