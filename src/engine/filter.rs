@@ -688,6 +688,9 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // collections every Postman workspace starts with.
     "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn",
     "D+EdQ-gs$-%@2Nu7",
+    // Zendesk's API documentation (`jdoe@example.com/token:…`) and its PHP client's samples, copied into
+    // many projects.
+    "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv",
     // Mollie's documented test API key (its API reference's every example).
     "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM",
     // Harbor's documented default admin password (`harbor.yml`'s `harbor_admin_password`), in every

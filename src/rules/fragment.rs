@@ -37,6 +37,8 @@
 ///   opening quote.
 /// - a call's quoted argument assigned to (Visual Basic's and VBScript's `.Item("NAME") =`,
 ///   `Session("NAME") =`, ASP's `.Fields("NAME") =`).
+/// - a map entry between quotes (Scala's `"NAME" -> "…"`, Kotlin's `"NAME" to "…"`), which ends at the
+///   value's opening quote.
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -54,7 +56,8 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
     r#"|"[ \t]+envDefault:""#,
-    r#"|['"]\)[ \t]{0,3}={1,2})"#,
+    r#"|['"]\)[ \t]{0,3}={1,2}"#,
+    r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"])"#,
 );
 
 /// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
