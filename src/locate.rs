@@ -533,7 +533,7 @@ pub(crate) fn snippet(
     let mut pos = from;
     for s in spans.overlapping(from, to.max(from + 1)) {
         if s.start > pos {
-            out.push_clear(&String::from_utf8_lossy(&hay[pos..s.start]));
+            push_scrubbed(&mut out, &hay[pos..s.start]);
         }
         let text = String::from_utf8_lossy(&hay[s.start.max(pos)..s.end]);
         if let Some(label) = s.encoded {
@@ -546,13 +546,55 @@ pub(crate) fn snippet(
         pos = pos.max(s.end);
     }
     if to > pos {
-        out.push_clear(&String::from_utf8_lossy(&hay[pos..to]));
+        push_scrubbed(&mut out, &hay[pos..to]);
     }
     if to < line_end {
         out.push_clear("…");
     }
     out.trim();
     out
+}
+
+/// Appends line text that no rule matched, masking what still looks like a credential: a secret no rule
+/// knows can sit beside one that a rule found (an OKX passphrase after its key and secret, a password
+/// after a user name), and the snippet must not print it in clear.
+fn push_scrubbed(out: &mut Snippet, text: &[u8]) {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"+=_~!#$%^*?@&-".contains(&b);
+    let mut pos = 0;
+    let mut i = 0;
+    while i < text.len() {
+        if !token(text[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && token(text[i]) {
+            i += 1;
+        }
+        if looks_secret(&text[start..i]) {
+            out.push_clear(&String::from_utf8_lossy(&text[pos..start]));
+            out.push_masked(redact(&String::from_utf8_lossy(&text[start..i])));
+            pos = i;
+        }
+    }
+    out.push_clear(&String::from_utf8_lossy(&text[pos..]));
+}
+
+/// A run of token characters that reads as a credential rather than a word or a name: 8 characters or
+/// more, with letters and digits or symbols, three classes of characters (lower, upper, digits, symbols
+/// other than `_` and `-`) or, from 16 characters, letters and digits alone (a hex or base62 key), and
+/// enough entropy. Identifiers (`snake_case`, `camelCase`, `API_KEY`) have fewer classes.
+fn looks_secret(run: &[u8]) -> bool {
+    if run.len() < 8 {
+        return false;
+    }
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    let digit = run.iter().any(u8::is_ascii_digit);
+    let symbol = run.iter().any(|b| b"+=~!#$%^*?@&".contains(b));
+    let classes = [lower, upper, digit, symbol].iter().filter(|&&c| c).count();
+    let letters = lower || upper;
+    (classes >= 3 || (run.len() >= 16 && letters && digit)) && letters && crate::engine::shannon_entropy(run) >= 2.5
 }
 
 #[cfg(test)]
@@ -584,6 +626,28 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].line, f[0].column, f[0].end_column), (3, 8, 45));
         assert_eq!(f[0].snippet.redacted(), "é = \"pk_a4…36\"");
+    }
+
+    #[test]
+    fn snippet_masks_an_unmatched_credential_beside_a_finding() {
+        // A passphrase no rule reads, after a Klaviyo key on the same line; the names stay readable.
+        let text = "klaviyo_key, okx_pass = \"pk_a4c123b1612dd272d1371c17149d439536\", \"^EdDI*va-WSj\"\n"; // pkhound:allow
+        let f = run(text);
+        assert_eq!(f.len(), 1);
+        let shown = f[0].snippet.redacted();
+        assert!(!shown.contains("EdDI*va"), "{shown}");
+        assert!(shown.contains("klaviyo_key, okx_pass"), "{shown}");
+        assert!(looks_secret(b"Xq7vR2mW9kL4"));
+        assert!(looks_secret(b"89A0E38888BDCB7501219B4D561D96FB"));
+        for word in [
+            &b"check_balance"[..],
+            b"API_KEY_NAME",
+            b"getUserName",
+            b"2024-06-14",
+            b"passphrase",
+        ] {
+            assert!(!looks_secret(word), "{}", String::from_utf8_lossy(word));
+        }
     }
 
     #[test]
