@@ -79,6 +79,24 @@ impl LineSpans {
                 _ => merged.push(s),
             }
         }
+        // Shorter credential-like runs in the text between those spans (a passphrase no rule reads beside
+        // a key a rule found): masked too. They lie in the gaps, so they overlap no span.
+        let mut short: Vec<Span> = Vec::new();
+        let mut pos = line_start;
+        for (start, end) in merged.iter().map(|s| (s.start, s.end)).chain([(line_end, line_end)]) {
+            if start > pos {
+                short.extend(credential_runs(&hay[pos..start]).map(|(s, e)| Span {
+                    start: pos + s,
+                    end: pos + e,
+                    encoded: None,
+                }));
+            }
+            pos = pos.max(end);
+        }
+        if !short.is_empty() {
+            merged.extend(short);
+            merged.sort_unstable();
+        }
         LineSpans { spans: merged }
     }
 
@@ -98,26 +116,50 @@ impl LineSpans {
 fn token_spans(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     const MIN: usize = 20;
     let token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-');
+    runs(line, token).filter(move |&(start, end)| {
+        let t = &line[start..end];
+        t.len() >= MIN
+            && t.iter().any(u8::is_ascii_digit)
+            && t.iter().any(u8::is_ascii_alphabetic)
+            && crate::engine::shannon_entropy(t) >= 3.5
+    })
+}
+
+/// Runs of password and token characters in `text` that read as a credential ([`looks_secret`]).
+fn credential_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"+=_~!#$%^*?@&-".contains(&b);
+    runs(text, token).filter(move |&(start, end)| looks_secret(&text[start..end]))
+}
+
+/// A run of token characters that reads as a credential rather than a word or a name: 8 characters or
+/// more, with letters and digits or symbols, three classes of characters (lower, upper, digits, symbols
+/// other than `_` and `-`) or, from 16 characters, letters and digits alone (a hex or base62 key), and
+/// enough entropy. Identifiers (`snake_case`, `camelCase`, `API_KEY`) have fewer classes.
+fn looks_secret(run: &[u8]) -> bool {
+    if run.len() < 8 {
+        return false;
+    }
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    let digit = run.iter().any(u8::is_ascii_digit);
+    let symbol = run.iter().any(|b| b"+=~!#$%^*?@&".contains(b));
+    let classes = [lower, upper, digit, symbol].iter().filter(|&&c| c).count();
+    let letters = lower || upper;
+    (classes >= 3 || (run.len() >= 16 && letters && digit)) && letters && crate::engine::shannon_entropy(run) >= 2.5
+}
+
+/// The maximal runs of bytes that `token` accepts, as `(start, end)` offsets.
+fn runs<'a>(line: &'a [u8], token: impl Fn(u8) -> bool + 'a) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut i = 0;
     std::iter::from_fn(move || {
-        while i < line.len() {
-            while i < line.len() && !token(line[i]) {
-                i += 1;
-            }
-            let start = i;
-            while i < line.len() && token(line[i]) {
-                i += 1;
-            }
-            let t = &line[start..i];
-            if t.len() >= MIN
-                && t.iter().any(u8::is_ascii_digit)
-                && t.iter().any(u8::is_ascii_alphabetic)
-                && crate::engine::shannon_entropy(t) >= 3.5
-            {
-                return Some((start, i));
-            }
+        while i < line.len() && !token(line[i]) {
+            i += 1;
         }
-        None
+        let start = i;
+        while i < line.len() && token(line[i]) {
+            i += 1;
+        }
+        (start < i).then_some((start, i))
     })
 }
 
@@ -533,7 +575,7 @@ pub(crate) fn snippet(
     let mut pos = from;
     for s in spans.overlapping(from, to.max(from + 1)) {
         if s.start > pos {
-            push_scrubbed(&mut out, &hay[pos..s.start]);
+            out.push_clear(&String::from_utf8_lossy(&hay[pos..s.start]));
         }
         let text = String::from_utf8_lossy(&hay[s.start.max(pos)..s.end]);
         if let Some(label) = s.encoded {
@@ -546,55 +588,13 @@ pub(crate) fn snippet(
         pos = pos.max(s.end);
     }
     if to > pos {
-        push_scrubbed(&mut out, &hay[pos..to]);
+        out.push_clear(&String::from_utf8_lossy(&hay[pos..to]));
     }
     if to < line_end {
         out.push_clear("…");
     }
     out.trim();
     out
-}
-
-/// Appends line text that no rule matched, masking what still looks like a credential: a secret no rule
-/// knows can sit beside one that a rule found (an OKX passphrase after its key and secret, a password
-/// after a user name), and the snippet must not print it in clear.
-fn push_scrubbed(out: &mut Snippet, text: &[u8]) {
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"+=_~!#$%^*?@&-".contains(&b);
-    let mut pos = 0;
-    let mut i = 0;
-    while i < text.len() {
-        if !token(text[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < text.len() && token(text[i]) {
-            i += 1;
-        }
-        if looks_secret(&text[start..i]) {
-            out.push_clear(&String::from_utf8_lossy(&text[pos..start]));
-            out.push_masked(redact(&String::from_utf8_lossy(&text[start..i])));
-            pos = i;
-        }
-    }
-    out.push_clear(&String::from_utf8_lossy(&text[pos..]));
-}
-
-/// A run of token characters that reads as a credential rather than a word or a name: 8 characters or
-/// more, with letters and digits or symbols, three classes of characters (lower, upper, digits, symbols
-/// other than `_` and `-`) or, from 16 characters, letters and digits alone (a hex or base62 key), and
-/// enough entropy. Identifiers (`snake_case`, `camelCase`, `API_KEY`) have fewer classes.
-fn looks_secret(run: &[u8]) -> bool {
-    if run.len() < 8 {
-        return false;
-    }
-    let lower = run.iter().any(u8::is_ascii_lowercase);
-    let upper = run.iter().any(u8::is_ascii_uppercase);
-    let digit = run.iter().any(u8::is_ascii_digit);
-    let symbol = run.iter().any(|b| b"+=~!#$%^*?@&".contains(b));
-    let classes = [lower, upper, digit, symbol].iter().filter(|&&c| c).count();
-    let letters = lower || upper;
-    (classes >= 3 || (run.len() >= 16 && letters && digit)) && letters && crate::engine::shannon_entropy(run) >= 2.5
 }
 
 #[cfg(test)]

@@ -136,6 +136,8 @@ mod tests {
             "TOKEN <- \"abcd1234\"",
             "TOKEN <<- 'abcd1234'",
             "TOKEN\") = \"abcd1234\"",
+            "TOKEN\" -> \"abcd1234\"",
+            "TOKEN\" to \"abcd1234\"",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");
