@@ -50,6 +50,22 @@ def rule_ids():
     return m
 
 
+_ID_PREFIXES = None
+
+
+def id_prefixes():
+    global _ID_PREFIXES
+    if _ID_PREFIXES is None:
+        _ID_PREFIXES = {}
+        for rid, stem in sorted(rule_ids().items()):
+            parts = rid.split('-')
+            for k in range(1, len(parts)):
+                key = norm('-'.join(parts[:k]))
+                if len(key) >= 4:
+                    _ID_PREFIXES.setdefault(key, stem)
+    return _ID_PREFIXES
+
+
 def provider_of(rec, st):
     f = rec['file']
     if rec['source'] == 'trufflehog':
@@ -62,6 +78,11 @@ def provider_of(rec, st):
         return name, ALIAS[n]
     if n in by_norm:
         return name, by_norm[n]
+    # A provider without a file of its own, whose rules sit in a grouped file (`serpapi-api-key` in
+    # `scraping-apis.toml`): matched by a rule id's leading words.
+    by_id = id_prefixes()
+    if n in by_id:
+        return name, by_id[n]
     best = None
     for k, s in by_norm.items():
         if (len(k) >= 4 or k in SHORT_PREFIX_OK) and n.startswith(k):

@@ -23,6 +23,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::GrafanaCrc32 => crc32_hex_suffix(secret),
         Check::AwsKeyId => aws_key_id(secret),
         Check::Jwt => jwt(secret),
+        Check::Jwe => jwe(secret),
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
         Check::HumanPassword => human_password(secret),
@@ -573,6 +574,25 @@ pub fn jwt(secret: &[u8]) -> bool {
     !signed_with_published_secret(alg, &secret[..signed], signature)
 }
 
+/// A compact JWE: `header.key.iv.ciphertext.tag`, the header JSON with `alg` and `enc`; only the
+/// encrypted key may be empty (direct encryption).
+pub fn jwe(secret: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = secret.split(|&b| b == b'.').collect();
+    let [header, _key, iv, ciphertext, tag] = parts[..] else {
+        return false;
+    };
+    if iv.is_empty() || ciphertext.is_empty() || tag.is_empty() {
+        return false;
+    }
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return false;
+    };
+    let Ok(serde_json::Value::Object(h)) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return false;
+    };
+    h.get("enc").is_some_and(|e| e.is_string()) && h.get("alg").is_some_and(|a| a.is_string())
+}
+
 /// HMAC keys that documentation publishes: jwt.io's default keys, old and current. A token they sign can
 /// be forged by anyone who reads jwt.io, so it grants nothing a reader could not mint, and it is how
 /// documentation examples are made. (The bare word `secret` is not here: development tokens signed with
@@ -696,6 +716,21 @@ mod tests {
         assert!(!crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinva_5B582697"));
         assert!(!crc32_hex_suffix(b"glsa_iNValIdinValiDinvalidinvalidinvb_5b582697"));
         assert!(!crc32_hex_suffix(b"glsa5b582697"));
+    }
+
+    #[test]
+    fn jwe_shape() {
+        // {"alg":"dir","enc":"A128GCM"}, empty key, then IV, ciphertext and tag.
+        let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"dir","enc":"A128GCM"}"#);
+        assert!(jwe(format!(
+            "{h}..aXZpdml2aXZpdg.Y2lwaGVydGV4dGNpcGhlcg.dGFndGFndGFndGFn"
+        )
+        .as_bytes()));
+        assert!(!jwe(format!("{h}..aXZpdml2aXZpdg..dGFndGFndGFndGFn").as_bytes()));
+        assert!(!jwe(format!("{h}.aXY.Y2lwaGVy.dGFn").as_bytes()));
+        // A JWS header (no `enc`) is not a JWE.
+        let jws = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
+        assert!(!jwe(format!("{jws}.a2V5.aXY.Y2lwaGVy.dGFn").as_bytes()));
     }
 
     #[test]

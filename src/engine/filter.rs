@@ -818,6 +818,8 @@ fn angle_template(lower: &[u8]) -> bool {
 fn filled_in_later(secret: &[u8]) -> bool {
     const DELIMITERS: &[(&[u8], &[u8])] = &[
         (b"__", b"__"),
+        // Auth0 Deploy CLI's keyword replacement (`"##AUTH0_CLIENT_SECRET##"`).
+        (b"##", b"##"),
         (b"#{", b"}#"),
         (b"#{", b"}"),
         (b"@", b"@"),
@@ -1587,6 +1589,7 @@ mod tests {
             "%s8f2a91c4e7d3b6",
             "REPLACE_WITH_PASSWORD",
             "__DBPASSWORD__",
+            "##AUTH0_CLIENT_SECRET##",
             "#{DbPassword}",
             "#{Octopus.Action.DbPassword}#",
             "@db.password@",

@@ -39,6 +39,10 @@ pub enum Check {
     AwsKeyId,
     /// A JWT whose header and payload decode to JSON objects and whose header names an `alg` other than `none`.
     Jwt,
+    /// A JWE in compact form (five parts): a header that decodes to a JSON object naming `enc` and `alg`,
+    /// an encrypted key (empty under `dir`), and a non-empty IV, ciphertext and tag. An encrypted token is
+    /// a bearer token all the same (AppsFlyer's API tokens, Snap's refresh tokens).
+    Jwe,
     /// A BIP-39 recovery phrase: every word in the English list and the checksum right.
     Bip39,
     /// An HTTP Basic credential: base64 of `user:password` with a real-looking password.
