@@ -27,6 +27,7 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
         Check::HumanPassword => human_password(secret),
+        Check::GenericPassword => generic_password(secret),
         Check::Cephx => cephx(secret),
         Check::Base64Secret => base64_secret(secret),
         Check::RandomKeyBytes => random_key_bytes(secret),
@@ -300,6 +301,49 @@ const PASSWORD_ENTROPY: f64 = 3.5;
 /// `A1!aaaaaaa`) and no camelCase identifier.
 pub fn human_password(secret: &[u8]) -> bool {
     password_like(secret, false)
+}
+
+/// [`Check::GenericPassword`]: a digitless value with at most one mark (`!#%^&*?~@$=+`) is a word with a
+/// mark or a name (`MyStrongPassword!`, `@previous_password`) unless its case is scrambled; anything else
+/// is judged as [`human_password`].
+pub fn generic_password(secret: &[u8]) -> bool {
+    let marks = secret.iter().filter(|b| b"!#%^&*?~@$=+".contains(b)).count();
+    if secret.iter().any(u8::is_ascii_digit) || marks > 1 {
+        return human_password(secret);
+    }
+    secret.len() >= SHORT_PASSWORD
+        && secret.len() <= LONG_PASSWORD
+        && super::filter::distinct_bytes(secret) >= secret.len() / 2 + 2
+        && scrambled_case(secret)
+}
+
+/// Whether capitals are scattered through `secret` as in a generated value: three or more "words" (a run
+/// of capitals and the lower-case run after it) with one to three capitals and at most two lower-case
+/// letters (`Tk`, `DE`, `Xz`), where words people write have longer lower-case runs (`My`, `Strong`,
+/// `Password`) and names in capitals longer capital runs (`ALL_CAPS`).
+fn scrambled_case(secret: &[u8]) -> bool {
+    let (upper, lower) = (
+        secret.iter().filter(|b| b.is_ascii_uppercase()).count(),
+        secret.iter().filter(|b| b.is_ascii_lowercase()).count(),
+    );
+    if upper < 3 || lower < 3 {
+        return false;
+    }
+    let mut short = 0;
+    let mut i = 0;
+    while i < secret.len() {
+        if !secret[i].is_ascii_uppercase() {
+            i += 1;
+            continue;
+        }
+        let caps = secret[i..].iter().take_while(|b| b.is_ascii_uppercase()).count();
+        let smalls = secret[i + caps..].iter().take_while(|b| b.is_ascii_lowercase()).count();
+        if caps <= 3 && smalls <= 2 {
+            short += 1;
+        }
+        i += caps + smalls;
+    }
+    short >= 3
 }
 
 /// [`human_password`]'s test; `decoded` says the value was decoded from base64, where a camelCase value
@@ -802,6 +846,23 @@ mod tests {
         // Not a whole number of groups, not hex, a control character, a character past ASCII.
         for bad in ["dff9dfd", "dff9zzzz", "dfaadff9", "0041dff9", ""] {
             assert!(jetbrains_unscramble(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generic_passwords() {
+        for p in ["kTkKrDE@WwulXz", "qywuVt_YIHabPD@u", "xQpLmRvTsNbK", "Rechnung*8870"] {
+            assert!(generic_password(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "MyStrongPassword!",
+            "@previous_password",
+            "ALL_CAPS_SETTING_NAME",
+            "iPhoneXSMaxCase",
+            "XMLHttpRequestFactory",
+            "ThisIsMyPassword",
+        ] {
+            assert!(!generic_password(p.as_bytes()), "{p}");
         }
     }
 

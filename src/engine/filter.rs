@@ -567,8 +567,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         && !words.iter().any(|w| w == "private");
     SUFFIXES.iter().any(|s| lower.ends_with(s))
         || position
-        || has(b"csrf")
-        || has(b"xsrf")
+        // A CSRF token is per session (a form's hidden field, a cookie); a CSRF *secret* key signs them
+        // (Flask-WTF's `WTF_CSRF_SECRET_KEY`).
+        || ((has(b"csrf") || has(b"xsrf")) && !has(b"secret"))
         || has(b"authenticity")
         || lower.starts_with(b"hashed")
         || has(b"public")
@@ -616,6 +617,10 @@ fn words_of(name: &[u8]) -> Vec<String> {
 /// Credentials that providers and standards publish in their documentation, SDK samples and developer
 /// tools: everyone has them, so finding one is not a leak, under any rule (a provider's or a generic one).
 const PUBLISHED_SAMPLES: &[&str] = &[
+    // Postmark's test server token (its documentation's examples; sends nothing).
+    "POSTMARK_API_TEST",
+    // FastAPI's security tutorial (`SECRET_KEY` for its OAuth2/JWT example).
+    "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
     // Stripe's API reference and quick starts.
     "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
     "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
@@ -824,6 +829,8 @@ fn filled_in_later(secret: &[u8]) -> bool {
         (b"#{", b"}"),
         (b"@", b"@"),
         (b"$(", b")"),
+        // 3CX's provisioning templates (`%%extension_auth_pw%%`).
+        (b"%%", b"%%"),
         (b"%", b"%"),
     ];
     DELIMITERS.iter().any(|(open, close)| {
@@ -1590,6 +1597,7 @@ mod tests {
             "REPLACE_WITH_PASSWORD",
             "__DBPASSWORD__",
             "##AUTH0_CLIENT_SECRET##",
+            "%%extension_auth_pw%%",
             "#{DbPassword}",
             "#{Octopus.Action.DbPassword}#",
             "@db.password@",

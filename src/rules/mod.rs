@@ -51,6 +51,10 @@ pub enum Check {
     /// (`engine::filter::entropy_threshold`); 8 to 11 characters, at least three of lower case, upper
     /// case, digits and symbols (`Pass123!@#`), which templates and words rarely mix.
     HumanPassword,
+    /// What the generic password rule takes: a [`Check::HumanPassword`], except that a value with no digit
+    /// and at most one mark must have its capitals scattered as a generator's are (`kTkKrDE@WwulXz`), not
+    /// open words (`MyStrongPassword!`, `@previous_password`).
+    GenericPassword,
     /// A Ceph (cephx) key: base64 of the key type (1, AES), its creation time and a 16-byte secret.
     Cephx,
     /// A Kubernetes Secret's `data` value: base64 of a password, key or token (what
