@@ -617,6 +617,11 @@ fn words_of(name: &[u8]) -> Vec<String> {
 /// Credentials that providers and standards publish in their documentation, SDK samples and developer
 /// tools: everyone has them, so finding one is not a leak, under any rule (a provider's or a generic one).
 const PUBLISHED_SAMPLES: &[&str] = &[
+    // Safaricom Daraja's sandbox Lipa na M-Pesa passkey (shortcode 174379, in its API documentation).
+    "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+    // Ktor's sessions documentation (`hex("…")` encrypt and sign keys).
+    "00112233445566778899aabbccddeeff",
+    "6819b57a326945c1968f45236589",
     // Postmark's test server token (its documentation's examples; sends nothing).
     "POSTMARK_API_TEST",
     // FastAPI's security tutorial (`SECRET_KEY` for its OAuth2/JWT example).

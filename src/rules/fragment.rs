@@ -39,6 +39,9 @@
 ///   `Session("NAME") =`, ASP's `.Fields("NAME") =`).
 /// - a map entry between quotes (Scala's `"NAME" -> "…"`, Kotlin's `"NAME" to "…"`), which ends at the
 ///   value's opening quote.
+/// - a value wrapped in a conversion call (Go's `NAME = []byte("…")`, Ktor's `NAME = hex("…")`,
+///   `bytes.fromhex("…")`, `Buffer.from("…")`, `b64decode("…")`), which ends at the call's parenthesis.
+/// - a Markdown table's row (`` | `NAME` | `…` | ``), which ends at the value's opening backtick.
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -57,7 +60,9 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
     r#"|"[ \t]+envDefault:""#,
     r#"|['"]\)[ \t]{0,3}={1,2}"#,
-    r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"])"#,
+    r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"]"#,
+    r#"|[ \t]{0,40}:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
+    r#"|`[ \t]*\|[ \t]*`)"#,
 );
 
 /// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
@@ -137,6 +142,9 @@ mod tests {
             "TOKEN <<- 'abcd1234'",
             "TOKEN\") = \"abcd1234\"",
             "TOKEN\" -> \"abcd1234\"",
+            "TOKEN  = []byte(\"abcd1234\"",
+            "TOKEN = hex(\"abcd1234\"",
+            "TOKEN` | `abcd1234` |",
             "TOKEN\" to \"abcd1234\"",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
