@@ -592,21 +592,13 @@ pub fn jwt(secret: &[u8]) -> bool {
     if signature.is_empty() {
         return false;
     }
-    let decode = |part: &[u8]| -> Option<serde_json::Value> {
-        let trimmed: &[u8] = part
-            .strip_suffix(b"==")
-            .or_else(|| part.strip_suffix(b"="))
-            .unwrap_or(part);
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    };
-    let Some(serde_json::Value::Object(h)) = decode(header) else {
+    let Some(serde_json::Value::Object(h)) = json_part(header) else {
         return false;
     };
     let Some(alg) = h.get("alg").and_then(|a| a.as_str()) else {
         return false;
     };
-    let Some(serde_json::Value::Object(claims)) = decode(payload) else {
+    let Some(serde_json::Value::Object(claims)) = json_part(payload) else {
         return false;
     };
     // A token for PostgREST's anonymous role is public by design: Supabase's anon key ships in every
@@ -616,6 +608,16 @@ pub fn jwt(secret: &[u8]) -> bool {
     }
     let signed = secret.len() - signature.len() - 1;
     !signed_with_published_secret(alg, &secret[..signed], signature)
+}
+
+/// A JOSE part (a JWT's or JWE's header, a JWT's claims): base64url, padded or not, of JSON.
+fn json_part(part: &[u8]) -> Option<serde_json::Value> {
+    let trimmed: &[u8] = part
+        .strip_suffix(b"==")
+        .or_else(|| part.strip_suffix(b"="))
+        .unwrap_or(part);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// A compact JWE: `header.key.iv.ciphertext.tag`, the header JSON with `alg` and `enc`; only the
@@ -628,10 +630,7 @@ pub fn jwe(secret: &[u8]) -> bool {
     if iv.is_empty() || ciphertext.is_empty() || tag.is_empty() {
         return false;
     }
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
-        return false;
-    };
-    let Ok(serde_json::Value::Object(h)) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+    let Some(serde_json::Value::Object(h)) = json_part(header) else {
         return false;
     };
     h.get("enc").is_some_and(|e| e.is_string()) && h.get("alg").is_some_and(|a| a.is_string())
