@@ -399,7 +399,7 @@ pub fn inside_arn(hay: &[u8], start: usize) -> bool {
 }
 
 /// True when the value at `start..end` is the key of an Algolia search configuration: `algolia` or
-/// `docsearch` shortly before it and an `indexName` beside it (Docusaurus' `themeConfig.algolia`,
+/// `docsearch` near it and an `indexName` beside it (Docusaurus' `themeConfig.algolia`,
 /// `docsearch({appId, apiKey, indexName})`). Algolia's documentation has that key be the search-only
 /// one, which ships to every visitor's browser.
 pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
@@ -408,8 +408,9 @@ pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
     if memchr::memmem::find(near, b"indexName").is_none() {
         return false;
     }
-    let before = hay[start.saturating_sub(400)..start].to_ascii_lowercase();
-    memchr::memmem::find(&before, b"algolia").is_some() || memchr::memmem::find(&before, b"docsearch").is_some()
+    // The client's name before the key, or after it (a bundle's `https://${c.appId}-dsn.algolia.net`).
+    let near = near.to_ascii_lowercase();
+    memchr::memmem::find(&near, b"algolia").is_some() || memchr::memmem::find(&near, b"docsearch").is_some()
 }
 
 /// True when the value at `start` begins a line, unindented, and the last non-blank byte before it is
@@ -458,9 +459,22 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         .collect();
     let has = |word: &[u8]| lower.windows(word.len()).any(|w| w == word);
     const SUFFIXES: &[&[u8]] = &[
-        b"id", b"ids", b"name", b"names", b"url", b"path", b"file", b"type", b"length", b"salt", b"hash", b"digest",
+        b"id",
+        b"ids",
+        b"name",
+        b"names",
+        b"url",
+        b"path",
+        b"file",
+        b"type",
+        b"length",
+        b"salt",
+        b"hash",
+        b"digest",
         // An AEAD ciphertext's authentication tag (a Chef encrypted data bag's `auth_tag`).
         b"authtag",
+        // A key's fingerprint (`signing_key_fingerprint`): a digest of a public key.
+        b"fingerprint",
     ];
     const MADE_UP: &[&[u8]] = &[
         b"fake",
@@ -617,6 +631,17 @@ fn words_of(name: &[u8]) -> Vec<String> {
 /// Credentials that providers and standards publish in their documentation, SDK samples and developer
 /// tools: everyone has them, so finding one is not a leak, under any rule (a provider's or a generic one).
 const PUBLISHED_SAMPLES: &[&str] = &[
+    // The Rails guides' Active Record encryption keys (`bin/rails db:encryption:init`'s sample output, in
+    // active_record_encryption.md and command_line.md).
+    "YehXdfzxVKpoLvKseJMJIEGs2JxerkB8",
+    "uhtk2DYS80OweAPnMLtrV2FhYIXaceAy",
+    "g7Q66StqUQDQk9SJ81sWbYZXgiRogBwS",
+    "a3226b97b3b2f8372d1fc6d497a0c0d3",
+    "99eYu7ZO0JEwXUcpxmja5PnoRJMaazVZ",
+    "lGRKzINTrMTDSuuOIr6r5kdq2sH6S6Ii",
+    "aoOUutSgvw788fvO3z0hSgv0Bwrm76P0",
+    // PhonePe's UAT sandbox salt key (merchant `PGTESTPAYUAT`, in its integration documentation).
+    "099eb0cd-02cf-4e2a-8aca-3e6c6aff0399",
     // Safaricom Daraja's sandbox Lipa na M-Pesa passkey (shortcode 174379, in its API documentation).
     "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
     // Ktor's sessions documentation (`hex("…")` encrypt and sign keys).
@@ -838,13 +863,22 @@ fn filled_in_later(secret: &[u8]) -> bool {
         (b"%%", b"%%"),
         (b"%", b"%"),
     ];
-    DELIMITERS.iter().any(|(open, close)| {
-        secret.len() > open.len() + close.len() && secret.starts_with(open) && secret.ends_with(close) && {
-            let name = &secret[open.len()..secret.len() - close.len()];
-            name.first().is_some_and(u8::is_ascii_alphabetic)
-                && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b))
-        }
-    })
+    // octoDNS reads a provider's credential from the environment variable that `env/` names
+    // (`api_key: env/NS1_API_KEY`).
+    let octodns_env = secret.strip_prefix(b"env/").is_some_and(|name| {
+        name.first().is_some_and(u8::is_ascii_uppercase)
+            && name
+                .iter()
+                .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    });
+    octodns_env
+        || DELIMITERS.iter().any(|(open, close)| {
+            secret.len() > open.len() + close.len() && secret.starts_with(open) && secret.ends_with(close) && {
+                let name = &secret[open.len()..secret.len() - close.len()];
+                name.first().is_some_and(u8::is_ascii_alphabetic)
+                    && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b))
+            }
+        })
 }
 
 /// True for a value that tells the reader what to put there in camel case (`yourWeak(!)Password`,
@@ -878,12 +912,13 @@ fn names_itself(secret: &[u8]) -> bool {
         })
 }
 
-/// True for a value holding the word `fake` between separators, in one case (`sk-ant-api03-FAKE-KEY-FOR-TESTS`,
-/// `ghp_fake_token`): a test's stand-in that says so. A random token never holds a separated word.
+/// True for a value holding the word `fake` or `fixture` between separators, in one case
+/// (`sk-ant-api03-FAKE-KEY-FOR-TESTS`, `ghp_fake_token`, `s3cRe7-test-fixture-only`): a test's stand-in
+/// that says so. A random token never holds a separated word.
 fn fake_word(secret: &[u8]) -> bool {
     secret
         .split(|b| matches!(b, b'-' | b'_' | b'.' | b':'))
-        .any(|w| w == b"fake" || w == b"FAKE" || w == b"Fake")
+        .any(|w| [&b"fake"[..], b"FAKE", b"Fake", b"fixture", b"FIXTURE", b"Fixture"].contains(&w))
 }
 
 /// True for a token's prefix alone (`dckr_pat_`, `sk_live_`, `glpat-`): lowercase words joined by `_` or
@@ -1603,6 +1638,7 @@ mod tests {
             "__DBPASSWORD__",
             "##AUTH0_CLIENT_SECRET##",
             "%%extension_auth_pw%%",
+            "env/NS1_API_KEY",
             "#{DbPassword}",
             "#{Octopus.Action.DbPassword}#",
             "@db.password@",
@@ -1878,6 +1914,7 @@ mod tests {
             "X-Amz-Credential",
             "basic.auth.user.info",
             "auth_tag",
+            "signing_key_fingerprint",
             "admin.passwordMtime",
             "TOKEN_EXPIRY",
             "sessionTokenTtl",
@@ -2121,7 +2158,11 @@ mod tests {
         ] {
             assert!(names_itself(p.as_bytes()), "{p}");
         }
-        for p in ["sk-ant-api03-FAKE-KEY-FOR-TESTS", "ghp_fake_token_value"] {
+        for p in [
+            "sk-ant-api03-FAKE-KEY-FOR-TESTS",
+            "ghp_fake_token_value",
+            "s3cRe7-test-fixture-only",
+        ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
         assert!(!is_placeholder(b"q8XvfakeRt7Kz4PwN"));
@@ -2227,6 +2268,11 @@ mod tests {
         assert!(at(
             "docsearch({ appId: 'R2IYF7ETH7', apiKey: '599cec31baffa4868cae4e79f180729b', indexName: 'x' })",
             "599c"
+        ));
+        // A bundle names Algolia after the configuration, in the host it builds from the app id.
+        assert!(at(
+            "const Tn={appId:\"Y9AZ9HSYJB\",apiKey:\"fde3250b808ac6d1de014228ece6e5ae\",indexName:\"prod\"};fetch(`https://${Tn.appId}-dsn.algolia.net/1/indexes`)",
+            "fde3"
         ));
         // An Algolia key with no search index beside it, or an index with no Algolia before it.
         assert!(!at(

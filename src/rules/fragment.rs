@@ -18,7 +18,7 @@
 ///   how the engine reads an escaped closing quote, `os.environ[\"NAME\"] =` in a notebook) or a C
 ///   array's declarator (`char auth[] =`, `char key[33] =`);
 /// - a call's next argument, or its `default=` keyword (`define('NAME', '…')`, `config('NAME',
-///   default='…')`, a SQL row's `('name', '…')`);
+///   default='…')`, Airflow's `Variable.get('name', default_var='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
 ///   list's `<key>name</key><string>…` and a Hadoop configuration's `<name>name</name><value>…`;
 /// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`, Visual Basic's
@@ -42,6 +42,9 @@
 /// - a value wrapped in a conversion call (Go's `NAME = []byte("…")`, Ktor's `NAME = hex("…")`,
 ///   `bytes.fromhex("…")`, `Buffer.from("…")`, `b64decode("…")`), which ends at the call's parenthesis.
 /// - a Markdown table's row (`` | `NAME` | `…` | ``), which ends at the value's opening backtick.
+/// - a list's first item (`"hmacKeys": ["…"`, on the next line too; `tokens = ['…'`).
+/// - a shell parameter's default (`NAME="${5:-…}"`, `NAME=${OTHER:=…}`), which ends at its `:-` or
+///   `:=` (a script's positional argument, or another variable, with the value hard-coded behind it).
 ///
 /// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
 /// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
@@ -49,7 +52,7 @@
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
     r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])(?:\s{0,3}|[ \t]+)(?:[:.?+|]{0,3}=>?|=>|:-?|<<?-)"#,
-    r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default[ \t]{0,3}=[ \t]{0,3})?['"]"#,
+    r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default(?:_var|_value)?[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
     r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
@@ -62,7 +65,9 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\)[ \t]{0,3}={1,2}"#,
     r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"]"#,
     r#"|[ \t]{0,40}:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
-    r#"|`[ \t]*\|[ \t]*`)"#,
+    r#"|`[ \t]*\|[ \t]*`"#,
+    r#"|[ \t]{0,3}=[ \t]{0,3}["']?\$\{[A-Za-z0-9_]{1,64}:?[-=]"#,
+    r#"|['"]?[ \t]{0,3}[:=][ \t]{0,3}\[[ \t]*\r?\n?[ \t]*)"#,
 );
 
 /// `(?&aws_key_id)`: an AWS access key id as AWS issues it, the prefix of its kind (`AKIA` an IAM user's,
