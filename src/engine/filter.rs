@@ -640,6 +640,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "99eYu7ZO0JEwXUcpxmja5PnoRJMaazVZ",
     "lGRKzINTrMTDSuuOIr6r5kdq2sH6S6Ii",
     "aoOUutSgvw788fvO3z0hSgv0Bwrm76P0",
+    // The WireGuard private key of the wg(8) and wg-quick(8) manual pages' examples.
+    "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
     // PhonePe's UAT sandbox salt key (merchant `PGTESTPAYUAT`, in its integration documentation).
     "099eb0cd-02cf-4e2a-8aca-3e6c6aff0399",
     // Safaricom Daraja's sandbox Lipa na M-Pesa passkey (shortcode 174379, in its API documentation).
