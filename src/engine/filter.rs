@@ -361,6 +361,8 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("a code identifier (a variable passed, not a literal)")
     } else if runs_on_as_base64(hay, end) {
         Some("the head of a longer base64 run (a ciphertext or blob)")
+    } else if hay[end.min(hay.len())..].starts_with(b"||") {
+        Some("the IV of an encrypted value (NiFi's protected `iv||ciphertext`)")
     } else if badge_query(hay, start) {
         Some("a status badge's token (in an image URL's query)")
     } else if inside_arn(hay, start) {
@@ -376,15 +378,21 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
     }
 }
 
-/// True for a value that is a setting of its own (`ANTHROPIC_MODEL=claude-…`): an upper-case name and `=`.
+/// True for a value that is a setting of its own: an upper-case name and `=` (`ANTHROPIC_MODEL=claude-…`),
+/// or a dotted properties key and `=` (`signing.keyId=…`, a Gradle or Java properties file's next line).
 fn setting_line(value: &[u8]) -> bool {
     let name = value.iter().position(|&b| b == b'=').map_or(value, |i| &value[..i]);
-    name.len() < value.len()
-        && name.contains(&b'_')
+    let env_name = name.contains(&b'_')
         && name.first().is_some_and(u8::is_ascii_uppercase)
         && name
             .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    let property = name.contains(&b'.')
+        && name.first().is_some_and(u8::is_ascii_lowercase)
+        && name
+            .split(|&b| b == b'.')
+            .all(|part| !part.is_empty() && name_segment(part));
+    name.len() < value.len() && (env_name || property)
 }
 
 /// True when the value at `start` is inside an ARN (`arn:aws:secretsmanager:eu-west-1:123456789012:secret:
@@ -475,6 +483,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         b"authtag",
         // A key's fingerprint (`signing_key_fingerprint`): a digest of a public key.
         b"fingerprint",
+        // How a value is protected (NiFi's `nifi.security.keystorePasswd.protected=aes/gcm/256`).
+        b"protected",
     ];
     const MADE_UP: &[&[u8]] = &[
         b"fake",
@@ -640,6 +650,10 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "99eYu7ZO0JEwXUcpxmja5PnoRJMaazVZ",
     "lGRKzINTrMTDSuuOIr6r5kdq2sH6S6Ii",
     "aoOUutSgvw788fvO3z0hSgv0Bwrm76P0",
+    // The same guide's earlier sample (Rails 7.0).
+    "EGY8WhulUOXixybod7ZWwMIL68R9o5kC",
+    "aPA5XyALhf75NNnMzaspW7akTfZp0lPY",
+    "xEY0dt6TZcAMg52K7O84wYzkjvbA62Hz",
     // The WireGuard private key of the wg(8) and wg-quick(8) manual pages' examples.
     "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
     // PhonePe's UAT sandbox salt key (merchant `PGTESTPAYUAT`, in its integration documentation).
@@ -1917,6 +1931,7 @@ mod tests {
             "basic.auth.user.info",
             "auth_tag",
             "signing_key_fingerprint",
+            "nifi.security.keystorePasswd.protected",
             "admin.passwordMtime",
             "TOKEN_EXPIRY",
             "sessionTokenTtl",
@@ -2297,6 +2312,18 @@ mod tests {
         assert!(!at("DB_PASSWORD=Zk3PqW9xLm2VtR8s\n", "Zk3P"));
         // After an element's `>`, a value on its own line.
         assert!(!at("<password>\nZk3PqW9xLm2VtR8s\n</password>", "Zk3P"));
+    }
+
+    #[test]
+    fn settings_of_their_own_and_encrypted_values() {
+        assert!(setting_line(b"ANTHROPIC_MODEL=claude"));
+        assert!(setting_line(b"signing.keyId=7C3A91F2"));
+        assert!(!setting_line(b"Zk3PqW9x=LmVtR8s"));
+        assert!(!setting_line(b"signing.keyId"));
+        let nifi = b"nifi.security.keystorePasswd=HjY5k68kC4jfKKjX||9CavhOJgdxz5NopUMtFLpjTBCpFrSTeM";
+        let start = 29;
+        assert!(generic_context_refusal(nifi, start, start + 16).is_some());
+        assert!(generic_context_refusal(b"password=HjY5k68kC4jfKKjX\n", 9, 25).is_none());
     }
 
     #[test]

@@ -25,7 +25,8 @@
 ///   `Const name As String =`), a space before its `=` as formatters write it (an XML element's
 ///   `<PasswordWrapper plugin="…">` is no declaration);
 /// - an attribute pair (`key="name" value="…"`, an Android `<meta-data android:name="name"
-///   android:value="…"`, a JSON `"name", "value": …`) and a Kubernetes or ECS
+///   android:value="…"`, a JSON `"name", "value": …`, an HCL `{ name = "name", value = "…" }` as
+///   Terraform writes an ECS container's environment) and a Kubernetes or ECS
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
@@ -58,6 +59,7 @@ pub const ASSIGN: &str = concat!(
     r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
+    r#"|['"][ \t]{0,3},[ \t]{0,3}value[ \t]{0,3}=[ \t]{0,3}['"]"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
