@@ -153,6 +153,12 @@ mod tests {
             "TOKEN = hex(\"abcd1234\"",
             "TOKEN` | `abcd1234` |",
             "TOKEN\" to \"abcd1234\"",
+            "TOKEN=\"${5:-abcd1234}\"",
+            "TOKEN = ${OTHER:=abcd1234}",
+            "TOKEN\", default_var=\"abcd1234\"",
+            "TOKEN\": [\"abcd1234\"",
+            "TOKEN\": [\n      \"abcd1234\"",
+            "TOKEN\", value = \"abcd1234\"",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");
