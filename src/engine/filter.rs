@@ -382,17 +382,22 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
 /// or a dotted properties key and `=` (`signing.keyId=…`, a Gradle or Java properties file's next line).
 fn setting_line(value: &[u8]) -> bool {
     let name = value.iter().position(|&b| b == b'=').map_or(value, |i| &value[..i]);
-    let env_name = name.contains(&b'_')
-        && name.first().is_some_and(u8::is_ascii_uppercase)
-        && name
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    let env_name = name.contains(&b'_') && environment_variable_name(name);
     let property = name.contains(&b'.')
         && name.first().is_some_and(u8::is_ascii_lowercase)
         && name
             .split(|&b| b == b'.')
             .all(|part| !part.is_empty() && name_segment(part));
     name.len() < value.len() && (env_name || property)
+}
+
+/// True for an environment variable's conventional name: upper case, digits and `_`, opening with a
+/// letter (`NS1_API_KEY`).
+fn environment_variable_name(name: &[u8]) -> bool {
+    name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
 }
 
 /// True when the value at `start` is inside an ARN (`arn:aws:secretsmanager:eu-west-1:123456789012:secret:
@@ -881,12 +886,7 @@ fn filled_in_later(secret: &[u8]) -> bool {
     ];
     // octoDNS reads a provider's credential from the environment variable that `env/` names
     // (`api_key: env/NS1_API_KEY`).
-    let octodns_env = secret.strip_prefix(b"env/").is_some_and(|name| {
-        name.first().is_some_and(u8::is_ascii_uppercase)
-            && name
-                .iter()
-                .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    });
+    let octodns_env = secret.strip_prefix(b"env/").is_some_and(environment_variable_name);
     octodns_env
         || DELIMITERS.iter().any(|(open, close)| {
             secret.len() > open.len() + close.len() && secret.starts_with(open) && secret.ends_with(close) && {
