@@ -26,7 +26,8 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Jwe => jwe(secret),
         Check::Bip39 => bip39(secret),
         Check::BasicAuth => basic_auth(secret),
-        Check::HumanPassword => human_password(secret),
+        Check::HumanPassword | Check::CsvPasswordColumn => human_password(secret),
+        Check::BitlockerRecovery => bitlocker_recovery(secret),
         Check::GenericPassword => generic_password(secret),
         Check::Cephx => cephx(secret),
         Check::Base64Secret => base64_secret(secret),
@@ -44,7 +45,48 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
 /// Whether the secret at `hay[start..end]` passes `check`: [`passes`], and for the checks that read the
 /// secret's surroundings, what is around it.
 pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
-    passes(check, &hay[start..end]) && !(check == Check::CryptHash && documented_return_value(hay, start))
+    passes(check, &hay[start..end])
+        && !(check == Check::CryptHash && (documented_return_value(hay, start) || configured_hash(hay, start)))
+}
+
+/// True when the crypt hash at `start` is where a configuration is meant to carry a password as a hash:
+/// the value of a password-named setting (Ansible's and Puppet's `user` `password`, cloud-init's
+/// `passwd:`/`hashed_passwd:`, Argo CD's `admin.password`, an admin UI's `password:`, a seed's
+/// `password_digest`), kickstart's `--iscrypted`, preseed's `…-crypted password`. The tool that reads it
+/// never needs the password, and that form is what its documentation asks for; an account database's
+/// line (`root:$6$…`, an `.htpasswd`'s `user:$apr1$…`) or a bare hash is still reported.
+fn configured_hash(hay: &[u8], start: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let line = hay[line_start..start].to_ascii_lowercase();
+    if memchr::memmem::find(&line, b"--iscrypted").is_some() || memchr::memmem::find(&line, b"-crypted").is_some() {
+        return true;
+    }
+    // `name: "`, `name = '`, `name => "`, `--password=`: the setting's name right before the value.
+    let before = line.trim_ascii_end();
+    let before = before
+        .strip_suffix(b"\"")
+        .or_else(|| before.strip_suffix(b"'"))
+        .unwrap_or(before)
+        .trim_ascii_end();
+    let Some(name) = before
+        .strip_suffix(b"=>")
+        .or_else(|| before.strip_suffix(b":"))
+        .or_else(|| before.strip_suffix(b"="))
+    else {
+        return false;
+    };
+    let name = name.trim_ascii_end();
+    let name = name
+        .strip_suffix(b"\"")
+        .or_else(|| name.strip_suffix(b"'"))
+        .unwrap_or(name);
+    let word = name
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+        .map_or(name, |i| &name[i + 1..]);
+    [&b"password"[..], b"passwd", b"pwd", b"digest", b"hash"]
+        .iter()
+        .any(|w| word.ends_with(w))
 }
 
 /// A JetBrains IDE's scrambled password decoded ([`Check::JetbrainsScramble`]): IntelliJ's
@@ -294,6 +336,16 @@ const LONG_PASSWORD: usize = 24;
 /// The entropy a long password needs, before `entropy_threshold` caps it at what random values of its
 /// shape reach (the generic rules' 3.5).
 const PASSWORD_ENTROPY: f64 = 3.5;
+
+/// A BitLocker recovery password ([`Check::BitlockerRecovery`]): eight `-`-separated blocks of six
+/// digits, each divisible by 11 and below 720,896 (11 × 65,536), and not all zero.
+fn bitlocker_recovery(secret: &[u8]) -> bool {
+    let blocks: Vec<u32> = secret
+        .split(|&b| b == b'-')
+        .filter_map(|block| std::str::from_utf8(block).ok()?.parse().ok())
+        .collect();
+    blocks.len() == 8 && blocks.iter().all(|&n| n % 11 == 0 && n < 720_896) && blocks.iter().any(|&n| n != 0)
+}
 
 /// A password a person chose ([`Check::HumanPassword`]). From 12 characters: the generic rules' entropy
 /// test, or, up to 24, all four classes of lower case, upper case, digits and symbols. From 8 to 11: at
@@ -863,6 +915,38 @@ mod tests {
         ] {
             assert!(!generic_password(p.as_bytes()), "{p}");
         }
+    }
+
+    #[test]
+    fn bitlocker_recovery_passwords() {
+        assert!(bitlocker_recovery(
+            b"679415-468831-074635-062975-429352-587323-055638-631433"
+        ));
+        // A block that is no multiple of 11, or past 720,896.
+        assert!(!bitlocker_recovery(
+            b"679416-468831-074635-062975-429352-587323-055638-631433"
+        ));
+        assert!(!bitlocker_recovery(
+            b"999999-468831-074635-062975-429352-587323-055638-631433"
+        ));
+        assert!(!bitlocker_recovery(
+            b"000000-000000-000000-000000-000000-000000-000000-000000"
+        ));
+    }
+
+    #[test]
+    fn configured_hashes() {
+        let hash = "$6$B1VEJGSHIuesGYjx$Kiccw7dPgLSeWELqQo/u2pYsjiPjjjDKFL3qoZFx6u99lG6srzp6UCJ6eA5ZUB926xXkoqbiup.OZvoNsa6AG0";
+        let at = |text: &str| configured_hash(text.as_bytes(), text.find("$6$").unwrap());
+        assert!(at(&format!("rootpw --iscrypted {hash}")));
+        assert!(at(&format!("d-i passwd/user-password-crypted password {hash}")));
+        assert!(at(&format!("    passwd: \"{hash}\"")));
+        assert!(at(&format!("  password       => '{hash}',")));
+        assert!(at(&format!("  admin.password: \"{hash}\"")));
+        // An account database's line, or a hash alone, is a leak.
+        assert!(!at(&format!("root:{hash}:19723:0:99999:7:::")));
+        assert!(!at(hash));
+        assert!(!at(&format!("auth: \"ops:{hash}\"")));
     }
 
     #[test]

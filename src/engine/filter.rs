@@ -204,7 +204,7 @@ fn file_name(value: &[u8]) -> bool {
 /// Extensions that end a file name given as a value (a credentials file's path, not its content).
 const FILE_EXTENSIONS: &str = concat!(
     "yml yaml json toml ini cfg conf properties env enc txt log csv xml md html ",
-    "pem key crt cer p12 pfx jks gpg asc js ts py rb go sh ps1 zip gz"
+    "pem key crt cer p12 pfx p8 der jks keystore kdbx gpg asc js ts py rb go sh ps1 zip gz"
 );
 
 /// Whether one segment of a dotted value is spelled as a name: an identifier whose capitals are
@@ -369,6 +369,16 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("part of an ARN (`arn:aws:secretsmanager:…:secret:name-AbCdEf` names a secret)")
     } else if search_only_key(hay, start, end) {
         Some("an Algolia search-only key (a DocSearch or InstantSearch configuration, public)")
+    } else if hay[start..end].starts_with(b"airbyte_workspace_") {
+        Some("an Airbyte secret's coordinate (`{\"_secret\": \"airbyte_workspace_…\"}` names a stored secret)")
+    } else if object_key(hay, start, end) {
+        Some("a key of an object (`\"input_sha256\": …` after a string that ends in a name)")
+    } else if stripe_object_id(&hay[start..end]) {
+        Some("a Stripe object's id (a card token `tok_…`, `pm_…`, `cus_…`: no key)")
+    } else if git_signing_key_id(hay, start, end) {
+        Some("a GPG key's id or fingerprint (git's `user.signingkey`)")
+    } else if braze_sdk_key(hay, start, end) {
+        Some("a Braze SDK API key (an app's or site's, public)")
     } else if next_line_after_empty_assignment(hay, start) {
         Some("the next line after an empty assignment (`DB_PASSWORD=`)")
     } else if start > 0 && hay[start - 1] == b'\n' && setting_line(&hay[start..end]) {
@@ -408,7 +418,8 @@ pub fn inside_arn(hay: &[u8], start: usize) -> bool {
         .iter()
         .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'(' | b'[' | b','))
         .map_or(before, |i| &before[i + 1..]);
-    token.starts_with(b"arn:aws")
+    // The ARN can follow a scheme of the reader's own (`aws-secretsmanager:arn:aws:…`).
+    memchr::memmem::find(token, b"arn:aws").is_some()
 }
 
 /// True when the value at `start..end` is the key of an Algolia search configuration: `algolia` or
@@ -424,6 +435,213 @@ pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
     // The client's name before the key, or after it (a bundle's `https://${c.appId}-dsn.algolia.net`).
     let near = near.to_ascii_lowercase();
     memchr::memmem::find(&near, b"algolia").is_some() || memchr::memmem::find(&near, b"docsearch").is_some()
+}
+
+/// True when the quoted value at `start..end` is followed by `:` and a value: it is the next key of a
+/// JSON object or dictionary (`{"question": "reset my password", "input_sha256": "…"}`, where a
+/// string ending in a credential's name read as a call's first argument).
+pub fn object_key(hay: &[u8], start: usize, end: usize) -> bool {
+    let Some(&quote) = start.checked_sub(1).and_then(|i| hay.get(i)) else {
+        return false;
+    };
+    if !matches!(quote, b'"' | b'\'') || hay.get(end) != Some(&quote) {
+        return false;
+    }
+    let rest = &hay[end + 1..];
+    let rest = &rest[rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(rest.len())..];
+    rest.first() == Some(&b':')
+        && rest
+            .get(1)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'{' | b'[') || b.is_ascii_digit())
+}
+
+/// True for a credential reference by id: a value in UUID form for a name that is only `credential`
+/// (`"credential": "1ff8feb2-…"` in a Flowise chatflow or an n8n workflow names a stored credential).
+pub fn credential_id(name: &[u8], value: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"credential")
+        && value.len() == 36
+        && value.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// True for a Stripe object's id: a card token (`tok_…`, made in the browser with the publishable key
+/// and used once), a payment method, source, customer or charge id. It names an object; a key is
+/// `sk_`/`rk_`.
+pub fn stripe_object_id(value: &[u8]) -> bool {
+    let Some(i) = memchr::memchr(b'_', value) else {
+        return false;
+    };
+    let body = &value[i + 1..];
+    [
+        &b"tok"[..],
+        b"btok",
+        b"pm",
+        b"src",
+        b"card",
+        b"cus",
+        b"ch",
+        b"py",
+        b"ba",
+    ]
+    .contains(&&value[..i])
+        && (14..=32).contains(&body.len())
+        && body.iter().all(u8::is_ascii_alphanumeric)
+        && body.iter().any(u8::is_ascii_digit)
+}
+
+/// Records a CSV file is read for (a credential inventory or a password manager's export is far
+/// smaller; a data set past this is no one's list of logins).
+const CSV_MAX_RECORDS: usize = 50_000;
+
+/// The cells under the password columns of a CSV or TSV file whose header line is `text[hs..he]`: a
+/// column whose name ends in `password`, `passwd` or `passphrase`, or is `pass`, `pwd` or `psk`
+/// (Chrome's, Firefox's, Bitwarden's `login_password`, KeePassXC's, LastPass' and 1Password's exports,
+/// and hand-kept inventories), not one that names a hash, a salt, a date or a hint. The delimiter is
+/// the header's commonest of `,`, tab and `;`; quoted fields may hold delimiters and newlines. Each span
+/// is a cell's content without its quotes or padding; empty cells are left out.
+pub fn csv_password_cells(text: &[u8], hs: usize, he: usize) -> Vec<(usize, usize)> {
+    let header = &text[hs..he];
+    let Some(delim) = [b',', b'\t', b';']
+        .into_iter()
+        .map(|d| (memchr::memchr_iter(d, header).count(), d))
+        .filter(|&(n, _)| n > 0)
+        .max_by_key(|&(n, _)| n)
+        .map(|(_, d)| d)
+    else {
+        return Vec::new();
+    };
+    let mut columns = Vec::new();
+    let mut fields = Vec::new();
+    csv_record(header, 0, delim, &mut fields);
+    for (i, &(a, b)) in fields.iter().enumerate() {
+        if password_column(&header[a..b]) {
+            columns.push(i);
+        }
+    }
+    let mut cells = Vec::new();
+    if columns.is_empty() {
+        return cells;
+    }
+    let mut at = he;
+    for _ in 0..CSV_MAX_RECORDS {
+        if at >= text.len() {
+            break;
+        }
+        fields.clear();
+        at = csv_record(text, at, delim, &mut fields);
+        cells.extend(
+            columns
+                .iter()
+                .filter_map(|&c| fields.get(c).copied())
+                .filter(|&(a, b)| a < b),
+        );
+    }
+    cells
+}
+
+/// Reads the CSV record at `from` (skipping a line break before it) into `fields` (each field's
+/// content, unquoted and trimmed); returns where the next record starts.
+fn csv_record(text: &[u8], from: usize, delim: u8, fields: &mut Vec<(usize, usize)>) -> usize {
+    let mut i = from;
+    while i < text.len() && matches!(text[i], b'\r' | b'\n') {
+        i += 1;
+    }
+    loop {
+        while i < text.len() && matches!(text[i], b' ' | b'\t') && text[i] != delim {
+            i += 1;
+        }
+        let (start, mut end);
+        if text.get(i) == Some(&b'"') {
+            start = i + 1;
+            i = start;
+            // To the closing quote; `""` is a quote inside.
+            loop {
+                match memchr::memchr(b'"', &text[i..]) {
+                    Some(q) if text.get(i + q + 1) == Some(&b'"') => i += q + 2,
+                    Some(q) => {
+                        end = i + q;
+                        i += q + 1;
+                        break;
+                    }
+                    None => {
+                        end = text.len();
+                        i = text.len();
+                        break;
+                    }
+                }
+            }
+            while i < text.len() && !matches!(text[i], b'\r' | b'\n') && text[i] != delim {
+                i += 1;
+            }
+        } else {
+            start = i;
+            while i < text.len() && !matches!(text[i], b'\r' | b'\n') && text[i] != delim {
+                i += 1;
+            }
+            end = i;
+            while end > start && matches!(text[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
+        }
+        fields.push((start, end));
+        if i < text.len() && text[i] == delim {
+            i += 1;
+            continue;
+        }
+        return i;
+    }
+}
+
+/// True for a CSV column's name that holds passwords: `Password`, `login_password`, `Admin password`,
+/// `pwd`; not `password_hash`, `passwordLastSet`, `password hint`.
+fn password_column(name: &[u8]) -> bool {
+    let name: Vec<u8> = name
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    [&b"password"[..], b"passwd", b"passphrase"]
+        .iter()
+        .any(|end| name.ends_with(end))
+        || [&b"pass"[..], b"pwd", b"psk"].contains(&name.as_slice())
+}
+
+/// True when the value at `start..end` is git's `signingkey = …` (a `.gitconfig`'s `[user]` section,
+/// unquoted) and a GPG key's id or fingerprint: 8, 16 or 40 hex digits, with gpg's optional `!`. It
+/// names the public key that signs commits.
+pub fn git_signing_key_id(hay: &[u8], start: usize, end: usize) -> bool {
+    let value = &hay[start..end];
+    let value = value.strip_suffix(b"!").unwrap_or(value);
+    if ![8, 16, 40].contains(&value.len()) || !value.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let line = &hay[hay[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..start];
+    let line: Vec<u8> = line
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    line == b"signingkey="
+}
+
+/// True when the value at `start..end` is a UUID given to Braze's SDK: `Braze.Configuration(apiKey:
+/// …, endpoint: "sdk.iad-05.braze.com")`, `braze.initialize('…')`, Appboy's. That key identifies an app
+/// or site and ships in every build; Braze's REST keys are UUIDs too, but go to a `rest.` endpoint.
+pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
+    if end - start != 36 || hay[start..end].iter().filter(|&&b| b == b'-').count() != 4 {
+        return false;
+    }
+    let near = hay[start.saturating_sub(300)..(end + 300).min(hay.len())].to_ascii_lowercase();
+    let has = |needle: &[u8]| memchr::memmem::find(&near, needle).is_some();
+    has(b"braze.configuration")
+        || has(b"braze.initialize")
+        || has(b"appboy")
+        || (has(b"braze") && has(b"sdk.") && !has(b"rest."))
 }
 
 /// True when the value at `start` begins a line, unindented, and the last non-blank byte before it is
@@ -614,6 +832,8 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || mixpanel_token
         || shopify_key
         || storefront_token
+        // A generator's option (`op item create --generate-password='letters,digits,24'`): a recipe.
+        || words.first().is_some_and(|w| w == "generate")
         || MADE_UP.iter().any(|w| has(w))
 }
 
@@ -659,6 +879,8 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "EGY8WhulUOXixybod7ZWwMIL68R9o5kC",
     "aPA5XyALhf75NNnMzaspW7akTfZp0lPY",
     "xEY0dt6TZcAMg52K7O84wYzkjvbA62Hz",
+    // Neon's documentation connection string (`postgresql://alex:AbC123dEf@ep-cool-darkness-123456…`).
+    "AbC123dEf",
     // The WireGuard private key of the wg(8) and wg-quick(8) manual pages' examples.
     "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
     // PhonePe's UAT sandbox salt key (merchant `PGTESTPAYUAT`, in its integration documentation).
@@ -840,6 +1062,10 @@ fn printf_slot(secret: &[u8], at: usize) -> bool {
 /// random character: WordPress's salts draw from `<>` among 90 characters, and 3 in 4 of them hold one
 /// (one in 45 opens or closes with one; a template's name holds three other punctuation marks never).
 fn angle_template(lower: &[u8]) -> bool {
+    // The brackets percent-encoded, as in a URL's password (`postgres://etl:%3Cpassword%3E@db`).
+    if lower.starts_with(b"%3c") && lower.ends_with(b"%3e") {
+        return true;
+    }
     if lower.first() == Some(&b'<') || lower.last() == Some(&b'>') {
         let mut marks = [false; 128];
         for &b in lower {
@@ -1644,6 +1870,7 @@ mod tests {
         for p in [
             "pk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "pk_your_private_key_here",
+            "%3Cpassword%3E",
             "pk_aaaaaa0123",
             "pk_0123456789abcdef0123456789abcdef01",
             "pk_EXAMPLEKEY",
@@ -1936,6 +2163,7 @@ mod tests {
             "TOKEN_EXPIRY",
             "sessionTokenTtl",
             "version_token",
+            "generate-password",
         ] {
             assert!(is_reference_name(name.as_bytes()), "{name}");
         }
@@ -2271,7 +2499,103 @@ mod tests {
             "halden"
         ));
         assert!(!at("secret: halden/deploy/config-Qm3xZa", "halden"));
+        assert!(at(
+            "\"SECRETS_SOURCE\": \"aws-secretsmanager:arn:aws:secretsmanager:eu-west-1:418273650912:secret:storefront/staging-Qx1a9T\"",
+            "storefront"
+        ));
         assert!(!at("arn = \"x\"\nsecret: Qm3xZaPk7LmN2vB8", "Qm3x"));
+    }
+
+    #[test]
+    fn csv_password_columns() {
+        let cells = |text: &str| {
+            let he = text.find('\n').unwrap_or(text.len());
+            csv_password_cells(text.as_bytes(), 0, he)
+                .into_iter()
+                .map(|(a, b)| text[a..b].to_string())
+                .collect::<Vec<String>>()
+        };
+        assert_eq!(
+            cells("name,url,username,password,note\nGrafana,https://g.acme.io,admin,Nomad-Quill-14,\niDRAC,https://10.0.0.5,root,\"Kelp,7882$\",\"a\nb\"\nempty,https://x,bob,,\n"),
+            ["Nomad-Quill-14", "Kelp,7882$"]
+        );
+        assert_eq!(
+            cells("\"Group\"\t\"Title\"\t\"Password\"\r\n\"Net\"\t\"FortiGate\"\t\"#qsj-PKh201\"\r\n"),
+            ["#qsj-PKh201"]
+        );
+        assert_eq!(
+            cells("folder,type,login_uri,login_username,login_password\n,login,https://pve,root@pam,3lkZ4IX\n"),
+            ["3lkZ4IX"]
+        );
+        // Not a password column.
+        assert!(cells("user,password_hash,passwordLastSet\nbob,$2b$12$abc,2024-01-01\n").is_empty());
+        assert!(cells("a b c\n1 2 3\n").is_empty());
+    }
+
+    #[test]
+    fn object_keys_and_credential_ids() {
+        let text = "{\"question\": \"how do I reset my password\", \"input_sha256\": \"21df46\"}";
+        let start = text.find("input_sha256").unwrap();
+        assert!(object_key(text.as_bytes(), start, start + "input_sha256".len()));
+        let text = "define('DB_PASSWORD', 'Kq8vR2xLm9Pt');";
+        let start = text.find("Kq8v").unwrap();
+        assert!(!object_key(text.as_bytes(), start, start + 12));
+        // A comparison that opens a block (`if password == "…":`).
+        let text = "if username == \"adM1n\" and password == \"123P4ssW0rd@@\":\n    ok()";
+        let start = text.find("123P").unwrap();
+        assert!(!object_key(text.as_bytes(), start, start + 13));
+        let text =
+            "\"password\": {\"_secret\": \"airbyte_workspace_dc02dd09-7b97-4ecd-8631-56fdb2f0dc2c_secret_5f9e_v1\"}";
+        let start = text.find("airbyte_").unwrap();
+        assert!(generic_context_refusal(text.as_bytes(), start, text.rfind('"').unwrap()).is_some());
+        assert!(credential_id(b"credential", b"1ff8feb2-a2d3-423e-9cd3-4a0b5cf11a91"));
+        assert!(!credential_id(b"credential", b"Kq8vR2xLm9PtZw4yN7cB3kD6fG1sW5aQe2Tr"));
+        assert!(!credential_id(b"api_key", b"1ff8feb2-a2d3-423e-9cd3-4a0b5cf11a91"));
+    }
+
+    #[test]
+    fn stripe_object_ids() {
+        assert!(stripe_object_id(b"tok_1PHt0vLkT0aQ8vNcP4bYq9Ws"));
+        assert!(stripe_object_id(b"pm_1Q2w3E4r5T6y7U8i9O0pAsDf"));
+        assert!(!stripe_object_id(b"sk_live_51Hx2kLmN8pQrStUvWxYz0123"));
+        assert!(!stripe_object_id(b"tok_verylongplaceholdertokenwithoutdigits"));
+        assert!(!stripe_object_id(b"token_1PHt0vLkT0aQ8vNcP4bYq9Ws"));
+    }
+
+    #[test]
+    fn git_signing_key_ids() {
+        let at = |text: &str, value: &str| {
+            let start = text.find(value).unwrap();
+            git_signing_key_id(text.as_bytes(), start, start + value.len())
+        };
+        let fingerprint = "357F25A0F3ED890B5148F40E0F9CF23A214F30CB";
+        assert!(at(
+            &format!("[user]\n\tname = Erik\n\tsigningkey = {fingerprint}\n"),
+            fingerprint
+        ));
+        assert!(at("[user]\n  signingKey = 0F9CF23A214F30CB!\n", "0F9CF23A214F30CB!"));
+        // A quoted value, or another name, is no git setting.
+        assert!(!at(&format!("signingKey = \"{fingerprint}\""), fingerprint));
+        assert!(!at(&format!("jwt_signing_key = {fingerprint}"), fingerprint));
+    }
+
+    #[test]
+    fn braze_sdk_keys() {
+        let at = |text: &str| {
+            let start = text.find("dc94").unwrap();
+            braze_sdk_key(text.as_bytes(), start, start + 36)
+        };
+        assert!(at(
+            "let configuration = Braze.Configuration(\n  apiKey: \"dc947b15-32cb-48b5-90ac-8d2a97d8b0d2\",\n  endpoint: \"sdk.iad-05.braze.com\"\n)"
+        ));
+        assert!(at(
+            "braze.initialize('dc947b15-32cb-48b5-90ac-8d2a97d8b0d2', { baseUrl: 'sdk.fra-02.braze.eu' });"
+        ));
+        // A REST key goes to a `rest.` endpoint.
+        assert!(!at(
+            "BRAZE = {\"REST_ENDPOINT\": \"https://rest.fra-02.braze.eu\", \"API_KEY\": \"dc947b15-32cb-48b5-90ac-8d2a97d8b0d2\"}"
+        ));
+        assert!(!at("api_key = \"dc947b15-32cb-48b5-90ac-8d2a97d8b0d2\""));
     }
 
     #[test]

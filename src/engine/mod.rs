@@ -1088,6 +1088,22 @@ impl Engine {
                     if matcher.allow_before.is_match(&window[from.min(s)..s]) {
                         return false;
                     }
+                    // A CSV file's header: the cells under its password columns are the candidates.
+                    if rule.check == Some(Check::CsvPasswordColumn) {
+                        let mut kept = false;
+                        for (start, end) in filter::csv_password_cells(text, ws + s, ws + e) {
+                            if rule.judge(matcher, hay, start, end, binary) == Verdict::Accepted {
+                                scratch.matches.push(Match {
+                                    rule: r,
+                                    start,
+                                    end,
+                                    partner: None,
+                                });
+                                kept = true;
+                            }
+                        }
+                        return kept;
+                    }
                     // A value whose first characters are outside the value alphabet is taken with its
                     // quotes, or to the end of a setting's line ([`filter::unquoted`]).
                     let (s, e) = match rule.generic {
@@ -1110,7 +1126,10 @@ impl Engine {
                         _ => e,
                     };
                     let (start, end) = (ws + s, ws + e);
-                    let named_reference = name.is_some_and(|(ns, ne)| filter::is_reference_name(&window[ns..ne]));
+                    let named_reference = name.is_some_and(|(ns, ne)| {
+                        filter::is_reference_name(&window[ns..ne])
+                            || (start < end && filter::credential_id(&window[ns..ne], &hay[start..end]))
+                    });
                     let verdict = if start < end && !named_reference {
                         rule.judge(matcher, hay, start, end, binary)
                     } else {

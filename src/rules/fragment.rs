@@ -25,7 +25,8 @@
 ///   `Const name As String =`), a space before its `=` as formatters write it (an XML element's
 ///   `<PasswordWrapper plugin="…">` is no declaration);
 /// - an attribute pair (`key="name" value="…"`, an Android `<meta-data android:name="name"
-///   android:value="…"`, a JSON `"name", "value": …`, an HCL `{ name = "name", value = "…" }` as
+///   android:value="…"`, a JSON `"name", "value": …` (a flag between them, as NiFi's parameter contexts
+///   write `"name": "…", "sensitive": true, "value": …`), an HCL `{ name = "name", value = "…" }` as
 ///   Terraform writes an ECS container's environment) and a Kubernetes or ECS
 ///   `name:`/`value:` pair on the next line;
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
@@ -43,6 +44,9 @@
 /// - a value wrapped in a conversion call (Go's `NAME = []byte("…")`, Ktor's `NAME = hex("…")`,
 ///   `bytes.fromhex("…")`, `Buffer.from("…")`, `b64decode("…")`), which ends at the call's parenthesis.
 /// - a Markdown table's row (`` | `NAME` | `…` | ``), which ends at the value's opening backtick.
+/// - an HTML table's row, the name in one cell and the value in the next (`<td><p>API Key
+///   Secret</p></td><td><p><code>…`, a Confluence page or an exported wiki);
+/// - a COBOL data item's `PIC X(16) VALUE` (a copybook's `05 WS-DB-PASSWORD PIC X(16) VALUE '…'.`).
 /// - a list's first item (`"hmacKeys": ["…"`, on the next line too; `tokens = ['…'`).
 /// - a shell parameter's default (`NAME="${5:-…}"`, `NAME=${OTHER:=…}`), which ends at its `:-` or
 ///   `:=` (a script's positional argument, or another variable, with the value hard-coded behind it).
@@ -53,9 +57,11 @@
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
     r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])(?:\s{0,3}|[ \t]+)(?:[:.?+|]{0,3}=>?|=>|:-?|<<?-)"#,
+    r#"|['"]\s{0,3},\s{0,3}['"][A-Za-z]+['"]\s{0,3}:\s{0,3}(?:true|false)\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default(?:_var|_value)?[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
+    r#"|(?:</(?:p|strong|b|span|code|th|td)>\s{0,3}){1,3}<td(?:\s[^>]{0,60})?>\s{0,3}(?:<(?:p|code|span|strong)(?:\s[^>]{0,60})?>\s{0,3}){0,3}"#,
     r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
@@ -68,6 +74,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"]"#,
     r#"|[ \t]{0,40}:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
     r#"|`[ \t]*\|[ \t]*`"#,
+    r#"|[ \t]+(?i:PIC(?:TURE)?[ \t]+X)(?:\([0-9]{1,4}\))?[ \t]+(?i:VALUE)[ \t]+"#,
     r#"|[ \t]{0,3}=[ \t]{0,3}["']?\$\{[A-Za-z0-9_]+:?[-=]"#,
     r#"|['"]?[ \t]{0,3}[:=][ \t]{0,3}\[[ \t]*\r?\n?[ \t]*)"#,
 );
@@ -159,6 +166,9 @@ mod tests {
             "TOKEN\": [\"abcd1234\"",
             "TOKEN\": [\n      \"abcd1234\"",
             "TOKEN\", value = \"abcd1234\"",
+            "TOKEN\", \"sensitive\": true, \"value\": \"abcd1234\"",
+            "TOKEN          PIC X(16)  VALUE 'abcd1234'.",
+            "TOKEN</p></td><td><p><code>abcd1234</code>",
         ] {
             let secret = re.captures(text).and_then(|c| c.name("secret")).map(|m| m.as_str());
             assert_eq!(secret, Some("abcd1234"), "{text:?}");

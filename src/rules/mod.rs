@@ -85,6 +85,13 @@ pub enum Check {
     Base58checkKey,
     /// A Solana secret key in base58: 64 bytes (the ed25519 seed, then its public key).
     SolanaSecretKey,
+    /// A CSV or TSV file's password column: the rule's match is the header line, and the engine reads
+    /// the cell under each password-named column of every row (`engine::filter::csv_password_cells`),
+    /// each judged as a [`Check::HumanPassword`].
+    CsvPasswordColumn,
+    /// A BitLocker recovery password: eight blocks of six digits, each a multiple of 11 below 720,896
+    /// (each encodes 16 bits of the key, times 11).
+    BitlockerRecovery,
 }
 
 impl Check {
