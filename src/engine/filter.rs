@@ -379,6 +379,8 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("a GPG key's id or fingerprint (git's `user.signingkey`)")
     } else if braze_sdk_key(hay, start, end) {
         Some("a Braze SDK API key (an app's or site's, public)")
+    } else if rollbar_client_token(hay, start) {
+        Some("a Rollbar browser snippet's token (`_rollbarConfig`, post_client_item, public)")
     } else if next_line_after_empty_assignment(hay, start) {
         Some("the next line after an empty assignment (`DB_PASSWORD=`)")
     } else if start > 0 && hay[start - 1] == b'\n' && setting_line(&hay[start..end]) {
@@ -597,18 +599,29 @@ fn csv_record(text: &[u8], from: usize, delim: u8, fields: &mut Vec<(usize, usiz
     }
 }
 
-/// True for a CSV column's name that holds passwords: `Password`, `login_password`, `Admin password`,
-/// `pwd`; not `password_hash`, `passwordLastSet`, `password hint`.
+/// True for a CSV column's name that holds passwords or keys: `Password`, `login_password`, `Admin
+/// password`, `pwd`, `auth_token`, `api_secret`, `client_secret`; not `password_hash`, `passwordLastSet`,
+/// `password hint`, nor a bare `token` or `key` (a text's tokens, a table's keys).
 fn password_column(name: &[u8]) -> bool {
     let name: Vec<u8> = name
         .iter()
         .filter(|b| b.is_ascii_alphanumeric())
         .map(u8::to_ascii_lowercase)
         .collect();
-    [&b"password"[..], b"passwd", b"passphrase"]
-        .iter()
-        .any(|end| name.ends_with(end))
-        || [&b"pass"[..], b"pwd", b"psk"].contains(&name.as_slice())
+    let secret_name = [
+        &b"password"[..],
+        b"passwd",
+        b"passphrase",
+        b"authtoken",
+        b"accesstoken",
+        b"apitoken",
+        b"apisecret",
+        b"apikey",
+        b"secretkey",
+        b"clientsecret",
+    ];
+    secret_name.iter().any(|end| name.ends_with(end))
+        || [&b"pass"[..], b"pwd", b"psk", b"secret"].contains(&name.as_slice())
 }
 
 /// True when the value at `start..end` is git's `signingkey = …` (a `.gitconfig`'s `[user]` section,
@@ -627,6 +640,14 @@ pub fn git_signing_key_id(hay: &[u8], start: usize, end: usize) -> bool {
         .map(u8::to_ascii_lowercase)
         .collect();
     line == b"signingkey="
+}
+
+/// True when the value at `start` is the `accessToken` of Rollbar's browser snippet (`var _rollbarConfig =
+/// { accessToken: "…", captureUncaught: true, … }`): a `post_client_item` token, which Rollbar's
+/// documentation has every page carry.
+pub fn rollbar_client_token(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(200)..start];
+    memchr::memmem::find(before, b"_rollbarConfig").is_some()
 }
 
 /// True when the value at `start..end` is a UUID given to Braze's SDK: `Braze.Configuration(apiKey:
@@ -879,6 +900,12 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "EGY8WhulUOXixybod7ZWwMIL68R9o5kC",
     "aPA5XyALhf75NNnMzaspW7akTfZp0lPY",
     "xEY0dt6TZcAMg52K7O84wYzkjvbA62Hz",
+    // The Kubernetes documentation's Secret example (`password: MWYyZDFlMmU2N2Rm`, base64 of `1f2d1e2e67df`).
+    "MWYyZDFlMmU2N2Rm",
+    "1f2d1e2e67df",
+    // The head every PyPI API token shares (a macaroon's `pypi.org` location), quoted alone in
+    // documentation of the format.
+    "pypi-AgEIcHlwaS5vcmc",
     // Neon's documentation connection string (`postgresql://alex:AbC123dEf@ep-cool-darkness-123456…`).
     "AbC123dEf",
     // The WireGuard private key of the wg(8) and wg-quick(8) manual pages' examples.
@@ -2530,6 +2557,11 @@ mod tests {
         // Not a password column.
         assert!(cells("user,password_hash,passwordLastSet\nbob,$2b$12$abc,2024-01-01\n").is_empty());
         assert!(cells("a b c\n1 2 3\n").is_empty());
+        assert_eq!(
+            cells("subaccount,auth_id,auth_token\nnorth,SAYTM2NZK1NJU4ZTY5,L4LE3m0teXJ5HCfwvgobrZTkObc1aQX7UIn370t8\n"),
+            ["L4LE3m0teXJ5HCfwvgobrZTkObc1aQX7UIn370t8"]
+        );
+        assert!(cells("sentence,token,pos\n1,running,VERB\n").is_empty());
     }
 
     #[test]
@@ -2577,6 +2609,14 @@ mod tests {
         // A quoted value, or another name, is no git setting.
         assert!(!at(&format!("signingKey = \"{fingerprint}\""), fingerprint));
         assert!(!at(&format!("jwt_signing_key = {fingerprint}"), fingerprint));
+    }
+
+    #[test]
+    fn rollbar_browser_snippets() {
+        let text = "var _rollbarConfig = {\n    accessToken: \"be93bb48877c0d52580e71e88e36bfa5\",\n    captureUncaught: true,";
+        assert!(rollbar_client_token(text.as_bytes(), text.find("be93").unwrap()));
+        let text = "ROLLBAR_ACCESS_TOKEN=be93bb48877c0d52580e71e88e36bfa5";
+        assert!(!rollbar_client_token(text.as_bytes(), text.find("be93").unwrap()));
     }
 
     #[test]

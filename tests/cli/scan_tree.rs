@@ -466,3 +466,42 @@ fn a_secret_two_rules_read_is_one_finding_under_the_rule_that_knows_its_format()
         ]
     );
 }
+
+/// A password manager's CSV export: each row's password is a finding at its own line and column, under
+/// the rule that reads password columns; an empty cell, a placeholder and the header are not, and the
+/// default report shows no password.
+#[test]
+fn csv_exports_report_each_rows_password_where_it_is() {
+    let dir = tree_of(&[(
+        "exports/Chrome Passwords.csv",
+        "name,url,username,password,note\n\
+         PagerDuty,https://acme.pagerduty.com,ops@acme.io,4JY*!P3EjtYvrMEM,\n\
+         iDRAC,https://10.0.0.5,root,\"Kelp,7882$Qz\",\"rack 4\nrow 2\"\n\
+         Wiki,https://wiki.acme.io,bob,,\n\
+         Grafana,https://grafana.acme.io,admin,changeme,\n",
+    )]);
+    let (code, report, _) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&report),
+        [
+            (
+                "exports/Chrome Passwords.csv".to_string(),
+                2,
+                50,
+                "csv-password-column".to_string()
+            ),
+            (
+                "exports/Chrome Passwords.csv".to_string(),
+                3,
+                30,
+                "csv-password-column".to_string()
+            ),
+        ]
+    );
+    let text = report.to_string();
+    assert!(
+        !text.contains("4JY*!P3EjtYvrMEM") && !text.contains("Kelp,7882$Qz"),
+        "{text}"
+    );
+}
