@@ -66,27 +66,12 @@ fn configured_hash(hay: &[u8], start: usize) -> bool {
     let before = before
         .strip_suffix(b"\"")
         .or_else(|| before.strip_suffix(b"'"))
-        .unwrap_or(before)
-        .trim_ascii_end();
-    let Some(name) = before
-        .strip_suffix(b"=>")
-        .or_else(|| before.strip_suffix(b":"))
-        .or_else(|| before.strip_suffix(b"="))
-    else {
-        return false;
-    };
-    let name = name.trim_ascii_end();
-    let name = name
-        .strip_suffix(b"\"")
-        .or_else(|| name.strip_suffix(b"'"))
-        .unwrap_or(name);
-    let word = name
-        .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
-        .map_or(name, |i| &name[i + 1..]);
-    [&b"password"[..], b"passwd", b"pwd", b"digest", b"hash"]
-        .iter()
-        .any(|w| word.ends_with(w))
+        .unwrap_or(before);
+    super::filter::assigned_word(before).is_some_and(|word| {
+        [&b"password"[..], b"passwd", b"pwd", b"digest", b"hash"]
+            .iter()
+            .any(|w| word.ends_with(w))
+    })
 }
 
 /// A JetBrains IDE's scrambled password decoded ([`Check::JetbrainsScramble`]): IntelliJ's

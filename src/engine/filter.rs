@@ -1517,25 +1517,28 @@ pub fn placeholder_value(hay: &[u8], start: usize) -> bool {
     if line[open] == b'\n' {
         return false;
     }
-    let before = line[..open].trim_ascii_end();
-    let before = before
+    assigned_word(&line[..open]).is_some_and(|word| word.to_ascii_lowercase().ends_with(b"placeholder"))
+}
+
+/// The last word of the name an assignment gives the value after `before` (the text up to the value,
+/// its opening quote taken off): `name: `, `name = `, `"name" => `, `--name=`; a dotted or dashed name's
+/// whole run (`admin.password`). `None` when `before` ends in no assignment.
+pub fn assigned_word(before: &[u8]) -> Option<&[u8]> {
+    let before = before.trim_ascii_end();
+    let name = before
         .strip_suffix(b"=>")
         .or_else(|| before.strip_suffix(b":"))
-        .or_else(|| before.strip_suffix(b"="));
-    let Some(before) = before else {
-        return false;
-    };
-    let key = before.trim_ascii_end();
-    let key = key
+        .or_else(|| before.strip_suffix(b"="))?
+        .trim_ascii_end();
+    let name = name
         .strip_suffix(b"\"")
-        .or_else(|| key.strip_suffix(b"'"))
-        .unwrap_or(key);
-    let word_start = key
+        .or_else(|| name.strip_suffix(b"'"))
+        .unwrap_or(name);
+    let start = name
         .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))
+        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
         .map_or(0, |i| i + 1);
-    let word = key[word_start..].to_ascii_lowercase();
-    word.ends_with(b"placeholder")
+    Some(&name[start..])
 }
 
 /// True when the secret at `start..end` is a digest, a commit id or a hashed file name rather than a key:
