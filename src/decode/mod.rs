@@ -409,14 +409,17 @@ fn hidden_in(
                 &mut located,
             );
             let Some(f) = located.pop() else { continue };
-            // Generic `secret=` assignments inside decoded text (a JWT's or OAuth token's JSON, a query
-            // string) are part of a token or already seen in clear, not a leak of their own.
-            if f.rule.is_generic() {
-                continue;
-            }
             let Some(span) = decoded.source(m.start, m.end) else {
                 continue;
             };
+            // Generic `secret=` assignments inside decoded text (a JWT's or OAuth token's JSON, a query
+            // string) are part of a token or already seen in clear, not a leak of their own; but a value
+            // that is itself escaped (PHP's `"secret": "\/Ykn…"`, a `.properties` password with `\:`) is
+            // one the clear scan could not read whole.
+            let escaped_value = d.step() == Step::Escape && span.1 - span.0 > m.end - m.start;
+            if f.rule.is_generic() && !escaped_value {
+                continue;
+            }
             let mask = if d.masks_run() { run } else { span };
             out.push(Hidden {
                 finding: f,

@@ -18,6 +18,14 @@ pub const HTML_ENTITY: usize = 3;
 /// How many decoders there are.
 pub const DECODER_COUNT: usize = 4;
 
+/// Escapes that sit inside a value rather than spell a keyword: JSON's `\/` (PHP's `json_encode` writes
+/// every `/` so, and a base64 key holds one in most cases), `\u002B`, `\u002F` and `\u003D` (.NET's
+/// `System.Text.Json` escapes `+`; other encoders `/` and `=`), and `java.util.Properties`' `\:`, `\=`,
+/// `\#` and `\!` (what `Properties.store` writes). The escape decoder decodes around one only when it
+/// sits in a long run of mixed value characters (`text::Escape`), so a JavaScript regex's `\/` or a PHP
+/// URL's costs a glance, not a decode.
+pub const IN_VALUE_ESCAPES: &[&str] = &["\\/", "\\u002b", "\\u002f", "\\u003d", "\\:", "\\=", "\\#", "\\!"];
+
 /// What the decoders need of one rule.
 pub struct RuleInput<'a> {
     /// Tagged `generic`: never reported inside decoded bytes, so no decoder spells its keywords.
@@ -60,6 +68,13 @@ pub fn gate_patterns(rules: &[RuleInput<'_>], base64: bool) -> Vec<Spelled> {
                         out.push((pattern, decoder, shift));
                     }
                 }
+            }
+        }
+    }
+    if !base64 {
+        for escape in IN_VALUE_ESCAPES {
+            if seen.insert((ESCAPE, escape.to_string())) {
+                out.push((escape.to_string(), ESCAPE, 0));
             }
         }
     }

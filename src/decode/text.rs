@@ -97,6 +97,9 @@ impl Decoder for Escape {
 
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
         out.clear();
+        if in_value_escape(hay, at) && !in_secret_like_run(hay, at) {
+            return None;
+        }
         let (start, end) = line_window(hay, at)?;
         let mut i = start;
         while i < end {
@@ -128,7 +131,8 @@ impl Decoder for Escape {
                 b'n' => (Some('\n'), 2),
                 b'r' => (Some('\r'), 2),
                 b't' => (Some('\t'), 2),
-                c @ (b'/' | b'\\' | b'"' | b'\'') => (Some(c as char), 2),
+                // JSON's and JavaScript's, and `java.util.Properties`' (`\:`, `\=`, `\#`, `\!`).
+                c @ (b'/' | b'\\' | b'"' | b'\'' | b':' | b'=' | b'#' | b'!') => (Some(c as char), 2),
                 _ => (None, 0),
             };
             match c {
@@ -201,6 +205,36 @@ impl Decoder for HtmlEntity {
     }
 }
 
+/// Whether the hit at `at` is one of [`spell::IN_VALUE_ESCAPES`] (an escape inside a value, not a
+/// keyword's escaped spelling).
+fn in_value_escape(hay: &[u8], at: usize) -> bool {
+    let rest = &hay[at.min(hay.len())..];
+    spell::IN_VALUE_ESCAPES
+        .iter()
+        .any(|e| rest.len() >= e.len() && rest[..e.len()].eq_ignore_ascii_case(e.as_bytes()))
+}
+
+/// The shortest run of value characters around an in-value escape worth decoding: a key or a password,
+/// not a path's or a URL's word.
+const MIN_ESCAPED_RUN: usize = 16;
+
+/// Whether the escape at `at` sits in a run of value characters (escapes read as part of it) at least
+/// [`MIN_ESCAPED_RUN`] long that mixes digits, capitals and small letters, as generated keys and chosen
+/// passwords do: a JavaScript regex's `\/\/` or a PHP URL's `https:\/\/example.com` does not.
+fn in_secret_like_run(hay: &[u8], at: usize) -> bool {
+    let value = |b: u8| b.is_ascii_alphanumeric() || b"+/=_.~!@#$%^&*?:\\-".contains(&b);
+    // Read at most a window each way: a megabyte of minified text is one run.
+    let lo = at.saturating_sub(BACK);
+    let hi = at.saturating_add(BACK).min(hay.len());
+    let start = hay[lo..at].iter().rposition(|&b| !value(b)).map_or(lo, |i| lo + i + 1);
+    let end = hay[at..hi].iter().position(|&b| !value(b)).map_or(hi, |i| at + i);
+    let run = &hay[start..end];
+    run.len() >= MIN_ESCAPED_RUN
+        && run.iter().any(u8::is_ascii_digit)
+        && run.iter().any(u8::is_ascii_uppercase)
+        && run.iter().any(u8::is_ascii_lowercase)
+}
+
 /// The character a reference after `&` stands for, and its length (without the `&`).
 fn reference(rest: &[u8]) -> Option<(char, usize)> {
     if let Some(num) = rest.strip_prefix(b"#") {
@@ -253,6 +287,30 @@ mod tests {
         assert_eq!(decode(&Escape, r"\ud83d\ude00!").0, "😀!");
         assert_eq!(decode(&Escape, r"\ud83d!").0, "\u{FFFD}!");
         assert_eq!(decode(&Escape, r"\u00").0, r"\u00");
+    }
+
+    #[test]
+    fn in_value_escapes_decode_only_inside_secret_like_runs() {
+        let mut out = Decoded::default();
+        // PHP's json_encode of an AWS secret key, a Properties-stored password, .NET's escaped `+`.
+        let php = br#""secret": "\/Ykn3i5nZYrlAwDZUv3+nthWFr\/oYGyk7rcJivz7","#;
+        assert!(Escape.decode(php, 11, &mut out).is_some());
+        assert_eq!(
+            String::from_utf8_lossy(&out.bytes),
+            r#""secret": "/Ykn3i5nZYrlAwDZUv3+nthWFr/oYGyk7rcJivz7","#
+        );
+        let props = br"db.password=ND3dad\:HIXyI*qZ4?\#";
+        assert!(Escape.decode(props, 18, &mut out).is_some());
+        assert_eq!(String::from_utf8_lossy(&out.bytes), "db.password=ND3dad:HIXyI*qZ4?#");
+        let dotnet = br"AccountKey=IFqMt3vUhyrZAta9\u002BzaFId5";
+        assert!(Escape.decode(dotnet, 27, &mut out).is_some());
+        // A regex's or a URL's escaped slashes: short runs, or no digits and capitals.
+        assert!(Escape.decode(br"if (/^https?:\/\//.test(u))", 13, &mut out).is_none());
+        assert!(Escape
+            .decode(br#""url": "https:\/\/returns.larkspur-outdoor.com""#, 14, &mut out)
+            .is_none());
+        // A keyword's escaped spelling still decodes wherever it is.
+        assert!(Escape.decode(br"x \u0070k_", 2, &mut out).is_some());
     }
 
     #[test]

@@ -419,7 +419,13 @@ fn password_like(secret: &[u8], decoded: bool) -> bool {
             .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_digit());
     // From 12 characters a password people chose (`Mailpass1234!`) falls short of a random key's entropy;
     // one that mixes all four classes, up to a passphrase's length, is still one.
-    let needed = if n < SHORT_PASSWORD { 3 } else { 4 };
+    // Three classes do from 12 on when capitals are scattered as a generator scatters them
+    // (`Dw3QxaDHDR4nEA`), not opening words (`Mailpass1234`).
+    let needed = if n < SHORT_PASSWORD || scrambled_case(secret) {
+        3
+    } else {
+        4
+    };
     !identifier
         && n <= LONG_PASSWORD
         && classes.iter().filter(|&&c| c).count() >= needed
@@ -963,8 +969,10 @@ mod tests {
         ] {
             assert!(!human_password(p.as_bytes()), "{p}");
         }
-        // Long: the generic entropy test.
+        // Long: the generic entropy test, or three classes with capitals scattered through it.
         assert!(human_password(b"kQ8#vLm2Zr7!Tw4x"));
+        assert!(human_password(b"Dw3QxaDHDR4nEA"));
+        assert!(!human_password(b"Mailpass1234"));
         assert!(!human_password(b"aaaabbbbccccdddd1"));
     }
 

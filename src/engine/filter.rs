@@ -379,6 +379,10 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("a GPG key's id or fingerprint (git's `user.signingkey`)")
     } else if braze_sdk_key(hay, start, end) {
         Some("a Braze SDK API key (an app's or site's, public)")
+    } else if hay[start..end].starts_with(b"klevu-") && hay[start + 6..end].iter().all(u8::is_ascii_digit) {
+        Some("a Klevu JS API key (`klevu-` and digits: the storefront's search key, public)")
+    } else if mailgun_signature_token(hay, start, end) {
+        Some("a Mailgun webhook's signature token (a per-event nonce, signed with the signing key)")
     } else if rollbar_client_token(hay, start) {
         Some("a Rollbar browser snippet's token (`_rollbarConfig`, post_client_item, public)")
     } else if next_line_after_empty_assignment(hay, start) {
@@ -665,6 +669,14 @@ pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
         || (has(b"braze") && has(b"sdk.") && !has(b"rest."))
 }
 
+/// True when the value at `start..end` is the `token` of a Mailgun webhook's `"signature": {"token":
+/// …, "timestamp": …, "signature": …}`: 50 hex digits Mailgun draws per event, which the signature signs.
+pub fn mailgun_signature_token(hay: &[u8], start: usize, end: usize) -> bool {
+    end - start == 50
+        && hay[start..end].iter().all(u8::is_ascii_hexdigit)
+        && memchr::memmem::find(&hay[start.saturating_sub(80)..start], b"\"signature\"").is_some()
+}
+
 /// True when the value at `start` begins a line, unindented, and the last non-blank byte before it is
 /// an assignment's `=` or `:`: that assignment is empty (`DB_PASSWORD=` in a `.env`), and the value is
 /// the next line (`REDIS_HOST=127.0.0.1`). A value continued on the next line is indented (YAML's
@@ -720,6 +732,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         b"file",
         b"type",
         b"length",
+        // How a password is hashed (`PasswordHashAlgorithm = "PBKDF2-HMAC-SHA512"`, its iterations).
+        b"algorithm",
+        b"iterations",
         b"salt",
         b"hash",
         b"digest",
@@ -757,6 +772,9 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         "lock",
         "change",
         "postman",
+        // Zoom's URL validation: the `plainToken` it sends and the `encryptedToken` (its HMAC) answered.
+        "plain",
+        "encrypted",
         // A shop's order fields (Shopify's `checkout_token`, `cart_token`): which cart, not a credential.
         "cart",
         "checkout",
@@ -813,7 +831,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         // the secret after it is the provider rule's.
         || matches!(words.as_slice(), [.., user, info] if user == "user" && info == "info");
     // A client token that its provider embeds in apps by design: Facebook's (Settings > Advanced),
-    // Datadog's browser-SDK token and Paddle.js's client-side token.
+    // Datadog's browser-SDK token and Paddle.js's client-side token (Cashier's `client_side_token`).
     let client_token = match words.as_slice() {
         [first, .., client, last] => {
             client == "client"
@@ -821,7 +839,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
                 && ["facebook", "fb", "datadog", "dd", "paddle"].contains(&first.as_str())
         }
         _ => false,
-    };
+    } || matches!(words.as_slice(), [.., c, s, t] if c == "client" && s == "side" && t == "token");
     // Mixpanel's project token identifies the project to its browser and mobile SDKs; its secrets are
     // the API secret and service-account secrets.
     let mixpanel_token = words.iter().any(|w| w == "mixpanel") && words.last().is_some_and(|w| w == "token");
@@ -1005,8 +1023,16 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 ];
 
-/// True for a credential its provider published as a sample ([`PUBLISHED_SAMPLES`]); a hex key is
-/// compared without its `0x` and in either case.
+/// The heads of published keys long enough that sharing one means holding the key, mistyped or cut
+/// short: the Azure Storage emulator's (Azurite's `devstoreaccount1`) and the Cosmos DB emulator's
+/// well-known account keys.
+const PUBLISHED_HEADS: &[&str] = &[
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ",
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2",
+];
+
+/// True for a credential its provider published as a sample ([`PUBLISHED_SAMPLES`], or one opening as
+/// [`PUBLISHED_HEADS`] do); a hex key is compared without its `0x` and in either case.
 pub fn is_published_sample(secret: &[u8]) -> bool {
     // `curl -u sk_test_…:` (Stripe's quick start): the sample as a user name, with no password.
     let secret = secret.strip_suffix(b":").unwrap_or(secret);
@@ -1014,6 +1040,7 @@ pub fn is_published_sample(secret: &[u8]) -> bool {
     PUBLISHED_SAMPLES
         .iter()
         .any(|s| s.as_bytes() == secret || s.as_bytes().eq_ignore_ascii_case(bare))
+        || PUBLISHED_HEADS.iter().any(|h| secret.starts_with(h.as_bytes()))
 }
 
 /// Secrets longer than this are key blocks, not tokens.
@@ -2158,6 +2185,10 @@ mod tests {
             "passwordHash",
             "hashed_password",
             "passwordSalt",
+            "PasswordHashAlgorithm",
+            "client_side_token",
+            "plainToken",
+            "encryptedToken",
             "NextToken",
             "nextPageToken",
             "ContinuationToken",
@@ -2623,6 +2654,22 @@ mod tests {
     }
 
     #[test]
+    fn mailgun_webhook_signature_tokens() {
+        let token = "a4e38e09504841a2d78d145354014a8ecda59636c86622fa44";
+        let at = |text: &str| {
+            let start = text.find(token).unwrap();
+            mailgun_signature_token(text.as_bytes(), start, start + token.len())
+        };
+        assert!(at(&format!(
+            "{{\n  \"signature\": {{\n    \"token\": \"{token}\",\n    \"timestamp\": \"1715673921\","
+        )));
+        assert!(!at(&format!("MAILGUN_TOKEN={token}")));
+        let text = format!("\"signature\": {{ \"token\": \"{}\"", &token[..40]);
+        let start = text.find(&token[..40]).unwrap();
+        assert!(!mailgun_signature_token(text.as_bytes(), start, start + 40));
+    }
+
+    #[test]
     fn braze_sdk_keys() {
         let at = |text: &str| {
             let start = text.find("dc94").unwrap();
@@ -2760,6 +2807,10 @@ mod tests {
         assert!(!is_published_sample(b"sk_test_4eC39HqLyjWDarjtT1zdp7dd"));
         // ethers.js' shared Alchemy key, as `const defaultApiKey = "…"` in every build of the library.
         assert!(is_published_sample(b"_gg7wSSi0KMBsdKnGVfHDueq6xMB9EkC"));
+        // The Cosmos DB emulator's key with one character mistyped is still that key.
+        assert!(is_published_sample(
+            b"C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD7b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+        ));
     }
 
     #[test]

@@ -21,9 +21,10 @@
 ///   default='…')`, Airflow's `Variable.get('name', default_var='…')`, a SQL row's `('name', '…')`);
 /// - an XML element named by the name, with up to 3 attributes (`<apiKey type="x">…`), and a property
 ///   list's `<key>name</key><string>…` and a Hadoop configuration's `<name>name</name><value>…`;
-/// - a typed declaration (`name string =`, `name: &'static str =`, `name: String? =`, Visual Basic's
+/// - a typed declaration (`name string =`, `name: &'static str =`, Rust's `NAME: &[u8] = b"…"`, `name: String? =`, Visual Basic's
 ///   `Const name As String =`), a space before its `=` as formatters write it (an XML element's
 ///   `<PasswordWrapper plugin="…">` is no declaration);
+/// - an Azure Resource Manager parameters file's `"name": { "value": "…" }`, on the next line too;
 /// - an attribute pair (`key="name" value="…"`, an Android `<meta-data android:name="name"
 ///   android:value="…"`, a JSON `"name", "value": …` (a flag between them, as NiFi's parameter contexts
 ///   write `"name": "…", "sensitive": true, "value": …`), an HCL `{ name = "name", value = "…" }` as
@@ -62,9 +63,10 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
     r#"|(?:</(?:p|strong|b|span|code|th|td)>\s{0,3}){1,3}<td(?:\s[^>]{0,60})?>\s{0,3}(?:<(?:p|code|span|strong)(?:\s[^>]{0,60})?>\s{0,3}){0,3}"#,
-    r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
+    r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?\[?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
+    r#"|['"][ \t]{0,3}:[ \t]{0,3}\{\s{0,12}['"]value['"][ \t]{0,3}:"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}value[ \t]{0,3}=[ \t]{0,3}['"]"#,
     r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,

@@ -699,3 +699,50 @@ fn keys_stored_as_text_in_a_real_sqlite_database_are_found() {
     let (code, _, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
 }
+
+/// Escapes inside a value, where serializers put them: PHP's `json_encode` writes every `/` of an AWS
+/// secret key as `\/`, .NET's System.Text.Json a storage key's `+` as `\u002B`, and
+/// `java.util.Properties.store` a password's `:` and `#` as `\:` and `\#`. Each is reported decoded,
+/// at the line it is written on, and a JavaScript regex's escaped slashes are nothing.
+#[test]
+fn values_escaped_by_their_serializer_are_found_decoded() {
+    let php = "{\n    \"storage\": {\n        \"secret\": \"\\/Ykn3i5nZYrlAwDZUv3+nthWFr\\/oYGyk7rcJivz7\"\n    }\n}\n";
+    let dotnet = "{\n  \"DocumentStorage\": \"DefaultEndpointsProtocol=https;AccountName=tidewaterdocs;AccountKey=IFqMt3vUhyrZAta9Lrht2dTST\\u002BzaFId5/UUEYej65Y1QkIDiw0reRHMV6z9iCI2h3CxCY0PGNWwxy0jQK\\u002BZTSA==;EndpointSuffix=core.windows.net\"\n}\n";
+    let props =
+        "# written by Properties.store\nreporting.db.user=reporter\nreporting.db.password=ND3dad\\:HIXyI*qZ4?\\#\n";
+    let js = "const re = /^https?:\\/\\/[a-z0-9.-]+\\/api\\/v[0-9]+\\//;\nexport default re;\n";
+    let dir = tree_of(&[
+        ("storage/app/settings.json", php),
+        ("appsettings.Production.json", dotnet),
+        ("conf/datasources.properties", props),
+        ("src/url.js", js),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id", "secret", "encoding"]),
+        [
+            [
+                "appsettings.Production.json",
+                "2",
+                "azure-storage-account-key",
+                "IFqMt3vUhyrZAta9Lrht2dTST+zaFId5/UUEYej65Y1QkIDiw0reRHMV6z9iCI2h3CxCY0PGNWwxy0jQK+ZTSA==",
+                "escape"
+            ],
+            [
+                "conf/datasources.properties",
+                "3",
+                "generic-password-assignment",
+                "ND3dad:HIXyI*qZ4?#",
+                "escape"
+            ],
+            [
+                "storage/app/settings.json",
+                "3",
+                "generic-secret-assignment",
+                "/Ykn3i5nZYrlAwDZUv3+nthWFr/oYGyk7rcJivz7",
+                "escape"
+            ],
+        ]
+    );
+}
