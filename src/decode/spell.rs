@@ -23,8 +23,11 @@ pub const DECODER_COUNT: usize = 4;
 /// `System.Text.Json` escapes `+`; other encoders `/` and `=`), and `java.util.Properties`' `\:`, `\=`,
 /// `\#` and `\!` (what `Properties.store` writes). The escape decoder decodes around one only when it
 /// sits in a long run of mixed value characters (`text::Escape`), so a JavaScript regex's `\/` or a PHP
-/// URL's costs a glance, not a decode.
-pub const IN_VALUE_ESCAPES: &[&str] = &["\\/", "\\u002b", "\\u002f", "\\u003d", "\\:", "\\=", "\\#", "\\!"];
+/// URL's costs a glance, not a decode. And libedit's `\040`, a space in a `.mysql_history` (`CREATE\040USER…`),
+/// decoded wherever it is.
+pub const IN_VALUE_ESCAPES: &[&str] = &[
+    "\\/", "\\u002b", "\\u002f", "\\u003d", "\\:", "\\=", "\\#", "\\!", "\\040",
+];
 
 /// What the decoders need of one rule.
 pub struct RuleInput<'a> {

@@ -97,7 +97,7 @@ impl Decoder for Escape {
 
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
         out.clear();
-        if in_value_escape(hay, at) && !in_secret_like_run(hay, at) {
+        if in_value_escape(hay, at) && !hay[at..].starts_with(b"\\040") && !in_secret_like_run(hay, at) {
             return None;
         }
         let (start, end) = line_window(hay, at)?;
@@ -128,6 +128,12 @@ impl Decoder for Escape {
                     Some(v) => (char::from_u32(v), 4),
                     None => (None, 0),
                 },
+                // An octal byte (`\040`: libedit's space in a `.mysql_history`).
+                d @ b'0'..=b'3' if i + 4 <= end && hay[i + 2..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) => {
+                    let v =
+                        (u32::from(d - b'0') << 6) | (u32::from(hay[i + 2] - b'0') << 3) | u32::from(hay[i + 3] - b'0');
+                    (char::from_u32(v), 4)
+                }
                 b'n' => (Some('\n'), 2),
                 b'r' => (Some('\r'), 2),
                 b't' => (Some('\t'), 2),
@@ -309,6 +315,9 @@ mod tests {
         assert!(Escape
             .decode(br#""url": "https:\/\/returns.larkspur-outdoor.com""#, 14, &mut out)
             .is_none());
+        // libedit's history escapes a space as `\040`.
+        assert!(Escape.decode(br"CREATE\040USER\040'app'", 6, &mut out).is_some());
+        assert_eq!(String::from_utf8_lossy(&out.bytes), "CREATE USER 'app'");
         // A keyword's escaped spelling still decodes wherever it is.
         assert!(Escape.decode(br"x \u0070k_", 2, &mut out).is_some());
     }

@@ -379,6 +379,11 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("a GPG key's id or fingerprint (git's `user.signingkey`)")
     } else if braze_sdk_key(hay, start, end) {
         Some("a Braze SDK API key (an app's or site's, public)")
+    } else if hay[start..end].starts_with(b"pk_live_")
+        || hay[start..end].starts_with(b"pk_test_")
+        || openpay_public_key(&hay[start..end])
+    {
+        Some("a publishable key (`pk_live_…`, `pk_test_…`, Openpay's `pk_` and 32 hex digits: browser code's)")
     } else if hay[start..end].starts_with(b"klevu-") && hay[start + 6..end].iter().all(u8::is_ascii_digit) {
         Some("a Klevu JS API key (`klevu-` and digits: the storefront's search key, public)")
     } else if mailgun_signature_token(hay, start, end) {
@@ -667,6 +672,12 @@ pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
         || has(b"braze.initialize")
         || has(b"appboy")
         || (has(b"braze") && has(b"sdk.") && !has(b"rest."))
+}
+
+/// True for Openpay's public key, `pk_` and 32 hex digits (a Klaviyo private key is `pk_` and 34, and
+/// its own rule's).
+fn openpay_public_key(value: &[u8]) -> bool {
+    value.len() == 35 && value.starts_with(b"pk_") && value[3..].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// True when the value at `start..end` is the `token` of a Mailgun webhook's `"signature": {"token":
@@ -2738,6 +2749,32 @@ mod tests {
         let start = 29;
         assert!(generic_context_refusal(nifi, start, start + 16).is_some());
         assert!(generic_context_refusal(b"password=HjY5k68kC4jfKKjX\n", 9, 25).is_none());
+    }
+
+    #[test]
+    fn publishable_keys_and_public_search_keys() {
+        let refused = |text: &str, value: &str| {
+            let start = text.find(value).unwrap();
+            generic_context_refusal(text.as_bytes(), start, start + value.len()).is_some()
+        };
+        assert!(refused(
+            "OpenPay.setApiKey('pk_166a177b60dda3b4d90e24b3a1da0d4c');",
+            "pk_166a177b60dda3b4d90e24b3a1da0d4c"
+        ));
+        assert!(refused(
+            "apiKey: 'pk_live_51Hx2kLm9pQ8rS7tU6vW5xY4z'",
+            "pk_live_51Hx2kLm9pQ8rS7tU6vW5xY4z"
+        ));
+        assert!(refused(
+            "apiKey: 'klevu-163279107569385370',",
+            "klevu-163279107569385370"
+        ));
+        // `sk_` and 32 hex digits is a private key; `pk_` and 34 a Klaviyo private key (its own rule's).
+        assert!(!refused(
+            "api_key = 'sk_166a177b60dda3b4d90e24b3a1da0d4c'",
+            "sk_166a177b60dda3b4d90e24b3a1da0d4c"
+        ));
+        assert!(!openpay_public_key(b"pk_166a177b60dda3b4d90e24b3a1da0d4c12"));
     }
 
     #[test]

@@ -29,7 +29,8 @@
 ///   android:value="…"`, a JSON `"name", "value": …` (a flag between them, as NiFi's parameter contexts
 ///   write `"name": "…", "sensitive": true, "value": …`), an HCL `{ name = "name", value = "…" }` as
 ///   Terraform writes an ECS container's environment) and a Kubernetes or ECS
-///   `name:`/`value:` pair on the next line;
+///   `name:`/`value:` pair on the next line (CloudFormation's `OutputKey`/`OutputValue` and
+///   `ParameterKey`/`ParameterValue` too);
 /// - a default for when the environment lacks the variable (`process.env.NAME || "…"`, `?? '…'`,
 ///   `getenv("NAME") or "…"`, `unwrap_or("…"`, `orElse("…"`, `getOrElse("…"`), which ends at the
 ///   value's opening quote, on the next line too (Phoenix's `System.get_env("SECRET_KEY_BASE") ||`
@@ -68,7 +69,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
     r#"|['"][ \t]{0,3}:[ \t]{0,3}\{\s{0,12}['"]value['"][ \t]{0,3}:"#,
     r#"|['"][ \t]{0,3},[ \t]{0,3}value[ \t]{0,3}=[ \t]{0,3}['"]"#,
-    r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:value)['"]?[ \t]*[:=]"#,
+    r#"|['"]?,?[ \t]*\r?\n[ \t]*-?[ \t]*['"]?(?i:(?:output|parameter)?value)['"]?[ \t]*[:=]"#,
     r#"|['"]?[\])]{0,2}\s{0,3}(?:\|\||\?\?|\?:|[ \t]or|\.(?:unwrap_or\(|unwrap_or_else\(\|_\|[ \t]{0,3}|or_?[eE]lse\(|getOrElse\())(?:[ \t]{0,3}|[ \t]*\r?\n[ \t]*)[`'"]"#,
     r#"|['"]?\]?[ \t]{0,3}[!=]==?[ \t]{0,3}['"]"#,
     r#"|"[ \t]+envDefault:""#,

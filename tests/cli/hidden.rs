@@ -746,3 +746,17 @@ fn values_escaped_by_their_serializer_are_found_decoded() {
         ]
     );
 }
+
+/// A MySQL client's history as libedit writes it, every space as `\040`: the password of the
+/// `CREATE USER … IDENTIFIED BY` statement in it is read, at its line.
+#[test]
+fn a_mysql_history_whose_spaces_are_octal_escapes_is_read() {
+    let history = "_HiStOrY_V2_\nshow\\040databases;\nCREATE\\040USER\\040'wp_app'@'10.20.%'\\040IDENTIFIED\\040BY\\040'N_PDHO*o8R4pXAxW';\nFLUSH\\040PRIVILEGES;\n";
+    let dir = tree_of(&[("root/.mysql_history", history)]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id", "secret"]),
+        [["root/.mysql_history", "3", "sql-user-password", "N_PDHO*o8R4pXAxW"]]
+    );
+}
