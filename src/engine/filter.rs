@@ -384,6 +384,15 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         || openpay_public_key(&hay[start..end])
     {
         Some("a publishable key (`pk_live_…`, `pk_test_…`, Openpay's `pk_` and 32 hex digits: browser code's)")
+    } else if hay[start..end].starts_with(b"hmac-sha256:")
+        || hay[start..].starts_with(b"hmac-sha256:")
+        || hay[start..end].starts_with(b"accessor=")
+    {
+        Some("a Vault audit log's HMAC of a value (`hmac-sha256:…`) or a token's accessor (`accessor=…`)")
+    } else if dataloader_encrypted(hay, start, end) {
+        Some("a Salesforce Data Loader password encrypted with its key file (`process.encryptionKeyFile`)")
+    } else if setting_with_path(&hay[start..end]) {
+        Some("a setting whose value is a file's path (`jwt_key=/etc/slurm/jwt_hs256.key`)")
     } else if hay[start..end].starts_with(b"klevu-") && hay[start + 6..end].iter().all(u8::is_ascii_digit) {
         Some("a Klevu JS API key (`klevu-` and digits: the storefront's search key, public)")
     } else if mailgun_signature_token(hay, start, end) {
@@ -672,6 +681,29 @@ pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
         || has(b"braze.initialize")
         || has(b"appboy")
         || (has(b"braze") && has(b"sdk.") && !has(b"rest."))
+}
+
+/// True for a hex value beside Salesforce Data Loader's `encryptionKeyFile` setting: Data Loader keeps
+/// `sfdc.password` encrypted (`encrypt.sh -e`) with that key, as hex.
+fn dataloader_encrypted(hay: &[u8], start: usize, end: usize) -> bool {
+    end - start >= 32
+        && hay[start..end].iter().all(u8::is_ascii_hexdigit)
+        && memchr::memmem::find(
+            &hay[start.saturating_sub(600)..(end + 600).min(hay.len())],
+            b"encryptionKeyFile",
+        )
+        .is_some()
+}
+
+/// True for `name=/path` (a setting of a list of settings whose value is an absolute path: Slurm's
+/// `AuthAltParameters=jwt_key=/etc/slurm/jwt_hs256.key`).
+fn setting_with_path(value: &[u8]) -> bool {
+    value.iter().position(|&b| b == b'=').is_some_and(|i| {
+        i >= 3
+            && value[..i].iter().all(|b| b.is_ascii_lowercase() || *b == b'_')
+            && value.get(i + 1) == Some(&b'/')
+            && value[i + 1..].iter().filter(|&&b| b == b'/').count() >= 2
+    })
 }
 
 /// True for Openpay's public key, `pk_` and 32 hex digits (a Klaviyo private key is `pk_` and 34, and
@@ -1030,6 +1062,9 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // Harbor's documented default admin password (`harbor.yml`'s `harbor_admin_password`), in every
     // Harbor test and install guide.
     "Harbor12345",
+    // Google's reCAPTCHA v2 test keys (its FAQ: every verification passes; for automated tests).
+    "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
+    "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
     // RFC 7515's JWS example (appendix A.1), in every JOSE library's tests.
     "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 ];
@@ -2749,6 +2784,20 @@ mod tests {
         let start = 29;
         assert!(generic_context_refusal(nifi, start, start + 16).is_some());
         assert!(generic_context_refusal(b"password=HjY5k68kC4jfKKjX\n", 9, 25).is_none());
+    }
+
+    #[test]
+    fn encrypted_data_loader_passwords_and_path_settings() {
+        let props = "sfdc.password=efddd3d903818b669849c041dccea031fec3979b77261075f7bd44503fa6cdb1\nprocess.encryptionKeyFile=/opt/dataloader/conf/dataloader.key\n";
+        assert!(dataloader_encrypted(props.as_bytes(), 14, 78));
+        assert!(!dataloader_encrypted(
+            b"sfdc.password=efddd3d903818b669849c041dccea031fec3979b77261075f7bd44503fa6cdb1\n",
+            14,
+            78
+        ));
+        assert!(setting_with_path(b"jwt_key=/etc/slurm/jwt_hs256.key"));
+        assert!(!setting_with_path(b"Xk9=/vT2m7pL4wR8zQ"));
+        assert!(!setting_with_path(b"Zk3PqW9xLmVtR8s"));
     }
 
     #[test]

@@ -45,7 +45,8 @@
 ///   value's opening quote.
 /// - a value wrapped in a conversion call (Go's `NAME = []byte("…")`, Ktor's `NAME = hex("…")`,
 ///   `bytes.fromhex("…")`, `Buffer.from("…")`, `b64decode("…")`), which ends at the call's parenthesis.
-/// - a Markdown table's row (`` | `NAME` | `…` | ``), which ends at the value's opening backtick.
+/// - a Markdown table's row (`` | `NAME` | `…` | ``, `` | Password | `…` | ``), which ends at the value's
+///   opening backtick.
 /// - an HTML table's row, the name in one cell and the value in the next (`<td><p>API Key
 ///   Secret</p></td><td><p><code>…`, a Confluence page or an exported wiki);
 /// - a COBOL data item's `PIC X(16) VALUE` (a copybook's `05 WS-DB-PASSWORD PIC X(16) VALUE '…'.`).
@@ -76,7 +77,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"]\)[ \t]{0,3}={1,2}"#,
     r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"]"#,
     r#"|[ \t]{0,40}:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
-    r#"|`[ \t]*\|[ \t]*`"#,
+    r#"|`?[ \t]*\|[ \t]*`"#,
     r#"|[ \t]+(?i:PIC(?:TURE)?[ \t]+X)(?:\([0-9]{1,4}\))?[ \t]+(?i:VALUE)[ \t]+"#,
     r#"|[ \t]{0,3}=[ \t]{0,3}["']?\$\{[A-Za-z0-9_]+:?[-=]"#,
     r#"|['"]?[ \t]{0,3}[:=][ \t]{0,3}\[[ \t]*\r?\n?[ \t]*)"#,
