@@ -883,6 +883,10 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         }
         _ => false,
     } || matches!(words.as_slice(), [.., c, s, t] if c == "client" && s == "side" && t == "token");
+    // Socrata's app token only raises a client's rate limit and ships in dashboards (`SODA_APP_TOKEN`).
+    let socrata_token = words.iter().any(|w| w == "soda" || w == "socrata")
+        && words.iter().any(|w| w == "app")
+        && words.last().is_some_and(|w| w == "token");
     // Mixpanel's project token identifies the project to its browser and mobile SDKs; its secrets are
     // the API secret and service-account secrets.
     let mixpanel_token = words.iter().any(|w| w == "mixpanel") && words.last().is_some_and(|w| w == "token");
@@ -912,6 +916,7 @@ pub fn is_reference_name(name: &[u8]) -> bool {
         || part
         || client_token
         || mixpanel_token
+        || socrata_token
         || shopify_key
         || storefront_token
         // A generator's option (`op item create --generate-password='letters,digits,24'`): a recipe.
@@ -1062,6 +1067,9 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     // Harbor's documented default admin password (`harbor.yml`'s `harbor_admin_password`), in every
     // Harbor test and install guide.
     "Harbor12345",
+    // Binance's API documentation's signing example (`apiKey`, `secretKey`).
+    "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+    "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
     // Google's reCAPTCHA v2 test keys (its FAQ: every verification passes; for automated tests).
     "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
     "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
@@ -2233,6 +2241,7 @@ mod tests {
             "passwordSalt",
             "PasswordHashAlgorithm",
             "client_side_token",
+            "SODA_APP_TOKEN",
             "plainToken",
             "encryptedToken",
             "NextToken",
