@@ -384,10 +384,7 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         || openpay_public_key(&hay[start..end])
     {
         Some("a publishable key (`pk_live_…`, `pk_test_…`, Openpay's `pk_` and 32 hex digits: browser code's)")
-    } else if hay[start..end].starts_with(b"hmac-sha256:")
-        || hay[start..].starts_with(b"hmac-sha256:")
-        || hay[start..end].starts_with(b"accessor=")
-    {
+    } else if hay[start..].starts_with(b"hmac-sha256:") || hay[start..end].starts_with(b"accessor=") {
         Some("a Vault audit log's HMAC of a value (`hmac-sha256:…`) or a token's accessor (`accessor=…`)")
     } else if dataloader_encrypted(hay, start, end) {
         Some("a Salesforce Data Loader password encrypted with its key file (`process.encryptionKeyFile`)")
@@ -442,12 +439,17 @@ pub fn inside_arn(hay: &[u8], start: usize) -> bool {
     memchr::memmem::find(token, b"arn:aws").is_some()
 }
 
+/// The text around `start..end`: up to `reach` bytes each side, within `hay`.
+fn around(hay: &[u8], start: usize, end: usize, reach: usize) -> &[u8] {
+    &hay[start.saturating_sub(reach)..end.saturating_add(reach).min(hay.len())]
+}
+
 /// True when the value at `start..end` is the key of an Algolia search configuration: `algolia` or
 /// `docsearch` near it and an `indexName` beside it (Docusaurus' `themeConfig.algolia`,
 /// `docsearch({appId, apiKey, indexName})`). Algolia's documentation has that key be the search-only
 /// one, which ships to every visitor's browser.
 pub fn search_only_key(hay: &[u8], start: usize, end: usize) -> bool {
-    let near = &hay[start.saturating_sub(400)..(end + 400).min(hay.len())];
+    let near = around(hay, start, end, 400);
     // The index name first: a search without a copy, and most candidates have none.
     if memchr::memmem::find(near, b"indexName").is_none() {
         return false;
@@ -675,7 +677,7 @@ pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
     if end - start != 36 || hay[start..end].iter().filter(|&&b| b == b'-').count() != 4 {
         return false;
     }
-    let near = hay[start.saturating_sub(300)..(end + 300).min(hay.len())].to_ascii_lowercase();
+    let near = around(hay, start, end, 300).to_ascii_lowercase();
     let has = |needle: &[u8]| memchr::memmem::find(&near, needle).is_some();
     has(b"braze.configuration")
         || has(b"braze.initialize")
@@ -688,11 +690,7 @@ pub fn braze_sdk_key(hay: &[u8], start: usize, end: usize) -> bool {
 fn dataloader_encrypted(hay: &[u8], start: usize, end: usize) -> bool {
     end - start >= 32
         && hay[start..end].iter().all(u8::is_ascii_hexdigit)
-        && memchr::memmem::find(
-            &hay[start.saturating_sub(600)..(end + 600).min(hay.len())],
-            b"encryptionKeyFile",
-        )
-        .is_some()
+        && memchr::memmem::find(around(hay, start, end, 600), b"encryptionKeyFile").is_some()
 }
 
 /// True for `name=/path` (a setting of a list of settings whose value is an absolute path: Slurm's
