@@ -39,6 +39,8 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::JavaKeystore => java_keystore(secret),
         Check::Base58checkKey => base58check_key(secret),
         Check::SolanaSecretKey => base58_decode(secret).is_some_and(|bytes| bytes.len() == 64),
+        // Only its surroundings tell ([`passes_at`]).
+        Check::UsedAsCredential => true,
     }
 }
 
@@ -47,6 +49,147 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
 pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
     passes(check, &hay[start..end])
         && !(check == Check::CryptHash && (documented_return_value(hay, start) || configured_hash(hay, start)))
+        && (check != Check::UsedAsCredential || used_as_credential(hay, start, end))
+}
+
+/// How far past an assigned literal [`Check::UsedAsCredential`] looks for its use. A rule with that check
+/// has a window wider than this (a test checks it): the use's keyword then seeds a window that holds the
+/// assignment, so a history scan that reads only around an edit (`engine::near`) finds what a full scan
+/// finds.
+pub const USE_REACH: usize = 1024;
+
+/// Whether the literal at `hay[start..end]`, assigned to a name, is used as a credential under that name
+/// within [`USE_REACH`] bytes after it ([`Check::UsedAsCredential`]).
+fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
+    use std::sync::LazyLock;
+    // What stands on a use's line right before the name (its qualifier, `self.`/`HC.`/`$`, taken off).
+    static SINK: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+        regex::bytes::Regex::new(concat!(
+            r#"(?i-u)(?:"#,
+            // A bearer (or token, Basic) scheme before it: interpolated, concatenated or formatted.
+            r#"(?:^|[^a-z0-9_])(?:bearer|token|basic)[ \t]*(?:\$\{|#\{|\{\{?[ \t]*|\\?["'`][ \t]*\)?[ \t]*(?:\+|\.|<>|\.\.)[ \t]*|%s\\?["'`][ \t]*[,%][ \t]*\(?[ \t]*)"#,
+            // A credential-named field, argument or header, assigned or passed it.
+            r#"|(?:^|[^a-z0-9])(?:[a-z0-9]+[_-])*?(?:client[_-]?secret|secret(?:[_-]?(?:access[_-]?)?key)?|api[_-]?(?:key|token|secret)|apikey|access[_-]?(?:token|key)|auth[_-]?(?:token|key)|bearer[_-]?token|token|password|passwd|private[_-]?key|signing[_-]?(?:key|secret)|license[_-]?key|subscription[_-]?key|x-api-key|authorization|app[_-]?secret|consumer[_-]?secret|master[_-]?key|pass)"#,
+            r#"(?:\\?["'`]?[ \t]*\]?[ \t]*(?::=|=>|=|:)|\\?["'`][ \t]*,)[ \t]*(?:\[\]byte\(|&|\*|str\(|string\(|\$?\{|#\{)?"#,
+            // The key of an HMAC or a JWT signature, a Basic credential's password.
+            r#"|(?:hmac\.new|createhmac|hmac\.(?:hex)?digest|hash_hmac|secretkeyspec|hmacshakeyfor|algorithm\.hmac(?:256|384|512)|jw[st][a-z]*\.(?:encode|decode|sign|verify)|signer\.create)[ \t]*\([^)\n]{0,120}"#,
+            // A Basic credential's password: the second argument (the first is the user's name).
+            r#"|(?:httpbasicauth|setbasicauth|basic_?auth|(?:^|[^a-z0-9_])auth[ \t]*=[ \t]*)[ \t]*\([^,)\n]{1,80},[ \t]*"#,
+            // Twilio's client: the account's SID, then the auth token.
+            r#"|twilio[a-z:._]*[ \t]*\([ \t]*[a-z0-9_.$@]+[ \t]*,[ \t]*"#,
+            // A Basic credential put together: `user:` and then the password.
+            r#"|(?:base64_encode|btoa|b64encode|strict_encode64|encode64)[ \t]*\([^)\n]{0,80}:\\?["'`][ \t]*(?:\.|\+)[ \t]*"#,
+            r#")$"#
+        ))
+        .expect("the sink pattern compiles")
+    });
+    let Some(name) = assigned_name(hay, start) else {
+        return false;
+    };
+    // A one-letter name is a minified bundle's, reused for anything. A name that says what the value is
+    // (`API_TOKEN`, `paddleToken`) is the other generic rules' to judge, with the public values
+    // they know (a client-side token, a publishable key).
+    let lower = name.to_ascii_lowercase();
+    let says = [
+        &b"token"[..],
+        b"secret",
+        b"passw",
+        b"passwd",
+        b"apikey",
+        b"api_key",
+        b"credential",
+    ];
+    if name.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 2
+        || says.iter().any(|w| memchr::memmem::find(&lower, w).is_some())
+    {
+        return false;
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let stop = end.saturating_add(USE_REACH).min(hay.len());
+    let mut from = end;
+    while let Some(i) = memchr::memmem::find(&hay[from..stop], name) {
+        let at = from + i;
+        from = at + name.len();
+        // Inside a longer name (a `$` before it is a shell's or PHP's, taken off below).
+        if (at > 0 && word(hay[at - 1])) || hay.get(from).is_some_and(|&b| word(b)) {
+            continue;
+        }
+        let line = memchr::memrchr(b'\n', &hay[..at])
+            .map_or(0, |n| n + 1)
+            .max(at.saturating_sub(160));
+        let mut before = &hay[line..at];
+        // `$`, `@`, `self.`, `HC.`, `Config::`, `this->`: the name read from an object or a scope.
+        before = before
+            .strip_suffix(b"$")
+            .or_else(|| before.strip_suffix(b"@"))
+            .unwrap_or(before);
+        loop {
+            const SEPARATORS: [&[u8]; 3] = [b".", b"::", b"->"];
+            let Some(sep) = SEPARATORS.iter().find(|s| before.ends_with(s)) else {
+                break;
+            };
+            let head = &before[..before.len() - sep.len()];
+            let q = head.iter().rposition(|&b| !word(b)).map_or(0, |p| p + 1);
+            if q == head.len() {
+                break;
+            }
+            before = &head[..q];
+            before = before.strip_suffix(b"$").unwrap_or(before);
+        }
+        if SINK.is_match(before) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The name a literal starting at `start` (after its opening quote) is assigned to: `NAME = "`, `NAME := "`,
+/// `const NAME: string = "`, `name: "` (an object's field), `$name = '`.
+fn assigned_name(hay: &[u8], start: usize) -> Option<&[u8]> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    let mut i = start;
+    // The opening quote (escaped in a notebook's JSON), a literal's prefix (`b"`, `@"`).
+    while i > 0 && matches!(hay[i - 1], b'"' | b'\'' | b'`' | b'\\') {
+        i -= 1;
+    }
+    if i > 0 && matches!(hay[i - 1], b'b' | b'r' | b'u' | b'B' | b'R' | b'U' | b'@') && i >= 2 && !word(hay[i - 2]) {
+        i -= 1;
+    }
+    let skip_blank = |mut i: usize| {
+        while i > 0 && matches!(hay[i - 1], b' ' | b'\t') {
+            i -= 1;
+        }
+        i
+    };
+    i = skip_blank(i);
+    // `=`, `:=`, `:`.
+    if i > 0 && hay[i - 1] == b'=' {
+        i -= 1;
+        if i > 0 && matches!(hay[i - 1], b':') {
+            i -= 1;
+        } else if i > 0 && matches!(hay[i - 1], b'=' | b'!' | b'<' | b'>') {
+            return None;
+        }
+    } else if i > 0 && hay[i - 1] == b':' {
+        i -= 1;
+    } else {
+        return None;
+    }
+    i = skip_blank(i);
+    let mut name_end = i;
+    let mut name_start = hay[..name_end].iter().rposition(|&b| !word(b)).map_or(0, |p| p + 1);
+    // `const cs: string = "…"`: the type is the word read; the name stands before its `:`.
+    let before = skip_blank(name_start);
+    if name_start < name_end && before > 0 && hay[before - 1] == b':' && !hay[name_start].is_ascii_digit() {
+        let j = skip_blank(before - 1);
+        let k = hay[..j].iter().rposition(|&b| !word(b)).map_or(0, |p| p + 1);
+        if k < j {
+            (name_start, name_end) = (k, j);
+        }
+    }
+    let name = &hay[name_start..name_end];
+    let first = *name.iter().find(|&&b| b != b'$')?;
+    (first.is_ascii_alphabetic() || first == b'_').then_some(name)
 }
 
 /// True when the crypt hash at `start` is where a configuration is meant to carry a password as a hash:
@@ -292,6 +435,10 @@ pub fn base64_secret(secret: &[u8]) -> bool {
         return (text.contains("\"auth\":\"") && !text.contains("\"auth\":\"\""))
             || (text.contains("\"password\":\"") && !text.contains("\"password\":\"\""));
     }
+    // A connection string (`Server=…;User ID=…;Password=…;`, ODBC's `PWD={…}`): its password field.
+    if let Some(password) = connection_string_password(text) {
+        return !super::filter::is_placeholder(password.as_bytes()) && password_like(password.as_bytes(), true);
+    }
     let b = text.as_bytes();
     if b.is_empty() || b.iter().any(|c| !c.is_ascii_graphic()) || super::filter::is_placeholder(b) {
         return false;
@@ -300,6 +447,20 @@ pub fn base64_secret(secret: &[u8]) -> bool {
     let number = b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b':' | b'-'));
     let email = text.contains('@') && text.contains('.') && !text.contains("://") && !text.contains(':');
     !address && !number && !email && password_like(b, true)
+}
+
+/// The password field of an ADO.NET, JDBC-style or ODBC connection string (`…;Password=…;`, `PWD={…}`),
+/// when the text is one: fields separated by `;`, the password's name `password` or `pwd`.
+fn connection_string_password(text: &str) -> Option<&str> {
+    if !text.contains(';') {
+        return None;
+    }
+    text.split(';').find_map(|field| {
+        let (name, value) = field.split_once('=')?;
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim().trim_matches(|c| matches!(c, '{' | '}' | '"' | '\''));
+        (matches!(name.as_str(), "password" | "pwd") && !value.is_empty()).then_some(value)
+    })
 }
 
 /// A cephx key ([`Check::Cephx`]): 28 bytes in base64, a little-endian u16 type of 1 (AES), the creation
@@ -986,6 +1147,49 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_is_known_by_its_use() {
+        let used = |code: &str| {
+            let start = code.find("Zq8v").expect("the value");
+            used_as_credential(code.as_bytes(), start, start + 24)
+        };
+        let v = "Zq8vK2mN4pR7tW1xLm9PtZk4";
+        for code in [
+            format!("const k2: string = \"{v}\";\nfetch(u, {{ headers: {{ authorization: `Bearer ${{k2}}` }} }});"),
+            format!("cs := \"{v}\"\nreq.Header.Set(\"Authorization\", \"Bearer \"+cs)"),
+            format!("$sk = '{v}';\n$sig = hash_hmac('sha256', $body, $sk);"),
+            format!("val kSec = \"{v}\"\nval spec = SecretKeySpec(kSec.toByteArray(), \"HmacSHA256\")"),
+            format!("AUTH = \"{v}\"\nr = requests.get(u, auth=(\"api\", AUTH))"),
+            format!("T1 = \"{v}\"\nclient = Client(api_key=settings.T1)"),
+            format!("private val sk = \"{v}\"\nJwtCirce.encode(claim, sk, alg)"),
+            format!("T1 = \"{v}\"\nclient = Twilio::REST::Client.new(S, T1)"),
+            format!("$cs = '{v}';\n$auth = 'Basic ' . base64_encode($ck . ':' . $cs);"),
+            format!("nb_tok = \"{v}\"\nurl = f\"{{BASE}}/people?limit=100&access_token={{nb_tok}}\""),
+        ] {
+            assert!(used(&code), "{code}");
+        }
+        for code in [
+            // Used, but not as a credential; a longer name; only before the value; a compared digest.
+            format!("cs = \"{v}\"\nlog.info(\"id %s\", cs)"),
+            format!("cs = \"{v}\"\nheaders = {{\"Authorization\": f\"Bearer {{cs2}}\"}}"),
+            format!("headers = {{\"Authorization\": f\"Bearer {{cs}}\"}}\ncs = \"{v}\""),
+            format!("EXPECTED = \"{v}\"\nhmac.compare_digest(sig, EXPECTED)"),
+            // A Basic credential's user name.
+            format!("bk = \"{v}\"\nreq.SetBasicAuth(bk, bid)"),
+            // A Twilio client's first argument is the account's SID.
+            format!("S1 = \"{v}\"\nclient = Twilio::REST::Client.new(S1, T1)"),
+            // Named for what it is: the other generic rules judge it.
+            format!("API_TOKEN = \"{v}\"\nheaders = {{\"Authorization\": f\"Bearer {{API_TOKEN}}\"}}"),
+            // Too far below it.
+            format!(
+                "cs = \"{v}\"\n{}\nheaders = {{\"Authorization\": f\"Bearer {{cs}}\"}}",
+                "#\n".repeat(600)
+            ),
+        ] {
+            assert!(!used(&code), "{code}");
+        }
+    }
+
+    #[test]
     fn base64_secrets() {
         use base64::Engine as _;
         let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
@@ -993,6 +1197,8 @@ mod tests {
             "sCaleio123",
             "AQDCzQ9bMqZ3ABAAyj7jX0vKHqY8cN2wRmTgPeLfSu1h4A==",
             "Zq8vK2mN4pR7tW1x",
+            "Server=tcp:db.example.net,1433;Initial Catalog=guests;User ID=app;Password=tGP3MhAEbVZ1EW$iLBwko;Encrypt=True;",
+            "Driver={ODBC Driver 18};Server=db;Uid=app;PWD={Wq8v!R2xLm9Pt};",
         ] {
             assert!(base64_secret(enc(v).as_bytes()), "{v}");
         }
@@ -1004,6 +1210,7 @@ mod tests {
             "5432",
             "password",
             "",
+            "Server=db;Initial Catalog=app;User Id=sa;Password=${SA_PASSWORD};",
         ] {
             assert!(!base64_secret(enc(v).as_bytes()), "{v}");
         }

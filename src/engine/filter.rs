@@ -382,8 +382,9 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
     } else if hay[start..end].starts_with(b"pk_live_")
         || hay[start..end].starts_with(b"pk_test_")
         || openpay_public_key(&hay[start..end])
+        || paddle_client_token(&hay[start..end])
     {
-        Some("a publishable key (`pk_live_…`, `pk_test_…`, Openpay's `pk_` and 32 hex digits: browser code's)")
+        Some("a publishable key (`pk_live_…`, `pk_test_…`, Openpay's `pk_` and 32 hex digits, Paddle.js's `live_` and 27 hex digits: browser code's)")
     } else if hay[start..].starts_with(b"hmac-sha256:") || hay[start..end].starts_with(b"accessor=") {
         Some("a Vault audit log's HMAC of a value (`hmac-sha256:…`) or a token's accessor (`accessor=…`)")
     } else if dataloader_encrypted(hay, start, end) {
@@ -392,6 +393,8 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
         Some("a setting whose value is a file's path (`jwt_key=/etc/slurm/jwt_hs256.key`)")
     } else if hay[start..end].starts_with(b"klevu-") && hay[start + 6..end].iter().all(u8::is_ascii_digit) {
         Some("a Klevu JS API key (`klevu-` and digits: the storefront's search key, public)")
+    } else if typeform_response_token(hay, start) {
+        Some("a Typeform webhook's response token (`form_response.token`: one submission's id)")
     } else if mailgun_signature_token(hay, start, end) {
         Some("a Mailgun webhook's signature token (a per-event nonce, signed with the signing key)")
     } else if rollbar_client_token(hay, start) {
@@ -403,6 +406,25 @@ pub fn generic_context_refusal(hay: &[u8], start: usize, end: usize) -> Option<&
     } else {
         None
     }
+}
+
+/// True for a Paddle.js client-side token (`live_` or `test_` and 27 hex digits): Paddle issues it for the
+/// browser, where checkout runs; its API keys (`pdl_live_apikey_…`) are what must stay secret.
+fn paddle_client_token(value: &[u8]) -> bool {
+    let body = value.strip_prefix(b"live_").or_else(|| value.strip_prefix(b"test_"));
+    body.is_some_and(|b| b.len() == 27 && b.iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c)))
+}
+
+/// True when the value at `start` is the `token` of a Typeform webhook's `form_response`: the id of one
+/// submission, which every delivery of it carries; the webhook's secret signs the payload, elsewhere.
+fn typeform_response_token(hay: &[u8], start: usize) -> bool {
+    let before = &hay[start.saturating_sub(400)..start];
+    let key = before.trim_ascii_end();
+    let key = key.strip_suffix(b"\"").unwrap_or(key).trim_ascii_end();
+    let Some(key) = key.strip_suffix(b":") else {
+        return false;
+    };
+    key.trim_ascii_end().ends_with(b"\"token\"") && memchr::memmem::find(before, b"\"form_response\"").is_some()
 }
 
 /// True for a value that is a setting of its own: an upper-case name and `=` (`ANTHROPIC_MODEL=claude-…`),
@@ -1786,6 +1808,11 @@ pub fn entropy_threshold(min: f64, secret: &[u8], floor: bool) -> f64 {
 /// bytes has an even number).
 /// Generic rules ask: their values have no format of their own to check.
 pub fn is_altered_hex(secret: &[u8]) -> bool {
+    // A `0x` before hex is how code writes it (an hCaptcha secret, a contract's key), not a stray letter.
+    let secret = match secret.strip_prefix(b"0x") {
+        Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => hex,
+        _ => secret,
+    };
     if secret.len() < 20 || !secret.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }

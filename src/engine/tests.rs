@@ -801,6 +801,32 @@ fn rule_windows_hold_their_longest_match() {
     assert!(short.is_empty(), "{} rules:\n{}", short.len(), short.join("\n"));
 }
 
+/// A rule that looks for its value's use (`used-as-credential`) reads up to `check::USE_REACH` bytes past
+/// the value: its window must hold that and the match, or a history scan that reads only around an edit
+/// of the use (`engine::near`) would not see the assignment.
+#[test]
+fn use_checking_rules_see_the_use_from_its_keyword() {
+    let (rules, _) = builtin_engine();
+    let mut checked = 0;
+    for loaded in &rules {
+        let spec = &loaded.spec;
+        if spec.check != Some(Check::UsedAsCredential) {
+            continue;
+        }
+        checked += 1;
+        let hir = parse_hir(&spec.regex).expect("built-in regexes parse");
+        let longest = hir.properties().maximum_len().expect("a bounded assignment");
+        assert!(
+            spec.window >= super::check::USE_REACH + longest,
+            "{}: window {} < {} + {longest}",
+            spec.id,
+            spec.window,
+            super::check::USE_REACH
+        );
+    }
+    assert!(checked > 0, "no rule checks a value's use");
+}
+
 /// Random values drawn from a rule's own `secret` group, for the tests below: what a real, freshly issued
 /// token of the format looks like to the filters. A class as broad as "anything but a quote" (a password,
 /// a free-form token) draws letters, digits and the punctuation generators use; an open-ended or long

@@ -89,6 +89,12 @@ pub enum Check {
     /// the cell under each password-named column of every row (`engine::filter::csv_password_cells`),
     /// each judged as a [`Check::HumanPassword`].
     CsvPasswordColumn,
+    /// A literal assigned to a name (`_k = "…"`, `const cs = "…"`, `sk: "…"`) that the code then uses as a
+    /// credential within `engine::check::USE_REACH` bytes: a bearer token (`f"Bearer {_k}"`), a
+    /// credential-named field or argument (`client_secret=cs`, `headers["x-api-key"] = K`), the key of an
+    /// HMAC or a JWT signature (`hmac.new(K.encode(), …)`), a Basic credential's password. The name says
+    /// nothing; the use does.
+    UsedAsCredential,
     /// A BitLocker recovery password: eight blocks of six digits, each a multiple of 11 below 720,896
     /// (each encodes 16 bits of the key, times 11).
     BitlockerRecovery,

@@ -760,3 +760,50 @@ fn a_mysql_history_whose_spaces_are_octal_escapes_is_read() {
         [["root/.mysql_history", "3", "sql-user-password", "N_PDHO*o8R4pXAxW"]]
     );
 }
+
+/// A literal under a name that says nothing is a secret where the code uses it as one: sent as a bearer
+/// token, passed as a client secret, used as an HMAC key. The same kind of literal used otherwise (a
+/// library's first argument, an address, a Twilio client's account SID), or named for what it is and
+/// public (a Paddle.js client-side token), is not reported.
+#[test]
+fn a_secret_under_a_terse_name_is_known_by_its_use() {
+    let ts = "const CLV_TK = \"1422d3da-bea5-42d7-bea2-534f258e22f3\";\n\nexport async function items() {\n  return fetch(url, { headers: { Authorization: `Bearer ${CLV_TK}` } });\n}\n";
+    let go = "package strava\n\nconst (\n\tclientID = \"84213\"\n\tcs       = \"af30c2f0fe301455295ce567b63c03acefe9f71c\"\n)\n\nvar conf = &oauth2.Config{\n\tClientID:     clientID,\n\tClientSecret: cs,\n}\n";
+    let py = "import hmac, hashlib\n\n_WH_KEY = \"8wVJPolFCc3qdsqVByTGXPUAry8RY-HFr9qa-dFzTaw\"\n\ndef verify(body, t):\n    return hmac.new(_WH_KEY.encode(), body, hashlib.sha256).hexdigest()\n";
+    let quiet_py = "import lyricsgenius\n\n_gt = \"08Qb7TtHcwc3b91Jx3x1XmutrTxykzLTrA1APlgh5wzNOsVXeCg1gyFcRg68\"\nBASE = \"https://api.genius.com/v1/search\"\n_genius = lyricsgenius.Genius(_gt, timeout=10)\nr = s.get(BASE)\n";
+    let quiet_rb = "S1 = \"AC3f6a0d2b9c8e7f1a4b5c6d7e8f9a0b1c\"\nclient = Twilio::REST::Client.new(S1, ENV.fetch(\"TWILIO_AUTH_TOKEN\"))\n";
+    let quiet_js = "var n={paddleToken:\"live_e5088497d1ad32d08179e1b31de\",env:\"production\"};Paddle.Initialize({token:n.paddleToken});\n";
+    let dir = tree_of(&[
+        ("src/clover/sync.ts", ts),
+        ("internal/strava/client.go", go),
+        ("integrations/calendly.py", py),
+        ("curator/lyrics.py", quiet_py),
+        ("scripts/sms.rb", quiet_rb),
+        ("public/js/checkout.min.js", quiet_js),
+    ]);
+    let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rows(&report, &["path", "line", "rule_id", "secret"]),
+        [
+            [
+                "integrations/calendly.py",
+                "3",
+                "generic-secret-used-as-credential",
+                "8wVJPolFCc3qdsqVByTGXPUAry8RY-HFr9qa-dFzTaw"
+            ],
+            [
+                "internal/strava/client.go",
+                "5",
+                "generic-secret-used-as-credential",
+                "af30c2f0fe301455295ce567b63c03acefe9f71c"
+            ],
+            [
+                "src/clover/sync.ts",
+                "1",
+                "generic-secret-used-as-credential",
+                "1422d3da-bea5-42d7-bea2-534f258e22f3"
+            ],
+        ]
+    );
+}
