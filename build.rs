@@ -54,6 +54,17 @@ fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let rules_dir = Path::new(&manifest).join("rules");
     println!("cargo:rerun-if-changed={}", rules_dir.display());
+    // The modules this script includes (`#[path]` above) decide what it writes: the decoder patterns
+    // come from `spell.rs`, so a new in-value escape must rebuild them.
+    for module in [
+        "build.rs",
+        "src/decode/spell.rs",
+        "src/rules/fragment.rs",
+        "src/engine/tails.rs",
+        "src/rules/bake.rs",
+    ] {
+        println!("cargo:rerun-if-changed={}", Path::new(&manifest).join(module).display());
+    }
 
     let mut files: Vec<_> = fs::read_dir(&rules_dir)
         .expect("the rules/ directory ships with the crate")

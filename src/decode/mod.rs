@@ -310,9 +310,13 @@ pub fn findings(
         } = h;
         let label = encoding.outer().label();
         let id = finding.rule.id.as_str();
-        let covered = covering.iter().any(|&(s, e, rule)| {
-            s <= span.0 && span.1 <= e && (engine.rule(rule).info.id.as_str() == id || engine.supersedes(rule, id))
-        });
+        // A generic value read whole only once its escapes were decoded (`&amp;` in an XML password) is
+        // not the clear match over the same bytes: it replaces it (below).
+        let unescaped = finding.rule.is_generic() && matches!(encoding.outer(), Step::Escape | Step::HtmlEntity);
+        let covered = !unescaped
+            && covering.iter().any(|&(s, e, rule)| {
+                s <= span.0 && span.1 <= e && (engine.rule(rule).info.id.as_str() == id || engine.supersedes(rule, id))
+            });
         if covered {
             continue;
         }
@@ -415,8 +419,9 @@ fn hidden_in(
             // Generic `secret=` assignments inside decoded text (a JWT's or OAuth token's JSON, a query
             // string) are part of a token or already seen in clear, not a leak of their own; but a value
             // that is itself escaped (PHP's `"secret": "\/Ykn…"`, a `.properties` password with `\:`) is
-            // one the clear scan could not read whole.
-            let escaped_value = d.step() == Step::Escape && span.1 - span.0 > m.end - m.start;
+            // one the clear scan could not read whole, and so is a password in XML with `&amp;` in it.
+            let escaped_value =
+                matches!(d.step(), Step::Escape | Step::HtmlEntity) && span.1 - span.0 > m.end - m.start;
             if f.rule.is_generic() && !escaped_value {
                 continue;
             }

@@ -29,6 +29,12 @@ pub const IN_VALUE_ESCAPES: &[&str] = &[
     "\\/", "\\u002b", "\\u002f", "\\u003d", "\\:", "\\=", "\\#", "\\!", "\\040",
 ];
 
+/// XML's and HTML's references for the characters a markup value must escape, as decoder patterns of the
+/// entity decoder in the same pass: a password in a .NET or Java XML configuration holds `&amp;` for
+/// each `&` and `&lt;` for each `<`. Decoded only when the reference sits in a run of mixed value
+/// characters (`text::HtmlEntity`), so a page's `?a=1&amp;b=2` costs a glance, not a decode.
+pub const IN_VALUE_ENTITIES: &[&str] = &["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"];
+
 /// What the decoders need of one rule.
 pub struct RuleInput<'a> {
     /// Tagged `generic`: never reported inside decoded bytes, so no decoder spells its keywords.
@@ -78,6 +84,11 @@ pub fn gate_patterns(rules: &[RuleInput<'_>], base64: bool) -> Vec<Spelled> {
         for escape in IN_VALUE_ESCAPES {
             if seen.insert((ESCAPE, escape.to_string())) {
                 out.push((escape.to_string(), ESCAPE, 0));
+            }
+        }
+        for entity in IN_VALUE_ENTITIES {
+            if seen.insert((HTML_ENTITY, entity.to_string())) {
+                out.push((entity.to_string(), HTML_ENTITY, 0));
             }
         }
     }

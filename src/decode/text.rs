@@ -193,6 +193,9 @@ impl Decoder for HtmlEntity {
 
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
         out.clear();
+        if in_value_entity(hay, at) && !in_secret_like_run(hay, at) {
+            return None;
+        }
         let (start, end) = line_window(hay, at)?;
         let mut i = start;
         while i < end {
@@ -209,6 +212,13 @@ impl Decoder for HtmlEntity {
         }
         Some((start, end))
     }
+}
+
+/// Whether the hit at `at` is one of [`spell::IN_VALUE_ENTITIES`] (a reference inside a value, not a
+/// keyword's spelling in references).
+fn in_value_entity(hay: &[u8], at: usize) -> bool {
+    let rest = &hay[at.min(hay.len())..];
+    spell::IN_VALUE_ENTITIES.iter().any(|e| rest.starts_with(e.as_bytes()))
 }
 
 /// Whether the hit at `at` is one of [`spell::IN_VALUE_ESCAPES`] (an escape inside a value, not a
@@ -228,7 +238,8 @@ const MIN_ESCAPED_RUN: usize = 16;
 /// [`MIN_ESCAPED_RUN`] long that mixes digits, capitals and small letters, as generated keys and chosen
 /// passwords do: a JavaScript regex's `\/\/` or a PHP URL's `https:\/\/example.com` does not.
 fn in_secret_like_run(hay: &[u8], at: usize) -> bool {
-    let value = |b: u8| b.is_ascii_alphanumeric() || b"+/=_.~!@#$%^&*?:\\-".contains(&b);
+    // `;` ends a character reference (`&amp;`) inside the value.
+    let value = |b: u8| b.is_ascii_alphanumeric() || b"+/=_.~!@#$%^&*?:;\\-".contains(&b);
     // Read at most a window each way: a megabyte of minified text is one run.
     let lo = at.saturating_sub(BACK);
     let hi = at.saturating_add(BACK).min(hay.len());

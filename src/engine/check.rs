@@ -58,6 +58,9 @@ pub fn passes_at(check: Check, hay: &[u8], start: usize, end: usize) -> bool {
 /// finds.
 pub const USE_REACH: usize = 1024;
 
+/// A line longer than this is a minified bundle's (for [`used_as_credential`]'s one-letter names).
+const MINIFIED_LINE: usize = 400;
+
 /// Whether the literal at `hay[start..end]`, assigned to a name, is used as a credential under that name
 /// within [`USE_REACH`] bytes after it ([`Check::UsedAsCredential`]).
 fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
@@ -68,6 +71,9 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
             r#"(?i-u)(?:"#,
             // A bearer (or token, Basic) scheme before it: interpolated, concatenated or formatted.
             r#"(?:^|[^a-z0-9_])(?:bearer|token|basic)[ \t]*(?:\$\{|#\{|\{\{?[ \t]*|\\?["'`][ \t]*\)?[ \t]*(?:\+|\.|<>|\.\.)[ \t]*|%s\\?["'`][ \t]*[,%][ \t]*\(?[ \t]*)"#,
+            // A shell's `"Bearer $T"` (its `$` taken off), `curl -u user:$K`, `--password $K`, a URL's
+            // password (`https://ci:$K@host`).
+            r#"|(?:^|[^a-z0-9_])bearer[ \t]+|(?:^|[ \t])(?:-u|--user)[ \t]+["']?[^\s:"']{0,60}:|--(?:password|token|api-key|access-token)[ \t]+["']?|[a-z][a-z0-9+.-]{1,15}://[^\s:/@"']{1,60}:"#,
             // A credential-named field, argument or header, assigned or passed it.
             r#"|(?:^|[^a-z0-9])(?:[a-z0-9]+[_-])*?(?:client[_-]?secret|secret(?:[_-]?(?:access[_-]?)?key)?|api[_-]?(?:key|token|secret)|apikey|access[_-]?(?:token|key)|auth[_-]?(?:token|key)|bearer[_-]?token|token|password|passwd|private[_-]?key|signing[_-]?(?:key|secret)|license[_-]?key|subscription[_-]?key|x-api-key|authorization|app[_-]?secret|consumer[_-]?secret|master[_-]?key|pass)"#,
             r#"(?:\\?["'`]?[ \t]*\]?[ \t]*(?::=|=>|=|:)|\\?["'`][ \t]*,)[ \t]*(?:\[\]byte\(|&|\*|str\(|string\(|\$?\{|#\{)?"#,
@@ -86,7 +92,8 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
     let Some(name) = assigned_name(hay, start) else {
         return false;
     };
-    // A one-letter name is a minified bundle's, reused for anything. A name that says what the value is
+    // A one-letter name on a long line is a minified bundle's, reused for anything (a script's `T=…` is
+    // not). A name that says what the value is
     // (`API_TOKEN`, `paddleToken`) is the other generic rules' to judge, with the public values
     // they know (a client-side token, a publishable key).
     let lower = name.to_ascii_lowercase();
@@ -99,7 +106,10 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
         b"api_key",
         b"credential",
     ];
-    if name.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 2
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |n| n + 1);
+    let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |n| end + n);
+    let minified = line_end - line_start > MINIFIED_LINE;
+    if (minified && name.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 2)
         || says.iter().any(|w| memchr::memmem::find(&lower, w).is_some())
     {
         return false;
@@ -1163,6 +1173,9 @@ mod tests {
             format!("private val sk = \"{v}\"\nJwtCirce.encode(claim, sk, alg)"),
             format!("T1 = \"{v}\"\nclient = Twilio::REST::Client.new(S, T1)"),
             format!("$cs = '{v}';\n$auth = 'Basic ' . base64_encode($ck . ':' . $cs);"),
+            format!("T={v}\ncurl -s -H \"Authorization: Bearer $T\" https://api.example.com/v1/me"),
+            format!("K='{v}'\ngit clone https://ci:$K@git.example.com/app.git"),
+            format!("$tk = \"{v}\"\n$h = @{{ Authorization = \"Bearer $tk\" }}"),
             format!("nb_tok = \"{v}\"\nurl = f\"{{BASE}}/people?limit=100&access_token={{nb_tok}}\""),
         ] {
             assert!(used(&code), "{code}");
@@ -1173,6 +1186,8 @@ mod tests {
             format!("cs = \"{v}\"\nheaders = {{\"Authorization\": f\"Bearer {{cs2}}\"}}"),
             format!("headers = {{\"Authorization\": f\"Bearer {{cs}}\"}}\ncs = \"{v}\""),
             format!("EXPECTED = \"{v}\"\nhmac.compare_digest(sig, EXPECTED)"),
+            // A one-letter name on a minified bundle's line.
+            format!("var r=\"{v}\",o=function(e){{return e}};{}r.token=r;", "x".repeat(400)),
             // A Basic credential's user name.
             format!("bk = \"{v}\"\nreq.SetBasicAuth(bk, bid)"),
             // A Twilio client's first argument is the account's SID.
