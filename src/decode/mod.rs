@@ -310,13 +310,9 @@ pub fn findings(
         } = h;
         let label = encoding.outer().label();
         let id = finding.rule.id.as_str();
-        // A generic value read whole only once its escapes were decoded (`&amp;` in an XML password) is
-        // not the clear match over the same bytes: it replaces it (below).
-        let unescaped = finding.rule.is_generic() && matches!(encoding.outer(), Step::Escape | Step::HtmlEntity);
-        let covered = !unescaped
-            && covering.iter().any(|&(s, e, rule)| {
-                s <= span.0 && span.1 <= e && (engine.rule(rule).info.id.as_str() == id || engine.supersedes(rule, id))
-            });
+        let covered = covering.iter().any(|&(s, e, rule)| {
+            s <= span.0 && span.1 <= e && (engine.rule(rule).info.id.as_str() == id || engine.supersedes(rule, id))
+        });
         if covered {
             continue;
         }

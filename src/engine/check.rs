@@ -75,8 +75,12 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
             // password (`https://ci:$K@host`).
             r#"|(?:^|[^a-z0-9_])bearer[ \t]+|(?:^|[ \t])(?:-u|--user)[ \t]+["']?[^\s:"']{0,60}:|--(?:password|token|api-key|access-token)[ \t]+["']?|[a-z][a-z0-9+.-]{1,15}://[^\s:/@"']{1,60}:"#,
             // A credential-named field, argument or header, assigned or passed it.
-            r#"|(?:^|[^a-z0-9])(?:[a-z0-9]+[_-])*?(?:client[_-]?secret|secret(?:[_-]?(?:access[_-]?)?key)?|api[_-]?(?:key|token|secret)|apikey|access[_-]?(?:token|key)|auth[_-]?(?:token|key)|bearer[_-]?token|token|password|passwd|private[_-]?key|signing[_-]?(?:key|secret)|license[_-]?key|subscription[_-]?key|x-api-key|authorization|app[_-]?secret|consumer[_-]?secret|master[_-]?key|pass)"#,
-            r#"(?:\\?["'`]?[ \t]*\]?[ \t]*(?::=|=>|=|:)|\\?["'`][ \t]*,)[ \t]*(?:\[\]byte\(|&|\*|str\(|string\(|\$?\{|#\{)?"#,
+            r#"|(?:^|[^a-z0-9])(?:[a-z0-9]+[_-])*?(?:client[_-]?secret|secret(?:[_-]?(?:access[_-]?)?key)?|api[_-]?(?:key|token|secret)|apikey|access[_-]?(?:token|key)|auth[_-]?(?:token|key)|bearer[_-]?token|token|password|passwd|private[_-]?key|signing[_-]?(?:key|secret)|license[_-]?key|subscription[_-]?key|x-api-key|authorization|app[_-]?secret|consumer[_-]?secret|master[_-]?key|routing[_-]?key|integration[_-]?key|pass)"#,
+            r#"(?:\\?["'`]?[ \t]*\]?[ \t]*(?::=|=>|=|:)|\\?["'`][ \t]*,)[ \t]*[ \t]*\\?["'`]?(?:\[\]byte\(|&|\*|str\(|string\(|\$?\{|#\{)?"#,
+            // A query parameter that carries a key (`?key=${pk}`, `&access_token={tok}`).
+            r#"|[?&](?:key|api[_-]?key|apikey|token|access[_-]?token|appid|auth|secret)=(?:\$?\{|#\{)?"#,
+            // A registry login's password.
+            r#"|(?:docker|podman|nerdctl|helm(?:[ \t]+registry)?)[ \t]+login\b[^\n]{0,160}(?:-p|--password)[ \t=]+["']?"#,
             // The key of an HMAC or a JWT signature, a Basic credential's password.
             r#"|(?:hmac\.new|createhmac|hmac\.(?:hex)?digest|hash_hmac|secretkeyspec|hmacshakeyfor|algorithm\.hmac(?:256|384|512)|jw[st][a-z]*\.(?:encode|decode|sign|verify)|signer\.create)[ \t]*\([^)\n]{0,120}"#,
             // A Basic credential's password: the second argument (the first is the user's name).
@@ -129,9 +133,13 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
             .max(at.saturating_sub(160));
         let mut before = &hay[line..at];
         // `$`, `@`, `self.`, `HC.`, `Config::`, `this->`: the name read from an object or a scope.
+        // A shell's, a Makefile's or a batch file's reference: `$(NAME)`, `${NAME}`, `%NAME%`.
         before = before
-            .strip_suffix(b"$")
+            .strip_suffix(b"$(")
+            .or_else(|| before.strip_suffix(b"${"))
+            .or_else(|| before.strip_suffix(b"$"))
             .or_else(|| before.strip_suffix(b"@"))
+            .or_else(|| before.strip_suffix(b"%"))
             .unwrap_or(before);
         loop {
             const SEPARATORS: [&[u8]; 3] = [b".", b"::", b"->"];
@@ -146,7 +154,10 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
             before = &head[..q];
             before = before.strip_suffix(b"$").unwrap_or(before);
         }
-        if SINK.is_match(before) {
+        // `echo "$RS" | docker login … --password-stdin`: the rest of the line reads it as a password.
+        let line_end = memchr::memchr(b'\n', &hay[from..]).map_or(hay.len(), |n| from + n);
+        let after = &hay[from..line_end.min(from + 200)];
+        if SINK.is_match(before) || memchr::memmem::find(after, b"--password-stdin").is_some() {
             return true;
         }
     }
@@ -175,7 +186,8 @@ fn assigned_name(hay: &[u8], start: usize) -> Option<&[u8]> {
     // `=`, `:=`, `:`.
     if i > 0 && hay[i - 1] == b'=' {
         i -= 1;
-        if i > 0 && matches!(hay[i - 1], b':') {
+        // `:=`, and a Makefile's `?=` and `+=`.
+        if i > 0 && matches!(hay[i - 1], b':' | b'?' | b'+') {
             i -= 1;
         } else if i > 0 && matches!(hay[i - 1], b'=' | b'!' | b'<' | b'>') {
             return None;
@@ -1176,6 +1188,13 @@ mod tests {
             format!("T={v}\ncurl -s -H \"Authorization: Bearer $T\" https://api.example.com/v1/me"),
             format!("K='{v}'\ngit clone https://ci:$K@git.example.com/app.git"),
             format!("$tk = \"{v}\"\n$h = @{{ Authorization = \"Bearer $tk\" }}"),
+            format!("P := {v}\nupload:\n\tcurl -fsS -u $(U):$(P) --upload-file app.jar $(NEXUS)"),
+            format!("set TK={v}\r\ncurl -s -u %SID%:%TK% https://api.twilio.com/2010-04-01/Accounts.json\r\n"),
+            format!("  RS  = '{v}'\n  sh 'echo \"$RS\" | docker login \"$REG\" -u \"$RU\" --password-stdin'"),
+            format!(
+                "rk={v}\ncurl -d @- https://events.pagerduty.com/v2/enqueue <<EOF\n{{\"routing_key\": \"$rk\"}}\nEOF"
+            ),
+            format!("const pk = \"{v}\";\nconst u = `https://api.example.com/v2/?key=${{pk}}&id=${{id}}`;"),
             format!("nb_tok = \"{v}\"\nurl = f\"{{BASE}}/people?limit=100&access_token={{nb_tok}}\""),
         ] {
             assert!(used(&code), "{code}");

@@ -808,24 +808,21 @@ fn a_secret_under_a_terse_name_is_known_by_its_use() {
     );
 }
 
-/// XML writes a password's `&` as `&amp;` and its `<` as `&lt;`: the value is reported as it is, decoded,
-/// in place of the clear reading with the references in it. A page's query string with `&amp;` is not a
-/// value to decode.
+/// XML writes a password's `&` as `&amp;` and its `<` as `&lt;`: the secret reported is what the
+/// references stand for, once, where it is written (a connection string's password too). A page's query
+/// string with `&amp;` is no value.
 #[test]
 fn a_password_escaped_as_xml_is_reported_decoded() {
-    let config = "<configuration>\n  <appSettings>\n    <add key=\"DbPassword\" value=\"Wq8v&amp;R2xLm9&lt;PtZk4\" />\n  </appSettings>\n</configuration>\n";
+    let config = "<configuration>\n  <appSettings>\n    <add key=\"DbPassword\" value=\"Wq8v&amp;R2xLm9&lt;PtZk4\" />\n  </appSettings>\n  <connectionStrings>\n    <add name=\"Billing\" connectionString=\"Server=tcp:sql01,1433;Database=billing;User Id=app;Password=6bOr&amp;EP6I&lt;aoDKc2;\" />\n  </connectionStrings>\n</configuration>\n";
     let page = "<a href=\"https://example.com/search?utm_source=news&amp;utm_medium=Email2024&amp;utm_campaign=Launch\">Read</a>\n";
     let dir = tree_of(&[("Web.config", config), ("docs/index.html", page)]);
     let (code, report, _) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(code, 1);
     assert_eq!(
-        rows(&report, &["path", "line", "rule_id", "secret", "encoding"]),
-        [[
-            "Web.config",
-            "3",
-            "generic-password-assignment",
-            "Wq8v&R2xLm9<PtZk4",
-            "html-entity"
-        ]]
+        rows(&report, &["path", "line", "rule_id", "secret"]),
+        [
+            ["Web.config", "3", "generic-password-assignment", "Wq8v&R2xLm9<PtZk4"],
+            ["Web.config", "6", "odbc-connection-string-password", "6bOr&EP6I<aoDKc2"]
+        ]
     );
 }
