@@ -186,7 +186,12 @@ fn builtin_patterns(gate: Gate) -> Vec<ExtraPattern> {
 }
 
 fn extra_pattern(pattern: String, decoder: usize, shift: usize, gate: Gate) -> ExtraPattern {
+    // libedit's `\040` is decoded wherever it is (a `.mysql_history`'s spaces).
+    let in_value =
+        (decoder == spell::ESCAPE && spell::IN_VALUE_ESCAPES.contains(&pattern.as_str()) && pattern != "\\040")
+            || (decoder == spell::HTML_ENTITY && spell::IN_VALUE_ENTITIES.contains(&pattern.as_str()));
     ExtraPattern {
+        in_value,
         pattern,
         decoder,
         shift,

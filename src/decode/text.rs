@@ -230,26 +230,10 @@ fn in_value_escape(hay: &[u8], at: usize) -> bool {
         .any(|e| rest.len() >= e.len() && rest[..e.len()].eq_ignore_ascii_case(e.as_bytes()))
 }
 
-/// The shortest run of value characters around an in-value escape worth decoding: a key or a password,
-/// not a path's or a URL's word.
-const MIN_ESCAPED_RUN: usize = 16;
-
-/// Whether the escape at `at` sits in a run of value characters (escapes read as part of it) at least
-/// [`MIN_ESCAPED_RUN`] long that mixes digits, capitals and small letters, as generated keys and chosen
-/// passwords do: a JavaScript regex's `\/\/` or a PHP URL's `https:\/\/example.com` does not.
+/// [`crate::engine::secret_like_run`]: the engine already drops an in-value escape's hit outside such a
+/// run; a decoder asked directly (tests, a nested decode) checks again.
 fn in_secret_like_run(hay: &[u8], at: usize) -> bool {
-    // `;` ends a character reference (`&amp;`) inside the value.
-    let value = |b: u8| b.is_ascii_alphanumeric() || b"+/=_.~!@#$%^&*?:;\\-".contains(&b);
-    // Read at most a window each way: a megabyte of minified text is one run.
-    let lo = at.saturating_sub(BACK);
-    let hi = at.saturating_add(BACK).min(hay.len());
-    let start = hay[lo..at].iter().rposition(|&b| !value(b)).map_or(lo, |i| lo + i + 1);
-    let end = hay[at..hi].iter().position(|&b| !value(b)).map_or(hi, |i| at + i);
-    let run = &hay[start..end];
-    run.len() >= MIN_ESCAPED_RUN
-        && run.iter().any(u8::is_ascii_digit)
-        && run.iter().any(u8::is_ascii_uppercase)
-        && run.iter().any(u8::is_ascii_lowercase)
+    crate::engine::secret_like_run(hay, at)
 }
 
 /// The character a reference after `&` stands for, and its length (without the `&`).

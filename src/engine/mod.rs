@@ -419,6 +419,34 @@ pub struct ExtraPattern {
     pub exact_case: bool,
     /// What a blob must hold for the pattern to be worth searching for.
     pub gate: Gate,
+    /// An escape that sits inside values (`\/`, `&amp;`), not a keyword's spelling: a hit counts only in a
+    /// run of secret-like value characters around it ([`secret_like_run`]), so that a page's `&amp;` or a
+    /// regex's `\/` neither wakes a decoder nor makes a blob noisy for a history scan's deltas.
+    pub in_value: bool,
+}
+
+/// How far either side of an in-value escape [`secret_like_run`] reads.
+pub const IN_VALUE_REACH: usize = 128;
+/// The shortest run of value characters that makes an in-value escape worth decoding.
+const MIN_ESCAPED_RUN: usize = 16;
+
+/// Whether the escape at `at` sits in a run of value characters (escapes read as part of it) at least
+/// 16 long that mixes digits, capitals and small letters, as generated keys and chosen passwords do: a
+/// JavaScript regex's `\/\/`, a PHP URL's `https:\/\/example.com` or a page's `?a=1&amp;b=2` does not.
+/// Reads at most [`IN_VALUE_REACH`] bytes each way (a megabyte of minified text is one run).
+pub fn secret_like_run(hay: &[u8], at: usize) -> bool {
+    // `;` ends a character reference (`&amp;`) inside the value.
+    let value = |b: u8| b.is_ascii_alphanumeric() || b"+/=_.~!@#$%^&*?:;\\-".contains(&b);
+    let at = at.min(hay.len());
+    let lo = at.saturating_sub(IN_VALUE_REACH);
+    let hi = at.saturating_add(IN_VALUE_REACH).min(hay.len());
+    let start = hay[lo..at].iter().rposition(|&b| !value(b)).map_or(lo, |i| lo + i + 1);
+    let end = hay[at..hi].iter().position(|&b| !value(b)).map_or(hi, |i| at + i);
+    let run = &hay[start..end];
+    run.len() >= MIN_ESCAPED_RUN
+        && run.iter().any(u8::is_ascii_digit)
+        && run.iter().any(u8::is_ascii_uppercase)
+        && run.iter().any(u8::is_ascii_lowercase)
 }
 
 /// What a blob must hold before a group of decoder patterns is searched in it. Until the engine has
@@ -815,6 +843,9 @@ impl Engine {
     fn decoder_hit(e: &ExtraPattern, hay: &[u8], start: usize, end: usize, hits: &mut Vec<DecoderHit>) {
         // The automaton ignores ASCII case; an encoding does not (`TRy`, an encoding, is not `try`).
         if e.exact_case && hay.get(start..end) != Some(e.pattern.as_bytes()) {
+            return;
+        }
+        if e.in_value && !secret_like_run(hay, start) {
             return;
         }
         if let Some(at) = start.checked_sub(e.shift) {

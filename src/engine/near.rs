@@ -102,7 +102,10 @@ impl Engine {
                             r
                         }
                         Some(i) => {
-                            let r = extra.get(i)?.shift.saturating_add(pattern.len() + MARGIN);
+                            // An in-value escape's hit counts by what is around it (`secret_like_run`).
+                            let e = extra.get(i)?;
+                            let around = if e.in_value { super::IN_VALUE_REACH } else { 0 };
+                            let r = e.shift.saturating_add(pattern.len() + MARGIN + around);
                             narrow = narrow.max(r);
                             r
                         }
