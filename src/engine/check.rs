@@ -85,8 +85,9 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
             r#"|(?:hmac\.new|createhmac|hmac\.(?:hex)?digest|hash_hmac|secretkeyspec|hmacshakeyfor|algorithm\.hmac(?:256|384|512)|jw[st][a-z]*\.(?:encode|decode|sign|verify)|signer\.create)[ \t]*\([^)\n]{0,120}"#,
             // A Basic credential's password: the second argument (the first is the user's name).
             r#"|(?:httpbasicauth|setbasicauth|basic_?auth|(?:^|[^a-z0-9_])auth[ \t]*=[ \t]*)[ \t]*\([^,)\n]{1,80},[ \t]*"#,
-            // Twilio's client: the account's SID, then the auth token.
-            r#"|twilio[a-z:._]*[ \t]*\([ \t]*[a-z0-9_.$@]+[ \t]*,[ \t]*"#,
+            // Twilio's client: the account's SID, then the auth token; an AWS SDK's static credentials: the
+            // key id, then the secret key.
+            r#"|(?:twilio[a-z:._]*|(?:new[ \t]+)?(?:aws\.)?credentials(?:::new|\.new)?|basicawscredentials|(?:credentials\.)?newstaticcredentials(?:provider)?|staticcredentialsprovider(?:::new|\.new)?)[ \t]*\([ \t]*[a-z0-9_.$@]+[ \t]*,[ \t]*"#,
             // A Basic credential put together: `user:` and then the password.
             r#"|(?:base64_encode|btoa|b64encode|strict_encode64|encode64)[ \t]*\([^)\n]{0,80}:\\?["'`][ \t]*(?:\.|\+)[ \t]*"#,
             r#")$"#
@@ -201,7 +202,11 @@ fn assigned_name(hay: &[u8], start: usize) -> Option<&[u8]> {
     let mut name_end = i;
     let mut name_start = hay[..name_end].iter().rposition(|&b| !word(b)).map_or(0, |p| p + 1);
     // `const cs: string = "…"`: the type is the word read; the name stands before its `:`.
-    let before = skip_blank(name_start);
+    let mut before = skip_blank(name_start);
+    // Rust's `&str`, `&[u8]`.
+    if before > 0 && hay[before - 1] == b'&' {
+        before = skip_blank(before - 1);
+    }
     if name_start < name_end && before > 0 && hay[before - 1] == b':' && !hay[name_start].is_ascii_digit() {
         let j = skip_blank(before - 1);
         let k = hay[..j].iter().rposition(|&b| !word(b)).map_or(0, |p| p + 1);
@@ -1195,6 +1200,8 @@ mod tests {
                 "rk={v}\ncurl -d @- https://events.pagerduty.com/v2/enqueue <<EOF\n{{\"routing_key\": \"$rk\"}}\nEOF"
             ),
             format!("const pk = \"{v}\";\nconst u = `https://api.example.com/v2/?key=${{pk}}&id=${{id}}`;"),
+            format!("const SK: &str = \"{v}\";\nlet creds = Credentials::new(AK, SK, None, None, \"edge\");"),
+            format!("set \"S={v}\"\r\nset AWS_SECRET_ACCESS_KEY=%S%\r\n"),
             format!("nb_tok = \"{v}\"\nurl = f\"{{BASE}}/people?limit=100&access_token={{nb_tok}}\""),
         ] {
             assert!(used(&code), "{code}");
