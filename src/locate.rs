@@ -223,9 +223,8 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
         let rule = engine.rule(m.rule);
         let secret = match rule.binary_secret() {
             true => Secret::new(&rule.secret_of(&hay[m.start..m.end])),
-            // A value in XML is written with references for `&`, `<`, `>` and quotes (a .NET or Java
-            // configuration's password): the secret is what they stand for.
-            false => Secret::new(&xml_unescaped(&hay[m.start..m.end])),
+            // A value in XML is written with references for `&`, `<`, `>` and quotes.
+            false => Secret::new(&crate::decode::xml_unescaped(&hay[m.start..m.end])),
         };
         let exposure = by_path.with_variable(variable.as_deref());
         let severity = severity_of(rule.info.severity, exposure);
@@ -258,37 +257,6 @@ pub fn findings(engine: &Engine, path: &str, origin: &Origin, hay: &[u8], matche
             partner: m.partner.map(|(s, e)| partner(rule, hay, s, e)),
         });
     }
-}
-
-/// `value` with XML's predefined references (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`) replaced by the
-/// characters they stand for; `value` itself when it holds none.
-fn xml_unescaped(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    const REFERENCES: [(&[u8], u8); 5] = [
-        (b"&amp;", b'&'),
-        (b"&lt;", b'<'),
-        (b"&gt;", b'>'),
-        (b"&quot;", b'"'),
-        (b"&apos;", b'\''),
-    ];
-    let at = |rest: &[u8]| REFERENCES.iter().find(|(r, _)| rest.starts_with(r));
-    if !memchr_iter(b'&', value).any(|i| at(&value[i..]).is_some()) {
-        return std::borrow::Cow::Borrowed(value);
-    }
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        match at(&value[i..]) {
-            Some((r, c)) => {
-                out.push(*c);
-                i += r.len();
-            }
-            None => {
-                out.push(value[i]);
-                i += 1;
-            }
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// The other half of a two-part credential at `start..end` of `hay`, with its line and column.

@@ -15,6 +15,8 @@ mod base64;
 pub(crate) mod spell;
 mod text;
 
+pub(crate) use text::xml_unescaped;
+
 use std::sync::Arc;
 
 use memchr::{memchr_iter, memrchr};

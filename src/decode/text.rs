@@ -8,6 +8,7 @@
 //! context and the secret, never the whole of a one-line bundle.
 
 use super::{spell, Decoded, Decoder};
+use crate::engine::secret_like_run;
 use crate::finding::Step;
 
 /// How far before a hit decoding starts (the rule's leading context: `api_key=`).
@@ -97,7 +98,7 @@ impl Decoder for Escape {
 
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
         out.clear();
-        if in_value_escape(hay, at) && !hay[at..].starts_with(b"\\040") && !in_secret_like_run(hay, at) {
+        if in_value_escape(hay, at) && !hay[at..].starts_with(b"\\040") && !secret_like_run(hay, at) {
             return None;
         }
         let (start, end) = line_window(hay, at)?;
@@ -193,7 +194,7 @@ impl Decoder for HtmlEntity {
 
     fn decode(&self, hay: &[u8], at: usize, out: &mut Decoded) -> Option<(usize, usize)> {
         out.clear();
-        if in_value_entity(hay, at) && !in_secret_like_run(hay, at) {
+        if in_value_entity(hay, at) && !secret_like_run(hay, at) {
             return None;
         }
         let (start, end) = line_window(hay, at)?;
@@ -230,10 +231,35 @@ fn in_value_escape(hay: &[u8], at: usize) -> bool {
         .any(|e| rest.len() >= e.len() && rest[..e.len()].eq_ignore_ascii_case(e.as_bytes()))
 }
 
-/// [`crate::engine::secret_like_run`]: the engine already drops an in-value escape's hit outside such a
-/// run; a decoder asked directly (tests, a nested decode) checks again.
-fn in_secret_like_run(hay: &[u8], at: usize) -> bool {
-    crate::engine::secret_like_run(hay, at)
+/// `value` with XML's predefined references ([`spell::IN_VALUE_ENTITIES`]: `&amp;`, `&lt;`, `&gt;`,
+/// `&quot;`, `&apos;`) replaced by the characters they stand for; `value` itself when it holds none. A
+/// value in XML (a .NET or Java configuration's password) is written so: the secret is what they stand for.
+pub(crate) fn xml_unescaped(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let at = |rest: &[u8]| {
+        spell::IN_VALUE_ENTITIES
+            .iter()
+            .find(|r| rest.starts_with(r.as_bytes()))
+            .and_then(|r| Some((reference(&r.as_bytes()[1..])?.0, r.len())))
+    };
+    if !memchr::memchr_iter(b'&', value).any(|i| at(&value[i..]).is_some()) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        match at(&value[i..]) {
+            Some((c, len)) => {
+                // The five stand for ASCII characters.
+                out.push(c as u8);
+                i += len;
+            }
+            None => {
+                out.push(value[i]);
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The character a reference after `&` stands for, and its length (without the `&`).

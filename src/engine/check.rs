@@ -97,27 +97,21 @@ fn used_as_credential(hay: &[u8], start: usize, end: usize) -> bool {
     let Some(name) = assigned_name(hay, start) else {
         return false;
     };
-    // A one-letter name on a long line is a minified bundle's, reused for anything (a script's `T=…` is
-    // not). A name that says what the value is
-    // (`API_TOKEN`, `paddleToken`) is the other generic rules' to judge, with the public values
-    // they know (a client-side token, a publishable key).
+    // A name that says what the value is (`API_TOKEN`, `paddleToken`) is the other generic rules' to
+    // judge, with the public values they know (a client-side token, a publishable key).
     let lower = name.to_ascii_lowercase();
-    let says = [
-        &b"token"[..],
-        b"secret",
-        b"passw",
-        b"passwd",
-        b"apikey",
-        b"api_key",
-        b"credential",
-    ];
-    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |n| n + 1);
-    let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |n| end + n);
-    let minified = line_end - line_start > MINIFIED_LINE;
-    if (minified && name.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 2)
-        || says.iter().any(|w| memchr::memmem::find(&lower, w).is_some())
-    {
+    let says = [&b"token"[..], b"secret", b"passw", b"apikey", b"api_key", b"credential"];
+    if says.iter().any(|w| memchr::memmem::find(&lower, w).is_some()) {
         return false;
+    }
+    // A one-letter name on a long line is a minified bundle's, reused for anything (a script's `T=…` is
+    // not).
+    if name.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 2 {
+        let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |n| n + 1);
+        let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |n| end + n);
+        if line_end - line_start > MINIFIED_LINE {
+            return false;
+        }
     }
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let stop = end.saturating_add(USE_REACH).min(hay.len());
