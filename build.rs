@@ -30,6 +30,10 @@ mod tails;
 #[path = "src/rules/bake.rs"]
 mod bake;
 
+// The rules' regexes, parsed here: the crate's own codec writes the trees the engine reads back.
+#[path = "src/rules/hir_codec.rs"]
+mod hir_codec;
+
 /// The commit of the checkout being built (`abc123456`), or `None` outside a git checkout
 /// or without git.
 fn git_commit(dir: &Path) -> Option<String> {
@@ -62,6 +66,7 @@ fn main() {
         "src/rules/fragment.rs",
         "src/engine/tails.rs",
         "src/rules/bake.rs",
+        "src/rules/hir_codec.rs",
     ] {
         println!("cargo:rerun-if-changed={}", Path::new(&manifest).join(module).display());
     }
@@ -102,6 +107,9 @@ fn main() {
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out_dir);
     let mut baked = bake::Encoder::default();
+    let mut trees = hir_codec::Encoder::default();
+    // (where the regex lies in the string pool, its length, where its tree starts), one per regex.
+    let mut tree_index: Vec<(u32, u32, u32)> = Vec::new();
     let mut list = String::from(
         "/// Built-in rule files: (file name, TOML text, where the file as parsed at build time without its\n\
          /// example texts starts in `BAKED_TREE`), sorted by name.\n\
@@ -117,9 +125,31 @@ fn main() {
         // A rule file that does not load stops the build, naming the file (and the TOML error's line), rather
         // than building a binary whose every scan fails.
         let table = lean(&text).unwrap_or_else(|e| panic!("rules/{name} does not load: {e}"));
+        let table = toml::Value::Table(table);
         let (start, _) = baked
-            .value(&toml::Value::Table(table))
+            .value(&table)
             .unwrap_or_else(|| panic!("rules/{name} holds a TOML date, which no rule field takes"));
+        for regex in table
+            .get("rule")
+            .and_then(|r| r.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|rule| rule.get("regex")?.as_str())
+        {
+            // A regex that does not parse is left to run time, which names the rule in its error.
+            let Some(span) = baked.span(regex) else { continue };
+            if tree_index.iter().any(|&(s, _, _)| s == span.0) {
+                continue;
+            }
+            let parsed = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(regex);
+            if let Some(at) = parsed.ok().and_then(|hir| trees.tree(&hir)) {
+                tree_index.push((span.0, span.1, at));
+            }
+        }
         list.push_str(&format!(
             "    ({name:?}, include_str!({:?}), {start}),\n",
             path.display().to_string(),
@@ -130,12 +160,28 @@ fn main() {
          const BUILTIN_RULE_COUNT: usize = {rule_count};\n"
     ));
     fs::write(out.join("builtin_rules.tree"), &baked.tree).expect("OUT_DIR is writable");
+    tree_index.sort_unstable();
+    let index: Vec<u8> = tree_index
+        .iter()
+        .flat_map(|&(start, len, at)| [start, len, at])
+        .flat_map(u32::to_le_bytes)
+        .collect();
+    fs::write(out.join("builtin_regex.index"), index).expect("OUT_DIR is writable");
+    fs::write(out.join("builtin_regex.trees"), &trees.blob).expect("OUT_DIR is writable");
     fs::write(out.join("builtin_rules.strings"), &baked.strings).expect("OUT_DIR is writable");
     list.push_str(&format!(
         "/// The baked rule files' values (see `bake.rs`).\nstatic BAKED_TREE: &[u8] = include_bytes!({:?});\n\
          /// The texts `BAKED_TREE` points into.\nstatic BAKED_STRINGS: &str = include_str!({:?});\n",
         out.join("builtin_rules.tree").display().to_string(),
         out.join("builtin_rules.strings").display().to_string(),
+    ));
+    list.push_str(&format!(
+        "/// The rules' regexes parsed (see `hir_codec.rs`): per regex, 3 little-endian `u32`s (where its text\n\
+         /// lies in `BAKED_STRINGS`, its length, where its tree starts in `BAKED_REGEX_TREES`), sorted.\n\
+         static BAKED_REGEX_INDEX: &[u8] = include_bytes!({:?});\n\
+         /// The trees `BAKED_REGEX_INDEX` points into.\nstatic BAKED_REGEX_TREES: &[u8] = include_bytes!({:?});\n",
+        out.join("builtin_regex.index").display().to_string(),
+        out.join("builtin_regex.trees").display().to_string(),
     ));
     fs::write(out.join("builtin_rules.rs"), list).expect("OUT_DIR is writable");
     fs::write(Path::new(&out_dir).join("builtin_spellings.rs"), spellings(&files)).expect("OUT_DIR is writable");

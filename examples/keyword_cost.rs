@@ -144,7 +144,7 @@ fn main() {
     let gate = |g| {
         decode::patterns_for(&rules, g)
             .into_iter()
-            .map(|e| e.pattern)
+            .map(|e| e.pattern.to_string())
             .collect::<Vec<_>>()
     };
     let (b64, esc, long) = (gate(Gate::Base64Run), gate(Gate::Escape), gate(Gate::LongBase64Run));

@@ -142,7 +142,7 @@ fn main() {
         pats.extend(
             decode::patterns_for(&rules, gate)
                 .into_iter()
-                .map(|e| e.pattern.into_bytes()),
+                .map(|e| e.pattern.as_bytes().to_vec()),
         );
     }
     pats.sort();

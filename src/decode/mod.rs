@@ -24,7 +24,7 @@ use memchr::{memchr_iter, memrchr};
 use crate::engine::{DecoderHit, Engine, ExtraPattern, ExtraSource, Gate, Scratch};
 use crate::finding::{Encoding, Exposure, Finding, Origin, Step};
 use crate::locate::{self, LineSpans, Span};
-use crate::rules::LoadedRule;
+use crate::rules::{LoadedRule, Text};
 use crate::triage;
 
 pub use self::base64::{decode_base64, keyword_encodings, mostly_text, window};
@@ -151,7 +151,7 @@ pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
     }
     computed_patterns(rules, gate == Gate::Base64Run)
         .into_iter()
-        .map(|(p, d, s)| extra_pattern(p, d, s, gate))
+        .map(|(p, d, s)| extra_pattern(p.into(), d, s, gate))
         .collect()
 }
 
@@ -159,7 +159,7 @@ pub fn patterns_for(rules: &[LoadedRule], gate: Gate) -> Vec<ExtraPattern> {
 fn escaped_base64_patterns(rules: &[spell::RuleInput<'_>]) -> Vec<ExtraPattern> {
     spell::escaped_in_base64(rules)
         .into_iter()
-        .map(|(pattern, shift)| extra_pattern(pattern, BASE64, shift, Gate::LongBase64Run))
+        .map(|(pattern, shift)| extra_pattern(pattern.into(), BASE64, shift, Gate::LongBase64Run))
         .collect()
 }
 
@@ -183,11 +183,18 @@ fn builtin_patterns(gate: Gate) -> Vec<ExtraPattern> {
     };
     BUILTIN_SPELLED[table]
         .iter()
-        .map(|&(p, d, s)| extra_pattern(spelling_text(p).to_string(), usize::from(d), usize::from(s), gate))
+        .map(|&(p, d, s)| {
+            extra_pattern(
+                Text::from_static(spelling_text(p)),
+                usize::from(d),
+                usize::from(s),
+                gate,
+            )
+        })
         .collect()
 }
 
-fn extra_pattern(pattern: String, decoder: usize, shift: usize, gate: Gate) -> ExtraPattern {
+fn extra_pattern(pattern: Text, decoder: usize, shift: usize, gate: Gate) -> ExtraPattern {
     // libedit's `\040` is decoded wherever it is (a `.mysql_history`'s spaces).
     let in_value =
         (decoder == spell::ESCAPE && spell::IN_VALUE_ESCAPES.contains(&pattern.as_str()) && pattern != "\\040")

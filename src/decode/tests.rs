@@ -490,13 +490,16 @@ fn built_in_spellings_match_the_rule_files() {
     assert!(are_builtin_inputs(&full) && are_builtin_inputs(&lean));
     for gate in [Gate::Base64Run, Gate::Escape, Gate::LongBase64Run] {
         let baked = patterns_for(&lean, gate);
-        let got: Vec<(String, usize, usize)> = baked.iter().map(|e| (e.pattern.clone(), e.decoder, e.shift)).collect();
+        let got: Vec<(String, usize, usize)> = baked
+            .iter()
+            .map(|e| (e.pattern.to_string(), e.decoder, e.shift))
+            .collect();
         let computed = match gate {
             Gate::LongBase64Run => {
                 let inputs: Vec<spell::RuleInput<'_>> = full.iter().map(|r| spelling_input(&r.spec)).collect();
                 escaped_base64_patterns(&inputs)
                     .into_iter()
-                    .map(|e| (e.pattern, e.decoder, e.shift))
+                    .map(|e| (e.pattern.to_string(), e.decoder, e.shift))
                     .collect()
             }
             _ => computed_patterns(&full, gate == Gate::Base64Run),

@@ -543,7 +543,10 @@ const RARE: u8 = 70;
 /// A set of literals searched together. Pattern ids are the indices of the list it was built from.
 #[derive(Clone, Debug)]
 pub struct Literals {
-    pats: Vec<Box<[u8]>>,
+    /// The literals, end to end (one allocation for thousands of keywords and decoder spellings, which
+    /// a copy each made a fifth of the set's build), and where each ends.
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
     /// One bit per folded byte pair that is some literal's anchor.
     bits: Box<[u64; 1024]>,
     /// Bucket `b` holds `anchors[start[b]..start[b + 1]]`.
@@ -615,11 +618,19 @@ impl Literals {
         I: IntoIterator<Item = P>,
         P: AsRef<[u8]>,
     {
-        let pats: Vec<Box<[u8]>> = patterns.into_iter().map(|p| p.as_ref().into()).collect();
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for p in patterns {
+            bytes.extend_from_slice(p.as_ref());
+            ends.push(u32::try_from(bytes.len()).expect("literals are shorter than 4 GiB"));
+        }
         let mut bits = Box::new([0u64; 1024]);
         let mut anchors = Vec::new();
         let mut one: Option<Box<[Vec<u32>; 256]>> = None;
-        for (id, p) in pats.iter().enumerate() {
+        let mut from = 0;
+        for (id, &end) in ends.iter().enumerate() {
+            let p = &bytes[from..end as usize];
+            from = end as usize;
             let id = u32::try_from(id).expect("fewer than 2^32 literals");
             match p.len() {
                 0 => {}
@@ -657,7 +668,8 @@ impl Literals {
             fill[b] += 1;
         }
         Literals {
-            pats,
+            bytes,
+            ends,
             bits,
             start,
             anchors: sorted,
@@ -667,16 +679,20 @@ impl Literals {
 
     /// The literal with id `id`.
     pub fn pattern(&self, id: usize) -> &[u8] {
-        &self.pats[id]
+        let start = match id.checked_sub(1) {
+            Some(before) => self.ends[before] as usize,
+            None => 0,
+        };
+        &self.bytes[start..self.ends[id] as usize]
     }
 
     /// How many literals the set holds.
     pub fn len(&self) -> usize {
-        self.pats.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pats.is_empty()
+        self.ends.is_empty()
     }
 
     /// Every occurrence of every literal in `hay` (ASCII case ignored) as `(start, id)`, appended to `out`
@@ -709,7 +725,7 @@ impl Literals {
             let Some(at) = i.checked_sub(a.offset as usize) else {
                 continue;
             };
-            let p = &self.pats[a.id as usize];
+            let p = self.pattern(a.id as usize);
             if hay.get(at..at + p.len()).is_some_and(|h| same_ignoring_case(h, p)) {
                 out.push((at, a.id as usize));
             }

@@ -224,9 +224,10 @@ struct Starts {
     regex: Tiered,
 }
 
-/// A rule's regex built twice over: first without the lazy DFA and prefilter (backtracking and NFA
-/// simulation only: a fifth of the build, which a scan that wakes a rule for a few windows, a pre-commit
-/// hook's, never recovers), then, once the rule has searched `LIGHT_SEARCHES` spans or is asked to
+/// A rule's regex built twice over: first without the lazy DFA, the one-pass DFA and the prefilter
+/// (backtracking and NFA simulation only: a fifth of the build, which a scan that wakes a rule for a
+/// few windows, a pre-commit hook's, never recovers; the one-pass DFA alone was a quarter of what
+/// remained for rules that are not one-pass, which it finds out only by trying), then, once the rule has searched `LIGHT_SEARCHES` spans or is asked to
 /// search one longer than `LIGHT_SPAN`, in full. Both find the same matches (one regex, engines that
 /// agree by construction); the full one is faster per byte.
 #[derive(Debug)]
@@ -249,15 +250,22 @@ const LIGHT_SEARCHES: usize = 4;
 const LIGHT_SPAN: usize = 4096;
 
 impl Tiered {
-    /// `config` is the full build's; the light one is the same without the lazy DFA, the full DFA and the
-    /// prefilter.
+    /// `config` is the full build's; the light one is the same without the lazy DFA, the full DFA, the
+    /// one-pass DFA and the prefilter.
     fn new(
         hir: Arc<regex_syntax::hir::Hir>,
         config: regex_automata::meta::Config,
         src: &Text,
     ) -> Result<Tiered, String> {
         let light = regex_automata::meta::Regex::builder()
-            .configure(config.clone().hybrid(false).dfa(false).auto_prefilter(false))
+            .configure(
+                config
+                    .clone()
+                    .hybrid(false)
+                    .dfa(false)
+                    .onepass(false)
+                    .auto_prefilter(false),
+            )
             .build_from_hir(&hir)
             .map_err(|e| e.to_string())?;
         Ok(Tiered {
@@ -409,7 +417,7 @@ pub struct Match {
 /// pattern hit, shifted back by `shift` bytes, under the decoder's number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtraPattern {
-    pub pattern: String,
+    pub pattern: crate::rules::Text,
     /// Which decoder asked for it (an index the caller chooses).
     pub decoder: usize,
     /// How many bytes before the hit the reported position is (the start of a base64 quantum).
@@ -773,16 +781,20 @@ impl Engine {
     }
 
     /// Keywords, then every decoder pattern: the DFA's (and the eager NFA's) patterns.
-    fn all_patterns(&self) -> Vec<String> {
+    fn all_patterns(&self) -> Vec<&str> {
+        // A gate's patterns from its set when one was built, else from the source: building the gated
+        // sets here only to read their patterns doubled the cost of a staged scan's full set.
         let extra = self.dfa_extra.get_or_init(|| {
             Gate::ALL
                 .iter()
-                .filter_map(|&g| self.extra_set(g))
-                .flat_map(|set| set.patterns.iter().cloned())
+                .flat_map(|&g| match self.extra_sets[g.index()].get() {
+                    Some(Ok(set)) => set.patterns.clone(),
+                    _ => self.extra_source.as_ref().map(|source| source(g)).unwrap_or_default(),
+                })
                 .collect()
         });
-        let mut patterns = self.patterns.clone();
-        patterns.extend(extra.iter().map(|e| e.pattern.clone()));
+        let mut patterns: Vec<&str> = self.patterns.iter().map(String::as_str).collect();
+        patterns.extend(extra.iter().map(|e| e.pattern.as_str()));
         patterns
     }
 
@@ -1564,6 +1576,14 @@ impl RuleData {
 }
 
 impl CompiledRule {
+    /// The rule's window, read from its spec's head (what `window` holds once the rule is read in full).
+    fn spec_window(&self) -> usize {
+        self.sources
+            .rules
+            .get(self.idx)
+            .map_or_else(|| self.window, |r| r.spec.window())
+    }
+
     /// The secret a finding carries for the bytes `raw` this rule matched: the bytes themselves, or
     /// their base64 for a rule whose secret is binary (`binary = true`: a key store file), so that
     /// reports, fingerprints and `--show-secrets` carry text and two files never share a secret.
@@ -1586,9 +1606,21 @@ impl CompiledRule {
         self.pair.as_ref().map(|p| p.label.as_str())
     }
 
-    /// The rule's regexes, compiled on the first call.
+    /// The rule's regexes, compiled on the first call (`PKHOUND_TRACE` names each rule built and its cost:
+    /// which rules a commit wakes is most of what a pre-commit hook spends).
     fn matcher(&self) -> &Result<Matcher, EngineError> {
-        self.matcher.get_or_init(|| Box::new(self.compile_matcher()))
+        self.matcher.get_or_init(|| {
+            let started = crate::trace::enabled().then(std::time::Instant::now);
+            let matcher = self.compile_matcher();
+            if let Some(started) = started {
+                let us = started.elapsed().as_micros();
+                eprintln!(
+                    "pkhound trace: rule {} built in {us} us",
+                    crate::report::visible(self.info.id.as_str())
+                );
+            }
+            Box::new(matcher)
+        })
     }
 
     fn compile_matcher(&self) -> Result<Matcher, EngineError> {
@@ -1599,7 +1631,7 @@ impl CompiledRule {
             message,
         };
         // The regex parses (its syntax is checked here whichever engine runs it).
-        let hir = match parse_hir(&self.regex_src) {
+        let hir = match rule_hir(&self.regex_src) {
             Ok(hir) => Some(Arc::new(hir)),
             Err(e) => return Err(err("regex", e)),
         };
@@ -1731,7 +1763,7 @@ impl CompiledRule {
                 };
                 size <= 22
             }
-            let Ok(hir) = parse_hir(&self.regex_src) else {
+            let Ok(hir) = rule_hir(&self.regex_src) else {
                 return false;
             };
             let secret = match group(&hir, &|c| c.name.as_deref() == Some("secret")) {
@@ -1868,6 +1900,14 @@ fn rule_syntax() -> regex_automata::util::syntax::Config {
 /// `regex` parsed as the rules' regexes are built ([`rule_syntax`]).
 fn parse_hir(regex: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_automata::util::syntax::parse_with(regex, &rule_syntax()).map_err(|e| e.to_string())
+}
+
+/// A rule's regex parsed: a built-in rule's as parsed at build time, any other's now.
+fn rule_hir(regex: &Text) -> Result<regex_syntax::hir::Hir, String> {
+    match crate::rules::builtin_regex(regex) {
+        Some(hir) => Ok(hir),
+        None => parse_hir(regex),
+    }
 }
 
 /// The secret's span in a regex match: the rule's group (`None` when it did not take part), the first
@@ -2032,8 +2072,17 @@ fn folded_prefixes(hir: &regex_syntax::hir::Hir, need: usize) -> Option<Vec<(Vec
                 if acc.iter().all(|(_, exact)| !exact) {
                     break;
                 }
+                // The part extends the shortest exact prefix so far, which needs only so many more bytes:
+                // asking it for fewer keeps a large part (`(?&assign)` after a name) from listing the
+                // thousands of ways it can begin, which `cap` would cut to the same few anyway.
+                let shortest = acc
+                    .iter()
+                    .filter(|(_, exact)| *exact)
+                    .map(|(p, _)| p.len())
+                    .min()
+                    .unwrap_or(0);
                 // What follows is unknown, or too many ways on: the prefixes so far are all that is known.
-                match folded_prefixes(part, need).and_then(|next| concat(&acc, &next, need)) {
+                match folded_prefixes(part, need - shortest).and_then(|next| concat(&acc, &next, need)) {
                     Some(joined) => acc = joined,
                     None => {
                         acc = acc.into_iter().map(|(p, _)| (p, false)).collect();

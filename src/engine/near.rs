@@ -73,9 +73,9 @@ impl Engine {
         self.reach
             .get_or_init(|| {
                 let patterns = self.all_patterns();
-                let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+                let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
                 // What can join a rule's window is a hit of one of its keywords.
-                let keyword = patterns[..self.extra_from].iter().map(String::len).max().unwrap_or(0);
+                let keyword = patterns[..self.extra_from].iter().map(|p| p.len()).max().unwrap_or(0);
                 let extra = self.dfa_extra.get().map_or(&[][..], Vec::as_slice);
                 let mut reach = Vec::with_capacity(patterns.len());
                 // Per tier beyond the first: patterns, their ids, the band.
@@ -86,7 +86,7 @@ impl Engine {
                         None => {
                             let window = self.pattern_rules[id]
                                 .iter()
-                                .map(|&r| self.rules[r].window)
+                                .map(|&r| self.rules[r].spec_window())
                                 .max()
                                 .unwrap_or(0);
                             let r = window.saturating_mul(2).saturating_add(keyword + MARGIN);
@@ -94,7 +94,7 @@ impl Engine {
                                 Some(0) => narrow = narrow.max(r),
                                 tier => {
                                     let t = &mut tiers[tier.unwrap_or(TIERS.len()) - 1];
-                                    t.0.push(pattern.clone());
+                                    t.0.push(pattern.to_string());
                                     t.1.push(id);
                                     t.2 = t.2.max(r);
                                 }

@@ -479,7 +479,7 @@ proptest! {
     ) {
         static DFA_ALL: std::sync::OnceLock<(Vec<String>, KeywordDfa)> = std::sync::OnceLock::new();
         let (patterns, dfa) = DFA_ALL.get_or_init(|| {
-            let patterns = shared_engine().all_patterns();
+            let patterns: Vec<String> = shared_engine().all_patterns().into_iter().map(str::to_string).collect();
             let dfa = KeywordDfa::new(&patterns).expect("automaton");
             (patterns, dfa)
         });

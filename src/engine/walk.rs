@@ -307,7 +307,7 @@ mod tests {
     /// Steps aho-corasick's DFA and the table side by side over every byte from every state reached:
     /// each table state stands for one DFA state, reached by the same bytes, with the same patterns
     /// ending there. The walk's unchecked loads rest on this.
-    fn agrees_on_every_byte(patterns: &[String]) {
+    fn agrees_on_every_byte<P: AsRef<[u8]>>(patterns: &[P]) {
         let table = KeywordDfa::new(patterns).expect("table");
         let dfa = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)

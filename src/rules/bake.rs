@@ -87,6 +87,11 @@ impl Encoder {
     }
 
     /// Writes a compound value's tag, count and a length to fill in; returns where its body starts.
+    /// Where `s` lies in the string pool, when a value written so far holds it.
+    pub fn span(&self, s: &str) -> Option<(u32, u32)> {
+        self.seen.get(s).copied()
+    }
+
     fn open(&mut self, tag: u8, count: usize) -> Option<usize> {
         self.tree.push(tag);
         self.tree.extend_from_slice(&u32::try_from(count).ok()?.to_le_bytes());

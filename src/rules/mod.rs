@@ -11,6 +11,7 @@ pub mod config;
 pub mod doc;
 pub mod fragment;
 pub mod gitleaks;
+mod hir_codec;
 mod text;
 
 pub use text::Text;
@@ -548,6 +549,8 @@ struct Head {
     keywords: Arc<[Text]>,
     #[serde(default)]
     path: Option<Text>,
+    #[serde(default = "default_window")]
+    window: usize,
 }
 
 /// A rule's definition ([`RuleSpec`], which it dereferences to). A built-in rule's is read from the baked
@@ -592,6 +595,15 @@ impl Spec {
         }
     }
 
+    /// How far around a keyword hit the rule's regex reads ([`RuleSpec::window`]), without reading a
+    /// built-in spec in full: a staged scan's reach around the added lines needs every rule's.
+    pub fn window(&self) -> usize {
+        match &self.0 {
+            SpecRepr::Ready(spec) => spec.window,
+            SpecRepr::Baked { head, .. } => head.window,
+        }
+    }
+
     /// Whether this is a built-in rule's spec as baked (read or not), unchanged since.
     pub fn is_baked(&self) -> bool {
         matches!(self.0, SpecRepr::Baked { .. })
@@ -607,6 +619,30 @@ impl Spec {
             },
         }
     }
+}
+
+/// A built-in rule's regex as parsed at build time (`hir_codec.rs`), when `regex` is one (the text a
+/// built-in rule's spec holds, not a copy): `None` for any other text, which the caller parses.
+pub(crate) fn builtin_regex(regex: &Text) -> Option<regex_syntax::hir::Hir> {
+    let start = regex.pool_start()?;
+    let entry = |i: usize| -> Option<[u32; 3]> {
+        let bytes = BAKED_REGEX_INDEX.get(i * 12..i * 12 + 12)?;
+        let word = |k: usize| u32::from_le_bytes([bytes[k], bytes[k + 1], bytes[k + 2], bytes[k + 3]]);
+        Some([word(0), word(4), word(8)])
+    };
+    let (mut lo, mut hi) = (0, BAKED_REGEX_INDEX.len() / 12);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let [s, len, at] = entry(mid)?;
+        match s.cmp(&start) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => {
+                return (len as usize == regex.len()).then(|| hir_codec::decode(BAKED_REGEX_TREES, at as usize))?;
+            }
+        }
+    }
+    None
 }
 
 /// A built-in rule's spec from the baked tree; from its rule file's TOML should the tree not read (the
@@ -669,6 +705,29 @@ mod tests {
     fn builtin_rules_parse() {
         let rules = builtin().expect("built-in rules load");
         assert!(rules.iter().any(|r| r.spec.id == "klaviyo-private-key"));
+    }
+
+    /// Every built-in rule's regex is parsed at build time, and its tree is the one a parse of its text at
+    /// run time gives (the engine builds a built-in rule from the former, a config's from the latter).
+    #[test]
+    fn baked_regex_trees_are_the_regexes_parsed() {
+        let rules = builtin().expect("built-in rules load");
+        let mut baked = 0;
+        for r in &rules {
+            let parsed = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&r.spec.regex)
+                .expect("a built-in regex parses");
+            let tree = builtin_regex(&r.spec.regex).unwrap_or_else(|| panic!("{}: no baked tree", r.spec.id));
+            assert_eq!(tree, parsed, "{}", r.spec.id);
+            baked += 1;
+        }
+        assert_eq!(baked, BUILTIN_RULE_COUNT);
+        // A copy of the text, as a config holds, is not taken for a built-in regex.
+        let copy = Text::from(rules[0].spec.regex.to_string());
+        assert!(builtin_regex(&copy).is_none());
     }
 
     /// The build-time copy a scan loads is the rule files minus example texts: same rules, every field

@@ -36,6 +36,20 @@ impl Text {
         }
     }
 
+    /// Where a built-in rule's text lies in the string pool (its start), when it does.
+    pub(crate) fn pool_start(&self) -> Option<u32> {
+        match self.0 {
+            Repr::Static(s) => {
+                let start = (s.as_ptr() as usize).checked_sub(super::BAKED_STRINGS.as_ptr() as usize)?;
+                (start.checked_add(s.len())? <= super::BAKED_STRINGS.len())
+                    .then_some(start)?
+                    .try_into()
+                    .ok()
+            }
+            Repr::Shared(_) => None,
+        }
+    }
+
     /// `s` as a text: borrowed when it lies inside the built-in rules' string pool, else copied.
     fn of(s: &str) -> Text {
         match in_pool(s) {
