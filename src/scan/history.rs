@@ -1551,8 +1551,58 @@ mod delta_properties {
         delta
     }
 
+    /// Text with whole keys and key-shaped pieces among filler lines: not quiet, as a staged file is not.
+    fn loud_text() -> impl Strategy<Value = String> {
+        (2u32..40).prop_flat_map(|filler| {
+            let fragment = prop_oneof![
+                1 => prop::sample::select(FRAGMENTS),
+                filler => Just("filler text that holds no secret at all,\n"),
+            ];
+            prop::collection::vec(fragment, 0..1200).prop_map(|f| f.concat())
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(std::env::var("DELTA_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)))]
+
+        /// What a staged scan rests on: scanned only around its added lines, a file that holds secrets
+        /// elsewhere gives every finding touching an added line that a whole scan gives.
+        #[test]
+        fn a_scan_around_added_lines_finds_every_finding_that_touches_them(
+            text in loud_text(),
+            hunks in prop::collection::vec((any::<usize>(), 1usize..24), 1..8),
+        ) {
+            use crate::source::staged::AddedLines;
+            let scanner = Scanner::new(engine(), Box::leak(Box::new(Policy::default())));
+            let mut w = scanner.worker();
+            let lines = text.matches('\n').count() + 1;
+            let hunks: Vec<(usize, usize)> = hunks.iter().map(|&(s, n)| (1 + s % lines, n)).collect();
+            let added = AddedLines::of(&hunks);
+            let touching = |found: Vec<Finding>| -> Vec<String> {
+                let mut kept: Vec<String> = found
+                    .into_iter()
+                    .filter(|f| {
+                        let last = match f.encoding {
+                            Some(_) => f.line,
+                            None => f.line + f.secret.expose().matches('\n').count(),
+                        };
+                        added.overlaps(f.line, last)
+                    })
+                    .map(|f| format!("{f:?}"))
+                    .collect();
+                kept.sort();
+                kept
+            };
+            let changes = added.byte_ranges(text.as_bytes());
+            let mut near = Vec::new();
+            let edit = scanner.scan_edit(&mut w, "b.txt", &Origin::File, text.as_bytes(), &changes, false, crate::engine::ALL_WIDE, &mut near);
+            if edit.is_none() {
+                return Ok(());
+            }
+            let mut full = Vec::new();
+            scanner.scan(&mut w, "b.txt", &Origin::File, text.as_bytes(), &mut full);
+            prop_assert_eq!(touching(near), touching(full), "{:?} {:?}", hunks, text);
+        }
 
         #[test]
         fn a_scan_around_the_edit_of_a_quiet_base_finds_what_a_full_scan_finds(

@@ -753,12 +753,59 @@ impl Sink for Collector<'_> {
     }
 }
 
+/// A staged file is scanned around its added lines only when at least so many of its bytes are old (and
+/// the added ones under a quarter): that scan needs every decoder pattern in one set and each pattern's
+/// reach (about two milliseconds, once per run), which the whole scan of a few short files does not.
+const NEAR_UNCHANGED: usize = 4 << 10;
+
 impl staged::Sink for Collector<'_> {
-    /// Scans the whole staged text (so that a snippet still masks an older secret beside a new one), then
-    /// keeps the findings whose secret touches an added line: a multi-line secret (a PEM body) whose
-    /// first line is old but whose body changed is a new secret; an encoded secret counts when the line
-    /// holding its encoded form was added.
+    /// Keeps the findings of the staged text whose secret touches an added line: a multi-line secret (a
+    /// PEM body) whose first line is old but whose body changed is a new secret; an encoded secret counts
+    /// when the line holding its encoded form was added.
+    ///
+    /// A file with more than [`NEAR_UNCHANGED`] old bytes (and added lines under a quarter of it) is
+    /// first scanned only around the added lines ([`Scanner::scan_edit`]): a match that
+    /// touches a change lies in a rule window opened by a keyword within the window of it, which that
+    /// scan grows into the whole window the full scan builds, so it finds every finding that counts
+    /// whatever the old lines hold (the quiet base [`Engine::scan_near`] asks for is what makes it find
+    /// nothing else; here nothing else is wanted). An ordinary commit's added lines are a small part of
+    /// the files it touches, whose other lines' keywords no longer wake rules. When that scan finds
+    /// something, or cannot be used (bands covering most of the file, a path-gated rule, bytes that are
+    /// not plain text), the whole text is scanned, so that a snippet still masks an older secret beside
+    /// a new one.
     fn file(&mut self, blob: Blob<'_>, added: &AddedLines) {
+        let touches = |f: &Finding| {
+            let last = match f.encoding {
+                Some(_) => f.line,
+                None => f.line + f.secret.expose().matches('\n').count(),
+            };
+            added.overlaps(f.line, last)
+        };
+        self.local.stats.files += 1;
+        self.local.stats.bytes += blob.bytes.len() as u64;
+        let changes = added.byte_ranges(blob.bytes);
+        let changed: usize = changes.iter().map(|&(a, b)| b - a).sum();
+        let unchanged = blob.bytes.len().saturating_sub(changed);
+        let mut near = Vec::new();
+        let scanned = (unchanged >= NEAR_UNCHANGED && changed * 4 < blob.bytes.len())
+            .then(|| {
+                // Every pattern searched in every file from now on, as `scan_edit` needs: built once.
+                self.scanner.engine.expect_large();
+                self.scanner.scan_edit(
+                    &mut self.worker,
+                    blob.path,
+                    &blob.origin,
+                    blob.bytes,
+                    &changes,
+                    false,
+                    crate::engine::ALL_WIDE,
+                    &mut near,
+                )
+            })
+            .flatten();
+        if scanned.is_some() && !near.iter().any(touches) {
+            return;
+        }
         let from = self.local.findings.len();
         self.scanner.scan_text(
             &mut self.worker,
@@ -767,16 +814,8 @@ impl staged::Sink for Collector<'_> {
             blob.bytes,
             &mut self.local.findings,
         );
-        self.local.stats.files += 1;
-        self.local.stats.bytes += blob.bytes.len() as u64;
         let scanned = self.local.findings.split_off(from);
-        self.local.findings.extend(scanned.into_iter().filter(|f| {
-            let last = match f.encoding {
-                Some(_) => f.line,
-                None => f.line + f.secret.expose().matches('\n').count(),
-            };
-            added.overlaps(f.line, last)
-        }));
+        self.local.findings.extend(scanned.into_iter().filter(touches));
     }
 
     /// Scans every member of the new archive (as a tree scan does: `path!member`, same limits and

@@ -80,6 +80,49 @@ impl AddedLines {
         self.0.is_empty()
     }
 
+    /// Where the added lines lie in `text` (the staged file they were counted in): sorted, disjoint byte
+    /// ranges, each from its first line's start to the start of the line after its last (its line end
+    /// included), or the text's end.
+    pub fn byte_ranges(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::with_capacity(self.0.len());
+        // Line `line` (1-based) starts at `at`; newlines are counted once, forward.
+        let (mut line, mut at) = (1usize, 0usize);
+        let mut newlines = memchr::memchr_iter(b'\n', text);
+        let mut start_of = |target: usize, line: &mut usize, at: &mut usize| {
+            while *line < target {
+                match newlines.next() {
+                    Some(i) => {
+                        *line += 1;
+                        *at = i + 1;
+                    }
+                    None => {
+                        *at = text.len();
+                        break;
+                    }
+                }
+            }
+            *at
+        };
+        for &(first, end) in &self.0 {
+            let from = start_of(first, &mut line, &mut at);
+            let to = start_of(end, &mut line, &mut at);
+            out.push((from, to));
+        }
+        out
+    }
+
+    /// Lines `start..start + count` (1-based) of each pair added, as the diff lists them.
+    #[cfg(test)]
+    pub(crate) fn of(hunks: &[(usize, usize)]) -> AddedLines {
+        let mut sorted = hunks.to_vec();
+        sorted.sort_unstable();
+        let mut added = AddedLines::default();
+        for (start, count) in sorted {
+            added.push(start, count);
+        }
+        added
+    }
+
     fn push(&mut self, start: usize, count: usize) {
         if count == 0 {
             return;

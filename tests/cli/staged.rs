@@ -185,6 +185,38 @@ fn key_already_committed_and_untouched_does_not_block_a_change_beside_it() {
     assert_eq!(repo.blocked(), ["settings.py:4"]);
 }
 
+/// A file long enough to be scanned only around its added lines: an old key far from them, or right
+/// beside them, never blocks; a new key, plain or base64-encoded, blocks on its own line.
+#[test]
+fn a_long_file_is_judged_by_its_added_lines_wherever_its_old_key_sits() {
+    let repo = Repo::new();
+    let body = lines(400);
+    let old = format!("A = 1\nKEY = '{KEY}'\n{body}");
+    repo.write("settings.py", &old);
+    repo.commit("old key");
+    // A clean line at the end, far from the old key; then one right below it.
+    repo.write("settings.py", format!("{old}extra = 1\n"));
+    repo.git(&["add", "-A"]);
+    assert!(repo.blocked().is_empty());
+    repo.write("settings.py", format!("A = 1\nKEY = '{KEY}'\nnext = 2\n{body}"));
+    repo.git(&["add", "-A"]);
+    assert!(repo.blocked().is_empty());
+    // A new key beside the old one, and one at the far end, each on its own line.
+    repo.write(
+        "settings.py",
+        format!("A = 1\nKEY = '{KEY}'\nKEY2 = '{KEY2}'\n{body}TAIL = '{KEY2}'\n"),
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.blocked(), ["settings.py:3", "settings.py:404"]);
+    // The key base64-encoded on an added line.
+    repo.write(
+        "settings.py",
+        format!("{old}ENCODED = \"cGtfYTRjMTIzYjE2MTJkZDI3MmQxMzcxYzE3MTQ5ZDQzOTUzNg==\"\n"),
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.blocked(), ["settings.py:403"]);
+}
+
 #[test]
 fn a_line_that_only_removes_a_key_does_not_block() {
     let repo = Repo::new();
