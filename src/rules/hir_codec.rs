@@ -241,6 +241,7 @@ impl Reader<'_> {
         if depth > MAX_DEPTH {
             return None;
         }
+        let start = self.pos;
         Some(match self.byte()? {
             EMPTY => Hir::empty(),
             LITERAL => {
@@ -308,8 +309,8 @@ impl Reader<'_> {
             }
             SAME => {
                 let at = self.u32()? as usize;
-                // A reference points back, to a node written before this one: never a cycle.
-                if at >= self.pos {
+                // A reference points back, to a node written before this one: a chain of them ends.
+                if at >= start {
                     return None;
                 }
                 Reader {
@@ -374,6 +375,9 @@ mod tests {
         }
         assert_eq!(decode(&[CONCAT, 255, 255, 255, 255], 0), None);
         assert_eq!(decode(&[SAME, 0, 0, 0, 0], 0), None);
+        // A reference to itself, or to a reference back to it, is refused without recursing.
+        assert_eq!(decode(&[EMPTY, SAME, 1, 0, 0, 0], 1), None);
+        assert_eq!(decode(&[EMPTY, SAME, 0, 0, 0, 0], 1), Some(Hir::empty()));
         assert_eq!(decode(&[42], 0), None);
     }
 }
