@@ -232,7 +232,10 @@ struct Starts {
 /// agree by construction); the full one is faster per byte.
 #[derive(Debug)]
 struct Tiered {
-    light: regex_automata::meta::Regex,
+    /// Built on the first search (or capture slots) asked of the rule: a rule woken by a keyword whose
+    /// windows lack what every match needs (`Matcher::may_match`: about half of those an ordinary
+    /// commit wakes) never builds it.
+    light: OnceLock<Result<regex_automata::meta::Regex, String>>,
     full: OnceLock<Option<regex_automata::meta::Regex>>,
     /// The full build's configuration and source.
     config: regex_automata::meta::Config,
@@ -251,31 +254,39 @@ const LIGHT_SPAN: usize = 4096;
 
 impl Tiered {
     /// `config` is the full build's; the light one is the same without the lazy DFA, the full DFA, the
-    /// one-pass DFA and the prefilter.
-    fn new(
-        hir: Arc<regex_syntax::hir::Hir>,
-        config: regex_automata::meta::Config,
-        src: &Text,
-    ) -> Result<Tiered, String> {
-        let light = regex_automata::meta::Regex::builder()
-            .configure(
-                config
-                    .clone()
-                    .hybrid(false)
-                    .dfa(false)
-                    .onepass(false)
-                    .auto_prefilter(false),
-            )
-            .build_from_hir(&hir)
-            .map_err(|e| e.to_string())?;
-        Ok(Tiered {
-            light,
+    /// one-pass DFA and the prefilter. Nothing is built yet ([`Tiered::light`]).
+    fn new(hir: Arc<regex_syntax::hir::Hir>, config: regex_automata::meta::Config, src: &Text) -> Tiered {
+        Tiered {
+            light: OnceLock::new(),
             full: OnceLock::new(),
             config,
             src: src.clone(),
             hir: std::sync::Mutex::new(Some(hir)),
             searches: AtomicUsize::new(0),
-        })
+        }
+    }
+
+    /// The light build, built now if it was not; the error says why it does not build (a size limit).
+    fn light(&self) -> Result<&regex_automata::meta::Regex, &str> {
+        self.light
+            .get_or_init(|| {
+                let mut builder = regex_automata::meta::Regex::builder();
+                let light = self
+                    .config
+                    .clone()
+                    .hybrid(false)
+                    .dfa(false)
+                    .onepass(false)
+                    .auto_prefilter(false);
+                builder.syntax(rule_syntax()).configure(light);
+                match self.hir() {
+                    Some(hir) => builder.build_from_hir(&hir),
+                    None => builder.build(&self.src),
+                }
+                .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     /// The parsed source, while the full build has not taken it.
@@ -283,26 +294,31 @@ impl Tiered {
         self.hir.lock().ok().and_then(|h| h.clone())
     }
 
-    /// The regex to search a span of `len` bytes with.
-    fn get(&self, len: usize) -> &regex_automata::meta::Regex {
+    /// The regex to search a span of `len` bytes with; `None` when not even the light build builds.
+    fn get(&self, len: usize) -> Option<&regex_automata::meta::Regex> {
         if let Some(Some(full)) = self.full.get() {
-            return full;
+            return Some(full);
         }
         if len > LIGHT_SPAN || self.searches.fetch_add(1, Ordering::Relaxed) >= LIGHT_SEARCHES {
             let full = self.full.get_or_init(|| {
                 let mut builder = regex_automata::meta::Regex::builder();
                 builder.syntax(rule_syntax()).configure(self.config.clone());
-                match self.hir.lock().ok().and_then(|mut h| h.take()) {
+                // The tree is kept while the light build may still need it.
+                let hir = match self.light.get() {
+                    Some(_) => self.hir.lock().ok().and_then(|mut h| h.take()),
+                    None => self.hir(),
+                };
+                match hir {
                     Some(hir) => builder.build_from_hir(&hir).ok(),
                     None => builder.build(&self.src).ok(),
                 }
             });
             // A full build that fails (a size limit the light one passed) leaves the light one.
             if let Some(full) = full {
-                return full;
+                return Some(full);
             }
         }
-        &self.light
+        self.light().ok()
     }
 
     /// The full build, built now (tests compare the two builds).
@@ -312,13 +328,13 @@ impl Tiered {
         self.full.get().and_then(Option::as_ref)
     }
 
-    /// Capture slots for either build (one regex, the same groups).
-    fn create_captures(&self) -> Captures {
-        self.light.create_captures()
-    }
-
-    fn group_info(&self) -> &regex_automata::util::captures::GroupInfo {
-        self.light.group_info()
+    /// Capture slots for either build (one regex, the same groups): the full one's when it is built, else
+    /// the light one's (built now); `None` when neither builds.
+    fn create_captures(&self) -> Option<Captures> {
+        match self.full.get() {
+            Some(Some(full)) => Some(full.create_captures()),
+            _ => self.light().ok().map(regex_automata::meta::Regex::create_captures),
+        }
     }
 }
 
@@ -1203,13 +1219,21 @@ impl Engine {
             if let Some(st) = &matcher.starts {
                 // Every match begins at a keyword: the anchored match at each keyword not inside the
                 // previous match, in order, is what a search of the window finds, one after another.
-                let caps = scratch.caps[r].get_or_insert_with(|| st.regex.create_captures());
                 for &(ws, we) in &scratch.windows[r] {
                     let window = &text[ws..we];
                     if !matcher.may_match(window) {
                         continue;
                     }
-                    let regex = st.regex.get(window.len());
+                    // Built here, for the first window that may hold a match.
+                    let Some(regex) = st.regex.get(window.len()) else {
+                        break;
+                    };
+                    if scratch.caps[r].is_none() {
+                        scratch.caps[r] = st.regex.create_captures();
+                    }
+                    let Some(caps) = scratch.caps[r].as_mut() else {
+                        break;
+                    };
                     scratch.starts.clear();
                     if scratch.hits_whole {
                         // Sorted by start; decoder patterns (ids past the keywords') have no rules.
@@ -1260,13 +1284,21 @@ impl Engine {
             let Some(tiered) = matcher.regex() else {
                 continue;
             };
-            let caps = scratch.locs[r].get_or_insert_with(|| tiered.create_captures());
             for &(ws, we) in &scratch.windows[r] {
                 let window = &text[ws..we];
                 if !matcher.may_match(window) {
                     continue;
                 }
-                let regex = tiered.get(window.len());
+                // Built here, for the first window that may hold a match.
+                let Some(regex) = tiered.get(window.len()) else {
+                    break;
+                };
+                if scratch.locs[r].is_none() {
+                    scratch.locs[r] = tiered.create_captures();
+                }
+                let Some(caps) = scratch.locs[r].as_mut() else {
+                    break;
+                };
                 let mut pos = 0;
                 while pos <= window.len() {
                     let Some((start, end)) = search_at(regex, caps, window, pos) else {
@@ -1435,8 +1467,9 @@ impl Engine {
             let Some(tiered) = rule.starts.as_ref().map(|st| &st.regex).or_else(|| rule.regex()) else {
                 continue;
             };
-            let mut caps = tiered.create_captures();
-            let regex = tiered.get(window.len());
+            let (Some(mut caps), Some(regex)) = (tiered.create_captures(), tiered.get(window.len())) else {
+                continue;
+            };
             let mut pos = 0;
             while pos <= window.len() {
                 let Some((start, end)) = search_at(regex, &mut caps, window, pos) else {
@@ -1639,7 +1672,7 @@ impl CompiledRule {
             .as_ref()
             .filter(|h| keyword_start(h, &self.info.keywords))
             .cloned()
-            .and_then(|h| {
+            .map(|h| {
                 // Built from the tree parsed above (same syntax: no Unicode, bytes), and without a
                 // prefilter: an anchored search never uses one, and extracting it is most of the build
                 // (`(?i:klaviyo)` alone is 128 literals).
@@ -1647,37 +1680,31 @@ impl CompiledRule {
                     .utf8_empty(false)
                     .auto_prefilter(false)
                     .nfa_size_limit(Some(32 << 20));
-                let regex = Tiered::new(h, config, &self.regex_src).ok()?;
-                Some(Starts {
+                Starts {
                     keywords: Literals::new(self.info.keywords.iter().map(|k| k.as_bytes())),
-                    regex,
-                })
+                    regex: Tiered::new(h, config, &self.regex_src),
+                }
             });
         let regex = OnceLock::new();
-        // Capture group names, in order, from whichever regex was built.
-        let names: Vec<Option<String>> = match &starts {
-            Some(st) => st
-                .regex
-                .group_info()
-                .pattern_names(regex_automata::PatternID::ZERO)
-                .map(|n| n.map(str::to_string))
-                .collect(),
-            None => {
-                // From the tree parsed above: parsing again was a quarter of a big regex's build.
-                let built = match &hir {
-                    Some(hir) => Tiered::new(hir.clone(), unanchored_config(), &self.regex_src),
-                    None => build_tiered(&self.regex_src),
-                }
-                .map_err(|e| err("regex", e))?;
-                let names = built
-                    .group_info()
-                    .pattern_names(regex_automata::PatternID::ZERO)
-                    .map(|n| n.map(str::to_string))
-                    .collect();
-                let _ = regex.set(Some(built));
-                names
+        if starts.is_none() {
+            // From the tree parsed above: parsing again was a quarter of a big regex's build.
+            if let Some(hir) = &hir {
+                let _ = regex.set(Some(Tiered::new(hir.clone(), unanchored_config(), &self.regex_src)));
             }
-        };
+        }
+        // A rule from a config is built now, so that one that does not build (a size limit) is an error
+        // at load, naming it; a built-in rule builds when a window first needs it (the rule-example test
+        // builds every one).
+        if !self.builtin {
+            let built = match (&starts, regex.get()) {
+                (Some(st), _) => st.regex.light().map(|_| ()),
+                (None, Some(Some(t))) => t.light().map(|_| ()),
+                _ => Ok(()),
+            };
+            built.map_err(|e| err("regex", e.to_string()))?;
+        }
+        // Capture group names, in order (group 0, the whole match, has none), read from the tree.
+        let names: Vec<Option<String>> = hir.as_deref().map(capture_names).unwrap_or_default();
         let captures_len = names.len();
         let secret = match names.iter().position(|n| n.as_deref() == Some("secret")) {
             Some(g) => SecretGroup::Index(g),
@@ -2208,10 +2235,11 @@ impl Matcher {
         self.regex
             .get_or_init(|| {
                 // The anchored regex's parsed source, if its full build has not taken it yet.
-                match self.starts.as_ref().and_then(|s| s.regex.hir()) {
-                    Some(hir) => Tiered::new(hir, unanchored_config(), &self.src).ok(),
-                    None => build_tiered(&self.src).ok(),
-                }
+                let tiered = match self.starts.as_ref().and_then(|s| s.regex.hir()) {
+                    Some(hir) => Tiered::new(hir, unanchored_config(), &self.src),
+                    None => build_tiered(&self.src).ok()?,
+                };
+                tiered.light().is_ok().then_some(tiered)
             })
             .as_ref()
     }
@@ -2226,8 +2254,32 @@ impl Matcher {
 /// A rule's regex for unanchored searches, as a [`Tiered`] one (its light build now, the full one when
 /// searches ask), in the rules' syntax ([`rule_syntax`]).
 fn build_tiered(src: &Text) -> Result<Tiered, String> {
-    let hir = parse_hir(src)?;
-    Tiered::new(Arc::new(hir), unanchored_config(), src)
+    let hir = rule_hir(src)?;
+    Ok(Tiered::new(Arc::new(hir), unanchored_config(), src))
+}
+
+/// The names of `hir`'s capture groups by group index (0, the whole match, unnamed), as the regex built
+/// from it numbers them.
+fn capture_names(hir: &regex_syntax::hir::Hir) -> Vec<Option<String>> {
+    use regex_syntax::hir::HirKind;
+    fn walk(h: &regex_syntax::hir::Hir, out: &mut Vec<Option<String>>) {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                let i = c.index as usize;
+                if out.len() <= i {
+                    out.resize(i + 1, None);
+                }
+                out[i] = c.name.as_deref().map(str::to_string);
+                walk(&c.sub, out);
+            }
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|h| walk(h, out)),
+            HirKind::Repetition(r) => walk(&r.sub, out),
+            _ => {}
+        }
+    }
+    let mut out = vec![None];
+    walk(hir, &mut out);
+    out
 }
 
 /// What `regex::bytes::RegexBuilder` configures, with its size limit raised to 32 MiB.
