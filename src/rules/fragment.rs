@@ -54,9 +54,10 @@
 /// - a shell parameter's default (`NAME="${5:-…}"`, `NAME=${OTHER:=…}`), which ends at its `:-` or
 ///   `:=` (a script's positional argument, or another variable, with the value hard-coded behind it).
 ///
-/// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`) where a count would only bound what a line or
-/// an element bounds anyway: each counted copy is NFA states that every rule calling the fragment
-/// compiles on its first keyword hit (counted, the fragment took about twice as long to build).
+/// Repetitions are unbounded (`[ \t]+`, `[^'"<>\r\n]*`, a tag's `[^>]*`) where a count would only bound
+/// what a line or an element bounds anyway: each counted copy is NFA states that every rule calling the
+/// fragment compiles on its first keyword hit (counted, the fragment took about twice as long to build;
+/// the HTML table's two `[^>]{0,60}` alone were 40% of its states).
 pub const ASSIGN: &str = concat!(
     r#"(?:['"]?:[ \t]{0,3}[>|][-+1-9]{0,2}[ \t]*\r?\n[ \t]+"#,
     r#"|(?:(?:['"] ?)?\]?|\[[0-9]{0,5}\])(?:\s{0,3}|[ \t]+)(?:[:.?+|]{0,3}=>?|=>|:-?|<<?-)"#,
@@ -64,7 +65,7 @@ pub const ASSIGN: &str = concat!(
     r#"|['"][ \t]{0,3},[ \t]{0,3}(?:default(?:_var|_value)?[ \t]{0,3}=[ \t]{0,3})?['"]"#,
     r#"|['"]?(?:\s{1,3}[A-Za-z:_-]+=['"][^'"<>\r\n]*['"]){0,3}\s{0,3}>\s{0,8}"#,
     r#"|</(?:key|name)>\s{0,8}<(?:string|value)>"#,
-    r#"|(?:</(?:p|strong|b|span|code|th|td)>\s{0,3}){1,3}<td(?:\s[^>]{0,60})?>\s{0,3}(?:<(?:p|code|span|strong)(?:\s[^>]{0,60})?>\s{0,3}){0,3}"#,
+    r#"|(?:</(?:p|strong|b|span|code|th|td)>\s{0,3}){1,3}<td(?:\s[^>]*)?>\s{0,3}(?:<(?:p|code|span|strong)(?:\s[^>]*)?>\s{0,3}){0,3}"#,
     r#"|:?\s+&?(?:'static\s+|[Aa]s\s+)?\[?[A-Za-z][A-Za-z0-9\[\]<>]{0,15}\??\s{1,3}:?="#,
     r#"|['"]\s+(?:android:)?value\s{0,3}="#,
     r#"|['"]\s{0,3},\s{0,3}['"]value['"]\s{0,3}:"#,
@@ -76,7 +77,7 @@ pub const ASSIGN: &str = concat!(
     r#"|"[ \t]+envDefault:""#,
     r#"|['"]\)[ \t]{0,3}={1,2}"#,
     r#"|['"](?:[ \t]{0,3}->[ \t]{0,3}|[ \t]+to[ \t]+)['"]"#,
-    r#"|[ \t]{0,40}:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
+    r#"|[ \t]*:?=[ \t]{0,3}(?:\[\]byte|hex|unhex|(?:bytes|bytearray)\.fromhex|Buffer\.from|(?:base64\.)?b64decode|hex\.DecodeString)\("#,
     r#"|`?[ \t]*\|[ \t]*`"#,
     r#"|[ \t]+(?i:PIC(?:TURE)?[ \t]+X)(?:\([0-9]{1,4}\))?[ \t]+(?i:VALUE)[ \t]+"#,
     r#"|[ \t]{0,3}=[ \t]{0,3}["']?\$\{[A-Za-z0-9_]+:?[-=]"#,

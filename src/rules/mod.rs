@@ -742,7 +742,10 @@ mod tests {
             assert!(b.spec.is_baked() && b.builtin);
             // What a scan reads of every rule before any is woken: the rule's own, before and after the
             // rest is read.
-            let head = |s: &Spec| (s.id().to_string(), s.keywords().to_vec(), s.path().map(str::to_string));
+            let head = |s: &Spec| {
+                let path = s.path().map(str::to_string);
+                (s.id().to_string(), s.keywords().to_vec(), path, s.window())
+            };
             assert_eq!(head(&b.spec), head(&f.spec), "{}", f.spec.id);
             let mut expected = f.spec.clone();
             expected.examples.negative.clear();
