@@ -227,8 +227,8 @@ struct Starts {
 /// A rule's regex built twice over: first without the lazy DFA, the one-pass DFA and the prefilter
 /// (backtracking and NFA simulation only: a fifth of the build, which a scan that wakes a rule for a
 /// few windows, a pre-commit hook's, never recovers; the one-pass DFA alone was a quarter of what
-/// remained for rules that are not one-pass, which it finds out only by trying), then, once the rule has searched `LIGHT_SEARCHES` spans or is asked to
-/// search one longer than `LIGHT_SPAN`, in full. Both find the same matches (one regex, engines that
+/// remained for rules that are not one-pass, which it finds out only by trying), then, once the rule
+/// has searched `LIGHT_SEARCHES` spans or is asked to search one longer than `LIGHT_SPAN`, in full. Both find the same matches (one regex, engines that
 /// agree by construction); the full one is faster per byte.
 #[derive(Debug)]
 struct Tiered {
@@ -270,7 +270,6 @@ impl Tiered {
     fn light(&self) -> Result<&regex_automata::meta::Regex, &str> {
         self.light
             .get_or_init(|| {
-                let mut builder = regex_automata::meta::Regex::builder();
                 let light = self
                     .config
                     .clone()
@@ -278,15 +277,25 @@ impl Tiered {
                     .dfa(false)
                     .onepass(false)
                     .auto_prefilter(false);
-                builder.syntax(rule_syntax()).configure(light);
-                match self.hir() {
-                    Some(hir) => builder.build_from_hir(&hir),
-                    None => builder.build(&self.src),
-                }
-                .map_err(|e| e.to_string())
+                self.build(light, self.hir())
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// The regex built with `config` from `hir`, or from the source when the tree is gone.
+    fn build(
+        &self,
+        config: regex_automata::meta::Config,
+        hir: Option<Arc<regex_syntax::hir::Hir>>,
+    ) -> Result<regex_automata::meta::Regex, String> {
+        let mut builder = regex_automata::meta::Regex::builder();
+        builder.syntax(rule_syntax()).configure(config);
+        match hir {
+            Some(hir) => builder.build_from_hir(&hir),
+            None => builder.build(&self.src),
+        }
+        .map_err(|e| e.to_string())
     }
 
     /// The parsed source, while the full build has not taken it.
@@ -301,17 +310,12 @@ impl Tiered {
         }
         if len > LIGHT_SPAN || self.searches.fetch_add(1, Ordering::Relaxed) >= LIGHT_SEARCHES {
             let full = self.full.get_or_init(|| {
-                let mut builder = regex_automata::meta::Regex::builder();
-                builder.syntax(rule_syntax()).configure(self.config.clone());
                 // The tree is kept while the light build may still need it.
                 let hir = match self.light.get() {
                     Some(_) => self.hir.lock().ok().and_then(|mut h| h.take()),
                     None => self.hir(),
                 };
-                match hir {
-                    Some(hir) => builder.build_from_hir(&hir).ok(),
-                    None => builder.build(&self.src).ok(),
-                }
+                self.build(self.config.clone(), hir).ok()
             });
             // A full build that fails (a size limit the light one passed) leaves the light one.
             if let Some(full) = full {
@@ -335,6 +339,14 @@ impl Tiered {
             Some(Some(full)) => Some(full.create_captures()),
             _ => self.light().ok().map(regex_automata::meta::Regex::create_captures),
         }
+    }
+
+    /// The capture slots kept in `slot` for this regex, made there on first use.
+    fn captures_in<'c>(&self, slot: &'c mut Option<Captures>) -> Option<&'c mut Captures> {
+        if slot.is_none() {
+            *slot = self.create_captures();
+        }
+        slot.as_mut()
     }
 }
 
@@ -1228,10 +1240,7 @@ impl Engine {
                     let Some(regex) = st.regex.get(window.len()) else {
                         break;
                     };
-                    if scratch.caps[r].is_none() {
-                        scratch.caps[r] = st.regex.create_captures();
-                    }
-                    let Some(caps) = scratch.caps[r].as_mut() else {
+                    let Some(caps) = st.regex.captures_in(&mut scratch.caps[r]) else {
                         break;
                     };
                     scratch.starts.clear();
@@ -1293,10 +1302,7 @@ impl Engine {
                 let Some(regex) = tiered.get(window.len()) else {
                     break;
                 };
-                if scratch.locs[r].is_none() {
-                    scratch.locs[r] = tiered.create_captures();
-                }
-                let Some(caps) = scratch.locs[r].as_mut() else {
+                let Some(caps) = tiered.captures_in(&mut scratch.locs[r]) else {
                     break;
                 };
                 let mut pos = 0;

@@ -67,59 +67,25 @@ impl Encoder {
 
     /// Writes `hir` (its children first, so that a shared one is found), returning where it starts.
     fn put(&mut self, hir: &Hir) -> Option<u32> {
-        let whole = plain(hir);
+        let whole = plain(hir)?;
         if let Some(&at) = self.written.get(&whole) {
             return Some(at);
         }
         // Children are written (or found) before the node, which then refers to them when they are large.
-        let mut node = Vec::new();
-        match hir.kind() {
-            HirKind::Repetition(rep) => {
-                let sub = self.child(&rep.sub)?;
-                node.push(REPEAT);
-                put_u32(&mut node, rep.min);
-                node.push(u8::from(rep.max.is_some()));
-                put_u32(&mut node, rep.max.unwrap_or(0));
-                node.push(u8::from(rep.greedy));
-                node.extend_from_slice(&sub);
-            }
-            HirKind::Capture(cap) => {
-                let sub = self.child(&cap.sub)?;
-                node.push(CAPTURE);
-                put_u32(&mut node, cap.index);
-                match &cap.name {
-                    Some(name) => {
-                        put_u32(&mut node, u32::try_from(name.len()).ok()?);
-                        node.extend_from_slice(name.as_bytes());
-                    }
-                    None => put_u32(&mut node, u32::MAX),
-                }
-                node.extend_from_slice(&sub);
-            }
-            HirKind::Concat(subs) | HirKind::Alternation(subs) => {
-                let mut body = Vec::new();
-                for sub in subs {
-                    body.extend_from_slice(&self.child(sub)?);
-                }
-                node.push(if matches!(hir.kind(), HirKind::Concat(_)) {
-                    CONCAT
-                } else {
-                    ALTERNATE
-                });
-                put_u32(&mut node, u32::try_from(subs.len()).ok()?);
-                node.extend_from_slice(&body);
-            }
-            _ => node = whole.clone(),
-        }
+        let mut bytes = Vec::new();
+        node(hir, &mut bytes, &mut |sub, out| {
+            out.extend_from_slice(&self.child(sub)?);
+            Some(())
+        })?;
         let at = u32::try_from(self.blob.len()).ok()?;
-        self.blob.extend_from_slice(&node);
+        self.blob.extend_from_slice(&bytes);
         self.written.insert(whole, at);
         Some(at)
     }
 
     /// A child's bytes inside its parent: a reference to it when it is large, else itself.
     fn child(&mut self, hir: &Hir) -> Option<Vec<u8>> {
-        let whole = plain(hir);
+        let whole = plain(hir)?;
         if whole.len() < SHARE_FROM {
             return Some(whole);
         }
@@ -131,30 +97,35 @@ impl Encoder {
 }
 
 /// `hir` encoded whole, without references (the key by which equal nodes are found).
-fn plain(hir: &Hir) -> Vec<u8> {
+fn plain(hir: &Hir) -> Option<Vec<u8>> {
+    fn into(hir: &Hir, out: &mut Vec<u8>) -> Option<()> {
+        node(hir, out, &mut into)
+    }
     let mut out = Vec::new();
-    plain_into(hir, &mut out);
-    out
+    into(hir, &mut out)?;
+    Some(out)
 }
 
-fn plain_into(hir: &Hir, out: &mut Vec<u8>) {
+/// Writes `hir`'s node to `out`, each sub-node, in order, by `sub` (whole, or as a reference).
+fn node(hir: &Hir, out: &mut Vec<u8>, sub: &mut dyn FnMut(&Hir, &mut Vec<u8>) -> Option<()>) -> Option<()> {
+    let len = |n: usize| u32::try_from(n).ok();
     match hir.kind() {
         HirKind::Empty => out.push(EMPTY),
         HirKind::Literal(lit) => {
             out.push(LITERAL);
-            put_u32(out, lit.0.len() as u32);
+            put_u32(out, len(lit.0.len())?);
             out.extend_from_slice(&lit.0);
         }
         HirKind::Class(Class::Bytes(class)) => {
             out.push(BYTES);
-            put_u32(out, class.ranges().len() as u32);
+            put_u32(out, len(class.ranges().len())?);
             for r in class.ranges() {
                 out.extend_from_slice(&[r.start(), r.end()]);
             }
         }
         HirKind::Class(Class::Unicode(class)) => {
             out.push(UNICODE);
-            put_u32(out, class.ranges().len() as u32);
+            put_u32(out, len(class.ranges().len())?);
             for r in class.ranges() {
                 put_u32(out, u32::from(r.start()));
                 put_u32(out, u32::from(r.end()));
@@ -170,19 +141,19 @@ fn plain_into(hir: &Hir, out: &mut Vec<u8>) {
             out.push(u8::from(rep.max.is_some()));
             put_u32(out, rep.max.unwrap_or(0));
             out.push(u8::from(rep.greedy));
-            plain_into(&rep.sub, out);
+            sub(&rep.sub, out)?;
         }
         HirKind::Capture(cap) => {
             out.push(CAPTURE);
             put_u32(out, cap.index);
             match &cap.name {
                 Some(name) => {
-                    put_u32(out, name.len() as u32);
+                    put_u32(out, len(name.len())?);
                     out.extend_from_slice(name.as_bytes());
                 }
                 None => put_u32(out, u32::MAX),
             }
-            plain_into(&cap.sub, out);
+            sub(&cap.sub, out)?;
         }
         HirKind::Concat(subs) | HirKind::Alternation(subs) => {
             out.push(if matches!(hir.kind(), HirKind::Concat(_)) {
@@ -190,12 +161,13 @@ fn plain_into(hir: &Hir, out: &mut Vec<u8>) {
             } else {
                 ALTERNATE
             });
-            put_u32(out, subs.len() as u32);
-            for sub in subs {
-                plain_into(sub, out);
+            put_u32(out, len(subs.len())?);
+            for s in subs {
+                sub(s, out)?;
             }
         }
     }
+    Some(())
 }
 
 fn put_u32(out: &mut Vec<u8>, v: u32) {
@@ -361,7 +333,10 @@ mod tests {
         let outer = format!("(?:{}|zz)", sources[0]);
         let at = enc.tree(&parse(&outer)).expect("reads back equal");
         let added = enc.blob.len() - len;
-        assert!(added * 2 < plain(&parse(&outer)).len(), "{added} new bytes");
+        assert!(
+            added * 2 < plain(&parse(&outer)).expect("encodes").len(),
+            "{added} new bytes"
+        );
         assert_eq!(decode(&enc.blob, at as usize), Some(parse(&outer)));
     }
 

@@ -625,24 +625,10 @@ impl Spec {
 /// built-in rule's spec holds, not a copy): `None` for any other text, which the caller parses.
 pub(crate) fn builtin_regex(regex: &Text) -> Option<regex_syntax::hir::Hir> {
     let start = regex.pool_start()?;
-    let entry = |i: usize| -> Option<[u32; 3]> {
-        let bytes = BAKED_REGEX_INDEX.get(i * 12..i * 12 + 12)?;
-        let word = |k: usize| u32::from_le_bytes([bytes[k], bytes[k + 1], bytes[k + 2], bytes[k + 3]]);
-        Some([word(0), word(4), word(8)])
-    };
-    let (mut lo, mut hi) = (0, BAKED_REGEX_INDEX.len() / 12);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let [s, len, at] = entry(mid)?;
-        match s.cmp(&start) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => {
-                return (len as usize == regex.len()).then(|| hir_codec::decode(BAKED_REGEX_TREES, at as usize))?;
-            }
-        }
-    }
-    None
+    let word = |entry: &[u8; 12], k: usize| u32::from_le_bytes([entry[k], entry[k + 1], entry[k + 2], entry[k + 3]]);
+    let (entries, _) = BAKED_REGEX_INDEX.as_chunks::<12>();
+    let entry = &entries[entries.binary_search_by_key(&start, |e| word(e, 0)).ok()?];
+    (word(entry, 4) as usize == regex.len()).then(|| hir_codec::decode(BAKED_REGEX_TREES, word(entry, 8) as usize))?
 }
 
 /// A built-in rule's spec from the baked tree; from its rule file's TOML should the tree not read (the

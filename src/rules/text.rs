@@ -39,13 +39,7 @@ impl Text {
     /// Where a built-in rule's text lies in the string pool (its start), when it does.
     pub(crate) fn pool_start(&self) -> Option<u32> {
         match self.0 {
-            Repr::Static(s) => {
-                let start = (s.as_ptr() as usize).checked_sub(super::BAKED_STRINGS.as_ptr() as usize)?;
-                (start.checked_add(s.len())? <= super::BAKED_STRINGS.len())
-                    .then_some(start)?
-                    .try_into()
-                    .ok()
-            }
+            Repr::Static(s) => pool_offset(s)?.try_into().ok(),
             Repr::Shared(_) => None,
         }
     }
@@ -62,9 +56,15 @@ impl Text {
 /// The pool's own `'static` slice that `s` is, when `s` lies inside the pool. Only addresses are
 /// compared; the slice returned is taken from the pool itself, so no lifetime is stretched.
 fn in_pool(s: &str) -> Option<&'static str> {
+    let start = pool_offset(s)?;
+    super::BAKED_STRINGS.get(start..start + s.len())
+}
+
+/// Where `s` starts in the pool, when all of it lies inside (addresses compared, nothing read).
+fn pool_offset(s: &str) -> Option<usize> {
     let pool = super::BAKED_STRINGS;
     let start = (s.as_ptr() as usize).checked_sub(pool.as_ptr() as usize)?;
-    pool.get(start..start.checked_add(s.len())?)
+    (start.checked_add(s.len())? <= pool.len()).then_some(start)
 }
 
 impl Default for Text {

@@ -1579,17 +1579,8 @@ mod delta_properties {
             let hunks: Vec<(usize, usize)> = hunks.iter().map(|&(s, n)| (1 + s % lines, n)).collect();
             let added = AddedLines::of(&hunks);
             let touching = |found: Vec<Finding>| -> Vec<String> {
-                let mut kept: Vec<String> = found
-                    .into_iter()
-                    .filter(|f| {
-                        let last = match f.encoding {
-                            Some(_) => f.line,
-                            None => f.line + f.secret.expose().matches('\n').count(),
-                        };
-                        added.overlaps(f.line, last)
-                    })
-                    .map(|f| format!("{f:?}"))
-                    .collect();
+                let mut kept: Vec<String> =
+                    found.into_iter().filter(|f| added.touched_by(f)).map(|f| format!("{f:?}")).collect();
                 kept.sort();
                 kept
             };

@@ -774,13 +774,7 @@ impl staged::Sink for Collector<'_> {
     /// not plain text), the whole text is scanned, so that a snippet still masks an older secret beside
     /// a new one.
     fn file(&mut self, blob: Blob<'_>, added: &AddedLines) {
-        let touches = |f: &Finding| {
-            let last = match f.encoding {
-                Some(_) => f.line,
-                None => f.line + f.secret.expose().matches('\n').count(),
-            };
-            added.overlaps(f.line, last)
-        };
+        let touches = |f: &Finding| added.touched_by(f);
         self.local.stats.files += 1;
         self.local.stats.bytes += blob.bytes.len() as u64;
         let changes = added.byte_ranges(blob.bytes);

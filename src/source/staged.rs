@@ -25,7 +25,7 @@ use git2::{
 use ignore::gitignore::Gitignore;
 
 use super::{text, Blob, ScanError, SkipReason};
-use crate::finding::{ErrorKind, Origin};
+use crate::finding::{ErrorKind, Finding, Origin};
 
 mod index;
 
@@ -84,31 +84,38 @@ impl AddedLines {
     /// ranges, each from its first line's start to the start of the line after its last (its line end
     /// included), or the text's end.
     pub fn byte_ranges(&self, text: &[u8]) -> Vec<(usize, usize)> {
-        let mut out = Vec::with_capacity(self.0.len());
         // Line `line` (1-based) starts at `at`; newlines are counted once, forward.
         let (mut line, mut at) = (1usize, 0usize);
         let mut newlines = memchr::memchr_iter(b'\n', text);
-        let mut start_of = |target: usize, line: &mut usize, at: &mut usize| {
-            while *line < target {
+        let mut start_of = |target: usize| {
+            while line < target {
                 match newlines.next() {
                     Some(i) => {
-                        *line += 1;
-                        *at = i + 1;
+                        line += 1;
+                        at = i + 1;
                     }
                     None => {
-                        *at = text.len();
+                        at = text.len();
                         break;
                     }
                 }
             }
-            *at
+            at
         };
-        for &(first, end) in &self.0 {
-            let from = start_of(first, &mut line, &mut at);
-            let to = start_of(end, &mut line, &mut at);
-            out.push((from, to));
-        }
-        out
+        self.0
+            .iter()
+            .map(|&(first, end)| (start_of(first), start_of(end)))
+            .collect()
+    }
+
+    /// Whether `finding` counts as added: its secret touches an added line (a multi-line secret on every
+    /// line it spans; an encoded one on the line of its encoded form).
+    pub fn touched_by(&self, finding: &Finding) -> bool {
+        let last = match finding.encoding {
+            Some(_) => finding.line,
+            None => finding.line + finding.secret.expose().matches('\n').count(),
+        };
+        self.overlaps(finding.line, last)
     }
 
     /// Lines `start..start + count` (1-based) of each pair added, as the diff lists them.
